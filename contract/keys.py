@@ -1,0 +1,71 @@
+"""Every Redis key fanout writes is built here, under one prefix, so TTLs and cleanup stay honest.
+
+RQ keeps its own keys (`rq:*`): fanout uses RQ's standard queues and registries so `rq info` and
+rq-dashboard see its queues and workers.
+"""
+
+from __future__ import annotations
+
+PREFIX = "fanout:"
+
+#: The RQ queue fanout's jobs go to.
+QUEUE_NAME = "fanout"
+
+
+def run_key(run_id: str) -> str:
+    """Hash: the run's spec (JSON), state, counters and timestamps."""
+    return f"{PREFIX}run:{run_id}"
+
+
+def tasks_key(run_id: str) -> str:
+    """Hash: task index -> terminal task record (JSON). Written first-writer-wins."""
+    return f"{PREFIX}run:{run_id}:tasks"
+
+
+def order_key(run_id: str) -> str:
+    """List: task indexes in the order they ended, so readers can fetch only what is new."""
+    return f"{PREFIX}run:{run_id}:order"
+
+
+def running_key(run_id: str) -> str:
+    """Hash: task index -> start record (JSON) for tasks started and not yet ended."""
+    return f"{PREFIX}run:{run_id}:running"
+
+
+def run_keys(run_id: str) -> tuple[str, ...]:
+    """All keys of one run, for TTLs and deletion."""
+    return (run_key(run_id), tasks_key(run_id), order_key(run_id), running_key(run_id))
+
+
+def runs_index_key() -> str:
+    """Sorted set: run id scored by submission time (epoch seconds), newest last."""
+    return f"{PREFIX}runs"
+
+
+def comparison_key(comparison_id: str) -> str:
+    """Hash: the comparison's spec and the run id of each strategy, in order."""
+    return f"{PREFIX}compare:{comparison_id}"
+
+
+def throughput_key(epoch_second: int) -> str:
+    """Integer: tasks that ended during this second, over all runs."""
+    return f"{PREFIX}tput:{epoch_second}"
+
+
+#: A worker whose last heartbeat in `alive_workers_key()` is older than this is dead.
+ALIVE_TTL_S = 10
+
+
+def alive_workers_key() -> str:
+    """Sorted set: worker name scored by its last heartbeat (epoch seconds)."""
+    return f"{PREFIX}alive"
+
+
+def handled_key(rq_job_id: str) -> str:
+    """Claimed (SET NX) by the one reconciler that recovers an abandoned or failed job."""
+    return f"{PREFIX}handled:{rq_job_id}"
+
+
+def job_id(run_id: str, part: int, attempt: int = 1) -> str:
+    """RQ job id of one part of a run (a batch, a chunk or one URL) at one attempt."""
+    return f"fanout-{run_id}-{part}-a{attempt}"

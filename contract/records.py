@@ -1,0 +1,113 @@
+"""Records that cross a process boundary: frozen dataclasses with explicit to_dict / from_dict."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from contract.states import Strategy, TaskState, Workload
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """What the user asked for: the batch and how to spread it."""
+
+    urls: tuple[str, ...]
+    strategy: Strategy
+    concurrency: int = 8
+    workload: Workload = Workload.FETCH
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "urls": list(self.urls),
+            "strategy": self.strategy.value,
+            "concurrency": self.concurrency,
+            "workload": self.workload.value,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunSpec:
+        return cls(
+            urls=tuple(data["urls"]),
+            strategy=Strategy(data["strategy"]),
+            concurrency=int(data.get("concurrency", 8)),
+            workload=Workload(data.get("workload", Workload.FETCH.value)),
+        )
+
+
+@dataclass(frozen=True)
+class Executor:
+    """Who ran a task: the lane it is drawn in on the timeline."""
+
+    worker: str
+    host: str
+    pid: int
+    thread: str
+
+    @property
+    def lane(self) -> str:
+        return f"{self.host} / {self.worker} / {self.pid} / {self.thread}"
+
+
+@dataclass(frozen=True)
+class TaskRecord:
+    """One URL's outcome. Times are epoch seconds (float); `cpu_s` is the thread's CPU time."""
+
+    index: int
+    url: str
+    state: TaskState
+    status_code: int | None = None
+    bytes: int = 0
+    error: str | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+    duration_s: float | None = None
+    cpu_s: float | None = None
+    worker: str | None = None
+    host: str | None = None
+    pid: int | None = None
+    thread: str | None = None
+    cores: int | None = None
+    attempt: int = 1
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["state"] = self.state.value
+        return data
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), separators=(",", ":"))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TaskRecord:
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        values["state"] = TaskState(values["state"])
+        return cls(**values)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> TaskRecord:
+        return cls.from_dict(json.loads(text))
+
+
+@dataclass(frozen=True)
+class StartRecord:
+    """A task that has started and not yet ended: drawn as a running bar, watched for loss."""
+
+    index: int
+    url: str
+    started_at: float
+    worker: str
+    host: str
+    pid: int
+    thread: str
+    attempt: int = 1
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> StartRecord:
+        data = json.loads(text)
+        return cls(**{k: v for k, v in data.items() if k in {f.name for f in fields(cls)}})

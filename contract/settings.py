@@ -1,0 +1,95 @@
+"""Configuration from the environment: the same names for the local stack, compose and the CLI."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+#: Where `fanout up` starts its own redis-server when REDIS_URL is not set.
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6380/0"
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "")
+    if not raw.strip():
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "")
+    if not raw.strip():
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a number, got {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every knob fanout reads. See the README's configuration table."""
+
+    redis_url: str = DEFAULT_REDIS_URL
+    redis_url_is_default: bool = True
+    web_host: str = "127.0.0.1"
+    web_port: int = 8000
+    origin_host: str = "127.0.0.1"
+    origin_port: int = 8081
+    origin_url: str = "http://127.0.0.1:8081"
+    workers: int = 2
+    allow_hosts: str = "127.0.0.1:8081,localhost:8081"
+    connect_timeout_s: float = 3.0
+    read_timeout_s: float = 10.0
+    task_deadline_s: float = 20.0
+    max_bytes: int = 10 * 1024 * 1024
+    max_redirects: int = 5
+    max_urls: int = 5000
+    max_concurrency: int = 500
+    ttl_s: int = 24 * 3600
+    cpu_rounds: int = 350_000
+    api_token: str = ""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        origin_host = env.get("ORIGIN_HOST") or "127.0.0.1"
+        origin_port = _int(env, "ORIGIN_PORT", 8081)
+        origin_url = (env.get("ORIGIN_URL") or f"http://{origin_host}:{origin_port}").rstrip("/")
+        redis_url = env.get("REDIS_URL") or ""
+        return cls(
+            redis_url=redis_url or DEFAULT_REDIS_URL,
+            redis_url_is_default=not redis_url,
+            web_host=env.get("WEB_HOST") or "127.0.0.1",
+            web_port=_int(env, "WEB_PORT", 8000),
+            origin_host=origin_host,
+            origin_port=origin_port,
+            origin_url=origin_url,
+            workers=_int(env, "WORKERS", 2),
+            allow_hosts=env.get("FANOUT_ALLOW_HOSTS") or default_allow_hosts(origin_url),
+            connect_timeout_s=_float(env, "FANOUT_CONNECT_TIMEOUT_S", 3.0),
+            read_timeout_s=_float(env, "FANOUT_READ_TIMEOUT_S", 10.0),
+            task_deadline_s=_float(env, "FANOUT_TASK_DEADLINE_S", 20.0),
+            max_bytes=_int(env, "FANOUT_MAX_BYTES", 10 * 1024 * 1024),
+            max_redirects=_int(env, "FANOUT_MAX_REDIRECTS", 5),
+            max_urls=_int(env, "FANOUT_MAX_URLS", 5000),
+            max_concurrency=_int(env, "FANOUT_MAX_CONCURRENCY", 500),
+            ttl_s=_int(env, "FANOUT_TTL_S", 24 * 3600),
+            cpu_rounds=_int(env, "FANOUT_CPU_ROUNDS", 350_000),
+            api_token=env.get("FANOUT_API_TOKEN") or "",
+        )
+
+
+def default_allow_hosts(origin_url: str) -> str:
+    """The local origin is the one private address fanout may fetch by default."""
+    parts = urlsplit(origin_url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    hosts = {parts.hostname or "127.0.0.1"}
+    if hosts & {"127.0.0.1", "localhost"}:
+        hosts |= {"127.0.0.1", "localhost"}
+    return ",".join(f"{host}:{port}" for host in sorted(hosts))

@@ -1,0 +1,262 @@
+"""`fanout`: one console script with subcommands, like `rq` and `celery`."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+import click
+from redis.exceptions import RedisError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from contract.settings import Settings
+from contract.states import Strategy, Workload
+from fanout.report import comparison_table, print_run
+from producer.connection import connect, fanout_queue
+from producer.presets import local_demo
+from producer.reader import load_comparison
+from producer.submit import submit_comparison, submit_run
+from producer.validation import InvalidInput, build_spec, parse_url_lines
+from producer.wait import RunTimeout, wait_for_run
+
+STRATEGIES = [s.value for s in Strategy]
+WORKLOADS = [w.value for w in Workload]
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """fanout: a job-queue concurrency lab (Redis + RQ)."""
+
+
+# --- services --------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option(
+    "--workers", type=click.IntRange(1, 64), envvar="WORKERS", default=2, show_default=True
+)
+def up(workers: int) -> None:
+    """Start the local stack: Redis, origin, web and WORKERS workers (Ctrl-C stops all)."""
+    from fanout.stack import run_stack
+
+    settings = _settings()
+    click.echo(
+        f"fanout: web http://{settings.web_host}:{settings.web_port}  origin {settings.origin_url}"
+        f"  redis {settings.redis_url}  workers {workers}"
+    )
+    sys.exit(run_stack(workers))
+
+
+@main.command()
+def redis() -> None:
+    """Run the embedded redis-server, unless REDIS_URL points at another Redis."""
+    from fanout.redis_server import exec_redis_server
+
+    settings = _settings()
+    if not settings.redis_url_is_default:
+        click.echo("using the Redis at REDIS_URL; no embedded redis-server started")
+        signal.sigwait({signal.SIGINT, signal.SIGTERM})
+        return
+    data_dir = Path(os.environ.get("FANOUT_DATA_DIR", ".fanout")) / "redis"
+    exec_redis_server(settings.redis_url, data_dir)
+
+
+@main.command()
+@click.option("--host", envvar="ORIGIN_HOST", default="127.0.0.1", show_default=True)
+@click.option("--port", envvar="ORIGIN_PORT", type=int, default=8081, show_default=True)
+def origin(host: str, port: int) -> None:
+    """Run the local origin server that demos, tests and benchmarks fetch from."""
+    from origin.server import serve
+
+    serve(host, port)
+
+
+@main.command()
+@click.option("--host", envvar="WEB_HOST", default="127.0.0.1", show_default=True)
+@click.option("--port", envvar="WEB_PORT", type=int, default=8000, show_default=True)
+@click.option("--processes", envvar="WEB_PROCESSES", type=int, default=2, show_default=True)
+def web(host: str, port: int, processes: int) -> None:
+    """Serve the web app with gunicorn."""
+    args = [
+        sys.executable, "-m", "gunicorn",
+        "--bind", f"{host}:{port}",
+        "--workers", str(processes),
+        "--threads", "4",
+        "--access-logfile", "-",
+        "--forwarded-allow-ips", "127.0.0.1",
+        "web.app:create_app()",
+    ]  # fmt: skip
+    os.execv(sys.executable, args)
+
+
+@main.command()
+@click.option(
+    "--class", "worker_class", type=click.Choice(["simple", "fork"]), default="simple",
+    envvar="FANOUT_WORKER_CLASS", show_default=True,
+    help="simple: jobs run in the worker process; fork: a work-horse per job (RQ's default).",
+)  # fmt: skip
+@click.option("--burst", is_flag=True, help="Exit when the queue is empty.")
+@click.option("--no-supervise", is_flag=True, help="Run the worker without RQ's WorkerPool.")
+def worker(worker_class: str, burst: bool, no_supervise: bool) -> None:
+    """Run one RQ worker on fanout's queue (supervised: respawned if it dies)."""
+    from worker.process import run_worker, wait_for_redis
+
+    settings = _settings()
+    wait_for_redis(settings)
+    run_worker(settings, worker_class=worker_class, burst=burst, supervised=not no_supervise)
+
+
+# --- producer --------------------------------------------------------------------------------
+
+
+def _batch_options(func):
+    options = [
+        click.argument("urls", nargs=-1),
+        click.option("--file", "url_file", type=click.File("r"), help="Read URLs, one per line."),
+        click.option("--demo", is_flag=True, help="A batch on the local origin (40 x 250 ms)."),
+        click.option("--concurrency", "-c", type=int, default=8, show_default=True),
+        click.option(
+            "--workload", type=click.Choice(WORKLOADS), default="fetch", show_default=True
+        ),
+        click.option("--json", "as_json", is_flag=True, help="Print the whole record as JSON."),
+        click.option("--timeout", type=float, default=3600, show_default=True, help="Seconds."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _collect_urls(urls: tuple[str, ...], url_file, demo: bool, settings: Settings) -> list[str]:
+    collected = list(urls)
+    if url_file is not None:
+        collected += parse_url_lines(url_file.read())
+    if demo:
+        collected += local_demo(settings.origin_url)
+    if not collected:
+        raise click.UsageError("give URLs as arguments, --file FILE, or --demo")
+    return collected
+
+
+def _spec(data: dict, settings: Settings):
+    try:
+        return build_spec(data, settings)
+    except InvalidInput as exc:
+        raise click.UsageError(f"{exc.field}: {exc.message}") from None
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    )
+
+
+def _fail(message: str) -> None:
+    click.echo(f"fanout: {message}", err=True)
+    sys.exit(1)
+
+
+@main.command()
+@_batch_options
+@click.option(
+    "--strategy", "-s", type=click.Choice(STRATEGIES), default="threads", show_default=True
+)
+def run(urls, url_file, demo, concurrency, workload, as_json, timeout, strategy) -> None:
+    """Submit one run and print each URL's outcome and the summary."""
+    settings = _settings()
+    spec = _spec(
+        {
+            "urls": _collect_urls(urls, url_file, demo, settings),
+            "strategy": strategy,
+            "concurrency": concurrency,
+            "workload": workload,
+        },
+        settings,
+    )
+    err = Console(stderr=True)
+    try:
+        redis = connect(settings)
+        run_id = submit_run(redis, fanout_queue(redis), spec, settings)
+        with _progress(err) as progress:
+            bar = progress.add_task(f"run {run_id} ({strategy})", total=len(spec.urls))
+            record = wait_for_run(
+                redis,
+                run_id,
+                timeout_s=timeout,
+                on_progress=lambda done, total: progress.update(bar, completed=done),
+            )
+    except RedisError as exc:
+        _fail(f"Redis at {settings.redis_url} is unreachable ({exc}); is `make up` running?")
+    except RunTimeout as exc:
+        _fail(str(exc))
+    if as_json:
+        click.echo(json.dumps(record, indent=2))
+    else:
+        print_run(record, Console())
+
+
+@main.command()
+@_batch_options
+@click.option(
+    "--strategies", default=",".join(STRATEGIES), show_default=True,
+    help="Comma-separated strategies, run one after another.",
+)  # fmt: skip
+def compare(urls, url_file, demo, concurrency, workload, as_json, timeout, strategies) -> None:
+    """Run the same batch under every strategy, one after another, and print a table."""
+    settings = _settings()
+    chosen = [s.strip() for s in strategies.split(",") if s.strip()]
+    unknown = [s for s in chosen if s not in STRATEGIES]
+    if unknown or not chosen:
+        raise click.UsageError(f"unknown strategies {unknown}; choose from {', '.join(STRATEGIES)}")
+    spec = _spec(
+        {
+            "urls": _collect_urls(urls, url_file, demo, settings),
+            "strategy": chosen[0],
+            "concurrency": concurrency,
+            "workload": workload,
+        },
+        settings,
+    )
+    err = Console(stderr=True)
+    try:
+        redis = connect(settings)
+        comparison_id, run_ids = submit_comparison(
+            redis, fanout_queue(redis), spec, settings, [Strategy(s) for s in chosen]
+        )
+        started = time.monotonic()
+        with _progress(err) as progress:
+            for strategy, run_id in zip(chosen, run_ids, strict=True):
+                bar = progress.add_task(strategy, total=len(spec.urls))
+                left = max(1.0, timeout - (time.monotonic() - started))
+                wait_for_run(
+                    redis,
+                    run_id,
+                    timeout_s=left,
+                    on_progress=lambda done, total, bar=bar: progress.update(bar, completed=done),
+                )
+        comparison = load_comparison(redis, comparison_id, include_tasks=as_json)
+    except RedisError as exc:
+        _fail(f"Redis at {settings.redis_url} is unreachable ({exc}); is `make up` running?")
+    except RunTimeout as exc:
+        _fail(str(exc))
+    if as_json:
+        click.echo(json.dumps(comparison, indent=2))
+    else:
+        Console().print(comparison_table(comparison))

@@ -1,0 +1,21 @@
+"""The Redis client and RQ queue the producer side uses, built from settings."""
+
+from __future__ import annotations
+
+from redis import Redis
+from rq import Queue
+from rq.serializers import JSONSerializer
+
+from contract import keys
+from contract.settings import Settings
+
+
+def connect(settings: Settings) -> Redis:
+    return Redis.from_url(
+        settings.redis_url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=30
+    )
+
+
+def fanout_queue(redis: Redis) -> Queue:
+    """fanout's RQ queue, with the JSON serializer: jobs carry ids and primitives, never pickle."""
+    return Queue(keys.QUEUE_NAME, connection=redis, serializer=JSONSerializer)

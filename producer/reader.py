@@ -1,0 +1,122 @@
+"""Reads runs back from Redis, with their summary computed from the task records."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from redis import Redis
+
+from contract import keys
+from contract.records import RunSpec, StartRecord, TaskRecord
+from contract.states import TaskState
+from contract.summary import slots_for, summarize
+
+
+class RunNotFound(LookupError):
+    pass
+
+
+def _text(value: bytes | str | None) -> str | None:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _float(value: bytes | str | None) -> float | None:
+    text = _text(value)
+    return float(text) if text else None
+
+
+def load_run(redis: Redis, run_id: str, *, include_tasks: bool = True) -> dict[str, Any]:
+    """The run record: spec, state, counts, timestamps, summary, and (optionally) every task
+    (ended tasks by index, then the ones still running)."""
+    pipe = redis.pipeline(transaction=False)
+    pipe.hgetall(keys.run_key(run_id))
+    pipe.hgetall(keys.tasks_key(run_id))
+    pipe.hgetall(keys.running_key(run_id))
+    raw_run, raw_tasks, raw_running = pipe.execute()
+    if not raw_run:
+        raise RunNotFound(run_id)
+    run = {_text(k): _text(v) for k, v in raw_run.items()}
+    spec = RunSpec.from_dict(json.loads(run["spec"]))
+    tasks = sorted(
+        (TaskRecord.from_json(value) for value in raw_tasks.values()), key=lambda t: t.index
+    )
+    running = sorted(
+        (StartRecord.from_json(value) for value in raw_running.values()), key=lambda s: s.index
+    )
+    ended = {task.index for task in tasks}
+    running = [start for start in running if start.index not in ended]
+    workers = int(run.get("workers_at_start") or 0)
+    submitted_at = _float(run.get("submitted_at"))
+    finished_at = _float(run.get("finished_at"))
+    summary = summarize(
+        tasks,
+        workload=spec.workload,
+        slots=slots_for(spec, workers),
+        submitted_at=submitted_at,
+        finished_at=finished_at,
+    )
+    counts = summary.counts
+    counts[TaskState.RUNNING.value] = len(running)
+    counts[TaskState.PENDING.value] = max(0, len(spec.urls) - len(tasks) - len(running))
+    record: dict[str, Any] = {
+        "id": run_id,
+        "spec": spec.to_dict(),
+        "state": run.get("state"),
+        "total": len(spec.urls),
+        "done": len(tasks),
+        "counts": counts,
+        "duplicates": int(run.get("duplicates") or 0),
+        "jobs": int(run.get("jobs") or 0),
+        "workers_at_start": workers,
+        "comparison": run.get("comparison") or None,
+        "submitted_at": submitted_at,
+        "started_at": _float(run.get("started_at")),
+        "finished_at": finished_at,
+        "summary": summary.to_dict(),
+    }
+    if include_tasks:
+        record["tasks"] = [task.to_dict() for task in tasks]
+        record["running"] = [json.loads(start.to_json()) for start in running]
+    return record
+
+
+def list_runs(redis: Redis, *, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+    """Newest first, without tasks. Runs whose records expired are skipped."""
+    run_ids = redis.zrevrange(keys.runs_index_key(), offset, offset + limit - 1)
+    runs = []
+    for run_id in run_ids:
+        try:
+            runs.append(load_run(redis, _text(run_id) or "", include_tasks=False))
+        except RunNotFound:
+            redis.zrem(keys.runs_index_key(), run_id)
+    return runs
+
+
+def load_comparison(
+    redis: Redis, comparison_id: str, *, include_tasks: bool = True
+) -> dict[str, Any]:
+    raw = redis.hgetall(keys.comparison_key(comparison_id))
+    if not raw:
+        raise RunNotFound(comparison_id)
+    data = {_text(k): _text(v) for k, v in raw.items()}
+    runs = []
+    for run_id in json.loads(data["runs"]):
+        try:
+            runs.append(load_run(redis, run_id, include_tasks=include_tasks))
+        except RunNotFound:
+            continue
+    states = {run["state"] for run in runs}
+    if states == {"done"}:
+        state = "done"
+    elif states & {"running", "done"}:
+        state = "running"
+    else:
+        state = "queued"
+    return {
+        "id": comparison_id,
+        "spec": json.loads(data["spec"]),
+        "submitted_at": _float(data.get("submitted_at")),
+        "state": state,
+        "runs": runs,
+    }

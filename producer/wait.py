@@ -1,0 +1,49 @@
+"""Waiting for runs to finish, for producers that block (the CLI, benchmarks, tests)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from redis import Redis
+
+from contract import keys
+from producer.reader import load_run
+
+
+class RunTimeout(TimeoutError):
+    pass
+
+
+def run_state(redis: Redis, run_id: str) -> tuple[str, int, int]:
+    """(state, done, total) in one round trip, cheap enough to poll."""
+    state, done, total = redis.hmget(keys.run_key(run_id), "state", "done", "total")
+    return (
+        (state or b"").decode(),
+        int(done or 0),
+        int(total or 0),
+    )
+
+
+def wait_for_run(
+    redis: Redis,
+    run_id: str,
+    *,
+    timeout_s: float = 3600,
+    poll_s: float = 0.2,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
+    """Block until every task of the run has a terminal record; returns the full run record."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        state, done, total = run_state(redis, run_id)
+        if on_progress is not None:
+            on_progress(done, total)
+        if state == "done":
+            return load_run(redis, run_id)
+        if not state:
+            return load_run(redis, run_id)  # raises RunNotFound
+        if time.monotonic() > deadline:
+            raise RunTimeout(f"run {run_id} not done after {timeout_s:.0f} s ({done}/{total})")
+        time.sleep(poll_s)

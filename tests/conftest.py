@@ -1,0 +1,96 @@
+"""Shared fixtures: a private redis-server, the origin and real worker processes, over loopback.
+
+Nothing here touches the shared Redis on 6379. Session-scoped services are started once; tests
+keep apart by using their own run ids.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis as redis_lib
+
+from contract.settings import Settings
+from tests.support import (
+    Service,
+    alive_workers,
+    start_origin,
+    start_redis,
+    start_worker,
+    wait_until,
+)
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def service_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("services")
+
+
+@pytest.fixture(scope="session")
+def redis_service(service_logs: Path) -> Iterator[Service]:
+    service = start_redis(service_logs)
+    yield service
+    service.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url(redis_service: Service) -> str:
+    return redis_service.url
+
+
+@pytest.fixture(scope="session")
+def origin_service(service_logs: Path) -> Iterator[Service]:
+    service = start_origin(service_logs, dict(os.environ))
+    yield service
+    service.stop()
+    assert "Traceback" not in service.log(), service.log()
+
+
+@pytest.fixture(scope="session")
+def origin_url(origin_service: Service) -> str:
+    return origin_service.url
+
+
+@pytest.fixture(scope="session")
+def stack_env(redis_url: str, origin_url: str) -> dict[str, str]:
+    """The environment every fanout process of the test stack gets."""
+    port = origin_url.rsplit(":", 1)[1]
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    env.update(
+        REDIS_URL=redis_url,
+        ORIGIN_URL=origin_url,
+        ORIGIN_PORT=port,
+        FANOUT_ALLOW_HOSTS=f"127.0.0.1:{port},localhost:{port}",
+        FANOUT_TASK_DEADLINE_S="5",
+        FANOUT_READ_TIMEOUT_S="3",
+        FANOUT_CONNECT_TIMEOUT_S="2",
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+@pytest.fixture(scope="session")
+def settings(stack_env: dict[str, str]) -> Settings:
+    return Settings.from_env(stack_env)
+
+
+@pytest.fixture(scope="session")
+def redis_client(redis_url: str) -> redis_lib.Redis:
+    return redis_lib.Redis.from_url(redis_url)
+
+
+@pytest.fixture(scope="session")
+def workers(
+    service_logs: Path, stack_env: dict[str, str], redis_client: redis_lib.Redis
+) -> Iterator[list[Service]]:
+    """Two supervised workers, like `make up`'s default."""
+    started = [start_worker(service_logs, stack_env, name=f"worker-{n}") for n in range(1, 3)]
+    wait_until(lambda: len(alive_workers(redis_client)) >= 2, 30, "2 live workers")
+    yield started
+    for service in started:
+        service.stop()

@@ -1,0 +1,251 @@
+"""Which URLs and addresses a fetch may reach: strangers type the URLs, Redis listens next door.
+
+The rule is "globally routable unicast, or allowlisted by (ip, port)". It is applied to the
+address a socket is about to connect to, after resolution, so odd spellings (`2130706433`,
+`0x7f.0.0.1`, `[::ffff:127.0.0.1]`) and DNS names are judged by where they really lead.
+Python 3.11's `ipaddress.is_global` calls 192.0.0.8, 2002::/16 or fec0::/10 global, so an
+explicit deny list is checked first.
+"""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
+from urllib.parse import urlsplit
+
+IPAddress = IPv4Address | IPv6Address
+IPNetwork = IPv4Network | IPv6Network
+
+_DENY_V4: tuple[tuple[IPv4Network, str], ...] = tuple(
+    (IPv4Network(net), label)
+    for net, label in (
+        ("0.0.0.0/32", "unspecified"),
+        ("0.0.0.0/8", "this-network"),
+        ("10.0.0.0/8", "private"),
+        ("100.64.0.0/10", "carrier-grade NAT"),
+        ("127.0.0.0/8", "loopback"),
+        ("169.254.0.0/16", "link-local (cloud metadata lives here)"),
+        ("172.16.0.0/12", "private"),
+        ("192.0.0.0/24", "IETF protocol assignments"),
+        ("192.0.2.0/24", "documentation"),
+        ("192.88.99.0/24", "6to4 relay anycast"),
+        ("192.168.0.0/16", "private"),
+        ("198.18.0.0/15", "benchmarking"),
+        ("198.51.100.0/24", "documentation"),
+        ("203.0.113.0/24", "documentation"),
+        ("224.0.0.0/4", "multicast"),
+        ("255.255.255.255/32", "broadcast"),
+        ("240.0.0.0/4", "reserved"),
+    )
+)
+
+_DENY_V6: tuple[tuple[IPv6Network, str], ...] = tuple(
+    (IPv6Network(net), label)
+    for net, label in (
+        ("::/128", "unspecified"),
+        ("::1/128", "loopback"),
+        ("::/8", "reserved (IPv4-compatible / translated)"),
+        ("64:ff9b:1::/48", "local-use NAT64"),
+        ("100::/64", "discard-only"),
+        ("2001:db8::/32", "documentation"),
+        ("2001::/23", "IETF protocol assignments"),
+        ("3fff::/20", "documentation"),
+        ("5f00::/16", "SRv6"),
+        ("fc00::/7", "unique-local (private)"),
+        ("fe80::/10", "link-local"),
+        ("fec0::/10", "site-local"),
+        ("ff00::/8", "multicast"),
+    )
+)
+
+_GLOBAL_UNICAST_V6 = IPv6Network("2000::/3")
+_NAT64 = IPv6Network("64:ff9b::/96")
+_TEREDO = IPv6Network("2001::/32")
+_SIXTOFOUR = IPv6Network("2002::/16")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+class Refused(Exception):
+    """A URL or address the worker will not reach; the message says which rule said no."""
+
+
+@dataclass(frozen=True)
+class Allowlist:
+    """Private destinations a deployment vouches for (its own origin), by (network, port).
+
+    A port of None means any port. DNS names are resolved once, when parsed.
+    """
+
+    entries: tuple[tuple[IPNetwork, int | None], ...] = ()
+
+    @classmethod
+    def parse(cls, text: str) -> Allowlist:
+        """Parse `FANOUT_ALLOW_HOSTS`: comma-separated `host[:port]`, host an IP, CIDR or name.
+
+        Raises ValueError on a bad entry or a name that does not resolve, so a typo fails loudly.
+        """
+        entries: list[tuple[IPNetwork, int | None]] = []
+        for raw in text.split(","):
+            entry = raw.strip()
+            if entry:
+                host, port = _split_entry(entry)
+                entries.extend((net, port) for net in _networks(host, entry))
+        return cls(tuple(dict.fromkeys(entries)))
+
+    def allows(self, ip: IPAddress, port: int) -> bool:
+        return any(ip in net and (p is None or p == port) for net, p in self.entries)
+
+
+def _split_entry(entry: str) -> tuple[str, int | None]:
+    if entry.startswith("["):
+        host, sep, rest = entry[1:].partition("]")
+        if not sep or (rest and not rest.startswith(":")):
+            raise ValueError(f"allowlist entry {entry!r}: bad brackets")
+        return host, _port(rest[1:], entry) if rest else None
+    if entry.count(":") == 1:
+        host, _, port = entry.partition(":")
+        return host, _port(port, entry)
+    return entry, None
+
+
+def _port(text: str, entry: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise ValueError(f"allowlist entry {entry!r}: bad port {text!r}")
+    return int(text)
+
+
+def _networks(host: str, entry: str) -> list[IPNetwork]:
+    try:
+        return [ip_network(host.partition("%")[0], strict=False)]
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        raise ValueError(f"allowlist entry {entry!r}: cannot resolve {host!r}: {exc}") from exc
+    return list(dict.fromkeys(ip_network(info[4][0].partition("%")[0]) for info in infos))
+
+
+def forbidden_reason(ip: IPAddress) -> str | None:
+    """Why `ip` is not a public unicast destination, or None if it is one."""
+    if isinstance(ip, IPv6Address):
+        embedded = ip.ipv4_mapped
+        if embedded is not None:
+            reason = forbidden_reason(embedded)
+            return reason and f"{reason} (IPv4-mapped {embedded})"
+        if ip in _NAT64:
+            embedded = IPv4Address(int(ip) & 0xFFFFFFFF)
+            reason = forbidden_reason(embedded)
+            return reason and f"NAT64 of {embedded}, which is {reason}"
+        if ip in _SIXTOFOUR:
+            return f"6to4 (embeds {ip.sixtofour})"
+        if ip in _TEREDO:
+            return f"Teredo (embeds client {ip.teredo[1]})" if ip.teredo else "Teredo"
+        for net, label in _DENY_V6:
+            if ip in net:
+                return label
+        if ip not in _GLOBAL_UNICAST_V6:
+            return "reserved (outside 2000::/3)"
+    else:
+        for net, label in _DENY_V4:
+            if ip in net:
+                return label
+    return None if ip.is_global else "not globally routable"
+
+
+def _host_port(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _refusal(ip_text: str, port: int, allow: Allowlist) -> str | None:
+    try:
+        ip = ip_address(ip_text)
+    except ValueError:
+        return "not an IP address"
+    mapped = ip.ipv4_mapped if isinstance(ip, IPv6Address) else None
+    if allow.allows(ip, port) or (mapped is not None and allow.allows(mapped, port)):
+        return None
+    return forbidden_reason(ip)
+
+
+def check_address(ip_text: str, port: int, allow: Allowlist) -> None:
+    """Raise Refused unless (ip, port) is public unicast or allowlisted."""
+    reason = _refusal(ip_text, port, allow)
+    if reason is not None:
+        raise Refused(f"refused: {_host_port(ip_text, port)} is {reason}")
+
+
+def _is_localhost_name(host: str) -> bool:
+    name = host.rstrip(".").lower()
+    return name == "localhost" or name.endswith(".localhost")
+
+
+def resolve_checked(host: str, port: int, allow: Allowlist) -> list[str]:
+    """Resolve `host` once and return the IPs to connect to, all of them checked.
+
+    One forbidden address refuses the whole name: a name that resolves to both a public and a
+    private address must not get a second chance at the private one. DNS failures raise
+    `socket.gaierror`, except for `localhost` names, which are loopback by definition.
+    """
+    name = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    try:
+        infos = socket.getaddrinfo(name, port, type=socket.SOCK_STREAM)
+    except socket.gaierror:
+        if _is_localhost_name(name):
+            raise Refused(f"refused: {name} is a localhost name") from None
+        raise
+    ips = list(
+        dict.fromkeys(info[4][0] for info in infos if info[0] in (socket.AF_INET, socket.AF_INET6))
+    )
+    if not ips:
+        raise socket.gaierror(socket.EAI_NONAME, f"{name} has no IPv4 or IPv6 address")
+    for ip in ips:
+        reason = _refusal(ip, port, allow)
+        if reason is not None:
+            where = _host_port(ip, port)
+            if ip != name:
+                where = f"{name} resolves to {where}, which"
+            raise Refused(f"refused: {where} is {reason}")
+    return ips
+
+
+def numeric_host(host: str) -> list[str] | None:
+    """The addresses `host` spells as a number in any form libc accepts, None for a name.
+
+    `127.1`, `2130706433` and `0x7f.0.0.1` all count as numbers; no DNS query is made.
+    """
+    name = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    try:
+        infos = socket.getaddrinfo(name, None, type=socket.SOCK_STREAM, flags=socket.AI_NUMERICHOST)
+    except (OSError, UnicodeError):
+        return None
+    return list(dict.fromkeys(info[4][0] for info in infos))
+
+
+def check_url(url: str) -> tuple[str, str, int]:
+    """Check what can be judged from the text alone and return (scheme, host, port).
+
+    Userinfo is refused outright: `http://example.com@127.0.0.1/` is the classic way to make
+    a reader, and sometimes a parser, believe in the wrong host.
+    """
+    if any(ch <= " " or ch == "\x7f" for ch in url):
+        raise Refused("refused: URL contains whitespace or control characters")
+    try:
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        if scheme not in _DEFAULT_PORTS:
+            raise Refused(f"refused: scheme {scheme!r} is not http(s)")
+        if "@" in parts.netloc:
+            raise Refused("refused: userinfo (user@host) in a URL is not allowed")
+        if "\\" in parts.netloc:
+            raise Refused("refused: backslash in the URL's authority")
+        host = parts.hostname
+        port = parts.port
+    except ValueError as exc:
+        raise Refused(f"refused: malformed URL: {exc}") from None
+    if not host:
+        raise Refused("refused: URL has no host")
+    if port == 0:
+        raise Refused("refused: port 0")
+    return scheme, host, port if port is not None else _DEFAULT_PORTS[scheme]

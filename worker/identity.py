@@ -1,0 +1,44 @@
+"""Who is running this code: the lane a task is drawn in on the timeline."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from functools import cache
+
+_worker_name = "standalone"
+
+
+def set_worker_name(name: str) -> None:
+    """Called once by the worker process; forked pool children inherit it."""
+    global _worker_name
+    _worker_name = name
+
+
+def worker_name() -> str:
+    return _worker_name
+
+
+@cache
+def host() -> str:
+    return socket.gethostname()
+
+
+@cache
+def cores() -> int:
+    """Cores this process may run on (its affinity), which is what bounds CPU-bound work."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def executor(thread: str | None = None) -> dict[str, object]:
+    """Fields of a task record that say where it ran."""
+    return {
+        "worker": _worker_name,
+        "host": host(),
+        "pid": os.getpid(),
+        "thread": thread or threading.current_thread().name,
+    }

@@ -1,0 +1,120 @@
+"""The worker process: RQ's SimpleWorker (or fork Worker) plus fanout's heartbeat and reconciler.
+
+`SimpleWorker` is the default: it runs jobs in the worker process itself, so the job modules,
+`requests` and the HTTP sessions are imported and warmed once, and a job costs a few milliseconds
+instead of a fork (see the README's measurements). RQ's `WorkerPool` supervises it: a worker that
+dies is respawned, so a killed worker does not take the local stack down.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from typing import Any
+
+from redis import Redis
+from rq import Queue, SimpleWorker, Worker
+from rq.serializers import JSONSerializer
+from rq.worker_pool import WorkerPool
+
+import worker.jobs  # noqa: F401 - preloaded before any fork: the whole point of a warm worker
+from contract import keys
+from contract.settings import Settings
+from worker import identity
+from worker.reconcile import Heartbeat
+from worker.recorder import TaskWriter
+
+log = logging.getLogger(__name__)
+
+
+class _FanoutMixin:
+    """Names the executor, keeps the alive key fresh and runs the reconciler."""
+
+    def work(self, *args: Any, **kwargs: Any) -> bool:
+        identity.set_worker_name(self.name)  # type: ignore[attr-defined]
+        queue = self.queues[0]  # type: ignore[attr-defined]
+        heartbeat = Heartbeat(
+            self.connection,  # type: ignore[attr-defined]
+            self.name,  # type: ignore[attr-defined]
+            queue,
+            TaskWriter(self.connection, Settings.from_env().ttl_s),  # type: ignore[attr-defined]
+        )
+        heartbeat.beat()
+        stop = threading.Event()
+        thread = threading.Thread(target=heartbeat.run, args=(stop,), name="fanout-heartbeat")
+        thread.daemon = True
+        thread.start()
+        try:
+            return super().work(*args, **kwargs)  # type: ignore[misc]
+        finally:
+            stop.set()
+            thread.join(timeout=5)
+            with contextlib.suppress(Exception):
+                heartbeat.forget()
+
+
+class FanoutSimpleWorker(_FanoutMixin, SimpleWorker):
+    """Runs each job in the worker process itself (no fork per job)."""
+
+
+class FanoutForkWorker(_FanoutMixin, Worker):
+    """RQ's default model: a fresh work-horse process per job."""
+
+
+WORKER_CLASSES: dict[str, type[Worker]] = {
+    "simple": FanoutSimpleWorker,
+    "fork": FanoutForkWorker,
+}
+
+
+def connect(settings: Settings) -> Redis:
+    return Redis.from_url(settings.redis_url, health_check_interval=30)
+
+
+def fanout_queue(redis: Redis) -> Queue:
+    return Queue(keys.QUEUE_NAME, connection=redis, serializer=JSONSerializer)
+
+
+def run_worker(
+    settings: Settings,
+    *,
+    worker_class: str = "simple",
+    burst: bool = False,
+    supervised: bool = True,
+    logging_level: str = "INFO",
+) -> None:
+    """Run one worker until stopped. Supervised, a dead worker is replaced within a second."""
+    redis = connect(settings)
+    cls = WORKER_CLASSES[worker_class]
+    if supervised and not burst:
+        pool = WorkerPool(
+            [keys.QUEUE_NAME],
+            connection=redis,
+            num_workers=1,
+            worker_class=cls,
+            serializer=JSONSerializer,
+        )
+        pool.start(burst=False, logging_level=logging_level)
+        return
+    worker = cls([fanout_queue(redis)], connection=redis, serializer=JSONSerializer)
+    worker.work(burst=burst, logging_level=logging_level, with_scheduler=False)
+
+
+def wait_for_redis(settings: Settings, timeout_s: float = 60.0) -> None:
+    """Services start together; a worker waits for Redis instead of crashing the stack."""
+    import time
+
+    from redis.exceptions import RedisError
+
+    deadline = time.monotonic() + timeout_s
+    delay = 0.1
+    while True:
+        try:
+            connect(settings).ping()
+            return
+        except RedisError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)

@@ -1,0 +1,176 @@
+"""Recovers the tasks of jobs whose worker died, or that RQ failed: one retry, then `lost`.
+
+RQ alone notices a dead worker only when its heartbeat key expires and a maintenance pass runs
+(minutes, see FACTS.md), and `on_failure` callbacks do not run when a process is killed. So every
+fanout worker beats into a sorted set each second, and every few seconds each worker looks for
+started jobs whose worker's last beat is older than `keys.ALIVE_TTL_S`, and for failed jobs. The
+tasks of such a job that have no terminal record are enqueued once more (attempt 2); at attempt 2
+they are marked `lost`. Records are first-writer-wins, so a task that a zombie finishes anyway is
+never counted twice, and one reconciler claims each job (SET NX), so none is recovered twice.
+
+Bound: a task of a killed worker reaches a terminal state within ALIVE_TTL_S + RECONCILE_EVERY_S
+plus the retry's own run time.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from redis import Redis
+from rq import Queue
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+from rq.registry import FailedJobRegistry, StartedJobRegistry
+from rq.serializers import JSONSerializer
+
+from contract import jobs, keys
+from contract.records import TaskRecord
+from contract.states import TaskState
+from worker.recorder import TaskWriter
+
+log = logging.getLogger(__name__)
+
+RECONCILE_EVERY_S = 2.0
+MAX_ATTEMPTS = 2
+
+
+@dataclass
+class ReconcileReport:
+    retried: dict[str, int] = field(default_factory=dict)
+    lost: dict[str, int] = field(default_factory=dict)
+
+
+def is_alive(redis: Redis, worker_name: str) -> bool:
+    last_beat = redis.zscore(keys.alive_workers_key(), worker_name)
+    return last_beat is not None and last_beat >= time.time() - keys.ALIVE_TTL_S
+
+
+def reconcile(redis: Redis, queue: Queue, writer: TaskWriter) -> ReconcileReport:
+    """One pass over the started and failed registries of fanout's queue."""
+    report = ReconcileReport()
+    for job in _abandoned(redis, queue):
+        _recover(redis, queue, writer, job, report, reason="its worker died")
+    for job in _failed(redis, queue):
+        _recover(redis, queue, writer, job, report, reason="the job failed")
+    return report
+
+
+def _fetch_jobs(redis: Redis, job_ids: list[str]) -> list[Job]:
+    found = []
+    for job_id in job_ids:
+        if not job_id.startswith("fanout-"):
+            continue
+        try:
+            found.append(Job.fetch(job_id, connection=redis, serializer=JSONSerializer))
+        except NoSuchJobError:
+            continue
+    return found
+
+
+def _abandoned(redis: Redis, queue: Queue) -> list[Job]:
+    registry = StartedJobRegistry(queue=queue)
+    abandoned = []
+    for job in _fetch_jobs(redis, registry.get_job_ids(cleanup=False)):
+        if job.get_status(refresh=False) != JobStatus.STARTED:
+            continue
+        if job.worker_name and not is_alive(redis, job.worker_name):
+            abandoned.append(job)
+    return abandoned
+
+
+def _failed(redis: Redis, queue: Queue) -> list[Job]:
+    registry = FailedJobRegistry(queue=queue)
+    return [
+        job
+        for job in _fetch_jobs(redis, registry.get_job_ids(cleanup=False))
+        if not redis.exists(keys.handled_key(job.id))
+    ]
+
+
+def _recover(
+    redis: Redis,
+    queue: Queue,
+    writer: TaskWriter,
+    job: Job,
+    report: ReconcileReport,
+    *,
+    reason: str,
+) -> None:
+    if not redis.set(keys.handled_key(job.id), reason, nx=True, ex=writer.ttl_s):
+        return  # another reconciler took it
+    kwargs = _job_kwargs(job)
+    run_id = kwargs["run_id"]
+    tasks = kwargs["tasks"]
+    ended = {int(i) for i in redis.hkeys(keys.tasks_key(run_id))}
+    missing = [[index, url] for index, url in tasks if int(index) not in ended]
+    if not missing:
+        return
+    attempt = int(kwargs.get("attempt", 1))
+    if attempt < MAX_ATTEMPTS:
+        retry = dict(kwargs, tasks=missing, attempt=attempt + 1)
+        queue.enqueue(
+            jobs.RUN_TASKS,
+            kwargs=retry,
+            job_id=keys.job_id(run_id, int(kwargs["part"]), attempt + 1),
+            job_timeout=job.timeout,
+            result_ttl=3600,
+            failure_ttl=writer.ttl_s,
+        )
+        report.retried[run_id] = report.retried.get(run_id, 0) + len(missing)
+        log.warning("retrying %d tasks of %s: %s", len(missing), job.id, reason)
+        return
+    records = [
+        TaskRecord(
+            index=int(index),
+            url=url,
+            state=TaskState.LOST,
+            error=f"lost: {reason} at attempt {attempt} (job {job.id}, worker {job.worker_name})",
+            worker=job.worker_name,
+            attempt=attempt,
+        )
+        for index, url in missing
+    ]
+    writer.finish(run_id, records)
+    report.lost[run_id] = report.lost.get(run_id, 0) + len(records)
+    log.warning("marked %d tasks of %s lost: %s", len(records), job.id, reason)
+
+
+def _job_kwargs(job: Job) -> dict[str, Any]:
+    names = ("run_id", "part", "tasks", "strategy", "concurrency", "workload", "attempt")
+    kwargs = dict(zip(names, job.args, strict=False))
+    kwargs.update(job.kwargs)
+    return kwargs
+
+
+class Heartbeat:
+    """The worker's alive key, refreshed every second, and the reconciler, every few seconds."""
+
+    def __init__(self, redis: Redis, worker_name: str, queue: Queue, writer: TaskWriter) -> None:
+        self.redis = redis
+        self.worker_name = worker_name
+        self.queue = queue
+        self.writer = writer
+
+    def beat(self) -> None:
+        now = time.time()
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.zadd(keys.alive_workers_key(), {self.worker_name: now})
+        pipe.zremrangebyscore(keys.alive_workers_key(), "-inf", now - 3600)
+        pipe.execute()
+
+    def forget(self) -> None:
+        self.redis.zrem(keys.alive_workers_key(), self.worker_name)
+
+    def run(self, stop) -> None:
+        last_reconcile = 0.0
+        while not stop.wait(1.0):
+            try:
+                self.beat()
+                if time.monotonic() - last_reconcile >= RECONCILE_EVERY_S:
+                    last_reconcile = time.monotonic()
+                    reconcile(self.redis, self.queue, self.writer)
+            except Exception:
+                log.debug("heartbeat failed", exc_info=True)
