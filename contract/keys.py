@@ -52,6 +52,14 @@ def throughput_key(epoch_second: int) -> str:
     return f"{PREFIX}tput:{epoch_second}"
 
 
+def workers_seen_key(epoch_second: int) -> str:
+    """Set: names of the workers that beat during this second (the live-worker history)."""
+    return f"{PREFIX}wseen:{epoch_second}"
+
+
+#: How long the per-second throughput and worker history is kept.
+HISTORY_TTL_S = 3600
+
 #: A worker whose last heartbeat in `alive_workers_key()` is older than this is dead.
 ALIVE_TTL_S = 10
 

@@ -21,9 +21,6 @@ from typing import Any
 from contract.records import RunSpec, TaskRecord
 from contract.states import Strategy, TaskState, Workload
 
-#: Tasks per hybrid chunk, as a multiple of the chunk's thread count.
-HYBRID_CHUNK_FACTOR = 4
-
 
 @dataclass(frozen=True)
 class Summary:
@@ -61,12 +58,9 @@ def peak_concurrency(intervals: Iterable[tuple[float, float]]) -> int:
     return peak
 
 
-def hybrid_chunk_size(concurrency: int) -> int:
-    return max(1, concurrency) * HYBRID_CHUNK_FACTOR
-
-
-def slots_for(spec: RunSpec, workers: int) -> int:
-    """How many tasks the strategy can run at once, given the live workers when the run started."""
+def slots_for(spec: RunSpec, workers: int, chunk_size: int | None = None) -> int:
+    """How many tasks the strategy can run at once, given the live workers when the run started
+    (and, for `hybrid`, the tasks per chunk)."""
     n = len(spec.urls)
     workers = max(1, workers)
     if spec.strategy is Strategy.SEQUENTIAL:
@@ -74,7 +68,7 @@ def slots_for(spec: RunSpec, workers: int) -> int:
     if spec.strategy is Strategy.QUEUE:
         return min(workers, n)
     if spec.strategy is Strategy.HYBRID:
-        chunk = hybrid_chunk_size(spec.concurrency)
+        chunk = chunk_size or spec.concurrency
         chunks = -(-n // chunk)
         return min(n, min(workers, chunks) * min(spec.concurrency, chunk))
     return min(spec.concurrency, n)

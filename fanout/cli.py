@@ -18,7 +18,7 @@ from contract.settings import Settings
 from contract.states import Strategy, Workload
 from fanout.report import comparison_table, print_run
 from producer.connection import connect, fanout_queue
-from producer.presets import local_demo
+from producer.presets import cpu_batch, local_demo
 from producer.reader import load_comparison
 from producer.submit import submit_comparison, submit_run
 from producer.validation import InvalidInput, build_spec, parse_url_lines
@@ -125,7 +125,11 @@ def _batch_options(func):
     options = [
         click.argument("urls", nargs=-1),
         click.option("--file", "url_file", type=click.File("r"), help="Read URLs, one per line."),
-        click.option("--demo", is_flag=True, help="A batch on the local origin (40 x 250 ms)."),
+        click.option(
+            "--demo",
+            is_flag=True,
+            help="A batch on the local origin (40 x 250 ms; with --workload cpu, 40 x 0 ms).",
+        ),
         click.option("--concurrency", "-c", type=int, default=8, show_default=True),
         click.option(
             "--workload", type=click.Choice(WORKLOADS), default="fetch", show_default=True
@@ -138,11 +142,15 @@ def _batch_options(func):
     return func
 
 
-def _collect_urls(urls: tuple[str, ...], url_file, demo: bool, settings: Settings) -> list[str]:
+def _collect_urls(
+    urls: tuple[str, ...], url_file, demo: bool, workload: str, settings: Settings
+) -> list[str]:
     collected = list(urls)
     if url_file is not None:
         collected += parse_url_lines(url_file.read())
-    if demo:
+    if demo and workload == Workload.CPU.value:
+        collected += cpu_batch(settings.origin_url)
+    elif demo:
         collected += local_demo(settings.origin_url)
     if not collected:
         raise click.UsageError("give URLs as arguments, --file FILE, or --demo")
@@ -183,7 +191,7 @@ def run(urls, url_file, demo, concurrency, workload, as_json, timeout, strategy)
     settings = _settings()
     spec = _spec(
         {
-            "urls": _collect_urls(urls, url_file, demo, settings),
+            "urls": _collect_urls(urls, url_file, demo, workload, settings),
             "strategy": strategy,
             "concurrency": concurrency,
             "workload": workload,
@@ -227,7 +235,7 @@ def compare(urls, url_file, demo, concurrency, workload, as_json, timeout, strat
         raise click.UsageError(f"unknown strategies {unknown}; choose from {', '.join(STRATEGIES)}")
     spec = _spec(
         {
-            "urls": _collect_urls(urls, url_file, demo, settings),
+            "urls": _collect_urls(urls, url_file, demo, workload, settings),
             "strategy": chosen[0],
             "concurrency": concurrency,
             "workload": workload,

@@ -42,9 +42,9 @@ def summary_lines(run: dict[str, Any]) -> list[str]:
 
 def print_run(run: dict[str, Any], console: Console) -> None:
     for task in run["tasks"]:
-        console.print(task_line(task), markup=False, highlight=False)
+        console.print(task_line(task), markup=False, highlight=False, soft_wrap=True)
     for line in summary_lines(run):
-        console.print(line, markup=False, highlight=False)
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 def comparison_table(comparison: dict[str, Any]) -> Table:

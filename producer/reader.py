@@ -52,7 +52,7 @@ def load_run(redis: Redis, run_id: str, *, include_tasks: bool = True) -> dict[s
     summary = summarize(
         tasks,
         workload=spec.workload,
-        slots=slots_for(spec, workers),
+        slots=slots_for(spec, workers, int(run.get("chunk_size") or 0) or None),
         submitted_at=submitted_at,
         finished_at=finished_at,
     )
@@ -69,6 +69,7 @@ def load_run(redis: Redis, run_id: str, *, include_tasks: bool = True) -> dict[s
         "duplicates": int(run.get("duplicates") or 0),
         "jobs": int(run.get("jobs") or 0),
         "workers_at_start": workers,
+        "chunk_size": int(run.get("chunk_size") or 0) or None,
         "comparison": run.get("comparison") or None,
         "submitted_at": submitted_at,
         "started_at": _float(run.get("started_at")),

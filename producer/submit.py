@@ -15,7 +15,6 @@ from contract import jobs, keys
 from contract.records import RunSpec
 from contract.settings import Settings
 from contract.states import RunState, Strategy
-from contract.summary import hybrid_chunk_size
 
 #: Seconds added to a job's timeout beyond the worst case of its tasks' deadlines.
 JOB_TIMEOUT_MARGIN_S = 60
@@ -25,14 +24,31 @@ def new_id() -> str:
     return secrets.token_hex(6)
 
 
-def partition(spec: RunSpec) -> list[list[list[object]]]:
+#: A hybrid chunk holds at most this many waves of its threads: longer chunks cost fewer jobs,
+#: shorter ones balance better over the workers.
+MAX_WAVES_PER_CHUNK = 4
+
+
+def live_workers(redis: Redis) -> int:
+    since = time.time() - keys.ALIVE_TTL_S
+    return int(redis.zcount(keys.alive_workers_key(), since, "+inf"))
+
+
+def hybrid_chunk_size(spec: RunSpec, workers: int) -> int:
+    """`concurrency` tasks per wave, and as many waves per chunk as keep every worker busy with
+    at least four chunks (between 1 and MAX_WAVES_PER_CHUNK waves)."""
+    per_wave = max(1, spec.concurrency)
+    waves = len(spec.urls) // (per_wave * max(1, workers) * 4)
+    return per_wave * max(1, min(MAX_WAVES_PER_CHUNK, waves))
+
+
+def partition(spec: RunSpec, chunk_size: int = 1) -> list[list[list[object]]]:
     """The parts of a run, one RQ job each, as lists of [index, url] pairs."""
     tasks = [[index, url] for index, url in enumerate(spec.urls)]
     if spec.strategy is Strategy.QUEUE:
         return [[task] for task in tasks]
     if spec.strategy is Strategy.HYBRID:
-        size = hybrid_chunk_size(spec.concurrency)
-        return [tasks[i : i + size] for i in range(0, len(tasks), size)]
+        return [tasks[i : i + chunk_size] for i in range(0, len(tasks), chunk_size)]
     return [tasks]
 
 
@@ -44,7 +60,12 @@ def job_timeout_s(spec: RunSpec, part_size: int, settings: Settings) -> int:
 
 
 def _run_fields(
-    run_id: str, spec: RunSpec, parts: int, now: float, comparison_id: str | None
+    run_id: str,
+    spec: RunSpec,
+    parts: int,
+    chunk_size: int,
+    now: float,
+    comparison_id: str | None,
 ) -> dict[str, object]:
     return {
         "id": run_id,
@@ -54,13 +75,18 @@ def _run_fields(
         "total": len(spec.urls),
         "done": 0,
         "jobs": parts,
+        "chunk_size": chunk_size,
         "submitted_at": repr(now),
         "comparison": comparison_id or "",
     }
 
 
 def _job_datas(
-    run_id: str, spec: RunSpec, settings: Settings, depends_on: Sequence[str] | None = None
+    run_id: str,
+    spec: RunSpec,
+    settings: Settings,
+    chunk_size: int,
+    depends_on: Sequence[str] | None = None,
 ) -> list:
     dependency = Dependency(jobs=list(depends_on), allow_failure=True) if depends_on else None
     return [
@@ -82,7 +108,7 @@ def _job_datas(
             depends_on=dependency,
             description=f"fanout {spec.strategy.value} run {run_id} part {part}",
         )
-        for part, tasks in enumerate(partition(spec))
+        for part, tasks in enumerate(partition(spec, chunk_size))
     ]
 
 
@@ -92,9 +118,11 @@ def submit_run(
     """Store the run and enqueue its jobs in one MULTI/EXEC: a failure leaves nothing behind."""
     run_id = new_id()
     now = time.time() if now is None else now
-    datas = _job_datas(run_id, spec, settings)
+    chunk_size = hybrid_chunk_size(spec, live_workers(redis))
+    datas = _job_datas(run_id, spec, settings, chunk_size)
+    fields = _run_fields(run_id, spec, len(datas), chunk_size, now, None)
     with redis.pipeline(transaction=True) as pipe:
-        pipe.hset(keys.run_key(run_id), mapping=_run_fields(run_id, spec, len(datas), now, None))
+        pipe.hset(keys.run_key(run_id), mapping=fields)
         pipe.expire(keys.run_key(run_id), settings.ttl_s)
         pipe.zadd(keys.runs_index_key(), {run_id: now})
         queue.enqueue_many(datas, pipeline=pipe)
@@ -116,11 +144,13 @@ def submit_comparison(
     now = time.time()
     run_ids: list[str] = []
     previous_jobs: list[str] | None = None
+    workers = live_workers(redis)
     for strategy in strategies:
         run_spec = RunSpec(spec.urls, strategy, spec.concurrency, spec.workload)
         run_id = new_id()
-        datas = _job_datas(run_id, run_spec, settings, previous_jobs)
-        fields = _run_fields(run_id, run_spec, len(datas), now, comparison_id)
+        chunk_size = hybrid_chunk_size(run_spec, workers)
+        datas = _job_datas(run_id, run_spec, settings, chunk_size, previous_jobs)
+        fields = _run_fields(run_id, run_spec, len(datas), chunk_size, now, comparison_id)
         with redis.pipeline(transaction=True) as pipe:
             pipe.hset(keys.run_key(run_id), mapping=fields)
             pipe.expire(keys.run_key(run_id), settings.ttl_s)

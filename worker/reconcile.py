@@ -158,7 +158,10 @@ class Heartbeat:
         now = time.time()
         pipe = self.redis.pipeline(transaction=False)
         pipe.zadd(keys.alive_workers_key(), {self.worker_name: now})
-        pipe.zremrangebyscore(keys.alive_workers_key(), "-inf", now - 3600)
+        pipe.zremrangebyscore(keys.alive_workers_key(), "-inf", now - keys.HISTORY_TTL_S)
+        seen = keys.workers_seen_key(int(now))
+        pipe.sadd(seen, self.worker_name)
+        pipe.expire(seen, keys.HISTORY_TTL_S)
         pipe.execute()
 
     def forget(self) -> None:

@@ -17,13 +17,13 @@ from contract import keys
 from contract.records import StartRecord, TaskRecord
 
 # KEYS: run, tasks, order, running, throughput-second
-# ARGV: ttl_s, now, then (index, record_json, state) triples.
+# ARGV: ttl_s, now, history_ttl_s, then (index, record_json, state) triples.
 # Returns how many records were new; -1 when the run does not exist (expired or unknown).
 _FINISH = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 local total = tonumber(redis.call('HGET', KEYS[1], 'total') or '0')
 local added = 0
-for i = 3, #ARGV, 3 do
+for i = 4, #ARGV, 3 do
   local index = ARGV[i]
   local n = tonumber(index)
   if n and n >= 0 and n < total then
@@ -35,7 +35,7 @@ for i = 3, #ARGV, 3 do
     redis.call('HDEL', KEYS[4], index)
   end
 end
-local sent = (#ARGV - 2) / 3
+local sent = (#ARGV - 3) / 3
 if sent > added then
   redis.call('HINCRBY', KEYS[1], 'duplicates', sent - added)
 end
@@ -43,7 +43,7 @@ if added > 0 then
   redis.call('EXPIRE', KEYS[2], ARGV[1])
   redis.call('EXPIRE', KEYS[3], ARGV[1])
   redis.call('INCRBY', KEYS[5], added)
-  redis.call('EXPIRE', KEYS[5], 3600)
+  redis.call('EXPIRE', KEYS[5], ARGV[3])
   local done = redis.call('HINCRBY', KEYS[1], 'done', added)
   if done >= total then
     redis.call('HSET', KEYS[1], 'state', 'done', 'finished_at', ARGV[2])
@@ -95,10 +95,10 @@ class TaskWriter:
     def finish(self, run_id: str, records: Iterable[TaskRecord], client=None) -> int:
         """Write terminal records; returns how many were new (the rest had a writer already)."""
         now = time.time()
-        args: list[object] = [self.ttl_s, repr(now)]
+        args: list[object] = [self.ttl_s, repr(now), keys.HISTORY_TTL_S]
         for record in records:
             args += [record.index, record.to_json(), record.state.value]
-        if len(args) == 2:
+        if len(args) == 3:
             return 0
         keys_ = [
             keys.run_key(run_id),

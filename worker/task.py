@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -29,6 +30,14 @@ class TaskContext:
 
 
 _local = threading.local()
+
+
+def _forget_sessions_after_fork() -> None:
+    """A forked child must not share its parent's keep-alive sockets: both would read replies."""
+    _local.__dict__.clear()
+
+
+os.register_at_fork(after_in_child=_forget_sessions_after_fork)
 
 
 def thread_session(limits: FetchLimits) -> requests.Session:
