@@ -229,8 +229,10 @@ def check_url(url: str) -> tuple[str, str, int]:
     Userinfo is refused outright: `http://example.com@127.0.0.1/` is the classic way to make
     a reader, and sometimes a parser, believe in the wrong host.
     """
-    if any(ch <= " " or ch == "\x7f" for ch in url):
-        raise Refused("refused: URL contains whitespace or control characters")
+    if any(ch < " " or ch == "\x7f" for ch in url):
+        raise Refused("refused: URL contains control characters")
+    if url != url.strip():
+        raise Refused("refused: URL has leading or trailing whitespace")
     try:
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
@@ -238,8 +240,8 @@ def check_url(url: str) -> tuple[str, str, int]:
             raise Refused(f"refused: scheme {scheme!r} is not http(s)")
         if "@" in parts.netloc:
             raise Refused("refused: userinfo (user@host) in a URL is not allowed")
-        if "\\" in parts.netloc:
-            raise Refused("refused: backslash in the URL's authority")
+        if any(ch in parts.netloc for ch in "\\% "):
+            raise Refused("refused: backslash, space or percent-encoding in the URL's host")
         host = parts.hostname
         port = parts.port
     except ValueError as exc:

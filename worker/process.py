@@ -33,11 +33,10 @@ class _FanoutMixin:
 
     def work(self, *args: Any, **kwargs: Any) -> bool:
         identity.set_worker_name(self.name)  # type: ignore[attr-defined]
-        queue = self.queues[0]  # type: ignore[attr-defined]
         heartbeat = Heartbeat(
             self.connection,  # type: ignore[attr-defined]
             self.name,  # type: ignore[attr-defined]
-            queue,
+            fanout_queue(self.connection),  # type: ignore[attr-defined]
             TaskWriter(self.connection, Settings.from_env().ttl_s),  # type: ignore[attr-defined]
         )
         heartbeat.beat()
@@ -73,6 +72,8 @@ def connect(settings: Settings) -> Redis:
 
 
 def fanout_queue(redis: Redis) -> Queue:
+    """Built here, with the JSON serializer, for anything the worker enqueues (retries): the
+    queues RQ's WorkerPool builds for its workers carry no serializer."""
     return Queue(keys.QUEUE_NAME, connection=redis, serializer=JSONSerializer)
 
 

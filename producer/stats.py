@@ -1,0 +1,95 @@
+"""Time series and totals over every run, read from the history keys the workers write.
+
+The workers INCRBY `keys.throughput_key(second)` by the tasks that ended in that second and SADD
+their name into `keys.workers_seen_key(second)` on every heartbeat; both expire after
+`keys.HISTORY_TTL_S`. Reading a window is one pipeline of GET + SCARD per second.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from redis import Redis
+
+from contract import keys
+from contract.states import TERMINAL_TASK_STATES, RunState, TaskState
+
+#: The longest window a series can cover: older seconds have expired.
+MAX_WINDOW_S = keys.HISTORY_TTL_S
+
+#: Totals over at most this many of the newest runs, so a scrape stays a few milliseconds.
+MAX_RUNS_COUNTED = 5000
+
+_TERMINAL = sorted(state.value for state in TERMINAL_TASK_STATES)
+
+
+def throughput_series(redis: Redis, *, window_s: int = 300, now: float | None = None) -> dict:
+    """Tasks ended and live workers per second over the last `window_s` complete seconds.
+
+    The current second is left out: it is still filling, and would always look like a dip.
+    """
+    window_s = max(1, min(int(window_s), MAX_WINDOW_S))
+    end = int(time.time() if now is None else now) - 1
+    start = end - window_s + 1
+    seconds = list(range(start, end + 1))
+    pipe = redis.pipeline(transaction=False)
+    for second in seconds:
+        pipe.get(keys.throughput_key(second))
+        pipe.scard(keys.workers_seen_key(second))
+    replies = pipe.execute()
+    tasks = [int(value or 0) for value in replies[0::2]]
+    workers = [int(value or 0) for value in replies[1::2]]
+    return {
+        "start": start,
+        "end": end,
+        "step_s": 1,
+        "seconds": seconds,
+        "tasks": tasks,
+        "workers": workers,
+        "total_tasks": sum(tasks),
+        "peak_tasks_per_s": max(tasks, default=0),
+    }
+
+
+def live_worker_count(redis: Redis, *, now: float | None = None) -> int:
+    """Workers whose fanout heartbeat is younger than `keys.ALIVE_TTL_S`."""
+    now = time.time() if now is None else now
+    return int(redis.zcount(keys.alive_workers_key(), now - keys.ALIVE_TTL_S, "+inf"))
+
+
+def _int(value: bytes | str | None) -> int:
+    try:
+        return int(value or 0)
+    except ValueError:
+        return 0
+
+
+def task_totals(redis: Redis) -> dict[str, Any]:
+    """Tasks by state and runs by state over the retained runs (newest `MAX_RUNS_COUNTED`).
+
+    Terminal counts come from the `n_<state>` counters the workers HINCRBY; running and pending
+    are derived for runs that are not done yet.
+    """
+    run_ids = redis.zrevrange(keys.runs_index_key(), 0, MAX_RUNS_COUNTED - 1)
+    fields = ["state", "total", "done", *(f"n_{state}" for state in _TERMINAL)]
+    pipe = redis.pipeline(transaction=False)
+    for run_id in run_ids:
+        run_id = run_id.decode() if isinstance(run_id, bytes) else run_id
+        pipe.hmget(keys.run_key(run_id), fields)
+        pipe.hlen(keys.running_key(run_id))
+    replies = pipe.execute()
+    tasks = {state.value: 0 for state in TaskState}
+    runs = {state.value: 0 for state in RunState}
+    for values, running in zip(replies[0::2], replies[1::2], strict=True):
+        state = (values[0] or b"").decode()
+        if state not in runs:
+            continue  # expired between the index read and the hash read
+        runs[state] += 1
+        for name, value in zip(_TERMINAL, values[3:], strict=True):
+            tasks[name] += _int(value)
+        if state != RunState.DONE.value:
+            total, done = _int(values[1]), _int(values[2])
+            tasks[TaskState.RUNNING.value] += running
+            tasks[TaskState.PENDING.value] += max(0, total - done - running)
+    return {"tasks": tasks, "runs": runs, "runs_counted": len(run_ids)}

@@ -1,0 +1,319 @@
+"""The address guard refuses every spelling of "somewhere private" and lets public unicast by."""
+
+from __future__ import annotations
+
+import socket
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from worker.guard import (
+    Allowlist,
+    Refused,
+    check_address,
+    check_url,
+    forbidden_reason,
+    numeric_host,
+    resolve_checked,
+)
+
+NOBODY = Allowlist()
+#: "LOCALHOST" in fullwidth letters, which IDNA maps back to ASCII.
+FULLWIDTH_LOCALHOST = "".join(chr(ord(c) + 0xFEE0) for c in "LOCALHOST")
+
+HOSTILE_URLS = [
+    # loopback, in every spelling libc accepts
+    "http://127.0.0.1/",
+    "http://127.0.0.1:6379/",
+    "http://127.255.255.254:8080/",
+    "http://2130706433/",
+    "http://2130706433:6379/",
+    "http://0177.0.0.1/",
+    "http://0x7f.0.0.1/",
+    "http://0x7f000001/",
+    "http://017700000001/",
+    "http://127.1/",
+    "http://127.0.1/",
+    "http://localhost/",
+    "http://localhost:6379/",
+    "http://localhost./",
+    "http://LOCALHOST/",
+    "http://redis.localhost/",
+    "http://[::1]/",
+    "http://[::1]:6379/",
+    "http://[::ffff:127.0.0.1]/",
+    "http://[::ffff:7f00:1]/",
+    "http://[0:0:0:0:0:ffff:127.0.0.1]/",
+    "http://[::127.0.0.1]/",
+    "http://[2002:7f00:1::]/",
+    "http://[64:ff9b::7f00:1]/",
+    # unspecified
+    "http://0/",
+    "http://0.0.0.0/",
+    "http://0.0.0.0:6379/",
+    "http://[::]/",
+    "http://[::ffff:0.0.0.0]/",
+    # private, link-local, cloud metadata
+    "http://10.0.0.1/",
+    "http://172.16.0.1/",
+    "http://192.168.1.1/",
+    "http://169.254.169.254/latest/meta-data/",
+    "http://[::ffff:169.254.169.254]/",
+    "http://[fe80::1]/",
+    "http://[fc00::1]/",
+    "http://[fd12:3456::1]/",
+    "http://[fec0::1]/",
+    # special-purpose v4 that Python 3.11.7 calls global
+    "http://100.64.0.1/",
+    "http://192.0.0.8/",
+    "http://192.88.99.1/",
+    "http://198.18.0.1/",
+    "http://192.0.2.1/",
+    "http://224.0.0.1/",
+    "http://239.255.255.250:1900/",
+    "http://255.255.255.255/",
+    "http://240.0.0.1/",
+    "http://[ff02::1]/",
+    "http://[2001:db8::1]/",
+    "http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/",
+    # userinfo and parser-confusion tricks
+    "http://example.com@127.0.0.1/",
+    "http://user:pass@example.com/",
+    "http://a@b/",
+    "http://127.0.0.1#@example.com/",
+    "http://127.0.0.1:80\\@example.com/",
+    "http://127.0.0.1\\@example.com/",
+    "http://example.com\t@127.0.0.1/",
+    " http://127.0.0.1/",
+    "http://127.0.0.1\n/",
+    "http://%31%32%37.0.0.1/",
+    "http://127.0.0.1%2f@example.com/",
+    "http://127。0。0。1/",
+    "http://①②⑦.0.0.1/",
+    f"http://{FULLWIDTH_LOCALHOST}/",
+    "http:///etc/passwd",
+    "http://:80/",
+    "http://[::1/",
+    "http://127.0.0.1:99999/",
+    "http://127.0.0.1:0/",
+    # not http(s)
+    "file:///etc/passwd",
+    "gopher://127.0.0.1:6379/_FLUSHALL",
+    "javascript:alert(1)",
+    "data:text/html,<script>alert(1)</script>",
+    "ftp://example.com/",
+    "dict://127.0.0.1:6379/info",
+    "ldap://127.0.0.1/",
+    "//127.0.0.1/",
+    "example.com/",
+]
+
+
+@pytest.mark.parametrize("url", HOSTILE_URLS)
+def test_hostile_url_is_refused_before_any_connection(url: str) -> None:
+    with pytest.raises(Refused, match=r"^refused: "):
+        _, host, port = check_url(url)
+        resolve_checked(host, port, NOBODY)
+
+
+def test_corpus_is_big_enough() -> None:
+    assert len(HOSTILE_URLS) >= 40
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("file:///etc/passwd", "refused: scheme 'file' is not http(s)"),
+        ("gopher://x/", "refused: scheme 'gopher' is not http(s)"),
+        ("http://a@b/", "refused: userinfo (user@host) in a URL is not allowed"),
+        ("http:///x", "refused: URL has no host"),
+    ],
+)
+def test_check_url_says_why(url: str, message: str) -> None:
+    with pytest.raises(Refused) as info:
+        check_url(url)
+    assert str(info.value) == message
+
+
+def test_refusal_names_the_address_and_the_rule() -> None:
+    with pytest.raises(Refused) as info:
+        check_address("127.0.0.1", 6379, NOBODY)
+    assert str(info.value) == "refused: 127.0.0.1:6379 is loopback"
+    with pytest.raises(Refused) as info:
+        resolve_checked("2130706433", 6379, NOBODY)
+    assert str(info.value) == "refused: 2130706433 resolves to 127.0.0.1:6379, which is loopback"
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("http://example.com/a?b#c", ("http", "example.com", 80)),
+        ("HTTPS://Example.COM/", ("https", "example.com", 443)),
+        ("http://example.com:8081/", ("http", "example.com", 8081)),
+        ("http://[2606:4700::1111]:8443/", ("http", "2606:4700::1111", 8443)),
+    ],
+)
+def test_check_url_accepts_plain_http_urls(url: str, expected: tuple[str, str, int]) -> None:
+    assert check_url(url) == expected
+
+
+def test_numeric_host_reads_every_legacy_spelling_without_dns() -> None:
+    for spelling in ("2130706433", "0177.0.0.1", "0x7f.0.0.1", "127.1", "[::ffff:7f00:1]"):
+        ips = numeric_host(spelling)
+        assert ips is not None
+        assert all(forbidden_reason(ip_address(ip)) for ip in ips)
+    assert numeric_host("0") == ["0.0.0.0"]
+    assert numeric_host("localhost") is None
+
+
+# --- properties ----------------------------------------------------------------------------
+
+FORBIDDEN_V4 = [
+    IPv4Network(n)
+    for n in (
+        "0.0.0.0/8",
+        "10.0.0.0/8",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "172.16.0.0/12",
+        "192.0.0.0/24",
+        "192.88.99.0/24",
+        "192.168.0.0/16",
+        "198.18.0.0/15",
+        "224.0.0.0/4",
+        "240.0.0.0/4",
+    )
+]
+FORBIDDEN_V6 = [
+    IPv6Network(n)
+    for n in ("::1/128", "::/128", "fc00::/7", "fe80::/10", "fec0::/10", "ff00::/8", "2002::/16")
+]
+
+
+def _in(networks: list[IPv4Network] | list[IPv6Network]) -> st.SearchStrategy:
+    return st.sampled_from(networks).flatmap(
+        lambda net: st.integers(int(net.network_address), int(net.broadcast_address)).map(
+            lambda n: ip_address(n) if net.version == 4 else IPv6Address(n)
+        )
+    )
+
+
+NAT64 = IPv6Network("64:ff9b::/96")
+ports = st.integers(1, 65534)
+
+
+@given(ip=_in(FORBIDDEN_V4), port=ports)
+def test_any_forbidden_ipv4_is_refused(ip: IPv4Address, port: int) -> None:
+    with pytest.raises(Refused):
+        check_address(str(ip), port, NOBODY)
+
+
+@given(ip=_in(FORBIDDEN_V6), port=ports)
+def test_any_forbidden_ipv6_is_refused(ip: IPv6Address, port: int) -> None:
+    with pytest.raises(Refused):
+        check_address(str(ip), port, NOBODY)
+
+
+@given(ip=_in(FORBIDDEN_V4), port=ports)
+def test_ipv4_mapped_forms_of_a_forbidden_ipv4_are_refused(ip: IPv4Address, port: int) -> None:
+    mapped = IPv6Address((0xFFFF << 32) | int(ip))
+    for spelling in (str(mapped), f"::ffff:{ip}", f"0:0:0:0:0:ffff:{ip}", mapped.exploded):
+        with pytest.raises(Refused):
+            check_address(spelling, port, NOBODY)
+
+
+@given(ip=_in(FORBIDDEN_V4) | _in(FORBIDDEN_V6), port=ports)
+def test_allowlisted_ip_is_allowed_on_its_port_only(
+    ip: IPv4Address | IPv6Address, port: int
+) -> None:
+    entry = f"[{ip}]:{port}" if ip.version == 6 else f"{ip}:{port}"
+    allow = Allowlist.parse(entry)
+    check_address(str(ip), port, allow)
+    with pytest.raises(Refused):
+        check_address(str(ip), port + 1, allow)
+
+
+@given(st.integers(0, 2**32 - 1) | st.integers(0, 2**128 - 1), ports)
+def test_whatever_passes_is_global_unicast(n: int, port: int) -> None:
+    ip = ip_address(n) if n < 2**32 else IPv6Address(n)
+    try:
+        check_address(str(ip), port, NOBODY)
+    except Refused:
+        return
+    plain = ip
+    if isinstance(ip, IPv6Address) and ip.ipv4_mapped:
+        plain = ip.ipv4_mapped
+    elif ip in NAT64:
+        plain = IPv4Address(n & 0xFFFFFFFF)
+    assert plain.is_global
+    assert not (plain.is_private or plain.is_loopback or plain.is_link_local)
+    assert not (plain.is_multicast or plain.is_reserved or plain.is_unspecified)
+
+
+@given(st.text(max_size=80))
+def test_check_url_only_ever_raises_refused(text: str) -> None:
+    try:
+        scheme, host, port = check_url(text)
+    except Refused:
+        return
+    assert scheme in ("http", "https") and host and 0 < port < 65536
+
+
+@pytest.mark.parametrize(
+    "ip", ["8.8.8.8", "1.1.1.1", "93.184.216.34", "2606:4700::1111", "2001:4860:4860::8888"]
+)
+def test_public_addresses_pass(ip: str) -> None:
+    check_address(ip, 443, NOBODY)
+
+
+def test_nat64_passes_only_when_the_embedded_ipv4_is_public() -> None:
+    check_address("64:ff9b::808:808", 80, NOBODY)
+    with pytest.raises(Refused, match=r"NAT64 of 10\.0\.0\.1"):
+        check_address("64:ff9b::a00:1", 80, NOBODY)
+
+
+# --- allowlist -----------------------------------------------------------------------------
+
+
+def test_allowlist_parses_ips_networks_names_and_brackets() -> None:
+    allow = Allowlist.parse(" 127.0.0.1:8081, localhost:8082 ,10.0.0.0/8,[::1]:8083,fd00::/8,, ")
+    loopback = IPv4Address("127.0.0.1")
+    assert allow.allows(loopback, 8081)
+    assert allow.allows(loopback, 8082)  # "localhost" resolved at parse time
+    assert not allow.allows(loopback, 6379)
+    assert allow.allows(IPv4Address("10.9.8.7"), 6379)  # no port: any port
+    assert allow.allows(IPv6Address("::1"), 8083)
+    assert not allow.allows(IPv6Address("::1"), 8081)
+    assert allow.allows(IPv6Address("fd00::5"), 1)
+
+
+def test_allowlisted_ipv4_also_covers_its_mapped_form() -> None:
+    allow = Allowlist.parse("127.0.0.1:8081")
+    check_address("::ffff:127.0.0.1", 8081, allow)
+    with pytest.raises(Refused):
+        check_address("::ffff:127.0.0.1", 8082, allow)
+
+
+@pytest.mark.parametrize("text", ["127.0.0.1:http", "[::1", "127.0.0.1:70000", "no-such.invalid"])
+def test_bad_allowlist_entry_fails_loudly(text: str) -> None:
+    with pytest.raises(ValueError, match="allowlist entry"):
+        Allowlist.parse(text)
+
+
+def test_a_name_with_one_forbidden_address_is_refused_whole(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    answers = [
+        (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", 80)),
+        (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.0.0.7", 80)),
+    ]
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **k: answers)
+    with pytest.raises(
+        Refused, match=r"rebind\.example resolves to 10\.0\.0\.7:80, which is private"
+    ):
+        resolve_checked("rebind.example", 80, NOBODY)
+    answers.pop()
+    assert resolve_checked("rebind.example", 80, NOBODY) == ["93.184.216.34"]
