@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 #: Where `fanout up` starts its own redis-server when REDIS_URL is not set.
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6380/0"
+DEFAULT_REDIS_PORT = 6380
+DEFAULT_REDIS_URL = f"redis://127.0.0.1:{DEFAULT_REDIS_PORT}/0"
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -62,8 +63,9 @@ class Settings:
         origin_port = _int(env, "ORIGIN_PORT", 8081)
         origin_url = (env.get("ORIGIN_URL") or f"http://{origin_host}:{origin_port}").rstrip("/")
         redis_url = env.get("REDIS_URL") or ""
+        embedded_port = _int(env, "FANOUT_REDIS_PORT", DEFAULT_REDIS_PORT)
         return cls(
-            redis_url=redis_url or DEFAULT_REDIS_URL,
+            redis_url=redis_url or f"redis://127.0.0.1:{embedded_port}/0",
             redis_url_is_default=not redis_url,
             web_host=env.get("WEB_HOST") or "127.0.0.1",
             web_port=_int(env, "WEB_PORT", 8000),

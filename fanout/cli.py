@@ -62,7 +62,7 @@ def up(workers: int) -> None:
 @main.command()
 def redis() -> None:
     """Run the embedded redis-server, unless REDIS_URL points at another Redis."""
-    from fanout.redis_server import exec_redis_server
+    from fanout.redis_server import run_redis_server
 
     settings = _settings()
     if not settings.redis_url_is_default:
@@ -70,7 +70,7 @@ def redis() -> None:
         signal.sigwait({signal.SIGINT, signal.SIGTERM})
         return
     data_dir = Path(os.environ.get("FANOUT_DATA_DIR", ".fanout")) / "redis"
-    exec_redis_server(settings.redis_url, data_dir)
+    sys.exit(run_redis_server(settings.redis_url, data_dir))
 
 
 @main.command()
