@@ -74,5 +74,5 @@ def test_up_starts_the_stack_and_ctrl_c_leaves_no_process(stack):
 
     proc.send_signal(signal.SIGINT)  # Ctrl-C
     assert proc.wait(timeout=30) is not None
-    gone, alive = psutil.wait_procs(children, timeout=15)
+    _, alive = psutil.wait_procs(children, timeout=15)
     assert alive == [], [p.cmdline() for p in alive]
