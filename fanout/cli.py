@@ -118,6 +118,16 @@ def worker(worker_class: str, burst: bool, no_supervise: bool) -> None:
     run_worker(settings, worker_class=worker_class, burst=burst, supervised=not no_supervise)
 
 
+@main.command()
+@click.option("--quick", is_flag=True, help="A reduced set for CI smoke (under 2 minutes).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default="bench")
+def bench(quick: bool, out_dir: Path) -> None:
+    """Benchmark every strategy against bare baselines on a private stack; writes RESULTS.md."""
+    from bench.harness import main as run_bench
+
+    sys.exit(run_bench(quick, out_dir))
+
+
 # --- producer --------------------------------------------------------------------------------
 
 
