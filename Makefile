@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 WORKERS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help up test test-compose lint bench bench-quick clean
+.PHONY: help up test test-slow test-compose lint bench bench-quick clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-14s %s\n", $$1, $$2}'
@@ -20,7 +20,10 @@ up: $(BIN)/fanout ## Start the whole local stack: Redis, origin, web, $(WORKERS)
 	WORKERS=$(WORKERS) $(BIN)/fanout up
 
 test: $(BIN)/fanout ## Run the full test suite (real Redis, workers, origin, browser)
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -m "not compose and not slow" $(PYTEST_ARGS)
+
+test-slow: $(BIN)/fanout ## The slow soak tests, bounded in time
+	$(BIN)/python -m pytest -q -m slow $(PYTEST_ARGS)
 
 lint: $(BIN)/fanout ## ruff
 	$(BIN)/ruff check .
