@@ -125,6 +125,7 @@ def submit_run(
         pipe.hset(keys.run_key(run_id), mapping=fields)
         pipe.expire(keys.run_key(run_id), settings.ttl_s)
         pipe.zadd(keys.runs_index_key(), {run_id: now})
+        pipe.zremrangebyscore(keys.runs_index_key(), "-inf", now - settings.ttl_s)
         queue.enqueue_many(datas, pipeline=pipe)
         pipe.execute()
     return run_id
