@@ -8,12 +8,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import http.client
 import resource
 import socket
 import ssl
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -25,15 +22,9 @@ import requests
 
 from contract.settings import Settings
 from contract.states import TaskState
-from worker.fetch import (
-    EMPTY_DIGEST,
-    FetchLimits,
-    FetchOutcome,
-    fetch,
-    fetch_async,
-    new_async_session,
-    new_session,
-)
+from worker.fetch import EMPTY_DIGEST, FetchLimits, FetchOutcome
+from worker.fetch_async import fetch_async, new_async_session
+from worker.fetch_sync import fetch, new_session
 from worker.guard import Allowlist, Refused
 
 Fetcher = Callable[[str, FetchLimits], FetchOutcome]
@@ -114,42 +105,9 @@ def sentinel() -> Iterator[Listener]:
     listener.close()
 
 
-@pytest.fixture(scope="module")
-def origin() -> Iterator[str]:
-    """The project's origin server in its own process, on a free port."""
-    proc = subprocess.Popen(
-        [sys.executable, "-c", "from origin.server import serve; serve('127.0.0.1', 0)"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        assert line.startswith("origin listening on "), f"origin did not start: {line!r}"
-        port = int(line.rsplit(":", 1)[1])
-        _wait_healthy(port)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        if proc.stdout is not None:
-            proc.stdout.close()
-
-
-def _wait_healthy(port: int) -> None:
-    for _ in range(100):
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-        with contextlib.suppress(OSError), contextlib.closing(conn):
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                return
-        time.sleep(0.05)
-    raise AssertionError("origin never became healthy")
-
-
 @pytest.fixture
-def allow(origin: str) -> Allowlist:
-    return Allowlist.parse(f"127.0.0.1:{origin.rsplit(':', 1)[1]}")
+def allow(origin_url: str) -> Allowlist:
+    return Allowlist.parse(f"127.0.0.1:{origin_url.rsplit(':', 1)[1]}")
 
 
 def hostile_urls(port: int) -> list[str]:
@@ -225,15 +183,15 @@ def test_a_guarded_aiohttp_session_refuses_on_its_own(
     """aiohttp 3.14 rejects legacy IPv4 spellings itself, resolves hex ones through our resolver,
     and skips the resolver for IP literals, which the socket factory then refuses."""
     resolved: list[str] = []
-    from worker import fetch as fetch_module
+    from worker import fetch_async as async_module
 
-    original = fetch_module._GuardedResolver.resolve
+    original = async_module._GuardedResolver.resolve
 
     async def recording(self, host, port=0, family=socket.AF_INET):  # type: ignore[no-untyped-def]
         resolved.append(host)
         return await original(self, host, port, family)
 
-    monkeypatch.setattr(fetch_module._GuardedResolver, "resolve", recording)
+    monkeypatch.setattr(async_module._GuardedResolver, "resolve", recording)
 
     async def run() -> dict[str, str]:
         errors: dict[str, str] = {}
@@ -258,49 +216,55 @@ def test_a_guarded_aiohttp_session_refuses_on_its_own(
 
 
 def test_proxy_environment_is_ignored(
-    get: Fetcher, origin: str, allow: Allowlist, sentinel: Listener, monkeypatch: pytest.MonkeyPatch
+    get: Fetcher,
+    origin_url: str,
+    allow: Allowlist,
+    sentinel: Listener,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     for name in PROXY_VARS:
         monkeypatch.setenv(name, f"http://127.0.0.1:{sentinel.port}")
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
-    outcome = get(f"{origin}/bytes/100", limits(allow))
+    outcome = get(f"{origin_url}/bytes/100", limits(allow))
     assert outcome.state is TaskState.OK, outcome
     assert sentinel.accepted == 0
 
 
-def test_ok_counts_bytes_and_digests_the_body(get: Fetcher, origin: str, allow: Allowlist) -> None:
+def test_ok_counts_bytes_and_digests_the_body(
+    get: Fetcher, origin_url: str, allow: Allowlist
+) -> None:
     from origin.app import filler
 
     for path, n in (("/bytes/12345", 12345), ("/bytes/70000?chunk=1000", 70000)):
-        outcome = get(f"{origin}{path}", limits(allow))
+        outcome = get(f"{origin_url}{path}", limits(allow))
         assert outcome == FetchOutcome(
             TaskState.OK, 200, n, None, hashlib.sha256(filler(n)).digest()
         )
-    empty = get(f"{origin}/bytes/0", limits(allow))
+    empty = get(f"{origin_url}/bytes/0", limits(allow))
     assert (empty.state, empty.bytes, empty.digest) == (TaskState.OK, 0, EMPTY_DIGEST)
 
 
-def test_404_is_http_error(get: Fetcher, origin: str, allow: Allowlist) -> None:
-    outcome = get(f"{origin}/status/404", limits(allow))
+def test_404_is_http_error(get: Fetcher, origin_url: str, allow: Allowlist) -> None:
+    outcome = get(f"{origin_url}/status/404", limits(allow))
     assert (outcome.state, outcome.status_code, outcome.error) == (TaskState.HTTP_ERROR, 404, None)
 
 
 def test_redirect_chain_within_the_cap_is_followed(
-    get: Fetcher, origin: str, allow: Allowlist
+    get: Fetcher, origin_url: str, allow: Allowlist
 ) -> None:
-    outcome = get(f"{origin}/redirect/5", limits(allow, max_redirects=5))
+    outcome = get(f"{origin_url}/redirect/5", limits(allow, max_redirects=5))
     assert (outcome.state, outcome.status_code) == (TaskState.OK, 200)
 
 
-def test_redirect_loop_is_an_error(get: Fetcher, origin: str, allow: Allowlist) -> None:
-    outcome = get(f"{origin}/redirect-loop", limits(allow))
+def test_redirect_loop_is_an_error(get: Fetcher, origin_url: str, allow: Allowlist) -> None:
+    outcome = get(f"{origin_url}/redirect-loop", limits(allow))
     assert outcome.state is TaskState.ERROR
     assert "more than 5 redirects" in (outcome.error or "")
 
 
 def test_redirect_to_a_forbidden_port_is_refused(
-    get: Fetcher, origin: str, allow: Allowlist, sentinel: Listener
+    get: Fetcher, origin_url: str, allow: Allowlist, sentinel: Listener
 ) -> None:
     for target in (
         f"http://127.0.0.1:{sentinel.port}/",
@@ -308,15 +272,15 @@ def test_redirect_to_a_forbidden_port_is_refused(
         f"http://[::ffff:127.0.0.1]:{sentinel.port}/",
         "file:///etc/passwd",
     ):
-        outcome = get(f"{origin}/redirect-to?url={target}", limits(allow))
+        outcome = get(f"{origin_url}/redirect-to?url={target}", limits(allow))
         assert outcome.state is TaskState.REFUSED, (target, outcome)
     assert sentinel.accepted == 0
 
 
-def test_drip_ends_at_the_total_deadline(get: Fetcher, origin: str, allow: Allowlist) -> None:
+def test_drip_ends_at_the_total_deadline(get: Fetcher, origin_url: str, allow: Allowlist) -> None:
     started = time.monotonic()
     outcome = get(
-        f"{origin}/drip?bytes=100&interval_ms=300",
+        f"{origin_url}/drip?bytes=100&interval_ms=300",
         limits(allow, read_timeout_s=1.0, deadline_s=1.5),
     )
     elapsed = time.monotonic() - started
@@ -350,28 +314,30 @@ def test_header_drip_ends_at_the_total_deadline(get: Fetcher) -> None:
     assert elapsed < 1.5 + 1, elapsed
 
 
-def test_hang_is_a_read_timeout(get: Fetcher, origin: str, allow: Allowlist) -> None:
+def test_hang_is_a_read_timeout(get: Fetcher, origin_url: str, allow: Allowlist) -> None:
     started = time.monotonic()
-    outcome = get(f"{origin}/hang", limits(allow, read_timeout_s=1.0))
+    outcome = get(f"{origin_url}/hang", limits(allow, read_timeout_s=1.0))
     assert outcome.state is TaskState.TIMEOUT, outcome
     assert time.monotonic() - started < 3
 
 
 def test_gzip_bomb_is_counted_raw_and_never_inflated(
-    get: Fetcher, origin: str, allow: Allowlist
+    get: Fetcher, origin_url: str, allow: Allowlist
 ) -> None:
-    get(f"{origin}/gzip-bomb?mb=200", limits(allow, deadline_s=60))  # let the origin build it
+    get(f"{origin_url}/gzip-bomb?mb=200", limits(allow, deadline_s=60))  # let the origin build it
     peak_before_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    outcome = get(f"{origin}/gzip-bomb?mb=200", limits(allow))
+    outcome = get(f"{origin_url}/gzip-bomb?mb=200", limits(allow))
     growth_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak_before_kib) / 1024
     assert outcome.state is TaskState.OK, outcome
     assert 0 < outcome.bytes < MIB  # 200 MiB of zeros gzip to about 200 KiB
     assert growth_mib < 100
 
 
-def test_body_over_max_bytes_stops_at_the_cap(get: Fetcher, origin: str, allow: Allowlist) -> None:
+def test_body_over_max_bytes_stops_at_the_cap(
+    get: Fetcher, origin_url: str, allow: Allowlist
+) -> None:
     for path in ("/huge", "/huge?gb=0"):
-        outcome = get(f"{origin}{path}", limits(allow, max_bytes=MIB))
+        outcome = get(f"{origin_url}{path}", limits(allow, max_bytes=MIB))
         assert outcome.state is TaskState.ERROR, outcome
         assert outcome.error == f"BodyTooLarge: body exceeds max_bytes {MIB}"
         assert outcome.bytes == MIB + 1
@@ -390,9 +356,9 @@ def test_unresolvable_name_is_an_error(get: Fetcher) -> None:
     assert outcome.state is TaskState.ERROR, outcome
 
 
-def test_a_plain_session_is_refused(origin: str, allow: Allowlist) -> None:
+def test_a_plain_session_is_refused(origin_url: str, allow: Allowlist) -> None:
     with requests.Session() as session:
-        outcome = fetch(session, f"{origin}/bytes/1", limits(allow))
+        outcome = fetch(session, f"{origin_url}/bytes/1", limits(allow))
     assert outcome.state is TaskState.REFUSED
     assert "no address guard" in (outcome.error or "")
 
@@ -474,7 +440,7 @@ def test_https_dials_the_checked_ip_but_verifies_the_url_host(
     assert names[-1] == "localhost"
 
 
-def test_rq_job_timeout_is_not_swallowed(get: Fetcher, origin: str, allow: Allowlist) -> None:
+def test_rq_job_timeout_is_not_swallowed(get: Fetcher, origin_url: str, allow: Allowlist) -> None:
     """RQ ends an overlong job by raising from a SIGALRM handler; a fetch must let it through."""
     from rq.timeouts import JobTimeoutException, UnixSignalDeathPenalty
 
@@ -483,14 +449,14 @@ def test_rq_job_timeout_is_not_swallowed(get: Fetcher, origin: str, allow: Allow
         pytest.raises(JobTimeoutException),
         UnixSignalDeathPenalty(1, JobTimeoutException),
     ):
-        get(f"{origin}/hang", limits(allow, read_timeout_s=10.0))
+        get(f"{origin_url}/hang", limits(allow, read_timeout_s=10.0))
     assert time.monotonic() - started < 3
 
 
-def test_fetch_async_lets_cancellation_through(origin: str, allow: Allowlist) -> None:
+def test_fetch_async_lets_cancellation_through(origin_url: str, allow: Allowlist) -> None:
     async def run() -> None:
         async with new_async_session(allow, limit=2) as session:
-            task = asyncio.create_task(fetch_async(session, f"{origin}/hang", limits(allow)))
+            task = asyncio.create_task(fetch_async(session, f"{origin_url}/hang", limits(allow)))
             await asyncio.sleep(0.2)
             task.cancel()
             with pytest.raises(asyncio.CancelledError):

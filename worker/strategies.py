@@ -18,7 +18,7 @@ from dataclasses import replace
 from contract.records import TaskRecord
 from contract.states import Strategy, TaskState, Workload
 from worker.cpu import burn
-from worker.fetch import fetch_async, new_async_session
+from worker.fetch_async import fetch_async, new_async_session
 from worker.recorder import Recorder, TaskWriter
 from worker.task import TaskContext, crashed_outcome, finish_record, run_one, start_record
 

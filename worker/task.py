@@ -14,7 +14,8 @@ from contract.records import StartRecord, TaskRecord
 from contract.states import TaskState, Workload
 from worker import identity
 from worker.cpu import burn
-from worker.fetch import FetchLimits, FetchOutcome, fetch, new_session
+from worker.fetch import FetchLimits, FetchOutcome
+from worker.fetch_sync import fetch, new_session
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,129 @@
+"""The aiohttp side of the fetcher, for the asyncio strategy.
+
+It exists apart from `worker.fetch_sync` so each client's socket-level guard lives with the
+library it hooks into: here, a resolver that checks every address of a name and a socket factory
+that checks the exact address dialled (aiohttp skips the resolver for IP literals).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Callable
+from urllib.parse import urljoin
+
+import aiohttp
+from aiohappyeyeballs import AddrInfoType
+from aiohttp.abc import AbstractResolver, ResolveResult
+from rq.timeouts import BaseTimeoutException
+
+from worker.fetch import REDIRECT_STATUSES, FetchLimits, FetchOutcome, TooManyRedirects, _Progress
+from worker.guard import Allowlist, Refused, check_address, check_url, numeric_host, resolve_checked
+
+
+class _RefusedSocket(Refused, OSError):
+    """A refusal raised inside aiohappyeyeballs, which only passes OSErrors on."""
+
+
+class _GuardedResolver(AbstractResolver):
+    """Resolves names with `resolve_checked`: every address of a name is checked, every time."""
+
+    def __init__(self, allow: Allowlist) -> None:
+        self.allow = allow
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        loop = asyncio.get_running_loop()
+        ips = await loop.run_in_executor(None, resolve_checked, host, port, self.allow)
+        results: list[ResolveResult] = []
+        for ip in ips:
+            ip_family = socket.AF_INET6 if ":" in ip else socket.AF_INET
+            if family in (socket.AF_UNSPEC, ip_family):
+                results.append(
+                    ResolveResult(
+                        hostname=host,
+                        host=ip,
+                        port=port,
+                        family=ip_family,
+                        proto=0,
+                        flags=socket.AI_NUMERICHOST,
+                    )
+                )
+        if not results:
+            raise OSError(f"{host} has no address of family {family!r}")
+        return results
+
+    async def close(self) -> None:
+        pass
+
+
+def _socket_factory(allow: Allowlist) -> Callable[[AddrInfoType], socket.socket]:
+    """Checks the exact address aiohttp is about to dial: it skips the resolver for IP literals."""
+
+    def make(addr_info: AddrInfoType) -> socket.socket:
+        family, type_, proto, _, address = addr_info
+        try:
+            check_address(address[0], address[1], allow)
+        except Refused as exc:
+            raise _RefusedSocket(str(exc)) from None
+        return socket.socket(family, type_, proto)
+
+    return make
+
+
+def new_async_session(allow: Allowlist, limit: int) -> aiohttp.ClientSession:
+    """A guarded ClientSession; call inside the running loop. No DNS cache, so no stale answers."""
+    connector = aiohttp.TCPConnector(
+        limit=limit,
+        resolver=_GuardedResolver(allow),
+        use_dns_cache=False,
+        socket_factory=_socket_factory(allow),
+    )
+    return aiohttp.ClientSession(
+        connector=connector,
+        trust_env=False,
+        auto_decompress=False,
+        cookie_jar=aiohttp.DummyCookieJar(),
+    )
+
+
+async def fetch_async(
+    session: aiohttp.ClientSession, url: str, limits: FetchLimits
+) -> FetchOutcome:
+    """`fetch` for asyncio, with a session from `new_async_session`. Raises only CancelledError."""
+    progress = _Progress(limits)
+    try:
+        async with asyncio.timeout(limits.deadline_s):
+            await _fetch_hops_async(session, url, progress)
+        return progress.finished()
+    except BaseTimeoutException:
+        raise
+    except Exception as exc:
+        return progress.failed(exc)
+
+
+async def _fetch_hops_async(session: aiohttp.ClientSession, url: str, progress: _Progress) -> None:
+    limits = progress.limits
+    resolver = getattr(session.connector, "_resolver", None)
+    if not isinstance(resolver, _GuardedResolver):
+        raise Refused("refused: the session has no address guard (use new_async_session)")
+    if resolver.allow != limits.allow:
+        raise ValueError("the session's allowlist differs from limits.allow")
+    current = url
+    for _hop in range(limits.max_redirects + 1):
+        _, host, port = check_url(current)
+        for ip in numeric_host(host) or ():  # Spelled as a number: check now, for a clear refusal.
+            check_address(ip, port, limits.allow)
+        connect_s, read_s = limits.hop_timeouts(progress.deadline)
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=connect_s, sock_read=read_s)
+        async with session.get(current, allow_redirects=False, timeout=timeout) as resp:
+            progress.status = resp.status
+            location = resp.headers.get("Location")
+            if resp.status in REDIRECT_STATUSES and location:
+                current = urljoin(current, location)
+                continue
+            while data := await resp.content.read(progress.want()):
+                progress.add(data)
+            return
+    raise TooManyRedirects(f"more than {limits.max_redirects} redirects")

@@ -1,0 +1,211 @@
+"""The `requests` side of the fetcher, used by every strategy but asyncio.
+
+It exists apart from `worker.fetch_async` so each client's socket-level guard lives with the
+library it hooks into: here, guarded urllib3 connection classes behind a `requests` adapter, and
+the watchdog that shuts a socket at the task's deadline (a dripping server never lets a per-read
+timeout fire).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+import itertools
+import os
+import socket
+import threading
+import time
+from functools import lru_cache
+from http.cookiejar import DefaultCookiePolicy
+from typing import Any
+from urllib.parse import urljoin
+
+import requests
+from requests.adapters import HTTPAdapter
+from rq.timeouts import BaseTimeoutException
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
+from urllib3.util.connection import create_connection
+
+from worker.fetch import (
+    REDIRECT_STATUSES,
+    DeadlineExceeded,
+    FetchLimits,
+    FetchOutcome,
+    TooManyRedirects,
+    _Progress,
+)
+from worker.guard import Allowlist, Refused, check_url, resolve_checked
+
+
+class _Watch:
+    """One sync fetch's deadline: when it passes, shut the socket the fetch may be blocked on."""
+
+    def __init__(self) -> None:
+        self.conn: HTTPConnection | None = None
+        self.done = False
+        self.fired = False
+
+    def fire(self) -> None:
+        if self.done:
+            return
+        self.fired = True
+        sock = getattr(self.conn, "sock", None)
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                # The plain socket's shutdown, even under TLS: it wakes a blocked read at once.
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+class _Alarm:
+    """One daemon thread firing every fetch's watch at its deadline, cheaper than a Timer each."""
+
+    def __init__(self) -> None:
+        self._pid = -1
+        self._start_lock = threading.Lock()
+
+    def arm(self, when: float, watch: _Watch) -> None:
+        if self._pid != os.getpid():  # First use, or a forked RQ work-horse: no thread here yet.
+            with self._start_lock:
+                if self._pid != os.getpid():
+                    self._cond = threading.Condition()
+                    self._heap: list[tuple[float, int, _Watch]] = []
+                    self._seq = itertools.count()
+                    threading.Thread(target=self._run, name="fetch-alarm", daemon=True).start()
+                    self._pid = os.getpid()
+        with self._cond:
+            heapq.heappush(self._heap, (when, next(self._seq), watch))
+            self._cond.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._heap or self._heap[0][0] > time.monotonic():
+                    self._cond.wait(self._heap[0][0] - time.monotonic() if self._heap else None)
+                watch = heapq.heappop(self._heap)[2]
+            watch.fire()
+
+
+_ALARM = _Alarm()
+_local = threading.local()
+
+
+class _GuardedConnection(HTTPConnection):
+    """Resolves once with `resolve_checked` and dials only the addresses it returned.
+
+    `host` is left alone, so the Host header, SNI and certificate check use the URL's name.
+    """
+
+    allow = Allowlist()
+
+    def _new_conn(self) -> socket.socket:
+        try:
+            ips = resolve_checked(self._dns_host, self.port, self.allow)
+        except socket.gaierror as exc:
+            raise NameResolutionError(self.host, self, exc) from exc
+        error: Exception | None = None
+        for ip in ips:
+            try:
+                return create_connection(
+                    (ip, self.port),
+                    self.timeout,
+                    source_address=self.source_address,
+                    socket_options=self.socket_options,
+                )
+            except TimeoutError:
+                error = ConnectTimeoutError(self, f"connect to {ip} timed out ({self.timeout} s)")
+            except OSError as exc:
+                error = NewConnectionError(self, f"cannot connect to {ip}: {exc}")
+        assert error is not None
+        raise error
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        watch = getattr(_local, "watch", None)
+        if watch is not None:  # New or reused, this is the socket the fetch now waits on.
+            watch.conn = self
+        super().request(*args, **kwargs)
+
+
+class _GuardedHTTPSConnection(_GuardedConnection, HTTPSConnection):
+    pass
+
+
+@lru_cache(maxsize=32)
+def _pool_classes(allow: Allowlist) -> dict[str, type[HTTPConnectionPool]]:
+    """Pool classes whose connections carry `allow` (urllib3 pool keys reject extra kwargs)."""
+    http = type("GuardedHTTPConnection", (_GuardedConnection,), {"allow": allow})
+    https = type("GuardedHTTPSConnection", (_GuardedHTTPSConnection,), {"allow": allow})
+    return {
+        "http": type("GuardedHTTPPool", (HTTPConnectionPool,), {"ConnectionCls": http}),
+        "https": type("GuardedHTTPSPool", (HTTPSConnectionPool,), {"ConnectionCls": https}),
+    }
+
+
+class _GuardedAdapter(HTTPAdapter):
+    __attrs__ = [*HTTPAdapter.__attrs__, "allow"]
+
+    def __init__(self, allow: Allowlist) -> None:
+        self.allow = allow
+        super().__init__(max_retries=0)
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = _pool_classes(self.allow)
+
+    def proxy_manager_for(self, *args: Any, **kwargs: Any) -> Any:
+        raise Refused("refused: fetches never go through a proxy")
+
+
+def new_session(allow: Allowlist) -> requests.Session:
+    """A guarded Session for one thread: no proxies from the environment, no cookies kept."""
+    session = requests.Session()
+    session.trust_env = False
+    session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+    adapter = _GuardedAdapter(allow)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+def fetch(session: requests.Session, url: str, limits: FetchLimits) -> FetchOutcome:
+    """Fetch `url` with a session from `new_session`; every failure becomes an outcome."""
+    progress = _Progress(limits)
+    watch = _Watch()
+    try:
+        _ALARM.arm(progress.deadline, watch)
+        _local.watch = watch
+        _fetch_hops(session, url, progress)
+        if watch.fired:  # The watchdog cut the body short.
+            raise DeadlineExceeded(f"total deadline of {limits.deadline_s:g} s passed")
+        return progress.finished()
+    except BaseTimeoutException:
+        raise  # RQ's job timeout must still end the job.
+    except Exception as exc:
+        return progress.failed(exc)
+    finally:
+        watch.done, watch.conn, _local.watch = True, None, None
+
+
+def _fetch_hops(session: requests.Session, url: str, progress: _Progress) -> None:
+    limits = progress.limits
+    adapter = session.get_adapter(check_url(url)[0] + "://")
+    if not isinstance(adapter, _GuardedAdapter):
+        raise Refused("refused: the session has no address guard (use new_session)")
+    if adapter.allow != limits.allow:
+        raise ValueError("the session's allowlist differs from limits.allow")
+    current = url
+    for _hop in range(limits.max_redirects + 1):
+        check_url(current)
+        timeout = limits.hop_timeouts(progress.deadline)
+        with session.get(current, stream=True, allow_redirects=False, timeout=timeout) as resp:
+            progress.status = resp.status_code
+            location = resp.headers.get("Location")
+            if resp.status_code in REDIRECT_STATUSES and location:
+                current = urljoin(current, location)
+                continue
+            # read1, not stream(): read(64 KiB) would wait for all 64 KiB of a drip.
+            while data := resp.raw.read1(progress.want(), decode_content=False):
+                progress.add(data)
+            return
+    raise TooManyRedirects(f"more than {limits.max_redirects} redirects")
