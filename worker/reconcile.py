@@ -82,12 +82,18 @@ def _abandoned(redis: Redis, queue: Queue) -> list[Job]:
 
 
 def _failed(redis: Redis, queue: Queue) -> list[Job]:
+    """Failed fanout jobs no reconciler has claimed yet (checked in one round trip)."""
     registry = FailedJobRegistry(queue=queue)
-    return [
-        job
-        for job in _fetch_jobs(redis, registry.get_job_ids(cleanup=False))
-        if not redis.exists(keys.handled_key(job.id))
+    job_ids = [i for i in registry.get_job_ids(cleanup=False) if i.startswith("fanout-")]
+    if not job_ids:
+        return []
+    pipe = redis.pipeline(transaction=False)
+    for job_id in job_ids:
+        pipe.exists(keys.handled_key(job_id))
+    unclaimed = [
+        job_id for job_id, claimed in zip(job_ids, pipe.execute(), strict=True) if not claimed
     ]
+    return _fetch_jobs(redis, unclaimed)
 
 
 def _recover(
