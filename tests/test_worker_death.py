@@ -10,6 +10,7 @@ import os
 import signal
 import time
 
+import psutil
 import pytest
 import redis as redis_lib
 from rq.job import Job
@@ -85,21 +86,21 @@ KILLS = [
 @pytest.mark.parametrize(("strategy", "kill"), KILLS)
 def test_killed_worker_leaves_no_task_pending(private_stack, origin_url, strategy, kill):
     env, client, add_worker = private_stack
-    first = add_worker("victim")
-    wait_until(lambda: len(alive_workers(client)) == 1, 30, "the first worker")
+    services = [add_worker("a"), add_worker("b")]
+    wait_until(lambda: len(alive_workers(client)) == 2, 30, "2 workers")
     concurrency = 1 if strategy == "sequential" else 2
-    urls = [f"{origin_url}/delay/400?n={i}" for i in range(8)]
+    urls = [f"{origin_url}/delay/500?n={i}" for i in range(12)]
     run_id = submit(client, env, urls, strategy, concurrency)
     job = started_job(client)
     wait_for_some_tasks(client, run_id, 2)
-    add_worker("survivor")
-    wait_until(lambda: len(alive_workers(client)) == 2, 30, "the second worker")
+    victim = worker_pid(client, job.worker_name)
     if kill == "worker process":
-        os.kill(worker_pid(client, job.worker_name), signal.SIGKILL)
+        os.kill(victim, signal.SIGKILL)
     elif kill == "supervisor alone":
-        os.kill(first.proc.pid, signal.SIGKILL)  # its worker keeps running, orphaned
+        os.kill(psutil.Process(victim).ppid(), signal.SIGKILL)  # its worker runs on, orphaned
     else:
-        first.signal_group(signal.SIGKILL)
+        group = os.getpgid(victim)
+        next(s for s in services if s.proc.pid == group).signal_group(signal.SIGKILL)
     killed_at = time.monotonic()
 
     record = wait_for_run(client, run_id, timeout_s=90)

@@ -1,0 +1,201 @@
+"""The JSON API: submit runs and comparisons, read them back, watch the workers and throughput.
+
+Not cookie-authenticated, so exempt from CSRF; with FANOUT_API_TOKEN set every call needs
+`Authorization: Bearer <token>` (see web.security). Errors are `{"error", "field"}`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request, url_for
+
+from contract.states import Strategy
+from producer import stats
+from producer.reader import RunNotFound, list_runs, load_comparison, load_run
+from producer.submit import submit_comparison, submit_run
+from producer.validation import build_spec, check_choice
+from producer.workers import workers_overview
+from web.clients import get_queue, get_redis, get_settings
+from web.errors import ApiError, json_error
+from web.metrics import count_submission
+from web.openapi_schemas import URL_PATTERN
+from web.security import token_problem
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+URL_PATTERN_RE = re.compile(URL_PATTERN)
+
+_TRUE = {"1", "true", "yes"}
+_FALSE = {"0", "false", "no"}
+
+
+@bp.before_request
+def require_token() -> Response | None:
+    problem = token_problem()
+    if problem is None:
+        return None
+    response = json_error(401, problem)
+    response.headers["WWW-Authenticate"] = 'Bearer realm="fanout"'
+    return response
+
+
+def _flag(name: str, default: bool) -> bool:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    if raw.lower() in _TRUE:
+        return True
+    if raw.lower() in _FALSE:
+        return False
+    raise ApiError(400, f"{name} must be true or false (got {raw!r})", name)
+
+
+def _whole(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 9 and low <= int(raw) <= high):
+        raise ApiError(400, f"{name} must be a whole number from {low} to {high}", name)
+    return int(raw)
+
+
+def _json_body() -> dict[str, Any]:
+    if not request.is_json:
+        raise ApiError(415, "send the submission as JSON (Content-Type: application/json)")
+    try:
+        data = json.loads(request.get_data())
+    except (ValueError, RecursionError):
+        raise ApiError(400, "the body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "the body must be a JSON object")
+    return data
+
+
+def _check_types(data: dict[str, Any]) -> None:
+    """The API takes JSON types as the OpenAPI document states them: `urls` a list (the form's
+    one-URL-a-line string is not accepted here), `concurrency` a number, `compare` a boolean."""
+    if "urls" not in data:
+        raise ApiError(400, "urls is required: a list of http(s) URLs", "urls")
+    if not isinstance(data["urls"], list):
+        raise ApiError(400, "urls must be a list of http(s) URLs", "urls")
+    concurrency = data.get("concurrency", 8)
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int | float):
+        raise ApiError(400, "concurrency must be an integer", "concurrency")
+    if not isinstance(data.get("compare", False), bool):
+        raise ApiError(400, "compare must be true or false", "compare")
+
+
+def _check_url_shapes(urls: list[str]) -> None:
+    """The API takes exactly the URLs its OpenAPI document describes (see URL_PATTERN), a
+    little stricter than the form, so fuzzers and clients can trust the document."""
+    for line, url in enumerate(urls, start=1):
+        if not URL_PATTERN_RE.fullmatch(url):
+            raise ApiError(
+                400,
+                f"line {line}: {url!r} is not an http(s) URL of the form "
+                "http(s)://host[:port][/path]: a host name or IPv4 address, no spaces",
+                "urls",
+            )
+
+
+def _strategies(data: dict[str, Any]) -> list[Strategy]:
+    if "strategies" not in data:
+        return list(Strategy)
+    raw = data["strategies"]
+    if not isinstance(raw, list) or not raw:
+        raise ApiError(400, "strategies must be a non-empty list of strategies", "strategies")
+    chosen = [check_choice(Strategy, "strategies", value) for value in raw]
+    if len(set(chosen)) != len(chosen):
+        raise ApiError(400, "strategies must not repeat a strategy", "strategies")
+    return chosen
+
+
+def _accepted(body: dict[str, Any], location: str) -> Response:
+    response = jsonify(body)
+    response.status_code = 202
+    response.headers["Location"] = location
+    return response
+
+
+@bp.post("/runs")
+def submit() -> Response:
+    """202 with the run's id; `"compare": true` submits the batch under every strategy."""
+    data = _json_body()
+    _check_types(data)
+    compare = data.get("compare", False)
+    strategies = _strategies(data)
+    settings = get_settings()
+    spec = build_spec(data, settings, strategy_required=not compare)
+    _check_url_shapes(data["urls"])  # as sent: build_spec strips them
+    redis, queue = get_redis(), get_queue()
+    if not compare:
+        run_id = submit_run(redis, queue, spec, settings)
+        count_submission("run", 1)
+        body = {"id": run_id, "url": url_for("pages.run", run_id=run_id)}
+        return _accepted(body, url_for("api.get_run", run_id=run_id))
+    comparison_id, run_ids = submit_comparison(redis, queue, spec, settings, strategies)
+    count_submission("comparison", len(run_ids))
+    body = {
+        "id": comparison_id,
+        "url": url_for("pages.compare", comparison_id=comparison_id),
+        "runs": [
+            {"id": run_id, "strategy": strategy.value, "url": url_for("pages.run", run_id=run_id)}
+            for run_id, strategy in zip(run_ids, strategies, strict=True)
+        ],
+    }
+    return _accepted(body, url_for("api.get_comparison", comparison_id=comparison_id))
+
+
+@bp.get("/runs")
+def get_runs() -> Response:
+    """Newest first, without their tasks."""
+    limit = _whole("limit", 50, 1, 200)
+    offset = _whole("offset", 0, 0, 1_000_000)
+    return jsonify(
+        {
+            "runs": list_runs(get_redis(), limit=limit, offset=offset),
+            "limit": limit,
+            "offset": offset,
+        }
+    )
+
+
+@bp.get("/runs/<run_id>")
+def get_run(run_id: str) -> Response:
+    """The reader's run record, plus `now` (the server's clock, to grow running bars by)."""
+    include_tasks = _flag("tasks", True)
+    try:
+        record = load_run(get_redis(), run_id, include_tasks=include_tasks)
+    except RunNotFound:
+        raise ApiError(404, f"no run {run_id!r} (never submitted, or expired)") from None
+    return jsonify(record | {"now": time.time()})
+
+
+@bp.get("/compare/<comparison_id>")
+def get_comparison(comparison_id: str) -> Response:
+    include_tasks = _flag("tasks", True)
+    try:
+        comparison = load_comparison(get_redis(), comparison_id, include_tasks=include_tasks)
+    except RunNotFound:
+        raise ApiError(
+            404, f"no comparison {comparison_id!r} (never submitted, or expired)"
+        ) from None
+    return jsonify(comparison | {"now": time.time()})
+
+
+@bp.get("/workers")
+def get_workers() -> Response:
+    return jsonify(workers_overview(get_redis(), get_queue()))
+
+
+@bp.get("/stats")
+def get_stats() -> Response:
+    """Tasks ended per second and live workers per second, over the last `window` seconds."""
+    window_s = _whole("window", 300, 10, stats.MAX_WINDOW_S)
+    redis = get_redis()
+    series = stats.throughput_series(redis, window_s=window_s)
+    return jsonify(series | {"live_workers": stats.live_worker_count(redis)})

@@ -1,0 +1,89 @@
+"""The new-run form. Flask-WTF gives it CSRF protection; the checks themselves are
+`producer.validation.build_spec`'s, so the form, the API and the CLI say the same things."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import SelectChoice, SelectField, StringField, SubmitField, TextAreaField
+
+from contract.settings import Settings
+from contract.states import Strategy, Workload
+from producer.presets import Preset, presets
+from producer.validation import InvalidInput
+
+STRATEGY_HELP = {
+    Strategy.SEQUENTIAL.value: "one URL after another, one job",
+    Strategy.THREADS.value: "a thread pool, one job",
+    Strategy.PROCESSES.value: "a process pool, one job",
+    Strategy.ASYNCIO.value: "an event loop, one job",
+    Strategy.QUEUE.value: "one RQ job per URL, all workers",
+    Strategy.HYBRID.value: "chunks as jobs, threads in each",
+}
+
+WORKLOAD_HELP = {
+    Workload.FETCH.value: "fetch (I/O-bound)",
+    Workload.CPU.value: "cpu (fetch + CPU)",
+}
+
+
+class RunForm(FlaskForm):
+    urls = TextAreaField("URLs, one per line")
+    strategy = SelectField(
+        "Strategy",
+        choices=[SelectChoice(s.value, f"{s.value} · {STRATEGY_HELP[s.value]}") for s in Strategy],
+        default=Strategy.THREADS.value,
+        validate_choice=False,  # build_spec names the bad value and the choices
+    )
+    concurrency = StringField("Concurrency", default="8")
+    workload = SelectField(
+        "Workload",
+        choices=[SelectChoice(w.value, WORKLOAD_HELP[w.value]) for w in Workload],
+        default=Workload.FETCH.value,
+        validate_choice=False,
+    )
+    run = SubmitField("Run")
+    compare = SubmitField("Compare all strategies")
+
+    def submission(self) -> dict[str, Any]:
+        """The form's values in the shape `build_spec` takes (the same as the JSON API's)."""
+        return {
+            "urls": self.urls.data or "",
+            "strategy": self.strategy.data,
+            "concurrency": (self.concurrency.data or "").strip(),
+            "workload": self.workload.data,
+        }
+
+    def show_error(self, error: InvalidInput) -> None:
+        """Put the message next to the field it concerns (`form_errors` when none matches)."""
+        field = getattr(self, error.field, None)
+        if field is not None and error.field in ("urls", "strategy", "concurrency", "workload"):
+            field.errors = [*field.errors, error.message]
+        else:
+            self.form_errors.append(error.message)
+
+    def fill_from(self, preset: Preset) -> None:
+        self.urls.data = "\n".join(preset.urls)
+        self.strategy.data = preset.strategy.value
+        self.concurrency.data = str(preset.concurrency)
+        self.workload.data = preset.workload.value
+
+
+def preset_table(settings: Settings) -> list[dict[str, Any]]:
+    """The presets as the page's select and its script see them."""
+    return [
+        {
+            "key": preset.key,
+            "title": preset.title,
+            "urls": list(preset.urls),
+            "strategy": preset.strategy.value,
+            "concurrency": preset.concurrency,
+            "workload": preset.workload.value,
+        }
+        for preset in presets(settings.origin_url)
+    ]
+
+
+def find_preset(settings: Settings, key: str | None) -> Preset | None:
+    return next((p for p in presets(settings.origin_url) if p.key == key), None)

@@ -1,0 +1,203 @@
+"""`GET /openapi.json`: OpenAPI 3.1 for everything a program may call, written by hand.
+
+Built per request from the settings, so the limits it states (URLs per run, concurrency) are the
+ones the server enforces; schemas live in web.openapi_schemas.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from contract.settings import Settings
+from web.openapi_schemas import ID, ref, schemas
+
+JSON = "application/json"
+
+
+def _json(description: str, schema: str) -> dict[str, Any]:
+    return {"description": description, "content": {JSON: {"schema": ref(schema)}}}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    text = {
+        400: "Invalid input: `error` says what, `field` which field (and line)",
+        401: "FANOUT_API_TOKEN is set and the bearer token is missing or wrong",
+        404: "No such run or comparison (never submitted, or expired)",
+        413: "The body is over the size limit (1 MiB by default)",
+        415: "The body is not JSON",
+        503: "Redis is unreachable",
+    }
+    responses = {str(code): _json(text[code], "Error") for code in codes}
+    responses["414"] = _text("The request line is over 4094 bytes (gunicorn's answer)", "text/html")
+    return responses
+
+
+def _query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "description": description,
+            "schema": schema}  # fmt: skip
+
+
+def _path(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": ID}
+
+
+TASKS_FLAG = _query("tasks", "Include every task record (default true)", {"type": "boolean"})
+
+
+def _api_paths() -> dict[str, Any]:
+    return {
+        "/api/runs": {
+            "post": {
+                "operationId": "submitRun",
+                "summary": "Submit a batch as a run, or with compare=true as a comparison",
+                "requestBody": {"required": True, "content": {JSON: {"schema": ref("Submission")}}},
+                "responses": {
+                    "202": {
+                        "description": "Accepted; poll the Location header's URL",
+                        "headers": {"Location": {"schema": {"type": "string"}}},
+                        "content": {
+                            JSON: {
+                                "schema": {"anyOf": [ref("RunAccepted"), ref("ComparisonAccepted")]}
+                            }
+                        },
+                    },
+                    **_errors(400, 401, 413, 415, 503),
+                },
+            },
+            "get": {
+                "operationId": "listRuns",
+                "summary": "Runs, newest first, without their tasks",
+                "parameters": [
+                    _query(
+                        "limit",
+                        "Runs per page",
+                        {"type": "integer", "minimum": 1, "maximum": 200, "default": 50},
+                    ),
+                    _query(
+                        "offset",
+                        "Runs to skip",
+                        {"type": "integer", "minimum": 0, "maximum": 1_000_000, "default": 0},
+                    ),
+                ],
+                "responses": {"200": _json("The runs", "RunList"), **_errors(400, 401, 503)},
+            },
+        },
+        "/api/runs/{run_id}": {
+            "get": {
+                "operationId": "getRun",
+                "summary": "One run: spec, state, counts, summary, tasks and running tasks",
+                "parameters": [_path("run_id"), TASKS_FLAG],
+                "responses": {"200": _json("The run", "Run"), **_errors(400, 401, 404, 503)},
+            }
+        },
+        "/api/compare/{comparison_id}": {
+            "get": {
+                "operationId": "getComparison",
+                "summary": "One comparison: the same batch under each strategy",
+                "parameters": [_path("comparison_id"), TASKS_FLAG],
+                "responses": {
+                    "200": _json("The comparison", "Comparison"),
+                    **_errors(400, 401, 404, 503),
+                },
+            }
+        },
+        "/api/workers": {
+            "get": {
+                "operationId": "getWorkers",
+                "summary": "RQ workers on fanout's queue, queue depth and registry counts",
+                "responses": {"200": _json("Workers and queue", "Workers"), **_errors(401, 503)},
+            }
+        },
+        "/api/stats": {
+            "get": {
+                "operationId": "getStats",
+                "summary": "Tasks ended per second and live workers per second",
+                "parameters": [
+                    _query(
+                        "window",
+                        "Seconds of history",
+                        {"type": "integer", "minimum": 10, "maximum": 3600, "default": 300},
+                    ),
+                ],
+                "responses": {"200": _json("The series", "Stats"), **_errors(400, 401, 503)},
+            }
+        },
+    }
+
+
+def _text(description: str, media_type: str) -> dict[str, Any]:
+    return {"description": description, "content": {media_type: {"schema": {"type": "string"}}}}
+
+
+def _ops_paths() -> dict[str, Any]:
+    return {
+        "/runs/{run_id}.csv": {
+            "get": {
+                "operationId": "exportRunCsv",
+                "summary": "A run's tasks as CSV",
+                "parameters": [_path("run_id")],
+                "responses": {
+                    "200": _text("One row per task", "text/csv"),
+                    "404": _text("No such run (an HTML page)", "text/html"),
+                    "414": _text("The request line is over 4094 bytes", "text/html"),
+                    "503": _text("Redis is unreachable (an HTML page)", "text/html"),
+                },
+            }
+        },
+        "/healthz": {
+            "get": {
+                "operationId": "health",
+                "summary": "200 when Redis answers, 503 when not",
+                "security": [],
+                "responses": {
+                    "200": _json("Healthy", "Health"),
+                    "503": _json("Redis is unreachable", "Health"),
+                },
+            }
+        },
+        "/metrics": {
+            "get": {
+                "operationId": "metrics",
+                "summary": "Prometheus text exposition",
+                "security": [],
+                "responses": {"200": _text("Metrics", "text/plain")},
+            }
+        },
+        "/openapi.json": {
+            "get": {
+                "operationId": "openapi",
+                "summary": "This document",
+                "security": [],
+                "responses": {
+                    "200": {
+                        "description": "OpenAPI 3.1",
+                        "content": {JSON: {"schema": {"type": "object"}}},
+                    }
+                },
+            }
+        },
+    }
+
+
+def openapi_document(settings: Settings) -> dict[str, Any]:
+    """The whole document. With FANOUT_API_TOKEN set, /api/* declares bearer security."""
+    document: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "fanout",
+            "version": "1.0.0",
+            "description": "A job-queue concurrency lab: submit a batch of URLs, watch RQ workers "
+            "fetch it under a strategy, read the timed records back.",
+        },
+        "paths": _api_paths() | _ops_paths(),
+        "components": {
+            "schemas": schemas(settings),
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }
+    if settings.api_token:
+        for path, item in document["paths"].items():
+            if path.startswith("/api/"):
+                for operation in item.values():
+                    operation["security"] = [{"bearer": []}]
+    return document

@@ -1,0 +1,279 @@
+"""JSON Schemas (2020-12, as OpenAPI 3.1 uses) of every body the API sends or takes.
+
+Kept next to the code that builds the bodies (producer.reader, producer.workers, producer.stats):
+tests/web validate real responses against them, so a drift fails a test, not a client.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from contract.settings import Settings
+from contract.states import RunState, Strategy, TaskState, Workload
+from producer.validation import MAX_URL_LENGTH
+
+REF = "#/components/schemas/"
+
+NUMBER_OR_NULL = {"type": ["number", "null"]}
+INT_OR_NULL = {"type": ["integer", "null"]}
+STRING_OR_NULL = {"type": ["string", "null"]}
+COUNT = {"type": "integer", "minimum": 0}
+
+STRATEGY = {"type": "string", "enum": [s.value for s in Strategy]}
+WORKLOAD = {"type": "string", "enum": [w.value for w in Workload]}
+TASK_STATE = {"type": "string", "enum": [s.value for s in TaskState]}
+RUN_STATE = {"type": "string", "enum": [s.value for s in RunState]}
+ID = {"type": "string", "pattern": "^[0-9a-f]{12}$", "description": "12 hex digits"}
+
+_PORT = "(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)"
+#: The URLs the API takes: http(s), a host name or IPv4 address (letters, digits, dots, dashes),
+#: an optional port, then anything but spaces and control characters. The API checks it too
+#: (web.api), so what this document calls valid is exactly what is accepted. The form is more
+#: lenient (producer.validation alone): IPv6 literals, user info.
+URL_PATTERN = (
+    "[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?"
+    f"(:{_PORT})?([/?#][^\\x00-\\x20\\x7f]*)?"
+)
+
+
+def ref(name: str) -> dict[str, str]:
+    return {"$ref": REF + name}
+
+
+def _object(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(properties) if required is None else required,
+    }
+
+
+def _state_counts() -> dict[str, Any]:
+    return _object({state.value: COUNT for state in TaskState})
+
+
+def schemas(settings: Settings) -> dict[str, Any]:
+    """The components; limits (URLs per run, concurrency) are the server's current settings."""
+    http_url = {
+        "type": "string",
+        "minLength": 8,
+        "maxLength": MAX_URL_LENGTH,
+        "pattern": f"^{URL_PATTERN}$",
+        "description": "An http(s) URL: a host name or IPv4 address, an optional port, no spaces",
+    }
+    spec = _object(
+        {
+            "urls": {"type": "array", "items": {"type": "string"}},
+            "strategy": STRATEGY,
+            "concurrency": {"type": "integer", "minimum": 1},
+            "workload": WORKLOAD,
+        }
+    )
+    task = _object(
+        {
+            "index": COUNT,
+            "url": {"type": "string"},
+            "state": TASK_STATE,
+            "status_code": INT_OR_NULL,
+            "bytes": COUNT,
+            "error": STRING_OR_NULL,
+            "started_at": NUMBER_OR_NULL,
+            "finished_at": NUMBER_OR_NULL,
+            "duration_s": NUMBER_OR_NULL,
+            "cpu_s": NUMBER_OR_NULL,
+            "worker": STRING_OR_NULL,
+            "host": STRING_OR_NULL,
+            "pid": INT_OR_NULL,
+            "thread": STRING_OR_NULL,
+            "cores": INT_OR_NULL,
+            "attempt": {"type": "integer", "minimum": 1},
+        }
+    )
+    start = _object(
+        {
+            "index": COUNT,
+            "url": {"type": "string"},
+            "started_at": {"type": "number"},
+            "worker": {"type": "string"},
+            "host": {"type": "string"},
+            "pid": {"type": "integer"},
+            "thread": {"type": "string"},
+            "attempt": {"type": "integer", "minimum": 1},
+        }
+    )
+    summary = _object(
+        {
+            "tasks": COUNT,
+            "timed": COUNT,
+            "wall_s": NUMBER_OR_NULL,
+            "latency_s": NUMBER_OR_NULL,
+            "sum_s": {"type": "number"},
+            "work_s": {"type": "number"},
+            "ideal_s": NUMBER_OR_NULL,
+            "efficiency": NUMBER_OR_NULL,
+            "speedup": NUMBER_OR_NULL,
+            "peak_concurrency": COUNT,
+            "throughput_per_s": NUMBER_OR_NULL,
+            "slots": COUNT,
+            "cores": INT_OR_NULL,
+            "counts": ref("StateCounts"),
+        }
+    )
+    run_properties = {
+        "id": ID,
+        "spec": ref("RunSpec"),
+        "state": RUN_STATE,
+        "total": COUNT,
+        "done": COUNT,
+        "counts": ref("StateCounts"),
+        "duplicates": COUNT,
+        "jobs": COUNT,
+        "workers_at_start": COUNT,
+        "comparison": {"anyOf": [ID, {"type": "null"}]},
+        "submitted_at": NUMBER_OR_NULL,
+        "started_at": NUMBER_OR_NULL,
+        "finished_at": NUMBER_OR_NULL,
+        "summary": ref("Summary"),
+    }
+    run = _object(
+        run_properties
+        | {
+            "tasks": {"type": "array", "items": ref("Task"), "description": "Ended tasks by index"},
+            "running": {
+                "type": "array",
+                "items": ref("Start"),
+                "description": "Started, not ended",
+            },
+            "now": {"type": "number", "description": "The server's clock, epoch seconds"},
+        },
+        required=list(run_properties),
+    )
+    submission = {
+        "type": "object",
+        "properties": {
+            "urls": {
+                "type": "array",
+                "items": http_url,
+                "minItems": 1,
+                "maxItems": settings.max_urls,
+            },
+            "strategy": STRATEGY,
+            "concurrency": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": settings.max_concurrency,
+                "default": 8,
+            },
+            "workload": WORKLOAD | {"default": Workload.FETCH.value},
+            "compare": {
+                "type": "boolean",
+                "default": False,
+                "description": "Run the batch under every strategy (or `strategies`), in turn",
+            },
+            "strategies": {
+                "type": "array",
+                "items": STRATEGY,
+                "minItems": 1,
+                "uniqueItems": True,
+                "description": "With compare: the strategies to run, in order (default: all)",
+            },
+        },
+        "required": ["urls"],
+        "anyOf": [
+            {"required": ["strategy"]},
+            {"required": ["compare"], "properties": {"compare": {"const": True}}},
+        ],
+    }
+    link = _object({"id": ID, "strategy": STRATEGY, "url": {"type": "string"}})
+    worker = _object(
+        {
+            "name": {"type": "string"},
+            "host": STRING_OR_NULL,
+            "pid": INT_OR_NULL,
+            "state": {"type": "string"},
+            "current_job": {
+                "anyOf": [
+                    {"type": "null"},
+                    _object(
+                        {
+                            "id": {"type": "string"},
+                            "description": STRING_OR_NULL,
+                            "run_id": STRING_OR_NULL,
+                        }
+                    ),
+                ]
+            },
+            "jobs_done": COUNT,
+            "jobs_failed": COUNT,
+            "working_s": {"type": "number"},
+            "born_at": NUMBER_OR_NULL,
+            "rq_heartbeat_at": NUMBER_OR_NULL,
+            "heartbeat_at": NUMBER_OR_NULL,
+            "alive": {"type": "boolean"},
+        }
+    )
+    registries = ("queued", "started", "deferred", "scheduled", "finished", "failed", "canceled")
+    series = {"type": "array", "items": COUNT}
+    return {
+        "Error": _object({"error": {"type": "string"}, "field": STRING_OR_NULL}),
+        "RunSpec": spec,
+        "StateCounts": _state_counts(),
+        "Task": task,
+        "Start": start,
+        "Summary": summary,
+        "Run": run,
+        "RunList": _object(
+            {"runs": {"type": "array", "items": ref("Run")}, "limit": COUNT, "offset": COUNT}
+        ),
+        "Comparison": _object(
+            {
+                "id": ID,
+                "spec": ref("RunSpec"),
+                "submitted_at": NUMBER_OR_NULL,
+                "state": RUN_STATE,
+                "runs": {"type": "array", "items": ref("Run")},
+                "now": {"type": "number"},
+            }
+        ),
+        "Submission": submission,
+        "RunAccepted": _object({"id": ID, "url": {"type": "string"}}),
+        "ComparisonAccepted": _object(
+            {"id": ID, "url": {"type": "string"}, "runs": {"type": "array", "items": link}}
+        ),
+        "Worker": worker,
+        "Workers": _object(
+            {
+                "now": {"type": "number"},
+                "queue": _object({"name": {"type": "string"}} | {r: COUNT for r in registries}),
+                "workers": {"type": "array", "items": ref("Worker")},
+                "live": COUNT,
+                "gone": {
+                    "type": "array",
+                    "items": _object(
+                        {"name": {"type": "string"}, "heartbeat_at": {"type": "number"}}
+                    ),
+                },
+            }
+        ),
+        "Stats": _object(
+            {
+                "start": {"type": "integer"},
+                "end": {"type": "integer"},
+                "step_s": {"const": 1},
+                "seconds": {"type": "array", "items": {"type": "integer"}},
+                "tasks": series,
+                "workers": series,
+                "total_tasks": COUNT,
+                "peak_tasks_per_s": COUNT,
+                "live_workers": COUNT,
+            }
+        ),
+        "Health": _object(
+            {
+                "status": {"type": "string", "enum": ["ok", "unavailable"]},
+                "redis": {"type": "string", "enum": ["ok", "unreachable"]},
+                "error": {"type": "string"},
+            },
+            required=["status", "redis"],
+        ),
+    }

@@ -1,0 +1,145 @@
+"""The HTML pages. Each renders what it shows on the server (readable without JavaScript);
+the scripts in web/static then keep it live through the JSON API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from redis.exceptions import RedisError
+from werkzeug.exceptions import NotFound
+
+from producer import stats
+from producer.reader import RunNotFound, list_runs, load_comparison, load_run
+from producer.submit import submit_comparison, submit_run
+from producer.validation import InvalidInput, build_spec
+from producer.workers import workers_overview
+from web.clients import get_queue, get_redis, get_settings
+from web.errors import REDIS_DOWN
+from web.export import run_csv
+from web.forms import RunForm, find_preset, preset_table
+from web.runview import SORT_KEYS, comparison_rows, sort_rows, task_rows, time_origin
+from web.security import grant_ui_reads
+
+bp = Blueprint("pages", __name__)
+
+
+def redis_ok() -> bool:
+    try:
+        return bool(get_redis().ping())
+    except RedisError:
+        return False
+
+
+def _render(template: str, status: int = 200, **context: Any) -> Response:
+    grant_ui_reads()
+    context.setdefault("poll_ms", current_app.config["POLL_INTERVAL_MS"])
+    return Response(render_template(template, **context), status=status, mimetype="text/html")
+
+
+def _new_run_page(form: RunForm, status: int = 200, redis_down: bool = False) -> Response:
+    settings = get_settings()
+    return _render(
+        "new_run.html",
+        status,
+        form=form,
+        presets=preset_table(settings),
+        max_concurrency=settings.max_concurrency,
+        max_urls=settings.max_urls,
+        redis_down=redis_down,
+    )
+
+
+@bp.route("/", methods=["GET", "POST"])
+def new_run() -> Response:
+    """The form. `?preset=demo` fills it without JavaScript; POST submits it (303 to the run)."""
+    form = RunForm()
+    if request.method == "GET":
+        preset = find_preset(get_settings(), request.args.get("preset"))
+        if preset is not None:
+            form.fill_from(preset)
+        return _new_run_page(form, redis_down=not redis_ok())
+    if not form.validate_on_submit():  # only the CSRF token can fail here
+        return _new_run_page(form, 400)
+    compare = bool(form.compare.data)
+    settings = get_settings()
+    try:
+        spec = build_spec(form.submission(), settings, strategy_required=not compare)
+    except InvalidInput as error:
+        form.show_error(error)
+        return _new_run_page(form, 400)
+    try:
+        if compare:
+            comparison_id, _ = submit_comparison(get_redis(), get_queue(), spec, settings)
+            target = url_for("pages.compare", comparison_id=comparison_id)
+        else:
+            run_id = submit_run(get_redis(), get_queue(), spec, settings)
+            target = url_for("pages.run", run_id=run_id)
+    except RedisError:
+        form.form_errors.append(REDIS_DOWN)
+        return _new_run_page(form, 503, redis_down=True)
+    return redirect(target, code=303)
+
+
+def _load_run(run_id: str) -> dict[str, Any]:
+    try:
+        return load_run(get_redis(), run_id)
+    except RunNotFound:
+        raise NotFound(f"No run {run_id!r}: it never existed or has expired.") from None
+
+
+@bp.get("/runs/<run_id>")
+def run(run_id: str) -> Response:
+    record = _load_run(run_id)
+    sort = request.args.get("sort", "index")
+    order = request.args.get("order", "asc")
+    rows = sort_rows(task_rows(record), sort, order == "desc")
+    return _render(
+        "run.html",
+        run=record,
+        rows=rows,
+        t0=time_origin(record),
+        sort=sort if sort in SORT_KEYS else "index",
+        order="desc" if order == "desc" else "asc",
+    )
+
+
+@bp.get("/runs/<run_id>.csv")
+def run_as_csv(run_id: str) -> Response:
+    record = _load_run(run_id)
+    return Response(
+        run_csv(record),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="fanout-run-{run_id}.csv"'},
+    )
+
+
+@bp.get("/compare/<comparison_id>")
+def compare(comparison_id: str) -> Response:
+    try:
+        comparison = load_comparison(get_redis(), comparison_id, include_tasks=False)
+    except RunNotFound:
+        raise NotFound(
+            f"No comparison {comparison_id!r}: it never existed or has expired."
+        ) from None
+    return _render("compare.html", comparison=comparison, rows=comparison_rows(comparison))
+
+
+@bp.get("/runs")
+def runs() -> Response:
+    per_page = current_app.config["RUNS_PER_PAGE"]
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    listed = list_runs(get_redis(), limit=per_page + 1, offset=(page - 1) * per_page)
+    return _render("runs.html", runs=listed[:per_page], page=page, has_next=len(listed) > per_page)
+
+
+@bp.get("/workers")
+def workers() -> Response:
+    redis = get_redis()
+    window_s = current_app.config["STATS_WINDOW_S"]
+    return _render(
+        "workers.html",
+        overview=workers_overview(redis, get_queue()),
+        series=stats.throughput_series(redis, window_s=window_s),
+        window_s=window_s,
+    )

@@ -1,0 +1,115 @@
+// The run page, live: polls GET /api/runs/<id> until the run is done and redraws in place.
+import {
+  STATE_LABELS, count, esc, getJSON, millis, percent, poll, rate, seconds, setText, sortRows,
+  taskRows, times, urlCell,
+} from "./fanout.js";
+import { drawTimeline } from "./timeline.js";
+
+const root = document.querySelector("[data-run-id]");
+const runId = root.dataset.runId;
+const pollMs = Number(root.dataset.pollMs) || 700;
+const timeline = document.getElementById("timeline");
+const tbody = root.querySelector("[data-rows]");
+const sort = { key: root.dataset.sort || "index", desc: root.dataset.order === "desc" };
+let latest = null;
+let tableSignature = "";
+let renderMs = 0;
+
+function rowHtml(r) {
+  const attempt = r.attempt > 1 ? ` <span class="muted">attempt ${r.attempt}</span>` : "";
+  return `<tr>
+    <td class="num">${r.index}</td>
+    <td class="url-cell">${urlCell(r.url)}</td>
+    <td><span class="badge state-${esc(r.state)}">${esc(STATE_LABELS[r.state] || r.state)}</span>${attempt}</td>
+    <td class="num">${r.status ?? "–"}</td>
+    <td class="num">${r.bytes == null ? "–" : count(r.bytes)}</td>
+    <td class="num">${r.start == null ? "–" : r.start.toFixed(3)}</td>
+    <td class="num">${millis(r.duration)}</td>
+    <td class="num">${millis(r.cpu)}</td>
+    <td class="lane" title="${esc(r.lane)}">${esc(r.laneLabel)}</td>
+    <td class="error-cell">${esc(r.error || "")}</td>
+  </tr>`;
+}
+
+function renderTable(run, force = false) {
+  const signature = `${run.done}:${(run.running || []).map((s) => s.index).join(",")}:${sort.key}:${sort.desc}`;
+  if (!force && signature === tableSignature) return;
+  tableSignature = signature;
+  const rows = sortRows(taskRows(run), sort.key, sort.desc);
+  tbody.innerHTML = rows.map(rowHtml).join("");
+  for (const th of root.querySelectorAll("table.tasks th")) {
+    const link = th.querySelector("[data-sort]");
+    if (!link) continue;
+    if (link.dataset.sort === sort.key) th.setAttribute("aria-sort", sort.desc ? "descending" : "ascending");
+    else th.removeAttribute("aria-sort");
+  }
+}
+
+function renderSummary(run) {
+  const s = run.summary;
+  setText(root, '[data-field="wall_s"]', seconds(s.wall_s));
+  setText(root, '[data-field="ideal_s"]', seconds(s.ideal_s));
+  setText(root, '[data-field="slots"]', String(s.slots));
+  setText(root, '[data-field="efficiency"]', percent(s.efficiency));
+  setText(root, '[data-field="speedup"]', times(s.speedup));
+  setText(root, '[data-field="peak_concurrency"]', String(s.peak_concurrency));
+  setText(root, '[data-field="throughput_per_s"]', rate(s.throughput_per_s));
+  setText(root, '[data-field="workers_at_start"]', String(run.workers_at_start));
+  root.querySelector("[data-partial]").hidden = run.state === "done";
+  const meter = root.querySelector('[data-meter="efficiency"]');
+  if (meter) meter.style.width = `${Math.min(100, (s.efficiency || 0) * 100).toFixed(1)}%`;
+}
+
+function renderProgress(run) {
+  root.dataset.state = run.state;
+  const badge = root.querySelector("[data-run-state]");
+  badge.textContent = run.state;
+  badge.className = `badge run-${run.state}`;
+  setText(root, '[data-field="done"]', count(run.done));
+  const note =
+    run.state === "queued" ? "waiting for a worker"
+      : run.state === "running" ? `running · ${(run.running || []).length} in flight`
+        : `finished in ${seconds(run.summary.latency_s)} from submission`;
+  setText(root, '[data-field="progress_note"]', note);
+  const fill = root.querySelector("[data-progress-fill]");
+  fill.style.width = `${run.total ? (100 * run.done) / run.total : 0}%`;
+  root.querySelector("[data-progress]").setAttribute("aria-valuenow", String(run.done));
+  for (const chip of root.querySelectorAll("[data-count]")) {
+    const n = run.counts[chip.dataset.count] || 0;
+    chip.querySelector("[data-count-value]").textContent = count(n);
+    chip.classList.toggle("chip-zero", n === 0);
+  }
+}
+
+function render(run) {
+  latest = run;
+  renderProgress(run);
+  renderSummary(run);
+  drawTimeline(timeline, run);
+  renderTable(run);
+  if (run.state === "done") timeline.dataset.final = "true";
+}
+
+root.querySelector("table.tasks thead").addEventListener("click", (event) => {
+  const link = event.target.closest("[data-sort]");
+  if (!link || !latest) return;
+  event.preventDefault();
+  const key = link.dataset.sort;
+  sort.desc = sort.key === key ? !sort.desc : false;
+  sort.key = key;
+  const url = new URL(window.location.href);
+  url.searchParams.set("sort", sort.key);
+  url.searchParams.set("order", sort.desc ? "desc" : "asc");
+  window.history.replaceState(null, "", url);
+  renderTable(latest, true);
+});
+
+// A run of thousands of tasks takes a while to draw: never spend more than about half of the
+// time drawing, so the page stays responsive (small runs poll every pollMs).
+poll(async () => {
+  const run = await getJSON(`/api/runs/${encodeURIComponent(runId)}`);
+  const started = performance.now();
+  render(run);
+  renderMs = performance.now() - started;
+  return run.state !== "done";
+}, () => Math.max(pollMs, 2 * renderMs));

@@ -1,0 +1,90 @@
+// The workers page, live: GET /api/workers and GET /api/stats every second or so.
+import {
+  PLOTLY_CONFIG, PLOTLY_FONT, ago, count, esc, getJSON, poll, setText, shortWorker,
+} from "./fanout.js";
+
+const root = document.querySelector(".workers-root");
+const pollMs = Number(root.dataset.pollMs) || 1000;
+const windowS = Number(root.dataset.window) || 300;
+const chart = document.getElementById("throughput");
+const rows = root.querySelector("[data-worker-rows]");
+
+function workerRow(w, now) {
+  const job = w.current_job;
+  let current = '<span class="muted">–</span>';
+  if (job) {
+    const label = esc(job.description || job.id);
+    current = job.run_id ? `<a href="/runs/${encodeURIComponent(job.run_id)}">${label}</a>` : label;
+  }
+  const dead = w.alive ? "" : ' <span class="badge worker-dead">no heartbeat</span>';
+  return `<tr>
+    <td title="${esc(w.name)}"><code>${esc(shortWorker(w.name))}</code></td>
+    <td>${esc(w.host || "–")}</td>
+    <td class="num">${w.pid ?? "–"}</td>
+    <td><span class="badge worker-${esc(w.state)}">${esc(w.state)}</span>${dead}</td>
+    <td>${current}</td>
+    <td class="num">${count(w.jobs_done)}</td>
+    <td class="num">${count(w.jobs_failed)}</td>
+    <td>${ago(w.heartbeat_at, now)}</td>
+    <td class="muted">${ago(w.rq_heartbeat_at, now)}</td>
+  </tr>`;
+}
+
+function renderWorkers(overview) {
+  const q = overview.queue;
+  setText(root, '[data-w="live"]', count(overview.live));
+  for (const name of ["queued", "started", "deferred", "finished", "failed"]) {
+    setText(root, `[data-w="${name}"]`, count(q[name]));
+  }
+  rows.innerHTML = overview.workers.length
+    ? overview.workers.map((w) => workerRow(w, overview.now)).join("")
+    : '<tr><td colspan="9" class="empty">No RQ worker is registered on this queue. Start one with <code>fanout worker</code>.</td></tr>';
+  const gone = root.querySelector("[data-gone]");
+  gone.hidden = overview.gone.length === 0;
+  root.querySelector("[data-gone-list]").innerHTML = overview.gone
+    .map((w) => `<li><code>${esc(shortWorker(w.name))}</code> last beat ${ago(w.heartbeat_at, overview.now)}</li>`)
+    .join("");
+}
+
+function renderStats(series) {
+  setText(root, '[data-w="total_tasks"]', count(series.total_tasks));
+  setText(root, '[data-w="peak"]', count(series.peak_tasks_per_s));
+  const x = series.seconds.map((s) => new Date(s * 1000));
+  const traces = [
+    {
+      type: "bar", name: "tasks ended / s", x, y: series.tasks, marker: { color: "#4f46e5" },
+      hovertemplate: "%{x|%H:%M:%S}: %{y} tasks<extra></extra>",
+    },
+    {
+      type: "scatter", mode: "lines", name: "live workers", x, y: series.workers, yaxis: "y2",
+      line: { color: "#f59e0b", width: 2, shape: "hv" },
+      hovertemplate: "%{x|%H:%M:%S}: %{y} workers<extra></extra>",
+    },
+  ];
+  const peakWorkers = Math.max(1, ...series.workers);
+  const layout = {
+    height: 300, bargap: 0.05,
+    margin: { l: 56, r: 56, t: 30, b: 40 },
+    font: PLOTLY_FONT, paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "#ffffff",
+    legend: { orientation: "h", x: 0, y: 1.02, yanchor: "bottom" },
+    xaxis: { type: "date", gridcolor: "#e2e8f0" },
+    yaxis: { title: { text: "tasks / s" }, gridcolor: "#e2e8f0", rangemode: "tozero" },
+    yaxis2: {
+      title: { text: "workers" }, overlaying: "y", side: "right", rangemode: "tozero",
+      range: [0, peakWorkers + 1], dtick: peakWorkers > 10 ? undefined : 1, showgrid: false,
+    },
+    uirevision: "throughput",
+  };
+  window.Plotly.react(chart, traces, layout, PLOTLY_CONFIG);
+  chart.dataset.points = String(series.seconds.length);
+}
+
+poll(async () => {
+  const [overview, series] = await Promise.all([
+    getJSON("/api/workers"),
+    getJSON(`/api/stats?window=${windowS}`),
+  ]);
+  renderWorkers(overview);
+  renderStats(series);
+  return true;
+}, pollMs);
