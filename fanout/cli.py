@@ -89,6 +89,14 @@ def origin(host: str, port: int) -> None:
 @click.option("--processes", envvar="WEB_PROCESSES", type=int, default=2, show_default=True)
 def web(host: str, port: int, processes: int) -> None:
     """Serve the web app with gunicorn."""
+    import shutil
+
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # One fresh directory per start, so /metrics adds up every gunicorn process.
+        metrics_dir = Path(os.environ.get("FANOUT_DATA_DIR", ".fanout")) / f"prometheus-{port}"
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        metrics_dir.mkdir(parents=True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir.resolve())
     args = [
         sys.executable, "-m", "gunicorn",
         "--bind", f"{host}:{port}",
@@ -96,6 +104,7 @@ def web(host: str, port: int, processes: int) -> None:
         "--threads", "4",
         "--access-logfile", "-",
         "--forwarded-allow-ips", "127.0.0.1",
+        "--config", "python:web.gunicorn_conf",
         "web.app:create_app()",
     ]  # fmt: skip
     os.execv(sys.executable, args)
