@@ -26,14 +26,18 @@ def _float(value: bytes | str | None) -> float | None:
     return float(text) if text else None
 
 
-def load_run(redis: Redis, run_id: str, *, include_tasks: bool = True) -> dict[str, Any]:
-    """The run record: spec, state, counts, timestamps, summary, and (optionally) every task
-    (ended tasks by index, then the ones still running)."""
+def load_run(
+    redis: Redis, run_id: str, *, include_tasks: bool = True, since: int | None = None
+) -> dict[str, Any]:
+    """The run record: spec, state, counts, timestamps, summary, and (optionally) the tasks
+    ended so far by index, and the ones still running. With `since=n`, only the tasks that ended
+    after the first n (in the order they ended), so a live page fetches only what is new."""
     pipe = redis.pipeline(transaction=False)
     pipe.hgetall(keys.run_key(run_id))
     pipe.hgetall(keys.tasks_key(run_id))
     pipe.hgetall(keys.running_key(run_id))
-    raw_run, raw_tasks, raw_running = pipe.execute()
+    pipe.lrange(keys.order_key(run_id), since or 0, -1)
+    raw_run, raw_tasks, raw_running, new_order = pipe.execute()
     if not raw_run:
         raise RunNotFound(run_id)
     run = {_text(k): _text(v) for k, v in raw_run.items()}
@@ -76,7 +80,12 @@ def load_run(redis: Redis, run_id: str, *, include_tasks: bool = True) -> dict[s
         "finished_at": finished_at,
         "summary": summary.to_dict(),
     }
-    if include_tasks:
+    if include_tasks and since is not None:
+        new = {int(index) for index in new_order}
+        record["since"] = since
+        record["tasks"] = [task.to_dict() for task in tasks if task.index in new]
+        record["running"] = [json.loads(start.to_json()) for start in running]
+    elif include_tasks:
         record["tasks"] = [task.to_dict() for task in tasks]
         record["running"] = [json.loads(start.to_json()) for start in running]
     return record

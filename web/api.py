@@ -168,8 +168,9 @@ def get_runs() -> Response:
 def get_run(run_id: str) -> Response:
     """The reader's run record, plus `now` (the server's clock, to grow running bars by)."""
     include_tasks = _flag("tasks", True)
+    since = _whole("since", -1, 0, 1_000_000) if "since" in request.args else None
     try:
-        record = load_run(get_redis(), run_id, include_tasks=include_tasks)
+        record = load_run(get_redis(), run_id, include_tasks=include_tasks, since=since)
     except RunNotFound:
         raise ApiError(404, f"no run {run_id!r} (never submitted, or expired)") from None
     return jsonify(record | {"now": time.time()})

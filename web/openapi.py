@@ -86,7 +86,16 @@ def _api_paths() -> dict[str, Any]:
             "get": {
                 "operationId": "getRun",
                 "summary": "One run: spec, state, counts, summary, tasks and running tasks",
-                "parameters": [_path("run_id"), TASKS_FLAG],
+                "parameters": [
+                    _path("run_id"),
+                    TASKS_FLAG,
+                    _query(
+                        "since",
+                        "Only the tasks that ended after the first `since` (in the order they "
+                        "ended): a live page passes how many it already has",
+                        {"type": "integer", "minimum": 0, "maximum": 1_000_000},
+                    ),
+                ],
                 "responses": {"200": _json("The run", "Run"), **_errors(400, 401, 404, 503)},
             }
         },

@@ -145,6 +145,11 @@ def schemas(settings: Settings) -> dict[str, Any]:
                 "description": "Started, not ended",
             },
             "now": {"type": "number", "description": "The server's clock, epoch seconds"},
+            "since": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "Echoes the `since` parameter: `tasks` holds only newer ones",
+            },
         },
         required=list(run_properties),
     )

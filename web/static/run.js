@@ -12,6 +12,7 @@ const timeline = document.getElementById("timeline");
 const tbody = root.querySelector("[data-rows]");
 const sort = { key: root.dataset.sort || "index", desc: root.dataset.order === "desc" };
 let latest = null;
+const ended = new Map(); // index -> task record, merged from incremental polls
 let tableSignature = "";
 let renderMs = 0;
 
@@ -106,8 +107,11 @@ root.querySelector("table.tasks thead").addEventListener("click", (event) => {
 
 // A run of thousands of tasks takes a while to draw: never spend more than about half of the
 // time drawing, so the page stays responsive (small runs poll every pollMs).
+// Each poll asks only for the tasks that ended since the last one (`since`), and merges them.
 poll(async () => {
-  const run = await getJSON(`/api/runs/${encodeURIComponent(runId)}`);
+  const run = await getJSON(`/api/runs/${encodeURIComponent(runId)}?since=${ended.size}`);
+  for (const task of run.tasks) ended.set(task.index, task);
+  run.tasks = [...ended.values()].sort((a, b) => a.index - b.index);
   const started = performance.now();
   render(run);
   renderMs = performance.now() - started;
