@@ -25,6 +25,9 @@ test: $(BIN)/fanout ## Run the full test suite (real Redis, workers, origin, bro
 test-slow: $(BIN)/fanout ## The slow soak tests, bounded in time
 	$(BIN)/python -m pytest -q -m slow $(PYTEST_ARGS)
 
+test-compose: $(BIN)/fanout ## The compose file on a real Docker engine (private dockerd; needs root; ~2-4 min)
+	$(BIN)/python -m pytest -q -m compose tests/compose -p no:cacheprovider
+
 lint: $(BIN)/fanout ## ruff
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

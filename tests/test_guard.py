@@ -317,3 +317,25 @@ def test_a_name_with_one_forbidden_address_is_refused_whole(
         resolve_checked("rebind.example", 80, NOBODY)
     answers.pop()
     assert resolve_checked("rebind.example", 80, NOBODY) == ["93.184.216.34"]
+
+
+def test_an_allowlisted_name_follows_its_address_when_it_moves(monkeypatch) -> None:
+    """compose recreates the origin on a new address under the same name."""
+    import socket as socket_module
+
+    from worker import guard
+
+    current = {"ip": "127.0.0.5"}
+
+    def fake_getaddrinfo(host, port, *args, **kwargs):
+        assert host == "origin.test"
+        return [(socket_module.AF_INET, socket_module.SOCK_STREAM, 6, "", (current["ip"], 0))]
+
+    monkeypatch.setattr(guard.socket, "getaddrinfo", fake_getaddrinfo)
+    monkeypatch.setattr(guard, "NAME_TTL_S", 0.0)
+    allow = Allowlist.parse("origin.test:8081")
+    assert allow.allows(ip_address("127.0.0.5"), 8081)
+    current["ip"] = "127.0.0.9"
+    assert allow.allows(ip_address("127.0.0.9"), 8081)
+    assert not allow.allows(ip_address("127.0.0.5"), 8081)
+    assert not allow.allows(ip_address("127.0.0.9"), 8082)

@@ -10,6 +10,7 @@ explicit deny list is checked first.
 from __future__ import annotations
 
 import socket
+import time
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
 from urllib.parse import urlsplit
@@ -74,10 +75,13 @@ class Refused(Exception):
 class Allowlist:
     """Private destinations a deployment vouches for (its own origin), by (network, port).
 
-    A port of None means any port. DNS names are resolved once, when parsed.
+    A port of None means any port. A DNS name must resolve when parsed (a typo fails loudly)
+    and is resolved again, at most every NAME_TTL_S, when checked: a container recreated by
+    compose comes back on another address under the same name.
     """
 
     entries: tuple[tuple[IPNetwork, int | None], ...] = ()
+    names: tuple[tuple[str, int | None], ...] = ()
 
     @classmethod
     def parse(cls, text: str) -> Allowlist:
@@ -86,15 +90,50 @@ class Allowlist:
         Raises ValueError on a bad entry or a name that does not resolve, so a typo fails loudly.
         """
         entries: list[tuple[IPNetwork, int | None]] = []
+        names: list[tuple[str, int | None]] = []
         for raw in text.split(","):
             entry = raw.strip()
             if entry:
                 host, port = _split_entry(entry)
-                entries.extend((net, port) for net in _networks(host, entry))
-        return cls(tuple(dict.fromkeys(entries)))
+                networks = _networks(host, entry)  # a name must resolve now: typos fail loudly
+                if _is_ip_or_network(host):
+                    entries.extend((net, port) for net in networks)
+                else:
+                    names.append((host.rstrip(".").lower(), port))
+        return cls(tuple(dict.fromkeys(entries)), tuple(dict.fromkeys(names)))
 
     def allows(self, ip: IPAddress, port: int) -> bool:
-        return any(ip in net and (p is None or p == port) for net, p in self.entries)
+        if any(ip in net and (p is None or p == port) for net, p in self.entries):
+            return True
+        return any(
+            (p is None or p == port) and ip in _current_addresses(name) for name, p in self.names
+        )
+
+
+#: How long a name's addresses are trusted before an allowlisted name is resolved again.
+NAME_TTL_S = 5.0
+_name_cache: dict[str, tuple[float, frozenset[IPAddress]]] = {}
+
+
+def _current_addresses(name: str) -> frozenset[IPAddress]:
+    cached = _name_cache.get(name)
+    if cached is not None and time.monotonic() - cached[0] < NAME_TTL_S:
+        return cached[1]
+    try:
+        infos = socket.getaddrinfo(name, None, type=socket.SOCK_STREAM)
+        addresses = frozenset(ip_address(info[4][0].partition("%")[0]) for info in infos)
+    except (OSError, UnicodeError, ValueError):
+        addresses = frozenset()
+    _name_cache[name] = (time.monotonic(), addresses)
+    return addresses
+
+
+def _is_ip_or_network(host: str) -> bool:
+    try:
+        ip_network(host.partition("%")[0], strict=False)
+    except ValueError:
+        return False
+    return True
 
 
 def _split_entry(entry: str) -> tuple[str, int | None]:

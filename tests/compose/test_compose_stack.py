@@ -1,0 +1,247 @@
+"""The real compose stack: built, started, scaled up and down under load, torn down.
+
+Runs under a private Docker engine (shared/compose-engine) with docker-compose.ci.yml on top,
+which puts every service on the host's loopback (see docs/compose.md, "What the CI override
+changes"). `make test-compose` runs it; plain `make test` deselects the `compose` marker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import re
+import secrets
+import shlex
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import redis as redis_lib
+import requests
+
+from tests.compose.conftest import CI_OVERRIDE, COMPOSE_FILE, ROOT, SHARED, clean_env
+
+pytestmark = [pytest.mark.compose, pytest.mark.timeout(900)]
+
+ENGINE = SHARED / "compose-engine" / "compose-engine"
+#: Not "fanout": a developer's own `docker compose up` (and its Redis volume) stays untouched.
+PROJECT = "fanout-ci"
+#: The loopback ports docker-compose.ci.yml gives the services.
+REDIS_PORT, ORIGIN_PORT, WEB_PORT, MONITOR_PORT = 16379, 18081, 18000, 19181
+WEB = f"http://127.0.0.1:{WEB_PORT}"
+ORIGIN = f"http://127.0.0.1:{ORIGIN_PORT}"
+LOG = ROOT / "test-artifacts" / "compose-stack.log"
+
+
+def _engine(*args: str, timeout_s: float = 600) -> str:
+    done = subprocess.run(
+        ["bash", str(ENGINE), *args], capture_output=True, text=True, timeout=timeout_s
+    )
+    if done.returncode != 0:
+        pytest.fail(f"compose-engine {' '.join(args)} failed:\n{done.stderr[-3000:]}")
+    return done.stdout
+
+
+def _exports(text: str) -> dict[str, str]:
+    """`export A=1 B=2` (what `compose-engine start` prints) as a mapping."""
+    words = shlex.split(text)
+    return dict(word.split("=", 1) for word in words if "=" in word)
+
+
+def _port_taken(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+@dataclass
+class Stack:
+    env: dict[str, str]
+    redis_password: str
+    http: requests.Session
+
+    def compose(self, *args: str, timeout_s: float = 600) -> str:
+        cmd = ["docker", "compose", "-p", PROJECT, "-f", str(COMPOSE_FILE), "-f", str(CI_OVERRIDE)]
+        done = subprocess.run(
+            [*cmd, *args], cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=timeout_s
+        )
+        assert done.returncode == 0, f"docker compose {' '.join(args)}:\n{done.stderr[-3000:]}"
+        return done.stdout
+
+    def docker(self, *args: str) -> str:
+        done = subprocess.run(["docker", *args], env=self.env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    def scale_workers(self, n: int) -> float:
+        """Seconds `up --scale` took: scaling down waits for the stopped workers to exit."""
+        started = time.monotonic()
+        self.compose("up", "-d", "--no-recreate", "--wait", "--scale", f"worker={n}")
+        self.wait_for(lambda: self.get("/api/workers")["live"] == n, 60, f"{n} live workers")
+        return time.monotonic() - started
+
+    def get(self, path: str) -> dict:
+        response = self.http.get(WEB + path, timeout=10)
+        response.raise_for_status()
+        return response.json()
+
+    def submit(self, urls: list[str]) -> str:
+        body = {"urls": urls, "strategy": "queue", "concurrency": 1, "workload": "fetch"}
+        response = self.http.post(WEB + "/api/runs", json=body, timeout=10)
+        assert response.status_code == 202, response.text
+        return response.json()["id"]
+
+    def progress(self, run_id: str) -> dict:
+        return self.get(f"/api/runs/{run_id}?tasks=0")
+
+    def wait_done(self, run_id: str, timeout_s: float) -> dict:
+        self.wait_for(lambda: self.progress(run_id)["state"] == "done", timeout_s, "run done")
+        return self.get(f"/api/runs/{run_id}")
+
+    @staticmethod
+    def wait_for(predicate, timeout_s: float, what: str) -> None:
+        deadline = time.monotonic() + timeout_s
+        while not predicate():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"timed out after {timeout_s} s waiting for {what}")
+            time.sleep(0.25)
+
+
+@contextlib.contextmanager
+def _exclusive(timeout_s: float = 600) -> Iterator[None]:
+    """One stack test per machine at a time: two would scale and tear down each other's stack."""
+    engine_dir = Path(os.environ.get("COMPOSE_ENGINE_DIR", "/tmp/compose-engine"))
+    engine_dir.mkdir(parents=True, exist_ok=True)
+    with open(engine_dir / f"{PROJECT}.lock", "w") as lock:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"another compose stack test still runs after {timeout_s} s")
+                time.sleep(1)
+        yield  # the lock goes with the file
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[Stack]:
+    if not ENGINE.is_file():
+        pytest.fail(f"{ENGINE} is missing: shared/ must sit beside the clone")
+    with _exclusive():
+        yield from _stack()
+
+
+def _stack() -> Iterator[Stack]:
+    # An engine someone else started is theirs: leave it running afterwards.
+    probe = ["docker", "info"]
+    env = clean_env(**_exports(_engine("env")))
+    already_running = subprocess.run(probe, env=env, capture_output=True).returncode == 0
+    engine_env = _exports(_engine("start"))
+    password = secrets.token_hex(12)
+    # No proxies: everything here is on loopback, and the build reaches PyPI as the host does.
+    env = clean_env(**engine_env, REDIS_PASSWORD=password)
+    env = {k: v for k, v in env.items() if not k.lower().endswith("_proxy")}
+    http = requests.Session()
+    http.trust_env = False
+    stack = Stack(env=env, redis_password=password, http=http)
+    try:
+        _engine("standin", "python:3.11-slim", "redis:7")
+        stack.compose("down", "-v", "--remove-orphans")  # what an interrupted run left behind
+        taken = [p for p in (REDIS_PORT, ORIGIN_PORT, WEB_PORT, MONITOR_PORT) if _port_taken(p)]
+        if taken:
+            pytest.fail(f"loopback ports {taken} are taken; the CI override needs them free")
+        # The engine's classic builder would run web's, worker's and origin's identical builds
+        # side by side, each installing every dependency; one build first lets the others reuse it.
+        stack.compose("build", "web")
+        stack.compose("up", "-d", "--build", "--wait", "--wait-timeout", "300")
+        yield stack
+    finally:
+        with contextlib.suppress(Exception):
+            LOG.parent.mkdir(exist_ok=True)
+            LOG.write_text(stack.compose("--profile", "monitor", "logs", "--no-color"))
+        with contextlib.suppress(Exception):
+            stack.compose("--profile", "monitor", "down", "-v", "--remove-orphans")
+            stack.docker("image", "prune", "-f")  # each rebuild leaves the last image dangling
+        if not already_running:
+            _engine("stop")
+
+
+def _container_pids(stack: Stack) -> set[int]:
+    pids: set[int] = set()
+    for container in stack.compose("--profile", "monitor", "ps", "-q").split():
+        out = stack.docker("top", container, "-eo", "pid")
+        pids.update(int(word) for word in out.split() if word.isdigit())
+    return pids
+
+
+def test_every_socket_the_containers_listen_on_is_on_loopback(stack):
+    pids = _container_pids(stack)
+    listening = subprocess.run(["ss", "-Hltnp"], capture_output=True, text=True, check=True).stdout
+    addresses = set()
+    for line in listening.splitlines():
+        owners = {int(pid) for pid in re.findall(r"pid=(\d+)", line)}
+        if owners & pids:
+            addresses.add(line.split()[3])
+    ports = {int(address.rsplit(":", 1)[1]) for address in addresses}
+    assert {REDIS_PORT, ORIGIN_PORT, WEB_PORT} <= ports, addresses
+    assert all(address.startswith("127.0.0.1:") for address in addresses), addresses
+
+
+def test_redis_asks_for_the_password_and_keeps_an_append_only_file(stack):
+    with pytest.raises(redis_lib.exceptions.AuthenticationError):
+        redis_lib.Redis(port=REDIS_PORT, socket_timeout=5).ping()
+    redis = redis_lib.Redis(
+        port=REDIS_PORT, password=stack.redis_password, socket_timeout=5, decode_responses=True
+    )
+    assert redis.config_get("appendonly") == {"appendonly": "yes"}
+    assert redis.config_get("appendfsync") == {"appendfsync": "everysec"}
+    assert redis.config_get("maxmemory-policy") == {"maxmemory-policy": "noeviction"}
+    redis.close()
+
+
+def test_queue_run_spreads_over_three_workers(stack):
+    stack.scale_workers(3)
+    run_id = stack.submit([f"{ORIGIN}/delay/200?n={i}" for i in range(30)])
+    run = stack.wait_done(run_id, timeout_s=120)
+    tasks = run["tasks"]
+    assert len(tasks) == 30
+    assert {task["state"] for task in tasks} == {"ok"}, run["counts"]
+    assert len({task["worker"] for task in tasks}) == 3
+
+
+def test_scaling_down_mid_run_loses_no_task(stack):
+    stack.scale_workers(3)
+    run_id = stack.submit([f"{ORIGIN}/delay/200?n={i}" for i in range(150)])
+    stack.wait_for(lambda: stack.progress(run_id)["done"] >= 20, 60, "20 tasks done")
+
+    scale_down_s = stack.scale_workers(1)
+    done_then = stack.progress(run_id)["done"]
+
+    run = stack.wait_done(run_id, timeout_s=180)
+    tasks = run["tasks"]
+    assert done_then < 150, "the run ended before the scale-down: make it longer"
+    assert sorted(task["index"] for task in tasks) == list(range(150))
+    assert {task["state"] for task in tasks} == {"ok"}, run["counts"]
+    assert run["counts"]["lost"] == 0
+    # SIGTERM reached the workers, which finished the job in hand and exited: nothing was
+    # killed and retried, and Docker never had to wait out stop_grace_period.
+    assert {task["attempt"] for task in tasks} == {1}
+    assert scale_down_s < 30, f"scaling down took {scale_down_s:.0f} s: SIGTERM went unheard?"
+    assert len({task["worker"] for task in tasks}) == 3
+
+
+def test_monitor_profile_shows_the_fanout_queue(stack):
+    stack.compose("--profile", "monitor", "up", "-d", "--build", "--wait", "monitor")
+    url = f"http://127.0.0.1:{MONITOR_PORT}"
+    assert stack.http.get(url + "/", timeout=10).status_code == 200
+    queues = stack.http.get(url + "/0/data/queues.json", timeout=10).json()["queues"]
+    assert "fanout" in {queue["name"] for queue in queues}
+    workers = stack.http.get(url + "/0/data/workers.json", timeout=10).json()["workers"]
+    assert len(workers) >= 1
