@@ -22,6 +22,7 @@ from contract.settings import Settings
 from web import api, assets, metrics, ops, pages, views
 from web.clients import init_clients
 from web.errors import init_errors
+from web.limits import init_limits
 from web.security import init_security
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = shared_secret_key(Path(str(app.config["DATA_DIR"])))
 
     init_clients(app, app.config["SETTINGS"])
+    init_limits(app, app.config["SETTINGS"])  # before CSRF: a flood of bad forms counts too
     CSRFProtect(app).exempt(api.bp)
     init_security(app)
     init_errors(app)

@@ -8,11 +8,13 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, jsonify, render_template, request
+from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from redis.exceptions import RedisError
 from werkzeug.exceptions import HTTPException
 
 from producer.validation import InvalidInput
+from web.limits import retry_after_s
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +74,18 @@ def _csrf_error(exc: CSRFError) -> Response:
     )
 
 
+def _rate_limited(exc: RateLimitExceeded) -> Response:
+    """429 with the limit that was crossed and when to come back (Retry-After, seconds)."""
+    retry_s = retry_after_s()
+    message = f"rate limit exceeded: {exc.description} per client; retry in {retry_s} s"
+    if wants_json():
+        response = json_error(429, message)
+    else:
+        response = page_error(429, "Too many requests", message)
+    response.headers["Retry-After"] = str(retry_s)
+    return response
+
+
 def _redis_error(exc: RedisError) -> Response:
     log.warning("Redis unreachable on %s %s: %s", request.method, request.path, exc)
     if wants_json():
@@ -95,6 +109,7 @@ def init_errors(app: Flask) -> None:
     app.register_error_handler(InvalidInput, lambda exc: json_error(400, exc.message, exc.field))
     app.register_error_handler(ApiError, lambda exc: json_error(exc.status, exc.message, exc.field))
     app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(RateLimitExceeded, _rate_limited)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(RedisError, _redis_error)
     app.register_error_handler(Exception, _unexpected)

@@ -1,0 +1,174 @@
+"""Bad input gets a 4xx with a message: the API fuzzed by Schemathesis against its own OpenAPI
+document, the HTML form by Hypothesis. Never a 5xx, never a traceback.
+
+The app runs in-process (WSGI) on a private Redis with no worker, so whatever a fuzzer manages
+to submit is only queued, never fetched.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import schemathesis
+from flask import Flask
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from contract.settings import Settings
+from tests.reliability.conftest import UNLIMITED, figure
+from tests.support import Service, free_port, start_redis
+from tests.web.conftest import csrf_token, make_app
+
+SCHEMATHESIS_CONFIG = Path(__file__).resolve().parents[1] / "web" / "schemathesis.toml"
+EXAMPLES_PER_OPERATION = 50
+FORM_EXAMPLES = 150
+FORM_FIELDS = ("urls", "strategy", "concurrency", "workload")
+
+
+#: The fuzzed app's private Redis listens here; the fixture below starts it. (Schemathesis'
+#: lazy `from_fixture` breaks on pytest 9, so the schema is loaded when the module is: the app
+#: connects to nothing until a request comes, and /openapi.json needs no Redis.)
+FUZZ_REDIS_PORT = free_port()
+FUZZ_APP = make_app(
+    dataclasses.replace(Settings.from_env(), redis_url=f"redis://127.0.0.1:{FUZZ_REDIS_PORT}/0"),
+    RATE_LIMIT_SUBMIT=UNLIMITED,
+)
+schema = schemathesis.openapi.from_wsgi(
+    "/openapi.json", FUZZ_APP, config=schemathesis.Config.from_path(SCHEMATHESIS_CONFIG)
+)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def fuzz_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    service = start_redis(tmp_path_factory.mktemp("fuzz-redis"), port=FUZZ_REDIS_PORT)
+    yield service
+    service.stop()
+
+
+@pytest.fixture(scope="module")
+def fuzz_app() -> Flask:
+    return FUZZ_APP
+
+
+SEEN: Counter[int] = Counter()
+STARTED: list[float] = []
+
+
+@schema.parametrize()
+@settings(
+    max_examples=EXAMPLES_PER_OPERATION,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    derandomize=True,
+)
+def test_api_fuzzed_against_its_openapi_document(case):
+    """Every check Schemathesis has (no 5xx, status codes, content types, bodies and headers
+    as documented, bad data rejected, good data accepted), ~50 cases per operation."""
+    STARTED[:] = STARTED or [time.monotonic()]
+    response = case.call_and_validate()
+    SEEN[response.status_code] += 1
+    assert response.status_code < 500
+    assert "Traceback" not in response.text
+
+
+def test_api_fuzz_figures():
+    """Runs after the fuzzing above (same module, in order): prints what it tried."""
+    figure(
+        f"schemathesis: {sum(SEEN.values())} API requests in "
+        f"{time.monotonic() - STARTED[0]:.1f} s, statuses {dict(sorted(SEEN.items()))}"
+    )
+    assert sum(SEEN.values()) > 0
+
+
+# --- the HTML form ---------------------------------------------------------------------------
+
+#: Text a person, a script or an attacker might put in a field: long, unicode, control chars.
+hostile_text = st.one_of(
+    st.text(max_size=200),
+    st.text(alphabet=st.characters(max_codepoint=0x1F), max_size=50),
+    st.sampled_from(
+        [
+            "",
+            "javascript:alert(1)",
+            "<script>alert(1)</script>",
+            "http://a.example/\x00",
+            "http://[::1",
+            "http://a.example:99999/",
+            "9" * 400,
+            "-1",
+            "1e9",
+            "\u202ehttp://evil.example/",
+            "http://a.example/" + "a" * 5000,
+            "\r\n".join(["http://a.example/"] * 5) + "\nftp://x/",
+            "threads\x00",
+        ]
+    ),
+    st.builds(lambda n: "x" * n, st.integers(0, 600_000)),
+)
+form_bodies = st.dictionaries(
+    st.one_of(st.sampled_from([*FORM_FIELDS, "run", "compare"]), st.text(max_size=20)),
+    hostile_text,
+    max_size=8,
+)
+
+FORM_COUNTS: Counter[str] = Counter()
+
+
+def _assert_clean(html: str, status: int) -> None:
+    assert status < 500, html[-2000:]
+    assert "Traceback" not in html and "__debugger__" not in html
+
+
+@given(body=form_bodies)
+@settings(
+    max_examples=FORM_EXAMPLES,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    derandomize=True,
+)
+def test_form_without_a_csrf_token_is_400_with_a_message(fuzz_app, body):
+    body.pop("csrf_token", None)
+    response = fuzz_app.test_client().post("/", data=body)
+    html = response.get_data(as_text=True)
+    _assert_clean(html, response.status_code)
+    assert response.status_code in (400, 413), response.status_code
+    if response.status_code == 400:
+        assert "security token is missing" in html
+    FORM_COUNTS[f"no token: {response.status_code}"] += 1
+
+
+@given(body=form_bodies)
+@settings(
+    max_examples=FORM_EXAMPLES,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    derandomize=True,
+)
+def test_form_with_a_token_and_garbage_names_the_field(fuzz_app, body):
+    client = fuzz_app.test_client()
+    body["csrf_token"] = csrf_token(client.get("/").get_data(as_text=True))
+    response = client.post("/", data=body)
+    html = response.get_data(as_text=True)
+    _assert_clean(html, response.status_code)
+    FORM_COUNTS[f"token: {response.status_code}"] += 1
+    if response.status_code == 303:  # the garbage happened to be a valid submission
+        assert re.match(r"^/(runs|compare)/[0-9a-f]{12}$", response.headers["Location"])
+        return
+    if response.status_code == 413:  # over MAX_CONTENT_LENGTH, answered before the form
+        return
+    assert response.status_code == 400, response.status_code
+    errors = re.findall(r'<p class="field-error" id="(\w+)-error"[^>]*>([^<]+)</p>', html)
+    assert len(errors) == 1, html[-3000:]
+    field, message = errors[0]
+    assert field in FORM_FIELDS and message.strip()
+
+
+def test_form_fuzz_figures():
+    figure(f"form fuzz (hypothesis): {dict(sorted(FORM_COUNTS.items()))}")
+    assert sum(FORM_COUNTS.values()) >= FORM_EXAMPLES

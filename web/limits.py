@@ -1,0 +1,111 @@
+"""Per-client rate limits, counted in Redis so every gunicorn process (and every web host) shares
+one budget per client.
+
+Submissions (`POST /api/runs` and the form's POST) cost workers real time, so they are limited:
+`FANOUT_RATE_LIMIT_SUBMIT` (default `DEFAULT_SUBMIT_LIMIT`), one budget per client address over
+both. Reads are unlimited unless `FANOUT_RATE_LIMIT_READ` is set (a run page polls its run
+about once a second, and every read is one Redis round trip more when limited). A limit is
+Flask-Limiter's notation, `;`-separated: `30/minute;5/second`; empty or `off` means none.
+
+Counters live under `fanout:limits:` next to the queue and the records (same `REDIS_URL`), each
+with a TTL of its window. When Redis does not answer, counting falls back to each process's
+memory (the same limits, per process) instead of failing the request: the view then answers its
+own 503. A client is its socket's address (`request.remote_addr`): behind a reverse proxy every
+client shares the proxy's address unless the proxy's `X-Forwarded-For` is trusted first.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from flask import Flask, current_app, request
+from flask_limiter import ApplicationLimit, Limiter
+from flask_limiter.util import get_remote_address
+from limits import parse_many
+
+from contract import keys
+from contract.settings import Settings
+
+#: Every counter key starts with this (then `:LIMITER/<client>/<scope>/<amount>/<n>/<unit>`).
+KEY_PREFIX = f"{keys.PREFIX}limits"
+
+#: Per client. Generous enough for a person clicking Run and for the test suite's bursts from
+#: one loopback address; set FANOUT_RATE_LIMIT_SUBMIT lower on a public deployment.
+DEFAULT_SUBMIT_LIMIT = "600/minute;60/second"
+DEFAULT_READ_LIMIT = ""
+
+#: Endpoints whose POST is a submission.
+SUBMIT_ENDPOINTS = frozenset({"api.submit", "pages.new_run"})
+#: Endpoints that are never limited: probes, metrics and static files.
+UNLIMITED_ENDPOINTS = frozenset({"ops.healthz", "metrics.scrape", "ops.openapi"})
+EXTENSION = "fanout_limiter"
+
+#: Seconds a Redis call of the limiter may take before it counts in memory instead.
+STORAGE_TIMEOUT_S = 2
+
+
+def limit_text(value: object) -> str:
+    """A configured limit as Flask-Limiter reads it; empty, `off`, `none` or null: no limit."""
+    if value is None:
+        return ""
+    text = str(value).strip()
+    return "" if text.lower() in ("", "off", "none", "0") else text
+
+
+def _is_submission() -> bool:
+    return request.method == "POST" and request.endpoint in SUBMIT_ENDPOINTS
+
+
+def _is_read() -> bool:
+    endpoint = request.endpoint or ""
+    return (
+        request.method in ("GET", "HEAD")
+        and endpoint not in UNLIMITED_ENDPOINTS
+        and not endpoint.startswith("assets.")
+    )
+
+
+def init_limits(app: Flask, settings: Settings) -> Limiter:
+    """One Limiter per app (tests build several apps in one process, each on its own Redis)."""
+    submit = limit_text(app.config.get("RATE_LIMIT_SUBMIT", DEFAULT_SUBMIT_LIMIT))
+    read = limit_text(app.config.get("RATE_LIMIT_READ", DEFAULT_READ_LIMIT))
+    for name, text in (("FANOUT_RATE_LIMIT_SUBMIT", submit), ("FANOUT_RATE_LIMIT_READ", read)):
+        if text:
+            try:
+                parse_many(text)
+            except ValueError as exc:
+                raise ValueError(f"{name}: {exc}") from None
+    groups = [
+        ApplicationLimit(submit, scope="submit", exempt_when=lambda: not _is_submission()),
+        ApplicationLimit(read, scope="read", exempt_when=lambda: not _is_read()),
+    ]
+    limiter = Limiter(
+        get_remote_address,
+        application_limits=[group for group in groups if group.limit_provider],
+        storage_uri=settings.redis_url,
+        storage_options={
+            "key_prefix": KEY_PREFIX,
+            "socket_connect_timeout": STORAGE_TIMEOUT_S,
+            "socket_timeout": STORAGE_TIMEOUT_S,
+        },
+        strategy=app.config.get("RATELIMIT_STRATEGY", "fixed-window"),
+        in_memory_fallback_enabled=True,
+        swallow_errors=True,
+        enabled=bool(submit or read) and app.config.get("RATELIMIT_ENABLED", True),
+    )
+    limiter.init_app(app)
+    app.extensions[EXTENSION] = limiter
+    return limiter
+
+
+def retry_after_s() -> int:
+    """Seconds until the limit this request broke lets the client in again (at least 1)."""
+    limiter: Limiter | None = current_app.extensions.get(EXTENSION)
+    current = limiter.current_limit if limiter is not None else None
+    if current is None:
+        return 1
+    try:
+        return max(1, math.ceil(current.reset_at - time.time()))
+    except Exception:  # the storage went away between the hit and this answer
+        return max(1, int(current.limit.get_expiry()))
