@@ -25,6 +25,7 @@ def _errors(*codes: int) -> dict[str, Any]:
         404: "No such run or comparison (never submitted, or expired)",
         413: "The body is over the size limit (1 MiB by default)",
         415: "The body is not JSON",
+        429: "Over FANOUT_RATE_LIMIT_SUBMIT (or _READ): `error` says the limit; see Retry-After",
         503: "Redis is unreachable",
     }
     responses = {str(code): _json(text[code], "Error") for code in codes}
@@ -61,7 +62,7 @@ def _api_paths() -> dict[str, Any]:
                             }
                         },
                     },
-                    **_errors(400, 401, 413, 415, 503),
+                    **_errors(400, 401, 413, 415, 429, 503),
                 },
             },
             "get": {
