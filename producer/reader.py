@@ -26,6 +26,10 @@ def _float(value: bytes | str | None) -> float | None:
     return float(text) if text else None
 
 
+def _by_index(task: dict[str, Any]) -> int:
+    return task["index"]
+
+
 def load_run(
     redis: Redis, run_id: str, *, include_tasks: bool = True, since: int | None = None
 ) -> dict[str, Any]:
@@ -42,9 +46,8 @@ def load_run(
         raise RunNotFound(run_id)
     run = {_text(k): _text(v) for k, v in raw_run.items()}
     spec = RunSpec.from_dict(json.loads(run["spec"]))
-    tasks = sorted(
-        (TaskRecord.from_json(value) for value in raw_tasks.values()), key=lambda t: t.index
-    )
+    task_dicts = sorted((json.loads(value) for value in raw_tasks.values()), key=_by_index)
+    tasks = [TaskRecord.from_dict(data) for data in task_dicts]
     running = sorted(
         (StartRecord.from_json(value) for value in raw_running.values()), key=lambda s: s.index
     )
@@ -83,10 +86,10 @@ def load_run(
     if include_tasks and since is not None:
         new = {int(index) for index in new_order}
         record["since"] = since
-        record["tasks"] = [task.to_dict() for task in tasks if task.index in new]
+        record["tasks"] = [data for data in task_dicts if data["index"] in new]
         record["running"] = [json.loads(start.to_json()) for start in running]
     elif include_tasks:
-        record["tasks"] = [task.to_dict() for task in tasks]
+        record["tasks"] = task_dicts
         record["running"] = [json.loads(start.to_json()) for start in running]
     return record
 
