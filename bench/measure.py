@@ -1,0 +1,161 @@
+"""How one fanout run, one burst of jobs and one batch of URLs are measured."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from bench.stack import Stack, WorkerSet
+from contract import jobs
+from contract.records import RunSpec
+from contract.states import Strategy, Workload
+from producer.connection import fanout_queue
+from producer.submit import submit_run
+from producer.wait import wait_for_run
+
+#: Pause between repetitions, so one run's stragglers (recorder threads, horses) are gone.
+SETTLE_S = 0.3
+
+
+@dataclass
+class Ctx:
+    """What every scenario gets: the stack, the mode and how many times to repeat."""
+
+    stack: Stack
+    quick: bool
+    reps: int
+
+    def size(self, full: int, quick: int) -> int:
+        return quick if self.quick else full
+
+    def workers(self, count: int, kind: str = "fanout", cls: str = "simple") -> None:
+        self.stack.set_workers(WorkerSet(kind, cls, count))
+
+
+def urls(origin_url: str, count: int, delay_ms: int, size: int = 1024) -> list[str]:
+    return [f"{origin_url}/delay/{delay_ms}?bytes={size}&n={i}" for i in range(count)]
+
+
+def ideal_s(count: int, delay_s: float, slots: int) -> float:
+    """The nominal lower bound: no batch beats one delay, nor the work spread over every slot."""
+    return max(delay_s, count * delay_s / max(1, slots))
+
+
+def fanout_run(
+    ctx: Ctx,
+    urls_: list[str],
+    strategy: str,
+    concurrency: int = 8,
+    *,
+    workload: str = "fetch",
+    delay_s: float | None = None,
+    slots: int | None = None,
+) -> dict[str, float | None]:
+    """Submit one run and wait for it. `wall_s` is submission to the last task's end (what a
+    user waits); `span_s` and `summary_eff` are fanout's own summary (first start to last end)."""
+    stack = ctx.stack
+    spec = RunSpec(tuple(urls_), Strategy(strategy), concurrency, Workload(workload))
+    origin_before = stack.origin_cpu_s()
+    run_id = submit_run(stack.client, fanout_queue(stack.client), spec, stack.settings)
+    record = wait_for_run(stack.client, run_id, timeout_s=900, poll_s=0.02)
+    origin_s = stack.origin_cpu_s() - origin_before
+    ok = record["counts"]["ok"]
+    if ok != len(urls_):
+        raise RuntimeError(f"run {run_id} ({strategy}): {ok}/{len(urls_)} ok: {record['counts']}")
+    time.sleep(SETTLE_S)
+    return metrics(record, delay_s, slots, origin_s)
+
+
+def metrics(record: dict[str, Any], delay_s: float | None, slots: int | None, origin_s: float):
+    count = record["total"]
+    wall_s = record["finished_at"] - record["submitted_at"]
+    summary = record["summary"]
+    return {
+        **direct_metrics(wall_s, count, delay_s, slots, origin_s),
+        "summary_eff": summary["efficiency"],
+        "span_s": summary["wall_s"],
+    }
+
+
+def direct_metrics(
+    wall_s: float,
+    count: int,
+    delay_s: float | None,
+    slots: int | None,
+    origin_s: float | None = None,
+) -> dict[str, float | None]:
+    """`origin_cpu` is the origin's CPU over the run in cores (1.0 = one core busy throughout):
+    near 1, the single-threaded origin, not the client, bounds the throughput."""
+    nominal = ideal_s(count, delay_s, slots) / wall_s if delay_s and slots else None
+    return {
+        "wall_s": wall_s,
+        "tput": count / wall_s,
+        "eff": nominal,
+        "origin_cpu": origin_s / wall_s if origin_s is not None else None,
+    }
+
+
+def direct(ctx: Ctx, name: str, urls_: list[str], delay_s=None, slots=None, **kwargs) -> dict:
+    """A direct baseline (see `bench.baselines`), measured like a fanout run."""
+    from bench.baselines import run_direct
+
+    wall_s = run_direct(ctx.stack, name, urls_, **kwargs)
+    return direct_metrics(wall_s, len(urls_), delay_s, slots, ctx.stack.last_origin_s)
+
+
+def bare(ctx: Ctx, func: str, arg_lists: list[tuple], count: int, delay_s=None, slots=None):
+    """A bare-RQ baseline over `count` tasks, measured like a fanout run."""
+    from bench.baselines import run_bare
+
+    times = run_bare(ctx.stack, func, arg_lists)
+    sample = direct_metrics(times["e2e_s"], count, delay_s, slots, ctx.stack.last_origin_s)
+    return {**sample, "span_s": times["span_s"]}
+
+
+# --- bursts of jobs: the queue's own cost per job ----------------------------------------------
+
+
+def command_calls(stack: Stack) -> tuple[int, int]:
+    """(all commands, EVALSHA calls) since the last CONFIG RESETSTAT. Commands run inside Lua
+    scripts count too: they are work Redis does, though not round trips."""
+    stats = stack.client.info("commandstats")
+    total = sum(int(v["calls"]) for v in stats.values())
+    evalsha = int(stats.get("cmdstat_evalsha", {}).get("calls", 0))
+    return total, evalsha
+
+
+def burst(ctx: Ctx, kind: str, cls: str, count: int, enqueue) -> dict[str, float]:
+    """Enqueue `count` jobs with no worker listening, then time one burst worker over them."""
+    stack = ctx.stack
+    ctx.workers(0)
+    enqueue()
+    stack.client.config_resetstat()
+    result = stack.work_dir / "burst.json"
+    result.unlink(missing_ok=True)
+    proc = stack.python(f"burst-{kind}-{cls}", "-m", "bench.procs", "burst", kind, cls, str(result))
+    code = proc.popen.wait(timeout=600)
+    if code != 0 or not result.exists():
+        raise RuntimeError(f"burst worker {kind}/{cls} failed ({code}):\n{proc.log()}")
+    calls, evalsha = command_calls(stack)
+    wall_s = float(json.loads(result.read_text())["wall_s"])
+    time.sleep(SETTLE_S)
+    return {
+        "per_job_ms": wall_s / count * 1000,
+        "jobs_per_s": count / wall_s,
+        "cmds_per_job": calls / count,
+        "evalsha_per_job": evalsha / count,
+    }
+
+
+def enqueue_fanout_noops(stack: Stack, count: int) -> None:
+    from rq import Queue
+
+    datas = [Queue.prepare_data(jobs.NOOP, result_ttl=3600) for _ in range(count)]
+    fanout_queue(stack.client).enqueue_many(datas)
+
+
+def submit_only(stack: Stack, urls_: list[str], strategy: str, concurrency: int = 8) -> str:
+    spec = RunSpec(tuple(urls_), Strategy(strategy), concurrency, Workload.FETCH)
+    return submit_run(stack.client, fanout_queue(stack.client), spec, stack.settings)

@@ -1,0 +1,285 @@
+"""The throughput scenarios: each is one small function of a `Ctx` that returns an `Outcome`.
+
+Every fanout series names the baseline (`ref`) it is quoted against, measured in the same
+repetition loop so both see the same machine. The service scenarios (per-job overhead,
+submission, reading, footprint) are in `bench.services`; `SCENARIOS` lists them all, in order.
+"""
+
+from __future__ import annotations
+
+from bench.measure import Ctx, bare, direct, fanout_run, ideal_s, urls
+from bench.model import Outcome, fmt
+from contract.records import RunSpec
+from contract.states import Strategy
+from producer.presets import local_demo
+from producer.submit import hybrid_chunk_size, partition
+
+FETCH = [
+    ("wall_s", "wall s"),
+    ("eff", "eff (nominal)"),
+    ("summary_eff", "eff (fanout summary)"),
+    ("tput", "tasks/s"),
+    ("origin_cpu", "origin CPU (cores)"),
+]
+
+
+def _at_least(out: Outcome, target: str, label: str, metric: str, bound: float) -> None:
+    series = out.get(label)
+    value = series.median(metric)
+    ref = out.get(series.ref).median(metric) if series.ref else None
+    digits = 3 if bound < 10 else 0  # 0.897 must not read as a met 0.90
+    ok = None if value is None else value >= bound
+    out.check(target, fmt(value, digits), fmt(ref, digits), ok)
+
+
+def tutorial(ctx: Ctx) -> Outcome:
+    out = Outcome("tutorial", "vs the tutorial: its three programs, run directly", FETCH)
+    n, delay_ms = ctx.size(40, 10), ctx.size(250, 100)
+    d = delay_ms / 1000
+    batch = list(local_demo(ctx.stack.origin_url, n, delay_ms))
+    out.notes.append(f"{n} URLs of {delay_ms} ms, 1 to 64 KiB bodies; fanout on 1 worker.")
+    pairs = [
+        ("tutorial_sequential", "tutorial: sequential loop", "sequential", 1, 1),
+        ("tutorial_threads", "tutorial: thread per URL", "threads", n, n),
+        ("tutorial_processes", "tutorial: process per URL", "processes", n, n),
+    ]
+    ctx.workers(1)
+    for _name, label, strategy, concurrency, _slots in pairs:
+        out.new(label, baseline=True)
+        out.new(f"fanout {strategy} C={concurrency}", ref=label)
+    for _ in range(ctx.reps):
+        for name, label, strategy, concurrency, slots in pairs:
+            out.get(label).add(**direct(ctx, name, batch, d, slots))
+            sample = fanout_run(ctx, batch, strategy, concurrency, delay_s=d, slots=slots)
+            out.get(f"fanout {strategy} C={concurrency}").add(**sample)
+    fanout, base = out.get(f"fanout threads C={n}"), out.get("tutorial: thread per URL")
+    value, ref = fanout.median("wall_s"), base.median("wall_s")
+    ok = None if value is None or ref is None else value <= 1.1 * ref + 0.05
+    out.check(
+        f"fanout threads C={n} wall <= 1.1 x tutorial thread-per-URL + 50 ms",
+        f"{fmt(value, 3)} s",
+        f"{fmt(ref, 3)} s",
+        ok,
+    )
+    return out
+
+
+def threads_c32(ctx: Ctx) -> Outcome:
+    out = Outcome("threads-c32", "threads C=32 on one worker vs a bare ThreadPoolExecutor", FETCH)
+    n, delay_ms, c = ctx.size(200, 64), ctx.size(100, 50), ctx.size(32, 16)
+    d, batch = delay_ms / 1000, urls(ctx.stack.origin_url, n, delay_ms)
+    out.notes.append(f"{n} URLs of {delay_ms} ms.")
+    base = out.new(f"bare ThreadPoolExecutor C={c}", baseline=True)
+    fan = out.new(f"fanout threads C={c}", ref=base.label)
+    ctx.workers(1)
+    for _ in range(ctx.reps):
+        base.add(**direct(ctx, "pool_threads", batch, d, c, concurrency=c))
+        fan.add(**fanout_run(ctx, batch, "threads", c, delay_s=d, slots=c))
+    _at_least(out, f"threads C={c}: eff >= 0.90", fan.label, "eff", 0.90)
+    return out
+
+
+def asyncio_c500(ctx: Ctx) -> Outcome:
+    out = Outcome("asyncio-c500", "asyncio C=500 vs threads C=200, and their bare twins", FETCH)
+    n, delay_ms = ctx.size(2000, 200), ctx.size(100, 50)
+    ca, ct = ctx.size(500, 100), ctx.size(200, 50)
+    d, batch = delay_ms / 1000, urls(ctx.stack.origin_url, n, delay_ms)
+    out.notes.append(f"{n} URLs of {delay_ms} ms, one worker.")
+    bare_a = out.new(f"bare aiohttp C={ca}", baseline=True)
+    fan_a = out.new(f"fanout asyncio C={ca}", ref=bare_a.label)
+    bare_t = out.new(f"bare ThreadPoolExecutor C={ct}", baseline=True)
+    fan_t = out.new(f"fanout threads C={ct}", ref=bare_t.label)
+    ctx.workers(1)
+    for _ in range(ctx.reps):
+        bare_a.add(**direct(ctx, "aiohttp_gather", batch, d, ca, concurrency=ca))
+        fan_a.add(**fanout_run(ctx, batch, "asyncio", ca, delay_s=d, slots=ca))
+        bare_t.add(**direct(ctx, "pool_threads", batch, d, ct, concurrency=ct))
+        fan_t.add(**fanout_run(ctx, batch, "threads", ct, delay_s=d, slots=ct))
+    _at_least(out, f"asyncio C={ca}: eff >= 0.70", fan_a.label, "eff", 0.70)
+    needed = n / ideal_s(n, d, ca)
+    out.notes.append(
+        f"eff 0.70 at C={ca} needs {0.7 * needed:,.0f} tasks/s through one client process and "
+        f"the one-process origin on the same cores; bare aiohttp reached "
+        f"{fmt(bare_a.median('tput'))} tasks/s here."
+    )
+    a, t = fan_a.median("tput"), fan_t.median("tput")
+    times = a / t if a and t else None
+    out.check(
+        f"asyncio C={ca} throughput >= 3x threads C={ct}",
+        f"{fmt(times)}x",
+        f"bare: {fmt((bare_a.median('tput') or 0) / (bare_t.median('tput') or 1))}x",
+        None if times is None else times >= 3,
+    )
+    return out
+
+
+def queue_scaling(ctx: Ctx) -> Outcome:
+    out = Outcome("queue-scaling", "queue (one RQ job per URL) at W workers vs bare RQ", FETCH)
+    n, delay_ms = ctx.size(200, 20), ctx.size(100, 50)
+    d, batch = delay_ms / 1000, urls(ctx.stack.origin_url, n, delay_ms)
+    out.notes.append(
+        f"{n} URLs of {delay_ms} ms; SimpleWorkers on both sides; bare RQ runs "
+        "`bench.jobs.fetch(url)` (requests, one session per worker)."
+    )
+    for w in (1, 2) if ctx.quick else (1, 2, 4, 8):
+        base = out.new(f"bare RQ SimpleWorker W={w}", baseline=True, chart="bare RQ", workers=w)
+        fan = out.new(f"fanout queue W={w}", ref=base.label, chart="fanout queue", workers=w)
+        ctx.workers(w)
+        for _ in range(ctx.reps):
+            fan.add(**fanout_run(ctx, batch, "queue", 1, delay_s=d, slots=w))
+        ctx.workers(w, "bare")
+        for _ in range(ctx.reps):
+            base.add(**bare(ctx, "bench.jobs.fetch", [(url,) for url in batch], n, d, w))
+        _at_least(out, f"queue W={w}: eff >= 0.90", fan.label, "eff", 0.90)
+    return out
+
+
+def hybrid_scaling(ctx: Ctx) -> Outcome:
+    out = Outcome("hybrid-scaling", "hybrid (chunks on a pool of threads) at W workers", FETCH)
+    n, delay_ms, c = ctx.size(2000, 128), ctx.size(100, 50), ctx.size(16, 4)
+    d, batch = delay_ms / 1000, urls(ctx.stack.origin_url, n, delay_ms)
+    bare_w = ctx.size(4, 2)
+    for w in (2,) if ctx.quick else (1, 2, 4, 8):
+        chunk = hybrid_chunk_size(RunSpec(tuple(batch), Strategy.HYBRID, c), w)
+        ref = None
+        if w == bare_w:
+            ref = f"bare RQ chunks W={w} x {c}"
+            out.new(ref, baseline=True, chart="bare RQ hybrid", workers=w)
+        fan = out.new(f"fanout hybrid W={w} x {c}", ref=ref, chart="fanout hybrid", workers=w)
+        out.notes.append(f"W={w}: {chunk} URLs per chunk ({-(-n // chunk)} jobs).")
+        ctx.workers(w)
+        for _ in range(ctx.reps):
+            fan.add(**fanout_run(ctx, batch, "hybrid", c, delay_s=d, slots=min(n, w * c)))
+        if ref is None:
+            continue
+        ctx.workers(w, "bare")
+        spec = RunSpec(tuple(batch), Strategy.HYBRID, c)
+        chunks = [[url for _, url in part] for part in partition(spec, chunk)]
+        for _ in range(ctx.reps):
+            sample = bare(ctx, "bench.jobs.fetch_chunk", [(ch, c) for ch in chunks], n, d, w * c)
+            out.get(ref).add(**sample)
+    out.notes.insert(0, f"{n} URLs of {delay_ms} ms, {c} threads per job.")
+    _at_least(
+        out, f"hybrid W={bare_w} x {c}: eff >= 0.90", f"fanout hybrid W={bare_w} x {c}", "eff", 0.90
+    )
+    return out
+
+
+def tiny_tasks(ctx: Ctx) -> Outcome:
+    cols = [
+        ("wall_s", "wall s"),
+        ("tput", "tasks/s"),
+        ("span_s", "first start to last end s"),
+        ("origin_cpu", "origin CPU (cores)"),
+    ]
+    out = Outcome("tiny-tasks", "throughput of tiny tasks (/delay/0) on 2 workers", cols)
+    n, nq, c = ctx.size(2000, 400), ctx.size(500, 100), 8
+    origin = ctx.stack.origin_url
+    batch, qbatch = urls(origin, n, 0, 64), urls(origin, nq, 0, 64)
+    chunk = hybrid_chunk_size(RunSpec(tuple(batch), Strategy.HYBRID, c), 2)
+    spec = RunSpec(tuple(batch), Strategy.HYBRID, c)
+    chunks = [[url for _, url in part] for part in partition(spec, chunk)]
+    out.notes.append(
+        f"64-byte bodies. hybrid: {n} URLs, {c} threads, {chunk} URLs per chunk; "
+        f"queue: {nq} URLs; asyncio: {n} URLs, C=64 on one worker."
+    )
+    rows = [
+        ("bare RQ chunks W=2 x 8", f"fanout hybrid W=2 x {c}"),
+        ("bare RQ SimpleWorker W=2", "fanout queue W=2"),
+        ("bare ThreadPoolExecutor C=8 (1 process)", None),
+        ("bare aiohttp C=64 (1 process)", "fanout asyncio C=64"),
+    ]
+    for base, fan in rows:
+        out.new(base, baseline=True)
+        if fan:
+            out.new(fan, ref=base)
+    for _ in range(ctx.reps):
+        ctx.workers(2)
+        out.get(rows[0][1]).add(**fanout_run(ctx, batch, "hybrid", c))
+        out.get(rows[1][1]).add(**fanout_run(ctx, qbatch, "queue", 1))
+        out.get(rows[3][1]).add(**fanout_run(ctx, batch, "asyncio", 64))
+        ctx.workers(2, "bare")
+        out.get(rows[0][0]).add(
+            **bare(ctx, "bench.jobs.fetch_chunk", [(ch, c) for ch in chunks], n)
+        )
+        out.get(rows[1][0]).add(**bare(ctx, "bench.jobs.fetch", [(url,) for url in qbatch], nq))
+        out.get(rows[2][0]).add(**direct(ctx, "pool_threads", batch, concurrency=c))
+        out.get(rows[3][0]).add(**direct(ctx, "aiohttp_gather", batch, concurrency=64))
+    _at_least(out, "hybrid on 2 workers: >= 2,000 tasks/s", rows[0][1], "tput", 2000)
+    return out
+
+
+def cpu(ctx: Ctx) -> Outcome:
+    cols = [
+        ("wall_s", "wall s"),
+        ("speedup", "speed-up vs sequential"),
+        ("summary_eff", "eff (fanout summary)"),
+    ]
+    out = Outcome("cpu", "cpu workload (fetch, then pure-Python work) on 2 cores", cols)
+    n, rounds = ctx.size(40, 8), ctx.stack.settings.cpu_rounds
+    batch = urls(ctx.stack.origin_url, n, 0, 4096)
+    out.notes.append(
+        f"{n} tasks of /delay/0 then {rounds:,} rounds of `worker.cpu.burn`; 2 workers."
+    )
+    plan = [
+        ("sequential", 1, "cpu_sequential", {}),
+        ("threads", 2, "cpu_threads", {"concurrency": 2}),
+        ("processes", 2, "cpu_processes", {"concurrency": 2}),
+        ("queue", 1, None, {}),
+    ]
+    for strategy, c, name, _ in plan:
+        base = f"bare {name.replace('cpu_', '')} C={c}" if name else None
+        if base:
+            out.new(base, baseline=True)
+        out.new(f"fanout {strategy}" + (f" C={c}" if strategy != "queue" else " W=2"), ref=base)
+    ctx.workers(2)
+    for _ in range(ctx.reps):
+        for strategy, c, name, kwargs in plan:
+            label = f"fanout {strategy}" + (f" C={c}" if strategy != "queue" else " W=2")
+            out.get(label).add(**fanout_run(ctx, batch, strategy, c, workload="cpu"))
+            if name:
+                sample = direct(ctx, name, batch, rounds=rounds, **kwargs)
+                out.get(f"bare {name.replace('cpu_', '')} C={c}").add(wall_s=sample["wall_s"])
+    for series in out.series:
+        seq = out.get("bare sequential C=1" if series.baseline else "fanout sequential C=1")
+        for sample in series.samples:
+            sample["speedup"] = (seq.median("wall_s") or 0) / sample["wall_s"]
+    for label, low, high in (
+        ("fanout processes C=2", 1.8, None),
+        ("fanout queue W=2", 1.8, None),
+        ("fanout threads C=2", 0.8, 1.2),
+    ):
+        value = out.get(label).median("speedup")
+        ref = out.get(label).ref
+        base = out.get(ref).median("speedup") if ref else None
+        ok = value is not None and value >= low and (high is None or value <= high)
+        target = f">= {low}x" if high is None else "~1x (0.8 to 1.2)"
+        out.check(
+            f"cpu {label.removeprefix('fanout ')}: speed-up {target}",
+            f"{fmt(value)}x",
+            f"{fmt(base)}x" if base else "-",
+            ok,
+        )
+    return out
+
+
+def _all():
+    from bench import footprint, services
+
+    return [
+        ("tutorial", tutorial),
+        ("threads-c32", threads_c32),
+        ("asyncio-c500", asyncio_c500),
+        ("queue-scaling", queue_scaling),
+        ("hybrid-scaling", hybrid_scaling),
+        ("tiny-tasks", tiny_tasks),
+        ("cpu", cpu),
+        ("queue-overhead", services.queue_overhead),
+        ("submission", services.submission),
+        ("reading", services.reading),
+        ("footprint", footprint.footprint),
+    ]
+
+
+#: (name, function) of every scenario, in the order they run.
+SCENARIOS = _all()

@@ -1,0 +1,228 @@
+"""The service scenarios: the queue's cost per job, submission and reading (footprint is in
+`bench.footprint`)."""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+from bench.baselines import bare_queue, enqueue_bare
+from bench.measure import (
+    Ctx,
+    burst,
+    enqueue_fanout_noops,
+    fanout_run,
+    submit_only,
+    urls,
+)
+from bench.model import Outcome, fmt, ratio
+from bench.stack import wait_until
+from contract import keys
+from producer.connection import fanout_queue
+from producer.reader import load_run
+from producer.wait import wait_for_run
+
+
+def _p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+def queue_overhead(ctx: Ctx) -> Outcome:
+    cols = [
+        ("per_job_ms", "ms per job"),
+        ("jobs_per_s", "jobs/s"),
+        ("cmds_per_job", "Redis commands per job"),
+        ("evalsha_per_job", "EVALSHA per job"),
+    ]
+    out = Outcome(
+        "queue-overhead", "the queue's own cost per job (burst worker)", cols, ratio="per_job_ms"
+    )
+    stack = ctx.stack
+    counts = {"simple": ctx.size(300, 40), "fork": ctx.size(120, 20)}
+    out.notes.append(
+        "Jobs enqueued with enqueue_many before one burst worker starts; ms per job = the worker's "
+        "work loop (timed in the worker, imports excluded) / jobs. Redis commands include the "
+        "ones Lua scripts run, and fanout's heartbeat and reconciler. "
+        f"{counts['simple']} jobs per simple burst, {counts['fork']} per fork burst."
+    )
+    for cls, count in counts.items():
+        tiny = urls(stack.origin_url, count, 0, 64)
+        plan = [
+            (
+                f"bare RQ noop ({cls})",
+                None,
+                "bare",
+                lambda n=count: enqueue_bare(stack, "bench.jobs.noop", [()] * n),
+            ),
+            (
+                f"fanout noop ({cls})",
+                f"bare RQ noop ({cls})",
+                "fanout",
+                lambda n=count: enqueue_fanout_noops(stack, n),
+            ),
+            (
+                f"bare RQ fetch /delay/0 ({cls})",
+                None,
+                "bare",
+                lambda u=tiny: enqueue_bare(stack, "bench.jobs.fetch", [(x,) for x in u]),
+            ),
+            (
+                f"fanout run_tasks 1 URL /delay/0 ({cls})",
+                f"bare RQ fetch /delay/0 ({cls})",
+                "fanout",
+                lambda u=tiny: submit_only(stack, u, "queue"),
+            ),
+        ]
+        for label, ref, _, _ in plan:
+            out.new(label, baseline=ref is None, ref=ref)
+        for _ in range(ctx.reps):
+            for label, _, kind, enqueue in plan:
+                out.get(label).add(**burst(ctx, kind, cls, count, enqueue))
+        pairs = [
+            (f"fanout noop ({cls})", f"bare RQ noop ({cls})"),
+            (f"fanout run_tasks 1 URL /delay/0 ({cls})", f"bare RQ noop ({cls})"),
+            (f"fanout run_tasks 1 URL /delay/0 ({cls})", f"bare RQ fetch /delay/0 ({cls})"),
+        ]
+        for label, ref in pairs:
+            bare = out.get(ref).median("per_job_ms")
+            value = ratio(out.get(label).median("per_job_ms"), bare)
+            out.check(
+                f"{label}: per job <= 1.25 x {ref}",
+                f"{fmt(value)}x",
+                f"{fmt(bare)} ms",
+                None if value is None else value <= 1.25,
+            )
+    return out
+
+
+def _first_start_latency(stack, submit) -> tuple[float, float]:
+    """(submit call ms, submit -> first task started ms) of a 1-URL run submitted by `submit`."""
+    before = time.time()
+    run_id = submit()
+    called = time.time()
+    record = wait_for_run(stack.client, run_id, timeout_s=60, poll_s=0.01)
+    first = min(task["started_at"] for task in record["tasks"])
+    return (called - before) * 1000, (first - before) * 1000
+
+
+def _bare_latency(stack) -> float:
+    queue = bare_queue(stack)
+    before = time.time()
+    job = queue.enqueue("bench.jobs.noop", result_ttl=3600)
+    wait_until(lambda: job.get_status(refresh=True) == "finished", 30, "a bare job")
+    job.refresh()
+    return (job.started_at.timestamp() - before) * 1000
+
+
+def submission(ctx: Ctx) -> Outcome:
+    cols = [("median_ms", "median ms"), ("p95_ms", "p95 ms"), ("call_ms", "call ms (median)")]
+    out = Outcome(
+        "submission", "submission to first task started, idle stack", cols, ratio="median_ms"
+    )
+    stack, samples = ctx.stack, ctx.size(20, 5)
+    url = urls(stack.origin_url, 1, 0, 64)
+    base = out.new("bare RQ enqueue -> job started (SimpleWorker)", baseline=True)
+    fan = out.new("fanout submit_run -> first task started", ref=base.label)
+    web_url = stack.start_web()
+    web = (
+        out.new("web API POST /api/runs -> first task started", ref=base.label) if web_url else None
+    )
+    big_base = out.new("bare RQ enqueue_many, 2,000 no-op jobs", baseline=True)
+    big = out.new("fanout submit_run, queue strategy, 2,000 URLs", ref=big_base.label)
+    out.notes.append(
+        f"{samples} one-URL runs per repetition, one at a time, on 2 idle workers; "
+        "the 2,000-URL submissions have no worker listening (call time only)."
+    )
+    if not web_url:
+        out.notes.append(f"web app not measured: {stack.web_error}")
+    for _ in range(ctx.reps):
+        ctx.workers(2)
+        runs = [
+            _first_start_latency(stack, lambda: submit_only(stack, url, "threads", 1))
+            for _ in range(samples)
+        ]
+        lat = [r[1] for r in runs]
+        fan.add(
+            median_ms=statistics.median(lat),
+            p95_ms=_p95(lat),
+            call_ms=statistics.median(r[0] for r in runs),
+        )
+        if web and web_url:
+            runs = [
+                _first_start_latency(stack, lambda: _post_run(web_url, url)) for _ in range(samples)
+            ]
+            lat = [r[1] for r in runs]
+            web.add(
+                median_ms=statistics.median(lat),
+                p95_ms=_p95(lat),
+                call_ms=statistics.median(r[0] for r in runs),
+            )
+        ctx.workers(2, "bare")
+        lat = [_bare_latency(stack) for _ in range(samples)]
+        base.add(median_ms=statistics.median(lat), p95_ms=_p95(lat))
+        ctx.workers(0)
+        many = urls(stack.origin_url, 2000, 0, 64)
+        started = time.perf_counter()
+        submit_only(stack, many, "queue")
+        big.add(call_ms=(time.perf_counter() - started) * 1000)
+        fanout_queue(stack.client).empty()
+        started = time.perf_counter()
+        enqueue_bare(stack, "bench.jobs.noop", [()] * 2000)
+        big_base.add(call_ms=(time.perf_counter() - started) * 1000)
+        bare_queue(stack).empty()
+    value = fan.median("median_ms")
+    out.check(
+        "submit_run -> first task started: median <= 50 ms",
+        f"{fmt(value)} ms",
+        f"{fmt(base.median('median_ms'))} ms",
+        None if value is None else value <= 50,
+    )
+    return out
+
+
+def _post_run(web_url: str, batch: list[str]) -> str:
+    import requests
+
+    body = {"urls": batch, "strategy": "threads", "concurrency": 1}
+    response = requests.post(f"{web_url}/api/runs", json=body, timeout=10)
+    response.raise_for_status()
+    return response.json()["id"]
+
+
+def reading(ctx: Ctx) -> Outcome:
+    cols = [("p50_ms", "p50 ms"), ("p95_ms", "p95 ms")]
+    out = Outcome("reading", "load_run of a finished 2,000-task run", cols, ratio="p95_ms")
+    stack, n, calls = ctx.stack, ctx.size(2000, 200), ctx.size(50, 10)
+    base = out.new("raw HGETALL x3 in one pipeline (no parsing)", baseline=True)
+    fan = out.new("fanout load_run (records + summary)", ref=base.label)
+    ctx.workers(1)
+    fanout_run(ctx, urls(stack.origin_url, n, 0, 64), "asyncio", 200)
+    run_id = stack.client.zrevrange(keys.runs_index_key(), 0, 0)[0].decode()
+    out.notes.append(f"{n} tasks, {calls} reads per repetition.")
+    for _ in range(ctx.reps):
+        for series, read in (
+            (base, lambda: _raw_read(stack, run_id)),
+            (fan, lambda: load_run(stack.client, run_id)),
+        ):
+            times = []
+            for _ in range(calls):
+                started = time.perf_counter()
+                read()
+                times.append((time.perf_counter() - started) * 1000)
+            series.add(p50_ms=statistics.median(times), p95_ms=_p95(times))
+    value = fan.median("p95_ms")
+    out.check(
+        f"load_run, {n} tasks: p95 <= 50 ms",
+        f"{fmt(value)} ms",
+        f"{fmt(base.median('p95_ms'))} ms",
+        None if value is None else value <= 50,
+    )
+    return out
+
+
+def _raw_read(stack, run_id: str) -> None:
+    pipe = stack.client.pipeline(transaction=False)
+    for key in (keys.run_key(run_id), keys.tasks_key(run_id), keys.running_key(run_id)):
+        pipe.hgetall(key)
+    pipe.execute()
