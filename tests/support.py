@@ -121,9 +121,22 @@ def start_redis(log_dir: Path, *, port: int | None = None, password: str | None 
     return service
 
 
-def start_origin(log_dir: Path, env: dict[str, str]) -> Service:
+def wait_http_ready(service: Service, what: str, timeout_s: float = 30) -> None:
+    """Wait until the service answers GET /healthz; fail at once if it exits."""
     import requests
 
+    def ready() -> bool:
+        if not service.alive():
+            raise RuntimeError(f"{what} exited:\n{service.log()}")
+        try:
+            return requests.get(f"{service.url}/healthz", timeout=1).ok
+        except requests.RequestException:
+            return False
+
+    wait_until(ready, timeout_s, what)
+
+
+def start_origin(log_dir: Path, env: dict[str, str]) -> Service:
     port = free_port()
     service = start_service(
         f"origin-{port}",
@@ -132,16 +145,28 @@ def start_origin(log_dir: Path, env: dict[str, str]) -> Service:
         env,
     )
     service.url = f"http://127.0.0.1:{port}"
+    wait_http_ready(service, "origin", 20)
+    return service
 
-    def ready() -> bool:
-        if not service.alive():
-            raise RuntimeError(f"origin exited:\n{service.log()}")
-        try:
-            return requests.get(f"{service.url}/healthz", timeout=1).ok
-        except requests.RequestException:
-            return False
 
-    wait_until(ready, 20, "origin")
+def start_web(
+    log_dir: Path, env: dict[str, str], *, processes: int = 2, name: str = "web"
+) -> Service:
+    """`fanout web`: gunicorn, `processes` processes x 4 threads, on a free loopback port, with
+    its own FANOUT_DATA_DIR (secret key, metrics directory)."""
+    port = free_port()
+    data_dir = log_dir / f"{name}-{port}-data"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    env = dict(env, WEB_PORT=str(port), WEB_PROCESSES=str(processes), FANOUT_DATA_DIR=str(data_dir))
+    service = start_service(
+        f"{name}-{port}",
+        [sys.executable, "-m", "fanout", "web", "--port", str(port)],
+        log_dir,
+        env,
+    )
+    service.url = f"http://127.0.0.1:{port}"
+    service.extra["data_dir"] = data_dir
+    wait_http_ready(service, "fanout web")
     return service
 
 

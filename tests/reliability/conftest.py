@@ -9,7 +9,6 @@ collects what docs/reliability.md quotes.
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -23,12 +22,11 @@ import requests
 from tests.support import (
     Service,
     alive_workers,
-    free_port,
     start_redis,
-    start_service,
     start_worker,
     wait_until,
 )
+from tests.support import start_web as start_web_service
 
 T = TypeVar("T")
 
@@ -55,29 +53,8 @@ def figure(text: str) -> None:
 def start_web(
     log_dir: Path, env: dict[str, str], *, processes: int = 2, name: str = "web"
 ) -> Service:
-    """`fanout web`: gunicorn, `processes` processes x 4 threads, on a free loopback port."""
-    port = free_port()
-    data_dir = log_dir / f"{name}-{port}-data"
-    data_dir.mkdir(parents=True, exist_ok=True)
-    env = dict(env, WEB_PORT=str(port), WEB_PROCESSES=str(processes), FANOUT_DATA_DIR=str(data_dir))
-    service = start_service(
-        f"{name}-{port}",
-        [sys.executable, "-m", "fanout", "web", "--port", str(port)],
-        log_dir,
-        env,
-    )
-    service.url = f"http://127.0.0.1:{port}"
-    service.extra["data_dir"] = data_dir
-
-    def ready() -> bool:
-        if not service.alive():
-            raise RuntimeError(f"fanout web exited:\n{service.log()}")
-        try:
-            return requests.get(f"{service.url}/healthz", timeout=1).ok
-        except requests.RequestException:
-            return False
-
-    wait_until(ready, 30, "fanout web")
+    """`fanout web` with every one of its gunicorn processes known to be serving."""
+    service = start_web_service(log_dir, env, processes=processes, name=name)
 
     def all_serving() -> bool:
         requests.get(f"{service.url}/healthz", timeout=5)  # a new connection each time

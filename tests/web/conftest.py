@@ -6,17 +6,15 @@ from __future__ import annotations
 import dataclasses
 import re
 import shutil
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
 from flask import Flask
 from flask.testing import FlaskClient
 
 from contract.settings import Settings
-from tests.support import Service, free_port, start_service, wait_until
+from tests.support import Service, free_port, start_web
 from web.app import create_app
 
 CHROMIUM = "/usr/bin/chromium"
@@ -60,37 +58,17 @@ def web_server(
     service_logs: Path, stack_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Service]:
     """`fanout web` (gunicorn, 2 processes x 4 threads) on a free loopback port."""
-    port = free_port()
-    env = dict(
-        stack_env,
-        WEB_PORT=str(port),
-        FANOUT_DATA_DIR=str(tmp_path_factory.mktemp("web-data")),
-    )
-    service = start_service(
-        f"web-{port}",
-        [sys.executable, "-m", "fanout", "web", "--port", str(port)],
-        service_logs,
-        env,
-    )
-    service.url = f"http://127.0.0.1:{port}"
-
-    def ready() -> bool:
-        if not service.alive():
-            raise RuntimeError(f"fanout web exited:\n{service.log()}")
-        try:
-            return requests.get(f"{service.url}/healthz", timeout=1).ok
-        except requests.RequestException:
-            return False
-
-    wait_until(ready, 30, "fanout web")
+    service = start_web(service_logs, stack_env)
     yield service
     service.stop()
     assert "Traceback" not in service.log(), service.log()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    """Headless Debian Chromium. Missing Chromium fails the test: it never skips."""
+    """Headless Debian Chromium. Missing Chromium fails the test: it never skips. Module-scoped:
+    Playwright's sync API holds an event loop on this thread until it stops, and tests after it
+    (asyncio.run) need the thread back."""
     if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
         pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (never `playwright install`)")
     from playwright.sync_api import sync_playwright
