@@ -266,7 +266,7 @@ def test_check_url_only_ever_raises_refused(text: str) -> None:
     "ip", ["8.8.8.8", "1.1.1.1", "93.184.216.34", "2606:4700::1111", "2001:4860:4860::8888"]
 )
 def test_public_addresses_pass(ip: str) -> None:
-    check_address(ip, 443, NOBODY)
+    assert check_address(ip, 443, NOBODY) is None  # raises Refused otherwise
 
 
 def test_nat64_passes_only_when_the_embedded_ipv4_is_public() -> None:

@@ -91,7 +91,7 @@ def assert_inert(page, seen) -> None:
 def test_hostile_urls_render_as_text_in_a_real_browser(xss_web, origin_url, tmp_path: Path):
     """Driven from a thread of its own (see `in_own_thread`), so it runs whatever ran before."""
 
-    def scenario() -> None:
+    def scenario() -> dict[str, list]:
         with sync_playwright() as playwright:
             chromium = launch_chromium(playwright)
             context = chromium.new_context(
@@ -99,13 +99,16 @@ def test_hostile_urls_render_as_text_in_a_real_browser(xss_web, origin_url, tmp_
             )
             context.add_init_script(INIT_SCRIPT)
             page = context.new_page()
+            seen = watch(page)
             try:
-                drive(page, watch(page), hostile_batch(origin_url), tmp_path)
+                drive(page, seen, hostile_batch(origin_url), tmp_path)
             finally:
                 context.close()
                 chromium.close()
+            return seen
 
-    in_own_thread(scenario)
+    seen = in_own_thread(scenario)
+    assert seen["dialogs"] == [] and seen["errors"] == []
 
 
 def drive(page, seen: dict[str, list], batch: list[str], tmp_path: Path) -> None:
