@@ -14,16 +14,11 @@ from playwright.sync_api import sync_playwright
 
 from tests.reliability.conftest import UNLIMITED, figure, in_own_thread, start_web
 from tests.support import Service
-from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS, CSP_WATCH_SCRIPT
 from web.security import CONTENT_SECURITY_POLICY
 
 pytestmark = pytest.mark.browser
 
-INIT_SCRIPT = """
-window.__csp = [];
-document.addEventListener("securitypolicyviolation",
-  (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
-"""
 DONE_TIMEOUT_MS = 60_000
 
 
@@ -97,7 +92,7 @@ def test_hostile_urls_render_as_text_in_a_real_browser(xss_web, origin_url, tmp_
             context = chromium.new_context(
                 base_url=xss_web.url, viewport={"width": 1360, "height": 900}
             )
-            context.add_init_script(INIT_SCRIPT)
+            context.add_init_script(CSP_WATCH_SCRIPT)
             page = context.new_page()
             seen = watch(page)
             try:

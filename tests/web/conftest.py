@@ -20,6 +20,13 @@ from web.app import create_app
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
+#: Collects Content-Security-Policy violations in window.__csp, for the browser tests to read.
+CSP_WATCH_SCRIPT = """
+window.__csp = [];
+document.addEventListener("securitypolicyviolation",
+  (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
+"""
+
 
 def make_app(settings: Settings, **config: object) -> Flask:
     return create_app({"SETTINGS": settings, "SECRET_KEY": "test-secret", "TESTING": True} | config)

@@ -10,15 +10,10 @@ import pytest
 import requests
 
 from tests.conftest import ARTIFACTS
+from tests.web.conftest import CSP_WATCH_SCRIPT
 
 pytestmark = pytest.mark.browser
 
-#: Collects Content-Security-Policy violations.
-INIT_SCRIPT = """
-window.__csp = [];
-document.addEventListener("securitypolicyviolation",
-  (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
-"""
 
 DONE_TIMEOUT_MS = 90_000
 
@@ -39,7 +34,7 @@ def response_problem(response, problems: list[str]) -> None:
 def page(browser, web_server, workers) -> Iterator[object]:
     ARTIFACTS.mkdir(exist_ok=True)
     context = browser.new_context(viewport={"width": 1360, "height": 900}, base_url=web_server.url)
-    context.add_init_script(INIT_SCRIPT)
+    context.add_init_script(CSP_WATCH_SCRIPT)
     page = context.new_page()
     problems: list[str] = []
     page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
