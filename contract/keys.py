@@ -74,6 +74,11 @@ def handled_key(rq_job_id: str) -> str:
     return f"{PREFIX}handled:{rq_job_id}"
 
 
+def stranded_key(rq_job_id: str) -> str:
+    """When a reconciler first saw the job dequeued but never started (epoch seconds)."""
+    return f"{PREFIX}stranded:{rq_job_id}"
+
+
 def job_id(run_id: str, part: int, attempt: int = 1) -> str:
     """RQ job id of one part of a run (a batch, a chunk or one URL) at one attempt."""
     return f"fanout-{run_id}-{part}-a{attempt}"

@@ -8,8 +8,14 @@ tasks of such a job that have no terminal record are enqueued once more (attempt
 they are marked `lost`. Records are first-writer-wins, so a task that a zombie finishes anyway is
 never counted twice, and one reconciler claims each job (SET NX), so none is recovered twice.
 
+A job can also be stranded before it starts: RQ moves it into `<queue>:intermediate` and only
+then registers it as started, so a worker killed in between leaves it in neither place, and RQ's
+maintenance fails it 11+ minutes later. A job seen there, not started, on passes at least
+STRANDED_AFTER_S apart, is put back at the head of the queue as the same attempt: it never ran.
+
 Bound: a task of a killed worker reaches a terminal state within ALIVE_TTL_S + RECONCILE_EVERY_S
-plus the retry's own run time.
+plus the retry's own run time; a stranded job is queued again within STRANDED_AFTER_S +
+RECONCILE_EVERY_S.
 """
 
 from __future__ import annotations
@@ -35,12 +41,24 @@ log = logging.getLogger(__name__)
 
 RECONCILE_EVERY_S = 2.0
 MAX_ATTEMPTS = 2
+#: A live worker registers a dequeued job as started within milliseconds; 5 s means it died.
+STRANDED_AFTER_S = 5.0
+
+# Put a stranded job back at the head of the queue, unless a worker registered it meanwhile
+# (RQ's prepare removes it from the intermediate list in the same MULTI that starts it).
+_REQUEUE_STRANDED = """
+if redis.call('ZSCORE', KEYS[3], ARGV[1]) then return 0 end
+if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then return 0 end
+redis.call('LPUSH', KEYS[2], ARGV[1])
+return 1
+"""
 
 
 @dataclass
 class ReconcileReport:
     retried: dict[str, int] = field(default_factory=dict)
     lost: dict[str, int] = field(default_factory=dict)
+    requeued: list[str] = field(default_factory=list)
 
 
 def is_alive(redis: Redis, worker_name: str) -> bool:
@@ -49,13 +67,36 @@ def is_alive(redis: Redis, worker_name: str) -> bool:
 
 
 def reconcile(redis: Redis, queue: Queue, writer: TaskWriter) -> ReconcileReport:
-    """One pass over the started and failed registries of fanout's queue."""
+    """One pass over the intermediate list and the started and failed registries."""
     report = ReconcileReport()
+    report.requeued = requeue_stranded(redis, queue)
     for job in _abandoned(redis, queue):
         _recover(redis, queue, writer, job, report, reason="its worker died")
     for job in _failed(redis, queue):
         _recover(redis, queue, writer, job, report, reason="the job failed")
     return report
+
+
+def requeue_stranded(redis: Redis, queue: Queue, *, now: float | None = None) -> list[str]:
+    """Jobs dequeued but never started, seen so on passes STRANDED_AFTER_S apart: queued again."""
+    now = time.time() if now is None else now
+    started = StartedJobRegistry(queue=queue).key
+    requeued = []
+    for raw in redis.lrange(queue.intermediate_queue_key, 0, -1):
+        job_id = raw.decode() if isinstance(raw, bytes) else raw
+        if not job_id.startswith("fanout-") or redis.zscore(started, job_id) is not None:
+            continue
+        marker = keys.stranded_key(job_id)
+        if redis.set(marker, now, nx=True, ex=keys.HISTORY_TTL_S):
+            continue  # first sighting: a live worker may be about to start it
+        if now - float(redis.get(marker) or now) < STRANDED_AFTER_S:
+            continue
+        keys_ = [queue.intermediate_queue_key, queue.key, started]
+        if redis.eval(_REQUEUE_STRANDED, 3, *keys_, job_id):
+            redis.delete(marker)
+            requeued.append(job_id)
+            log.warning("queued %s again: its worker stopped before starting it", job_id)
+    return requeued
 
 
 def _fetch_jobs(redis: Redis, job_ids: list[str]) -> list[Job]:
