@@ -22,7 +22,7 @@ from rq.worker_pool import WorkerPool
 import worker.jobs  # noqa: F401 - preloaded before any fork: the whole point of a warm worker
 from contract import keys
 from contract.settings import Settings
-from worker import identity
+from worker import identity, pools
 from worker.reconcile import Heartbeat
 from worker.recorder import TaskWriter
 
@@ -80,6 +80,7 @@ class _FanoutMixin:
         try:
             return super().work(*args, **kwargs)  # type: ignore[misc]
         finally:
+            pools.shutdown()
             stop.set()
             thread.join(timeout=5)
             with contextlib.suppress(Exception):
@@ -92,6 +93,13 @@ class FanoutSimpleWorker(_FanoutMixin, SimpleWorker):
 
 class FanoutForkWorker(_FanoutMixin, Worker):
     """RQ's default model: a fresh work-horse process per job."""
+
+    def perform_job(self, *args: Any, **kwargs: Any) -> bool:
+        """Runs in the work-horse, which ends with os._exit: its pools go with the job."""
+        try:
+            return super().perform_job(*args, **kwargs)
+        finally:
+            pools.shutdown()
 
 
 WORKER_CLASSES: dict[str, type[Worker]] = {

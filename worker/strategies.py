@@ -7,16 +7,18 @@ recorder as it happens, so the browser sees bars appear while the batch runs.
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
+import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 
 from contract.records import TaskRecord
 from contract.states import Strategy, TaskState, Workload
+from worker import pools
 from worker.cpu import burn
 from worker.fetch_async import fetch_async, new_async_session
 from worker.recorder import Recorder, TaskWriter
@@ -35,12 +37,27 @@ def run_sequential(tasks: Sequence[Task], ctx: TaskContext, recorder: Recorder, 
 def run_threads(
     tasks: Sequence[Task], ctx: TaskContext, recorder: Recorder, concurrency: int
 ) -> None:
-    """A pool of `concurrency` threads, each with its own HTTP session."""
+    """`concurrency` lanes on the process's thread pool, each taking the next task until none is
+    left. Each pool thread keeps its HTTP session from job to job."""
     size = max(1, min(concurrency, len(tasks)))
-    with ThreadPoolExecutor(max_workers=size, thread_name_prefix="fanout") as pool:
-        futures = [pool.submit(run_one, index, url, ctx, recorder.started) for index, url in tasks]
-        for future in as_completed(futures):
-            recorder.finished(future.result())
+    todo = iter(tasks)
+    take = threading.Lock()
+    stop = threading.Event()
+
+    def lane() -> None:
+        while not stop.is_set():
+            with take:
+                task = next(todo, None)
+            if task is None:
+                return
+            recorder.finished(run_one(task[0], task[1], ctx, recorder.started))
+
+    lanes = [pools.thread_pool().submit(lane) for _ in range(size)]
+    try:
+        for done in lanes:
+            done.result()
+    finally:
+        stop.set()  # a job timeout lands here: the lanes end after their task in hand
 
 
 # --- processes -------------------------------------------------------------------------------
@@ -49,11 +66,23 @@ _child_writer: TaskWriter | None = None
 
 
 def _child_init(redis_url: str, ttl_s: int) -> None:
-    """Each pool child writes its own start markers over its own Redis connection."""
+    """Each pool child writes its own start markers over its own Redis connection. It leaves
+    stop signals to its worker (which finishes the job, then shuts the pool down) and exits when
+    that worker is gone: a killed worker must not leave idle children behind."""
     from redis import Redis
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # not the worker's handlers, inherited by fork
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     global _child_writer
     _child_writer = TaskWriter(Redis.from_url(redis_url), ttl_s)
+    parent = os.getppid()
+
+    def watch_parent() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch_parent, name="fanout-parent-watch", daemon=True).start()
 
 
 def _child_run(index: int, url: str, ctx: TaskContext) -> dict:
@@ -70,29 +99,27 @@ def run_processes(
     recorder: Recorder,
     concurrency: int,
 ) -> None:
-    """A pool of `concurrency` forked processes. A child that dies takes its task to one retry
-    in a fresh pool; a task whose retry dies too ends `lost`."""
+    """The process's pool of forked children, at most `concurrency` of them. A child that dies
+    takes its task to one retry in a fresh pool; a task whose retry dies too ends `lost`."""
     pending = list(tasks)
     for attempt in (ctx.attempt, ctx.attempt + 1):
         if not pending:
             return
         attempt_ctx = replace(ctx, attempt=attempt)
         broken: list[Task] = []
-        size = max(1, min(concurrency, len(pending)))
-        with ProcessPoolExecutor(
-            max_workers=size,
-            mp_context=multiprocessing.get_context("fork"),
-            initializer=_child_init,
-            initargs=(ctx.redis_url, recorder.writer.ttl_s),
-        ) as pool:
-            futures: dict[Future, Task] = {
-                pool.submit(_child_run, index, u, attempt_ctx): (index, u) for index, u in pending
-            }
-            for future in as_completed(futures):
-                try:
-                    recorder.finished(TaskRecord.from_dict(future.result()))
-                except BrokenProcessPool:
-                    broken.append(futures[future])
+        needed = max(1, min(concurrency, len(pending)))
+        initargs = (ctx.redis_url, recorder.writer.ttl_s)
+        pool = pools.process_pool(needed, max(1, concurrency), _child_init, initargs)
+        futures: dict[Future, Task] = {
+            pool.submit(_child_run, index, u, attempt_ctx): (index, u) for index, u in pending
+        }
+        for future in as_completed(futures):
+            try:
+                recorder.finished(TaskRecord.from_dict(future.result()))
+            except BrokenProcessPool:
+                broken.append(futures[future])
+        if broken:
+            pools.discard_process_pool(pool)
         pending = broken
     for index, u in pending:
         start = start_record(index, u, ctx)
