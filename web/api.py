@@ -23,6 +23,7 @@ from web.clients import get_queue, get_redis, get_settings
 from web.errors import ApiError, json_error
 from web.metrics import count_submission
 from web.openapi_schemas import URL_PATTERN
+from web.run_cache import Variant, etag, get_run_cache, run_version
 from web.security import token_problem
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -164,16 +165,42 @@ def get_runs() -> Response:
     )
 
 
-@bp.get("/runs/<run_id>")
-def get_run(run_id: str) -> Response:
-    """The reader's run record, plus `now` (the server's clock, to grow running bars by)."""
-    include_tasks = _flag("tasks", True)
-    since = _whole("since", -1, 0, 1_000_000) if "since" in request.args else None
+def _load_run(run_id: str, variant: Variant) -> dict[str, Any]:
+    include_tasks, since = variant
     try:
-        record = load_run(get_redis(), run_id, include_tasks=include_tasks, since=since)
+        return load_run(get_redis(), run_id, include_tasks=include_tasks, since=since)
     except RunNotFound:
         raise ApiError(404, f"no run {run_id!r} (never submitted, or expired)") from None
-    return jsonify(record | {"now": time.time()})
+
+
+@bp.get("/runs/<run_id>")
+def get_run(run_id: str) -> Response:
+    """The reader's run record, plus `now` (the server's clock, to grow running bars by).
+
+    A finished run is served from this process's cache while one HMGET says it has not changed
+    (see web.run_cache), with a weak ETag: a matching If-None-Match is a 304.
+    """
+    include_tasks = _flag("tasks", True)
+    since = _whole("since", -1, 0, 1_000_000) if "since" in request.args else None
+    variant: Variant = (include_tasks, since)
+    version = run_version(get_redis(), run_id)
+    if not version.finished:  # queued, running or unknown: read fresh (404 when unknown)
+        return jsonify(_load_run(run_id, variant) | {"now": time.time()})
+    tag = etag(run_id, version, variant)
+    if request.if_none_match.contains_weak(tag):
+        response = Response(status=304)
+    else:
+        cache = get_run_cache()
+        record = cache.get(run_id, variant, version)
+        if record is None:
+            record = _load_run(run_id, variant)
+            if not version.matches(record):  # changed since the HMGET: this body has no tag
+                return jsonify(record | {"now": time.time()})
+            cache.put(run_id, variant, version, record)
+        response = jsonify(record | {"now": time.time()})
+    response.set_etag(tag, weak=True)
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
 
 
 @bp.get("/compare/<comparison_id>")

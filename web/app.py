@@ -22,7 +22,9 @@ from contract.settings import Settings
 from web import api, assets, metrics, ops, pages, views
 from web.clients import init_clients
 from web.errors import init_errors
+from web.json_provider import OrjsonProvider
 from web.limits import init_limits
+from web.run_cache import init_run_cache
 from web.security import init_security
 
 log = logging.getLogger(__name__)
@@ -48,6 +50,7 @@ SECRET_KEY_FILE = "web-secret-key"
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the web app. Nothing connects to Redis here: the app starts even with Redis down."""
     app = Flask(__name__)
+    app.json = OrjsonProvider(app)  # before anything builds the Jinja env, whose tojson uses it
     app.config.from_mapping(DEFAULTS)
     app.config.from_prefixed_env("FANOUT")
     app.config["SETTINGS"] = Settings.from_env()
@@ -60,6 +63,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = shared_secret_key(Path(str(app.config["DATA_DIR"])))
 
     init_clients(app, app.config["SETTINGS"])
+    init_run_cache(app)
     init_limits(app, app.config["SETTINGS"])  # before CSRF: a flood of bad forms counts too
     CSRFProtect(app).exempt(api.bp)
     init_security(app)

@@ -42,6 +42,9 @@ def _path(name: str) -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "schema": ID}
 
 
+TEXT = {"type": "string"}
+FINISHED_ETAG = "Weak, on finished runs only: send it back as If-None-Match for a 304"
+
 TASKS_FLAG = _query("tasks", "Include every task record (default true)", {"type": "boolean"})
 
 
@@ -96,8 +99,20 @@ def _api_paths() -> dict[str, Any]:
                         "ended): a live page passes how many it already has",
                         {"type": "integer", "minimum": 0, "maximum": 1_000_000},
                     ),
+                    {
+                        "name": "If-None-Match",
+                        "in": "header",
+                        "required": False,
+                        "description": "A finished run's ETag from an earlier answer",
+                        "schema": TEXT,
+                    },
                 ],
-                "responses": {"200": _json("The run", "Run"), **_errors(400, 401, 404, 503)},
+                "responses": {
+                    "200": _json("The run", "Run")
+                    | {"headers": {"ETag": {"description": FINISHED_ETAG, "schema": TEXT}}},
+                    "304": {"description": "The finished run is unchanged since that ETag"},
+                    **_errors(400, 401, 404, 503),
+                },
             }
         },
         "/api/compare/{comparison_id}": {
