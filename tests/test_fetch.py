@@ -356,6 +356,29 @@ def test_unresolvable_name_is_an_error(get: Fetcher) -> None:
     assert outcome.state is TaskState.ERROR, outcome
 
 
+@pytest.fixture
+def hung_resolver(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A name whose lookup hangs like a dead nameserver's, until the test ends."""
+    name, release = "hung-dns.test", threading.Event()
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, *args, **kwargs):
+        if host == name:
+            release.wait(30)
+            raise socket.gaierror(socket.EAI_AGAIN, "the resolver never answered")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    yield name
+    release.set()
+
+
+def test_a_hung_name_lookup_ends_at_the_connect_timeout(get: Fetcher, hung_resolver: str) -> None:
+    """No socket timeout covers getaddrinfo; glibc can retry a dead nameserver for 30 s."""
+    outcome = get(f"http://{hung_resolver}/", limits(Allowlist(), connect_timeout_s=0.5))
+    assert outcome.state is TaskState.TIMEOUT, outcome
+
+
 def test_a_plain_session_is_refused(origin_url: str, allow: Allowlist) -> None:
     with requests.Session() as session:
         outcome = fetch(session, f"{origin_url}/bytes/1", limits(allow))

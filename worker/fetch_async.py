@@ -116,7 +116,10 @@ async def _fetch_hops_async(session: aiohttp.ClientSession, url: str, progress: 
         for ip in numeric_host(host) or ():  # Spelled as a number: check now, for a clear refusal.
             check_address(ip, port, limits.allow)
         connect_s, read_s = limits.hop_timeouts(progress.deadline)
-        timeout = aiohttp.ClientTimeout(total=None, sock_connect=connect_s, sock_read=read_s)
+        # `connect` covers the name lookup too, as the sync fetcher's connect timeout does.
+        timeout = aiohttp.ClientTimeout(
+            total=None, connect=connect_s, sock_connect=connect_s, sock_read=read_s
+        )
         async with session.get(current, allow_redirects=False, timeout=timeout) as resp:
             progress.status = resp.status
             location = resp.headers.get("Location")

@@ -9,8 +9,12 @@ explicit deny list is checked first.
 
 from __future__ import annotations
 
+import os
 import socket
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
 from urllib.parse import urlsplit
@@ -220,16 +224,62 @@ def _is_localhost_name(host: str) -> bool:
     return name == "localhost" or name.endswith(".localhost")
 
 
-def resolve_checked(host: str, port: int, allow: Allowlist) -> list[str]:
+class ResolveTimeout(TimeoutError):
+    """The resolver did not answer in time (glibc may retry a dead nameserver for 30 s)."""
+
+
+#: Lookups in flight at once per process; more wait their turn, each within its own timeout.
+RESOLVER_THREADS = 8
+_resolver: ThreadPoolExecutor | None = None
+_resolver_lock = threading.Lock()
+
+
+def _resolver_pool() -> ThreadPoolExecutor:
+    global _resolver
+    with _resolver_lock:
+        if _resolver is None:
+            _resolver = ThreadPoolExecutor(RESOLVER_THREADS, thread_name_prefix="fanout-dns")
+        return _resolver
+
+
+def _forget_resolver_after_fork() -> None:
+    global _resolver, _resolver_lock
+    _resolver, _resolver_lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_resolver_after_fork)
+
+
+def _getaddrinfo(name: str, port: int, timeout_s: float | None) -> list:
+    """getaddrinfo, bounded: no socket timeout covers it, so it runs on a resolver thread that
+    is waited for at most `timeout_s` (the thread finishes its lookup in the background)."""
+    try:
+        ip_address(name.partition("%")[0])
+        timeout_s = None  # a literal address: no query, nothing to wait for
+    except ValueError:
+        pass
+    if timeout_s is None:
+        return socket.getaddrinfo(name, port, type=socket.SOCK_STREAM)
+    lookup = _resolver_pool().submit(socket.getaddrinfo, name, port, type=socket.SOCK_STREAM)
+    try:
+        return lookup.result(timeout=timeout_s)
+    except FutureTimeout:
+        raise ResolveTimeout(f"resolving {name} took longer than {timeout_s:g} s") from None
+
+
+def resolve_checked(
+    host: str, port: int, allow: Allowlist, timeout_s: float | None = None
+) -> list[str]:
     """Resolve `host` once and return the IPs to connect to, all of them checked.
 
     One forbidden address refuses the whole name: a name that resolves to both a public and a
     private address must not get a second chance at the private one. DNS failures raise
-    `socket.gaierror`, except for `localhost` names, which are loopback by definition.
+    `socket.gaierror`, except for `localhost` names, which are loopback by definition. With
+    `timeout_s`, a lookup that takes longer raises ResolveTimeout.
     """
     name = host[1:-1] if host.startswith("[") and host.endswith("]") else host
     try:
-        infos = socket.getaddrinfo(name, port, type=socket.SOCK_STREAM)
+        infos = _getaddrinfo(name, port, timeout_s)
     except socket.gaierror:
         if _is_localhost_name(name):
             raise Refused(f"refused: {name} is a localhost name") from None
