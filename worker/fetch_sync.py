@@ -36,7 +36,7 @@ from worker.fetch import (
     TooManyRedirects,
     _Progress,
 )
-from worker.guard import Allowlist, Refused, check_url, resolve_checked
+from worker.guard import Allowlist, Refused, ResolveTimeout, check_url, resolve_checked
 
 
 class _Watch:
@@ -100,10 +100,14 @@ class _GuardedConnection(HTTPConnection):
     allow = Allowlist()
 
     def _new_conn(self) -> socket.socket:
+        timeout = self.timeout if isinstance(self.timeout, int | float) else None
         try:
-            ips = resolve_checked(self._dns_host, self.port, self.allow)
+            # The connect timeout covers the name lookup too, as curl's does.
+            ips = resolve_checked(self._dns_host, self.port, self.allow, timeout)
         except socket.gaierror as exc:
             raise NameResolutionError(self.host, self, exc) from exc
+        except ResolveTimeout as exc:
+            raise ConnectTimeoutError(self, str(exc)) from exc
         error: Exception | None = None
         for ip in ips:
             try:
@@ -187,6 +191,14 @@ def fetch(session: requests.Session, url: str, limits: FetchLimits) -> FetchOutc
         watch.done, watch.conn, _local.watch = True, None, None
 
 
+def _prepare(session: requests.Session, url: str) -> requests.PreparedRequest:
+    """A GET with the session's headers only. `Session.prepare_request` also merges cookies,
+    auth and netrc, none of which a guarded fetch uses, at ~10% of a tiny task's client CPU."""
+    prepared = requests.PreparedRequest()
+    prepared.prepare(method="GET", url=url, headers=session.headers, hooks=session.hooks)
+    return prepared
+
+
 def _fetch_hops(session: requests.Session, url: str, progress: _Progress) -> None:
     limits = progress.limits
     adapter = session.get_adapter(check_url(url)[0] + "://")
@@ -198,7 +210,15 @@ def _fetch_hops(session: requests.Session, url: str, progress: _Progress) -> Non
     for _hop in range(limits.max_redirects + 1):
         check_url(current)
         timeout = limits.hop_timeouts(progress.deadline)
-        with session.get(current, stream=True, allow_redirects=False, timeout=timeout) as resp:
+        with session.send(
+            _prepare(session, current),
+            stream=True,
+            allow_redirects=False,
+            timeout=timeout,
+            proxies={},
+            verify=session.verify,
+            cert=session.cert,
+        ) as resp:
             progress.status = resp.status_code
             location = resp.headers.get("Location")
             if resp.status_code in REDIRECT_STATUSES and location:
