@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 from contract.states import Strategy, TaskState, Workload
@@ -112,9 +112,13 @@ class StartRecord:
     attempt: int = 1
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), separators=(",", ":"))
+        data = {name: getattr(self, name) for name in _START_FIELDS}  # shallow, as TaskRecord's
+        return json.dumps(data, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, text: str | bytes) -> StartRecord:
         data = json.loads(text)
-        return cls(**{k: v for k, v in data.items() if k in {f.name for f in fields(cls)}})
+        return cls(**{k: v for k, v in data.items() if k in _START_FIELDS})
+
+
+_START_FIELDS = frozenset(f.name for f in fields(StartRecord))

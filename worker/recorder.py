@@ -125,6 +125,7 @@ class Recorder:
         self._ends: list[TaskRecord] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._run_marked_started = False
 
     def __enter__(self) -> Recorder:
         if self.batched:
@@ -169,16 +170,29 @@ class Recorder:
             ends, self._ends = self._ends, []
         if not starts and not ends:
             return
+        starts = self._unsuperseded(starts, ends)
         try:
             pipe = self.writer.redis.pipeline(transaction=False)
             self.writer.start(self.run_id, starts, client=pipe)
             self.writer.finish(self.run_id, ends, client=pipe)
             pipe.execute()
+            self._run_marked_started = self._run_marked_started or bool(starts)
         except Exception:
             with self._lock:  # keep them for the next flush: a Redis blip must not lose records
                 self._starts[:0] = starts
                 self._ends[:0] = ends
             raise
+
+    def _unsuperseded(self, starts: list[StartRecord], ends: list[TaskRecord]) -> list[StartRecord]:
+        """Starts whose task has not ended in the same flush: the end says all a start would.
+        The job's first flush keeps one, which marks the run started (state, workers)."""
+        if not starts or not ends:
+            return starts
+        ended = {record.index for record in ends}
+        kept = [start for start in starts if start.index not in ended]
+        if not kept and not self._run_marked_started:
+            kept = starts[:1]
+        return kept
 
     def _loop(self) -> None:
         while not self._stop.wait(self.flush_interval_s):

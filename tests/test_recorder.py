@@ -1,0 +1,99 @@
+"""The recorder against a real redis-server: what a flush writes, and what it may skip."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import redis as redis_lib
+
+from contract import keys
+from contract.records import RunSpec, StartRecord, TaskRecord
+from contract.settings import Settings
+from contract.states import Strategy, TaskState
+from producer.connection import fanout_queue
+from producer.submit import submit_run
+from tests.support import start_redis
+from worker.recorder import Recorder, TaskWriter
+
+
+@pytest.fixture
+def client(tmp_path):
+    """A private redis-server: command counts are read from INFO, which no one else must move."""
+    service = start_redis(tmp_path)
+    client = redis_lib.Redis.from_url(service.url)
+    yield client
+    client.close()
+    service.stop()
+
+
+def _run(client, n: int) -> str:
+    spec = RunSpec(tuple(f"http://127.0.0.1:9/{i}" for i in range(n)), Strategy.THREADS, 4)
+    return submit_run(client, fanout_queue(client), spec, Settings.from_env({}))
+
+
+def _start(index: int) -> StartRecord:
+    url = f"http://127.0.0.1:9/{index}"
+    return StartRecord(index, url, time.time(), worker="w", host="h", pid=1, thread="t")
+
+
+def _end(start: StartRecord) -> TaskRecord:
+    return TaskRecord(
+        index=start.index,
+        url=start.url,
+        state=TaskState.OK,
+        status_code=200,
+        started_at=start.started_at,
+        finished_at=time.time(),
+        duration_s=0.0,
+    )
+
+
+def _starts_written(client) -> int:
+    """START checks each start with one HEXISTS; nothing else in fanout runs HEXISTS."""
+    return int(client.info("commandstats").get("cmdstat_hexists", {}).get("calls", 0))
+
+
+def test_a_start_and_its_end_in_one_flush_write_only_the_end(client):
+    run_id = _run(client, 10)
+    recorder = Recorder(TaskWriter(client, 3600), run_id, batched=True)
+    starts = [_start(i) for i in range(10)]
+    for start in starts:
+        recorder.started(start)
+    for start in starts[:6]:
+        recorder.finished(_end(start))
+
+    recorder.flush()
+
+    # Only the starts of tasks 6-9, still running, are written; they mark the run started too.
+    assert _starts_written(client) == 4
+    running = {int(i) for i in client.hkeys(keys.running_key(run_id))}
+    assert running == {6, 7, 8, 9}
+    run = client.hgetall(keys.run_key(run_id))
+    assert run[b"state"] == b"running"
+    assert b"started_at" in run and b"workers_at_start" in run
+    assert int(run[b"done"]) == 6
+
+    later = [_start(i) for i in range(6, 10)]  # ended before the next flush: no start needed
+    for start in later:
+        recorder.finished(_end(start))
+    recorder.flush()
+    assert _starts_written(client) == 4
+    assert client.hlen(keys.running_key(run_id)) == 0
+    assert client.hget(keys.run_key(run_id), "state") == b"done"
+
+
+def test_a_job_whose_tasks_all_end_before_its_first_flush_still_marks_the_run_started(client):
+    run_id = _run(client, 3)
+    recorder = Recorder(TaskWriter(client, 3600), run_id, batched=True)
+    for start in [_start(i) for i in range(3)]:
+        recorder.started(start)
+        recorder.finished(_end(start))
+
+    recorder.flush()
+
+    assert _starts_written(client) == 1
+    run = client.hgetall(keys.run_key(run_id))
+    assert run[b"state"] == b"done"
+    assert b"started_at" in run and b"workers_at_start" in run
+    assert client.hlen(keys.tasks_key(run_id)) == 3
