@@ -155,9 +155,17 @@ def main(quick: bool, out_dir: Path, only: set[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    args = sys.argv[1:]
-    if "--render" in args:
-        rerender(Path("bench"))
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.harness", description="Development entry: some scenarios only."
+    )
+    parser.add_argument("scenarios", nargs="*", help="scenario names (default: all)")
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--out", type=Path, default=Path("bench"))
+    parser.add_argument("--render", action="store_true", help="rewrite the report from its JSON")
+    options = parser.parse_args()
+    if options.render:
+        rerender(options.out)
         sys.exit(0)
-    names = {a for a in args if not a.startswith("--")}
-    sys.exit(main("--quick" in args, Path("bench"), names or None))
+    sys.exit(main(options.quick, options.out, set(options.scenarios) or None))
