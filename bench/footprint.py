@@ -10,6 +10,7 @@ from bench.baselines import enqueue_bare, run_bare
 from bench.measure import Ctx, fanout_run, urls
 from bench.model import Outcome, fmt
 from bench.stack import wait_until
+from contract import jobs, keys
 
 MB = 1024 * 1024
 
@@ -56,6 +57,7 @@ def footprint(ctx: Ctx) -> Outcome:
             rows[key].add(value=_rss_mb(stack.worker_pids()[0]))
         before = _used_memory(stack)
         fanout_run(ctx, urls(origin, n, 0, 64), "asyncio", 200)
+        _wait_for_rq_jobs_to_expire(stack)
         rows["async"].add(value=(_used_memory(stack) - before) / n)
         fanout_run(ctx, urls(origin, 200, 50), "threads", 32)
         time.sleep(2)
@@ -63,6 +65,7 @@ def footprint(ctx: Ctx) -> Outcome:
         ctx.workers(2)
         before = _used_memory(stack)
         fanout_run(ctx, urls(origin, n, 0, 64), "queue", 1)
+        _wait_for_rq_jobs_to_expire(stack)
         rows["queue"].add(value=(_used_memory(stack) - before) / n)
         ctx.workers(2, "bare")
         before = _used_memory(stack)
@@ -100,6 +103,19 @@ def footprint(ctx: Ctx) -> Outcome:
     if stack.web_proc() is None:
         out.notes.append(f"web app not measured: {stack.web_error}")
     return out
+
+
+def _wait_for_rq_jobs_to_expire(stack) -> None:
+    """What stays of the latest run: RQ keeps its finished jobs for RESULT_TTL_S only."""
+    run_id = stack.client.zrevrange(keys.runs_index_key(), 0, 0)[0].decode()
+    pattern = f"rq:*fanout-{run_id}-*"
+    time.sleep(jobs.RESULT_TTL_S)
+    wait_until(
+        lambda: next(stack.client.scan_iter(match=pattern, count=1000), None) is None,
+        60,
+        "the run's finished RQ jobs to expire",
+    )
+    time.sleep(0.3)
 
 
 def _get(base_url: str, path: str) -> None:

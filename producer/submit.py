@@ -103,7 +103,7 @@ def _job_datas(
             ),
             job_id=keys.job_id(run_id, part),
             timeout=job_timeout_s(spec, len(tasks), settings),
-            result_ttl=0,  # fanout keeps its own records; RQ's result stream cost ~4.8 KB a job
+            result_ttl=jobs.RESULT_TTL_S,
             failure_ttl=settings.ttl_s,
             depends_on=dependency,
             description=f"fanout {spec.strategy.value} run {run_id} part {part}",

@@ -13,7 +13,7 @@ from contract.settings import Settings
 from contract.states import Strategy, TaskState
 from producer.connection import fanout_queue
 from producer.submit import submit_run
-from tests.support import start_redis
+from tests.support import start_redis, wait_until
 from worker.recorder import Recorder, TaskWriter
 
 
@@ -56,26 +56,25 @@ def _starts_written(client) -> int:
 
 def test_a_start_and_its_end_in_one_flush_write_only_the_end(client):
     run_id = _run(client, 10)
-    recorder = Recorder(TaskWriter(client, 3600), run_id, batched=True)
+    recorder = Recorder(TaskWriter(client, 3600), run_id)
     starts = [_start(i) for i in range(10)]
     for start in starts:
         recorder.started(start)
     for start in starts[:6]:
         recorder.finished(_end(start))
 
-    recorder.flush()
+    recorder.flush()  # what the process's flusher does every 0.1 s
 
-    # Only the starts of tasks 6-9, still running, are written; they mark the run started too.
-    assert _starts_written(client) == 4
+    assert _starts_written(client) == 4  # tasks 6-9, still running
     running = {int(i) for i in client.hkeys(keys.running_key(run_id))}
     assert running == {6, 7, 8, 9}
     run = client.hgetall(keys.run_key(run_id))
     assert run[b"state"] == b"running"
-    assert b"started_at" in run and b"workers_at_start" in run
+    assert float(run[b"started_at"]) == pytest.approx(starts[0].started_at)
+    assert b"workers_at_start" in run
     assert int(run[b"done"]) == 6
 
-    later = [_start(i) for i in range(6, 10)]  # ended before the next flush: no start needed
-    for start in later:
+    for start in starts[6:]:
         recorder.finished(_end(start))
     recorder.flush()
     assert _starts_written(client) == 4
@@ -83,17 +82,43 @@ def test_a_start_and_its_end_in_one_flush_write_only_the_end(client):
     assert client.hget(keys.run_key(run_id), "state") == b"done"
 
 
-def test_a_job_whose_tasks_all_end_before_its_first_flush_still_marks_the_run_started(client):
-    run_id = _run(client, 3)
-    recorder = Recorder(TaskWriter(client, 3600), run_id, batched=True)
-    for start in [_start(i) for i in range(3)]:
+def test_a_one_url_job_costs_one_write_and_still_marks_the_run_started(client):
+    run_id = _run(client, 2)
+    start = _start(0)
+    with Recorder(TaskWriter(client, 3600), run_id) as recorder:
         recorder.started(start)
         recorder.finished(_end(start))
 
-    recorder.flush()
-
-    assert _starts_written(client) == 1
+    assert _starts_written(client) == 0
     run = client.hgetall(keys.run_key(run_id))
-    assert run[b"state"] == b"done"
-    assert b"started_at" in run and b"workers_at_start" in run
-    assert client.hlen(keys.tasks_key(run_id)) == 3
+    assert run[b"state"] == b"running"
+    assert float(run[b"started_at"]) == pytest.approx(start.started_at)
+    assert b"workers_at_start" in run
+    assert client.hlen(keys.tasks_key(run_id)) == 1
+
+
+def test_a_task_running_past_the_interval_shows_as_running(client):
+    run_id = _run(client, 1)
+    start = _start(0)
+    with Recorder(TaskWriter(client, 3600), run_id) as recorder:
+        recorder.started(start)
+        wait_until(lambda: client.hexists(keys.running_key(run_id), "0"), 10, "the start")
+        assert client.hget(keys.run_key(run_id), "state") == b"running"
+        recorder.finished(_end(start))
+
+    assert client.hlen(keys.running_key(run_id)) == 0
+    assert client.hget(keys.run_key(run_id), "state") == b"done"
+
+
+def test_the_last_flush_waits_out_a_redis_blip(client):
+    """Exit returns only once the records are in Redis: RQ marks the job finished after it."""
+    run_id = _run(client, 1)
+    start = _start(0)
+    recorder = Recorder(TaskWriter(client, 3600), run_id).__enter__()
+    recorder.started(start)
+    recorder.finished(_end(start))
+    client.execute_command("CLIENT", "PAUSE", 500, "WRITE")  # holds every write for 0.5 s
+
+    recorder.__exit__(None, None, None)
+
+    assert client.hlen(keys.tasks_key(run_id)) == 1

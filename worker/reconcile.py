@@ -163,7 +163,7 @@ def _recover(
             kwargs=retry,
             job_id=keys.job_id(run_id, int(kwargs["part"]), attempt + 1),
             job_timeout=job.timeout,
-            result_ttl=0,  # fanout keeps its own records; RQ's result stream cost ~4.8 KB a job
+            result_ttl=jobs.RESULT_TTL_S,
             failure_ttl=writer.ttl_s,
         )
         report.retried[run_id] = report.retried.get(run_id, 0) + len(missing)

@@ -1,12 +1,14 @@
 """Writes task starts and ends to Redis: first writer wins, so no task is ever counted twice.
 
-A batch job records through a background thread that flushes every `flush_interval_s` in one
-pipeline, so a thousand fast tasks cost a few round trips, not thousands. A one-URL job writes
-straight through.
+Jobs record through one background thread per process that flushes every open job's buffers
+each 0.1 s in one pipeline, so a thousand fast tasks cost a few round trips, not thousands, and
+a task that ends within the interval costs one write.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
 import time
 from collections.abc import Iterable
@@ -16,14 +18,18 @@ from redis import Redis
 from contract import keys
 from contract.records import StartRecord, TaskRecord
 
-# KEYS: run, tasks, order, running, throughput-second
-# ARGV: ttl_s, now, history_ttl_s, then (index, record_json, state) triples.
-# Returns how many records were new; -1 when the run does not exist (expired or unknown).
+log = logging.getLogger(__name__)
+
+# KEYS: run, tasks, order, running, throughput-second, alive-workers
+# ARGV: ttl_s, now, history_ttl_s, first_started_at, alive_ttl_s, then (index, record_json,
+# state) triples. Returns how many records were new; -1 when the run does not exist (expired or
+# unknown). The first records of a run also mark it started, as a start would (starts are not
+# always written: see Recorder).
 _FINISH = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 local total = tonumber(redis.call('HGET', KEYS[1], 'total') or '0')
 local added = 0
-for i = 4, #ARGV, 3 do
+for i = 6, #ARGV, 3 do
   local index = ARGV[i]
   local n = tonumber(index)
   if n and n >= 0 and n < total then
@@ -35,11 +41,15 @@ for i = 4, #ARGV, 3 do
     redis.call('HDEL', KEYS[4], index)
   end
 end
-local sent = (#ARGV - 3) / 3
+local sent = (#ARGV - 5) / 3
 if sent > added then
   redis.call('HINCRBY', KEYS[1], 'duplicates', sent - added)
 end
 if added > 0 then
+  if redis.call('HSETNX', KEYS[1], 'started_at', ARGV[4]) == 1 then
+    local alive = redis.call('ZCOUNT', KEYS[6], tonumber(ARGV[2]) - tonumber(ARGV[5]), '+inf')
+    redis.call('HSET', KEYS[1], 'state', 'running', 'workers_at_start', alive)
+  end
   redis.call('EXPIRE', KEYS[2], ARGV[1])
   redis.call('EXPIRE', KEYS[3], ARGV[1])
   redis.call('INCRBY', KEYS[5], added)
@@ -95,55 +105,57 @@ class TaskWriter:
     def finish(self, run_id: str, records: Iterable[TaskRecord], client=None) -> int:
         """Write terminal records; returns how many were new (the rest had a writer already)."""
         now = time.time()
-        args: list[object] = [self.ttl_s, repr(now), keys.HISTORY_TTL_S]
+        args: list[object] = []
+        first_started_at = now
         for record in records:
             args += [record.index, record.to_json(), record.state.value]
-        if len(args) == 3:
+            if record.started_at is not None and record.started_at < first_started_at:
+                first_started_at = record.started_at
+        if not args:
             return 0
+        head = [self.ttl_s, repr(now), keys.HISTORY_TTL_S, repr(first_started_at), keys.ALIVE_TTL_S]
         keys_ = [
             keys.run_key(run_id),
             keys.tasks_key(run_id),
             keys.order_key(run_id),
             keys.running_key(run_id),
             keys.throughput_key(int(now)),
+            keys.alive_workers_key(),
         ]
+        args = head + args
         return self._finish(keys=keys_, args=args, client=client)
 
 
 class Recorder:
-    """Buffers one run's starts and ends and flushes them in the background."""
+    """Buffers one job's starts and ends; the process's flusher writes them every interval.
 
-    def __init__(
-        self, writer: TaskWriter, run_id: str, *, batched: bool, flush_interval_s: float = 0.1
-    ) -> None:
+    A start is written only if its task is still running at the next flush: the end says
+    everything the start would, so a task shorter than the interval costs one write, not two,
+    and a one-URL job one round trip. The job's last flush, on exit, is synchronous: RQ must
+    not see the job finished before its records are in Redis.
+    """
+
+    def __init__(self, writer: TaskWriter, run_id: str) -> None:
         self.writer = writer
         self.run_id = run_id
-        self.batched = batched
-        self.flush_interval_s = flush_interval_s
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the buffers
+        self._writing = threading.Lock()  # one flush at a time, so exit waits for the flusher's
         self._starts: list[StartRecord] = []
         self._ends: list[TaskRecord] = []
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._run_marked_started = False
 
     def __enter__(self) -> Recorder:
-        if self.batched:
-            self._thread = threading.Thread(target=self._loop, name="fanout-recorder", daemon=True)
-            self._thread.start()
+        _FLUSHER.add(self)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-        self._flush_until_written()
+        _FLUSHER.remove(self)
+        self._flush_until_written(final=True)
 
-    def _flush_until_written(self, attempts: int = 50, pause_s: float = 0.2) -> None:
+    def _flush_until_written(self, *, final: bool, attempts: int = 50, pause_s: float = 0.2):
         """The job's last flush retries through a short Redis outage before giving up."""
         for attempt in range(attempts):
             try:
-                self.flush()
+                self.flush(final=final)
                 return
             except Exception:
                 if attempt == attempts - 1:
@@ -151,52 +163,75 @@ class Recorder:
                 time.sleep(pause_s)
 
     def started(self, start: StartRecord) -> None:
-        if not self.batched:
-            self.writer.start(self.run_id, [start])
-            return
         with self._lock:
             self._starts.append(start)
 
     def finished(self, record: TaskRecord) -> None:
-        if not self.batched:
-            self.writer.finish(self.run_id, [record])
-            return
         with self._lock:
             self._ends.append(record)
 
-    def flush(self) -> None:
-        with self._lock:
-            starts, self._starts = self._starts, []
-            ends, self._ends = self._ends, []
-        if not starts and not ends:
-            return
-        starts = self._unsuperseded(starts, ends)
-        try:
-            pipe = self.writer.redis.pipeline(transaction=False)
-            self.writer.start(self.run_id, starts, client=pipe)
-            self.writer.finish(self.run_id, ends, client=pipe)
-            pipe.execute()
-            self._run_marked_started = self._run_marked_started or bool(starts)
-        except Exception:
-            with self._lock:  # keep them for the next flush: a Redis blip must not lose records
-                self._starts[:0] = starts
-                self._ends[:0] = ends
-            raise
+    def flush(self, *, final: bool = False) -> None:
+        with self._writing:
+            with self._lock:
+                starts, self._starts = self._starts, []
+                ends, self._ends = self._ends, []
+            if final:
+                starts = []  # the job is over: every task it ran has its end here
+            elif ends:
+                ended = {record.index for record in ends}
+                starts = [start for start in starts if start.index not in ended]
+            if not starts and not ends:
+                return
+            try:
+                # Two EVALSHA, not a pipeline: redis-py sends SCRIPT EXISTS before every pipeline
+                # holding a script, so a pipeline costs two round trips even for one write.
+                self.writer.start(self.run_id, starts)
+                self.writer.finish(self.run_id, ends)
+            except Exception:
+                with self._lock:  # kept for the next flush: a Redis blip must not lose records
+                    self._starts[:0] = starts
+                    self._ends[:0] = ends
+                raise
 
-    def _unsuperseded(self, starts: list[StartRecord], ends: list[TaskRecord]) -> list[StartRecord]:
-        """Starts whose task has not ended in the same flush: the end says all a start would.
-        The job's first flush keeps one, which marks the run started (state, workers)."""
-        if not starts or not ends:
-            return starts
-        ended = {record.index for record in ends}
-        kept = [start for start in starts if start.index not in ended]
-        if not kept and not self._run_marked_started:
-            kept = starts[:1]
-        return kept
+
+class _Flusher:
+    """One daemon thread per process flushing every open Recorder each `interval_s`: cheaper
+    than a thread per job, which a one-URL job would pay for nothing."""
+
+    def __init__(self, interval_s: float = 0.1) -> None:
+        self.interval_s = interval_s
+        self._lock = threading.Lock()
+        self._open: set[Recorder] = set()
+        self._thread: threading.Thread | None = None
+
+    def add(self, recorder: Recorder) -> None:
+        with self._lock:
+            self._open.add(recorder)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="fanout-recorder")
+                self._thread.daemon = True
+                self._thread.start()
+
+    def remove(self, recorder: Recorder) -> None:
+        with self._lock:
+            self._open.discard(recorder)
 
     def _loop(self) -> None:
-        while not self._stop.wait(self.flush_interval_s):
-            try:
-                self.flush()
-            except Exception:
-                time.sleep(self.flush_interval_s)
+        while True:
+            time.sleep(self.interval_s)
+            with self._lock:
+                recorders = list(self._open)
+            for recorder in recorders:
+                try:
+                    recorder.flush()
+                except Exception:
+                    log.debug("flush failed; kept for the next one", exc_info=True)
+
+    def forget_after_fork(self) -> None:
+        self._lock = threading.Lock()
+        self._open = set()
+        self._thread = None
+
+
+_FLUSHER = _Flusher()
+os.register_at_fork(after_in_child=_FLUSHER.forget_after_fork)
