@@ -69,7 +69,7 @@ def run_tasks(
         redis_url=conf.redis_url,
     )
     pairs = [(int(index), str(url)) for index, url in tasks]
-    with Recorder(_writer_for(redis), run_id, batched=len(pairs) > 1) as recorder:
+    with Recorder(_writer_for(redis), run_id) as recorder:
         RUNNERS[Strategy(strategy)](pairs, ctx, recorder, int(concurrency))
     return {"run_id": run_id, "part": part, "tasks": len(pairs)}
 
