@@ -76,7 +76,27 @@ def threads_c32(ctx: Ctx) -> Outcome:
         base.add(**direct(ctx, "pool_threads", batch, d, c, concurrency=c))
         fan.add(**fanout_run(ctx, batch, "threads", c, delay_s=d, slots=c))
     _at_least(out, f"threads C={c}: eff >= 0.90", fan.label, "eff", 0.90)
+    _note_wave_bound(out, n, c, d, [base.label, fan.label])
     return out
+
+
+def _note_wave_bound(out: Outcome, n: int, slots: int, d: float, labels: list[str]) -> None:
+    """Equal tasks fill whole waves: n tasks on `slots` take ceil(n / slots) waves of d, which
+    the nominal bound (n * d / slots) does not count when n is not a multiple of slots."""
+    waves = -(-n // slots)
+    cap = ideal_s(n, d, slots) / (waves * d)
+    if cap >= 1:
+        return
+    reached = ", ".join(
+        f"{label} {fmt(eff / cap, 3)}"
+        for label in labels
+        if (eff := out.get(label).median("eff")) is not None
+    )
+    out.notes.append(
+        f"{n} tasks of {d * 1000:g} ms on {slots} slots need {waves} waves, {waves * d:.3f} s: "
+        f"no run can beat efficiency {cap:.3f} against the nominal bound "
+        f"({ideal_s(n, d, slots):.3f} s). Against the wave bound: {reached}."
+    )
 
 
 def asyncio_c500(ctx: Ctx) -> Outcome:
