@@ -79,6 +79,11 @@ def stranded_key(rq_job_id: str) -> str:
     return f"{PREFIX}stranded:{rq_job_id}"
 
 
+def idempotency_key(key_digest: str) -> str:
+    """`<run id>:<batch fingerprint>` named by a client's Idempotency-Key (its SHA-256)."""
+    return f"{PREFIX}idempotency:{key_digest}"
+
+
 def job_id(run_id: str, part: int, attempt: int = 1) -> str:
     """RQ job id of one part of a run (a batch, a chunk or one URL) at one attempt."""
     return f"fanout-{run_id}-{part}-a{attempt}"

@@ -16,7 +16,14 @@ from flask import Blueprint, Response, jsonify, request, url_for
 from contract.states import Strategy
 from producer import stats
 from producer.reader import RunNotFound, list_runs, load_comparison, load_run
-from producer.submit import submit_comparison, submit_run
+from producer.submit import (
+    IdempotencyConflict,
+    IdempotencyInProgress,
+    submit_comparison,
+    submit_comparison_once,
+    submit_run,
+    submit_run_once,
+)
 from producer.validation import build_spec, check_choice
 from producer.workers import workers_overview
 from web.clients import get_queue, get_redis, get_settings
@@ -115,6 +122,20 @@ def _strategies(data: dict[str, Any]) -> list[Strategy]:
     return chosen
 
 
+#: What an Idempotency-Key may be: a UUID, a hash, any short token of visible ASCII.
+_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,200}")
+
+
+def _idempotency_key() -> str | None:
+    """The client's Idempotency-Key header: a retried submission gets the first one's run."""
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    if not _IDEMPOTENCY_KEY.fullmatch(key):
+        raise ApiError(400, "Idempotency-Key must be 1 to 200 visible ASCII characters")
+    return key
+
+
 def _accepted(body: dict[str, Any], location: str) -> Response:
     response = jsonify(body)
     response.status_code = 202
@@ -133,13 +154,37 @@ def submit() -> Response:
     spec = build_spec(data, settings, strategy_required=not compare)
     _check_url_shapes(data["urls"])  # as sent: build_spec strips them
     redis, queue = get_redis(), get_queue()
+    idempotency_key = _idempotency_key()
     if not compare:
-        run_id = submit_run(redis, queue, spec, settings)
-        count_submission("run", 1)
+        created = True
+        if idempotency_key is None:
+            run_id = submit_run(redis, queue, spec, settings)
+        else:
+            try:
+                run_id, created = submit_run_once(redis, queue, spec, settings, idempotency_key)
+            except IdempotencyConflict as exc:
+                raise ApiError(422, str(exc), "Idempotency-Key") from None
+        if created:
+            count_submission("run", 1)
         body = {"id": run_id, "url": url_for("pages.run", run_id=run_id)}
-        return _accepted(body, url_for("api.get_run", run_id=run_id))
-    comparison_id, run_ids = submit_comparison(redis, queue, spec, settings, strategies)
-    count_submission("comparison", len(run_ids))
+        response = _accepted(body, url_for("api.get_run", run_id=run_id))
+        if not created:
+            response.headers["Idempotent-Replayed"] = "true"
+        return response
+    created = True
+    if idempotency_key is None:
+        comparison_id, run_ids = submit_comparison(redis, queue, spec, settings, strategies)
+    else:
+        try:
+            comparison_id, run_ids, created = submit_comparison_once(
+                redis, queue, spec, settings, strategies, idempotency_key
+            )
+        except IdempotencyConflict as exc:
+            raise ApiError(422, str(exc), "Idempotency-Key") from None
+        except IdempotencyInProgress as exc:
+            raise ApiError(409, str(exc), "Idempotency-Key") from None
+    if created:
+        count_submission("comparison", len(run_ids))
     body = {
         "id": comparison_id,
         "url": url_for("pages.compare", comparison_id=comparison_id),
@@ -148,7 +193,10 @@ def submit() -> Response:
             for run_id, strategy in zip(run_ids, strategies, strict=True)
         ],
     }
-    return _accepted(body, url_for("api.get_comparison", comparison_id=comparison_id))
+    response = _accepted(body, url_for("api.get_comparison", comparison_id=comparison_id))
+    if not created:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
 
 
 @bp.get("/runs")

@@ -25,6 +25,8 @@ def _errors(*codes: int) -> dict[str, Any]:
         404: "No such run or comparison (never submitted, or expired)",
         413: "The body is over the size limit (1 MiB by default)",
         415: "The body is not JSON",
+        409: "A request with the same Idempotency-Key is still creating its comparison",
+        422: "The Idempotency-Key was first used with a different batch",
         429: "Over FANOUT_RATE_LIMIT_SUBMIT (or _READ): `error` says the limit; see Retry-After",
         503: "Redis is unreachable",
     }
@@ -55,17 +57,34 @@ def _api_paths() -> dict[str, Any]:
                 "operationId": "submitRun",
                 "summary": "Submit a batch as a run, or with compare=true as a comparison",
                 "requestBody": {"required": True, "content": {JSON: {"schema": ref("Submission")}}},
+                "parameters": [
+                    {
+                        "name": "Idempotency-Key",
+                        "in": "header",
+                        "required": False,
+                        "description": "Any unique token (a UUID): a retry with the same key and "
+                        "batch gets the first request's run or comparison, created once",
+                        "schema": {"type": "string", "pattern": "^[\\x21-\\x7e]{1,200}$"},
+                    }
+                ],
                 "responses": {
                     "202": {
                         "description": "Accepted; poll the Location header's URL",
-                        "headers": {"Location": {"schema": {"type": "string"}}},
+                        "headers": {
+                            "Location": {"schema": {"type": "string"}},
+                            "Idempotent-Replayed": {
+                                "description": "true when the Idempotency-Key's run (or "
+                                "comparison) existed already",
+                                "schema": TEXT,
+                            },
+                        },
                         "content": {
                             JSON: {
                                 "schema": {"anyOf": [ref("RunAccepted"), ref("ComparisonAccepted")]}
                             }
                         },
                     },
-                    **_errors(400, 401, 413, 415, 429, 503),
+                    **_errors(400, 401, 409, 413, 415, 422, 429, 503),
                 },
             },
             "get": {
