@@ -139,6 +139,7 @@ class Stack:
             ORIGIN_PORT=str(origin_port),
             FANOUT_ALLOW_HOSTS=f"127.0.0.1:{origin_port}",
             FANOUT_DATA_DIR=str(self.work_dir / "data"),
+            FANOUT_RATE_LIMIT_SUBMIT="off",  # the bench submits in bursts from one address
             PYTHONUNBUFFERED="1",
         )
         if self.cpu_rounds:

@@ -30,9 +30,9 @@ from contract.settings import Settings
 #: Every counter key starts with this (then `:LIMITER/<client>/<scope>/<amount>/<n>/<unit>`).
 KEY_PREFIX = f"{keys.PREFIX}limits"
 
-#: Per client. Generous enough for a person clicking Run and for the test suite's bursts from
-#: one loopback address; set FANOUT_RATE_LIMIT_SUBMIT lower on a public deployment.
-DEFAULT_SUBMIT_LIMIT = "600/minute;60/second"
+#: Per client address: a person clicking Run (or Compare) never meets it; a script looping on
+#: POST /api/runs does. Each submission may carry FANOUT_MAX_URLS fetches. `off` for none.
+DEFAULT_SUBMIT_LIMIT = "30/minute;5/second"
 DEFAULT_READ_LIMIT = ""
 
 #: Endpoints whose POST is a submission.

@@ -29,7 +29,10 @@ document.addEventListener("securitypolicyviolation",
 
 
 def make_app(settings: Settings, **config: object) -> Flask:
-    return create_app({"SETTINGS": settings, "SECRET_KEY": "test-secret", "TESTING": True} | config)
+    """An app on `settings`; submissions unlimited unless `RATE_LIMIT_SUBMIT` is passed (the
+    suite submits in bursts from one address)."""
+    base = {"SETTINGS": settings, "SECRET_KEY": "test-secret", "TESTING": True}
+    return create_app(base | {"RATE_LIMIT_SUBMIT": "off"} | config)
 
 
 @pytest.fixture(scope="session")
