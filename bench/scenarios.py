@@ -182,7 +182,28 @@ def hybrid_scaling(ctx: Ctx) -> Outcome:
     _at_least(
         out, f"hybrid W={bare_w} x {c}: eff >= 0.90", f"fanout hybrid W={bare_w} x {c}", "eff", 0.90
     )
+    _note_chunk_bound(out, batch, c, bare_w, d)
     return out
+
+
+def _note_chunk_bound(out: Outcome, batch: list[str], c: int, w: int, d: float) -> None:
+    """A chunk is a job: its waves run on one worker, so the busiest worker holds at least
+    ceil(all waves / w) of them, and never less than one whole chunk."""
+    spec = RunSpec(tuple(batch), Strategy.HYBRID, c)
+    parts = partition(spec, hybrid_chunk_size(spec, w))
+    waves = [-(-len(part) // c) for part in parts]
+    bound_s = max(max(waves), -(-sum(waves) // w)) * d
+    cap = ideal_s(len(batch), d, w * c) / bound_s
+    reached = ", ".join(
+        f"{s.label} {fmt(eff / cap, 3)}"
+        for s in out.series
+        if f"W={w} x" in s.label and (eff := s.median("eff")) is not None
+    )
+    out.notes.append(
+        f"W={w}: {len(parts)} chunks hold {sum(waves)} waves of {d * 1000:g} ms; the busiest "
+        f"of {w} workers runs at least {bound_s / d:.0f} of them, {bound_s:.2f} s, so efficiency "
+        f"cannot exceed {cap:.3f}. Against that bound: {reached}."
+    )
 
 
 def tiny_tasks(ctx: Ctx) -> Outcome:
