@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from bench.measure import Ctx, bare, direct, fanout_run, ideal_s, urls
 from bench.model import Outcome, fmt
+from contract.plan import hybrid_chunk_size, partition
 from contract.records import RunSpec
 from contract.states import Strategy
 from producer.presets import local_demo
-from producer.submit import hybrid_chunk_size, partition
 
 FETCH = [
     ("wall_s", "wall s"),

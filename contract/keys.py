@@ -32,9 +32,31 @@ def running_key(run_id: str) -> str:
     return f"{PREFIX}run:{run_id}:running"
 
 
+def served_key(run_id: str) -> str:
+    """Hash: worker name -> `host|first start|last end` of the tasks it ended for the run."""
+    return f"{PREFIX}run:{run_id}:served"
+
+
 def run_keys(run_id: str) -> tuple[str, ...]:
     """All keys of one run, for TTLs and deletion."""
-    return (run_key(run_id), tasks_key(run_id), order_key(run_id), running_key(run_id))
+    return (
+        run_key(run_id),
+        tasks_key(run_id),
+        order_key(run_id),
+        running_key(run_id),
+        served_key(run_id),
+    )
+
+
+def ended_runs_key() -> str:
+    """Set: runs whose last task has ended and that are not finalized yet (capacity snapshot,
+    host load, the next run of their comparison)."""
+    return f"{PREFIX}ended"
+
+
+def active_comparisons_key() -> str:
+    """Set: comparisons with runs not released yet; the reconcilers release them."""
+    return f"{PREFIX}compare:active"
 
 
 def runs_index_key() -> str:
@@ -52,9 +74,16 @@ def throughput_key(epoch_second: int) -> str:
     return f"{PREFIX}tput:{epoch_second}"
 
 
-def workers_seen_key(epoch_second: int) -> str:
-    """Set: names of the workers that beat during this second (the live-worker history)."""
-    return f"{PREFIX}wseen:{epoch_second}"
+def worker_spans_key() -> str:
+    """Hash: worker name -> JSON {host, cores, machine, joined_at, left_at}: when each worker
+    lived, for the capacity of queued runs and the live-worker history."""
+    return f"{PREFIX}workers:spans"
+
+
+def worker_cpu_key(worker_name: str) -> str:
+    """Sorted set: `time busy own` CPU samples (seconds) scored by time: the machine's busy CPU
+    and the worker's own (with its children), to tell how busy other processes kept the host."""
+    return f"{PREFIX}workers:cpu:{worker_name}"
 
 
 #: How long the per-second throughput and worker history is kept.
@@ -84,6 +113,27 @@ def idempotency_key(key_digest: str) -> str:
     return f"{PREFIX}idempotency:{key_digest}"
 
 
+JOB_ID_PREFIX = "fanout-"
+
+
 def job_id(run_id: str, part: int, attempt: int = 1) -> str:
     """RQ job id of one part of a run (a batch, a chunk or one URL) at one attempt."""
-    return f"fanout-{run_id}-{part}-a{attempt}"
+    return f"{job_id_prefix(run_id)}{part}-a{attempt}"
+
+
+def job_id_prefix(run_id: str) -> str:
+    """What every job id of one run starts with."""
+    return f"{JOB_ID_PREFIX}{run_id}-"
+
+
+def parse_job_id(rq_job_id: str) -> tuple[str, int, int] | None:
+    """(run id, part, attempt) of a fanout job id; None for any other job (or RQ's
+    `job_id:execution_id` registry entries' execution part)."""
+    if not rq_job_id.startswith(JOB_ID_PREFIX):
+        return None
+    run_id, _, rest = rq_job_id[len(JOB_ID_PREFIX) :].partition("-")
+    part, _, attempt = rest.partition("-a")
+    attempt = attempt.partition(":")[0]
+    if not (run_id and part.isdigit() and attempt.isdigit()):
+        return None
+    return run_id, int(part), int(attempt)

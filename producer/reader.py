@@ -8,10 +8,11 @@ from typing import Any
 import orjson
 from redis import Redis
 
-from contract import keys
+from contract import keys, runfacts
 from contract.records import RunSpec, StartRecord, TaskRecord
-from contract.states import TaskState
-from contract.summary import slots_for, summarize
+from contract.states import RunState, TaskState
+from contract.summary import Capacity, slots_for, slots_per_worker, summarize
+from producer import comparison
 
 
 class RunNotFound(LookupError):
@@ -67,12 +68,18 @@ def load_run(
     workers = int(run.get("workers_at_start") or 0)
     submitted_at = _float(run.get("submitted_at"))
     finished_at = _float(run.get("finished_at"))
+    chunk_size = int(run.get("chunk_size") or 0) or None
+    facts = run_facts(redis, run_id, run) if tasks else None
+    capacity = None
+    if facts is not None and facts.spans and not spec.strategy.is_single_job:
+        capacity = Capacity(facts.spans, slots_per_worker(spec, chunk_size), facts.served)
     summary = summarize(
         tasks,
         workload=spec.workload,
-        slots=slots_for(spec, workers, int(run.get("chunk_size") or 0) or None),
+        slots=slots_for(spec, workers, chunk_size),
         submitted_at=submitted_at,
         finished_at=finished_at,
+        capacity=capacity,
     )
     counts = summary.counts
     counts[TaskState.RUNNING.value] = len(running)
@@ -81,6 +88,7 @@ def load_run(
         "id": run_id,
         "spec": spec.to_dict(),
         "state": run.get("state"),
+        "provisional": run.get("state") != RunState.DONE.value,
         "total": len(spec.urls),
         "done": len(tasks),
         "counts": counts,
@@ -89,10 +97,12 @@ def load_run(
         "workers_at_start": workers,
         "chunk_size": int(run.get("chunk_size") or 0) or None,
         "comparison": run.get("comparison") or None,
+        "repeat_index": int(run.get("repeat_index") or 0),
         "submitted_at": submitted_at,
         "started_at": _float(run.get("started_at")),
         "finished_at": finished_at,
         "summary": summary.to_dict(),
+        "host_load": facts.host_load if facts is not None else None,
     }
     if include_tasks and since is not None:
         new = {int(index) for index in new_order}
@@ -103,6 +113,15 @@ def load_run(
         record["tasks"] = task_dicts
         record["running"] = [json.loads(start.to_json()) for start in running]
     return record
+
+
+def run_facts(redis: Redis, run_id: str, run: dict[str, Any]) -> runfacts.RunFacts:
+    """The facts kept when the run was finalized, else read live (a run going on, or one a
+    worker has not finalized yet)."""
+    kept = runfacts.from_record(run)
+    if kept is not None:
+        return kept
+    return runfacts.read_live(redis, run_id)
 
 
 def list_runs(redis: Redis, *, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
@@ -137,10 +156,18 @@ def load_comparison(
         state = "running"
     else:
         state = "queued"
+    repeat = int(data.get("repeat") or 1)
+    strategies = json.loads(data.get("strategies") or "null") or list(
+        dict.fromkeys(run["spec"]["strategy"] for run in runs)
+    )
     return {
         "id": comparison_id,
         "spec": json.loads(data["spec"]),
         "submitted_at": _float(data.get("submitted_at")),
         "state": state,
+        "provisional": state != "done",
+        "repeat": repeat,
+        "strategies": strategies,
         "runs": runs,
+        "rows": comparison.rows(runs, strategies, repeat),
     }

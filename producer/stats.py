@@ -1,8 +1,9 @@
 """Time series and totals over every run, read from the history keys the workers write.
 
-The workers INCRBY `keys.throughput_key(second)` by the tasks that ended in that second and SADD
-their name into `keys.workers_seen_key(second)` on every heartbeat; both expire after
-`keys.HISTORY_TTL_S`. Reading a window is one pipeline of GET + SCARD per second.
+The workers INCRBY `keys.throughput_key(second)` by the tasks that ended in that second (expiring
+after `keys.HISTORY_TTL_S`); the live workers of each second come from the workers' spans
+(`contract.fleet`), counted through the liveness window, so a beat that lands late on a busy host
+does not make the line dip.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 
 from redis import Redis
 
-from contract import keys
+from contract import fleet, keys
 from contract.states import TERMINAL_TASK_STATES, RunState, TaskState
 
 #: The longest window a series can cover: older seconds have expired.
@@ -33,13 +34,8 @@ def throughput_series(redis: Redis, *, window_s: int = 300, now: float | None = 
     end = int(time.time() if now is None else now) - 1
     start = end - window_s + 1
     seconds = list(range(start, end + 1))
-    pipe = redis.pipeline(transaction=False)
-    for second in seconds:
-        pipe.get(keys.throughput_key(second))
-        pipe.scard(keys.workers_seen_key(second))
-    replies = pipe.execute()
-    tasks = [int(value or 0) for value in replies[0::2]]
-    workers = [int(value or 0) for value in replies[1::2]]
+    tasks = [int(value or 0) for value in redis.mget([keys.throughput_key(s) for s in seconds])]
+    workers = fleet.live_series(fleet.read_lives(redis, now=end + 1), seconds)
     return {
         "start": start,
         "end": end,

@@ -11,19 +11,21 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from typing import Any
 
 from redis import Redis
 from rq import Queue, SimpleWorker, Worker
 from rq.exceptions import StopRequested
+from rq.job import Job
 from rq.serializers import JSONSerializer
 from rq.worker_pool import WorkerPool
 
 import worker.jobs  # noqa: F401 - preloaded before any fork: the whole point of a warm worker
-from contract import keys
+from contract import keys, sequence
 from contract.settings import Settings
 from worker import identity, pools
-from worker.reconcile import Heartbeat
+from worker.heartbeat import Heartbeat
 from worker.recorder import TaskWriter
 
 log = logging.getLogger(__name__)
@@ -72,7 +74,7 @@ class _FanoutMixin:
             fanout_queue(self.connection),  # type: ignore[attr-defined]
             TaskWriter(self.connection, Settings.from_env().ttl_s),  # type: ignore[attr-defined]
         )
-        heartbeat.beat()
+        heartbeat.join()
         stop = threading.Event()
         thread = threading.Thread(target=heartbeat.run, args=(stop,), name="fanout-heartbeat")
         thread.daemon = True
@@ -84,7 +86,31 @@ class _FanoutMixin:
             stop.set()
             thread.join(timeout=5)
             with contextlib.suppress(Exception):
-                heartbeat.forget()
+                heartbeat.leave()
+
+    def handle_job_success(self, job: Job, queue: Queue, started_job_registry: Any) -> None:
+        super().handle_job_success(job, queue, started_job_registry)  # type: ignore[misc]
+        self._after_job(job, queue)
+
+    def handle_job_failure(self, job: Job, queue: Queue, *args: Any, **kwargs: Any) -> None:
+        super().handle_job_failure(job, queue, *args, **kwargs)  # type: ignore[misc]
+        self._after_job(job, queue)
+
+    def _after_job(self, job: Job, queue: Queue) -> None:
+        """RQ has let go of the job: if it was the last of a comparison's run, start the next
+        run now rather than at the next housekeeping pass."""
+        comparison_id = (job.meta or {}).get("comparison")
+        if not comparison_id:
+            return
+        try:
+            live = int(
+                self.connection.zcount(  # type: ignore[attr-defined]
+                    keys.alive_workers_key(), time.time() - keys.ALIVE_TTL_S, "+inf"
+                )
+            )
+            sequence.release(self.connection, queue, comparison_id, live_workers=live)  # type: ignore[attr-defined]
+        except Exception:  # the housekeeping pass releases it instead
+            self.log.warning("could not release the next run of %s", comparison_id, exc_info=True)  # type: ignore[attr-defined]
 
 
 class FanoutSimpleWorker(_FanoutMixin, SimpleWorker):

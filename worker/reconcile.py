@@ -22,8 +22,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
 
 from redis import Redis
 from rq import Queue
@@ -33,6 +32,7 @@ from rq.registry import FailedJobRegistry, StartedJobRegistry
 from rq.serializers import JSONSerializer
 
 from contract import jobs, keys
+from contract.plan import RunTasks
 from contract.records import TaskRecord
 from contract.states import TaskState
 from worker.recorder import TaskWriter
@@ -84,7 +84,7 @@ def requeue_stranded(redis: Redis, queue: Queue, *, now: float | None = None) ->
     requeued = []
     for raw in redis.lrange(queue.intermediate_queue_key, 0, -1):
         job_id = raw.decode() if isinstance(raw, bytes) else raw
-        if not job_id.startswith("fanout-") or redis.zscore(started, job_id) is not None:
+        if keys.parse_job_id(job_id) is None or redis.zscore(started, job_id) is not None:
             continue
         marker = keys.stranded_key(job_id)
         if redis.set(marker, now, nx=True, ex=keys.HISTORY_TTL_S):
@@ -102,7 +102,7 @@ def requeue_stranded(redis: Redis, queue: Queue, *, now: float | None = None) ->
 def _fetch_jobs(redis: Redis, job_ids: list[str]) -> list[Job]:
     found = []
     for job_id in job_ids:
-        if not job_id.startswith("fanout-"):
+        if keys.parse_job_id(job_id) is None:
             continue
         try:
             found.append(Job.fetch(job_id, connection=redis, serializer=JSONSerializer))
@@ -125,7 +125,7 @@ def _abandoned(redis: Redis, queue: Queue) -> list[Job]:
 def _failed(redis: Redis, queue: Queue) -> list[Job]:
     """Failed fanout jobs no reconciler has claimed yet (checked in one round trip)."""
     registry = FailedJobRegistry(queue=queue)
-    job_ids = [i for i in registry.get_job_ids(cleanup=False) if i.startswith("fanout-")]
+    job_ids = [i for i in registry.get_job_ids(cleanup=False) if keys.parse_job_id(i)]
     if not job_ids:
         return []
     pipe = redis.pipeline(transaction=False)
@@ -148,23 +148,28 @@ def _recover(
 ) -> None:
     if not redis.set(keys.handled_key(job.id), reason, nx=True, ex=writer.ttl_s):
         return  # another reconciler took it
-    kwargs = _job_kwargs(job)
-    run_id = kwargs["run_id"]
-    tasks = kwargs["tasks"]
+    _forget_started(redis, queue, job.id)
+    try:
+        message = RunTasks.from_job(job.args, job.kwargs)
+    except ValueError as exc:
+        log.error("job %s is not a run_tasks job fanout can recover: %s", job.id, exc)
+        return
+    run_id = message.run_id
     ended = {int(i) for i in redis.hkeys(keys.tasks_key(run_id))}
-    missing = [[index, url] for index, url in tasks if int(index) not in ended]
+    missing = [[index, url] for index, url in message.tasks if int(index) not in ended]
     if not missing:
         return
-    attempt = int(kwargs.get("attempt", 1))
+    attempt = message.attempt
     if attempt < MAX_ATTEMPTS:
-        retry = dict(kwargs, tasks=missing, attempt=attempt + 1)
+        retry = replace(message, tasks=missing, attempt=attempt + 1)
         queue.enqueue(
             jobs.RUN_TASKS,
-            kwargs=retry,
-            job_id=keys.job_id(run_id, int(kwargs["part"]), attempt + 1),
+            args=retry.to_args(),
+            job_id=retry.job_id,
             job_timeout=job.timeout,
             result_ttl=jobs.RESULT_TTL_S,
             failure_ttl=writer.ttl_s,
+            meta=job.meta or None,
         )
         report.retried[run_id] = report.retried.get(run_id, 0) + len(missing)
         log.warning("retrying %d tasks of %s: %s", len(missing), job.id, reason)
@@ -185,42 +190,15 @@ def _recover(
     log.warning("marked %d tasks of %s lost: %s", len(records), job.id, reason)
 
 
-def _job_kwargs(job: Job) -> dict[str, Any]:
-    names = ("run_id", "part", "tasks", "strategy", "concurrency", "workload", "attempt")
-    kwargs = dict(zip(names, job.args, strict=False))
-    kwargs.update(job.kwargs)
-    return kwargs
-
-
-class Heartbeat:
-    """The worker's alive key, refreshed every second, and the reconciler, every few seconds."""
-
-    def __init__(self, redis: Redis, worker_name: str, queue: Queue, writer: TaskWriter) -> None:
-        self.redis = redis
-        self.worker_name = worker_name
-        self.queue = queue
-        self.writer = writer
-
-    def beat(self) -> None:
-        now = time.time()
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.zadd(keys.alive_workers_key(), {self.worker_name: now})
-        pipe.zremrangebyscore(keys.alive_workers_key(), "-inf", now - keys.HISTORY_TTL_S)
-        seen = keys.workers_seen_key(int(now))
-        pipe.sadd(seen, self.worker_name)
-        pipe.expire(seen, keys.HISTORY_TTL_S)
-        pipe.execute()
-
-    def forget(self) -> None:
-        self.redis.zrem(keys.alive_workers_key(), self.worker_name)
-
-    def run(self, stop) -> None:
-        last_reconcile = 0.0
-        while not stop.wait(1.0):
-            try:
-                self.beat()
-                if time.monotonic() - last_reconcile >= RECONCILE_EVERY_S:
-                    last_reconcile = time.monotonic()
-                    reconcile(self.redis, self.queue, self.writer)
-            except Exception:
-                log.debug("heartbeat failed", exc_info=True)
+def _forget_started(redis: Redis, queue: Queue, job_id: str) -> None:
+    """A dead worker's job leaves the started registry now: RQ would keep it there until the
+    worker's key expires and a maintenance pass runs (minutes), and pages would count it as
+    being worked on. Entries are `job_id:execution_id`."""
+    registry = StartedJobRegistry(queue=queue)
+    entries = [
+        entry
+        for entry in redis.zrange(registry.key, 0, -1)
+        if (entry.decode() if isinstance(entry, bytes) else entry).partition(":")[0] == job_id
+    ]
+    if entries:
+        redis.zrem(registry.key, *entries)

@@ -20,16 +20,19 @@ from contract.records import StartRecord, TaskRecord
 
 log = logging.getLogger(__name__)
 
-# KEYS: run, tasks, order, running, throughput-second, alive-workers
-# ARGV: ttl_s, now, history_ttl_s, first_started_at, alive_ttl_s, then (index, record_json,
-# state) triples. Returns how many records were new; -1 when the run does not exist (expired or
-# unknown). The first records of a run also mark it started, as a start would (starts are not
-# always written: see Recorder).
+# KEYS: run, tasks, order, running, throughput-second, alive-workers, served, ended-runs
+# ARGV: ttl_s, now, history_ttl_s, first_started_at, alive_ttl_s, worker, `host|first|last` of
+# this batch (empty if none of it ran), run id, then (index, record_json, state) triples.
+# Returns how many records were new; -1 when the run does not exist (expired or unknown). The
+# first records of a run also mark it started, as a start would (starts are not always
+# written: see Recorder). The worker's first start and last end over the run widen its span for
+# the capacity (`contract.capacity`); the run's end puts it in the ended set, for the
+# reconcilers to finalize.
 _FINISH = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 local total = tonumber(redis.call('HGET', KEYS[1], 'total') or '0')
 local added = 0
-for i = 6, #ARGV, 3 do
+for i = 9, #ARGV, 3 do
   local index = ARGV[i]
   local n = tonumber(index)
   if n and n >= 0 and n < total then
@@ -41,7 +44,7 @@ for i = 6, #ARGV, 3 do
     redis.call('HDEL', KEYS[4], index)
   end
 end
-local sent = (#ARGV - 5) / 3
+local sent = (#ARGV - 8) / 3
 if sent > added then
   redis.call('HINCRBY', KEYS[1], 'duplicates', sent - added)
 end
@@ -54,9 +57,21 @@ if added > 0 then
   redis.call('EXPIRE', KEYS[3], ARGV[1])
   redis.call('INCRBY', KEYS[5], added)
   redis.call('EXPIRE', KEYS[5], ARGV[3])
+  if ARGV[7] ~= '' then
+    local host, first, last = string.match(ARGV[7], '^(.*)|([^|]+)|([^|]+)$')
+    local seen = redis.call('HGET', KEYS[7], ARGV[6])
+    if seen then
+      local _, f0, l0 = string.match(seen, '^(.*)|([^|]+)|([^|]+)$')
+      if tonumber(f0) < tonumber(first) then first = f0 end
+      if tonumber(l0) > tonumber(last) then last = l0 end
+    end
+    redis.call('HSET', KEYS[7], ARGV[6], host .. '|' .. first .. '|' .. last)
+    redis.call('EXPIRE', KEYS[7], ARGV[1])
+  end
   local done = redis.call('HINCRBY', KEYS[1], 'done', added)
   if done >= total then
     redis.call('HSET', KEYS[1], 'state', 'done', 'finished_at', ARGV[2])
+    redis.call('SADD', KEYS[8], ARGV[8])
   end
 end
 return added
@@ -107,13 +122,31 @@ class TaskWriter:
         now = time.time()
         args: list[object] = []
         first_started_at = now
+        last_finished_at = 0.0
+        worker = host = ""
+        ran = False
         for record in records:
             args += [record.index, record.to_json(), record.state.value]
             if record.started_at is not None and record.started_at < first_started_at:
                 first_started_at = record.started_at
+                ran = True
+            if record.finished_at is not None and record.finished_at > last_finished_at:
+                last_finished_at = record.finished_at
+            worker, host = record.worker or worker, record.host or host
         if not args:
             return 0
-        head = [self.ttl_s, repr(now), keys.HISTORY_TTL_S, repr(first_started_at), keys.ALIVE_TTL_S]
+        last = max(last_finished_at, first_started_at)
+        served = f"{host}|{first_started_at!r}|{last!r}" if ran else ""
+        head = [
+            self.ttl_s,
+            repr(now),
+            keys.HISTORY_TTL_S,
+            repr(first_started_at),
+            keys.ALIVE_TTL_S,
+            worker or "?",
+            served,
+            run_id,
+        ]
         keys_ = [
             keys.run_key(run_id),
             keys.tasks_key(run_id),
@@ -121,6 +154,8 @@ class TaskWriter:
             keys.running_key(run_id),
             keys.throughput_key(int(now)),
             keys.alive_workers_key(),
+            keys.served_key(run_id),
+            keys.ended_runs_key(),
         ]
         args = head + args
         return self._finish(keys=keys_, args=args, client=client)

@@ -17,8 +17,8 @@ import jsonschema
 import pytest
 import yaml
 
+from contract.plan import MAX_WAVES_PER_CHUNK
 from contract.settings import Settings
-from producer.submit import MAX_WAVES_PER_CHUNK
 from tests.compose.conftest import (
     CI_OVERRIDE,
     COMPOSE_FILE,

@@ -1,0 +1,122 @@
+"""How a run becomes RQ jobs: its parts, each part's typed message, id and timeout.
+
+Both sides enqueue: the producer a run's jobs at submission, the workers the next run of a
+comparison once the previous one has ended (see `contract.sequence`) and a retry of a dead
+worker's tasks. One definition here keeps them identical.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from rq import Queue
+
+from contract import jobs, keys
+from contract.records import RunSpec
+from contract.states import Strategy
+
+#: Seconds added to a job's timeout beyond the worst case of its tasks' deadlines.
+JOB_TIMEOUT_MARGIN_S = 60
+
+#: A hybrid chunk holds at most this many waves of its threads: longer chunks cost fewer jobs,
+#: shorter ones balance better over the workers.
+MAX_WAVES_PER_CHUNK = 4
+
+
+@dataclass(frozen=True)
+class RunTasks:
+    """The message of one `run_tasks` job: a part of a run, as [index, url] pairs."""
+
+    run_id: str
+    part: int
+    tasks: list[list[Any]] = field(hash=False)
+    strategy: str
+    concurrency: int
+    workload: str
+    attempt: int = 1
+
+    _FIELDS = ("run_id", "part", "tasks", "strategy", "concurrency", "workload", "attempt")
+
+    def to_args(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self._FIELDS)
+
+    @classmethod
+    def from_job(cls, args: Sequence[Any], kwargs: dict[str, Any]) -> RunTasks:
+        """From a job's arguments, positional (as enqueued) or keyword (retries of older
+        versions); ValueError if they are not a run_tasks message."""
+        values = dict(zip(cls._FIELDS, args, strict=False))
+        values.update({k: v for k, v in kwargs.items() if k in cls._FIELDS})
+        try:
+            return cls(
+                run_id=str(values["run_id"]),
+                part=int(values["part"]),
+                tasks=[[int(i), str(u)] for i, u in values["tasks"]],
+                strategy=str(values["strategy"]),
+                concurrency=int(values["concurrency"]),
+                workload=str(values["workload"]),
+                attempt=int(values.get("attempt", 1)),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"not a run_tasks message: {exc}") from None
+
+    @property
+    def job_id(self) -> str:
+        return keys.job_id(self.run_id, self.part, self.attempt)
+
+
+def hybrid_chunk_size(spec: RunSpec, workers: int) -> int:
+    """`concurrency` tasks per wave, and as many waves per chunk as keep every worker busy with
+    at least four chunks (between 1 and MAX_WAVES_PER_CHUNK waves)."""
+    per_wave = max(1, spec.concurrency)
+    waves = len(spec.urls) // (per_wave * max(1, workers) * 4)
+    return per_wave * max(1, min(MAX_WAVES_PER_CHUNK, waves))
+
+
+def partition(spec: RunSpec, chunk_size: int = 1) -> list[list[list[Any]]]:
+    """The parts of a run, one RQ job each, as lists of [index, url] pairs."""
+    tasks: list[list[Any]] = [[index, url] for index, url in enumerate(spec.urls)]
+    if spec.strategy is Strategy.QUEUE:
+        return [[task] for task in tasks]
+    if spec.strategy is Strategy.HYBRID:
+        return [tasks[i : i + chunk_size] for i in range(0, len(tasks), chunk_size)]
+    return [tasks]
+
+
+def job_timeout_s(spec: RunSpec, part_size: int, task_deadline_s: float) -> int:
+    """Worst case of one part: its waves of tasks, each bounded by the task deadline."""
+    lanes = 1 if spec.strategy in (Strategy.SEQUENTIAL, Strategy.QUEUE) else spec.concurrency
+    waves = -(-part_size // max(1, lanes))
+    return int(waves * task_deadline_s) + JOB_TIMEOUT_MARGIN_S
+
+
+def job_datas(
+    run_id: str,
+    spec: RunSpec,
+    chunk_size: int,
+    *,
+    task_deadline_s: float,
+    failure_ttl_s: int,
+    comparison_id: str | None = None,
+) -> list[Any]:
+    """RQ's enqueue data for every part of the run, attempt 1."""
+    meta = {"comparison": comparison_id} if comparison_id else None
+    datas = []
+    for part, tasks in enumerate(partition(spec, chunk_size)):
+        message = RunTasks(
+            run_id, part, tasks, spec.strategy.value, spec.concurrency, spec.workload.value
+        )
+        datas.append(
+            Queue.prepare_data(
+                jobs.RUN_TASKS,
+                args=message.to_args(),
+                job_id=message.job_id,
+                timeout=job_timeout_s(spec, len(tasks), task_deadline_s),
+                result_ttl=jobs.RESULT_TTL_S,
+                failure_ttl=failure_ttl_s,
+                meta=meta,
+                description=f"fanout {spec.strategy.value} run {run_id} part {part}",
+            )
+        )
+    return datas

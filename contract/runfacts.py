@@ -1,0 +1,80 @@
+"""What a run's figures need beyond its tasks: the workers' spans around it and the load other
+processes put on their hosts. Read live while the run goes, then kept in the run's record once
+it has ended (`snapshot`), so the figures outlive the fleet's one-hour history.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from redis import Redis
+
+from contract import capacity, fleet, keys
+
+#: Seconds after a run's end before its snapshot is taken: the workers' CPU samples come once a
+#: second, and the load over the run is interpolated between the samples around its end.
+SETTLE_S = 1.5
+
+#: After this long without a sample past the end, the run is kept without its host load.
+SAMPLES_LATE_S = 15.0
+
+
+@dataclass(frozen=True)
+class RunFacts:
+    spans: tuple[capacity.WorkerSpan, ...]
+    served: int
+    host_load: dict[str, Any] | None
+
+
+def _text(value: bytes | str | None) -> str | None:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def window(served: dict[str, tuple[str, float, float]]) -> tuple[float, float] | None:
+    """First start and last end over every task that ran."""
+    if not served:
+        return None
+    return min(first for _, first, _ in served.values()), max(last for *_, last in served.values())
+
+
+def read_live(redis: Redis, run_id: str, *, now: float | None = None) -> RunFacts:
+    now = time.time() if now is None else now
+    served = fleet.read_served(redis, run_id)
+    lives = fleet.read_lives(redis, now=now)
+    span = window(served)
+    if span is None:
+        return RunFacts((), 0, None)
+    start, end = span
+    spans = capacity.overlapping(
+        capacity.stretch((life.span for life in lives), served), start, end
+    )
+    near = [life for life in lives if life.span.start <= end and life.span.end >= start]
+    samples = fleet.read_samples(redis, (life.span.name for life in near), start, end)
+    return RunFacts(tuple(spans), len(served), fleet.host_load(near, samples, start, end))
+
+
+def keep(redis: Redis, run_id: str, facts: RunFacts) -> None:
+    """Keep the facts in the run's record (first writer wins)."""
+    run = keys.run_key(run_id)
+    pipe = redis.pipeline(transaction=False)
+    pipe.hsetnx(run, "capacity", json.dumps([s.to_list() for s in facts.spans]))
+    pipe.hsetnx(run, "served_workers", facts.served)
+    pipe.hsetnx(run, "host_load", json.dumps(facts.host_load))
+    pipe.execute()
+
+
+def from_record(run: dict[str, str | None]) -> RunFacts | None:
+    """The snapshot kept in a run's record (its hash, decoded), if it was taken."""
+    raw = run.get("capacity")
+    if not raw:
+        return None
+    try:
+        spans = tuple(capacity.WorkerSpan.from_list(item) for item in json.loads(raw))
+        host_load = json.loads(run.get("host_load") or "null")
+        served = int(run.get("served_workers") or 0)
+    except (ValueError, TypeError):
+        return None
+    return RunFacts(spans, served, host_load)

@@ -1,0 +1,34 @@
+"""Ended runs get their facts kept (`contract.runfacts.snapshot`) by whichever worker's
+housekeeping pass claims them first, once their CPU samples have settled."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from redis import Redis
+
+from contract import keys, runfacts
+
+log = logging.getLogger(__name__)
+
+
+def finalize_ended_runs(redis: Redis, *, now: float | None = None) -> list[str]:
+    now = time.time() if now is None else now
+    finalized = []
+    for raw in redis.smembers(keys.ended_runs_key()):
+        run_id = raw.decode() if isinstance(raw, bytes) else raw
+        finished_at = redis.hget(keys.run_key(run_id), "finished_at")
+        if finished_at is not None and now - float(finished_at) < runfacts.SETTLE_S:
+            continue
+        if finished_at is not None:
+            facts = runfacts.read_live(redis, run_id, now=now)
+            late = now - float(finished_at) > runfacts.SAMPLES_LATE_S
+            if facts.host_load is None and facts.spans and not late:
+                continue  # a sample after the end has not landed yet (a busy host)
+        if not redis.srem(keys.ended_runs_key(), run_id):
+            continue  # another worker claimed it
+        if finished_at is not None:
+            runfacts.keep(redis, run_id, facts)
+            finalized.append(run_id)
+    return finalized

@@ -1,0 +1,160 @@
+"""The worker's life in Redis: its span, its once-a-second beat and CPU sample, and the
+housekeeping every worker shares (reconcile, finalize ended runs, release comparisons, forget
+the dead).
+
+The span (`keys.worker_spans_key()`) says when the worker joined and, on a clean stop, when it
+left; a killed worker's span ends at its last beat. Spans are what the capacity of a queued run
+and the live-worker history are computed from (`contract.capacity`, `contract.fleet`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import threading
+import time
+from functools import cache
+
+import psutil
+from redis import Redis
+from rq import Queue
+
+from contract import fleet, keys, sequence
+from worker import identity
+from worker.finalize import finalize_ended_runs
+from worker.reconcile import RECONCILE_EVERY_S, reconcile
+from worker.recorder import TaskWriter
+
+log = logging.getLogger(__name__)
+
+
+@cache
+def machine_id() -> str:
+    """The kernel's boot id: shared by every container on one machine, unlike the hostname, so
+    the CPU of workers in sibling containers is not mistaken for someone else's."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as handle:
+            return handle.read().strip()
+    except OSError:
+        return identity.host()
+
+
+def machine_busy_s() -> float:
+    """CPU seconds the whole machine has spent busy since boot."""
+    times = psutil.cpu_times()
+    return sum(times) - times.idle - getattr(times, "iowait", 0.0)
+
+
+def own_cpu_s(process: psutil.Process) -> float:
+    """CPU seconds of this worker process, its reaped children and its live ones (the process
+    pool, a fork work-horse)."""
+    total = sum(os.times()[:4])
+    for child in process.children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            cpu = child.cpu_times()
+            total += cpu.user + cpu.system
+    return total
+
+
+class Heartbeat:
+    """Joins the fleet, beats every second, leaves on a clean stop; between beats, every
+    RECONCILE_EVERY_S, does the shared housekeeping."""
+
+    def __init__(self, redis: Redis, worker_name: str, queue: Queue, writer: TaskWriter) -> None:
+        self.redis = redis
+        self.worker_name = worker_name
+        self.queue = queue
+        self.writer = writer
+        self._process = psutil.Process()
+
+    def join(self) -> None:
+        span = {
+            "host": identity.host(),
+            "cores": identity.cores(),
+            "machine": machine_id(),
+            "pid": os.getpid(),
+            "joined_at": time.time(),
+            "left_at": None,
+        }
+        self.redis.hset(keys.worker_spans_key(), self.worker_name, json.dumps(span))
+        self.beat()
+
+    def beat(self) -> None:
+        now = time.time()
+        sample = f"{now!r} {machine_busy_s():.3f} {own_cpu_s(self._process):.3f}"
+        cpu_key = keys.worker_cpu_key(self.worker_name)
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.zadd(keys.alive_workers_key(), {self.worker_name: now})
+        pipe.zadd(cpu_key, {sample: now})
+        pipe.zremrangebyscore(cpu_key, "-inf", now - keys.HISTORY_TTL_S)
+        pipe.expire(cpu_key, keys.HISTORY_TTL_S)
+        pipe.execute()
+
+    def leave(self) -> None:
+        """A clean stop: the span ends now, and the worker is no longer counted alive."""
+        raw = self.redis.hget(keys.worker_spans_key(), self.worker_name)
+        span = json.loads(raw) if raw else {"host": identity.host(), "joined_at": time.time()}
+        span["left_at"] = time.time()
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hset(keys.worker_spans_key(), self.worker_name, json.dumps(span))
+        pipe.zrem(keys.alive_workers_key(), self.worker_name)
+        pipe.execute()
+
+    def housekeeping(self) -> None:
+        reconcile(self.redis, self.queue, self.writer)
+        finalize_ended_runs(self.redis)
+        live = int(
+            self.redis.zcount(keys.alive_workers_key(), time.time() - keys.ALIVE_TTL_S, "+inf")
+        )
+        for raw in self.redis.smembers(keys.active_comparisons_key()):
+            comparison_id = raw.decode() if isinstance(raw, bytes) else raw
+            sequence.release(self.redis, self.queue, comparison_id, live_workers=live)
+        forget_the_dead(self.redis, self.queue)
+
+    def run(self, stop: threading.Event) -> None:
+        last_housekeeping = 0.0
+        while not stop.wait(1.0):
+            try:
+                self.beat()
+                if time.monotonic() - last_housekeeping >= RECONCILE_EVERY_S:
+                    last_housekeeping = time.monotonic()
+                    self.housekeeping()
+            except Exception:
+                log.debug("heartbeat failed", exc_info=True)
+
+
+def forget_the_dead(redis: Redis, queue: Queue, *, now: float | None = None) -> list[str]:
+    """Workers killed without a word: out of RQ's worker registry once their heartbeat is older
+    than `keys.ALIVE_TTL_S` (RQ itself waits for its worker key to expire: minutes), so no page
+    shows them busy; and spans and samples older than the history are dropped."""
+    now = time.time() if now is None else now
+    lives = fleet.read_lives(redis, now=now)
+    gone = {life.span.name for life in lives if life.gone}
+    registered = {
+        (raw.decode() if isinstance(raw, bytes) else raw)
+        for raw in redis.smembers(f"rq:workers:{queue.name}")
+    }
+    forgotten = []
+    for worker_key in registered:
+        name = worker_key.removeprefix("rq:worker:")
+        if name in gone:
+            pipe = redis.pipeline(transaction=True)
+            pipe.delete(worker_key)
+            pipe.srem(f"rq:workers:{queue.name}", worker_key)
+            pipe.srem("rq:workers", worker_key)
+            pipe.execute()
+            forgotten.append(name)
+            log.warning("worker %s stopped beating: removed from RQ's worker registry", name)
+    expired = [
+        life.span.name for life in lives if life.gone and life.span.end < now - keys.HISTORY_TTL_S
+    ]
+    if expired:
+        pipe = redis.pipeline(transaction=False)
+        pipe.hdel(keys.worker_spans_key(), *expired)
+        pipe.zrem(keys.alive_workers_key(), *expired)
+        for name in expired:
+            pipe.delete(keys.worker_cpu_key(name))
+        pipe.execute()
+    return forgotten
