@@ -1,8 +1,10 @@
 """The workers page's data: RQ's own view of fanout's workers and queue, plus fanout's heartbeat.
 
 RQ's `last_heartbeat` of an idle worker can be minutes old (it blocks on the queue between
-beats), so whether a worker is alive is read from fanout's own once-a-second heartbeat
-(`keys.alive_workers_key()`); RQ's fields are shown as RQ reports them.
+beats), so whether a worker is alive is read from fanout's own once-a-second heartbeat and the
+workers' spans (`contract.fleet`); RQ's fields are shown as RQ reports them. A worker RQ still
+lists but whose heartbeat has stopped is shown among the gone, never as busy: the workers'
+housekeeping removes it from RQ's registry within seconds (`worker.heartbeat.forget_the_dead`).
 """
 
 from __future__ import annotations
@@ -17,8 +19,7 @@ from rq.exceptions import DeserializationError, NoSuchJobError
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
-from contract import keys
-from producer.stats import live_worker_count
+from contract import fleet, keys
 
 #: Workers whose last fanout heartbeat is older than ALIVE_TTL_S but younger than this are
 #: listed as recently gone (killed, crashed or stopped).
@@ -69,6 +70,8 @@ def list_workers(redis: Redis, queue: Queue, *, now: float | None = None) -> lis
     rows = []
     for worker in Worker.all(queue=queue, serializer=JSONSerializer):
         beat = beats.get(worker.name)
+        if beat is None or beat < now - keys.ALIVE_TTL_S:
+            continue  # stopped or killed: listed among the gone
         rows.append(
             {
                 "name": worker.name,
@@ -82,33 +85,42 @@ def list_workers(redis: Redis, queue: Queue, *, now: float | None = None) -> lis
                 "born_at": _epoch(worker.birth_date),
                 "rq_heartbeat_at": _epoch(worker.last_heartbeat),
                 "heartbeat_at": beat,
-                "alive": beat is not None and beat >= now - keys.ALIVE_TTL_S,
+                "alive": True,
             }
         )
     rows.sort(key=lambda row: (row["born_at"] or 0, row["name"]))
     return rows
 
 
-def gone_workers(redis: Redis, *, now: float | None = None) -> list[dict[str, Any]]:
-    """Workers that stopped beating in the last GONE_WINDOW_S, most recent first."""
+def gone_workers(
+    lives: list[fleet.WorkerLife], *, now: float | None = None
+) -> list[dict[str, Any]]:
+    """Workers that stopped or were killed in the last GONE_WINDOW_S, most recent first."""
     now = time.time() if now is None else now
-    stale = redis.zrevrangebyscore(
-        keys.alive_workers_key(),
-        now - keys.ALIVE_TTL_S,
-        now - GONE_WINDOW_S,
-        withscores=True,
-    )
-    return [{"name": _text(name), "heartbeat_at": score} for name, score in stale]
+    gone = [life for life in lives if life.gone and life.span.end >= now - GONE_WINDOW_S]
+    gone.sort(key=lambda life: life.span.end, reverse=True)
+    return [
+        {
+            "name": life.span.name,
+            "host": life.span.host,
+            "joined_at": life.span.start,
+            "left_at": life.span.end,
+            "heartbeat_at": life.last_beat,
+            "how": "stopped" if life.left_cleanly else "stopped beating (killed?)",
+        }
+        for life in gone
+    ]
 
 
 def workers_overview(redis: Redis, queue: Queue, *, now: float | None = None) -> dict[str, Any]:
     """Everything the workers page shows except the time series (see producer.stats)."""
     now = time.time() if now is None else now
     workers = list_workers(redis, queue, now=now)
+    lives = fleet.read_lives(redis, now=now)
     return {
         "now": now,
         "queue": {"name": queue.name, **queue_counts(queue)},
         "workers": workers,
-        "live": live_worker_count(redis, now=now),
-        "gone": gone_workers(redis, now=now),
+        "live": sum(1 for life in lives if not life.gone),
+        "gone": gone_workers(lives, now=now),
     }

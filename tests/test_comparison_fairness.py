@@ -8,6 +8,7 @@ the same test, medians over three interleaved repeats, never wall-clock threshol
 
 from __future__ import annotations
 
+import itertools
 import time
 from statistics import median
 
@@ -138,7 +139,7 @@ def test_the_next_run_starts_only_after_the_previous_one_ended(redis_client, set
         redis_client, fanout_queue(redis_client), spec, settings, strategies
     )
     records = [wait_for_run(redis_client, run_id, timeout_s=60) for run_id in run_ids]
-    for before, after in zip(records, records[1:], strict=False):
+    for before, after in itertools.pairwise(records):
         last_end = max(task["finished_at"] for task in before["tasks"])
         first_start = min(task["started_at"] for task in after["tasks"])
         assert first_start >= last_end

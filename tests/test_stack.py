@@ -76,3 +76,78 @@ def test_up_starts_the_stack_and_ctrl_c_leaves_no_process(stack):
     assert proc.wait(timeout=30) is not None
     _, alive = psutil.wait_procs(children, timeout=15)
     assert alive == [], [p.cmdline() for p in alive]
+
+
+def _stopped_order(log_text: str) -> list[str]:
+    """Process kinds in the order honcho reported them stopped."""
+    order = []
+    for line in log_text.splitlines():
+        if " stopped (rc=" in line:
+            name = line.split("|", 1)[-1].strip().split(" stopped", 1)[0]
+            order.append(name.rsplit(".", 1)[0])
+    return order
+
+
+def test_ctrl_c_mid_run_stops_workers_first_and_loses_nothing(stack, tmp_path):
+    """SIGINT during a run: workers stop first (the task in hand ends), then web and origin,
+    then Redis; after a restart the run completes with no task failed by the stop, and the
+    Workers page lists the old workers as gone, never busy."""
+    from contract.records import RunSpec
+    from contract.settings import Settings
+    from contract.states import Strategy
+    from producer.connection import fanout_queue
+    from producer.submit import submit_run
+    from producer.wait import wait_for_run
+    from producer.workers import workers_overview
+
+    proc, env, ports, log_path = stack
+    client = redis_lib.Redis(port=int(ports["FANOUT_REDIS_PORT"]))
+    wait_until(lambda: _ping(client, proc, log_path), 60, "the embedded redis-server")
+    wait_until(lambda: len(alive_workers(client)) == 2, 60, "2 workers")
+    settings = Settings.from_env(env)
+    origin = f"http://127.0.0.1:{ports['ORIGIN_PORT']}"
+    urls = tuple(f"{origin}/delay/1500?n={i}" for i in range(6))
+    run_id = submit_run(client, fanout_queue(client), RunSpec(urls, Strategy.QUEUE), settings)
+    wait_until(lambda: client.hlen(f"fanout:run:{run_id}:running") >= 2, 30, "tasks running")
+    old_workers = alive_workers(client)
+
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=120)
+    text = log_path.read_text(errors="replace")
+    order = _stopped_order(text)
+    assert order.index("redis") == len(order) - 1, order
+    assert max(i for i, kind in enumerate(order) if kind == "worker") < min(
+        i for i, kind in enumerate(order) if kind in ("web", "origin")
+    ), order
+    assert "Traceback" not in text, text[-4000:]
+    assert "SIGKILL" not in text, text[-4000:]
+
+    again = subprocess.Popen(
+        [sys.executable, "-m", "fanout", "up", "--workers", "2"],
+        env=env,
+        stdout=(tmp_path / "up2.log").open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        wait_until(lambda: _ping(client, again, tmp_path / "up2.log"), 60, "redis again")
+        record = wait_for_run(client, run_id, timeout_s=120)
+        assert record["counts"]["ok"] == len(urls), [t.get("error") for t in record["tasks"]]
+        assert all(task["attempt"] == 1 for task in record["tasks"])
+        wait_until(lambda: len(alive_workers(client)) == 2, 60, "2 new workers")
+        overview = workers_overview(client, fanout_queue(client))
+        listed = {row["name"]: row for row in overview["workers"]}
+        assert not old_workers & set(listed), "stopped workers still registered in RQ"
+        assert old_workers <= {row["name"] for row in overview["gone"]}
+        assert all(row["alive"] for row in overview["workers"])
+    finally:
+        again.send_signal(signal.SIGINT)
+        again.wait(timeout=120)
+
+
+def _ping(client, proc, log_path) -> bool:
+    try:
+        return bool(client.ping())
+    except redis_lib.RedisError:
+        assert proc.poll() is None, log_path.read_text()
+        return False

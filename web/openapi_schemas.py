@@ -255,7 +255,14 @@ def schemas(settings: Settings) -> dict[str, Any]:
                 "gone": {
                     "type": "array",
                     "items": _object(
-                        {"name": {"type": "string"}, "heartbeat_at": {"type": "number"}}
+                        {
+                            "name": {"type": "string"},
+                            "host": {"type": "string"},
+                            "joined_at": {"type": "number"},
+                            "left_at": {"type": "number"},
+                            "heartbeat_at": NUMBER_OR_NULL,
+                            "how": {"type": "string"},
+                        }
                     ),
                 },
             }

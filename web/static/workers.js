@@ -42,7 +42,7 @@ function renderWorkers(overview) {
   const gone = root.querySelector("[data-gone]");
   gone.hidden = overview.gone.length === 0;
   root.querySelector("[data-gone-list]").innerHTML = overview.gone
-    .map((w) => `<li><code>${esc(shortWorker(w.name))}</code> last beat ${ago(w.heartbeat_at, overview.now)}</li>`)
+    .map((w) => `<li><code>${esc(shortWorker(w.name))}</code> ${esc(w.how)} ${ago(w.left_at, overview.now)}</li>`)
     .join("");
 }
 
