@@ -255,10 +255,13 @@ def submit_comparison(
     strategies: Sequence[Strategy] = tuple(Strategy),
     *,
     comparison_id: str | None = None,
+    repeat: int = 1,
 ) -> tuple[str, list[str]]:
     """The same batch under each strategy, one run after another (RQ job dependencies chain them,
     so runs never compete for the workers). Run records become visible only once every job is
-    enqueued; a failure part-way leaves hidden records that expire with their TTL."""
+    enqueued; a failure part-way leaves hidden records that expire with their TTL.
+
+    `repeat` is accepted for callers of issue 9 and not acted on yet: each strategy runs once."""
     comparison_id = comparison_id or new_id()
     now = time.time()
     run_ids: list[str] = []
