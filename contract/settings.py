@@ -40,6 +40,7 @@ class Settings:
     redis_url_is_default: bool = True
     web_host: str = "127.0.0.1"
     web_port: int = 8000
+    web_url: str = "http://127.0.0.1:8000"
     origin_host: str = "127.0.0.1"
     origin_port: int = 8081
     origin_url: str = "http://127.0.0.1:8081"
@@ -62,13 +63,16 @@ class Settings:
         origin_host = env.get("ORIGIN_HOST") or "127.0.0.1"
         origin_port = _int(env, "ORIGIN_PORT", 8081)
         origin_url = (env.get("ORIGIN_URL") or f"http://{origin_host}:{origin_port}").rstrip("/")
+        web_host = env.get("WEB_HOST") or "127.0.0.1"
+        web_port = _int(env, "WEB_PORT", 8000)
         redis_url = env.get("REDIS_URL") or ""
         embedded_port = _int(env, "FANOUT_REDIS_PORT", DEFAULT_REDIS_PORT)
         return cls(
             redis_url=redis_url or f"redis://127.0.0.1:{embedded_port}/0",
             redis_url_is_default=not redis_url,
-            web_host=env.get("WEB_HOST") or "127.0.0.1",
-            web_port=_int(env, "WEB_PORT", 8000),
+            web_host=web_host,
+            web_port=web_port,
+            web_url=(env.get("FANOUT_WEB_URL") or default_web_url(web_host, web_port)).rstrip("/"),
             origin_host=origin_host,
             origin_port=origin_port,
             origin_url=origin_url,
@@ -85,6 +89,15 @@ class Settings:
             cpu_rounds=_int(env, "FANOUT_CPU_ROUNDS", 350_000),
             api_token=env.get("FANOUT_API_TOKEN") or "",
         )
+
+
+def default_web_url(web_host: str, web_port: int) -> str:
+    """Where people reach the web app when FANOUT_WEB_URL does not say: a server bound to every
+    interface is reached on loopback from the machine the CLI runs on."""
+    host = "127.0.0.1" if web_host in ("0.0.0.0", "::", "[::]") else web_host
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{web_port}"
 
 
 def default_allow_hosts(origin_url: str) -> str:

@@ -6,23 +6,28 @@ import json
 import os
 import signal
 import sys
-import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
+from redis import Redis
 from redis.exceptions import RedisError
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from contract.records import RunSpec
 from contract.settings import Settings
 from contract.states import Strategy, Workload
-from fanout.report import comparison_table, print_run
+from fanout import watch
+from fanout.report import summary_lines
+from fanout.table import comparison_lines, comparison_table, comparison_warning
+from fanout.watch import say
 from producer.connection import connect, fanout_queue
 from producer.presets import cpu_batch, local_demo
 from producer.reader import load_comparison
 from producer.submit import submit_comparison, submit_run
 from producer.validation import InvalidInput, build_spec, parse_url_lines
-from producer.wait import RunTimeout, wait_for_run
+from producer.wait import RunTimeout
 
 STRATEGIES = [s.value for s in Strategy]
 WORKLOADS = [w.value for w in Workload]
@@ -176,28 +181,43 @@ def _collect_urls(
     return collected
 
 
-def _spec(data: dict, settings: Settings):
+def _batch_spec(
+    urls, url_file, demo, concurrency, workload, strategy: str, settings: Settings
+) -> RunSpec:
+    """The batch the options describe, checked as the API checks it (bad input exits 2)."""
+    data = {
+        "urls": _collect_urls(urls, url_file, demo, workload, settings),
+        "strategy": strategy,
+        "concurrency": concurrency,
+        "workload": workload,
+    }
     try:
         return build_spec(data, settings)
     except InvalidInput as exc:
         raise click.UsageError(f"{exc.field}: {exc.message}") from None
 
 
-def _progress(console: Console) -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-        disable=not console.is_terminal,
-    )
-
-
 def _fail(message: str) -> None:
     click.echo(f"fanout: {message}", err=True)
     sys.exit(1)
+
+
+@contextmanager
+def _connected(settings: Settings) -> Iterator[Redis]:
+    """Redis for one command. An unreachable Redis, or a run still going after --timeout, ends
+    the command with a message and exit status 1 rather than a traceback."""
+    try:
+        yield connect(settings)
+    except RedisError as exc:
+        _fail(f"Redis at {settings.redis_url} is unreachable ({exc}); is `make up` running?")
+    except RunTimeout as exc:
+        _fail(str(exc))
+
+
+def _announce(what: str, page: str) -> None:
+    """The id and its page at once, on stderr and outside the progress bar (which is erased at
+    the end), so the page can be opened while the batch runs."""
+    click.echo(f"fanout: {what} submitted: {page}", err=True)
 
 
 @main.command()
@@ -206,37 +226,21 @@ def _fail(message: str) -> None:
     "--strategy", "-s", type=click.Choice(STRATEGIES), default="threads", show_default=True
 )
 def run(urls, url_file, demo, concurrency, workload, as_json, timeout, strategy) -> None:
-    """Submit one run and print each URL's outcome and the summary."""
+    """Submit one run and print each URL's outcome as it ends, then the summary."""
     settings = _settings()
-    spec = _spec(
-        {
-            "urls": _collect_urls(urls, url_file, demo, workload, settings),
-            "strategy": strategy,
-            "concurrency": concurrency,
-            "workload": workload,
-        },
-        settings,
-    )
-    err = Console(stderr=True)
-    try:
-        redis = connect(settings)
+    spec = _batch_spec(urls, url_file, demo, concurrency, workload, strategy, settings)
+    with _connected(settings) as redis:
         run_id = submit_run(redis, fanout_queue(redis), spec, settings)
-        with _progress(err) as progress:
-            bar = progress.add_task(f"run {run_id} ({strategy})", total=len(spec.urls))
-            record = wait_for_run(
-                redis,
-                run_id,
-                timeout_s=timeout,
-                on_progress=lambda done, total: progress.update(bar, completed=done),
-            )
-    except RedisError as exc:
-        _fail(f"Redis at {settings.redis_url} is unreachable ({exc}); is `make up` running?")
-    except RunTimeout as exc:
-        _fail(str(exc))
+        page = f"{settings.web_url}/runs/{run_id}"
+        _announce(f"run {run_id}", page)
+        wait = watch.wait if as_json else watch.follow
+        record = wait(redis, run_id, f"run {run_id} ({strategy})", len(spec.urls), timeout)
     if as_json:
         click.echo(json.dumps(record, indent=2))
-    else:
-        print_run(record, Console())
+        return
+    for line in summary_lines(record):
+        say(line)
+    say(f"[i] run page: {page}")
 
 
 @main.command()
@@ -245,45 +249,38 @@ def run(urls, url_file, demo, concurrency, workload, as_json, timeout, strategy)
     "--strategies", default=",".join(STRATEGIES), show_default=True,
     help="Comma-separated strategies, run one after another.",
 )  # fmt: skip
-def compare(urls, url_file, demo, concurrency, workload, as_json, timeout, strategies) -> None:
-    """Run the same batch under every strategy, one after another, and print a table."""
+@click.option(
+    "--repeat", type=click.IntRange(1, 10), default=1, show_default=True,
+    help="Run each strategy N times, interleaved; the table shows medians and ranges.",
+)  # fmt: skip
+def compare(
+    urls, url_file, demo, concurrency, workload, as_json, timeout, strategies, repeat
+) -> None:
+    """Run the same batch under every strategy, one run at a time, and print a table."""
     settings = _settings()
     chosen = [s.strip() for s in strategies.split(",") if s.strip()]
     unknown = [s for s in chosen if s not in STRATEGIES]
     if unknown or not chosen:
         raise click.UsageError(f"unknown strategies {unknown}; choose from {', '.join(STRATEGIES)}")
-    spec = _spec(
-        {
-            "urls": _collect_urls(urls, url_file, demo, workload, settings),
-            "strategy": chosen[0],
-            "concurrency": concurrency,
-            "workload": workload,
-        },
-        settings,
-    )
-    err = Console(stderr=True)
-    try:
-        redis = connect(settings)
-        comparison_id, run_ids = submit_comparison(
-            redis, fanout_queue(redis), spec, settings, [Strategy(s) for s in chosen]
+    spec = _batch_spec(urls, url_file, demo, concurrency, workload, chosen[0], settings)
+    with _connected(settings) as redis:
+        comparison_id, _ = submit_comparison(
+            redis, fanout_queue(redis), spec, settings, [Strategy(s) for s in chosen], repeat=repeat
         )
-        started = time.monotonic()
-        with _progress(err) as progress:
-            for strategy, run_id in zip(chosen, run_ids, strict=True):
-                bar = progress.add_task(strategy, total=len(spec.urls))
-                left = max(1.0, timeout - (time.monotonic() - started))
-                wait_for_run(
-                    redis,
-                    run_id,
-                    timeout_s=left,
-                    on_progress=lambda done, total, bar=bar: progress.update(bar, completed=done),
-                )
+        page = f"{settings.web_url}/compare/{comparison_id}"
+        _announce(f"comparison {comparison_id}", page)
+        watch.wait_for_comparison(redis, comparison_id, timeout)
         comparison = load_comparison(redis, comparison_id, include_tasks=as_json)
-    except RedisError as exc:
-        _fail(f"Redis at {settings.redis_url} is unreachable ({exc}); is `make up` running?")
-    except RunTimeout as exc:
-        _fail(str(exc))
     if as_json:
         click.echo(json.dumps(comparison, indent=2))
+        return
+    out = Console()
+    if out.is_terminal:
+        out.print(comparison_table(comparison))
+        warning = comparison_warning(comparison)
+        lines = [warning] if warning else []
     else:
-        Console().print(comparison_table(comparison))
+        lines = comparison_lines(comparison)
+    for line in lines:
+        say(line)
+    say(f"[i] comparison page: {page}")

@@ -5,9 +5,6 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from rich.console import Console
-from rich.table import Table
-
 
 def task_line(task: dict[str, Any]) -> str:
     domain = urlsplit(task["url"]).hostname or "?"
@@ -17,57 +14,56 @@ def task_line(task: dict[str, Any]) -> str:
     return f"[-] {domain} [{task['url']}]: {task['state']} ({detail})"
 
 
-def _s(value: float | None) -> str:
+def seconds(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f} s"
 
 
-def _x(value: float | None, digits: int = 2) -> str:
+def number(value: float | None, digits: int = 2) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
+
+
+def busy_warning(
+    host_load: dict[str, Any], advice: str, strategies: list[str] | None = None
+) -> str:
+    """Other processes on a worker host take cores from the runs, so their figures understate
+    fanout: say how many cores, on which host when there are several, and (in a comparison)
+    under which strategies."""
+    others = host_load.get("others_cores") or {}
+    host = f" {max(others, key=others.get)}" if len(others) > 1 else ""
+    cores = host_load.get("max_others_cores")
+    if cores is None:
+        used = "more than a quarter of a core"
+    else:
+        used = f"up to {cores:.2f} cores" if strategies else f"{cores:.2f} cores"
+    where = f" during {', '.join(strategies)}" if strategies else ""
+    amount = f"{used} during {'a' if strategies else 'the'} run"
+    return (
+        f"[!] the worker host{host} was busy{where}: other processes used {amount}; "
+        f"the figures may be distorted ({advice})"
+    )
 
 
 def summary_lines(run: dict[str, Any]) -> list[str]:
     summary = run["summary"]
     counts = ", ".join(f"{state} {n}" for state, n in summary["counts"].items() if n)
     spec = run["spec"]
-    return [
-        f"[i] Time transcurred: {_x(summary['wall_s'], 3)} s",
+    lines = [
+        f"[i] Time transcurred: {number(summary['wall_s'], 3)} s",
         f"[i] {spec['strategy']} x{spec['concurrency']} ({spec['workload']}), "
         f"{run['total']} URLs: {counts}",
-        f"[i] ideal {_s(summary['ideal_s'])}, efficiency {_x(summary['efficiency'])}, "
-        f"speed-up over the sum {_x(summary['speedup'])}x, peak concurrency "
-        f"{summary['peak_concurrency']}, throughput {_x(summary['throughput_per_s'], 1)}/s, "
-        f"latency {_s(summary['latency_s'])}",
     ]
-
-
-def print_run(run: dict[str, Any], console: Console) -> None:
-    for task in run["tasks"]:
-        console.print(task_line(task), markup=False, highlight=False, soft_wrap=True)
-    for line in summary_lines(run):
-        console.print(line, markup=False, highlight=False, soft_wrap=True)
-
-
-def comparison_table(comparison: dict[str, Any]) -> Table:
-    runs = comparison["runs"]
-    baseline = next(
-        (r["summary"]["wall_s"] for r in runs if r["spec"]["strategy"] == "sequential"), None
+    workers = summary.get("workers")
+    if workers:
+        lines.append(f"[i] served by {workers['served']} workers")
+    lines.append(
+        f"[i] ideal {seconds(summary['ideal_s'])}, efficiency {number(summary['efficiency'])}, "
+        f"speed-up over the sum {number(summary['speedup'])}x, peak concurrency "
+        f"{summary['peak_concurrency']}, throughput {number(summary['throughput_per_s'], 1)}/s, "
+        f"latency {seconds(summary['latency_s'])}"
     )
-    spec = comparison["spec"]
-    table = Table(
-        title=f"{len(spec['urls'])} URLs, concurrency {spec['concurrency']}, {spec['workload']}"
-    )
-    for column in ("strategy", "wall", "ideal", "efficiency", "speed-up vs sequential", "ok"):
-        table.add_column(column, justify="left" if column == "strategy" else "right")
-    for run in runs:
-        summary = run["summary"]
-        wall = summary["wall_s"]
-        speedup = baseline / wall if baseline and wall else None
-        table.add_row(
-            run["spec"]["strategy"],
-            _s(wall),
-            _s(summary["ideal_s"]),
-            _x(summary["efficiency"]),
-            "-" if speedup is None else f"{speedup:.2f}x",
-            f"{summary['counts']['ok']}/{run['total']}",
-        )
-    return table
+    if run.get("provisional"):
+        lines.append(f"[i] provisional: the run is {run['state']}; these figures will change")
+    host_load = run.get("host_load")
+    if host_load and host_load.get("busy"):
+        lines.append(busy_warning(host_load, "try fanout compare --repeat 3"))
+    return lines

@@ -42,6 +42,22 @@ def _by_index(task: dict[str, Any]) -> int:
     return task["index"]
 
 
+def _in_finishing_order(
+    task_dicts: list[dict[str, Any]], order: list[bytes]
+) -> list[dict[str, Any]]:
+    """The tasks named by a slice of the order list, in its order. The order is read after the
+    tasks, so an index whose record was not read yet can only be at its tail: stopping there
+    keeps `since + len(tasks)` a true position for the next read."""
+    by_index = {data["index"]: data for data in task_dicts}
+    tasks = []
+    for raw in order:
+        data = by_index.get(int(raw))
+        if data is None:
+            break
+        tasks.append(data)
+    return tasks
+
+
 def load_run(
     redis: Redis, run_id: str, *, include_tasks: bool = True, since: int | None = None
 ) -> dict[str, Any]:
@@ -105,9 +121,8 @@ def load_run(
         "host_load": facts.host_load if facts is not None else None,
     }
     if include_tasks and since is not None:
-        new = {int(index) for index in new_order}
         record["since"] = since
-        record["tasks"] = [data for data in task_dicts if data["index"] in new]
+        record["tasks"] = _in_finishing_order(task_dicts, new_order)
         record["running"] = [json.loads(start.to_json()) for start in running]
     elif include_tasks:
         record["tasks"] = task_dicts

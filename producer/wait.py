@@ -47,3 +47,32 @@ def wait_for_run(
         if time.monotonic() > deadline:
             raise RunTimeout(f"run {run_id} not done after {timeout_s:.0f} s ({done}/{total})")
         time.sleep(poll_s)
+
+
+def follow_run(
+    redis: Redis,
+    run_id: str,
+    on_tasks: Callable[[list[dict[str, Any]], int, int], None],
+    *,
+    timeout_s: float = 3600,
+    poll_s: float = 0.2,
+) -> dict[str, Any]:
+    """`wait_for_run` for a producer that shows each task as it ends: `on_tasks(new, done,
+    total)` gets the tasks ended since the last call, in the order they ended. Returns the full
+    run record once every task has ended.
+
+    The run is marked done in the same script that writes its last task, and `load_run` reads
+    the run before its tasks, so the poll that sees the run done also gets every task left."""
+    deadline = time.monotonic() + timeout_s
+    seen = 0
+    while True:
+        record = load_run(redis, run_id, since=seen)
+        seen += len(record["tasks"])
+        on_tasks(record["tasks"], seen, record["total"])
+        if record["state"] == "done":
+            return load_run(redis, run_id)
+        if time.monotonic() > deadline:
+            raise RunTimeout(
+                f"run {run_id} not done after {timeout_s:.0f} s ({seen}/{record['total']})"
+            )
+        time.sleep(poll_s)

@@ -1,0 +1,46 @@
+"""The live-workers line is steady: a worker counts as alive through the liveness window, not by
+whether its heartbeat landed in a given second (it used to dip from 2 to 1 with two idle
+workers, and jump between 4 and 8 on a busy host)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+import redis as redis_lib
+
+from producer.stats import throughput_series
+from tests.support import alive_workers, start_redis, start_worker, wait_until
+
+HOG = "import time\nend = time.time() + {s}\nwhile time.time() < end: pass\n"
+HOG_S = 30
+
+
+@pytest.fixture
+def private_fleet(service_logs, stack_env, tmp_path):
+    redis = start_redis(tmp_path)
+    env = dict(stack_env, REDIS_URL=redis.url)
+    workers = [start_worker(tmp_path, env, name=f"steady-{n}") for n in (1, 2)]
+    client = redis_lib.Redis.from_url(redis.url)
+    try:
+        wait_until(lambda: len(alive_workers(client)) == 2, 30, "2 live workers")
+        yield client
+    finally:
+        for worker in workers:
+            worker.stop()
+        redis.stop()
+
+
+def test_two_idle_workers_stay_two_while_a_hog_holds_both_cores(private_fleet):
+    client = private_fleet
+    time.sleep(2)  # both have beaten for a full second
+    start = int(time.time())
+    hogs = [subprocess.Popen([sys.executable, "-c", HOG.format(s=HOG_S)]) for _ in range(2)]
+    for hog in hogs:
+        hog.wait(timeout=HOG_S + 30)
+    time.sleep(1.5)  # the last second is complete
+    series = throughput_series(client, window_s=int(time.time()) - start)
+    assert len(series["workers"]) >= HOG_S
+    assert set(series["workers"]) == {2}, series["workers"]
