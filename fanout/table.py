@@ -4,13 +4,12 @@ log gets plain aligned text that `grep` and `awk` can read."""
 
 from __future__ import annotations
 
-import statistics
-from collections.abc import Iterable
 from typing import Any
 
 from rich.table import Table
 
 from fanout.report import busy_warning
+from producer.comparison import rows as producer_rows
 
 #: Joins the least and the greatest of a range: an en dash (U+2013).
 RANGE_DASH = "\u2013"
@@ -18,62 +17,19 @@ RANGE_DASH = "\u2013"
 HEADERS = ["strategy", "wall", "ideal", "efficiency", "speed-up vs sequential", "ok"]
 
 
-def _spread(values: Iterable[float | None]) -> dict[str, float] | None:
-    known = [value for value in values if value is not None]
-    if not known:
-        return None
-    return {"median": statistics.median(known), "min": min(known), "max": max(known)}
-
-
-def rows_from_runs(comparison: dict[str, Any]) -> list[dict[str, Any]]:
-    """The comparison's `rows` for a record that has none (written before the producer built
-    them): runs grouped by strategy, figures over the runs that are done, and the speed-up over
-    sequential paired by repeat index, as the producer pairs it."""
-    by_strategy: dict[str, list[dict[str, Any]]] = {s: [] for s in comparison.get("strategies", [])}
-    for run in comparison["runs"]:
-        by_strategy.setdefault(run["spec"]["strategy"], []).append(run)
-    indexed = {
-        strategy: [(run.get("repeat_index", position), run) for position, run in enumerate(runs)]
-        for strategy, runs in by_strategy.items()
-    }
-    baseline = {
-        index: run["summary"]["wall_s"]
-        for index, run in indexed.get("sequential", [])
-        if run["state"] == "done"
-    }
-    rows = []
-    for strategy, runs in indexed.items():
-        done = [(index, run) for index, run in runs if run["state"] == "done"]
-        summaries = [run["summary"] for _, run in done]
-        ratios = [
-            baseline[index] / run["summary"]["wall_s"]
-            for index, run in done
-            if baseline.get(index) and run["summary"]["wall_s"]
-        ]
-        rows.append(
-            {
-                "strategy": strategy,
-                "run_ids": [run["id"] for _, run in runs],
-                "done": len(done),
-                "total": len(runs),
-                "final": len(done) == len(runs),
-                "wall_s": _spread(s["wall_s"] for s in summaries),
-                "ideal_s": _spread(s["ideal_s"] for s in summaries),
-                "efficiency": _spread(s["efficiency"] for s in summaries),
-                "speedup": _spread(s["speedup"] for s in summaries),
-                "vs_sequential": _spread(ratios),
-                "peak_concurrency": max((s["peak_concurrency"] for s in summaries), default=None),
-                "ok": sum(s["counts"].get("ok", 0) for s in summaries),
-                "tasks": sum(run["total"] for _, run in done),
-                "busy": any((run.get("host_load") or {}).get("busy") for _, run in runs),
-            }
-        )
-    return rows
-
-
 def comparison_rows(comparison: dict[str, Any]) -> list[dict[str, Any]]:
+    """The producer's rows; built from the runs for a record written before rows existed."""
     rows = comparison.get("rows")
-    return rows if rows is not None else rows_from_runs(comparison)
+    if rows is not None:
+        return rows
+    strategies = comparison.get("strategies") or list(
+        dict.fromkeys(run["spec"]["strategy"] for run in comparison["runs"])
+    )
+    repeat = comparison.get("repeat") or max(
+        (sum(1 for r in comparison["runs"] if r["spec"]["strategy"] == s) for s in strategies),
+        default=1,
+    )
+    return producer_rows(comparison["runs"], strategies, repeat)
 
 
 def _repeat(comparison: dict[str, Any], rows: list[dict[str, Any]]) -> int:
