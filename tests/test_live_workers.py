@@ -4,6 +4,7 @@ workers, and jump between 4 and 8 on a busy host)."""
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import time
@@ -26,7 +27,7 @@ def private_fleet(service_logs, stack_env, tmp_path):
     client = redis_lib.Redis.from_url(redis.url)
     try:
         wait_until(lambda: len(alive_workers(client)) == 2, 30, "2 live workers")
-        yield client
+        yield client, workers
     finally:
         for worker in workers:
             worker.stop()
@@ -34,10 +35,17 @@ def private_fleet(service_logs, stack_env, tmp_path):
 
 
 def test_two_idle_workers_stay_two_while_a_hog_holds_both_cores(private_fleet):
-    client = private_fleet
+    client, workers = private_fleet
     time.sleep(2)  # both have beaten for a full second
     start = int(time.time())
     hogs = [subprocess.Popen([sys.executable, "-c", HOG.format(s=HOG_S)]) for _ in range(2)]
+    # A host so busy that one worker misses its beats for 2.5 s (well inside the liveness
+    # window): it is as alive as before, and the line must say so.
+    time.sleep(HOG_S / 2)
+    stalled = workers[0]
+    stalled.signal_group(signal.SIGSTOP)
+    time.sleep(2.5)
+    stalled.signal_group(signal.SIGCONT)
     for hog in hogs:
         hog.wait(timeout=HOG_S + 30)
     time.sleep(1.5)  # the last second is complete
