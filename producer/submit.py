@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import secrets
 import time
 from collections.abc import Sequence
 
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import WatchError
+from redis.exceptions import RedisError, WatchError
 from rq import Queue
 
 from contract import keys, plan, sequence
 from contract.records import RunSpec
 from contract.settings import Settings
 from contract.states import RunState, Strategy
+
+log = logging.getLogger(__name__)
 
 #: The most times a comparison may repeat each strategy.
 MAX_REPEAT = 10
@@ -246,5 +249,8 @@ def submit_comparison(
         )
         pipe.zremrangebyscore(keys.runs_index_key(), "-inf", now - settings.ttl_s)
         pipe.execute()
-    sequence.release(redis, queue, comparison_id, live_workers=live_workers(redis))
+    try:
+        sequence.release(redis, queue, comparison_id, live_workers=live_workers(redis))
+    except RedisError:  # stored whole: the workers' housekeeping releases it
+        log.warning("comparison %s stored; its first run is left to the workers", comparison_id)
     return comparison_id, run_ids

@@ -156,24 +156,34 @@ def test_connection_cut_after_exec_leaves_one_whole_run(cutter_app, origin_url):
     )
 
 
-def test_comparison_cut_part_way_leaves_only_hidden_records_that_expire(
-    cutter_app, origin_url, settings
-):
+def test_a_comparison_cut_before_its_exec_leaves_nothing(cutter_app, origin_url):
+    """A comparison's records are written in one transaction: cut, nothing of it exists (it
+    used to leave hidden run records and a queued first run behind)."""
     stack, cutter, client = cutter_app
     before = snapshot(stack.client)
-    cutter.cut, cutter.pass_first = Cut.BEFORE_EXEC, 3  # run 1 and its jobs, run 2's record
-    body = run_body(origin_url, compare=True)
-    response = client.post("/api/runs", json=body)
+    cutter.cut, cutter.pass_first = Cut.BEFORE_EXEC, 0
+    response = client.post("/api/runs", json=run_body(origin_url, compare=True))
     assert response.status_code == 503
     after = snapshot(stack.client)
-    assert after["index"] == before["index"]  # nothing visible in /runs or /api/runs
-    assert after["comparisons"] == before["comparisons"]
-    hidden = [key for key in after["runs"] if key not in before["runs"]]
-    assert hidden and all(0 < stack.client.ttl(key) <= settings.ttl_s for key in hidden)
-    orphans = [job for job in after["jobs"] if job not in before["jobs"]]
-    orphan_ttls = sorted({stack.client.ttl(job) for job in orphans})
+    assert after == before
+    figure(f"comparison cut before its EXEC: 503, Redis unchanged ({cutter.execs_seen} sent)")
+
+
+def test_a_comparison_whose_first_release_is_cut_still_runs(cutter_app, origin_url):
+    """The records landed but the release of the first run did not: the client hears 202, and
+    a worker's housekeeping releases the runs one after another."""
+    stack, cutter, client = cutter_app
+    cutter.cut, cutter.pass_first = Cut.BEFORE_EXEC, 1
+    response = client.post("/api/runs", json=run_body(origin_url, compare=True))
+    assert response.status_code == 202, response.text
+    run_ids = [run["id"] for run in response.get_json()["runs"]]
+    assert stack.client.llen(f"rq:queue:{keys.QUEUE_NAME}") == 0  # nothing released yet
+    stack.add_workers(1)
+    for run_id in run_ids:
+        wait_for_run(stack.client, run_id, timeout_s=60)
+        counts = check_run(stack.client, run_id)
+        assert counts["ok"] == 1 and counts["duplicates"] == 0
     figure(
-        f"comparison cut after {cutter.pass_first} EXECs: 503, index and comparisons unchanged, "
-        f"{len(hidden)} hidden run records (TTL {settings.ttl_s} s), {len(orphans)} orphan "
-        f"job(s) of the first run still queued (TTL {orphan_ttls})"
+        f"comparison whose release was cut: 202, then all {len(run_ids)} runs released by the "
+        "workers' housekeeping and completed, each task recorded once"
     )
