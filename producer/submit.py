@@ -178,6 +178,7 @@ def submit_comparison_once(
     settings: Settings,
     strategies: Sequence[Strategy],
     idempotency_key: str,
+    repeat: int = 1,
 ) -> tuple[str, list[str], bool]:
     """`submit_comparison` for a client that retries: (comparison id, run ids, created).
 
@@ -198,7 +199,7 @@ def submit_comparison_once(
         if run_ids is not None:
             return comparison_id, run_ids, False
         _, run_ids = submit_comparison(
-            redis, queue, spec, settings, strategies, comparison_id=comparison_id
+            redis, queue, spec, settings, strategies, comparison_id=comparison_id, repeat=repeat
         )
         return comparison_id, run_ids, True
     finally:
@@ -255,6 +256,7 @@ def submit_comparison(
     strategies: Sequence[Strategy] = tuple(Strategy),
     *,
     comparison_id: str | None = None,
+    repeat: int = 1,
 ) -> tuple[str, list[str]]:
     """The same batch under each strategy, one run after another (RQ job dependencies chain them,
     so runs never compete for the workers). Run records become visible only once every job is

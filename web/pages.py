@@ -18,6 +18,7 @@ from web.clients import get_queue, get_redis, get_settings
 from web.errors import REDIS_DOWN
 from web.export import run_csv
 from web.forms import RunForm, find_preset, preset_table
+from web.repeat import MAX_REPEAT, parse_repeat, repeat_option
 from web.runview import SORT_KEYS, comparison_rows, sort_rows, task_rows, time_origin
 from web.security import grant_ui_reads
 
@@ -46,6 +47,7 @@ def _new_run_page(form: RunForm, status: int = 200, redis_down: bool = False) ->
         presets=preset_table(settings),
         max_concurrency=settings.max_concurrency,
         max_urls=settings.max_urls,
+        max_repeat=MAX_REPEAT,
         redis_down=redis_down,
     )
 
@@ -65,12 +67,15 @@ def new_run() -> Response:
     settings = get_settings()
     try:
         spec = build_spec(form.submission(), settings, strategy_required=not compare)
+        repeat = parse_repeat(form.repeat.data) if compare else 1
     except InvalidInput as error:
         form.show_error(error)
         return _new_run_page(form, 400)
     try:
         if compare:
-            comparison_id, _ = submit_comparison(get_redis(), get_queue(), spec, settings)
+            comparison_id, _ = submit_comparison(
+                get_redis(), get_queue(), spec, settings, **repeat_option(repeat)
+            )
             target = url_for("pages.compare", comparison_id=comparison_id)
         else:
             run_id = submit_run(get_redis(), get_queue(), spec, settings)
