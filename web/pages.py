@@ -15,11 +15,12 @@ from producer.submit import submit_comparison, submit_run
 from producer.validation import InvalidInput, build_spec
 from producer.workers import workers_overview
 from web.clients import get_queue, get_redis, get_settings
+from web.compareview import compare_context
 from web.errors import REDIS_DOWN
 from web.export import run_csv
 from web.forms import RunForm, find_preset, preset_table
 from web.repeat import MAX_REPEAT, parse_repeat, repeat_option
-from web.runview import SORT_KEYS, comparison_rows, sort_rows, task_rows, time_origin
+from web.runview import SORT_KEYS, sort_rows, task_rows, time_origin
 from web.security import grant_ui_reads
 
 bp = Blueprint("pages", __name__)
@@ -127,7 +128,7 @@ def compare(comparison_id: str) -> Response:
         raise NotFound(
             f"No comparison {comparison_id!r}: it never existed or has expired."
         ) from None
-    return _render("compare.html", comparison=comparison, rows=comparison_rows(comparison))
+    return _render("compare.html", comparison=comparison, **compare_context(comparison))
 
 
 @bp.get("/runs")
