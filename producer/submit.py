@@ -130,6 +130,7 @@ def submit_comparison_once(
     settings: Settings,
     strategies: Sequence[Strategy],
     idempotency_key: str,
+    repeat: int = 1,
 ) -> tuple[str, list[str], bool]:
     """`submit_comparison` for a client that retries: (comparison id, run ids, created).
 
@@ -150,7 +151,7 @@ def submit_comparison_once(
         if run_ids is not None:
             return comparison_id, run_ids, False
         _, run_ids = submit_comparison(
-            redis, queue, spec, settings, strategies, comparison_id=comparison_id
+            redis, queue, spec, settings, strategies, comparison_id=comparison_id, repeat=repeat
         )
         return comparison_id, run_ids, True
     finally:
