@@ -30,7 +30,7 @@ from web.clients import get_queue, get_redis, get_settings
 from web.errors import ApiError, json_error
 from web.metrics import count_submission
 from web.openapi_schemas import URL_PATTERN
-from web.repeat import check_repeat, repeat_option
+from web.repeat import check_repeat
 from web.run_cache import Variant, etag, get_run_cache, run_version
 from web.security import token_problem
 
@@ -176,12 +176,12 @@ def submit() -> Response:
     created = True
     if idempotency_key is None:
         comparison_id, run_ids = submit_comparison(
-            redis, queue, spec, settings, strategies, **repeat_option(repeat)
+            redis, queue, spec, settings, strategies, repeat=repeat
         )
     else:
         try:
             comparison_id, run_ids, created = submit_comparison_once(
-                redis, queue, spec, settings, strategies, idempotency_key, **repeat_option(repeat)
+                redis, queue, spec, settings, strategies, idempotency_key, repeat=repeat
             )
         except IdempotencyConflict as exc:
             raise ApiError(422, str(exc), "Idempotency-Key") from None

@@ -19,7 +19,7 @@ from web.compareview import compare_context
 from web.errors import REDIS_DOWN
 from web.export import run_csv
 from web.forms import RunForm, find_preset, preset_table
-from web.repeat import MAX_REPEAT, parse_repeat, repeat_option
+from web.repeat import MAX_REPEAT, parse_repeat
 from web.runview import SORT_KEYS, sort_rows, task_rows, time_origin
 from web.security import grant_ui_reads
 
@@ -75,7 +75,7 @@ def new_run() -> Response:
     try:
         if compare:
             comparison_id, _ = submit_comparison(
-                get_redis(), get_queue(), spec, settings, **repeat_option(repeat)
+                get_redis(), get_queue(), spec, settings, repeat=repeat
             )
             target = url_for("pages.compare", comparison_id=comparison_id)
         else:

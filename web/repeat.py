@@ -8,9 +8,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from producer.submit import MAX_REPEAT
 from producer.validation import InvalidInput
-
-MAX_REPEAT = 10
 
 _MESSAGE = f"repeat must be a whole number from 1 to {MAX_REPEAT}"
 
@@ -34,9 +33,3 @@ def parse_repeat(text: str | None) -> int:
     if not (text.isascii() and text.isdigit() and len(text) <= 2):
         raise InvalidInput("repeat", f"{_MESSAGE} (got {text[:20]!r})")
     return check_repeat(int(text))
-
-
-def repeat_option(repeat: int) -> dict[str, int]:
-    """Keyword arguments for the producer's comparison calls: `repeat` only when asked for, so
-    a one-shot comparison is submitted exactly as before repeats existed."""
-    return {"repeat": repeat} if repeat > 1 else {}

@@ -4,6 +4,7 @@ gunicorn serving `fanout web`, and a headless Debian Chromium driven by Playwrig
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 import shutil
 import time
@@ -146,7 +147,10 @@ def dead_busy_worker(redis_client: redis_lib.Redis) -> Iterator[Worker]:
     )
     worker.register_birth()
     worker.set_state("busy")
+    span = {"host": "gone-host", "cores": 2, "joined_at": time.time() - 60, "left_at": None}
+    redis_client.hset(keys.worker_spans_key(), worker.name, json.dumps(span))
     redis_client.zadd(keys.alive_workers_key(), {worker.name: time.time() - 30})
     yield worker
     worker.register_death()
     redis_client.zrem(keys.alive_workers_key(), worker.name)
+    redis_client.hdel(keys.worker_spans_key(), worker.name)

@@ -217,9 +217,7 @@ def test_run_page_without_the_new_fields_says_nothing_about_them(app, redis_clie
 
 def test_a_worker_without_a_heartbeat_is_gone_never_busy(client, dead_busy_worker):
     html = client.get("/workers").get_data(as_text=True)
-    row = re.search(rf'<tr>\s*<td title="{dead_busy_worker.name}">.*?</tr>', html, re.S).group(0)
-    assert "worker-busy" not in row and ">busy<" not in row
-    assert 'class="badge worker-gone"' in row
+    assert not re.search(rf'<tr>\s*<td title="{dead_busy_worker.name}">', html)  # not a row
     gone = re.search(r"<div data-gone[^>]*>.*?</div>", html, re.S).group(0)
     assert "hidden" not in gone.split(">")[0]
     assert dead_busy_worker.name in gone
