@@ -133,14 +133,20 @@ def submit_comparison_once(
     settings: Settings,
     strategies: Sequence[Strategy],
     idempotency_key: str,
+    repeat: int = 1,
 ) -> tuple[str, list[str], bool]:
     """`submit_comparison` for a client that retries: (comparison id, run ids, created).
 
-    A comparison spans several transactions, so a twin cannot be stopped by WATCH as a run's is:
-    the creating request holds a lock (SET NX, expiring), and a twin meanwhile gets
-    IdempotencyInProgress. A retry after a failure part-way creates it anew under the same id.
+    The creating request holds a lock (SET NX, expiring), and a twin meanwhile gets
+    IdempotencyInProgress; the comparison itself is written in one transaction, so a retry after
+    a failure finds either all of it or none.
     """
-    request = {"compare": spec.to_dict(), "strategies": [s.value for s in strategies]}
+    request: dict[str, object] = {
+        "compare": spec.to_dict(),
+        "strategies": [s.value for s in strategies],
+    }
+    if repeat != 1:  # keys sent before repeats existed keep their fingerprint
+        request["repeat"] = repeat
     comparison_id = _id_for_key(redis, idempotency_key, request, settings.ttl_s)
     run_ids = _comparison_run_ids(redis, comparison_id)
     if run_ids is not None:
@@ -153,7 +159,7 @@ def submit_comparison_once(
         if run_ids is not None:
             return comparison_id, run_ids, False
         _, run_ids = submit_comparison(
-            redis, queue, spec, settings, strategies, comparison_id=comparison_id
+            redis, queue, spec, settings, strategies, comparison_id=comparison_id, repeat=repeat
         )
         return comparison_id, run_ids, True
     finally:

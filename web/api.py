@@ -30,6 +30,7 @@ from web.clients import get_queue, get_redis, get_settings
 from web.errors import ApiError, json_error
 from web.metrics import count_submission
 from web.openapi_schemas import URL_PATTERN
+from web.repeat import check_repeat
 from web.run_cache import Variant, etag, get_run_cache, run_version
 from web.security import token_problem
 
@@ -150,6 +151,7 @@ def submit() -> Response:
     _check_types(data)
     compare = data.get("compare", False)
     strategies = _strategies(data)
+    repeat = check_repeat(data.get("repeat", 1))
     settings = get_settings()
     spec = build_spec(data, settings, strategy_required=not compare)
     _check_url_shapes(data["urls"])  # as sent: build_spec strips them
@@ -173,11 +175,13 @@ def submit() -> Response:
         return response
     created = True
     if idempotency_key is None:
-        comparison_id, run_ids = submit_comparison(redis, queue, spec, settings, strategies)
+        comparison_id, run_ids = submit_comparison(
+            redis, queue, spec, settings, strategies, repeat=repeat
+        )
     else:
         try:
             comparison_id, run_ids, created = submit_comparison_once(
-                redis, queue, spec, settings, strategies, idempotency_key
+                redis, queue, spec, settings, strategies, idempotency_key, repeat=repeat
             )
         except IdempotencyConflict as exc:
             raise ApiError(422, str(exc), "Idempotency-Key") from None
@@ -188,9 +192,13 @@ def submit() -> Response:
     body = {
         "id": comparison_id,
         "url": url_for("pages.compare", comparison_id=comparison_id),
-        "runs": [
-            {"id": run_id, "strategy": strategy.value, "url": url_for("pages.run", run_id=run_id)}
-            for run_id, strategy in zip(run_ids, strategies, strict=True)
+        "runs": [  # in execution order: each strategy in turn, `repeat` times
+            {
+                "id": run_id,
+                "strategy": strategies[i % len(strategies)].value,
+                "url": url_for("pages.run", run_id=run_id),
+            }
+            for i, run_id in enumerate(run_ids)
         ],
     }
     response = _accepted(body, url_for("api.get_comparison", comparison_id=comparison_id))

@@ -28,6 +28,10 @@ WORKLOAD_HELP = {
 }
 
 
+#: The fields an InvalidInput may name, shown next to them.
+FIELDS = ("urls", "strategy", "concurrency", "workload", "repeat")
+
+
 class RunForm(FlaskForm):
     urls = TextAreaField("URLs, one per line")
     strategy = SelectField(
@@ -43,6 +47,7 @@ class RunForm(FlaskForm):
         default=Workload.FETCH.value,
         validate_choice=False,
     )
+    repeat = StringField("Repeat", default="1")  # compare only; checked by web.repeat
     run = SubmitField("Run")
     compare = SubmitField("Compare all strategies")
 
@@ -58,7 +63,7 @@ class RunForm(FlaskForm):
     def show_error(self, error: InvalidInput) -> None:
         """Put the message next to the field it concerns (`form_errors` when none matches)."""
         field = getattr(self, error.field, None)
-        if field is not None and error.field in ("urls", "strategy", "concurrency", "workload"):
+        if field is not None and error.field in FIELDS:
             field.errors = [*field.errors, error.message]
         else:
             self.form_errors.append(error.message)

@@ -11,6 +11,7 @@ from typing import Any
 from contract.settings import Settings
 from contract.states import RunState, Strategy, TaskState, Workload
 from producer.validation import MAX_URL_LENGTH
+from web.repeat import MAX_REPEAT
 
 REF = "#/components/schemas/"
 
@@ -181,6 +182,14 @@ def schemas(settings: Settings) -> dict[str, Any]:
                 "minItems": 1,
                 "uniqueItems": True,
                 "description": "With compare: the strategies to run, in order (default: all)",
+            },
+            "repeat": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": MAX_REPEAT,
+                "default": 1,
+                "description": "With compare: run each strategy this many times, interleaved; "
+                "the comparison shows each strategy's median and range",
             },
         },
         "required": ["urls"],

@@ -15,10 +15,12 @@ from producer.submit import submit_comparison, submit_run
 from producer.validation import InvalidInput, build_spec
 from producer.workers import workers_overview
 from web.clients import get_queue, get_redis, get_settings
+from web.compareview import compare_context
 from web.errors import REDIS_DOWN
 from web.export import run_csv
 from web.forms import RunForm, find_preset, preset_table
-from web.runview import SORT_KEYS, comparison_rows, sort_rows, task_rows, time_origin
+from web.repeat import MAX_REPEAT, parse_repeat
+from web.runview import SORT_KEYS, sort_rows, task_rows, time_origin
 from web.security import grant_ui_reads
 
 bp = Blueprint("pages", __name__)
@@ -46,6 +48,7 @@ def _new_run_page(form: RunForm, status: int = 200, redis_down: bool = False) ->
         presets=preset_table(settings),
         max_concurrency=settings.max_concurrency,
         max_urls=settings.max_urls,
+        max_repeat=MAX_REPEAT,
         redis_down=redis_down,
     )
 
@@ -65,12 +68,15 @@ def new_run() -> Response:
     settings = get_settings()
     try:
         spec = build_spec(form.submission(), settings, strategy_required=not compare)
+        repeat = parse_repeat(form.repeat.data) if compare else 1
     except InvalidInput as error:
         form.show_error(error)
         return _new_run_page(form, 400)
     try:
         if compare:
-            comparison_id, _ = submit_comparison(get_redis(), get_queue(), spec, settings)
+            comparison_id, _ = submit_comparison(
+                get_redis(), get_queue(), spec, settings, repeat=repeat
+            )
             target = url_for("pages.compare", comparison_id=comparison_id)
         else:
             run_id = submit_run(get_redis(), get_queue(), spec, settings)
@@ -122,7 +128,7 @@ def compare(comparison_id: str) -> Response:
         raise NotFound(
             f"No comparison {comparison_id!r}: it never existed or has expired."
         ) from None
-    return _render("compare.html", comparison=comparison, rows=comparison_rows(comparison))
+    return _render("compare.html", comparison=comparison, **compare_context(comparison))
 
 
 @bp.get("/runs")

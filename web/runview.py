@@ -89,28 +89,3 @@ def sort_rows(rows: list[dict[str, Any]], key: str, descending: bool) -> list[di
     missing = [row for row in rows if row[key] is None]
     present.sort(key=lambda row: (row[key], row["index"]), reverse=descending)
     return present + missing
-
-
-def comparison_rows(comparison: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per strategy, with its speed-up over the sequential run of the same batch."""
-    runs = comparison["runs"]
-    baseline = next(
-        (
-            r["summary"]["wall_s"]
-            for r in runs
-            if r["spec"]["strategy"] == "sequential" and r["state"] == "done"
-        ),
-        None,
-    )
-    rows = []
-    for run in runs:
-        summary = run["summary"]
-        wall = summary["wall_s"]
-        rows.append(
-            {
-                "run": run,
-                "strategy": run["spec"]["strategy"],
-                "vs_sequential": baseline / wall if baseline and wall else None,
-            }
-        )
-    return rows

@@ -14,6 +14,7 @@ from flask import Flask
 
 from contract.states import TaskState
 from web.assets import plotly_url
+from web.runnotes import host_load_note, workers_note
 
 #: Shown for a value that does not exist (yet): an en dash.
 DASH = "\u2013"
@@ -133,6 +134,8 @@ def init_views(app: Flask) -> None:
         "http_url": http_url,
         "lane": lane,
         "short_worker": short_worker,
+        "workers_note": workers_note,
+        "host_load_note": host_load_note,
     }
     app.jinja_env.filters.update(filters)
     app.jinja_env.globals["STATE_LABELS"] = STATE_LABELS

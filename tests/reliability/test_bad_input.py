@@ -29,7 +29,7 @@ from tests.web.conftest import csrf_token, make_app
 SCHEMATHESIS_CONFIG = Path(__file__).resolve().parents[1] / "web" / "schemathesis.toml"
 EXAMPLES_PER_OPERATION = 50
 FORM_EXAMPLES = 150
-FORM_FIELDS = ("urls", "strategy", "concurrency", "workload")
+FORM_FIELDS = ("urls", "strategy", "concurrency", "workload", "repeat")
 
 
 #: The fuzzed app's private Redis listens here; the fixture below starts it. (Schemathesis'

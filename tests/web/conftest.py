@@ -4,20 +4,29 @@ gunicorn serving `fanout web`, and a headless Debian Chromium driven by Playwrig
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis as redis_lib
 from flask import Flask
 from flask.testing import FlaskClient
+from rq import Worker
+from rq.serializers import JSONSerializer
 
+from contract import keys
 from contract.settings import Settings
+from producer.connection import fanout_queue
+from tests.conftest import ARTIFACTS
 from tests.support import Service, free_port, start_web
 from web.app import create_app
 
 CHROMIUM = "/usr/bin/chromium"
+DONE_TIMEOUT_MS = 90_000
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 #: Collects Content-Security-Policy violations in window.__csp, for the browser tests to read.
@@ -87,3 +96,61 @@ def browser() -> Iterator[object]:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+def console_problem(message, problems: list[str]) -> None:
+    """Script errors. Chromium also logs every 4xx as "Failed to load resource": those are
+    judged by response_problem instead (a form answered 400 is expected)."""
+    if message.type == "error" and not message.text.startswith("Failed to load resource"):
+        problems.append(f"console: {message.text}")
+
+
+def response_problem(response, problems: list[str]) -> None:
+    if response.status >= 400 and response.request.resource_type != "document":
+        problems.append(f"{response.status} for {response.url}")
+
+
+@pytest.fixture
+def page(browser, web_server, workers) -> Iterator[object]:
+    """A fresh browser page on the web server that fails the test on any script error, 4xx/5xx
+    answer or failed request."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    context = browser.new_context(viewport={"width": 1360, "height": 900}, base_url=web_server.url)
+    context.add_init_script(CSP_WATCH_SCRIPT)
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    page.on("console", lambda message: console_problem(message, problems))
+    page.on("response", lambda response: response_problem(response, problems))
+    page.on(
+        "requestfailed",
+        lambda request: problems.append(f"request failed: {request.url} {request.failure}"),
+    )
+    yield page
+    context.close()
+    assert not problems, problems
+
+
+def assert_no_csp_violation(page) -> None:
+    assert page.evaluate("window.__csp") == []
+
+
+@pytest.fixture
+def dead_busy_worker(redis_client: redis_lib.Redis) -> Iterator[Worker]:
+    """A real RQ worker registration left as busy, whose fanout heartbeat stopped 30 s ago:
+    what a worker killed mid-job leaves behind until RQ's registration expires."""
+    worker = Worker(
+        [fanout_queue(redis_client)],
+        connection=redis_client,
+        serializer=JSONSerializer,
+        name=f"killed-{time.time_ns()}",
+    )
+    worker.register_birth()
+    worker.set_state("busy")
+    span = {"host": "gone-host", "cores": 2, "joined_at": time.time() - 60, "left_at": None}
+    redis_client.hset(keys.worker_spans_key(), worker.name, json.dumps(span))
+    redis_client.zadd(keys.alive_workers_key(), {worker.name: time.time() - 30})
+    yield worker
+    worker.register_death()
+    redis_client.zrem(keys.alive_workers_key(), worker.name)
+    redis_client.hdel(keys.worker_spans_key(), worker.name)

@@ -1,5 +1,6 @@
-"""Runs written straight into Redis, for pages and exports that must handle any record
-(hostile URLs, every state) without waiting for workers."""
+"""Runs and comparisons written straight into Redis in the real key format, for pages and
+exports that must handle any record (hostile URLs, every state, a run half-way through)
+without waiting for workers."""
 
 from __future__ import annotations
 
@@ -10,58 +11,105 @@ import time
 import redis as redis_lib
 
 from contract import keys
-from contract.records import RunSpec, TaskRecord
+from contract.records import RunSpec, StartRecord, TaskRecord
 from contract.states import Strategy, TaskState, Workload
 
 
+def _task(index: int, url: str, state: TaskState, start: float, duration_s: float) -> str:
+    return TaskRecord(
+        index=index,
+        url=url,
+        state=state,
+        status_code=200 if state is TaskState.OK else None,
+        bytes=1024,
+        error=None if state is TaskState.OK else f'=HYPERLINK("http://x") <b>{state.value}</b>',
+        started_at=start,
+        finished_at=start + duration_s,
+        duration_s=duration_s,
+        cpu_s=0.001,
+        worker="w" * 32,
+        host="testhost",
+        pid=4242,
+        thread=f"fanout_{index % 2}",
+        cores=2,
+    ).to_json()
+
+
 def write_run(
-    client: redis_lib.Redis, urls: list[str], states: list[TaskState], *, ttl_s: int = 600
+    client: redis_lib.Redis,
+    urls: list[str],
+    states: list[TaskState],
+    *,
+    ttl_s: int = 600,
+    strategy: Strategy = Strategy.THREADS,
+    ended: int | None = None,
+    running: int = 0,
+    duration_s: float = 0.1,
+    comparison: str = "",
 ) -> str:
-    """A finished run of `urls` whose task i ended in `states[i]`, 0.1 s each, on two threads."""
+    """A run of `urls` whose task i ended in `states[i]`, `duration_s` each, on two threads (one
+    for sequential). With `ended=n` only the first n have ended and the next `running` are
+    running: the run is still going (or queued when nothing has started)."""
     run_id = secrets.token_hex(6)
     now = time.time()
-    spec = RunSpec(tuple(urls), Strategy.THREADS, 2, Workload.FETCH)
-    tasks = {}
-    for index, (url, state) in enumerate(zip(urls, states, strict=True)):
-        start = now - 5 + (index // 2) * 0.1
-        tasks[str(index)] = TaskRecord(
-            index=index,
-            url=url,
-            state=state,
-            status_code=200 if state is TaskState.OK else None,
-            bytes=1024,
-            error=None if state is TaskState.OK else f'=HYPERLINK("http://x") <b>{state.value}</b>',
-            started_at=start,
-            finished_at=start + 0.1,
-            duration_s=0.1,
-            cpu_s=0.001,
-            worker="w" * 32,
-            host="testhost",
-            pid=4242,
-            thread=f"fanout_{index % 2}",
-            cores=2,
-        ).to_json()
+    ended = len(urls) if ended is None else ended
+    lanes = 1 if strategy is Strategy.SEQUENTIAL else 2
+    spec = RunSpec(tuple(urls), strategy, 2, Workload.FETCH)
+    starts = [now - 5 + (index // lanes) * duration_s for index in range(len(urls))]
+    tasks = {str(i): _task(i, urls[i], states[i], starts[i], duration_s) for i in range(ended)}
+    in_flight = {
+        str(i): StartRecord(i, urls[i], starts[i], "w" * 32, "testhost", 4242, "fanout_0").to_json()
+        for i in range(ended, min(len(urls), ended + running))
+    }
+    state = "done" if ended == len(urls) else "running" if ended or running else "queued"
+    fields = {
+        "id": run_id,
+        "spec": json.dumps(spec.to_dict()),
+        "strategy": spec.strategy.value,
+        "state": state,
+        "total": len(urls),
+        "done": ended,
+        "jobs": 1,
+        "submitted_at": repr(now - 6),
+        "workers_at_start": 2,
+        "comparison": comparison,
+    }
+    if state != "queued":
+        fields["started_at"] = repr(now - 5)
+    if state == "done":
+        fields["finished_at"] = repr(now - 4)
     with client.pipeline() as pipe:
-        pipe.hset(
-            keys.run_key(run_id),
-            mapping={
-                "id": run_id,
-                "spec": json.dumps(spec.to_dict()),
-                "strategy": spec.strategy.value,
-                "state": "done",
-                "total": len(urls),
-                "done": len(urls),
-                "jobs": 1,
-                "submitted_at": repr(now - 6),
-                "started_at": repr(now - 5),
-                "finished_at": repr(now - 4),
-                "workers_at_start": 2,
-                "comparison": "",
-            },
-        )
-        pipe.hset(keys.tasks_key(run_id), mapping=tasks)
+        pipe.hset(keys.run_key(run_id), mapping=fields)
+        if tasks:
+            pipe.hset(keys.tasks_key(run_id), mapping=tasks)
+            pipe.rpush(keys.order_key(run_id), *range(ended))
+        if in_flight:
+            pipe.hset(keys.running_key(run_id), mapping=in_flight)
         pipe.zadd(keys.runs_index_key(), {run_id: now - 6})
         for key in keys.run_keys(run_id):
             pipe.expire(key, ttl_s)
         pipe.execute()
     return run_id
+
+
+def write_comparison(
+    client: redis_lib.Redis, urls: list[str], run_ids: list[str], *, ttl_s: int = 600
+) -> str:
+    """A comparison of the runs `run_ids` (written first, with write_run), in that order."""
+    comparison_id = secrets.token_hex(6)
+    spec = RunSpec(tuple(urls), Strategy.THREADS, 2, Workload.FETCH)
+    with client.pipeline() as pipe:
+        pipe.hset(
+            keys.comparison_key(comparison_id),
+            mapping={
+                "id": comparison_id,
+                "spec": json.dumps(spec.to_dict()),
+                "runs": json.dumps(run_ids),
+                "submitted_at": repr(time.time() - 6),
+            },
+        )
+        pipe.expire(keys.comparison_key(comparison_id), ttl_s)
+        for run_id in run_ids:
+            pipe.hset(keys.run_key(run_id), "comparison", comparison_id)
+        pipe.execute()
+    return comparison_id

@@ -4,53 +4,14 @@ the session's Redis, origin and two workers. Screenshots go to test-artifacts/."
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 import requests
 
 from tests.conftest import ARTIFACTS
-from tests.web.conftest import CSP_WATCH_SCRIPT
+from tests.web.conftest import DONE_TIMEOUT_MS, assert_no_csp_violation
 
 pytestmark = pytest.mark.browser
-
-
-DONE_TIMEOUT_MS = 90_000
-
-
-def console_problem(message, problems: list[str]) -> None:
-    """Script errors. Chromium also logs every 4xx as "Failed to load resource": those are
-    judged by response_problem instead (a form answered 400 is expected)."""
-    if message.type == "error" and not message.text.startswith("Failed to load resource"):
-        problems.append(f"console: {message.text}")
-
-
-def response_problem(response, problems: list[str]) -> None:
-    if response.status >= 400 and response.request.resource_type != "document":
-        problems.append(f"{response.status} for {response.url}")
-
-
-@pytest.fixture
-def page(browser, web_server, workers) -> Iterator[object]:
-    ARTIFACTS.mkdir(exist_ok=True)
-    context = browser.new_context(viewport={"width": 1360, "height": 900}, base_url=web_server.url)
-    context.add_init_script(CSP_WATCH_SCRIPT)
-    page = context.new_page()
-    problems: list[str] = []
-    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-    page.on("console", lambda message: console_problem(message, problems))
-    page.on("response", lambda response: response_problem(response, problems))
-    page.on(
-        "requestfailed",
-        lambda request: problems.append(f"request failed: {request.url} {request.failure}"),
-    )
-    yield page
-    context.close()
-    assert not problems, problems
-
-
-def assert_no_csp_violation(page) -> None:
-    assert page.evaluate("window.__csp") == []
 
 
 def test_form_run_is_drawn_live_with_one_bar_per_task(page, origin_url):

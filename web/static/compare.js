@@ -1,64 +1,76 @@
 // The compare page, live: the table and bar chart from GET /api/compare/<id>?tasks=false, and
 // each run's timeline from GET /api/runs/<id> until that run is done, all on one time scale.
+// Figures that may still change are greyed "so far", with no verdict (compare_rows.js); the
+// chart shows only final strategies, and an empty state until the first one is.
 import {
-  PLOTLY_CONFIG, PLOTLY_FONT, getJSON, percent, poll, seconds, setText, times,
+  PLOTLY_CONFIG, PLOTLY_FONT, esc, getJSON, percent, poll, seconds,
 } from "./fanout.js";
+import { compareRowHtml, compareRows } from "./compare_rows.js";
 import { drawTimeline, labelWidth, timelineData } from "./timeline.js";
 
 const root = document.querySelector("[data-comparison-id]");
 const comparisonId = root.dataset.comparisonId;
 const pollMs = Math.max(700, Number(root.dataset.pollMs) || 700);
 const chart = document.getElementById("compare-chart");
+const chartEmpty = root.querySelector("[data-chart-empty]");
+const tbody = root.querySelector("[data-compare-rows]");
 const records = new Map(); // run id -> full run record, refetched until done
+let tableHtml = "";
 let drawnScale = 0;
 let drawnMargin = 0;
 
-function speedups(comparison) {
-  const sequential = comparison.runs.find((r) => r.spec.strategy === "sequential" && r.state === "done");
-  const baseline = sequential ? sequential.summary.wall_s : null;
-  return new Map(comparison.runs.map((r) => [
-    r.id, baseline && r.summary.wall_s ? baseline / r.summary.wall_s : null,
-  ]));
+function renderTable(rows) {
+  const html = rows.map(compareRowHtml).join("");
+  if (html !== tableHtml) tbody.innerHTML = html;
+  tableHtml = html;
+  const busy = rows.filter((r) => r.busy).map((r) => r.strategy);
+  root.querySelector("[data-busy-warning]").hidden = busy.length === 0;
+  root.querySelector("[data-busy-strategies]").textContent = busy.join(", ");
 }
 
-function renderTable(comparison, vsSequential) {
-  for (const run of comparison.runs) {
-    const row = root.querySelector(`[data-run-row="${CSS.escape(run.id)}"]`);
-    if (!row) continue;
-    const s = run.summary;
-    const badge = row.querySelector("[data-run-state]");
-    badge.textContent = run.state;
-    badge.className = `badge run-${run.state}`;
-    setText(row, '[data-f="progress"]', `${run.done}/${run.total}`);
-    setText(row, '[data-f="wall_s"]', seconds(s.wall_s));
-    setText(row, '[data-f="ideal_s"]', seconds(s.ideal_s));
-    setText(row, '[data-f="efficiency"]', percent(s.efficiency));
-    setText(row, '[data-f="vs_sequential"]', times(vsSequential.get(run.id)));
-    setText(row, '[data-f="speedup"]', times(s.speedup));
-    setText(row, '[data-f="peak_concurrency"]', String(s.peak_concurrency));
-    setText(row, '[data-f="ok"]', `${run.counts.ok}/${run.total}`);
-  }
-}
-
-function renderChart(comparison, vsSequential) {
-  const runs = comparison.runs;
-  const names = runs.map((r) => r.spec.strategy);
-  const done = (r) => r.state === "done";
-  const wall = runs.map((r) => (done(r) ? r.summary.wall_s : null));
-  const ideal = runs.map((r) => (done(r) ? r.summary.ideal_s : null));
-  const top = Math.max(0.001, ...wall.filter((v) => v != null), ...ideal.filter((v) => v != null));
-  const annotations = runs.map((r, i) => {
-    const x = vsSequential.get(r.id);
-    return {
-      x: names[i], y: done(r) ? Math.max(wall[i], ideal[i]) : 0, yanchor: "bottom", yshift: 4,
-      showarrow: false, font: { size: 12, color: "#0f172a" },
-      text: done(r) ? (x ? `<b>${times(x)}</b> vs sequential` : seconds(r.summary.wall_s)) : r.state,
-    };
+// The distance from a median to its max (or min): Plotly's asymmetric error bars.
+function whiskers(rows, name, side) {
+  return rows.map((r) => {
+    const stats = r.final ? r.stats[name] : null;
+    if (!stats || !r.figures[name].range) return null;
+    return side === "max" ? stats.max - stats.median : stats.median - stats.min;
   });
+}
+
+function annotation(row, wall, ideal) {
+  const muted = { size: 12, color: "#64748b" };
+  if (!row.final) {
+    return { x: row.strategy, y: 0, text: esc(`${row.state} · ${row.progress}`), font: muted };
+  }
+  const text = row.verdict ? `<b>${esc(row.verdict.text)}</b> vs sequential` : esc(row.figures.wall_s.text);
+  const top = Math.max(row.stats.wall_s?.max ?? wall ?? 0, ideal ?? 0);
+  return { x: row.strategy, y: top, text, font: { size: 12, color: "#0f172a" } };
+}
+
+function renderChart(rows) {
+  const anyFinal = rows.some((r) => r.final);
+  chartEmpty.hidden = anyFinal;
+  chart.hidden = !anyFinal;
+  if (!anyFinal) return;
+  const names = rows.map((r) => r.strategy);
+  const median = (name) => rows.map((r) => (r.final ? r.stats[name]?.median ?? null : null));
+  const wall = median("wall_s");
+  const ideal = median("ideal_s");
+  const plus = whiskers(rows, "wall_s", "max");
+  const minus = whiskers(rows, "wall_s", "min");
+  const tops = rows.map((r, i) => Math.max(r.final ? r.stats.wall_s?.max ?? 0 : 0, ideal[i] ?? 0));
+  const top = Math.max(0.001, ...tops);
+  const annotations = rows.map((r, i) => ({
+    ...annotation(r, wall[i], ideal[i]), yanchor: "bottom", yshift: 4, showarrow: false,
+  }));
   const traces = [
     {
       type: "bar", name: "wall time", x: names, y: wall, marker: { color: "#4f46e5" },
-      hovertemplate: "%{x}: %{y:.3f} s<extra>wall time</extra>",
+      error_y: {
+        type: "data", symmetric: false, array: plus, arrayminus: minus,
+        visible: plus.some((v) => v != null), color: "#1e1b4b", thickness: 1.5, width: 6,
+      },
+      hovertemplate: "%{x}: %{y:.3f} s<extra>wall time (median)</extra>",
     },
     {
       type: "bar", name: "ideal lower bound", x: names, y: ideal, marker: { color: "#a5b4fc" },
@@ -74,6 +86,18 @@ function renderChart(comparison, vsSequential) {
     xaxis: { categoryorder: "array", categoryarray: names },
   };
   window.Plotly.react(chart, traces, layout, PLOTLY_CONFIG);
+}
+
+// "threads · run 2 of 3" when each strategy runs several times (compareview.compare_context).
+function labelTimelines(comparison) {
+  const repeat = comparison.repeat || 1;
+  if (repeat < 2) return;
+  for (const run of comparison.runs) {
+    const label = root.querySelector(`[data-stack-label="${CSS.escape(run.id)}"]`);
+    if (label && run.repeat_index != null) {
+      label.textContent = `${run.spec.strategy} · run ${run.repeat_index + 1} of ${repeat}`;
+    }
+  }
 }
 
 async function refreshTimelines(comparison) {
@@ -103,6 +127,7 @@ async function refreshTimelines(comparison) {
       if (note) note.textContent = "queued: runs after the ones above";
       continue;
     }
+    if (!el) continue;
     drawTimeline(el, record, { compact: true, xMax: scale, marginLeft });
     if (note) {
       note.textContent = record.state === "done"
@@ -115,9 +140,10 @@ async function refreshTimelines(comparison) {
 
 poll(async () => {
   const comparison = await getJSON(`/api/compare/${encodeURIComponent(comparisonId)}?tasks=false`);
-  const vsSequential = speedups(comparison);
-  renderTable(comparison, vsSequential);
-  renderChart(comparison, vsSequential);
+  const rows = compareRows(comparison);
+  renderTable(rows);
+  renderChart(rows);
+  labelTimelines(comparison);
   await refreshTimelines(comparison);
   root.dataset.state = comparison.state;
   const badge = root.querySelector("h1 [data-run-state]");

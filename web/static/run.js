@@ -3,6 +3,7 @@ import {
   STATE_LABELS, count, esc, getJSON, millis, percent, poll, rate, seconds, setText, sortRows,
   taskRows, times, urlCell,
 } from "./fanout.js";
+import { hostLoadNote, workersNote } from "./runnotes.js";
 import { drawTimeline } from "./timeline.js";
 
 const root = document.querySelector("[data-run-id]");
@@ -46,6 +47,29 @@ function renderTable(run, force = false) {
   }
 }
 
+// Until the run is done its figures cover the tasks ended so far: greyed, "so far", and no
+// verdict styling (the efficiency card's accent and meter), as _summary.html renders them.
+function renderProvisional(run) {
+  const provisional = Boolean(run.provisional ?? run.state !== "done");
+  const cards = root.querySelector("[data-summary]");
+  cards.dataset.provisional = String(provisional);
+  cards.classList.toggle("cards-provisional", provisional);
+  for (const mark of cards.querySelectorAll("[data-so-far]")) mark.hidden = !provisional;
+  root.querySelector("[data-verdict-card]").classList.toggle("stat-accent", !provisional);
+  root.querySelector("[data-meter-bar]").hidden = provisional;
+  const basis = run.summary.ideal_basis === "capacity" ? "capacity" : "slots";
+  for (const note of cards.querySelectorAll("[data-ideal-basis]")) note.hidden = note.dataset.idealBasis !== basis;
+}
+
+function renderConditions(run) {
+  const workers = root.querySelector("[data-workers-note]");
+  workers.textContent = workersNote(run.summary.workers);
+  workers.hidden = !workers.textContent;
+  const load = root.querySelector("[data-host-load]");
+  load.textContent = hostLoadNote(run);
+  load.hidden = !load.textContent;
+}
+
 function renderSummary(run) {
   const s = run.summary;
   setText(root, '[data-field="wall_s"]', seconds(s.wall_s));
@@ -86,6 +110,8 @@ function render(run) {
   latest = run;
   renderProgress(run);
   renderSummary(run);
+  renderProvisional(run);
+  renderConditions(run);
   drawTimeline(timeline, run);
   renderTable(run);
   if (run.state === "done") timeline.dataset.final = "true";

@@ -66,10 +66,32 @@ export function labelWidth(run, now, fontPx = 10) {
   return 12 + Math.max(0, ...labels.map((label) => label.length)) * fontPx * 0.6;
 }
 
+// Said instead of drawing an empty axis, which would read as a run of zero seconds.
+function showEmpty(el, run) {
+  let note = el.querySelector(":scope > [data-chart-empty]");
+  if (!note) {
+    note = document.createElement("p");
+    note.className = "chart-placeholder";
+    note.dataset.chartEmpty = "";
+    el.append(note);
+  }
+  note.textContent = run.state === "queued"
+    ? "No task has started yet: the run is waiting for a worker."
+    : "No task has started yet.";
+}
+
 export function drawTimeline(el, run, options = {}) {
   const compact = Boolean(options.compact);
   const now = options.now ?? run.now ?? Date.now() / 1000;
   const data = timelineData(run, now);
+  el.dataset.bars = String(data.bars);
+  el.dataset.running = String(data.traces.get("running").x.length);
+  el.dataset.lanes = String(data.lanes.length);
+  if (data.bars === 0 && !el.querySelector(".main-svg")) {
+    showEmpty(el, run);
+    return data;
+  }
+  el.querySelector(":scope > [data-chart-empty]")?.remove();
   const traces = [];
   for (const [state, t] of data.traces) {
     if (!t.x.length) continue;
@@ -139,8 +161,5 @@ export function drawTimeline(el, run, options = {}) {
     uirevision: "timeline",
   };
   window.Plotly.react(el, traces, layout, PLOTLY_CONFIG);
-  el.dataset.bars = String(data.bars);
-  el.dataset.running = String(data.traces.get("running").x.length);
-  el.dataset.lanes = String(data.lanes.length);
   return data;
 }

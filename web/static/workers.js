@@ -9,19 +9,22 @@ const windowS = Number(root.dataset.window) || 300;
 const chart = document.getElementById("throughput");
 const rows = root.querySelector("[data-worker-rows]");
 
+// RQ keeps a killed worker's last state (often busy) until its registration expires: without
+// fanout's heartbeat it is gone, whatever RQ says (as workers.html renders it).
 function workerRow(w, now) {
-  const job = w.current_job;
+  const job = w.alive ? w.current_job : null;
+  const state = w.alive ? w.state : "gone";
+  const title = w.alive ? "" : `no heartbeat; RQ last said ${w.state}`;
   let current = '<span class="muted">–</span>';
   if (job) {
     const label = esc(job.description || job.id);
     current = job.run_id ? `<a href="/runs/${encodeURIComponent(job.run_id)}">${label}</a>` : label;
   }
-  const dead = w.alive ? "" : ' <span class="badge worker-dead">no heartbeat</span>';
   return `<tr>
     <td title="${esc(w.name)}"><code>${esc(shortWorker(w.name))}</code></td>
     <td>${esc(w.host || "–")}</td>
     <td class="num">${w.pid ?? "–"}</td>
-    <td><span class="badge worker-${esc(w.state)}">${esc(w.state)}</span>${dead}</td>
+    <td><span class="badge worker-${esc(state)}" title="${esc(title)}">${esc(state)}</span></td>
     <td>${current}</td>
     <td class="num">${count(w.jobs_done)}</td>
     <td class="num">${count(w.jobs_failed)}</td>

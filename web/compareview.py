@@ -1,0 +1,173 @@
+"""The compare page's rows: one per strategy, each saying whether its figures are final.
+
+Built from the reader's `rows` (median and min-max range over a strategy's repeated runs) when
+the record has them, else from its `runs`, one per strategy (records from before repeats). A
+speed-up over sequential is a verdict, given only once both runs behind it are final: a run at
+4 of 40 tasks once showed "6.63x vs sequential" in bold. static/compare_rows.js builds the same
+rows from the same JSON, so the live page shows what a reload would.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from web.views import DASH, percent, seconds, times
+
+Stats = dict[str, float]
+
+#: The figures of a row, and how each is written.
+FORMATS: dict[str, Callable[[float | None], str]] = {
+    "wall_s": seconds,
+    "ideal_s": seconds,
+    "efficiency": percent,
+    "speedup": times,
+    "vs_sequential": times,
+}
+
+_UNIT = re.compile(r"[^\d]*$")
+
+
+def is_provisional(record: dict[str, Any]) -> bool:
+    """Whether a run's or comparison's figures may still change: the reader's `provisional`,
+    or, in records from before it, any state but done."""
+    return bool(record.get("provisional", record.get("state") != "done"))
+
+
+def span(fmt: Callable[[float | None], str], low: float, high: float) -> str:
+    """Low to high with the unit written once, an en dash between: 1.200 to 1.310 s reads
+    "1.200\u20131.310 s", 80 to 85 % reads "80\u201385 %"."""
+    first, last = fmt(low), fmt(high)
+    unit = _UNIT.search(last).group()  # always matches, maybe empty
+    if unit and first.endswith(unit):
+        first = first[: -len(unit)]
+    return f"{first}\u2013{last}"
+
+
+def figure(name: str, stats: Stats | None) -> dict[str, str | None]:
+    """The median as text, and the range when the runs differ at the shown precision."""
+    fmt = FORMATS[name]
+    if stats is None:
+        return {"text": DASH, "range": None}
+    spread = fmt(stats["min"]) != fmt(stats["max"])
+    return {
+        "text": fmt(stats["median"]),
+        "range": span(fmt, stats["min"], stats["max"]) if spread else None,
+    }
+
+
+def _point(value: float | None) -> Stats | None:
+    return None if value is None else {"median": value, "min": value, "max": value}
+
+
+def _state(runs: list[dict[str, Any]]) -> str:
+    states = {run["state"] for run in runs}
+    if states == {"done"}:
+        return "done"
+    return "running" if states & {"running", "done"} else "queued"
+
+
+def _busy(run: dict[str, Any]) -> bool:
+    return bool((run.get("host_load") or {}).get("busy"))
+
+
+def _progress(runs: list[dict[str, Any]], done_runs: int) -> str:
+    """Tasks ended of a single run; with repeats, runs done, then the going run's tasks."""
+    going = next((run for run in runs if run["state"] == "running"), None)
+    if len(runs) == 1:
+        return f"{runs[0]['done']}/{runs[0]['total']}"
+    text = f"{done_runs}/{len(runs)} runs"
+    return f"{text} · {going['done']}/{going['total']}" if going else text
+
+
+def _row(
+    strategy: str,
+    runs: list[dict[str, Any]],
+    final: bool,
+    stats: dict[str, Stats | None],
+    totals: tuple[Any, int, int],
+    done_runs: int,
+) -> dict[str, Any]:
+    peak, ok, tasks = totals
+    return {
+        "strategy": strategy,
+        "run_id": runs[0]["id"] if runs else None,
+        "run_ids": [run["id"] for run in runs],
+        "state": "done" if final else _state(runs) if runs else "queued",
+        "final": final,
+        "progress": _progress(runs, done_runs) if runs else DASH,
+        "stats": stats,
+        "figures": {name: figure(name, stats.get(name)) for name in FORMATS},
+        "peak_concurrency": DASH if peak is None else str(peak),
+        "ok": f"{ok}/{tasks}",
+        "busy": any(_busy(run) for run in runs),
+    }
+
+
+def _from_runs(comparison: dict[str, Any]) -> list[dict[str, Any]]:
+    """Records from before `rows`: one run per strategy, its figures as they are so far."""
+    runs = comparison["runs"]
+    sequential = next((r for r in runs if r["spec"]["strategy"] == "sequential"), None)
+    baseline = None
+    if sequential is not None and not is_provisional(sequential):
+        baseline = sequential["summary"]["wall_s"]
+    rows = []
+    for run in runs:
+        s = run["summary"]
+        final = not is_provisional(run)
+        stats = {name: _point(s.get(name)) for name in FORMATS if name != "vs_sequential"}
+        vs = baseline / s["wall_s"] if final and baseline and s["wall_s"] else None
+        stats["vs_sequential"] = _point(vs)
+        totals = (s["peak_concurrency"], run["counts"]["ok"], run["total"])
+        rows.append(_row(run["spec"]["strategy"], [run], final, stats, totals, int(final)))
+    return rows
+
+
+def _from_rows(comparison: dict[str, Any]) -> list[dict[str, Any]]:
+    """The reader's rows; a strategy with no run done yet shows its going run's figures."""
+    by_id = {run["id"]: run for run in comparison["runs"]}
+    rows = []
+    for row in comparison["rows"]:
+        runs = [by_id[run_id] for run_id in row["run_ids"] if run_id in by_id]
+        stats = {name: row.get(name) for name in FORMATS}
+        totals = (row["peak_concurrency"], row["ok"], row["tasks"])
+        going = next((run for run in runs if run["state"] == "running"), None)
+        if not row["done"] and going is not None:
+            s = going["summary"]
+            stats = {name: _point(s.get(name)) for name in FORMATS if name != "vs_sequential"}
+            stats["vs_sequential"] = None
+            totals = (s["peak_concurrency"], going["counts"]["ok"], going["total"])
+        rows.append(_row(row["strategy"], runs, bool(row["final"]), stats, totals, row["done"]))
+    return rows
+
+
+def compare_rows(comparison: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per strategy, in order. `verdict` (the speed-up vs sequential) only when both
+    this strategy and sequential are final."""
+    rows = _from_rows(comparison) if comparison.get("rows") else _from_runs(comparison)
+    sequential = next((row for row in rows if row["strategy"] == "sequential"), None)
+    judged = sequential is not None and sequential["final"]
+    for row in rows:
+        verdict = row["stats"]["vs_sequential"] if judged and row["final"] else None
+        row["verdict"] = figure("vs_sequential", verdict) if verdict else None
+    return rows
+
+
+def compare_context(comparison: dict[str, Any]) -> dict[str, Any]:
+    """What compare.html needs besides the record."""
+    rows = compare_rows(comparison)
+    repeat = int(comparison.get("repeat") or 1)
+    timelines = []
+    for run in comparison["runs"]:
+        label = run["spec"]["strategy"]
+        if repeat > 1 and run.get("repeat_index") is not None:
+            label += f" · run {run['repeat_index'] + 1} of {repeat}"
+        timelines.append({"run": run, "label": label})
+    return {
+        "rows": rows,
+        "any_final": any(row["final"] for row in rows),
+        "busy": [row["strategy"] for row in rows if row["busy"]],
+        "repeat": repeat,
+        "timelines": timelines,
+    }

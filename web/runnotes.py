@@ -1,0 +1,43 @@
+"""Sentences the run page says about the conditions of a run: which workers served it, and
+whether other processes loaded the worker hosts (then its figures may be distorted).
+
+Both read fields the reader adds for issue 9 (`summary.workers`, `host_load`) and say nothing
+when a record has none. static/runnotes.js writes the same sentences for the live page.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _workers(n: int) -> str:
+    return f"{n} worker" if n == 1 else f"{n} workers"
+
+
+def workers_note(workers: dict[str, Any] | None) -> str:
+    """ "served by 3 workers · live: 2 workers, 4 from +3.1 s" (offsets from the first start)."""
+    if not workers:
+        return ""
+    text = f"served by {_workers(workers['served'])}"
+    changes = workers.get("changes") or []
+    if len(changes) < 2:
+        return f"{text} · {workers['live']} live throughout"
+    steps = [_workers(changes[0][1])]
+    steps += [f"{live} from +{offset_s:.1f} s" for offset_s, live in changes[1:]]
+    return f"{text} · live: {', '.join(steps)}"
+
+
+def host_load_note(run: dict[str, Any]) -> str:
+    """The warning for a run whose worker hosts were busy with other work, naming each host
+    and the cores others kept busy there; empty when they were not."""
+    load = run.get("host_load") or {}
+    if not load.get("busy"):
+        return ""
+    hosts = sorted(load["others_cores"].items(), key=lambda item: (-item[1], item[0]))
+    named = ", ".join(f"{host} {cores:.2f} cores" for host, cores in hosts)
+    again = "the comparison" if run.get("comparison") else "the run"
+    return (
+        f"Other processes kept the worker hosts busy during this run ({named}; more than "
+        f"{load['threshold_cores']:.2f} is too many): the figures may be distorted; "
+        f"repeat {again}."
+    )
