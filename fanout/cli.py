@@ -25,6 +25,9 @@ from producer.validation import InvalidInput, build_spec, parse_url_lines
 from producer.wait import RunTimeout, wait_for_run
 
 STRATEGIES = [s.value for s in Strategy]
+
+#: Connections each gunicorn process serves at once (gevent's greenlets; gunicorn's default).
+WEB_CONNECTIONS_PER_PROCESS = 1000
 WORKLOADS = [w.value for w in Workload]
 
 
@@ -101,7 +104,9 @@ def web(host: str, port: int, processes: int) -> None:
         sys.executable, "-m", "gunicorn",
         "--bind", f"{host}:{port}",
         "--workers", str(processes),
-        "--threads", "4",
+        # gevent: a slow client costs a parked greenlet, not one of a few app threads (README).
+        "--worker-class", "gevent",
+        "--worker-connections", str(WEB_CONNECTIONS_PER_PROCESS),
         "--access-logfile", "-",
         "--forwarded-allow-ips", "127.0.0.1",
         "--config", "python:web.gunicorn_conf",
