@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,6 +26,16 @@ class InvalidInput(ValueError):
         return {"error": self.message, "field": self.field}
 
 
+def is_unicode_scalars(text: str) -> bool:
+    """Whether `text` can be stored and shown: JSON (and Python's `surrogateescape` argv) can
+    carry a lone surrogate, which no UTF-8 page, CSV or Redis reply can encode."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def parse_url_lines(text: str) -> list[str]:
     """A textarea's URLs: one per line, blank lines and `#` comments skipped."""
     return [
@@ -40,6 +51,10 @@ def check_urls(urls: Iterable[Any], settings: Settings) -> tuple[str, ...]:
         if not isinstance(url, str):
             raise InvalidInput(
                 "urls", f"line {line}: expected a URL string, got {type(url).__name__}"
+            )
+        if not is_unicode_scalars(url):
+            raise InvalidInput(
+                "urls", f"line {line}: the URL is not valid Unicode (it holds a lone surrogate)"
             )
         url = url.strip()
         if not url:
@@ -76,9 +91,11 @@ def check_choice(enum: type, field: str, value: Any) -> Any:
 def check_concurrency(value: Any, settings: Settings) -> int:
     if isinstance(value, bool):
         raise InvalidInput("concurrency", "concurrency must be an integer")
+    if isinstance(value, float) and not math.isfinite(value):  # JSON's 1e400, Infinity, NaN
+        raise InvalidInput("concurrency", f"concurrency must be a finite integer (got {value!r})")
     try:
         number = int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise InvalidInput(
             "concurrency", f"concurrency must be an integer (got {value!r})"
         ) from None

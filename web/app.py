@@ -22,6 +22,7 @@ from contract.settings import Settings
 from web import api, assets, metrics, ops, pages, views
 from web.clients import init_clients
 from web.errors import init_errors
+from web.ids import init_ids
 from web.json_provider import OrjsonProvider
 from web.limits import init_limits
 from web.run_cache import init_run_cache
@@ -69,6 +70,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     init_security(app)
     init_errors(app)
     views.init_views(app)
+    init_ids(app)
     metrics.init_metrics(app)
     for blueprint in (pages.bp, api.bp, ops.bp, assets.bp, metrics.bp):
         app.register_blueprint(blueprint)

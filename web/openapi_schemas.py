@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from contract import keys
 from contract.settings import Settings
 from contract.states import RunState, Strategy, TaskState, Workload
 from producer.validation import MAX_URL_LENGTH
@@ -23,7 +24,7 @@ STRATEGY = {"type": "string", "enum": [s.value for s in Strategy]}
 WORKLOAD = {"type": "string", "enum": [w.value for w in Workload]}
 TASK_STATE = {"type": "string", "enum": [s.value for s in TaskState]}
 RUN_STATE = {"type": "string", "enum": [s.value for s in RunState]}
-ID = {"type": "string", "pattern": "^[0-9a-f]{12}$", "description": "12 hex digits"}
+ID = {"type": "string", "pattern": f"^{keys.ID_PATTERN}$", "description": "12 hex digits"}
 
 _PORT = "(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)"
 #: The URLs the API takes: http(s), a host name or IPv4 address (letters, digits, dots, dashes),
