@@ -20,6 +20,7 @@ from flask_wtf.csrf import CSRFProtect
 
 from contract.settings import Settings
 from web import api, assets, metrics, ops, pages, views
+from web.body_limit import init_body_limit
 from web.clients import init_clients
 from web.errors import init_errors
 from web.ids import init_ids
@@ -65,6 +66,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     init_clients(app, app.config["SETTINGS"])
     init_run_cache(app)
+    init_body_limit(app)  # before the limiter and CSRF read a form
     init_limits(app, app.config["SETTINGS"])  # before CSRF: a flood of bad forms counts too
     CSRFProtect(app).exempt(api.bp)
     init_security(app)
