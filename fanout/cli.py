@@ -107,6 +107,7 @@ def web(host: str, port: int, processes: int) -> None:
         # gevent: a slow client costs a parked greenlet, not one of a few app threads (README).
         "--worker-class", "gevent",
         "--worker-connections", str(WEB_CONNECTIONS_PER_PROCESS),
+        "--no-control-socket",  # gunicorn's default, ~/.gunicorn/gunicorn.ctl, is one per host
         "--access-logfile", "-",
         "--forwarded-allow-ips", "127.0.0.1",
         "--config", "python:web.gunicorn_conf",
