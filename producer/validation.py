@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from contract.records import RunSpec
 from contract.settings import Settings
 from contract.states import Strategy, Workload
+from contract.urls import client_disagreement
 
 MAX_URL_LENGTH = 2048
 
@@ -70,6 +71,9 @@ def check_urls(urls: Iterable[Any], settings: Settings) -> tuple[str, ...]:
             raise InvalidInput("urls", f"line {line}: {url!r} is not a valid URL ({exc})") from None
         if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
             raise InvalidInput("urls", f"line {line}: {url!r} is not an http(s) URL")
+        problem = client_disagreement(url)
+        if problem is not None:
+            raise InvalidInput("urls", f"line {line}: {url!r} {problem}")
         checked.append(url)
     if not checked:
         raise InvalidInput("urls", "give at least one URL")
