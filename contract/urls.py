@@ -3,7 +3,7 @@
 A task runs under `requests` (urllib3) or `aiohttp` (yarl) depending on its strategy, and the
 two parse differently at the edges: `http://2130706433:8081/` is 127.0.0.1 to `requests`
 (libc reads the number) and an invalid URL to aiohttp; `http://%61.example/` is `a.example` to
-urllib3 and `%61.example` to yarl; a full-width `ａ.example` is refused by one and folded by the
+urllib3 and `%61.example` to yarl; a full-width `a` (U+FF41) is refused by one and folded by the
 other. The same URL then ended `ok` under one strategy and `error` under another. Submission
 refuses such a URL with a message, and the worker's guard refuses one a redirect leads to.
 
