@@ -52,6 +52,7 @@ def main() -> None:
 )
 def up(workers: int) -> None:
     """Start the local stack: Redis, origin, web and WORKERS workers (Ctrl-C stops all)."""
+    from fanout.redis_check import persistence_line
     from fanout.stack import run_stack
 
     settings = _settings()
@@ -59,6 +60,7 @@ def up(workers: int) -> None:
         f"fanout: web http://{settings.web_host}:{settings.web_port}  origin {settings.origin_url}"
         f"  redis {settings.redis_url}  workers {workers}"
     )
+    click.echo(f"fanout: {persistence_line(settings)}")
     sys.exit(run_stack(workers))
 
 
@@ -126,10 +128,12 @@ def web(host: str, port: int, processes: int) -> None:
 @click.option("--no-supervise", is_flag=True, help="Run the worker without RQ's WorkerPool.")
 def worker(worker_class: str, burst: bool, no_supervise: bool) -> None:
     """Run one RQ worker on fanout's queue (supervised: respawned if it dies)."""
+    from fanout.redis_check import persistence_line
     from worker.process import run_worker, wait_for_redis
 
     settings = _settings()
     wait_for_redis(settings)
+    click.echo(f"fanout worker: {persistence_line(settings)}", err=True)
     run_worker(settings, worker_class=worker_class, burst=burst, supervised=not no_supervise)
 
 

@@ -26,6 +26,7 @@ from web.errors import init_errors
 from web.ids import init_ids
 from web.json_provider import OrjsonProvider
 from web.limits import init_limits
+from web.persistence import init_persistence
 from web.run_cache import init_run_cache
 from web.security import init_security
 
@@ -66,6 +67,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     init_clients(app, app.config["SETTINGS"])
     init_run_cache(app)
+    init_persistence(app)
     init_body_limit(app)  # before the limiter and CSRF read a form
     init_limits(app, app.config["SETTINGS"])  # before CSRF: a flood of bad forms counts too
     CSRFProtect(app).exempt(api.bp)

@@ -279,6 +279,11 @@ def schemas(settings: Settings) -> dict[str, Any]:
                 "status": {"type": "string", "enum": ["ok", "unavailable"]},
                 "redis": {"type": "string", "enum": ["ok", "unreachable"]},
                 "error": {"type": "string"},
+                "persistence": {
+                    "type": ["object", "null"],
+                    "description": "Whether a Redis restart would lose queued work "
+                    "(`durability`: aof, snapshots, none or unknown), with a sentence to show",
+                },
             },
             required=["status", "redis"],
         ),

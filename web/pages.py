@@ -18,6 +18,7 @@ from web.clients import get_queue, get_redis, get_settings
 from web.errors import REDIS_DOWN, REDIS_OUTAGES
 from web.export import run_csv
 from web.forms import RunForm, find_preset, preset_table
+from web.persistence import current_persistence
 from web.runview import SORT_KEYS, comparison_rows, sort_rows, task_rows, time_origin
 from web.security import grant_ui_reads
 
@@ -149,4 +150,5 @@ def workers() -> Response:
         overview=workers_overview(redis, get_queue()),
         series=stats.throughput_series(redis, window_s=window_s),
         window_s=window_s,
+        persistence=current_persistence(),
     )
