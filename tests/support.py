@@ -160,7 +160,7 @@ def start_origin(log_dir: Path, env: dict[str, str]) -> Service:
 def start_web(
     log_dir: Path, env: dict[str, str], *, processes: int = 2, name: str = "web"
 ) -> Service:
-    """`fanout web`: gunicorn, `processes` processes x 4 threads, on a free loopback port, with
+    """`fanout web`: gunicorn, `processes` gevent processes, on a free loopback port, with
     its own FANOUT_DATA_DIR (secret key, metrics directory)."""
     port = free_port()
     data_dir = log_dir / f"{name}-{port}-data"
