@@ -6,7 +6,20 @@ rq-dashboard see its queues and workers.
 
 from __future__ import annotations
 
+import re
+
 PREFIX = "fanout:"
+
+#: Run and comparison ids as `producer.submit.new_id` makes them (`secrets.token_hex(6)`).
+ID_PATTERN = "[0-9a-f]{12}"
+_ID = re.compile(ID_PATTERN)
+
+
+def is_id(text: str) -> bool:
+    """Whether `text` is a run or comparison id: anything else (a `:running` suffix, a glob)
+    would name another key, so it must never reach a key builder from a URL."""
+    return _ID.fullmatch(text) is not None
+
 
 #: The RQ queue fanout's jobs go to.
 QUEUE_NAME = "fanout"

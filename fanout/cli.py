@@ -30,6 +30,9 @@ from producer.validation import InvalidInput, build_spec, parse_url_lines
 from producer.wait import RunTimeout
 
 STRATEGIES = [s.value for s in Strategy]
+
+#: Connections each gunicorn process serves at once (gevent's greenlets; gunicorn's default).
+WEB_CONNECTIONS_PER_PROCESS = 1000
 WORKLOADS = [w.value for w in Workload]
 
 
@@ -54,6 +57,7 @@ def main() -> None:
 )
 def up(workers: int) -> None:
     """Start the local stack: Redis, origin, web and WORKERS workers (Ctrl-C stops all)."""
+    from fanout.redis_check import persistence_line
     from fanout.stack import run_stack
 
     settings = _settings()
@@ -61,6 +65,7 @@ def up(workers: int) -> None:
         f"fanout: web http://{settings.web_host}:{settings.web_port}  origin {settings.origin_url}"
         f"  redis {settings.redis_url}  workers {workers}"
     )
+    click.echo(f"fanout: {persistence_line(settings)}")
     sys.exit(run_stack(workers))
 
 
@@ -106,7 +111,10 @@ def web(host: str, port: int, processes: int) -> None:
         sys.executable, "-m", "gunicorn",
         "--bind", f"{host}:{port}",
         "--workers", str(processes),
-        "--threads", "4",
+        # gevent: a slow client costs a parked greenlet, not one of a few app threads (README).
+        "--worker-class", "gevent",
+        "--worker-connections", str(WEB_CONNECTIONS_PER_PROCESS),
+        "--no-control-socket",  # gunicorn's default, ~/.gunicorn/gunicorn.ctl, is one per host
         "--access-logfile", "-",
         "--forwarded-allow-ips", "127.0.0.1",
         "--config", "python:web.gunicorn_conf",
@@ -125,10 +133,12 @@ def web(host: str, port: int, processes: int) -> None:
 @click.option("--no-supervise", is_flag=True, help="Run the worker without RQ's WorkerPool.")
 def worker(worker_class: str, burst: bool, no_supervise: bool) -> None:
     """Run one RQ worker on fanout's queue (supervised: respawned if it dies)."""
+    from fanout.redis_check import persistence_line
     from worker.process import run_worker, wait_for_redis
 
     settings = _settings()
     wait_for_redis(settings)
+    click.echo(f"fanout worker: {persistence_line(settings)}", err=True)
     run_worker(settings, worker_class=worker_class, burst=burst, supervised=not no_supervise)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -9,6 +10,7 @@ from urllib.parse import urlsplit
 from contract.records import RunSpec
 from contract.settings import Settings
 from contract.states import Strategy, Workload
+from contract.urls import client_disagreement
 
 MAX_URL_LENGTH = 2048
 
@@ -23,6 +25,16 @@ class InvalidInput(ValueError):
 
     def to_dict(self) -> dict[str, str]:
         return {"error": self.message, "field": self.field}
+
+
+def is_unicode_scalars(text: str) -> bool:
+    """Whether `text` can be stored and shown: JSON (and Python's `surrogateescape` argv) can
+    carry a lone surrogate, which no UTF-8 page, CSV or Redis reply can encode."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def parse_url_lines(text: str) -> list[str]:
@@ -41,6 +53,10 @@ def check_urls(urls: Iterable[Any], settings: Settings) -> tuple[str, ...]:
             raise InvalidInput(
                 "urls", f"line {line}: expected a URL string, got {type(url).__name__}"
             )
+        if not is_unicode_scalars(url):
+            raise InvalidInput(
+                "urls", f"line {line}: the URL is not valid Unicode (it holds a lone surrogate)"
+            )
         url = url.strip()
         if not url:
             raise InvalidInput("urls", f"line {line}: empty URL")
@@ -55,6 +71,9 @@ def check_urls(urls: Iterable[Any], settings: Settings) -> tuple[str, ...]:
             raise InvalidInput("urls", f"line {line}: {url!r} is not a valid URL ({exc})") from None
         if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
             raise InvalidInput("urls", f"line {line}: {url!r} is not an http(s) URL")
+        problem = client_disagreement(url)
+        if problem is not None:
+            raise InvalidInput("urls", f"line {line}: {url!r} {problem}")
         checked.append(url)
     if not checked:
         raise InvalidInput("urls", "give at least one URL")
@@ -76,9 +95,11 @@ def check_choice(enum: type, field: str, value: Any) -> Any:
 def check_concurrency(value: Any, settings: Settings) -> int:
     if isinstance(value, bool):
         raise InvalidInput("concurrency", "concurrency must be an integer")
+    if isinstance(value, float) and not math.isfinite(value):  # JSON's 1e400, Infinity, NaN
+        raise InvalidInput("concurrency", f"concurrency must be a finite integer (got {value!r})")
     try:
         number = int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise InvalidInput(
             "concurrency", f"concurrency must be an integer (got {value!r})"
         ) from None

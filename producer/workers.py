@@ -42,7 +42,8 @@ def _current_job(redis: Redis, job_id: str | None) -> dict[str, Any] | None:
         job = Job.fetch(job_id, connection=redis, serializer=JSONSerializer)
     except (NoSuchJobError, DeserializationError, ValueError):  # gone, or not fanout's JSON
         return {"id": job_id, "description": None, "run_id": None}
-    run_id = job.args[0] if job.args and isinstance(job.args[0], str) else None
+    first = job.args[0] if job.args else None
+    run_id = first if isinstance(first, str) and keys.is_id(first) else None  # a link to it
     return {"id": job_id, "description": job.description, "run_id": run_id}
 
 

@@ -87,8 +87,15 @@ def redis_server_binary() -> str:
     return find()
 
 
-def start_redis(log_dir: Path, *, port: int | None = None, password: str | None = None) -> Service:
-    """A private redis-server with AOF in its own directory (never the shared one on 6379)."""
+def start_redis(
+    log_dir: Path,
+    *,
+    port: int | None = None,
+    password: str | None = None,
+    extra_args: tuple[str, ...] = (),
+) -> Service:
+    """A private redis-server with AOF in its own directory (never the shared one on 6379).
+    `extra_args` come last, so `("--appendonly", "no")` overrides the default."""
     port = port or free_port()
     data = log_dir / f"redis-{port}"
     data.mkdir(parents=True, exist_ok=True)
@@ -104,6 +111,7 @@ def start_redis(log_dir: Path, *, port: int | None = None, password: str | None 
     ]  # fmt: skip
     if password:
         args += ["--requirepass", password]
+    args += extra_args
     service = start_service(f"redis-{port}", args, log_dir, dict(os.environ))
     auth = f":{password}@" if password else ""
     service.url = f"redis://{auth}127.0.0.1:{port}/0"
@@ -152,7 +160,7 @@ def start_origin(log_dir: Path, env: dict[str, str]) -> Service:
 def start_web(
     log_dir: Path, env: dict[str, str], *, processes: int = 2, name: str = "web"
 ) -> Service:
-    """`fanout web`: gunicorn, `processes` processes x 4 threads, on a free loopback port, with
+    """`fanout web`: gunicorn, `processes` gevent processes, on a free loopback port, with
     its own FANOUT_DATA_DIR (secret key, metrics directory)."""
     port = free_port()
     data_dir = log_dir / f"{name}-{port}-data"

@@ -31,6 +31,8 @@ class SessionNotingRecorder:
     """Stands in for the Redis recorder (tested elsewhere): notes which HTTP session each task's
     thread holds when the task starts, and every record."""
 
+    run_gone = False  # the run record never vanishes here
+
     def __init__(self, limits: FetchLimits) -> None:
         self.limits = limits
         self.sessions: set[int] = set()

@@ -229,7 +229,7 @@ def _load_run(run_id: str, variant: Variant) -> dict[str, Any]:
         raise ApiError(404, f"no run {run_id!r} (never submitted, or expired)") from None
 
 
-@bp.get("/runs/<run_id>")
+@bp.get("/runs/<id:run_id>")
 def get_run(run_id: str) -> Response:
     """The reader's run record, plus `now` (the server's clock, to grow running bars by).
 
@@ -259,7 +259,7 @@ def get_run(run_id: str) -> Response:
     return response
 
 
-@bp.get("/compare/<comparison_id>")
+@bp.get("/compare/<id:comparison_id>")
 def get_comparison(comparison_id: str) -> Response:
     include_tasks = _flag("tasks", True)
     try:

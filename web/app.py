@@ -20,10 +20,13 @@ from flask_wtf.csrf import CSRFProtect
 
 from contract.settings import Settings
 from web import api, assets, metrics, ops, pages, views
+from web.body_limit import init_body_limit
 from web.clients import init_clients
 from web.errors import init_errors
+from web.ids import init_ids
 from web.json_provider import OrjsonProvider
 from web.limits import init_limits
+from web.persistence import init_persistence
 from web.run_cache import init_run_cache
 from web.security import init_security
 
@@ -64,11 +67,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     init_clients(app, app.config["SETTINGS"])
     init_run_cache(app)
+    init_persistence(app)
+    init_body_limit(app)  # before the limiter and CSRF read a form
     init_limits(app, app.config["SETTINGS"])  # before CSRF: a flood of bad forms counts too
     CSRFProtect(app).exempt(api.bp)
     init_security(app)
     init_errors(app)
     views.init_views(app)
+    init_ids(app)
     metrics.init_metrics(app)
     for blueprint in (pages.bp, api.bp, ops.bp, assets.bp, metrics.bp):
         app.register_blueprint(blueprint)

@@ -10,7 +10,13 @@ import logging
 from flask import Flask, Response, jsonify, render_template, request
 from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
-from redis.exceptions import RedisError
+from redis.exceptions import (
+    ConnectionError,
+    OutOfMemoryError,
+    ReadOnlyError,
+    RedisError,
+    TimeoutError,
+)
 from werkzeug.exceptions import HTTPException
 
 from producer.validation import InvalidInput
@@ -20,6 +26,11 @@ log = logging.getLogger(__name__)
 
 REDIS_DOWN = "Redis is unreachable: runs cannot be submitted or read right now. Retrying helps."
 RETRY_AFTER_S = "5"
+
+#: Redis errors that mean "Redis cannot serve now" (down, loading, full under noeviction, a
+#: replica mid-failover): a 503 worth retrying. Any other RedisError (WRONGTYPE, a rejected
+#: argument) is a bug in fanout or in its data, so a 500 with the traceback logged.
+REDIS_OUTAGES = (ConnectionError, TimeoutError, OutOfMemoryError, ReadOnlyError)
 
 #: Paths answered in JSON even when no API route matched (a 404 or 405 under /api/).
 JSON_PREFIXES = ("/api/", "/healthz", "/openapi.json")
@@ -87,6 +98,8 @@ def _rate_limited(exc: RateLimitExceeded) -> Response:
 
 
 def _redis_error(exc: RedisError) -> Response:
+    if not isinstance(exc, REDIS_OUTAGES):
+        return _unexpected(exc)
     log.warning("Redis unreachable on %s %s: %s", request.method, request.path, exc)
     if wants_json():
         response = json_error(503, REDIS_DOWN)

@@ -1,4 +1,5 @@
-"""gunicorn settings for `fanout web`: metrics of exited processes are let go."""
+"""gunicorn settings for `fanout web`: metrics of exited processes are let go, and Redis's
+persistence is said at start."""
 
 from __future__ import annotations
 
@@ -8,3 +9,21 @@ def child_exit(server, worker) -> None:
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def when_ready(server) -> None:
+    """At start, say whether a restart of the Redis behind the app would lose queued work."""
+    from redis import Redis
+    from redis.exceptions import RedisError
+
+    from contract.persistence import read_persistence
+    from contract.settings import Settings
+
+    try:
+        url = Settings.from_env().redis_url
+        persistence = read_persistence(Redis.from_url(url, socket_connect_timeout=2))
+    except (RedisError, ValueError) as exc:
+        server.log.warning("cannot read Redis's persistence settings yet: %s", exc)
+        return
+    log = server.log.info if persistence.loses_queued_work is False else server.log.warning
+    log("%s", persistence.message)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from contract import keys
 from contract.settings import Settings
 from contract.states import RunState, Strategy, TaskState, Workload
 from producer.validation import MAX_URL_LENGTH
@@ -24,17 +25,20 @@ STRATEGY = {"type": "string", "enum": [s.value for s in Strategy]}
 WORKLOAD = {"type": "string", "enum": [w.value for w in Workload]}
 TASK_STATE = {"type": "string", "enum": [s.value for s in TaskState]}
 RUN_STATE = {"type": "string", "enum": [s.value for s in RunState]}
-ID = {"type": "string", "pattern": "^[0-9a-f]{12}$", "description": "12 hex digits"}
+ID = {"type": "string", "pattern": f"^{keys.ID_PATTERN}$", "description": "12 hex digits"}
 
-_PORT = "(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)"
+_PORT = "(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3})"
+_OCTET = "(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+_LABEL_END = "([A-Za-z0-9-]*[A-Za-z0-9])?"
+#: A canonical dotted quad, or a name whose last label starts with a letter: a last label that
+#: is a number (`127.1`, `0x7f`, `2130706433`) is read as an address by libc and refused by
+#: aiohttp, so both clients would not agree on it (contract.urls).
+_HOST = f"({_OCTET}(\\.{_OCTET}){{3}}|([A-Za-z0-9]{_LABEL_END}\\.)*[A-Za-z]{_LABEL_END})"
 #: The URLs the API takes: http(s), a host name or IPv4 address (letters, digits, dots, dashes),
-#: an optional port, then anything but spaces and control characters. The API checks it too
-#: (web.api), so what this document calls valid is exactly what is accepted. The form is more
-#: lenient (producer.validation alone): IPv6 literals, user info.
-URL_PATTERN = (
-    "[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?"
-    f"(:{_PORT})?([/?#][^\\x00-\\x20\\x7f]*)?"
-)
+#: an optional port (1 to 65535), then anything but spaces and control characters. The API
+#: checks it too (web.api), so what this document calls valid is exactly what is accepted. The
+#: form is more lenient (producer.validation alone): IPv6 literals, user info.
+URL_PATTERN = f"[Hh][Tt][Tt][Pp][Ss]?://{_HOST}(:{_PORT})?([/?#][^\\x00-\\x20\\x7f]*)?"
 
 
 def ref(name: str) -> dict[str, str]:
@@ -294,6 +298,11 @@ def schemas(settings: Settings) -> dict[str, Any]:
                 "status": {"type": "string", "enum": ["ok", "unavailable"]},
                 "redis": {"type": "string", "enum": ["ok", "unreachable"]},
                 "error": {"type": "string"},
+                "persistence": {
+                    "type": ["object", "null"],
+                    "description": "Whether a Redis restart would lose queued work "
+                    "(`durability`: aof, snapshots, none or unknown), with a sentence to show",
+                },
             },
             required=["status", "redis"],
         ),

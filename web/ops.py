@@ -8,13 +8,15 @@ from redis.exceptions import RedisError
 from web.clients import get_redis, get_settings
 from web.errors import REDIS_DOWN
 from web.openapi import openapi_document
+from web.persistence import current_persistence
 
 bp = Blueprint("ops", __name__)
 
 
 @bp.get("/healthz")
 def healthz() -> Response:
-    """200 when Redis answers a PING; 503 otherwise (load balancers and compose use this)."""
+    """200 when Redis answers a PING; 503 otherwise (load balancers and compose use this).
+    `persistence` says whether a Redis restart would lose queued work (null: not read yet)."""
     try:
         get_redis().ping()
     except RedisError:
@@ -22,7 +24,9 @@ def healthz() -> Response:
         response.status_code = 503
         response.headers["Retry-After"] = "5"
         return response
-    return jsonify({"status": "ok", "redis": "ok"})
+    persistence = current_persistence()
+    details = persistence.to_dict() if persistence is not None else None
+    return jsonify({"status": "ok", "redis": "ok", "persistence": details})
 
 
 @bp.get("/openapi.json")

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 from redis.exceptions import RedisError
-from werkzeug.exceptions import NotFound
+from werkzeug.exceptions import BadRequest, NotFound
 
 from producer import stats
 from producer.reader import RunNotFound, list_runs, load_comparison, load_run
@@ -16,9 +16,10 @@ from producer.validation import InvalidInput, build_spec
 from producer.workers import workers_overview
 from web.clients import get_queue, get_redis, get_settings
 from web.compareview import compare_context
-from web.errors import REDIS_DOWN
+from web.errors import REDIS_DOWN, REDIS_OUTAGES
 from web.export import run_csv
 from web.forms import RunForm, find_preset, preset_table
+from web.persistence import current_persistence
 from web.repeat import MAX_REPEAT, parse_repeat
 from web.runview import SORT_KEYS, sort_rows, task_rows, time_origin
 from web.security import grant_ui_reads
@@ -81,7 +82,7 @@ def new_run() -> Response:
         else:
             run_id = submit_run(get_redis(), get_queue(), spec, settings)
             target = url_for("pages.run", run_id=run_id)
-    except RedisError:
+    except REDIS_OUTAGES:
         form.form_errors.append(REDIS_DOWN)
         return _new_run_page(form, 503, redis_down=True)
     return redirect(target, code=303)
@@ -94,7 +95,7 @@ def _load_run(run_id: str) -> dict[str, Any]:
         raise NotFound(f"No run {run_id!r}: it never existed or has expired.") from None
 
 
-@bp.get("/runs/<run_id>")
+@bp.get("/runs/<id:run_id>")
 def run(run_id: str) -> Response:
     record = _load_run(run_id)
     sort = request.args.get("sort", "index")
@@ -110,7 +111,7 @@ def run(run_id: str) -> Response:
     )
 
 
-@bp.get("/runs/<run_id>.csv")
+@bp.get("/runs/<id:run_id>.csv")
 def run_as_csv(run_id: str) -> Response:
     record = _load_run(run_id)
     return Response(
@@ -120,7 +121,7 @@ def run_as_csv(run_id: str) -> Response:
     )
 
 
-@bp.get("/compare/<comparison_id>")
+@bp.get("/compare/<id:comparison_id>")
 def compare(comparison_id: str) -> Response:
     try:
         comparison = load_comparison(get_redis(), comparison_id, include_tasks=False)
@@ -131,10 +132,17 @@ def compare(comparison_id: str) -> Response:
     return _render("compare.html", comparison=comparison, **compare_context(comparison))
 
 
+#: The API's largest offset (web.api.get_runs); a page past it is refused, not sent to Redis.
+MAX_RUNS_OFFSET = 1_000_000
+
+
 @bp.get("/runs")
 def runs() -> Response:
     per_page = current_app.config["RUNS_PER_PAGE"]
     page = max(1, request.args.get("page", 1, type=int) or 1)
+    last_page = MAX_RUNS_OFFSET // per_page
+    if page > last_page:
+        raise BadRequest(f"page must be a whole number from 1 to {last_page}.")
     listed = list_runs(get_redis(), limit=per_page + 1, offset=(page - 1) * per_page)
     return _render("runs.html", runs=listed[:per_page], page=page, has_next=len(listed) > per_page)
 
@@ -148,4 +156,5 @@ def workers() -> Response:
         overview=workers_overview(redis, get_queue()),
         series=stats.throughput_series(redis, window_s=window_s),
         window_s=window_s,
+        persistence=current_persistence(),
     )

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
 from urllib.parse import urlsplit
 
+from contract.urls import client_disagreement
+
 IPAddress = IPv4Address | IPv6Address
 IPNetwork = IPv4Network | IPv6Network
 
@@ -339,4 +341,7 @@ def check_url(url: str) -> tuple[str, str, int]:
         raise Refused("refused: URL has no host")
     if port == 0:
         raise Refused("refused: port 0")
+    problem = client_disagreement(url)  # a redirect hop too: one URL, one meaning
+    if problem is not None:
+        raise Refused(f"refused: the URL {problem}")
     return scheme, host, port if port is not None else _DEFAULT_PORTS[scheme]

@@ -95,6 +95,10 @@ return 0
 """
 
 
+#: What both scripts return when the run record does not exist.
+RUN_GONE = -1
+
+
 class TaskWriter:
     """The two atomic writes, usable on a client or a pipeline."""
 
@@ -104,7 +108,8 @@ class TaskWriter:
         self._finish = redis.register_script(_FINISH)
         self._start = redis.register_script(_START)
 
-    def start(self, run_id: str, starts: Iterable[StartRecord], client=None) -> None:
+    def start(self, run_id: str, starts: Iterable[StartRecord], client=None) -> int | None:
+        """Write start markers; RUN_GONE when the run record does not exist."""
         args: list[object] = [self.ttl_s, repr(time.time()), keys.ALIVE_TTL_S]
         for start in starts:
             args += [start.index, start.to_json()]
@@ -115,7 +120,8 @@ class TaskWriter:
                 keys.running_key(run_id),
                 keys.alive_workers_key(),
             ]
-            self._start(keys=keys_, args=args, client=client)
+            return self._start(keys=keys_, args=args, client=client)
+        return None
 
     def finish(self, run_id: str, records: Iterable[TaskRecord], client=None) -> int:
         """Write terminal records; returns how many were new (the rest had a writer already)."""
@@ -177,6 +183,8 @@ class Recorder:
         self._writing = threading.Lock()  # one flush at a time, so exit waits for the flusher's
         self._starts: list[StartRecord] = []
         self._ends: list[TaskRecord] = []
+        #: Set when a write found no run record: the strategies then stop the job's tasks.
+        self.run_gone = False
 
     def __enter__(self) -> Recorder:
         _FLUSHER.add(self)
@@ -220,8 +228,15 @@ class Recorder:
             try:
                 # Two EVALSHA, not a pipeline: redis-py sends SCRIPT EXISTS before every pipeline
                 # holding a script, so a pipeline costs two round trips even for one write.
-                self.writer.start(self.run_id, starts)
-                self.writer.finish(self.run_id, ends)
+                started = self.writer.start(self.run_id, starts)
+                ended = self.writer.finish(self.run_id, ends)
+                if RUN_GONE in (started, ended) and not self.run_gone:
+                    self.run_gone = True
+                    log.warning(
+                        "run %s: its record is gone from Redis (Redis restarted without "
+                        "persistence, or the run expired): its remaining tasks are not run",
+                        self.run_id,
+                    )
             except Exception:
                 with self._lock:  # kept for the next flush: a Redis blip must not lose records
                     self._starts[:0] = starts

@@ -31,6 +31,8 @@ Runner = Callable[[Sequence[Task], TaskContext, Recorder, int], None]
 def run_sequential(tasks: Sequence[Task], ctx: TaskContext, recorder: Recorder, _: int) -> None:
     """The tutorial's first program: one URL after another."""
     for index, url in tasks:
+        if recorder.run_gone:
+            return
         recorder.finished(run_one(index, url, ctx, recorder.started))
 
 
@@ -45,7 +47,7 @@ def run_threads(
     stop = threading.Event()
 
     def lane() -> None:
-        while not stop.is_set():
+        while not stop.is_set() and not recorder.run_gone:
             with take:
                 task = next(todo, None)
             if task is None:
@@ -114,6 +116,10 @@ def run_processes(
             pool.submit(_child_run, index, u, attempt_ctx): (index, u) for index, u in pending
         }
         for future in as_completed(futures):
+            if recorder.run_gone:  # what the children run next would be written nowhere
+                for queued in futures:
+                    queued.cancel()
+                return
             try:
                 recorder.finished(TaskRecord.from_dict(future.result()))
             except BrokenProcessPool:
@@ -152,6 +158,8 @@ async def _run_asyncio(
 
     async def one(index: int, url: str) -> None:
         async with gate:
+            if recorder.run_gone:
+                return
             slot = free_slots.pop()
             start = start_record(index, url, ctx, thread=f"{loop_thread}:slot{slot}")
             cpu_s = None

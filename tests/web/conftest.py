@@ -76,7 +76,7 @@ def csrf_token(html: str) -> str:
 def web_server(
     service_logs: Path, stack_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Service]:
-    """`fanout web` (gunicorn, 2 processes x 4 threads) on a free loopback port."""
+    """`fanout web` (gunicorn, 2 gevent processes) on a free loopback port."""
     service = start_web(service_logs, stack_env)
     yield service
     service.stop()

@@ -46,4 +46,9 @@ def test_sort_keys_is_honoured_and_responses_keep_insertion_order(app):
 def test_the_app_uses_it_for_responses_and_templates(app, client):
     assert isinstance(app.json, OrjsonProvider)
     assert app.jinja_env.policies["json.dumps_function"] == app.json.dumps
-    assert client.get("/healthz").get_json() == {"status": "ok", "redis": "ok"}
+    health = client.get("/healthz").get_json()
+    assert (health["status"], health["redis"], health["persistence"]["durability"]) == (
+        "ok",
+        "ok",
+        "aof",
+    )
