@@ -24,7 +24,7 @@ import requests
 from rq import Queue, Worker
 from rq.serializers import JSONSerializer
 
-from contract import keys
+from contract import fleet, keys
 from contract.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -280,15 +280,13 @@ class Stack:
         workers = Worker.all(queue=queue, serializer=JSONSerializer)
         idle = sum(1 for w in workers if w.get_state() == "idle")
         if self.worker_set.kind == "fanout":
-            since = time.time() - keys.ALIVE_TTL_S
-            alive = self.client.zcount(keys.alive_workers_key(), since, "+inf")
-            return min(idle, int(alive))
+            return min(idle, fleet.count_alive(self.client))
         return idle
 
     def _forget_dead_workers(self) -> None:
         """A worker that had to be killed leaves its registrations behind: a stale alive score
-        would count as a slot of the next queued run."""
-        self.client.delete(keys.alive_workers_key())
+        would count as a slot of the next queued run, and its span as capacity."""
+        self.client.delete(keys.alive_workers_key(), keys.worker_spans_key())
         for kind in ("fanout", "bare"):
             for worker in Worker.all(queue=self._queue(kind), serializer=JSONSerializer):
                 with contextlib.suppress(redis_lib.RedisError):

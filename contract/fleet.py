@@ -8,6 +8,7 @@ agree on what a span and a sample mean.
 from __future__ import annotations
 
 import json
+import time
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -21,6 +22,23 @@ from contract.capacity import WorkerSpan
 #: Cores kept busy by processes other than fanout's workers, averaged over a run, above which
 #: the run's figures are flagged as distorted (a quarter of a core).
 BUSY_OTHERS_CORES = 0.25
+
+
+def is_fresh(beat: float | None, now: float) -> bool:
+    """The one alive predicate: a heartbeat younger than `keys.ALIVE_TTL_S`. A worker beats
+    every second; ten seconds of silence means it is gone, not that its beat landed late."""
+    return beat is not None and beat >= now - keys.ALIVE_TTL_S
+
+
+def count_alive(redis: Redis, *, now: float | None = None) -> int:
+    """Workers alive now (`is_fresh`), in one ZCOUNT."""
+    now = time.time() if now is None else now
+    return int(redis.zcount(keys.alive_workers_key(), now - keys.ALIVE_TTL_S, "+inf"))
+
+
+def is_alive(redis: Redis, worker_name: str, *, now: float | None = None) -> bool:
+    now = time.time() if now is None else now
+    return is_fresh(redis.zscore(keys.alive_workers_key(), worker_name), now)
 
 
 def _text(value: bytes | str) -> str:
@@ -58,7 +76,7 @@ def read_lives(redis: Redis, *, now: float) -> list[WorkerLife]:
         left = data.get("left_at")
         if left is not None:
             end, gone = float(left), True
-        elif beat is not None and beat >= now - keys.ALIVE_TTL_S:
+        elif is_fresh(beat, now):
             end, gone = now, False
         else:
             end, gone = max(joined, beat or joined), True

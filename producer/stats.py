@@ -49,9 +49,8 @@ def throughput_series(redis: Redis, *, window_s: int = 300, now: float | None = 
 
 
 def live_worker_count(redis: Redis, *, now: float | None = None) -> int:
-    """Workers whose fanout heartbeat is younger than `keys.ALIVE_TTL_S`."""
-    now = time.time() if now is None else now
-    return int(redis.zcount(keys.alive_workers_key(), now - keys.ALIVE_TTL_S, "+inf"))
+    """Workers alive now (`contract.fleet.is_fresh`)."""
+    return fleet.count_alive(redis, now=now)
 
 
 def _int(value: bytes | str | None) -> int:

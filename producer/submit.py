@@ -14,7 +14,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, WatchError
 from rq import Queue
 
-from contract import keys, plan, sequence
+from contract import fleet, keys, plan, sequence
 from contract.records import RunSpec
 from contract.settings import Settings
 from contract.states import RunState, Strategy
@@ -30,8 +30,7 @@ def new_id() -> str:
 
 
 def live_workers(redis: Redis) -> int:
-    since = time.time() - keys.ALIVE_TTL_S
-    return int(redis.zcount(keys.alive_workers_key(), since, "+inf"))
+    return fleet.count_alive(redis)
 
 
 def _run_fields(

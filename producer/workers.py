@@ -71,7 +71,7 @@ def list_workers(redis: Redis, queue: Queue, *, now: float | None = None) -> lis
     rows = []
     for worker in Worker.all(queue=queue, serializer=JSONSerializer):
         beat = beats.get(worker.name)
-        if beat is None or beat < now - keys.ALIVE_TTL_S:
+        if not fleet.is_fresh(beat, now):
             continue  # stopped or killed: listed among the gone
         rows.append(
             {

@@ -179,10 +179,10 @@ def start_web(
 
 
 def alive_workers(client: redis_lib.Redis) -> set[str]:
-    from contract import keys
+    """Names of the workers alive now, by fanout's one predicate (`contract.fleet.is_fresh`)."""
+    from contract import fleet
 
-    since = time.time() - keys.ALIVE_TTL_S
-    return {name.decode() for name in client.zrangebyscore(keys.alive_workers_key(), since, "+inf")}
+    return {life.span.name for life in fleet.read_lives(client, now=time.time()) if not life.gone}
 
 
 def start_worker(

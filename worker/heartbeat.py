@@ -105,9 +105,7 @@ class Heartbeat:
     def housekeeping(self) -> None:
         reconcile(self.redis, self.queue, self.writer)
         finalize_ended_runs(self.redis)
-        live = int(
-            self.redis.zcount(keys.alive_workers_key(), time.time() - keys.ALIVE_TTL_S, "+inf")
-        )
+        live = fleet.count_alive(self.redis)
         for raw in self.redis.smembers(keys.active_comparisons_key()):
             comparison_id = raw.decode() if isinstance(raw, bytes) else raw
             sequence.release(self.redis, self.queue, comparison_id, live_workers=live)

@@ -22,7 +22,7 @@ from rq.serializers import JSONSerializer
 from rq.worker_pool import WorkerPool
 
 import worker.jobs  # noqa: F401 - preloaded before any fork: the whole point of a warm worker
-from contract import keys, sequence
+from contract import fleet, keys, sequence
 from contract.settings import Settings
 from worker import identity, pools
 from worker.heartbeat import Heartbeat
@@ -103,11 +103,7 @@ class _FanoutMixin:
         if not comparison_id:
             return
         try:
-            live = int(
-                self.connection.zcount(  # type: ignore[attr-defined]
-                    keys.alive_workers_key(), time.time() - keys.ALIVE_TTL_S, "+inf"
-                )
-            )
+            live = fleet.count_alive(self.connection)  # type: ignore[attr-defined]
             sequence.release(self.connection, queue, comparison_id, live_workers=live)  # type: ignore[attr-defined]
         except Exception:  # the housekeeping pass releases it instead
             self.log.warning("could not release the next run of %s", comparison_id, exc_info=True)  # type: ignore[attr-defined]
@@ -171,7 +167,6 @@ def run_worker(
 
 def wait_for_redis(settings: Settings, timeout_s: float = 60.0) -> None:
     """Services start together; a worker waits for Redis instead of crashing the stack."""
-    import time
 
     from redis.exceptions import RedisError
 

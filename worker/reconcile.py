@@ -31,7 +31,7 @@ from rq.job import Job, JobStatus
 from rq.registry import FailedJobRegistry, StartedJobRegistry
 from rq.serializers import JSONSerializer
 
-from contract import jobs, keys
+from contract import fleet, jobs, keys
 from contract.plan import RunTasks
 from contract.records import TaskRecord
 from contract.states import TaskState
@@ -59,11 +59,6 @@ class ReconcileReport:
     retried: dict[str, int] = field(default_factory=dict)
     lost: dict[str, int] = field(default_factory=dict)
     requeued: list[str] = field(default_factory=list)
-
-
-def is_alive(redis: Redis, worker_name: str) -> bool:
-    last_beat = redis.zscore(keys.alive_workers_key(), worker_name)
-    return last_beat is not None and last_beat >= time.time() - keys.ALIVE_TTL_S
 
 
 def reconcile(redis: Redis, queue: Queue, writer: TaskWriter) -> ReconcileReport:
@@ -117,7 +112,7 @@ def _abandoned(redis: Redis, queue: Queue) -> list[Job]:
     for job in _fetch_jobs(redis, registry.get_job_ids(cleanup=False)):
         if job.get_status(refresh=False) != JobStatus.STARTED:
             continue
-        if job.worker_name and not is_alive(redis, job.worker_name):
+        if job.worker_name and not fleet.is_alive(redis, job.worker_name):
             abandoned.append(job)
     return abandoned
 
