@@ -38,7 +38,7 @@ def _bare_worker(cls: str):
     import bench.jobs  # noqa: F401 - preloaded before any fork, as fanout's worker does
     from bench.stack import BARE_QUEUE
 
-    redis = Redis.from_url(_settings().redis_url)
+    redis = Redis.from_url(_settings().redis_url)  # a bare baseline: nothing of fanout
     worker_cls = SimpleWorker if cls == "simple" else Worker
     queue = Queue(BARE_QUEUE, connection=redis, serializer=JSONSerializer)
     return worker_cls([queue], connection=redis, serializer=JSONSerializer)

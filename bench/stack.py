@@ -24,7 +24,7 @@ import requests
 from rq import Queue, Worker
 from rq.serializers import JSONSerializer
 
-from contract import fleet, keys
+from contract import connection, fleet, keys
 from contract.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -161,7 +161,7 @@ class Stack:
             "no",
         ]
         self.procs.append(self.spawn("redis", redis_args))
-        self.redis = redis_lib.Redis.from_url(env["REDIS_URL"])
+        self.redis = connection.connect(env["REDIS_URL"])
         wait_until(self._redis_ready, 20, "redis-server")
         self.procs.append(self.python("origin", "-m", "bench.procs", "origin"))
         wait_until(self._origin_ready, 30, "the origin")

@@ -6,14 +6,12 @@ from redis import Redis
 from rq import Queue
 from rq.serializers import JSONSerializer
 
-from contract import keys
+from contract import connection, keys
 from contract.settings import Settings
 
 
 def connect(settings: Settings) -> Redis:
-    return Redis.from_url(
-        settings.redis_url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=30
-    )
+    return connection.connect(settings.redis_url)
 
 
 def fanout_queue(redis: Redis) -> Queue:

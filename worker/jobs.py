@@ -11,6 +11,7 @@ from typing import Any
 from redis import Redis
 from rq import get_current_job
 
+from contract import connection
 from contract.settings import Settings
 from contract.states import Strategy, Workload
 from worker.fetch import FetchLimits
@@ -44,7 +45,7 @@ def _redis() -> Redis:
     job = get_current_job()
     if job is not None:
         return job.connection
-    return Redis.from_url(settings().redis_url)
+    return connection.connect(settings().redis_url)
 
 
 def run_tasks(

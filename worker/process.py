@@ -22,7 +22,7 @@ from rq.serializers import JSONSerializer
 from rq.worker_pool import WorkerPool
 
 import worker.jobs  # noqa: F401 - preloaded before any fork: the whole point of a warm worker
-from contract import fleet, keys, sequence
+from contract import connection, fleet, keys, sequence
 from contract.settings import Settings
 from worker import identity, pools
 from worker.heartbeat import Heartbeat
@@ -131,7 +131,7 @@ WORKER_CLASSES: dict[str, type[Worker]] = {
 
 
 def connect(settings: Settings) -> Redis:
-    return Redis.from_url(settings.redis_url, health_check_interval=30)
+    return connection.connect(settings.redis_url)
 
 
 def fanout_queue(redis: Redis) -> Queue:

@@ -16,6 +16,7 @@ from concurrent.futures import Future, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 
+from contract import connection
 from contract.records import TaskRecord
 from contract.states import Strategy, TaskState, Workload
 from worker import pools
@@ -71,12 +72,11 @@ def _child_init(redis_url: str, ttl_s: int) -> None:
     """Each pool child writes its own start markers over its own Redis connection. It leaves
     stop signals to its worker (which finishes the job, then shuts the pool down) and exits when
     that worker is gone: a killed worker must not leave idle children behind."""
-    from redis import Redis
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # not the worker's handlers, inherited by fork
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     global _child_writer
-    _child_writer = TaskWriter(Redis.from_url(redis_url), ttl_s)
+    _child_writer = TaskWriter(connection.connect(redis_url), ttl_s)
     parent = os.getppid()
 
     def watch_parent() -> None:
