@@ -13,6 +13,7 @@ from typing import Any
 from redis import Redis
 
 from contract import capacity, fleet, keys
+from contract.summary import peak_concurrency
 
 #: Seconds after a run's end before its snapshot is taken: the workers' CPU samples come once a
 #: second, and the load over the run is interpolated between the samples around its end.
@@ -27,6 +28,8 @@ class RunFacts:
     spans: tuple[capacity.WorkerSpan, ...]
     served: int
     host_load: dict[str, Any] | None
+    #: Cores over the distinct hosts that ran the run's tasks (None if unknown).
+    cores: int | None = None
 
 
 def _text(value: bytes | str | None) -> str | None:
@@ -53,7 +56,27 @@ def read_live(redis: Redis, run_id: str, *, now: float | None = None) -> RunFact
     )
     near = [life for life in lives if life.span.start <= end and life.span.end >= start]
     samples = fleet.read_samples(redis, (life.span.name for life in near), start, end)
-    return RunFacts(tuple(spans), len(served), fleet.host_load(near, samples, start, end))
+    load = fleet.host_load(near, samples, start, end)
+    return RunFacts(tuple(spans), len(served), load, served_cores(spans, served))
+
+
+def served_cores(
+    spans: list[capacity.WorkerSpan], served: dict[str, tuple[str, float, float]]
+) -> int | None:
+    per_host = {span.host: span.cores for span in spans if span.name in served and span.cores}
+    return sum(per_host.values()) or None  # type: ignore[arg-type]
+
+
+def read_peak(redis: Redis, run_id: str) -> int:
+    """The run's peak concurrency: the one figure that needs every task's interval, read in
+    slices (HSCAN). The worker that finalizes a run keeps it in the record (`t_peak`), so this
+    runs once per run, not per read."""
+    intervals = []
+    for _, raw in redis.hscan_iter(keys.tasks_key(run_id), count=2000):
+        record = json.loads(raw)
+        if record.get("started_at") is not None and record.get("finished_at") is not None:
+            intervals.append((record["started_at"], record["finished_at"]))
+    return peak_concurrency(intervals)
 
 
 def keep(redis: Redis, run_id: str, facts: RunFacts) -> None:
@@ -63,6 +86,8 @@ def keep(redis: Redis, run_id: str, facts: RunFacts) -> None:
     pipe.hsetnx(run, "capacity", json.dumps([s.to_list() for s in facts.spans]))
     pipe.hsetnx(run, "served_workers", facts.served)
     pipe.hsetnx(run, "host_load", json.dumps(facts.host_load))
+    if facts.cores:
+        pipe.hsetnx(run, "cores", facts.cores)
     pipe.execute()
 
 
@@ -75,6 +100,7 @@ def from_record(run: dict[str, str | None]) -> RunFacts | None:
         spans = tuple(capacity.WorkerSpan.from_list(item) for item in json.loads(raw))
         host_load = json.loads(run.get("host_load") or "null")
         served = int(run.get("served_workers") or 0)
+        cores = int(run.get("cores") or 0) or None
     except (ValueError, TypeError):
         return None
-    return RunFacts(spans, served, host_load)
+    return RunFacts(spans, served, host_load, cores)

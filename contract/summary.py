@@ -19,7 +19,7 @@ number of tasks in flight: how much overlapping bought over running them one by 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -39,7 +39,7 @@ class Summary:
     ideal_s: float | None
     efficiency: float | None
     speedup: float | None
-    peak_concurrency: int
+    peak_concurrency: int | None
     throughput_per_s: float | None
     slots: int
     cores: int | None
@@ -117,6 +117,80 @@ def count_states(tasks: Iterable[TaskRecord]) -> dict[str, int]:
     return counts
 
 
+@dataclass(frozen=True)
+class Totals:
+    """What the summary needs of a run's ended tasks, whether read from the task records or
+    from the run-level totals the workers keep as tasks end (so a summary of a run of 100,000
+    tasks costs one hash read). `work` is each task's duration, or CPU time for `cpu`."""
+
+    tasks: int
+    timed: int
+    sum_d: float
+    sum_w: float
+    max_w: float
+    first: float | None
+    last: float | None
+    counts: dict[str, int]
+    cores: int | None
+    #: None when only totals were read: overlaps need every task (kept when the run ends).
+    peak: int | None
+
+    @classmethod
+    def from_fields(
+        cls,
+        run: Mapping[str, str | None],
+        workload: Workload,
+        *,
+        counts: dict[str, int],
+        cores: int | None,
+    ) -> Totals:
+        """From the run's hash: the `t_*` totals the recorder keeps (`worker.recorder`), and the
+        peak concurrency kept when the run was finalized."""
+
+        def number(name: str) -> float | None:
+            raw = run.get(name)
+            return float(raw) if raw not in (None, "") else None
+
+        cpu = workload is Workload.CPU
+        peak = number("t_peak")
+        return cls(
+            tasks=int(number("done") or 0),
+            timed=int(number("t_timed") or 0),
+            sum_d=number("t_sum_d") or 0.0,
+            sum_w=number("t_sum_c" if cpu else "t_sum_d") or 0.0,
+            max_w=number("t_max_c" if cpu else "t_max_d") or 0.0,
+            first=number("t_first"),
+            last=number("t_last"),
+            counts=counts,
+            cores=cores,
+            peak=None if peak is None else int(peak),
+        )
+
+    @classmethod
+    def from_tasks(cls, tasks: Sequence[TaskRecord], workload: Workload) -> Totals:
+        timed = [t for t in tasks if t.started_at is not None and t.finished_at is not None]
+        starts = [t.started_at for t in timed]
+        ends = [t.finished_at for t in timed]
+        durations = [e - b for b, e in zip(starts, ends, strict=True)]  # type: ignore[operator]
+        work = (
+            [t.cpu_s if t.cpu_s is not None else d for t, d in zip(timed, durations, strict=True)]
+            if workload is Workload.CPU
+            else durations
+        )
+        return cls(
+            tasks=len(tasks),
+            timed=len(timed),
+            sum_d=sum(durations),
+            sum_w=sum(work),
+            max_w=max(work, default=0.0),
+            first=min(starts) if timed else None,  # type: ignore[type-var]
+            last=max(ends) if timed else None,  # type: ignore[type-var]
+            counts=count_states(tasks),
+            cores=_cores(timed),
+            peak=peak_concurrency(zip(starts, ends, strict=True)),  # type: ignore[arg-type]
+        )
+
+
 def summarize(
     tasks: Sequence[TaskRecord],
     *,
@@ -128,40 +202,47 @@ def summarize(
 ) -> Summary:
     """Summary of the tasks ended so far. `slots` is how many tasks the strategy can run at once;
     with `capacity` (queued strategies) the ideal comes from the workers really alive instead."""
-    timed = [t for t in tasks if t.started_at is not None and t.finished_at is not None]
-    starts = [t.started_at for t in timed]
-    ends = [t.finished_at for t in timed]
-    durations = [end - start for start, end in zip(starts, ends, strict=True)]  # type: ignore[operator]
-    first = min(starts) if timed else None  # type: ignore[type-var]
-    last = max(ends) if timed else None  # type: ignore[type-var]
-    wall_s = last - first if first is not None and last is not None else None
-    cores = _cores(timed)
-    if workload is Workload.CPU:
-        work = [
-            t.cpu_s if t.cpu_s is not None else d for t, d in zip(timed, durations, strict=True)
-        ]
-        usable = min(slots, cores) if cores else slots
-    else:
-        work = durations
-        usable = slots
-    ideal_s = ideal_lower_bound(work, usable) if timed else None
+    return summarize_totals(
+        Totals.from_tasks(tasks, workload),
+        workload=workload,
+        slots=slots,
+        submitted_at=submitted_at,
+        finished_at=finished_at,
+        capacity=capacity,
+    )
+
+
+def summarize_totals(
+    totals: Totals,
+    *,
+    workload: Workload,
+    slots: int,
+    submitted_at: float | None = None,
+    finished_at: float | None = None,
+    capacity: Capacity | None = None,
+) -> Summary:
+    """`summarize` over totals: the one place the figures are computed."""
+    first, last, cores = totals.first, totals.last, totals.cores
+    timed = totals.timed > 0 and first is not None and last is not None
+    wall_s = last - first if timed else None  # type: ignore[operator]
+    usable = min(slots, cores) if workload is Workload.CPU and cores else slots
+    ideal_s = max(totals.max_w, totals.sum_w / max(1, usable)) if timed else None
     extra: dict[str, Any] = {}
-    if capacity is not None and first is not None and last is not None:
-        window = cap.overlapping(capacity.spans, first, last)
+    if capacity is not None and timed:
+        window = cap.overlapping(capacity.spans, first, last)  # type: ignore[arg-type]
         steps = cap.steps(
             window,
-            first,
-            last,
+            first,  # type: ignore[arg-type]
+            last,  # type: ignore[arg-type]
             slots_per_worker=capacity.slots_per_worker,
             cap_by_cores=workload is Workload.CPU,
         )
-        drain = cap.drain_time(steps, sum(work))
-        ideal_s = max(max(work), drain) if work else 0.0
+        ideal_s = max(totals.max_w, cap.drain_time(steps, totals.sum_w))
         peak_workers = max((step.workers for step in steps), default=0)
         slots = max(1, peak_workers * capacity.slots_per_worker)
         extra = {
             "ideal_basis": "capacity",
-            "capacity_slot_s": cap.slot_seconds(steps, last),
+            "capacity_slot_s": cap.slot_seconds(steps, last),  # type: ignore[arg-type]
             "workers": {
                 "served": capacity.served,
                 "live": steps[0].workers if steps else 0,
@@ -169,23 +250,22 @@ def summarize(
                 "changes": cap.changes(steps),
             },
         }
-    sum_s = sum(durations)
     positive_wall = wall_s if wall_s and wall_s > 0 else None
     return Summary(
-        tasks=len(tasks),
-        timed=len(timed),
+        tasks=totals.tasks,
+        timed=totals.timed,
         wall_s=wall_s,
         latency_s=(finished_at - submitted_at) if submitted_at and finished_at else None,
-        sum_s=sum_s,
-        work_s=sum(work),
+        sum_s=totals.sum_d,
+        work_s=totals.sum_w,
         ideal_s=ideal_s,
         efficiency=(ideal_s / positive_wall) if positive_wall and ideal_s is not None else None,
-        speedup=(sum_s / positive_wall) if positive_wall else None,
-        peak_concurrency=peak_concurrency(zip(starts, ends, strict=True)),  # type: ignore[arg-type]
-        throughput_per_s=(len(tasks) / positive_wall) if positive_wall else None,
+        speedup=(totals.sum_d / positive_wall) if positive_wall else None,
+        peak_concurrency=totals.peak,
+        throughput_per_s=(totals.tasks / positive_wall) if positive_wall else None,
         slots=slots,
         cores=cores,
-        counts=count_states(tasks),
+        counts=dict(totals.counts),
         **extra,
     )
 

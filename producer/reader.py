@@ -1,8 +1,9 @@
-"""Reads runs back from Redis, with their summary computed from the task records."""
+"""Reads runs back from Redis: the summary from the run-level totals, tasks only as asked."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -10,8 +11,8 @@ from redis import Redis
 
 from contract import keys, runfacts
 from contract.records import RunSpec, StartRecord, TaskRecord
-from contract.states import RunState, TaskState
-from contract.summary import Capacity, slots_for, slots_per_worker, summarize
+from contract.states import TERMINAL_TASK_STATES, RunState, TaskState
+from contract.summary import Capacity, Totals, slots_for, slots_per_worker, summarize_totals
 from producer import comparison
 
 
@@ -38,59 +39,72 @@ def _parse(value: bytes | str) -> Any:
         return json.loads(value)
 
 
-def _by_index(task: dict[str, Any]) -> int:
-    return task["index"]
-
-
-def _in_finishing_order(
-    task_dicts: list[dict[str, Any]], order: list[bytes]
-) -> list[dict[str, Any]]:
-    """The tasks named by a slice of the order list, in its order. The order is read after the
-    tasks, so an index whose record was not read yet can only be at its tail: stopping there
-    keeps `since + len(tasks)` a true position for the next read."""
-    by_index = {data["index"]: data for data in task_dicts}
-    tasks = []
-    for raw in order:
-        data = by_index.get(int(raw))
-        if data is None:
-            break
-        tasks.append(data)
-    return tasks
-
-
 def load_run(
-    redis: Redis, run_id: str, *, include_tasks: bool = True, since: int | None = None
+    redis: Redis,
+    run_id: str,
+    *,
+    include_tasks: bool = True,
+    since: int | None = None,
+    offset: int = 0,
+    limit: int | None = None,
 ) -> dict[str, Any]:
-    """The run record: spec, state, counts, timestamps, summary, and (optionally) the tasks
-    ended so far by index, and the ones still running. With `since=n`, only the tasks that ended
-    after the first n (in the order they ended), so a live page fetches only what is new."""
-    pipe = redis.pipeline(transaction=False)
-    pipe.hgetall(keys.run_key(run_id))
-    pipe.hgetall(keys.tasks_key(run_id))
-    pipe.hgetall(keys.running_key(run_id))
-    pipe.lrange(keys.order_key(run_id), since or 0, -1)
-    raw_run, raw_tasks, raw_running, new_order = pipe.execute()
+    """The run record: spec, state, counts, timestamps, summary, and (optionally) tasks and the
+    ones still running.
+
+    The summary comes from the run-level totals the workers keep as tasks end, so its cost does
+    not grow with the run. Tasks are read only as asked: with `since=n`, the ones that ended after
+    the first n (in the order they ended: a live page fetches only what is new); else a page by
+    index, `offset` and `limit` (None: to the end).
+    """
+    raw_run = redis.hgetall(keys.run_key(run_id))
     if not raw_run:
         raise RunNotFound(run_id)
     run = {_text(k): _text(v) for k, v in raw_run.items()}
     spec = RunSpec.from_dict(json.loads(run["spec"]))
-    task_dicts = sorted((_parse(value) for value in raw_tasks.values()), key=_by_index)
-    tasks = [TaskRecord.from_dict(data) for data in task_dicts]
+    total = len(spec.urls)
+    done = int(run.get("done") or 0)
+    task_dicts: list[dict[str, Any]] = []
+    running_raw: dict[Any, Any] = {}
+    if include_tasks or ("t_timed" not in run and done):
+        if since is not None and include_tasks:
+            task_dicts = _read_since(redis, run_id, since)
+        else:
+            first = 0 if not include_tasks else max(0, offset)
+            last = total if limit is None or not include_tasks else min(total, first + limit)
+            task_dicts = _read_page(redis, run_id, first, last)
+        running_raw = redis.hgetall(keys.running_key(run_id))
+    else:
+        running_raw = {}
+    running_count = len(running_raw) if running_raw else int(redis.hlen(keys.running_key(run_id)))
+    ended = {data["index"] for data in task_dicts}
     running = sorted(
-        (StartRecord.from_json(value) for value in raw_running.values()), key=lambda s: s.index
+        (StartRecord.from_json(value) for value in running_raw.values()), key=lambda s: s.index
     )
-    ended = {task.index for task in tasks}
     running = [start for start in running if start.index not in ended]
     workers = int(run.get("workers_at_start") or 0)
     submitted_at = _float(run.get("submitted_at"))
     finished_at = _float(run.get("finished_at"))
     chunk_size = int(run.get("chunk_size") or 0) or None
-    facts = run_facts(redis, run_id, run) if tasks else None
+    facts = run_facts(redis, run_id, run) if done else None
     capacity = None
     if facts is not None and facts.spans and not spec.strategy.is_single_job:
         capacity = Capacity(facts.spans, slots_per_worker(spec, chunk_size), facts.served)
-    summary = summarize(
-        tasks,
+    counts = _counts(run)
+    whole = since is None and offset == 0 and len(task_dicts) == done and bool(task_dicts)
+    if "t_timed" not in run and done:  # written before the totals existed: from its tasks
+        totals = Totals.from_tasks(
+            [TaskRecord.from_dict(data) for data in task_dicts], spec.workload
+        )
+    else:
+        cores = facts.cores if facts is not None else None
+        totals = Totals.from_fields(run, spec.workload, counts=counts, cores=cores)
+        if totals.peak is None and whole:  # every task is here anyway: the exact overlap
+            exact = Totals.from_tasks([TaskRecord.from_dict(d) for d in task_dicts], spec.workload)
+            totals = replace(totals, peak=exact.peak, cores=totals.cores or exact.cores)
+        elif totals.peak is None and run.get("state") == RunState.DONE.value:
+            totals = replace(totals, peak=runfacts.read_peak(redis, run_id))  # not kept yet
+    summary = summarize_totals(
+        totals,
         workload=spec.workload,
         slots=slots_for(spec, workers, chunk_size),
         submitted_at=submitted_at,
@@ -98,20 +112,20 @@ def load_run(
         capacity=capacity,
     )
     counts = summary.counts
-    counts[TaskState.RUNNING.value] = len(running)
-    counts[TaskState.PENDING.value] = max(0, len(spec.urls) - len(tasks) - len(running))
+    counts[TaskState.RUNNING.value] = max(0, min(running_count, total - done))
+    counts[TaskState.PENDING.value] = max(0, total - done - counts[TaskState.RUNNING.value])
     record: dict[str, Any] = {
         "id": run_id,
         "spec": spec.to_dict(),
         "state": run.get("state"),
         "provisional": run.get("state") != RunState.DONE.value,
-        "total": len(spec.urls),
-        "done": len(tasks),
+        "total": total,
+        "done": done,
         "counts": counts,
         "duplicates": int(run.get("duplicates") or 0),
         "jobs": int(run.get("jobs") or 0),
         "workers_at_start": workers,
-        "chunk_size": int(run.get("chunk_size") or 0) or None,
+        "chunk_size": chunk_size,
         "comparison": run.get("comparison") or None,
         "repeat_index": int(run.get("repeat_index") or 0),
         "submitted_at": submitted_at,
@@ -120,14 +134,51 @@ def load_run(
         "summary": summary.to_dict(),
         "host_load": facts.host_load if facts is not None else None,
     }
-    if include_tasks and since is not None:
-        record["since"] = since
-        record["tasks"] = _in_finishing_order(task_dicts, new_order)
-        record["running"] = [json.loads(start.to_json()) for start in running]
-    elif include_tasks:
+    if include_tasks:
+        if since is not None:
+            record["since"] = since
+        else:
+            record["offset"] = max(0, offset)
         record["tasks"] = task_dicts
         record["running"] = [json.loads(start.to_json()) for start in running]
     return record
+
+
+def _counts(run: dict[str, str | None]) -> dict[str, int]:
+    """Ended tasks by state, from the `n_<state>` counters the recorder keeps."""
+    counts = {state.value: 0 for state in TaskState}
+    for state in TERMINAL_TASK_STATES:
+        counts[state.value] = int(run.get(f"n_{state.value}") or 0)
+    return counts
+
+
+def _read_since(redis: Redis, run_id: str, since: int) -> list[dict[str, Any]]:
+    """The tasks that ended after the first `since`, in finishing order: one LRANGE, then one
+    HMGET of just those, so a poll costs what changed, not the run."""
+    order = redis.lrange(keys.order_key(run_id), max(0, since), -1)
+    if not order:
+        return []
+    values = redis.hmget(keys.tasks_key(run_id), order)
+    tasks = []
+    for value in values:
+        if value is None:
+            break  # cannot happen (the record lands before its order entry); stay in order
+        tasks.append(_parse(value))
+    return tasks
+
+
+def _read_page(redis: Redis, run_id: str, first: int, last: int) -> list[dict[str, Any]]:
+    """Ended tasks with index in [first, last), by index, read in slices of TASKS_PER_READ."""
+    tasks: list[dict[str, Any]] = []
+    for start in range(first, last, TASKS_PER_READ):
+        indexes = list(range(start, min(last, start + TASKS_PER_READ)))
+        values = redis.hmget(keys.tasks_key(run_id), indexes)
+        tasks.extend(_parse(value) for value in values if value is not None)
+    return tasks
+
+
+#: Task records one HMGET asks for: bounded replies, so no read holds Redis for long.
+TASKS_PER_READ = 2000
 
 
 def run_facts(redis: Redis, run_id: str, run: dict[str, Any]) -> runfacts.RunFacts:

@@ -221,12 +221,31 @@ def get_runs() -> Response:
     )
 
 
+#: Tasks one GET returns by default, and at most: `?offset=` pages through bigger runs.
+TASKS_PAGE = 5000
+#: The largest task index a query may name (the most URLs a run can hold, with room).
+MAX_INDEX = 10_000_000
+MAX_TASKS_PAGE = 20_000
+
+
 def _load_run(run_id: str, variant: Variant) -> dict[str, Any]:
-    include_tasks, since = variant
+    include_tasks, since, offset, limit = variant
     try:
-        return load_run(get_redis(), run_id, include_tasks=include_tasks, since=since)
+        record = load_run(
+            get_redis(),
+            run_id,
+            include_tasks=include_tasks,
+            since=since,
+            offset=offset,
+            limit=limit,
+        )
     except RunNotFound:
         raise ApiError(404, f"no run {run_id!r} (never submitted, or expired)") from None
+    if include_tasks and since is None:
+        record["limit"] = limit
+        following = offset + limit
+        record["next_offset"] = following if following < record["total"] else None
+    return record
 
 
 @bp.get("/runs/<id:run_id>")
@@ -237,8 +256,10 @@ def get_run(run_id: str) -> Response:
     (see web.run_cache), with a weak ETag: a matching If-None-Match is a 304.
     """
     include_tasks = _flag("tasks", True)
-    since = _whole("since", -1, 0, 1_000_000) if "since" in request.args else None
-    variant: Variant = (include_tasks, since)
+    since = _whole("since", -1, 0, MAX_INDEX) if "since" in request.args else None
+    offset = _whole("offset", 0, 0, MAX_INDEX)
+    limit = _whole("limit", TASKS_PAGE, 1, MAX_TASKS_PAGE)
+    variant: Variant = (include_tasks, since, offset, limit)
     version = run_version(get_redis(), run_id)
     if not version.finished:  # queued, running or unknown: read fresh (404 when unknown)
         return jsonify(_load_run(run_id, variant) | {"now": time.time()})

@@ -116,7 +116,18 @@ def _api_paths() -> dict[str, Any]:
                         "since",
                         "Only the tasks that ended after the first `since` (in the order they "
                         "ended): a live page passes how many it already has",
-                        {"type": "integer", "minimum": 0, "maximum": 1_000_000},
+                        {"type": "integer", "minimum": 0, "maximum": 10_000_000},
+                    ),
+                    _query(
+                        "offset",
+                        "Without `since`: tasks from this index on (a page by index)",
+                        {"type": "integer", "minimum": 0, "maximum": 10_000_000, "default": 0},
+                    ),
+                    _query(
+                        "limit",
+                        "Without `since`: at most this many tasks (`next_offset` names the next "
+                        "page)",
+                        {"type": "integer", "minimum": 1, "maximum": 20_000, "default": 5000},
                     ),
                     {
                         "name": "If-None-Match",

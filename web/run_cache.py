@@ -33,8 +33,8 @@ MAX_ENTRIES = 16
 #: About 20 MB of parsed task records per process.
 MAX_TASKS = 10_000
 
-#: The query a record was read for: (include_tasks, since).
-Variant = tuple[bool, int | None]
+#: The query a record was read for: (include_tasks, since, offset, limit).
+Variant = tuple[bool, int | None, int, int]
 
 
 @dataclass(frozen=True)
@@ -44,10 +44,13 @@ class Version:
     state: str | None
     done: str | None
     duplicates: str | None
+    #: Set once a worker has finalized the ended run (its peak, capacity and host load kept).
+    finalized: str | None = None
 
     @property
     def finished(self) -> bool:
-        return self.state == RunState.DONE.value
+        """Ended and finalized: nothing in its record changes any more."""
+        return self.state == RunState.DONE.value and self.finalized is not None
 
     def matches(self, record: dict[str, Any]) -> bool:
         """The record was read at this version, not before or after a change."""
@@ -55,14 +58,15 @@ class Version:
 
 
 def run_version(redis: Redis, run_id: str) -> Version:
-    values = redis.hmget(run_key(run_id), "state", "done", "duplicates")
+    values = redis.hmget(run_key(run_id), "state", "done", "duplicates", "t_peak")
     return Version(*(v.decode() if isinstance(v, bytes) else v for v in values))
 
 
 def etag(run_id: str, version: Version, variant: Variant) -> str:
     """The same run, counters and query give the same tag in every process; use it as a weak
     tag, since bodies differ by their `now`."""
-    text = "\0".join(str(part) for part in (run_id, version.done, version.duplicates, *variant))
+    parts = (run_id, version.done, version.duplicates, version.finalized, *variant)
+    text = "\0".join(str(part) for part in parts)
     return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
 
 

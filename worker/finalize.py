@@ -30,5 +30,6 @@ def finalize_ended_runs(redis: Redis, *, now: float | None = None) -> list[str]:
             continue  # another worker claimed it
         if finished_at is not None:
             runfacts.keep(redis, run_id, facts)
+            redis.hset(keys.run_key(run_id), "t_peak", runfacts.read_peak(redis, run_id))
             finalized.append(run_id)
     return finalized

@@ -22,7 +22,10 @@ log = logging.getLogger(__name__)
 
 # KEYS: run, tasks, order, running, throughput-second, alive-workers, served, ended-runs
 # ARGV: ttl_s, now, history_ttl_s, first_started_at, alive_ttl_s, worker, `host|first|last` of
-# this batch (empty if none of it ran), run id, then (index, record_json, state) triples.
+# this batch (empty if none of it ran), run id, then (index, record_json, state, started_at,
+# finished_at, cpu_s) sextuples (times empty for a task that never ran, cpu_s empty if not
+# measured). The run's totals (`t_*`: timed tasks, sums and maxima of durations and of CPU
+# time, first start, last end) are kept as records land, so a summary never reads the tasks.
 # Returns how many records were new; -1 when the run does not exist (expired or unknown). The
 # first records of a run also mark it started, as a start would (starts are not always
 # written: see Recorder). The worker's first start and last end over the run widen its span for
@@ -32,7 +35,8 @@ _FINISH = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 local total = tonumber(redis.call('HGET', KEYS[1], 'total') or '0')
 local added = 0
-for i = 9, #ARGV, 3 do
+local timed, sum_d, sum_c, max_d, max_c, first, last = 0, 0, 0, nil, nil, nil, nil
+for i = 9, #ARGV, 6 do
   local index = ARGV[i]
   local n = tonumber(index)
   if n and n >= 0 and n < total then
@@ -40,11 +44,34 @@ for i = 9, #ARGV, 3 do
       redis.call('RPUSH', KEYS[3], index)
       redis.call('HINCRBY', KEYS[1], 'n_' .. ARGV[i + 2], 1)
       added = added + 1
+      local b, e = tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4])
+      if b and e then
+        local d = e - b
+        local c = tonumber(ARGV[i + 5]) or d
+        timed, sum_d, sum_c = timed + 1, sum_d + d, sum_c + c
+        if not max_d or d > max_d then max_d = d end
+        if not max_c or c > max_c then max_c = c end
+        if not first or b < first then first = b end
+        if not last or e > last then last = e end
+      end
     end
     redis.call('HDEL', KEYS[4], index)
   end
 end
-local sent = (#ARGV - 8) / 3
+if timed > 0 then
+  local kept = redis.call('HMGET', KEYS[1], 't_max_d', 't_max_c', 't_first', 't_last')
+  if kept[1] and tonumber(kept[1]) > max_d then max_d = tonumber(kept[1]) end
+  if kept[2] and tonumber(kept[2]) > max_c then max_c = tonumber(kept[2]) end
+  if kept[3] and tonumber(kept[3]) < first then first = tonumber(kept[3]) end
+  if kept[4] and tonumber(kept[4]) > last then last = tonumber(kept[4]) end
+  redis.call('HINCRBY', KEYS[1], 't_timed', timed)
+  redis.call('HINCRBYFLOAT', KEYS[1], 't_sum_d', sum_d)
+  redis.call('HINCRBYFLOAT', KEYS[1], 't_sum_c', sum_c)
+  redis.call('HSET', KEYS[1], 't_max_d', string.format('%.17g', max_d),
+    't_max_c', string.format('%.17g', max_c), 't_first', string.format('%.17g', first),
+    't_last', string.format('%.17g', last))
+end
+local sent = (#ARGV - 8) / 6
 if sent > added then
   redis.call('HINCRBY', KEYS[1], 'duplicates', sent - added)
 end
@@ -132,7 +159,14 @@ class TaskWriter:
         worker = host = ""
         ran = False
         for record in records:
-            args += [record.index, record.to_json(), record.state.value]
+            args += [
+                record.index,
+                record.to_json(),
+                record.state.value,
+                "" if record.started_at is None else repr(record.started_at),
+                "" if record.finished_at is None else repr(record.finished_at),
+                "" if record.cpu_s is None else repr(record.cpu_s),
+            ]
             if record.started_at is not None and record.started_at < first_started_at:
                 first_started_at = record.started_at
                 ran = True

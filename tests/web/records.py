@@ -13,6 +13,7 @@ import redis as redis_lib
 from contract import keys
 from contract.records import RunSpec, StartRecord, TaskRecord
 from contract.states import Strategy, TaskState, Workload
+from contract.summary import Totals
 
 
 def _task(index: int, url: str, state: TaskState, start: float, duration_s: float) -> str:
@@ -78,6 +79,7 @@ def write_run(
         fields["started_at"] = repr(now - 5)
     if state == "done":
         fields["finished_at"] = repr(now - 4)
+    fields.update(totals_fields([TaskRecord.from_json(t) for t in tasks.values()], state))
     with client.pipeline() as pipe:
         pipe.hset(keys.run_key(run_id), mapping=fields)
         if tasks:
@@ -90,6 +92,28 @@ def write_run(
             pipe.expire(key, ttl_s)
         pipe.execute()
     return run_id
+
+
+def totals_fields(records: list[TaskRecord], state: str) -> dict[str, object]:
+    """The run-level fields the workers keep as tasks end (`worker.recorder`): counts by state,
+    the `t_*` totals, and the peak a finalized run keeps."""
+    fields: dict[str, object] = {}
+    for record in records:
+        name = f"n_{record.state.value}"
+        fields[name] = int(fields.get(name, 0)) + 1  # type: ignore[call-overload]
+    totals = Totals.from_tasks(records, Workload.FETCH)
+    cpu = Totals.from_tasks(records, Workload.CPU)
+    fields.update(t_timed=totals.timed, t_sum_d=repr(totals.sum_d), t_sum_c=repr(cpu.sum_w))
+    if totals.timed:
+        fields.update(
+            t_max_d=repr(totals.max_w),
+            t_max_c=repr(cpu.max_w),
+            t_first=repr(totals.first),
+            t_last=repr(totals.last),
+        )
+    if state == "done":
+        fields["t_peak"] = totals.peak
+    return fields
 
 
 def write_comparison(

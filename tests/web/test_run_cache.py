@@ -125,7 +125,7 @@ def test_records_that_the_stdlib_wrote_and_orjson_refuses_still_read(app, redis_
     assert response.get_json()["tasks"][2]["error"] == "\ud800 bad"
 
 
-FINISHED = Version("done", "3", None)
+FINISHED = Version("done", "3", None, "2")
 
 
 def record(tasks: int, duplicates: int = 0) -> dict:
@@ -135,22 +135,24 @@ def record(tasks: int, duplicates: int = 0) -> dict:
 def test_the_cache_forgets_the_least_recently_used_beyond_its_bounds():
     cache = RunCache(max_entries=2, max_tasks=10)
     for run_id in ("a", "b"):
-        cache.put(run_id, (True, None), FINISHED, record(3))
-    assert cache.get("a", (True, None), FINISHED) is not None  # b is now the oldest
-    cache.put("c", (True, None), FINISHED, record(3))
-    assert cache.get("b", (True, None), FINISHED) is None
-    assert cache.get("a", (True, None), FINISHED) is not None
-    cache.put("d", (True, None), FINISHED, record(6))  # 4 + 7 task units: over 10
-    assert len(cache) == 1 and cache.get("d", (True, None), FINISHED) is not None
-    cache.put("e", (True, None), FINISHED, record(10))  # over the bound alone: not kept
-    assert cache.get("e", (True, None), FINISHED) is None
+        cache.put(run_id, (True, None, 0, 5000), FINISHED, record(3))
+    assert cache.get("a", (True, None, 0, 5000), FINISHED) is not None  # b is now the oldest
+    cache.put("c", (True, None, 0, 5000), FINISHED, record(3))
+    assert cache.get("b", (True, None, 0, 5000), FINISHED) is None
+    assert cache.get("a", (True, None, 0, 5000), FINISHED) is not None
+    cache.put("d", (True, None, 0, 5000), FINISHED, record(6))  # 4 + 7 task units: over 10
+    assert len(cache) == 1 and cache.get("d", (True, None, 0, 5000), FINISHED) is not None
+    cache.put("e", (True, None, 0, 5000), FINISHED, record(10))  # over the bound alone: not kept
+    assert cache.get("e", (True, None, 0, 5000), FINISHED) is None
 
 
 def test_the_cache_keeps_only_finished_records_read_at_their_version():
     cache = RunCache()
-    cache.put("a", (True, None), Version("running", "1", None), record(1))
-    cache.put("b", (True, None), FINISHED, record(1, duplicates=1))  # newer than its version
+    cache.put("a", (True, None, 0, 5000), Version("running", "1", None), record(1))
+    cache.put(
+        "b", (True, None, 0, 5000), FINISHED, record(1, duplicates=1)
+    )  # newer than its version
     assert len(cache) == 0
-    cache.put("c", (True, None), FINISHED, record(1))
-    assert cache.get("c", (True, None), Version("done", "3", "1")) is None
+    cache.put("c", (True, None, 0, 5000), FINISHED, record(1))
+    assert cache.get("c", (True, None, 0, 5000), Version("done", "3", "1")) is None
     assert len(cache) == 0  # an entry found at another version is dropped

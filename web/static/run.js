@@ -77,7 +77,7 @@ function renderSummary(run) {
   setText(root, '[data-field="slots"]', String(s.slots));
   setText(root, '[data-field="efficiency"]', percent(s.efficiency));
   setText(root, '[data-field="speedup"]', times(s.speedup));
-  setText(root, '[data-field="peak_concurrency"]', String(s.peak_concurrency));
+  setText(root, '[data-field="peak_concurrency"]', s.peak_concurrency == null ? "\u2014" : String(s.peak_concurrency));
   setText(root, '[data-field="throughput_per_s"]', rate(s.throughput_per_s));
   setText(root, '[data-field="workers_at_start"]', String(run.workers_at_start));
   root.querySelector("[data-partial]").hidden = run.state === "done";
