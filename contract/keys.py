@@ -45,6 +45,12 @@ def running_key(run_id: str) -> str:
     return f"{PREFIX}run:{run_id}:running"
 
 
+def urls_key(owner_id: str) -> str:
+    """List: a run's URLs by index, kept apart from the run's hash so reading a run's state
+    never reads its (up to 100,000) URLs. The runs of a comparison share their comparison's."""
+    return f"{PREFIX}urls:{owner_id}"
+
+
 def served_key(run_id: str) -> str:
     """Hash: worker name -> `host|first start|last end` of the tasks it ended for the run."""
     return f"{PREFIX}run:{run_id}:served"
@@ -58,6 +64,7 @@ def run_keys(run_id: str) -> tuple[str, ...]:
         order_key(run_id),
         running_key(run_id),
         served_key(run_id),
+        urls_key(run_id),
     )
 
 

@@ -19,8 +19,11 @@ class RunSpec:
     workload: Workload = Workload.FETCH
 
     def to_dict(self) -> dict[str, Any]:
+        return {"urls": list(self.urls), **self.settings_dict()}
+
+    def settings_dict(self) -> dict[str, Any]:
+        """Everything but the URLs: what a run's hash keeps (its URLs live in their own list)."""
         return {
-            "urls": list(self.urls),
             "strategy": self.strategy.value,
             "concurrency": self.concurrency,
             "workload": self.workload.value,

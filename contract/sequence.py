@@ -19,7 +19,7 @@ from redis import Redis
 from redis.exceptions import WatchError
 from rq import Queue
 
-from contract import keys, plan
+from contract import keys, plan, urls_list
 from contract.records import RunSpec
 from contract.states import RunState
 
@@ -68,13 +68,18 @@ def release(redis: Redis, queue: Queue, comparison_id: str, *, live_workers: int
                 if jobs_in_flight(redis, queue, previous):
                     return None
             run_id = runs[released]
-            raw_spec, raw_deadline = pipe.hmget(keys.run_key(run_id), "spec", "task_deadline_s")
+            raw_spec, raw_deadline, raw_owner = pipe.hmget(
+                keys.run_key(run_id), "spec", "task_deadline_s", "urls_owner"
+            )
             if raw_spec is None:  # expired: skip it
                 pipe.multi()
                 pipe.hset(comparison, "released", released + 1)
                 pipe.execute()
                 return None
-            spec = RunSpec.from_dict(json.loads(raw_spec))
+            meta = json.loads(raw_spec)
+            if "urls" not in meta:
+                meta["urls"] = urls_list.read(redis, _text(raw_owner) or run_id)
+            spec = RunSpec.from_dict(meta)
             chunk_size = plan.hybrid_chunk_size(spec, live_workers)
             datas = plan.job_datas(
                 run_id,

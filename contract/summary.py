@@ -70,10 +70,12 @@ def peak_concurrency(intervals: Iterable[tuple[float, float]]) -> int:
     return peak
 
 
-def slots_for(spec: RunSpec, workers: int, chunk_size: int | None = None) -> int:
+def slots_for(
+    spec: RunSpec, workers: int, chunk_size: int | None = None, *, tasks: int | None = None
+) -> int:
     """How many tasks the strategy can run at once, given the live workers when the run started
     (and, for `hybrid`, the tasks per chunk)."""
-    n = len(spec.urls)
+    n = len(spec.urls) if tasks is None else tasks
     workers = max(1, workers)
     if spec.strategy is Strategy.SEQUENTIAL:
         return 1

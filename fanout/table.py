@@ -68,7 +68,7 @@ def comparison_cells(comparison: dict[str, Any]) -> tuple[list[str], list[list[s
 
 def comparison_title(comparison: dict[str, Any]) -> str:
     spec = comparison["spec"]
-    title = f"{len(spec['urls'])} URLs, concurrency {spec['concurrency']}, {spec['workload']}"
+    title = f"{comparison['total']} URLs, concurrency {spec['concurrency']}, {spec['workload']}"
     repeat = _repeat(comparison, comparison_rows(comparison))
     if repeat > 1:
         title += f"; each strategy run {repeat} times: median (min{RANGE_DASH}max)"

@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 from redis import Redis
 
-from contract import keys, runfacts
+from contract import keys, runfacts, urls_list
 from contract.records import RunSpec, StartRecord, TaskRecord
 from contract.states import TERMINAL_TASK_STATES, RunState, TaskState
 from contract.summary import Capacity, Totals, slots_for, slots_per_worker, summarize_totals
@@ -47,6 +47,7 @@ def load_run(
     since: int | None = None,
     offset: int = 0,
     limit: int | None = None,
+    read_peak: bool = True,
 ) -> dict[str, Any]:
     """The run record: spec, state, counts, timestamps, summary, and (optionally) tasks and the
     ones still running.
@@ -54,14 +55,18 @@ def load_run(
     The summary comes from the run-level totals the workers keep as tasks end, so its cost does
     not grow with the run. Tasks are read only as asked: with `since=n`, the ones that ended after
     the first n (in the order they ended: a live page fetches only what is new); else a page by
-    index, `offset` and `limit` (None: to the end).
+    index, `offset` and `limit` (None: to the end). The peak concurrency of an ended run that
+    no worker has finalized yet is read from its tasks once and kept, unless `read_peak` is
+    False (a list of runs leaves it None rather than read tasks).
     """
     raw_run = redis.hgetall(keys.run_key(run_id))
     if not raw_run:
         raise RunNotFound(run_id)
     run = {_text(k): _text(v) for k, v in raw_run.items()}
-    spec = RunSpec.from_dict(json.loads(run["spec"]))
-    total = len(spec.urls)
+    spec_fields = json.loads(run["spec"])
+    legacy_urls = spec_fields.pop("urls", None)  # a run stored before URLs had their own list
+    spec = RunSpec.from_dict({**spec_fields, "urls": ()})
+    total = int(run.get("total") or len(legacy_urls or ()))
     done = int(run.get("done") or 0)
     task_dicts: list[dict[str, Any]] = []
     running_raw: dict[Any, Any] = {}
@@ -101,12 +106,15 @@ def load_run(
         if totals.peak is None and whole:  # every task is here anyway: the exact overlap
             exact = Totals.from_tasks([TaskRecord.from_dict(d) for d in task_dicts], spec.workload)
             totals = replace(totals, peak=exact.peak, cores=totals.cores or exact.cores)
-        elif totals.peak is None and run.get("state") == RunState.DONE.value:
-            totals = replace(totals, peak=runfacts.read_peak(redis, run_id))  # not kept yet
+        elif totals.peak is None and read_peak and run.get("state") == RunState.DONE.value:
+            # Ended, not finalized yet: read once and kept, as the finalizing worker would.
+            peak = runfacts.read_peak(redis, run_id)
+            redis.hsetnx(keys.run_key(run_id), "t_peak", peak)
+            totals = replace(totals, peak=peak)
     summary = summarize_totals(
         totals,
         workload=spec.workload,
-        slots=slots_for(spec, workers, chunk_size),
+        slots=slots_for(spec, workers, chunk_size, tasks=total),
         submitted_at=submitted_at,
         finished_at=finished_at,
         capacity=capacity,
@@ -116,7 +124,7 @@ def load_run(
     counts[TaskState.PENDING.value] = max(0, total - done - counts[TaskState.RUNNING.value])
     record: dict[str, Any] = {
         "id": run_id,
-        "spec": spec.to_dict(),
+        "spec": spec.settings_dict(),
         "state": run.get("state"),
         "provisional": run.get("state") != RunState.DONE.value,
         "total": total,
@@ -138,7 +146,14 @@ def load_run(
         if since is not None:
             record["since"] = since
         else:
-            record["offset"] = max(0, offset)
+            first = max(0, offset)
+            stop = total if limit is None else min(total, first + limit)
+            record["offset"] = first
+            record["spec"]["urls"] = (
+                legacy_urls[first:stop]
+                if legacy_urls is not None
+                else urls_list.read(redis, urls_list.owner(run, run_id), first, stop)
+            )
         record["tasks"] = task_dicts
         record["running"] = [json.loads(start.to_json()) for start in running]
     return record
@@ -196,7 +211,7 @@ def list_runs(redis: Redis, *, limit: int = 50, offset: int = 0) -> list[dict[st
     runs = []
     for run_id in run_ids:
         try:
-            runs.append(load_run(redis, _text(run_id) or "", include_tasks=False))
+            runs.append(load_run(redis, _text(run_id) or "", include_tasks=False, read_peak=False))
         except RunNotFound:
             redis.zrem(keys.runs_index_key(), run_id)
     return runs
@@ -226,9 +241,12 @@ def load_comparison(
     strategies = json.loads(data.get("strategies") or "null") or list(
         dict.fromkeys(run["spec"]["strategy"] for run in runs)
     )
+    spec = json.loads(data["spec"])
+    total = int(data.get("total") or len(spec.get("urls", ())))
     return {
         "id": comparison_id,
-        "spec": json.loads(data["spec"]),
+        "spec": spec,
+        "total": total,
         "submitted_at": _float(data.get("submitted_at")),
         "state": state,
         "provisional": state != "done",

@@ -14,7 +14,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, WatchError
 from rq import Queue
 
-from contract import fleet, keys, plan, sequence
+from contract import fleet, keys, plan, sequence, urls_list
 from contract.records import RunSpec
 from contract.settings import Settings
 from contract.states import RunState, Strategy
@@ -45,7 +45,8 @@ def _run_fields(
 ) -> dict[str, object]:
     return {
         "id": run_id,
-        "spec": json.dumps(spec.to_dict(), separators=(",", ":")),
+        "spec": json.dumps(spec.settings_dict(), separators=(",", ":")),
+        "urls_owner": comparison_id or run_id,
         "strategy": spec.strategy.value,
         "state": RunState.QUEUED.value,
         "total": len(spec.urls),
@@ -194,6 +195,7 @@ def _store_run(
                 pipe.multi()
             pipe.hset(keys.run_key(run_id), mapping=fields)
             pipe.expire(keys.run_key(run_id), settings.ttl_s)
+            urls_list.store(pipe, run_id, spec.urls, settings.ttl_s)
             pipe.zadd(keys.runs_index_key(), {run_id: now})
             pipe.zremrangebyscore(keys.runs_index_key(), "-inf", now - settings.ttl_s)
             queue.enqueue_many(datas, pipeline=pipe)
@@ -234,11 +236,13 @@ def submit_comparison(
             fields = _run_fields(run_id, run_spec, 0, 0, now, comparison_id, settings, index)
             pipe.hset(keys.run_key(run_id), mapping=fields)
             pipe.expire(keys.run_key(run_id), settings.ttl_s)
+        urls_list.store(pipe, comparison_id, spec.urls, settings.ttl_s)
         pipe.hset(
             keys.comparison_key(comparison_id),
             mapping={
                 "id": comparison_id,
-                "spec": json.dumps(spec.to_dict(), separators=(",", ":")),
+                "spec": json.dumps(spec.settings_dict(), separators=(",", ":")),
+                "total": len(spec.urls),
                 "runs": json.dumps(run_ids),
                 "strategies": json.dumps([s.value for s in strategies]),
                 "repeat": repeat,

@@ -68,11 +68,16 @@ def schemas(settings: Settings) -> dict[str, Any]:
     }
     spec = _object(
         {
-            "urls": {"type": "array", "items": {"type": "string"}},
+            "urls": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "With the tasks of a page: the URLs of its indexes (`offset` on)",
+            },
             "strategy": STRATEGY,
             "concurrency": {"type": "integer", "minimum": 1},
             "workload": WORKLOAD,
-        }
+        },
+        required=["strategy", "concurrency", "workload"],
     )
     task = _object(
         {

@@ -58,7 +58,7 @@ class Version:
 
 
 def run_version(redis: Redis, run_id: str) -> Version:
-    values = redis.hmget(run_key(run_id), "state", "done", "duplicates", "t_peak")
+    values = redis.hmget(run_key(run_id), "state", "done", "duplicates", "served_workers")
     return Version(*(v.decode() if isinstance(v, bytes) else v for v in values))
 
 

@@ -111,8 +111,8 @@ def totals_fields(records: list[TaskRecord], state: str) -> dict[str, object]:
             t_first=repr(totals.first),
             t_last=repr(totals.last),
         )
-    if state == "done":
-        fields["t_peak"] = totals.peak
+    if state == "done":  # finalized, as a worker's housekeeping leaves it
+        fields.update(t_peak=totals.peak, served_workers=1, capacity="[]", host_load="null")
     return fields
 
 

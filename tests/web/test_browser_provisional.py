@@ -248,8 +248,7 @@ def test_workers_page_lists_a_killed_worker_as_gone(page, dead_busy_worker):
     page.goto("/workers")
     page.wait_for_selector("#throughput[data-points]")  # drawn by workers.js, from the API
     row = page.locator(f'[data-worker-rows] tr:has(td[title="{dead_busy_worker.name}"])')
-    assert row.locator(".badge").first.inner_text() == "gone"
-    assert row.locator(".worker-busy").count() == 0
+    assert row.count() == 0  # not a row of the live workers, let alone a busy one
     assert dead_busy_worker.name[:8] in page.inner_text("[data-gone]")
     assert page.is_visible("[data-gone]")
     assert_no_csp_violation(page)

@@ -122,7 +122,7 @@ export function taskRows(run) {
       lane: lane(s), laneLabel: shortLane(s), attempt: s.attempt, error: null,
     });
   }
-  run.spec.urls.forEach((url, index) => {
+  (run.spec.urls || []).forEach((url, index) => {
     if (!rows.has(index)) {
       rows.set(index, {
         index, url, state: "pending", status: null, bytes: null, start: null, duration: null,

@@ -134,8 +134,14 @@ root.querySelector("table.tasks thead").addEventListener("click", (event) => {
 // A run of thousands of tasks takes a while to draw: never spend more than about half of the
 // time drawing, so the page stays responsive (small runs poll every pollMs).
 // Each poll asks only for the tasks that ended since the last one (`since`), and merges them.
+// The first read is a page by index (it carries the URLs, for the pending rows); the URLs are not
+// sent again, and a `since` smaller than the true position only re-sends tasks, never skips one.
+let urls = null;
 poll(async () => {
-  const run = await getJSON(`/api/runs/${encodeURIComponent(runId)}?since=${ended.size}`);
+  const query = urls === null ? "" : `?since=${ended.size}`;
+  const run = await getJSON(`/api/runs/${encodeURIComponent(runId)}${query}`);
+  if (urls === null) urls = run.spec.urls || [];
+  run.spec.urls = urls;
   for (const task of run.tasks) ended.set(task.index, task);
   run.tasks = [...ended.values()].sort((a, b) => a.index - b.index);
   const started = performance.now();

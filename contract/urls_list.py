@@ -1,0 +1,43 @@
+"""A run's URLs in Redis: one list by index, apart from the run's hash.
+
+A run holds up to 100,000 URLs (about 3 MB); kept in the hash, every read of the run's state
+read them all. In a list, a summary reads none and a page of tasks reads its slice (LRANGE).
+The runs of a comparison share their comparison's list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from redis import Redis
+
+from contract import keys
+
+#: URLs per RPUSH when storing: bounded commands, however long the batch.
+PUSH_CHUNK = 10_000
+
+
+def store(pipe: Any, owner_id: str, urls: Sequence[str], ttl_s: int) -> None:
+    """Queue the writes of the list on a pipeline (the caller's transaction)."""
+    key = keys.urls_key(owner_id)
+    pipe.delete(key)
+    for start in range(0, len(urls), PUSH_CHUNK):
+        pipe.rpush(key, *urls[start : start + PUSH_CHUNK])
+    pipe.expire(key, ttl_s)
+
+
+def owner(run: Mapping[str, Any], run_id: str) -> str:
+    """Whose list holds the run's URLs: its comparison's, or its own."""
+    return run.get("urls_owner") or run_id
+
+
+def read(redis: Redis, owner_id: str, start: int = 0, stop: int | None = None) -> list[str]:
+    """URLs with index in [start, stop) (stop None: to the end)."""
+    last = -1 if stop is None else stop - 1
+    if stop is not None and stop <= start:
+        return []
+    return [
+        u.decode() if isinstance(u, bytes) else u
+        for u in redis.lrange(keys.urls_key(owner_id), start, last)
+    ]
