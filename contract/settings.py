@@ -51,7 +51,7 @@ class Settings:
     task_deadline_s: float = 20.0
     max_bytes: int = 10 * 1024 * 1024
     max_redirects: int = 5
-    max_urls: int = 5000
+    max_urls: int = 100_000
     max_concurrency: int = 500
     ttl_s: int = 24 * 3600
     cpu_rounds: int = 350_000
@@ -83,7 +83,7 @@ class Settings:
             task_deadline_s=_float(env, "FANOUT_TASK_DEADLINE_S", 20.0),
             max_bytes=_int(env, "FANOUT_MAX_BYTES", 10 * 1024 * 1024),
             max_redirects=_int(env, "FANOUT_MAX_REDIRECTS", 5),
-            max_urls=_int(env, "FANOUT_MAX_URLS", 5000),
+            max_urls=_int(env, "FANOUT_MAX_URLS", 100_000),
             max_concurrency=_int(env, "FANOUT_MAX_CONCURRENCY", 500),
             ttl_s=_int(env, "FANOUT_TTL_S", 24 * 3600),
             cpu_rounds=_int(env, "FANOUT_CPU_ROUNDS", 350_000),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -37,51 +37,71 @@ def is_unicode_scalars(text: str) -> bool:
     return True
 
 
-def parse_url_lines(text: str) -> list[str]:
-    """A textarea's URLs: one per line, blank lines and `#` comments skipped."""
+#: Bad lines named in one message; the count says how many more there were.
+MAX_REPORTED = 20
+
+
+def numbered_url_lines(text: str) -> list[tuple[int, str]]:
+    """A text's URLs with their line numbers: one per line, blank lines and `#` comments
+    skipped (a pasted list, an uploaded file, stdin)."""
     return [
-        line.strip()
-        for line in text.splitlines()
+        (number, line.strip())
+        for number, line in enumerate(text.splitlines(), start=1)
         if line.strip() and not line.lstrip().startswith("#")
     ]
 
 
-def check_urls(urls: Iterable[Any], settings: Settings) -> tuple[str, ...]:
-    checked: list[str] = []
-    for line, url in enumerate(urls, start=1):
-        if not isinstance(url, str):
-            raise InvalidInput(
-                "urls", f"line {line}: expected a URL string, got {type(url).__name__}"
-            )
-        if not is_unicode_scalars(url):
-            raise InvalidInput(
-                "urls", f"line {line}: the URL is not valid Unicode (it holds a lone surrogate)"
-            )
-        url = url.strip()
-        if not url:
-            raise InvalidInput("urls", f"line {line}: empty URL")
-        if len(url) > MAX_URL_LENGTH:
-            raise InvalidInput("urls", f"line {line}: URL longer than {MAX_URL_LENGTH} characters")
-        if any(ord(ch) < 32 or ord(ch) == 127 for ch in url):
-            raise InvalidInput("urls", f"line {line}: URL contains control characters")
-        try:
-            parts = urlsplit(url)
-            parts.port  # noqa: B018 - raises ValueError on a bad port
-        except ValueError as exc:
-            raise InvalidInput("urls", f"line {line}: {url!r} is not a valid URL ({exc})") from None
-        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-            raise InvalidInput("urls", f"line {line}: {url!r} is not an http(s) URL")
-        problem = client_disagreement(url)
-        if problem is not None:
-            raise InvalidInput("urls", f"line {line}: {url!r} {problem}")
-        checked.append(url)
-    if not checked:
+def parse_url_lines(text: str) -> list[str]:
+    return [url for _, url in numbered_url_lines(text)]
+
+
+def url_problem(url: Any) -> str | None:
+    """What is wrong with one URL, or None."""
+    if not isinstance(url, str):
+        return f"expected a URL string, got {type(url).__name__}"
+    if not is_unicode_scalars(url):
+        return "the URL is not valid Unicode (it holds a lone surrogate)"
+    url = url.strip()
+    if not url:
+        return "empty URL"
+    if len(url) > MAX_URL_LENGTH:
+        return f"URL longer than {MAX_URL_LENGTH} characters"
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in url):
+        return "URL contains control characters"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError as exc:
+        return f"{url!r} is not a valid URL ({exc})"
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return f"{url!r} is not an http(s) URL"
+    problem = client_disagreement(url)
+    return None if problem is None else f"{url!r} {problem}"
+
+
+def check_urls(
+    urls: Sequence[Any], settings: Settings, *, lines: Sequence[int] | None = None
+) -> tuple[str, ...]:
+    """Every URL checked, and every bad one reported at once (by line: `lines` gives each URL's
+    line in the text it came from, else its position)."""
+    if not urls:
         raise InvalidInput("urls", "give at least one URL")
-    if len(checked) > settings.max_urls:
+    if len(urls) > settings.max_urls:
         raise InvalidInput(
-            "urls", f"{len(checked)} URLs is more than the limit of {settings.max_urls} per run"
+            "urls", f"{len(urls)} URLs is more than the limit of {settings.max_urls} per run"
         )
-    return tuple(checked)
+    numbers = lines if lines is not None else range(1, len(urls) + 1)
+    bad = []
+    for number, url in zip(numbers, urls, strict=True):
+        problem = url_problem(url)
+        if problem is not None:
+            bad.append(f"line {number}: {problem}")
+    if bad:
+        shown = "; ".join(bad[:MAX_REPORTED])
+        more = f"; and {len(bad) - MAX_REPORTED} more" if len(bad) > MAX_REPORTED else ""
+        head = f"{len(bad)} bad lines: " if len(bad) > 1 else ""
+        raise InvalidInput("urls", f"{head}{shown}{more}")
+    return tuple(url.strip() for url in urls)
 
 
 def check_choice(enum: type, field: str, value: Any) -> Any:
@@ -117,15 +137,17 @@ def build_spec(
 ) -> RunSpec:
     """Validate a submission (`urls`, `strategy`, `concurrency`, `workload`)."""
     urls = data.get("urls")
+    lines = None
     if isinstance(urls, str):
-        urls = parse_url_lines(urls)
+        numbered = numbered_url_lines(urls)
+        urls, lines = [url for _, url in numbered], [number for number, _ in numbered]
     if not isinstance(urls, list | tuple):
         raise InvalidInput("urls", "urls must be a list of URLs")
     strategy = data.get("strategy", None if strategy_required else Strategy.THREADS.value)
     if strategy is None:
         raise InvalidInput("strategy", "strategy is required")
     return RunSpec(
-        urls=check_urls(urls, settings),
+        urls=check_urls(urls, settings, lines=lines),
         strategy=check_choice(Strategy, "strategy", strategy),
         concurrency=check_concurrency(data.get("concurrency", 8), settings),
         workload=check_choice(Workload, "workload", data.get("workload", Workload.FETCH.value)),

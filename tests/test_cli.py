@@ -198,3 +198,28 @@ def test_too_many_urls_is_refused_with_the_limit(stack_env):
     result = fanout("run", *[f"http://a.example/{i}" for i in range(4)], env=env)
     assert result.returncode == 2
     assert "limit of 3" in result.stderr
+
+
+@pytest.mark.usefixtures("workers")
+def test_run_reads_urls_from_stdin_with_file_dash(stack_env, origin_url):
+    text = f"# piped in\n{origin_url}/bytes/5\n\n{origin_url}/bytes/7\n"
+    result = subprocess.run(
+        [sys.executable, "-m", "fanout", "run", "--file", "-", "--json", "-s", "threads"],
+        env=stack_env,
+        input=text,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    record = json.loads(result.stdout)
+    assert sorted(task["bytes"] for task in record["tasks"]) == [5, 7]
+
+
+def test_every_bad_line_of_a_file_is_named_and_exits_2(stack_env, tmp_path):
+    url_file = tmp_path / "urls.txt"
+    url_file.write_text("http://ok.example/\nftp://x/\nhttp://ok.example/2\nnope\n")
+    result = fanout("run", "--file", str(url_file), env=stack_env)
+    assert result.returncode == 2
+    assert "2 bad lines" in result.stderr and "line 2:" in result.stderr
+    assert "line 4:" in result.stderr

@@ -37,7 +37,7 @@ MIB = 1024 * 1024
 DEFAULTS: dict[str, Any] = {
     "SECRET_KEY": None,
     "DATA_DIR": ".fanout",
-    "MAX_CONTENT_LENGTH": MIB,
+    "MAX_CONTENT_LENGTH": 16 * MIB,  # 100,000 URLs of up to ~150 characters
     "MAX_FORM_MEMORY_SIZE": MIB,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import SelectChoice, SelectField, StringField, SubmitField, TextAreaField
 
 from contract.settings import Settings
@@ -29,11 +30,12 @@ WORKLOAD_HELP = {
 
 
 #: The fields an InvalidInput may name, shown next to them.
-FIELDS = ("urls", "strategy", "concurrency", "workload", "repeat")
+FIELDS = ("urls", "urls_file", "strategy", "concurrency", "workload", "repeat")
 
 
 class RunForm(FlaskForm):
     urls = TextAreaField("URLs, one per line")
+    urls_file = FileField("…or a text file of URLs, one per line")
     strategy = SelectField(
         "Strategy",
         choices=[SelectChoice(s.value, f"{s.value} · {STRATEGY_HELP[s.value]}") for s in Strategy],
@@ -54,11 +56,23 @@ class RunForm(FlaskForm):
     def submission(self) -> dict[str, Any]:
         """The form's values in the shape `build_spec` takes (the same as the JSON API's)."""
         return {
-            "urls": self.urls.data or "",
+            "urls": self._urls_text(),
             "strategy": self.strategy.data,
             "concurrency": (self.concurrency.data or "").strip(),
             "workload": self.workload.data,
         }
+
+    def _urls_text(self) -> str:
+        """The pasted URLs, then the uploaded file's (its line numbers follow the pasted ones)."""
+        pasted = self.urls.data or ""
+        upload = self.urls_file.data
+        if not upload or not getattr(upload, "filename", ""):
+            return pasted
+        try:
+            text = upload.read().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise InvalidInput("urls_file", "the file is not UTF-8 text") from None
+        return f"{pasted.rstrip()}\n{text}" if pasted.strip() else text
 
     def show_error(self, error: InvalidInput) -> None:
         """Put the message next to the field it concerns (`form_errors` when none matches)."""
