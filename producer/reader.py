@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -139,6 +140,7 @@ def load_run(
         "submitted_at": submitted_at,
         "started_at": _float(run.get("started_at")),
         "finished_at": finished_at,
+        "first_task_at": totals.first,
         "summary": summary.to_dict(),
         "host_load": facts.host_load if facts is not None else None,
     }
@@ -190,6 +192,19 @@ def _read_page(redis: Redis, run_id: str, first: int, last: int) -> list[dict[st
         values = redis.hmget(keys.tasks_key(run_id), indexes)
         tasks.extend(_parse(value) for value in values if value is not None)
     return tasks
+
+
+def read_running(redis: Redis, run_id: str) -> list[dict[str, Any]]:
+    """Tasks started and not ended (at most the run's concurrency), by index."""
+    starts = (StartRecord.from_json(v) for v in redis.hvals(keys.running_key(run_id)))
+    return [json.loads(s.to_json()) for s in sorted(starts, key=lambda s: s.index)]
+
+
+def iter_tasks(redis: Redis, run_id: str, total: int) -> Iterator[dict[str, Any]]:
+    """Every ended task by index, read TASKS_PER_READ at a time: an export of 100,000 tasks
+    holds one slice in memory, not the run."""
+    for start in range(0, total, TASKS_PER_READ):
+        yield from _read_page(redis, run_id, start, min(total, start + TASKS_PER_READ))
 
 
 #: Task records one HMGET asks for: bounded replies, so no read holds Redis for long.

@@ -143,6 +143,7 @@ def schemas(settings: Settings) -> dict[str, Any]:
         "submitted_at": NUMBER_OR_NULL,
         "started_at": NUMBER_OR_NULL,
         "finished_at": NUMBER_OR_NULL,
+        "first_task_at": NUMBER_OR_NULL,
         "summary": ref("Summary"),
     }
     run = _object(

@@ -5,19 +5,35 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from redis.exceptions import RedisError
 from werkzeug.exceptions import BadRequest, NotFound
 
 from producer import stats
-from producer.reader import RunNotFound, list_runs, load_comparison, load_run
+from producer.reader import (
+    RunNotFound,
+    iter_tasks,
+    list_runs,
+    load_comparison,
+    load_run,
+    read_running,
+)
 from producer.submit import submit_comparison, submit_run
 from producer.validation import InvalidInput, build_spec
 from producer.workers import workers_overview
 from web.clients import get_queue, get_redis, get_settings
 from web.compareview import compare_context
 from web.errors import REDIS_DOWN, REDIS_OUTAGES
-from web.export import run_csv
+from web.export import csv_chunks, json_chunks, trace_chunks
 from web.forms import RunForm, find_preset, preset_table
 from web.persistence import current_persistence
 from web.repeat import MAX_REPEAT, parse_repeat
@@ -111,13 +127,42 @@ def run(run_id: str) -> Response:
     )
 
 
+def _export(run_id: str, suffix: str, mimetype: str, chunks) -> Response:
+    """A download streamed from Redis a slice of tasks at a time (`producer.reader.iter_tasks`):
+    `chunks(record, tasks, running)` yields the body."""
+    redis = get_redis()
+    try:  # no peak read from every task here: the export streams them, it does not hold them
+        record = load_run(redis, run_id, include_tasks=False, read_peak=False)
+    except RunNotFound:
+        raise NotFound(f"No run {run_id!r}: it never existed or has expired.") from None
+    running = read_running(redis, run_id)
+    tasks = iter_tasks(redis, run_id, record["total"])
+    name = f"fanout-run-{run_id}{suffix}"
+    return Response(
+        stream_with_context(chunks(record, tasks, running)),
+        mimetype=mimetype,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
 @bp.get("/runs/<id:run_id>.csv")
 def run_as_csv(run_id: str) -> Response:
-    record = _load_run(run_id)
-    return Response(
-        run_csv(record),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="fanout-run-{run_id}.csv"'},
+    return _export(run_id, ".csv", "text/csv", lambda _, tasks, running: csv_chunks(tasks, running))
+
+
+@bp.get("/runs/<id:run_id>.json")
+def run_as_json(run_id: str) -> Response:
+    return _export(run_id, ".json", "application/json", json_chunks)
+
+
+@bp.get("/runs/<id:run_id>.trace.json")
+def run_as_trace(run_id: str) -> Response:
+    """The run in the Trace Event Format: open it in Perfetto or chrome://tracing."""
+    return _export(
+        run_id,
+        ".trace.json",
+        "application/json",
+        lambda record, tasks, _: trace_chunks(record, tasks, record["first_task_at"]),
     )
 
 
