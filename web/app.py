@@ -38,7 +38,7 @@ DEFAULTS: dict[str, Any] = {
     "SECRET_KEY": None,
     "DATA_DIR": ".fanout",
     "MAX_CONTENT_LENGTH": 16 * MIB,  # 100,000 URLs of up to ~150 characters
-    "MAX_FORM_MEMORY_SIZE": MIB,
+    "MAX_FORM_MEMORY_SIZE": 16 * MIB,  # the same URLs pasted into the form
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "WTF_CSRF_TIME_LIMIT": 8 * 3600,

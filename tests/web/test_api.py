@@ -107,8 +107,9 @@ def test_a_body_that_is_not_a_json_object_is_400(client, data):
     assert response.get_json()["field"] is None
 
 
-def test_an_oversize_body_is_413_json(client):
-    urls = [f"http://a.example/{'x' * 1000}?{i}" for i in range(1100)]  # ~1.1 MB
+def test_an_oversize_body_is_413_json(client, app):
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    urls = [f"http://a.example/{'x' * 1000}?{i}" for i in range(limit // 1000 + 100)]
     response = client.post("/api/runs", json={"urls": urls, "strategy": "threads"})
     assert response.status_code == 413
     assert "error" in response.get_json()

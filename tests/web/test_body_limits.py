@@ -1,5 +1,5 @@
-"""A body over MAX_CONTENT_LENGTH is a 413, whether its length is announced or chunked (issue
-10, finding 7): through the real gunicorn, which is what frames a chunked body."""
+"""A body over MAX_CONTENT_LENGTH is a 413, whether its length is announced or chunked:
+through the real gunicorn, which is what frames a chunked body."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ from collections.abc import Iterator
 
 import requests
 
+from web.app import DEFAULTS
+
 CHUNK = b"x" * 65536
-#: Twice the default limit of 1 MiB.
-CHUNKS = 32
+#: Twice the default limit.
+CHUNKS = 2 * DEFAULTS["MAX_CONTENT_LENGTH"] // len(CHUNK)
 
 
 def _chunked_json() -> Iterator[bytes]:
