@@ -128,6 +128,11 @@ def stranded_key(rq_job_id: str) -> str:
     return f"{PREFIX}stranded:{rq_job_id}"
 
 
+def staging_key(run_id: str) -> str:
+    """List: ids of a big run's jobs written but not queued yet (`producer.staging`)."""
+    return f"{PREFIX}staging:{run_id}"
+
+
 def idempotency_key(key_digest: str) -> str:
     """`<run id>:<batch fingerprint>` named by a client's Idempotency-Key (its SHA-256)."""
     return f"{PREFIX}idempotency:{key_digest}"

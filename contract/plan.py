@@ -7,7 +7,7 @@ worker's tasks. One definition here keeps them identical.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -101,13 +101,34 @@ def job_datas(
     comparison_id: str | None = None,
 ) -> list[Any]:
     """RQ's enqueue data for every part of the run, attempt 1."""
+    return list(
+        iter_job_datas(
+            run_id,
+            spec,
+            chunk_size,
+            task_deadline_s=task_deadline_s,
+            failure_ttl_s=failure_ttl_s,
+            comparison_id=comparison_id,
+        )
+    )
+
+
+def iter_job_datas(
+    run_id: str,
+    spec: RunSpec,
+    chunk_size: int,
+    *,
+    task_deadline_s: float,
+    failure_ttl_s: int,
+    comparison_id: str | None = None,
+) -> Iterator[Any]:
+    """`job_datas` one at a time: a run of 100,000 one-URL jobs is enqueued in slices."""
     meta = {"comparison": comparison_id} if comparison_id else None
-    datas = []
     for part, tasks in enumerate(partition(spec, chunk_size)):
         message = RunTasks(
             run_id, part, tasks, spec.strategy.value, spec.concurrency, spec.workload.value
         )
-        datas.append(
+        yield (
             Queue.prepare_data(
                 jobs.RUN_TASKS,
                 args=message.to_args(),
@@ -119,4 +140,12 @@ def job_datas(
                 description=f"fanout {spec.strategy.value} run {run_id} part {part}",
             )
         )
-    return datas
+
+
+def parts_count(spec: RunSpec, chunk_size: int) -> int:
+    """How many jobs the run becomes."""
+    if spec.strategy is Strategy.QUEUE:
+        return len(spec.urls)
+    if spec.strategy is Strategy.HYBRID:
+        return -(-len(spec.urls) // max(1, chunk_size))
+    return 1

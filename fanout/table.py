@@ -68,7 +68,8 @@ def comparison_cells(comparison: dict[str, Any]) -> tuple[list[str], list[list[s
 
 def comparison_title(comparison: dict[str, Any]) -> str:
     spec = comparison["spec"]
-    title = f"{comparison['total']} URLs, concurrency {spec['concurrency']}, {spec['workload']}"
+    total = comparison.get("total") or len(spec.get("urls", ()))
+    title = f"{total} URLs, concurrency {spec['concurrency']}, {spec['workload']}"
     repeat = _repeat(comparison, comparison_rows(comparison))
     if repeat > 1:
         title += f"; each strategy run {repeat} times: median (min{RANGE_DASH}max)"

@@ -18,6 +18,7 @@ from contract import fleet, keys, plan, sequence, urls_list
 from contract.records import RunSpec
 from contract.settings import Settings
 from contract.states import RunState, Strategy
+from producer import staging
 
 log = logging.getLogger(__name__)
 
@@ -182,10 +183,24 @@ def _store_run(
     once: bool = False,
 ) -> bool:
     """The run's record, index entry and jobs, all or nothing. With `once` (a run id another
-    request may also hold), nothing is written if the run exists: returns False then."""
+    request may also hold), nothing is written if the run exists: returns False then. A run of
+    more than `staging.STAGE_ABOVE` jobs has them written first, in slices, and queued by the
+    run's own transaction (`producer.staging`)."""
     chunk_size = plan.hybrid_chunk_size(spec, live_workers(redis))
-    datas = _job_datas(run_id, spec, settings, chunk_size)
-    fields = _run_fields(run_id, spec, len(datas), chunk_size, now, None, settings)
+    parts = plan.parts_count(spec, chunk_size)
+    datas = plan.iter_job_datas(
+        run_id,
+        spec,
+        chunk_size,
+        task_deadline_s=settings.task_deadline_s,
+        failure_ttl_s=settings.ttl_s,
+    )
+    staged = parts > staging.STAGE_ABOVE
+    if staged:
+        if once and redis.exists(keys.run_key(run_id)):
+            return False
+        staging.stage(redis, queue, run_id, datas)
+    fields = _run_fields(run_id, spec, parts, chunk_size, now, None, settings)
     with redis.pipeline(transaction=True) as pipe:
         try:
             if once:
@@ -198,7 +213,10 @@ def _store_run(
             urls_list.store(pipe, run_id, spec.urls, settings.ttl_s)
             pipe.zadd(keys.runs_index_key(), {run_id: now})
             pipe.zremrangebyscore(keys.runs_index_key(), "-inf", now - settings.ttl_s)
-            queue.enqueue_many(datas, pipeline=pipe)
+            if staged:
+                staging.commit(pipe, queue, run_id)
+            else:
+                queue.enqueue_many(list(datas), pipeline=pipe)
             pipe.execute()
         except WatchError:
             # A twin created the run, or the connection broke while watching (redis-py says

@@ -6,7 +6,7 @@ import json
 
 import redis as redis_lib
 
-from contract import keys
+from contract import keys, urls_list
 from contract.states import TaskState
 
 
@@ -16,8 +16,10 @@ def check_run(client: redis_lib.Redis, run_id: str) -> dict[str, int]:
     the duplicate writes the first-writer-wins rule rejected."""
     run = client.hgetall(keys.run_key(run_id))
     assert run, f"run {run_id} does not exist"
-    spec = json.loads(run[b"spec"])
-    accepted = set(range(len(spec["urls"])))
+    fields = {k.decode(): v.decode() for k, v in run.items()}
+    urls = urls_list.read(client, urls_list.owner(fields, run_id))
+    assert len(urls) == int(run[b"total"]), "the run's URL list holds every accepted URL"
+    accepted = set(range(len(urls)))
     records = client.hgetall(keys.tasks_key(run_id))
     indexes = {int(index) for index in records}
     assert indexes == accepted, {
@@ -31,7 +33,7 @@ def check_run(client: redis_lib.Redis, run_id: str) -> dict[str, int]:
         record = json.loads(raw)
         state = TaskState(record["state"])
         assert state.is_terminal, record
-        assert record["url"] == spec["urls"][record["index"]]
+        assert record["url"] == urls[record["index"]]
         counts[state.value] = counts.get(state.value, 0) + 1
     assert int(run[b"done"]) == len(accepted)
     assert run[b"state"] == b"done"

@@ -18,6 +18,11 @@ import redis as redis_lib
 import requests
 
 from contract import keys
+from contract.records import RunSpec
+from contract.states import Strategy
+from producer import staging
+from producer.connection import fanout_queue
+from producer.submit import submit_run
 from producer.wait import wait_for_run
 from tests.checker import check_run
 from tests.reliability.conftest import UNLIMITED, figure
@@ -187,3 +192,41 @@ def test_a_comparison_whose_first_release_is_cut_still_runs(cutter_app, origin_u
         f"comparison whose release was cut: 202, then all {len(run_ids)} runs released by the "
         "workers' housekeeping and completed, each task recorded once"
     )
+
+
+def test_a_staged_run_cut_before_its_commit_leaves_nothing_a_worker_can_see(
+    cutter_app, origin_url
+):
+    """A big queue run's jobs are written in slices before the run exists; when the run's own
+    transaction is cut, nothing is queued or listed, and what was staged expires."""
+    stack, cutter, client = cutter_app
+    before = snapshot(stack.client)
+    cutter.cut, cutter.pass_first = Cut.BEFORE_EXEC, 0
+    n = staging.STAGE_ABOVE + 1
+    body = {"urls": [f"{origin_url}/delay/0?n={i}" for i in range(n)], "strategy": "queue"}
+    response = client.post("/api/runs", json=body)
+    assert response.status_code == 503
+    after = snapshot(stack.client)
+    assert after["index"] == before["index"] and after["runs"] == before["runs"]
+    assert after["queue"] == before["queue"]
+    staged = [job for job in after["jobs"] if job not in before["jobs"]]
+    assert len(staged) == n
+    assert all(0 < stack.client.ttl(job) <= staging.STAGING_TTL_S for job in staged)
+    figure(
+        f"queue run of {n} jobs cut before its commit: 503, nothing queued or listed, the {n} "
+        f"staged jobs expire within {staging.STAGING_TTL_S} s"
+    )
+
+
+def test_a_staged_run_commits_every_job_once(private_stack, settings, origin_url):
+    stack = private_stack()
+    n = staging.STAGE_ABOVE + 7
+    spec = RunSpec(tuple(f"{origin_url}/delay/0?n={i}" for i in range(n)), Strategy.QUEUE)
+    run_id = submit_run(stack.client, fanout_queue(stack.client), spec, settings)
+    queued = stack.client.lrange(f"rq:queue:{keys.QUEUE_NAME}", 0, -1)
+    assert len(queued) == len(set(queued)) == n
+    assert all(stack.client.ttl(f"rq:job:{job.decode()}") == -1 for job in queued[:50])
+    stack.add_workers(2)
+    wait_for_run(stack.client, run_id, timeout_s=120)
+    counts = check_run(stack.client, run_id)
+    assert counts["ok"] == n and counts["duplicates"] == 0
