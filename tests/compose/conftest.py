@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parents[2]
 #: shared/ sits beside the clone, in CI as on a developer's machine.
 SHARED = ROOT.parent / "shared"
 COMPOSE_FILE = ROOT / "docker-compose.yml"
-CI_OVERRIDE = ROOT / "docker-compose.ci.yml"
+#: The test harness's override: the published ports and the build network, nothing else.
+TEST_OVERRIDE = ROOT / "docker-compose.test.yml"
 
 
 def pytest_configure(config: pytest.Config) -> None:

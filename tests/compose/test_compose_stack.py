@@ -1,16 +1,18 @@
 """The real compose stack: built, started, scaled up and down under load, torn down.
 
-Runs under a private Docker engine (shared/compose-engine) with docker-compose.ci.yml on top,
-which puts every service on the host's loopback (see docs/compose.md, "What the CI override
-changes"). `make test-compose` runs it; plain `make test` deselects the `compose` marker.
+Runs docker-compose.yml on the network a user's Docker gives it (a private engine started in
+bridge mode: the file's own bridge network, service-name DNS, one hostname and address per
+container), with docker-compose.test.yml changing only the published ports and the build
+network (docs/compose.md, "What the test override changes"). `make test-compose` runs it; plain
+`make test` deselects the `compose` marker.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
-import re
 import secrets
 import shlex
 import socket
@@ -21,20 +23,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import redis as redis_lib
 import requests
 
-from tests.compose.conftest import CI_OVERRIDE, COMPOSE_FILE, ROOT, SHARED, clean_env
+from tests.compose.conftest import COMPOSE_FILE, ROOT, SHARED, TEST_OVERRIDE, clean_env
 
 pytestmark = [pytest.mark.compose, pytest.mark.timeout(900)]
 
 ENGINE = SHARED / "compose-engine" / "compose-engine"
 #: Not "fanout": a developer's own `docker compose up` (and its Redis volume) stays untouched.
 PROJECT = "fanout-ci"
-#: The loopback ports docker-compose.ci.yml gives the services.
-REDIS_PORT, ORIGIN_PORT, WEB_PORT, MONITOR_PORT = 16379, 18081, 18000, 19181
+#: The loopback ports docker-compose.test.yml publishes.
+WEB_PORT, MONITOR_PORT = 18000, 19181
 WEB = f"http://127.0.0.1:{WEB_PORT}"
-ORIGIN = f"http://127.0.0.1:{ORIGIN_PORT}"
+#: How the workers reach the origin: by its service name, on the compose network.
+ORIGIN = "http://origin:8081"
 LOG = ROOT / "test-artifacts" / "compose-stack.log"
 
 
@@ -66,7 +68,8 @@ class Stack:
     http: requests.Session
 
     def compose(self, *args: str, timeout_s: float = 600) -> str:
-        cmd = ["docker", "compose", "-p", PROJECT, "-f", str(COMPOSE_FILE), "-f", str(CI_OVERRIDE)]
+        files = ["-f", str(COMPOSE_FILE), "-f", str(TEST_OVERRIDE)]
+        cmd = ["docker", "compose", "-p", PROJECT, *files]
         done = subprocess.run(
             [*cmd, *args], cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=timeout_s
         )
@@ -143,7 +146,7 @@ def _stack() -> Iterator[Stack]:
     probe = ["docker", "info"]
     env = clean_env(**_exports(_engine("env")))
     already_running = subprocess.run(probe, env=env, capture_output=True).returncode == 0
-    engine_env = _exports(_engine("start"))
+    engine_env = _exports(_engine("start", "--bridge"))
     password = secrets.token_hex(12)
     # No proxies: everything here is on loopback, and the build reaches PyPI as the host does.
     env = clean_env(**engine_env, REDIS_PASSWORD=password)
@@ -154,9 +157,9 @@ def _stack() -> Iterator[Stack]:
     try:
         _engine("standin", "python:3.11-slim", "redis:7")
         stack.compose("down", "-v", "--remove-orphans")  # what an interrupted run left behind
-        taken = [p for p in (REDIS_PORT, ORIGIN_PORT, WEB_PORT, MONITOR_PORT) if _port_taken(p)]
+        taken = [p for p in (WEB_PORT, MONITOR_PORT) if _port_taken(p)]
         if taken:
-            pytest.fail(f"loopback ports {taken} are taken; the CI override needs them free")
+            pytest.fail(f"loopback ports {taken} are taken; the test override publishes on them")
         # The engine's classic builder would run web's, worker's and origin's identical builds
         # side by side, each installing every dependency; one build first lets the others reuse it.
         stack.compose("build", "web")
@@ -173,37 +176,49 @@ def _stack() -> Iterator[Stack]:
             _engine("stop")
 
 
-def _container_pids(stack: Stack) -> set[int]:
-    pids: set[int] = set()
-    for container in stack.compose("--profile", "monitor", "ps", "-q").split():
-        out = stack.docker("top", container, "-eo", "pid")
-        pids.update(int(word) for word in out.split() if word.isdigit())
-    return pids
-
-
-def test_every_socket_the_containers_listen_on_is_on_loopback(stack):
-    pids = _container_pids(stack)
-    listening = subprocess.run(["ss", "-Hltnp"], capture_output=True, text=True, check=True).stdout
-    addresses = set()
-    for line in listening.splitlines():
-        owners = {int(pid) for pid in re.findall(r"pid=(\d+)", line)}
-        if owners & pids:
-            addresses.add(line.split()[3])
-    ports = {int(address.rsplit(":", 1)[1]) for address in addresses}
-    assert {REDIS_PORT, ORIGIN_PORT, WEB_PORT} <= ports, addresses
-    assert all(address.startswith("127.0.0.1:") for address in addresses), addresses
+def test_only_web_is_published_and_only_on_loopback(stack):
+    published = {}
+    for line in stack.compose("--profile", "monitor", "ps", "--format", "json").splitlines():
+        container = json.loads(line)
+        for publisher in container.get("Publishers") or []:
+            if publisher.get("PublishedPort"):
+                published.setdefault(container["Service"], set()).add(publisher["URL"])
+    assert set(published) <= {"web", "monitor"}, published
+    assert "web" in published
+    assert all(url == "127.0.0.1" for urls in published.values() for url in urls), published
 
 
 def test_redis_asks_for_the_password_and_keeps_an_append_only_file(stack):
-    with pytest.raises(redis_lib.exceptions.AuthenticationError):
-        redis_lib.Redis(port=REDIS_PORT, socket_timeout=5).ping()
-    redis = redis_lib.Redis(
-        port=REDIS_PORT, password=stack.redis_password, socket_timeout=5, decode_responses=True
+    def cli(*args: str, auth: bool = True) -> str:
+        env = ["-e", f"REDISCLI_AUTH={stack.redis_password if auth else ''}"]
+        return stack.compose("exec", "-T", *env, "redis", "redis-cli", *args).strip()
+
+    assert "NOAUTH" in cli("ping", auth=False)
+    assert cli("config", "get", "appendonly").split() == ["appendonly", "yes"]
+    assert cli("config", "get", "appendfsync").split() == ["appendfsync", "everysec"]
+    assert cli("config", "get", "maxmemory-policy").split() == ["maxmemory-policy", "noeviction"]
+    assert stack.get("/healthz")["persistence"]["loses_queued_work_on_restart"] is False
+
+
+def test_the_origin_is_reached_by_name_and_every_other_service_is_refused(stack):
+    worker = stack.compose("ps", "-q", "worker").split()[0]
+    worker_ip = stack.docker(
+        "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", worker
+    ).strip()
+    urls = [
+        f"{ORIGIN}/bytes/10",
+        "http://redis:6379/",
+        "http://web:8000/healthz",
+        f"http://{worker_ip}:8081/",
+    ]
+    response = stack.http.post(
+        WEB + "/api/runs", json={"urls": urls, "strategy": "threads", "concurrency": 4}, timeout=10
     )
-    assert redis.config_get("appendonly") == {"appendonly": "yes"}
-    assert redis.config_get("appendfsync") == {"appendfsync": "everysec"}
-    assert redis.config_get("maxmemory-policy") == {"maxmemory-policy": "noeviction"}
-    redis.close()
+    assert response.status_code == 202, response.text
+    run = stack.wait_done(response.json()["id"], timeout_s=60)
+    states = {task["url"]: task["state"] for task in run["tasks"]}
+    assert states[urls[0]] == "ok", run["tasks"]
+    assert all(states[url] == "refused" for url in urls[1:]), run["tasks"]
 
 
 def test_queue_run_spreads_over_three_workers(stack):
@@ -214,6 +229,8 @@ def test_queue_run_spreads_over_three_workers(stack):
     assert len(tasks) == 30
     assert {task["state"] for task in tasks} == {"ok"}, run["counts"]
     assert len({task["worker"] for task in tasks}) == 3
+    # One hostname per container: the timeline's lanes name three distinct hosts.
+    assert len({task["host"] for task in tasks}) == 3
 
 
 def test_scaling_down_mid_run_loses_no_task(stack):
