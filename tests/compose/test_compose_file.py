@@ -55,9 +55,18 @@ class _ComposeLoader(yaml.SafeLoader):
 
 
 _ComposeLoader.add_constructor("!reset", lambda loader, node: [] if node.value == [] else None)
-_ComposeLoader.add_multi_constructor(
-    "!override", lambda loader, suffix, node: loader.construct_object(node)
-)
+
+
+def _override(loader: yaml.SafeLoader, node: yaml.Node) -> object:
+    """`!override` replaces instead of merging: the value itself, whatever its kind."""
+    if isinstance(node, yaml.SequenceNode):
+        return loader.construct_sequence(node, deep=True)
+    if isinstance(node, yaml.MappingNode):
+        return loader.construct_mapping(node, deep=True)
+    return loader.construct_scalar(node)
+
+
+_ComposeLoader.add_constructor("!override", _override)
 
 
 def _load(path):

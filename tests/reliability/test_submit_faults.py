@@ -194,9 +194,7 @@ def test_a_comparison_whose_first_release_is_cut_still_runs(cutter_app, origin_u
     )
 
 
-def test_a_staged_run_cut_before_its_commit_leaves_nothing_a_worker_can_see(
-    cutter_app, origin_url
-):
+def test_a_staged_run_cut_before_its_commit_leaves_nothing_a_worker_can_see(cutter_app, origin_url):
     """A big queue run's jobs are written in slices before the run exists; when the run's own
     transaction is cut, nothing is queued or listed, and what was staged expires."""
     stack, cutter, client = cutter_app
