@@ -121,15 +121,45 @@ def web(host: str, port: int, processes: int) -> None:
     envvar="FANOUT_WORKER_CLASS", show_default=True,
     help="simple: jobs run in the worker process; fork: a work-horse per job (RQ's default).",
 )  # fmt: skip
-@click.option("--burst", is_flag=True, help="Exit when the queue is empty.")
-@click.option("--no-supervise", is_flag=True, help="Run the worker without RQ's WorkerPool.")
-def worker(worker_class: str, burst: bool, no_supervise: bool) -> None:
-    """Run one RQ worker on fanout's queue (supervised: respawned if it dies)."""
-    from worker.process import run_worker, wait_for_redis
+@click.option(
+    "--pool", "pool_size", type=click.IntRange(0, 256), envvar="WORKERS", default=2,
+    show_default=True,
+    help="Workers this host runs until a target is set (`fanout workers scale`).",
+)  # fmt: skip
+@click.option(
+    "--host", "host_name", envvar="FANOUT_HOST", default=None,
+    help="The name this host goes by in the target (default: the hostname).",
+)  # fmt: skip
+@click.option("--burst", is_flag=True, help="One worker that exits when the queue is empty.")
+@click.option("--no-supervise", is_flag=True, help="One worker, without a supervisor.")
+def worker(
+    worker_class: str, pool_size: int, host_name: str | None, burst: bool, no_supervise: bool
+) -> None:
+    """Run this host's workers: a supervised pool that follows the worker target in Redis.
+
+    Run it on any machine (or in another terminal) with REDIS_URL pointing at the shared Redis
+    to add a host; `fanout workers scale` and the Workers page then set how many each runs.
+    """
+    from worker import identity
+    from worker.process import WORKER_CLASSES, connect, run_worker, wait_for_redis
 
     settings = _settings()
     wait_for_redis(settings)
-    run_worker(settings, worker_class=worker_class, burst=burst, supervised=not no_supervise)
+    if burst or no_supervise:
+        run_worker(settings, worker_class=worker_class, burst=burst, supervised=False)
+        return
+    from producer.sweep_driver import SweepDriver
+    from worker.supervisor import run_pool
+
+    redis = connect(settings)
+    run_pool(
+        redis,
+        host=host_name or identity.hostname(),
+        pool_size=pool_size,
+        max_size=settings.max_workers_per_host,
+        worker_class=WORKER_CLASSES[worker_class],
+        tick_hooks=[SweepDriver(redis, settings).tick],
+    )
 
 
 @main.command()

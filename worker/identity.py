@@ -8,6 +8,7 @@ import threading
 from functools import cache
 
 _worker_name = "standalone"
+_host_name: str | None = None
 
 
 def set_worker_name(name: str) -> None:
@@ -20,8 +21,19 @@ def worker_name() -> str:
     return _worker_name
 
 
-@cache
+def set_host(name: str) -> None:
+    """Called by a host's supervisor before it starts workers: the name it holds in Redis (the
+    hostname, or another when two supervisors share a machine), which its workers inherit."""
+    global _host_name
+    _host_name = name
+
+
 def host() -> str:
+    return _host_name or hostname()
+
+
+@cache
+def hostname() -> str:
     return socket.gethostname()
 
 

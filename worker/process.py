@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import signal
 import threading
 import time
 from typing import Any
@@ -30,6 +31,9 @@ from worker.recorder import TaskWriter
 
 log = logging.getLogger(__name__)
 
+#: What a supervisor sends a worker it no longer needs (see `_FanoutMixin._retire`).
+RETIRE_SIGNAL = signal.SIGUSR1
+
 
 class _FanoutMixin:
     """Names the executor, keeps the alive key fresh, runs the reconciler, and stops only at
@@ -39,6 +43,22 @@ class _FanoutMixin:
     DEQUEUE_WAIT_S = 1
 
     _stop_requested: bool
+
+    def _install_signal_handlers(self) -> None:
+        """RQ's SIGINT/SIGTERM handlers, plus RETIRE_SIGNAL: a supervisor shrinking its pool."""
+        super()._install_signal_handlers()  # type: ignore[misc]
+        signal.signal(RETIRE_SIGNAL, self._retire)
+
+    def _retire(self, signum: int, frame: object) -> None:
+        """The warm shutdown of a stop signal, without arming RQ's cold shutdown.
+
+        RQ's first SIGINT/SIGTERM makes the next one (more than a second later) a cold stop that
+        abandons the job in hand. A worker retired with SIGINT and still busy would then be cut
+        short by the stack's own stop (`fanout up`'s Ctrl-C reaches the whole process group), so
+        retiring uses its own signal and leaves SIGINT/SIGTERM as they were: still a warm stop.
+        """
+        self.log.info("Worker %s: retired by its supervisor", self.name)  # type: ignore[attr-defined]
+        self._shutdown()
 
     def _shutdown(self) -> None:
         """Warm shutdown without raising from the signal handler.
@@ -149,10 +169,11 @@ def run_worker(
     *,
     worker_class: str = "simple",
     burst: bool = False,
-    supervised: bool = True,
+    supervised: bool = False,
     logging_level: str = "INFO",
 ) -> None:
-    """Run one worker until stopped. Supervised, a dead worker is replaced within a second."""
+    """Run one worker until stopped. Supervised, a dead worker is replaced within a second
+    (`fanout worker` supervises with `worker.supervisor`, which also follows the target)."""
     redis = connect(settings)
     cls = WORKER_CLASSES[worker_class]
     if supervised and not burst:
