@@ -167,7 +167,7 @@ def host_lease_key(host: str) -> str:
 
 
 def sweep_key(sweep_id: str) -> str:
-    """Hash: a scaling sweep's spec, state, current step, points (JSON) and the target to restore."""
+    """Hash: a scaling sweep's spec, state, step, points (JSON) and the target to restore."""
     return f"{PREFIX}sweep:{sweep_id}"
 
 

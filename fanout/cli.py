@@ -158,7 +158,7 @@ def worker(
         pool_size=pool_size,
         max_size=settings.max_workers_per_host,
         worker_class=WORKER_CLASSES[worker_class],
-        tick_hooks=[SweepDriver(redis, settings).tick],
+        tick_hooks=[SweepDriver(redis, settings, host=identity.host).tick],
     )
 
 

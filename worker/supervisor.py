@@ -58,7 +58,9 @@ class HostLease:
         self.name = ""
 
     def _hold(self, name: str) -> bool:
-        held = self.redis.eval(_RENEW, 1, keys.host_lease_key(name), self.instance, keys.ALIVE_TTL_S)
+        held = self.redis.eval(
+            _RENEW, 1, keys.host_lease_key(name), self.instance, keys.ALIVE_TTL_S
+        )
         return bool(held)
 
     def claim(self) -> str:
@@ -148,7 +150,9 @@ class ElasticPool(WorkerPool):
         except RedisError:
             return newest
         busy = [state in (b"busy", "busy") for state in states]
-        return [data for data, is_busy in sorted(zip(newest, busy), key=lambda x: x[1])]
+        return [
+            data for data, is_busy in sorted(zip(newest, busy, strict=True), key=lambda x: x[1])
+        ]
 
     def resize(self, wanted: int) -> None:
         active = self.active()
