@@ -314,3 +314,105 @@ def compare(
     for line in lines:
         say(line)
     say(f"[i] comparison page: {page}")
+
+
+# --- scaling ---------------------------------------------------------------------------------
+
+
+@main.group()
+def workers() -> None:
+    """The worker target that every host's `fanout worker` follows."""
+
+
+@workers.command("scale")
+@click.argument("n", type=click.IntRange(0, None))
+@click.option("--per-host", is_flag=True, help="N on every host (default: N in total).")
+def workers_scale(n: int, per_host: bool) -> None:
+    """Set the target: N workers in total over the live hosts, or N on each with --per-host."""
+    from contract.target import Target, TargetMode
+    from producer.scaling import TargetLocked, set_target, target_overview
+
+    settings = _settings()
+    target = Target(TargetMode.PER_HOST if per_host else TargetMode.TOTAL, n)
+    with _connected(settings) as redis:
+        try:
+            set_target(redis, target, settings.max_workers_per_host)
+        except InvalidInput as exc:
+            raise click.UsageError(f"{exc.field}: {exc.message}") from None
+        except TargetLocked as exc:
+            _fail(str(exc))
+        overview = target_overview(redis, settings.max_workers_per_host)
+    say(f"[i] target: {n} {'per host' if per_host else 'in total'}")
+    for host in overview["hosts"]:
+        say(f"[i] {host['host']}: {host['share']} to run, {host['live']} live now")
+
+
+@main.command()
+@click.argument("urls", nargs=-1)
+@click.option("--file", "url_file", type=click.File("r"), help="Read URLs, one per line.")
+@click.option(
+    "--demo", is_flag=True,
+    help="The ready-made batch: 80 x /delay/200 on the local origin (with --workload cpu, 80 x "
+    "the cpu workload).",
+)  # fmt: skip
+@click.option("--workers", "counts", default="1,2,4,8", show_default=True,
+              help="Comma-separated totals of workers, each measured in turn.")  # fmt: skip
+@click.option(
+    "--strategy", "-s", type=click.Choice(["queue", "hybrid"]), default="queue", show_default=True
+)
+@click.option("--concurrency", "-c", type=int, default=8, show_default=True)
+@click.option("--workload", type=click.Choice(WORKLOADS), default="fetch", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the whole sweep as JSON.")
+@click.option("--timeout", type=float, default=3600, show_default=True, help="Seconds.")
+def sweep(urls, url_file, demo, counts, strategy, concurrency, workload, as_json, timeout) -> None:
+    """Run one batch at each total of workers and fit the Universal Scalability Law."""
+    import time
+
+    from fanout.sweep_table import sweep_lines
+    from producer.presets import sweep_batch
+    from producer.sweep import SweepBusy, create_sweep, load_sweep
+
+    settings = _settings()
+    try:
+        totals = [int(part) for part in counts.split(",") if part.strip()]
+    except ValueError:
+        raise click.UsageError(
+            "--workers takes comma-separated whole numbers, e.g. 1,2,4,8"
+        ) from None
+    collected = list(urls)
+    if url_file is not None:
+        collected += parse_url_lines(url_file.read())
+    if demo:
+        collected += sweep_batch(settings.origin_url, Workload(workload))
+    if not collected:
+        raise click.UsageError("give URLs as arguments, --file FILE, or --demo")
+    data = {"urls": collected, "strategy": strategy, "concurrency": concurrency}
+    try:
+        spec = build_spec(data | {"workload": workload}, settings)
+    except InvalidInput as exc:
+        raise click.UsageError(f"{exc.field}: {exc.message}") from None
+    with _connected(settings) as redis:
+        try:
+            sweep_id = create_sweep(
+                redis, spec, totals, settings.max_workers_per_host, settings.ttl_s
+            )
+        except InvalidInput as exc:
+            raise click.UsageError(f"{exc.field}: {exc.message}") from None
+        except SweepBusy as exc:
+            _fail(str(exc))
+        _announce(f"sweep {sweep_id}", f"{settings.web_url}/sweeps/{sweep_id}")
+        deadline = time.monotonic() + timeout
+        record = load_sweep(redis, sweep_id)
+        while record["state"] in ("queued", "running"):
+            if time.monotonic() > deadline:
+                _fail(f"sweep {sweep_id} not done after {timeout:.0f} s")
+            time.sleep(0.5)
+            record = load_sweep(redis, sweep_id)
+    if as_json:
+        click.echo(json.dumps(record, indent=2))
+    else:
+        for line in sweep_lines(record):
+            say(line)
+        say(f"[i] sweep page: {settings.web_url}/sweeps/{sweep_id}")
+    if record["state"] != "done":
+        sys.exit(1)
