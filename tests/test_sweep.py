@@ -1,0 +1,171 @@
+"""The worker target and scaling sweeps through the API, with real supervisors on a private
+Redis: bounds, the token, one point per worker count, the target put back, and the failures."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import signal
+
+import pytest
+import redis as redis_lib
+
+from contract import keys
+from contract.target import Target, TargetMode, read_target, write_target
+from producer.sweep import load_sweep
+from tests.checker import check_run
+from tests.support import alive_workers, start_redis, start_worker, wait_until
+from tests.web.conftest import make_app
+
+TOKEN = "scale-token"
+
+
+@pytest.fixture
+def stack(tmp_path, stack_env, settings):
+    """A private Redis, one supervisor (host h1, one worker) and two apps on it: open, and
+    with FANOUT_API_TOKEN set."""
+    redis = start_redis(tmp_path)
+    env = dict(stack_env, REDIS_URL=redis.url, FANOUT_MAX_WORKERS_PER_HOST="4")
+    client = redis_lib.Redis.from_url(redis.url)
+    ours = dataclasses.replace(settings, redis_url=redis.url, max_workers_per_host=4)
+    supervisors = [start_worker(tmp_path, env, name="sup-h1", extra_args=("--host", "h1"))]
+    try:
+        wait_until(lambda: len(alive_workers(client)) == 1, 30, "1 worker")
+        yield {
+            "client": client,
+            "api": make_app(ours).test_client(),
+            "locked": make_app(dataclasses.replace(ours, api_token=TOKEN)).test_client(),
+            "supervisors": supervisors,
+            "start": lambda host: supervisors.append(
+                start_worker(tmp_path, env, name=f"sup-{host}", extra_args=("--host", host))
+            ),
+        }
+    finally:
+        for service in supervisors:
+            service.stop(timeout_s=30)
+        redis.stop()
+
+
+def _put(client, body, **kwargs):
+    return client.put("/api/workers/target", json=body, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"per_host": 5}, "per_host"),  # over FANOUT_MAX_WORKERS_PER_HOST=4
+        ({"per_host": -1}, "per_host"),
+        ({"total": 0}, "total"),
+        ({"total": 5}, "total"),  # 1 live host x 4
+        ({"total": 2, "per_host": 1}, "target"),
+        ({"total": "2"}, "total"),
+        ({"workers": 2}, "target"),
+    ],
+)
+def test_target_out_of_bounds_is_a_4xx_with_a_message(stack, body, field):
+    response = _put(stack["api"], body)
+    assert response.status_code == 400, response.get_json()
+    assert response.get_json()["field"] == field
+    assert response.get_json()["error"]
+    assert read_target(stack["client"]) is None
+
+
+def test_target_needs_the_token_when_one_is_set(stack):
+    assert _put(stack["locked"], {"total": 2}).status_code == 401
+    wrong = {"Authorization": "Bearer nope"}
+    assert _put(stack["locked"], {"total": 2}, headers=wrong).status_code == 401
+    assert read_target(stack["client"]) is None
+    right = {"Authorization": f"Bearer {TOKEN}"}
+    assert _put(stack["locked"], {"total": 2}, headers=right).status_code == 200
+
+
+def test_put_target_grows_the_pool_and_get_reads_it_back(stack):
+    response = _put(stack["api"], {"total": 3})
+    assert response.status_code == 200
+    assert response.get_json()["target"] == {"mode": "total", "n": 3}
+    wait_until(lambda: len(alive_workers(stack["client"])) == 3, 30, "3 workers")
+    body = stack["api"].get("/api/workers/target").get_json()
+    assert body["hosts"] == [
+        {"host": "h1", "share": 3, "live": 3, "running": 3, "stopping": 0, "max": 4}
+    ]
+    assert body["live"] == 3
+
+
+def _sweep(client, workers, **extra):
+    body = {"urls": [], "strategy": "queue", "workers": workers} | extra
+    return client.post("/api/sweeps", json=body)
+
+
+def test_sweep_records_a_point_per_count_then_puts_the_target_back(stack, origin_url):
+    client, api = stack["client"], stack["api"]
+    write_target(client, Target(TargetMode.PER_HOST, 1))
+    urls = [f"{origin_url}/delay/100?n={i}" for i in range(12)]
+    response = _sweep(api, [3, 1, 2], urls=urls)
+    assert response.status_code == 202, response.get_json()
+    sweep_id = response.get_json()["id"]
+    assert response.get_json()["url"] == f"/sweeps/{sweep_id}"
+    assert _put(api, {"total": 2}).status_code == 409, "the sweep owns the target"
+    assert _sweep(api, [1], urls=urls).status_code == 409, "one sweep at a time"
+
+    def ended():
+        body = api.get(f"/api/sweeps/{sweep_id}").get_json()
+        return body if body["state"] in ("done", "failed") else None
+
+    body = wait_until(ended, 180, "the sweep to end")
+    assert body["state"] == "done", body["error"]
+    assert [p["workers"] for p in body["points"]] == [1, 2, 3]
+    for point in body["points"]:
+        assert point["throughput"] > 0 and point["wall_s"] > 0
+        assert 0 < point["efficiency"] <= 1.0001
+        counts = check_run(client, point["run_id"])
+        assert counts.get("ok") == 12
+    assert body["fit"] is not None and body["fit"]["r2"] <= 1
+    assert body["ideal"]["x"][0] == pytest.approx(body["fit"]["lam"])
+    assert read_target(client) == Target(TargetMode.PER_HOST, 1), "the target is put back"
+    assert not client.exists(keys.current_sweep_key())
+    wait_until(lambda: len(alive_workers(client)) == 1, 30, "back to 1 worker")
+
+
+def test_sweep_input_is_checked(stack):
+    api = stack["api"]
+    assert _sweep(api, [1, 5], preset="io").status_code == 400  # over 1 host x 4
+    assert _sweep(api, [1, 1], preset="io").status_code == 400
+    assert _sweep(api, [], preset="io").status_code == 400
+    assert _sweep(api, [1, 2], preset="io", strategy="threads").status_code == 400
+    assert _sweep(api, [1, 2], preset="nope").status_code == 400
+    assert stack["locked"].post("/api/sweeps", json={"preset": "io"}).status_code == 401
+    assert api.get("/api/sweeps/000000000000").status_code == 404
+
+
+def test_sweep_whose_driver_dies_fails_with_a_message_and_restores_the_target(stack, origin_url):
+    client, api = stack["client"], stack["api"]
+    urls = [f"{origin_url}/delay/1000?n={i}" for i in range(20)]
+    response = _sweep(api, [1, 2], urls=urls)
+    sweep_id = response.get_json()["id"]
+    wait_until(lambda: load_sweep(client, sweep_id)["phase"] == "run", 60, "the first run")
+    assert read_target(client) == Target(TargetMode.TOTAL, 1)
+    stack["supervisors"][0].signal_group(signal.SIGKILL)  # the driver and its workers
+    body = wait_until(
+        lambda: (b := load_sweep(client, sweep_id))["state"] == "failed" and b, 60, "failed"
+    )
+    assert "driver" in body["error"] and "h1" in body["error"]
+    assert read_target(client) is None, "no target before the sweep: none after"
+    assert not client.exists(keys.current_sweep_key())
+    assert _put(api, {"per_host": 1}).status_code == 200, "the target is free again"
+
+
+def test_a_new_supervisor_fails_an_orphaned_sweep(stack, origin_url):
+    client, api = stack["client"], stack["api"]
+    write_target(client, Target(TargetMode.PER_HOST, 1))
+    urls = [f"{origin_url}/delay/1000?n={i}" for i in range(20)]
+    sweep_id = _sweep(api, [1, 2], urls=urls).get_json()["id"]
+    wait_until(lambda: client.hget(keys.sweep_key(sweep_id), "phase") == b"run", 60, "a run")
+    stack["supervisors"][0].signal_group(signal.SIGKILL)
+    stack["start"]("h2")
+    wait_until(
+        lambda: client.hget(keys.sweep_key(sweep_id), "state") == b"failed", 60, "failed by h2"
+    )
+    assert read_target(client) == Target(TargetMode.PER_HOST, 1)
+    error = client.hget(keys.sweep_key(sweep_id), "error").decode()
+    assert "h1" in error, error
+    assert json.loads(client.hget(keys.sweep_key(sweep_id), "points")) == []
