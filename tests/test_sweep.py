@@ -16,6 +16,7 @@ from producer.sweep import load_sweep
 from tests.checker import check_run
 from tests.support import alive_workers, start_redis, start_worker, wait_until
 from tests.web.conftest import make_app
+from tests.web.schema import assert_matches
 
 TOKEN = "scale-token"
 
@@ -79,7 +80,7 @@ def test_target_needs_the_token_when_one_is_set(stack):
     assert _put(stack["locked"], {"total": 2}, headers=right).status_code == 200
 
 
-def test_put_target_grows_the_pool_and_get_reads_it_back(stack):
+def test_put_target_grows_the_pool_and_get_reads_it_back(stack, settings):
     response = _put(stack["api"], {"total": 3})
     assert response.status_code == 200
     assert response.get_json()["target"] == {"mode": "total", "n": 3}
@@ -89,6 +90,7 @@ def test_put_target_grows_the_pool_and_get_reads_it_back(stack):
         {"host": "h1", "share": 3, "live": 3, "running": 3, "stopping": 0, "max": 4}
     ]
     assert body["live"] == 3
+    assert_matches(settings, "WorkerTarget", body)
 
 
 def _sweep(client, workers, **extra):
@@ -96,7 +98,7 @@ def _sweep(client, workers, **extra):
     return client.post("/api/sweeps", json=body)
 
 
-def test_sweep_records_a_point_per_count_then_puts_the_target_back(stack, origin_url):
+def test_sweep_records_a_point_per_count_then_puts_the_target_back(stack, origin_url, settings):
     client, api = stack["client"], stack["api"]
     write_target(client, Target(TargetMode.PER_HOST, 1))
     urls = [f"{origin_url}/delay/100?n={i}" for i in range(12)]
@@ -113,6 +115,7 @@ def test_sweep_records_a_point_per_count_then_puts_the_target_back(stack, origin
 
     body = wait_until(ended, 180, "the sweep to end")
     assert body["state"] == "done", body["error"]
+    assert_matches(settings, "Sweep", body)
     assert [p["workers"] for p in body["points"]] == [1, 2, 3]
     for point in body["points"]:
         assert point["throughput"] > 0 and point["wall_s"] > 0

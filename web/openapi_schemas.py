@@ -10,6 +10,7 @@ from typing import Any
 
 from contract.settings import Settings
 from contract.states import RunState, Strategy, TaskState, Workload
+from contract.target import TargetMode
 from producer.validation import MAX_URL_LENGTH
 
 REF = "#/components/schemas/"
@@ -245,6 +246,7 @@ def schemas(settings: Settings) -> dict[str, Any]:
         "ComparisonAccepted": _object(
             {"id": ID, "url": {"type": "string"}, "runs": {"type": "array", "items": link}}
         ),
+        **_scaling_schemas(settings),
         "Worker": worker,
         "Workers": _object(
             {
@@ -287,5 +289,104 @@ def schemas(settings: Settings) -> dict[str, Any]:
                 "error": {"type": "string"},
             },
             required=["status", "redis"],
+        ),
+    }
+
+
+def _scaling_schemas(settings: Settings) -> dict[str, Any]:
+    """The worker target and sweeps (producer.scaling, producer.sweep)."""
+    most = settings.max_workers_per_host
+    mode = {"type": "string", "enum": [m.value for m in TargetMode]}
+    point = _object(
+        {
+            "workers": {"type": "integer", "minimum": 1},
+            "throughput": NUMBER_OR_NULL,
+            "wall_s": NUMBER_OR_NULL,
+            "efficiency": NUMBER_OR_NULL,
+            "run_id": ID,
+        }
+    )
+    fit = _object(
+        {
+            "lam": {"type": "number"},
+            "sigma": {"type": "number", "minimum": 0},
+            "kappa": {"type": "number", "minimum": 0},
+            "r2": {"type": "number"},
+            "peak_n": NUMBER_OR_NULL,
+            "knee_n": INT_OR_NULL,
+        }
+    )
+    series = {
+        "anyOf": [_object({"n": {"type": "array"}, "x": {"type": "array"}}), {"type": "null"}]
+    }
+    return {
+        "TargetRequest": {
+            "oneOf": [
+                _object({"per_host": {"type": "integer", "minimum": 0, "maximum": most}}),
+                _object({"total": {"type": "integer", "minimum": 1}}),
+            ],
+            "description": "Every host runs per_host, or total is spread over the live hosts "
+            "(at most live hosts x FANOUT_MAX_WORKERS_PER_HOST)",
+        },
+        "WorkerTarget": _object(
+            {
+                "target": {"anyOf": [_object({"mode": mode, "n": COUNT}), {"type": "null"}]},
+                "hosts": {
+                    "type": "array",
+                    "items": _object(
+                        {
+                            "host": {"type": "string"},
+                            "share": INT_OR_NULL,
+                            "live": COUNT,
+                            "running": INT_OR_NULL,
+                            "stopping": COUNT,
+                            "max": INT_OR_NULL,
+                        }
+                    ),
+                },
+                "live": COUNT,
+                "max_per_host": COUNT,
+                "sweep": STRING_OR_NULL,
+            }
+        ),
+        "SweepRequest": _object(
+            {
+                "urls": {"type": "array", "items": {"type": "string"}},
+                "preset": {"type": "string", "enum": ["io", "cpu"]},
+                "strategy": {"type": "string", "enum": ["queue", "hybrid"]},
+                "workload": WORKLOAD,
+                "concurrency": {"type": "integer", "minimum": 1},
+                "workers": {
+                    "type": "array",
+                    "items": {"type": "integer", "minimum": 1},
+                    "minItems": 1,
+                    "maxItems": 12,
+                    "uniqueItems": True,
+                },
+            },
+            required=["workers"],
+        ),
+        "SweepAccepted": _object({"id": ID, "url": {"type": "string"}}),
+        "Sweep": _object(
+            {
+                "id": ID,
+                "state": {"type": "string", "enum": ["queued", "running", "done", "failed"]},
+                "error": STRING_OR_NULL,
+                "spec": {"type": "object"},
+                "workers": {"type": "array", "items": {"type": "integer"}},
+                "step": COUNT,
+                "phase": STRING_OR_NULL,
+                "run_id": STRING_OR_NULL,
+                "driver": STRING_OR_NULL,
+                "submitted_at": {"type": "number"},
+                "finished_at": NUMBER_OR_NULL,
+                "restore": {"anyOf": [{"type": "object"}, {"type": "null"}]},
+                "points": {"type": "array", "items": point},
+                "fit": {"anyOf": [fit, {"type": "null"}]},
+                "fit_note": STRING_OR_NULL,
+                "curve": series,
+                "ideal": series,
+                "now": {"type": "number"},
+            }
         ),
     }
