@@ -154,11 +154,11 @@ def worker(
     redis = connect(settings)
     run_pool(
         redis,
-        host=host_name or identity.hostname(),
+        host=host_name or identity.host(),
         pool_size=pool_size,
         max_size=settings.max_workers_per_host,
         worker_class=WORKER_CLASSES[worker_class],
-        tick_hooks=[SweepDriver(redis, settings, host=identity.host).tick],
+        tick_hooks=[SweepDriver(redis, settings, host=identity.supervisor).tick],
     )
 
 

@@ -66,13 +66,13 @@ def set_target(redis: Redis, target: Target, max_per_host: int) -> None:
 
 
 def live_per_host(redis: Redis, now: float | None = None) -> dict[str, int]:
-    """Workers with a fresh heartbeat, by the host name their supervisor gave them."""
+    """Workers with a fresh heartbeat, by the host name their supervisor holds in the target."""
     import time
 
     counts: dict[str, int] = {}
     for life in fleet.read_lives(redis, now=time.time() if now is None else now):
         if not life.gone:
-            counts[life.span.host] = counts.get(life.span.host, 0) + 1
+            counts[life.supervisor] = counts.get(life.supervisor, 0) + 1
     return counts
 
 

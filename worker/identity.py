@@ -8,7 +8,7 @@ import threading
 from functools import cache
 
 _worker_name = "standalone"
-_host_name: str | None = None
+_supervisor_name: str | None = None
 
 
 def set_worker_name(name: str) -> None:
@@ -21,19 +21,21 @@ def worker_name() -> str:
     return _worker_name
 
 
-def set_host(name: str) -> None:
-    """Called by a host's supervisor before it starts workers: the name it holds in Redis (the
-    hostname, or another when two supervisors share a machine), which its workers inherit."""
-    global _host_name
-    _host_name = name
+def set_supervisor(name: str) -> None:
+    """Called by a host's supervisor before it starts workers: the host name it holds in the
+    worker target (the hostname, or `name/2` when two supervisors share a machine), which its
+    workers inherit. Task records keep the real hostname: cores are counted per machine."""
+    global _supervisor_name
+    _supervisor_name = name
 
 
-def host() -> str:
-    return _host_name or hostname()
+def supervisor() -> str:
+    """The target's name for the host this worker belongs to."""
+    return _supervisor_name or host()
 
 
 @cache
-def hostname() -> str:
+def host() -> str:
     return socket.gethostname()
 
 

@@ -233,7 +233,7 @@ def run_pool(
 ) -> None:
     """Run this host's supervisor until SIGINT/SIGTERM; its workers stop warm first."""
     lease = HostLease(redis, host)
-    identity.set_host(lease.claim())  # before any worker is forked: they inherit it
+    identity.set_supervisor(lease.claim())  # before any worker is forked: they inherit it
     pool = ElasticPool(
         redis,
         lease,
