@@ -160,13 +160,16 @@ class SweepDriver:
                     f"run {run_id} {reason} ({done}/{total})",
                 )
             return
-        summary = load_run(self.redis, run_id, include_tasks=False)["summary"]
+        run = load_run(self.redis, run_id, include_tasks=False)
+        summary, load = run["summary"], run.get("host_load") or {}
         point = {
             "workers": n,
             "throughput": summary.get("throughput_per_s"),
             "wall_s": summary.get("wall_s"),
             "efficiency": summary.get("efficiency"),
             "run_id": run_id,
+            # Cores other processes kept busy on the busiest host: a shared machine shows here.
+            "others_cores": load.get("max_others_cores"),
         }
         points = [*json.loads(record.get("points") or "[]"), point]
         self.redis.hset(

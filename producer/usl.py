@@ -26,7 +26,9 @@ import numpy as np
 #: Fewer distinct worker counts than this leave sigma and kappa undetermined.
 MIN_POINTS = 3
 
-#: The knee: the first N at which one more worker adds less than this share of throughput.
+#: The knee: the first N at which one more worker adds less than this share of what one worker
+#: delivers alone (X(N+1) - X(N) < KNEE_GAIN * X(1)). Relative to X(N) instead, even a perfectly
+#: linear curve would "knee" at N = 10 (11/10 is a 10 % gain).
 KNEE_GAIN = 0.10
 
 
@@ -38,7 +40,7 @@ class UslFit:
     r2: float
     #: Where X(N) peaks: sqrt((1 - sigma)/kappa), when kappa > 0.
     peak_n: float | None
-    #: The first whole N where X(N+1) < X(N) * (1 + KNEE_GAIN).
+    #: The first whole N where X(N+1) - X(N) < KNEE_GAIN * lambda.
     knee_n: int | None
 
     def to_dict(self) -> dict[str, Any]:
@@ -69,10 +71,11 @@ def _coefficients(n: np.ndarray, y: np.ndarray) -> tuple[float, float]:
 
 
 def knee(lam: float, sigma: float, kappa: float, limit: int = 4096) -> int | None:
-    """The first N where one more worker adds less than KNEE_GAIN (None below `limit`)."""
+    """The first N where one more worker adds less than KNEE_GAIN of one worker's throughput
+    (None below `limit`)."""
     n = np.arange(1, limit + 1, dtype=float)
     x = throughput(n, lam, sigma, kappa)
-    low_gain = np.nonzero(x[1:] < x[:-1] * (1 + KNEE_GAIN))[0]
+    low_gain = np.nonzero(np.diff(x) < KNEE_GAIN * lam)[0]
     return int(n[low_gain[0]]) if low_gain.size else None
 
 

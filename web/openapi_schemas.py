@@ -304,6 +304,7 @@ def _scaling_schemas(settings: Settings) -> dict[str, Any]:
             "wall_s": NUMBER_OR_NULL,
             "efficiency": NUMBER_OR_NULL,
             "run_id": ID,
+            "others_cores": NUMBER_OR_NULL,
         }
     )
     fit = _object(

@@ -13,7 +13,7 @@ function fitText(sweep) {
   const f = sweep.fit;
   if (!f) return sweep.fit_note;
   const peak = f.peak_n ? `throughput peaks at N* ≈ ${f.peak_n.toFixed(1)}` : "no peak (κ = 0)";
-  const knee = f.knee_n ? `; one more worker adds less than 10 % from N = ${f.knee_n}` : "";
+  const knee = f.knee_n ? `; from N = ${f.knee_n} one more worker adds less than 10 % of one worker's throughput` : "";
   return `σ (contention) = ${f.sigma.toFixed(4)}, κ (coherency) = ${f.kappa.toFixed(5)}, `
     + `λ = ${f.lam.toFixed(2)} tasks/s, R² = ${f.r2.toFixed(3)}; ${peak}${knee}.`;
 }
@@ -21,6 +21,7 @@ function fitText(sweep) {
 function row(p) {
   return `<tr><td class="num">${p.workers}</td><td class="num">${rate(p.throughput)}</td>
     <td class="num">${seconds(p.wall_s)}</td><td class="num">${percent(p.efficiency)}</td>
+    <td class="num">${p.others_cores == null ? "–" : p.others_cores.toFixed(2)}</td>
     <td><a href="/runs/${encodeURIComponent(p.run_id)}"><code>${esc(p.run_id)}</code></a></td></tr>`;
 }
 
@@ -33,7 +34,7 @@ function render(sweep) {
   setText(root, '[data-s="fit"]', fitText(sweep));
   root.querySelector("[data-sweep-rows]").innerHTML = sweep.points.length
     ? sweep.points.map(row).join("")
-    : '<tr><td colspan="5" class="empty">No point yet.</td></tr>';
+    : '<tr><td colspan="6" class="empty">No point yet.</td></tr>';
   const traces = [{
     type: "scatter", mode: "markers", name: "measured",
     x: sweep.points.map((p) => p.workers), y: sweep.points.map((p) => p.throughput),
