@@ -6,7 +6,9 @@ from typing import Any
 
 
 def _num(value: float | None, fmt: str) -> str:
-    return "-" if value is None else format(value, fmt)
+    if value is None:
+        return "-".rjust(int(fmt.split(".")[0] or 0))
+    return format(value, fmt)
 
 
 def sweep_lines(sweep: dict[str, Any]) -> list[str]:

@@ -46,6 +46,9 @@ log = logging.getLogger(__name__)
 #: How long a step may wait for exactly N live workers before the sweep fails.
 SCALE_TIMEOUT_S = 120.0
 
+#: How long a point waits for the host-load samples that cover its run (`others_cores`).
+HOST_LOAD_WAIT_S = 5.0
+
 #: How long one run of the batch may take before the sweep fails.
 RUN_TIMEOUT_S = 1800.0
 
@@ -162,6 +165,8 @@ class SweepDriver:
             return
         run = load_run(self.redis, run_id, include_tasks=False)
         summary, load = run["summary"], run.get("host_load") or {}
+        if not load and time.time() - (run.get("finished_at") or 0) < HOST_LOAD_WAIT_S:
+            return  # the CPU samples that cover the run's last second come within a second
         point = {
             "workers": n,
             "throughput": summary.get("throughput_per_s"),

@@ -31,6 +31,10 @@ MIN_POINTS = 3
 #: linear curve would "knee" at N = 10 (11/10 is a 10 % gain).
 KNEE_GAIN = 0.10
 
+#: The knee is looked for up to this many times the largest N measured: further out it would be
+#: an extrapolation the points cannot support.
+KNEE_REACH = 4
+
 
 @dataclass(frozen=True)
 class UslFit:
@@ -95,7 +99,7 @@ def fit(workers: Sequence[float], throughputs: Sequence[float]) -> UslFit | None
     total = float(((x - x.mean()) ** 2).sum())
     r2 = 1 - float(((x - predicted) ** 2).sum()) / total if total > 0 else 1.0
     peak = math.sqrt((1 - sigma) / kappa) if kappa > 0 and sigma < 1 else None
-    return UslFit(lam, sigma, kappa, r2, peak, knee(lam, sigma, kappa))
+    return UslFit(lam, sigma, kappa, r2, peak, knee(lam, sigma, kappa, KNEE_REACH * int(n.max())))
 
 
 def curve(model: UslFit, up_to: float, steps: int = 100) -> dict[str, list[float]]:
