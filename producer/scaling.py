@@ -20,7 +20,7 @@ from contract.target import (
     shares,
     write_target,
 )
-from producer.validation import InvalidInput
+from producer.validation import FleetConflict, InvalidInput, whole_number
 
 
 class TargetLocked(RuntimeError):
@@ -33,11 +33,13 @@ def check_target(target: Target, hosts: int, max_per_host: int) -> None:
         if not 0 <= target.n <= max_per_host:
             raise InvalidInput("per_host", f"per_host must be from 0 to {max_per_host}")
         return
+    if target.n < 1:
+        raise InvalidInput("total", "total must be at least 1")
     if hosts == 0:
-        raise InvalidInput("total", "no host is live: start `fanout worker` first")
+        raise FleetConflict("total", "no host is live: start `fanout worker` first")
     most = hosts * max_per_host
-    if not 1 <= target.n <= most:
-        raise InvalidInput(
+    if target.n > most:
+        raise FleetConflict(
             "total",
             f"total must be from 1 to {most} ({hosts} live host(s) x {max_per_host} at most each)",
         )
@@ -51,8 +53,8 @@ def parse_target(data: Any) -> Target:
     if len(given) != 1 or len(data) != 1:
         raise InvalidInput("target", 'send exactly one of {"per_host": n} or {"total": n}')
     mode = given[0]
-    n = data[mode.value]
-    if isinstance(n, bool) or not isinstance(n, int):
+    n = whole_number(data[mode.value])
+    if n is None:
         raise InvalidInput(mode.value, f"{mode.value} must be a whole number")
     return Target(mode, n)
 

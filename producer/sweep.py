@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
 from enum import Enum
 from typing import Any
 
@@ -25,7 +24,7 @@ from contract.records import RunSpec
 from contract.target import Target, live_hosts, read_target
 from producer import usl
 from producer.submit import new_id
-from producer.validation import InvalidInput
+from producer.validation import FleetConflict, InvalidInput, whole_number
 
 #: At most this many worker counts in one sweep.
 MAX_COUNTS = 12
@@ -62,26 +61,29 @@ def check_counts(raw: Any, hosts: int, max_per_host: int) -> list[int]:
         raise InvalidInput("workers", "workers must be a non-empty list of worker counts")
     if len(raw) > MAX_COUNTS:
         raise InvalidInput("workers", f"at most {MAX_COUNTS} worker counts")
-    if any(isinstance(n, bool) or not isinstance(n, int) for n in raw):
+    numbers = [whole_number(n) for n in raw]
+    if any(n is None for n in numbers):
         raise InvalidInput("workers", "worker counts must be whole numbers")
+    raw = numbers
     if len(set(raw)) != len(raw):
         raise InvalidInput("workers", "worker counts must not repeat")
+    if any(n < 1 for n in raw):
+        raise InvalidInput("workers", "each count must be at least 1")
     if hosts == 0:
-        raise InvalidInput("workers", "no host is live: start `fanout worker` first")
+        raise FleetConflict("workers", "no host is live: start `fanout worker` first")
     most = hosts * max_per_host
-    if not all(1 <= n <= most for n in raw):
-        raise InvalidInput(
+    if any(n > most for n in raw):
+        raise FleetConflict(
             "workers",
             f"each count must be from 1 to {most} ({hosts} live host(s) x {max_per_host} each)",
         )
     return sorted(raw)
 
 
-def create_sweep(
-    redis: Redis, spec: RunSpec, counts: Sequence[int], max_per_host: int, ttl_s: int
-) -> str:
-    """Record the sweep and take the target for it; SweepBusy if another sweep holds it."""
-    counts = check_counts(list(counts), len(live_hosts(redis)), max_per_host)
+def create_sweep(redis: Redis, spec: RunSpec, counts: Any, max_per_host: int, ttl_s: int) -> str:
+    """Record the sweep and take the target for it (`counts` as the client sent them: checked
+    here); SweepBusy if another sweep holds it."""
+    counts = check_counts(counts, len(live_hosts(redis)), max_per_host)
     sweep_id = new_id()
     if not redis.set(keys.current_sweep_key(), sweep_id, nx=True):
         holder = _text(redis.get(keys.current_sweep_key()))

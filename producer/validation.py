@@ -25,6 +25,22 @@ class InvalidInput(ValueError):
         return {"error": self.message, "field": self.field}
 
 
+class FleetConflict(InvalidInput):
+    """Well-formed, but beyond what the live hosts can run right now (an API answers 409)."""
+
+
+def whole_number(value: Any) -> int | None:
+    """`value` as an int if JSON sent a whole number (`3`, or `3.0`, which JSON Schema calls an
+    integer too), else None (booleans are not numbers here)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
 def parse_url_lines(text: str) -> list[str]:
     """A textarea's URLs: one per line, blank lines and `#` comments skipped."""
     return [

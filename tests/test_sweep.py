@@ -52,20 +52,21 @@ def _put(client, body, **kwargs):
 
 
 @pytest.mark.parametrize(
-    ("body", "field"),
+    ("body", "status", "field"),
     [
-        ({"per_host": 5}, "per_host"),  # over FANOUT_MAX_WORKERS_PER_HOST=4
-        ({"per_host": -1}, "per_host"),
-        ({"total": 0}, "total"),
-        ({"total": 5}, "total"),  # 1 live host x 4
-        ({"total": 2, "per_host": 1}, "target"),
-        ({"total": "2"}, "total"),
-        ({"workers": 2}, "target"),
+        ({"per_host": 5}, 400, "per_host"),  # over FANOUT_MAX_WORKERS_PER_HOST=4
+        ({"per_host": -1}, 400, "per_host"),
+        ({"total": 0}, 400, "total"),
+        ({"total": 5}, 409, "total"),  # more than 1 live host x 4: depends on the hosts
+        ({"total": 2, "per_host": 1}, 400, "target"),
+        ({"total": "2"}, 400, "total"),
+        ({"total": 2.5}, 400, "total"),
+        ({"workers": 2}, 400, "target"),
     ],
 )
-def test_target_out_of_bounds_is_a_4xx_with_a_message(stack, body, field):
+def test_target_out_of_bounds_is_a_4xx_with_a_message(stack, body, status, field):
     response = _put(stack["api"], body)
-    assert response.status_code == 400, response.get_json()
+    assert response.status_code == status, response.get_json()
     assert response.get_json()["field"] == field
     assert response.get_json()["error"]
     assert read_target(stack["client"]) is None
@@ -94,7 +95,7 @@ def test_put_target_grows_the_pool_and_get_reads_it_back(stack, settings):
 
 
 def _sweep(client, workers, **extra):
-    body = {"urls": [], "strategy": "queue", "workers": workers} | extra
+    body = {"strategy": "queue", "workers": workers} | extra
     return client.post("/api/sweeps", json=body)
 
 
@@ -131,11 +132,16 @@ def test_sweep_records_a_point_per_count_then_puts_the_target_back(stack, origin
 
 def test_sweep_input_is_checked(stack):
     api = stack["api"]
-    assert _sweep(api, [1, 5], preset="io").status_code == 400  # over 1 host x 4
+    assert _sweep(api, [1, 5], preset="io").status_code == 409  # over 1 host x 4
+    assert _sweep(api, [0, 1], preset="io").status_code == 400
+    assert _sweep(api, [1, 2], preset="io", colour="red").status_code == 400
     assert _sweep(api, [1, 1], preset="io").status_code == 400
     assert _sweep(api, [], preset="io").status_code == 400
     assert _sweep(api, [1, 2], preset="io", strategy="threads").status_code == 400
     assert _sweep(api, [1, 2], preset="nope").status_code == 400
+    assert _sweep(api, [1, 2], preset="io", urls=["http://a.example/"]).status_code == 400
+    assert _sweep(api, [1, 2]).status_code == 400  # neither urls nor a preset
+    assert not stack["client"].exists(keys.current_sweep_key()), "nothing was created"
     assert stack["locked"].post("/api/sweeps", json={"preset": "io"}).status_code == 401
     assert api.get("/api/sweeps/000000000000").status_code == 404
 

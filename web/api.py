@@ -28,7 +28,7 @@ from producer.submit import (
     submit_run_once,
 )
 from producer.sweep import SweepBusy, SweepNotFound, create_sweep, load_sweep
-from producer.validation import build_spec, check_choice
+from producer.validation import FleetConflict, build_spec, check_choice
 from producer.workers import workers_overview
 from web.clients import get_queue, get_redis, get_settings
 from web.errors import ApiError, json_error
@@ -309,12 +309,21 @@ def put_target() -> Response:
         set_target(redis, parse_target(data), settings.max_workers_per_host)
     except TargetLocked as exc:
         raise ApiError(409, str(exc), "target") from None
+    except FleetConflict as exc:
+        raise ApiError(409, exc.message, exc.field) from None
     return jsonify(target_overview(redis, settings.max_workers_per_host))
+
+
+#: The fields of a sweep request: `urls` or `preset`, and these.
+SWEEP_FIELDS = {"strategy", "workload", "concurrency", "workers"}
 
 
 def _sweep_spec(data: dict[str, Any]) -> RunSpec:
     """The batch: `urls`, or `preset` (`io`: 80 x /delay/200; `cpu`: 80 x the cpu workload)."""
     settings = get_settings()
+    unknown = sorted(set(data) - SWEEP_FIELDS - {"urls", "preset"})
+    if unknown:
+        raise ApiError(400, f"unknown field(s): {', '.join(unknown)}", unknown[0])
     strategy = data.get("strategy", Strategy.QUEUE.value)
     if strategy not in SWEEP_STRATEGIES:
         raise ApiError(400, "strategy must be queue or hybrid (the ones spread over workers)")
@@ -329,10 +338,12 @@ def _sweep_spec(data: dict[str, Any]) -> RunSpec:
         }
     else:
         _check_types(data)
-        _check_url_shapes(data["urls"])
         submission = {"urls": data["urls"], "workload": data.get("workload", "fetch")}
     submission |= {"strategy": strategy, "concurrency": data.get("concurrency", 8)}
-    return build_spec(submission, settings)
+    spec = build_spec(submission, settings)
+    if preset is None:
+        _check_url_shapes(data["urls"])  # as sent: build_spec strips them
+    return spec
 
 
 @bp.post("/sweeps")
@@ -347,6 +358,8 @@ def post_sweep() -> Response:
         )
     except SweepBusy as exc:
         raise ApiError(409, str(exc), "workers") from None
+    except FleetConflict as exc:
+        raise ApiError(409, exc.message, exc.field) from None
     body = {"id": sweep_id, "url": url_for("pages.sweep", sweep_id=sweep_id)}
     return _accepted(body, url_for("api.get_sweep", sweep_id=sweep_id))
 

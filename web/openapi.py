@@ -25,7 +25,8 @@ def _errors(*codes: int) -> dict[str, Any]:
         404: "No such run or comparison (never submitted, or expired)",
         413: "The body is over the size limit (1 MiB by default)",
         415: "The body is not JSON",
-        409: "A request with the same Idempotency-Key is still creating its comparison",
+        409: "Conflict with the current state: the Idempotency-Key's comparison is still being "
+        "created, a sweep owns the worker target, or more workers than the live hosts may run",
         422: "The Idempotency-Key was first used with a different batch",
         429: "Over FANOUT_RATE_LIMIT_SUBMIT (or _READ): `error` says the limit; see Retry-After",
         503: "Redis is unreachable",

@@ -246,7 +246,7 @@ def schemas(settings: Settings) -> dict[str, Any]:
         "ComparisonAccepted": _object(
             {"id": ID, "url": {"type": "string"}, "runs": {"type": "array", "items": link}}
         ),
-        **_scaling_schemas(settings),
+        **_scaling_schemas(settings, submission["properties"]["urls"]),
         "Worker": worker,
         "Workers": _object(
             {
@@ -293,9 +293,25 @@ def schemas(settings: Settings) -> dict[str, Any]:
     }
 
 
-def _scaling_schemas(settings: Settings) -> dict[str, Any]:
+def _closed(properties: dict[str, Any]) -> dict[str, Any]:
+    return _object(properties) | {"additionalProperties": False}
+
+
+def _scaling_schemas(settings: Settings, urls: dict[str, Any]) -> dict[str, Any]:
     """The worker target and sweeps (producer.scaling, producer.sweep)."""
     most = settings.max_workers_per_host
+    sweep = {
+        "strategy": {"type": "string", "enum": ["queue", "hybrid"], "default": "queue"},
+        "workload": WORKLOAD,
+        "concurrency": {"type": "integer", "minimum": 1, "maximum": settings.max_concurrency},
+        "workers": {
+            "type": "array",
+            "items": {"type": "integer", "minimum": 1},
+            "minItems": 1,
+            "maxItems": 12,
+            "uniqueItems": True,
+        },
+    }
     mode = {"type": "string", "enum": [m.value for m in TargetMode]}
     point = _object(
         {
@@ -323,8 +339,8 @@ def _scaling_schemas(settings: Settings) -> dict[str, Any]:
     return {
         "TargetRequest": {
             "oneOf": [
-                _object({"per_host": {"type": "integer", "minimum": 0, "maximum": most}}),
-                _object({"total": {"type": "integer", "minimum": 1}}),
+                _closed({"per_host": {"type": "integer", "minimum": 0, "maximum": most}}),
+                _closed({"total": {"type": "integer", "minimum": 1}}),
             ],
             "description": "Every host runs per_host, or total is spread over the live hosts "
             "(at most live hosts x FANOUT_MAX_WORKERS_PER_HOST)",
@@ -350,23 +366,20 @@ def _scaling_schemas(settings: Settings) -> dict[str, Any]:
                 "sweep": STRING_OR_NULL,
             }
         ),
-        "SweepRequest": _object(
-            {
-                "urls": {"type": "array", "items": {"type": "string"}},
-                "preset": {"type": "string", "enum": ["io", "cpu"]},
-                "strategy": {"type": "string", "enum": ["queue", "hybrid"]},
-                "workload": WORKLOAD,
-                "concurrency": {"type": "integer", "minimum": 1},
-                "workers": {
-                    "type": "array",
-                    "items": {"type": "integer", "minimum": 1},
-                    "minItems": 1,
-                    "maxItems": 12,
-                    "uniqueItems": True,
-                },
-            },
-            required=["workers"],
-        ),
+        "SweepRequest": {
+            "description": "The batch as urls or a preset (io: 80 x /delay/200; cpu: 80 x the "
+            "cpu workload), and the totals of workers to measure it at (409 beyond the live "
+            "hosts x FANOUT_MAX_WORKERS_PER_HOST)",
+            "oneOf": [
+                _object(sweep | {"urls": urls}, required=["urls", "workers"])
+                | {"additionalProperties": False},
+                _object(
+                    sweep | {"preset": {"type": "string", "enum": ["io", "cpu"]}},
+                    required=["preset", "workers"],
+                )
+                | {"additionalProperties": False},
+            ],
+        },
         "SweepAccepted": _object({"id": ID, "url": {"type": "string"}}),
         "Sweep": _object(
             {
