@@ -6,6 +6,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import signal
+import subprocess
+import sys
 
 import pytest
 import redis as redis_lib
@@ -34,6 +36,7 @@ def stack(tmp_path, stack_env, settings):
         wait_until(lambda: len(alive_workers(client)) == 1, 30, "1 worker")
         yield {
             "client": client,
+            "url": redis.url,
             "api": make_app(ours).test_client(),
             "locked": make_app(dataclasses.replace(ours, api_token=TOKEN)).test_client(),
             "supervisors": supervisors,
@@ -178,3 +181,46 @@ def test_a_new_supervisor_fails_an_orphaned_sweep(stack, origin_url):
     error = client.hget(keys.sweep_key(sweep_id), "error").decode()
     assert "h1" in error, error
     assert json.loads(client.hget(keys.sweep_key(sweep_id), "points")) == []
+
+
+def _fanout(env, *args):
+    return subprocess.run(
+        [sys.executable, "-m", "fanout", *args], env=env, capture_output=True, text=True,
+        timeout=300,
+    )  # fmt: skip
+
+
+def test_cli_scales_and_prints_a_sweep_table(stack, origin_url, stack_env):
+    client = stack["client"]
+    env = dict(stack_env, REDIS_URL=stack["url"], FANOUT_MAX_WORKERS_PER_HOST="4")
+    scaled = _fanout(env, "workers", "scale", "2")
+    assert scaled.returncode == 0, scaled.stderr
+    assert "[i] h1: 2 to run" in scaled.stdout
+    wait_until(lambda: len(alive_workers(client)) == 2, 30, "2 workers")
+    too_many = _fanout(env, "workers", "scale", "5", "--per-host")
+    assert too_many.returncode == 2 and "per_host must be from 0 to 4" in too_many.stderr
+    urls = [f"{origin_url}/delay/50?n={i}" for i in range(6)]
+    swept = _fanout(env, "sweep", "--workers", "1,2", *urls)
+    assert swept.returncode == 0, swept.stderr
+    lines = swept.stdout.splitlines()
+    assert lines[0] == "6 URLs, queue, fetch: sweep done"
+    assert [line.split()[0] for line in lines[2:4]] == ["1", "2"]
+    assert "no fit: 2 worker count(s) measured, the USL needs 3" in swept.stdout
+    assert "sweep page: " in swept.stdout
+    assert read_target(client) == Target(TargetMode.TOTAL, 2), "put back after the sweep"
+
+
+def test_workers_page_form_needs_the_token_when_one_is_set(stack):
+    from tests.web.conftest import csrf_token
+
+    locked = stack["locked"]
+    page = locked.get("/workers")
+    assert page.status_code == 200 and 'name="token"' in page.text
+    form = {"csrf_token": csrf_token(page.text), "n": "2", "mode": "total"}
+    refused = locked.post("/workers/target", data=form)
+    assert refused.status_code == 401 and "API token" in refused.text
+    assert read_target(stack["client"]) is None
+    assert locked.post("/workers/target", data=form | {"token": TOKEN}).status_code == 303
+    assert read_target(stack["client"]) == Target(TargetMode.TOTAL, 2)
+    no_csrf = locked.post("/workers/target", data={"n": "1", "mode": "total", "token": TOKEN})
+    assert no_csrf.status_code == 400
