@@ -224,3 +224,37 @@ def test_workers_page_form_needs_the_token_when_one_is_set(stack):
     assert read_target(stack["client"]) == Target(TargetMode.TOTAL, 2)
     no_csrf = locked.post("/workers/target", data={"n": "1", "mode": "total", "token": TOKEN})
     assert no_csrf.status_code == 400
+
+
+def test_sweep_that_never_sees_its_count_fails_and_restores_the_target(
+    tmp_path, settings, monkeypatch
+):
+    """A host that beats but runs no worker (its supervisor stalled, say): the driver waits for
+    the count, then fails the sweep with a message instead of waiting forever."""
+    import time
+
+    from contract.records import RunSpec
+    from contract.states import Strategy
+    from producer import sweep_driver
+    from producer.sweep import create_sweep
+
+    redis = start_redis(tmp_path)
+    try:
+        client = redis_lib.Redis.from_url(redis.url)
+        client.zadd(keys.hosts_key(), {"silent": time.time()})  # a live host, no worker
+        write_target(client, Target(TargetMode.PER_HOST, 2))
+        spec = RunSpec(("http://127.0.0.1:1/",), Strategy.QUEUE)
+        sweep_id = create_sweep(client, spec, [1], 4, 600)
+        driver = sweep_driver.SweepDriver(client, settings, host=lambda: "silent")
+        driver.tick()
+        assert read_target(client) == Target(TargetMode.TOTAL, 1), "the sweep's target"
+        assert load_sweep(client, sweep_id)["state"] == "running"
+        monkeypatch.setattr(sweep_driver, "SCALE_TIMEOUT_S", -1.0)
+        driver.tick()
+        body = load_sweep(client, sweep_id)
+        assert body["state"] == "failed"
+        assert "0 workers live, not 1" in body["error"]
+        assert read_target(client) == Target(TargetMode.PER_HOST, 2)
+        assert not client.exists(keys.current_sweep_key())
+    finally:
+        redis.stop()
