@@ -13,12 +13,9 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, url_for
 
-from contract.records import RunSpec
-from contract.states import Strategy, Workload
+from contract.states import Strategy
 from producer import stats
-from producer.presets import sweep_batch
 from producer.reader import RunNotFound, list_runs, load_comparison, load_run
-from producer.scaling import TargetLocked, parse_target, set_target, target_overview
 from producer.submit import (
     IdempotencyConflict,
     IdempotencyInProgress,
@@ -27,8 +24,7 @@ from producer.submit import (
     submit_run,
     submit_run_once,
 )
-from producer.sweep import SweepBusy, SweepNotFound, create_sweep, load_sweep
-from producer.validation import FleetConflict, build_spec, check_choice
+from producer.validation import build_spec, check_choice
 from producer.workers import workers_overview
 from web.clients import get_queue, get_redis, get_settings
 from web.errors import ApiError, json_error
@@ -40,9 +36,6 @@ from web.security import token_problem
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 URL_PATTERN_RE = re.compile(URL_PATTERN)
-
-#: The strategies a sweep may use: the ones whose jobs spread over the workers.
-SWEEP_STRATEGIES = (Strategy.QUEUE.value, Strategy.HYBRID.value)
 
 _TRUE = {"1", "true", "yes"}
 _FALSE = {"0", "false", "no"}
@@ -282,92 +275,3 @@ def get_stats() -> Response:
     redis = get_redis()
     series = stats.throughput_series(redis, window_s=window_s)
     return jsonify(series | {"live_workers": stats.live_worker_count(redis)})
-
-
-# --- scaling: the worker target and sweeps ----------------------------------------------------
-
-
-@bp.get("/workers/target")
-def get_target() -> Response:
-    """The target (null until set) and, per live host, its share and the workers live on it."""
-    settings = get_settings()
-    return jsonify(target_overview(get_redis(), settings.max_workers_per_host))
-
-
-@bp.put("/workers/target")
-def put_target() -> Response:
-    """`{"per_host": n}` or `{"total": n}`; the hosts' supervisors follow within a second."""
-    settings = get_settings()
-    if not request.is_json:
-        raise ApiError(415, "send the target as JSON (Content-Type: application/json)")
-    try:
-        data = json.loads(request.get_data())
-    except (ValueError, RecursionError):
-        raise ApiError(400, "the body is not valid JSON") from None
-    redis = get_redis()
-    try:
-        set_target(redis, parse_target(data), settings.max_workers_per_host)
-    except TargetLocked as exc:
-        raise ApiError(409, str(exc), "target") from None
-    except FleetConflict as exc:
-        raise ApiError(409, exc.message, exc.field) from None
-    return jsonify(target_overview(redis, settings.max_workers_per_host))
-
-
-#: The fields of a sweep request: `urls` or `preset`, and these.
-SWEEP_FIELDS = {"strategy", "workload", "concurrency", "workers"}
-
-
-def _sweep_spec(data: dict[str, Any]) -> RunSpec:
-    """The batch: `urls`, or `preset` (`io`: 80 x /delay/200; `cpu`: 80 x the cpu workload)."""
-    settings = get_settings()
-    unknown = sorted(set(data) - SWEEP_FIELDS - {"urls", "preset"})
-    if unknown:
-        raise ApiError(400, f"unknown field(s): {', '.join(unknown)}", unknown[0])
-    strategy = data.get("strategy", Strategy.QUEUE.value)
-    if strategy not in SWEEP_STRATEGIES:
-        raise ApiError(400, "strategy must be queue or hybrid (the ones spread over workers)")
-    preset = data.get("preset")
-    if preset is not None:
-        if "urls" in data or preset not in ("io", "cpu"):
-            raise ApiError(400, 'give urls or a preset ("io" or "cpu"), not both', "preset")
-        workload = Workload.CPU if preset == "cpu" else Workload.FETCH
-        submission = {
-            "urls": list(sweep_batch(settings.origin_url, workload)),
-            "workload": workload.value,
-        }
-    else:
-        _check_types(data)
-        submission = {"urls": data["urls"], "workload": data.get("workload", "fetch")}
-    submission |= {"strategy": strategy, "concurrency": data.get("concurrency", 8)}
-    spec = build_spec(submission, settings)
-    if preset is None:
-        _check_url_shapes(data["urls"])  # as sent: build_spec strips them
-    return spec
-
-
-@bp.post("/sweeps")
-def post_sweep() -> Response:
-    """202 with the sweep's id; a supervisor runs the batch at each worker count in turn."""
-    data = _json_body()
-    spec = _sweep_spec(data)
-    settings = get_settings()
-    try:
-        sweep_id = create_sweep(
-            get_redis(), spec, data.get("workers"), settings.max_workers_per_host, settings.ttl_s
-        )
-    except SweepBusy as exc:
-        raise ApiError(409, str(exc), "workers") from None
-    except FleetConflict as exc:
-        raise ApiError(409, exc.message, exc.field) from None
-    body = {"id": sweep_id, "url": url_for("pages.sweep", sweep_id=sweep_id)}
-    return _accepted(body, url_for("api.get_sweep", sweep_id=sweep_id))
-
-
-@bp.get("/sweeps/<sweep_id>")
-def get_sweep(sweep_id: str) -> Response:
-    """The points so far, the USL fit (or why none) and the linear ideal."""
-    try:
-        return jsonify(load_sweep(get_redis(), sweep_id) | {"now": time.time()})
-    except SweepNotFound:
-        raise ApiError(404, f"no sweep {sweep_id!r} (never submitted, or expired)") from None
