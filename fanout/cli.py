@@ -146,7 +146,7 @@ def worker(
     settings = _settings()
     wait_for_redis(settings)
     if burst or no_supervise:
-        run_worker(settings, worker_class=worker_class, burst=burst, supervised=False)
+        run_worker(settings, worker_class=worker_class, burst=burst)
         return
     from producer.sweep_driver import SweepDriver
     from worker.supervisor import run_pool

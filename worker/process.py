@@ -3,7 +3,8 @@
 `SimpleWorker` is the default: it runs jobs in the worker process itself, so the job modules,
 `requests` and the HTTP sessions are imported and warmed once, and a job costs a few milliseconds
 instead of a fork (see the README's measurements). RQ's `WorkerPool` supervises it: a worker that
-dies is respawned, so a killed worker does not take the local stack down.
+dies is respawned, so a killed worker does not take the local stack down; `worker.supervisor`
+sizes that pool to the worker target.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from rq import Queue, SimpleWorker, Worker
 from rq.exceptions import StopRequested
 from rq.job import Job
 from rq.serializers import JSONSerializer
-from rq.worker_pool import WorkerPool
 
 import worker.jobs  # noqa: F401 - preloaded before any fork: the whole point of a warm worker
 from contract import keys, sequence
@@ -169,23 +169,12 @@ def run_worker(
     *,
     worker_class: str = "simple",
     burst: bool = False,
-    supervised: bool = False,
     logging_level: str = "INFO",
 ) -> None:
-    """Run one worker until stopped. Supervised, a dead worker is replaced within a second
-    (`fanout worker` supervises with `worker.supervisor`, which also follows the target)."""
+    """Run one worker, unsupervised, until stopped (or, in burst mode, the queue is empty).
+    `fanout worker` supervises a pool of them with `worker.supervisor`."""
     redis = connect(settings)
     cls = WORKER_CLASSES[worker_class]
-    if supervised and not burst:
-        pool = WorkerPool(
-            [keys.QUEUE_NAME],
-            connection=redis,
-            num_workers=1,
-            worker_class=cls,
-            serializer=JSONSerializer,
-        )
-        pool.start(burst=False, logging_level=logging_level)
-        return
     worker = cls([fanout_queue(redis)], connection=redis, serializer=JSONSerializer)
     worker.work(burst=burst, logging_level=logging_level, with_scheduler=False)
 

@@ -202,13 +202,19 @@ class ElasticPool(WorkerPool):
         }
 
     def beat(self) -> None:
+        """This host is live; hosts silent for longer than the history are forgotten."""
         now = time.time()
         try:
             self.lease.renew()
             pipe = self.redis.pipeline(transaction=False)
             pipe.zadd(keys.hosts_key(), {self.lease.name: now})
             pipe.hset(keys.host_info_key(), self.lease.name, json.dumps(self.info()))
-            pipe.execute()
+            pipe.zrangebyscore(keys.hosts_key(), "-inf", now - keys.HISTORY_TTL_S)
+            forgotten = pipe.execute()[-1]
+            if forgotten:
+                pipe.zrem(keys.hosts_key(), *forgotten)
+                pipe.hdel(keys.host_info_key(), *forgotten)
+                pipe.execute()
         except RedisError:
             log.debug("host beat failed", exc_info=True)
 
