@@ -6,6 +6,7 @@ The hosts' supervisors do the scaling (`worker.supervisor`); this side only writ
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from redis import Redis
@@ -69,8 +70,6 @@ def set_target(redis: Redis, target: Target, max_per_host: int) -> None:
 
 def live_per_host(redis: Redis, now: float | None = None) -> dict[str, int]:
     """Workers with a fresh heartbeat, by the host name their supervisor holds in the target."""
-    import time
-
     counts: dict[str, int] = {}
     for life in fleet.read_lives(redis, now=time.time() if now is None else now):
         if not life.gone:
