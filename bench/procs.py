@@ -52,7 +52,7 @@ def run(kind: str, cls: str, burst: bool) -> float:
         settings = _settings()
         wait_for_redis(settings)
         started = time.perf_counter()
-        run_worker(settings, worker_class=cls, burst=burst, supervised=False)
+        run_worker(settings, worker_class=cls, burst=burst)
         return time.perf_counter() - started
     if kind == "bare":
         worker = _bare_worker(cls)

@@ -54,6 +54,8 @@ class WorkerLife:
     gone: bool
     left_cleanly: bool
     last_beat: float | None
+    #: The host name of the supervisor that ran it in the worker target (`contract.target`).
+    supervisor: str = ""
 
 
 def read_lives(redis: Redis, *, now: float) -> list[WorkerLife]:
@@ -81,7 +83,10 @@ def read_lives(redis: Redis, *, now: float) -> list[WorkerLife]:
         else:
             end, gone = max(joined, beat or joined), True
         span = WorkerSpan(name, str(data.get("host", "?")), joined, end, data.get("cores"))
-        lives.append(WorkerLife(span, str(data.get("machine", "")), gone, left is not None, beat))
+        supervisor = str(data.get("supervisor") or span.host)
+        lives.append(
+            WorkerLife(span, str(data.get("machine", "")), gone, left is not None, beat, supervisor)
+        )
     lives.sort(key=lambda life: (life.span.start, life.span.name))
     return lives
 

@@ -162,3 +162,50 @@ def parse_job_id(rq_job_id: str) -> tuple[str, int, int] | None:
     if not (run_id and part.isdigit() and attempt.isdigit()):
         return None
     return run_id, int(part), int(attempt)
+
+
+# --- scaling: the worker target, the hosts that follow it, the sweeps that move it ------------
+
+
+def worker_target_key() -> str:
+    """Hash {mode, n}: how many workers the web app asked for, `per_host` or in `total`. Absent
+    until someone sets it; every supervisor then runs its own `--pool N`."""
+    return f"{PREFIX}target"
+
+
+def hosts_key() -> str:
+    """Sorted set: host name scored by its supervisor's last beat (epoch seconds). A host with
+    no worker is still live, which the workers' own heartbeats could not say."""
+    return f"{PREFIX}hosts"
+
+
+def host_info_key() -> str:
+    """Hash: host name -> JSON {pid, running, stopping, share, max, pool}: what each supervisor
+    runs, for the Workers page and the sweep's wait for an exact count."""
+    return f"{PREFIX}hosts:info"
+
+
+def host_lease_key(host: str) -> str:
+    """String (expiring): the id of the one supervisor process that holds this host name, so a
+    second `fanout worker` on the same machine takes another name instead of sharing a share."""
+    return f"{PREFIX}hosts:lease:{host}"
+
+
+def sweep_key(sweep_id: str) -> str:
+    """Hash: a scaling sweep's spec, state, step, points (JSON) and the target to restore."""
+    return f"{PREFIX}sweep:{sweep_id}"
+
+
+def sweep_driver_key(sweep_id: str) -> str:
+    """String (expiring): the supervisor driving the sweep; its expiry means the driver died."""
+    return f"{PREFIX}sweep:{sweep_id}:driver"
+
+
+def current_sweep_key() -> str:
+    """String: the id of the one sweep that owns the worker target until it ends (SET NX)."""
+    return f"{PREFIX}sweep:current"
+
+
+def sweep_id_from_key(key: str) -> str:
+    """The sweep id in a `sweep_key`."""
+    return key.removeprefix(f"{PREFIX}sweep:")

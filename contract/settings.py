@@ -56,6 +56,8 @@ class Settings:
     ttl_s: int = 24 * 3600
     cpu_rounds: int = 350_000
     api_token: str = ""
+    #: The most workers one host's supervisor runs, whatever the target says.
+    max_workers_per_host: int = 16
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -88,6 +90,7 @@ class Settings:
             ttl_s=_int(env, "FANOUT_TTL_S", 24 * 3600),
             cpu_rounds=_int(env, "FANOUT_CPU_ROUNDS", 350_000),
             api_token=env.get("FANOUT_API_TOKEN") or "",
+            max_workers_per_host=_int(env, "FANOUT_MAX_WORKERS_PER_HOST", 16),
         )
 
 

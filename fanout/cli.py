@@ -129,17 +129,47 @@ def web(host: str, port: int, processes: int) -> None:
     envvar="FANOUT_WORKER_CLASS", show_default=True,
     help="simple: jobs run in the worker process; fork: a work-horse per job (RQ's default).",
 )  # fmt: skip
-@click.option("--burst", is_flag=True, help="Exit when the queue is empty.")
-@click.option("--no-supervise", is_flag=True, help="Run the worker without RQ's WorkerPool.")
-def worker(worker_class: str, burst: bool, no_supervise: bool) -> None:
-    """Run one RQ worker on fanout's queue (supervised: respawned if it dies)."""
+@click.option(
+    "--pool", "pool_size", type=click.IntRange(0, 256), envvar="WORKERS", default=2,
+    show_default=True,
+    help="Workers this host runs until a target is set (`fanout workers scale`).",
+)  # fmt: skip
+@click.option(
+    "--host", "host_name", envvar="FANOUT_HOST", default=None,
+    help="The name this host goes by in the target (default: the hostname).",
+)  # fmt: skip
+@click.option("--burst", is_flag=True, help="One worker that exits when the queue is empty.")
+@click.option("--no-supervise", is_flag=True, help="One worker, without a supervisor.")
+def worker(
+    worker_class: str, pool_size: int, host_name: str | None, burst: bool, no_supervise: bool
+) -> None:
+    """Run this host's workers: a supervised pool that follows the worker target in Redis.
+
+    Run it on any machine (or in another terminal) with REDIS_URL pointing at the shared Redis
+    to add a host; `fanout workers scale` and the Workers page then set how many each runs.
+    """
     from fanout.redis_check import persistence_line
-    from worker.process import run_worker, wait_for_redis
+    from worker import identity
+    from worker.process import WORKER_CLASSES, connect, run_worker, wait_for_redis
 
     settings = _settings()
     wait_for_redis(settings)
     click.echo(f"fanout worker: {persistence_line(settings)}", err=True)
-    run_worker(settings, worker_class=worker_class, burst=burst, supervised=not no_supervise)
+    if burst or no_supervise:
+        run_worker(settings, worker_class=worker_class, burst=burst)
+        return
+    from producer.sweep_driver import SweepDriver
+    from worker.supervisor import run_pool
+
+    redis = connect(settings)
+    run_pool(
+        redis,
+        host=host_name or identity.host(),
+        pool_size=pool_size,
+        max_size=settings.max_workers_per_host,
+        worker_class=WORKER_CLASSES[worker_class],
+        tick_hooks=[SweepDriver(redis, settings, host=identity.supervisor).tick],
+    )
 
 
 @main.command()
@@ -294,3 +324,105 @@ def compare(
     for line in lines:
         say(line)
     say(f"[i] comparison page: {page}")
+
+
+# --- scaling ---------------------------------------------------------------------------------
+
+
+@main.group()
+def workers() -> None:
+    """The worker target that every host's `fanout worker` follows."""
+
+
+@workers.command("scale")
+@click.argument("n", type=click.IntRange(0, None))
+@click.option("--per-host", is_flag=True, help="N on every host (default: N in total).")
+def workers_scale(n: int, per_host: bool) -> None:
+    """Set the target: N workers in total over the live hosts, or N on each with --per-host."""
+    from contract.target import Target, TargetMode
+    from producer.scaling import TargetLocked, set_target, target_overview
+
+    settings = _settings()
+    target = Target(TargetMode.PER_HOST if per_host else TargetMode.TOTAL, n)
+    with _connected(settings) as redis:
+        try:
+            set_target(redis, target, settings.max_workers_per_host)
+        except InvalidInput as exc:
+            raise click.UsageError(f"{exc.field}: {exc.message}") from None
+        except TargetLocked as exc:
+            _fail(str(exc))
+        overview = target_overview(redis, settings.max_workers_per_host)
+    say(f"[i] target: {n} {'per host' if per_host else 'in total'}")
+    for host in overview["hosts"]:
+        say(f"[i] {host['host']}: {host['share']} to run, {host['live']} live now")
+
+
+@main.command()
+@click.argument("urls", nargs=-1)
+@click.option("--file", "url_file", type=click.File("r"), help="Read URLs, one per line.")
+@click.option(
+    "--demo", is_flag=True,
+    help="The ready-made batch: 80 x /delay/200 on the local origin (with --workload cpu, 80 x "
+    "the cpu workload).",
+)  # fmt: skip
+@click.option("--workers", "counts", default="1,2,4,8", show_default=True,
+              help="Comma-separated totals of workers, each measured in turn.")  # fmt: skip
+@click.option(
+    "--strategy", "-s", type=click.Choice(["queue", "hybrid"]), default="queue", show_default=True
+)
+@click.option("--concurrency", "-c", type=int, default=8, show_default=True)
+@click.option("--workload", type=click.Choice(WORKLOADS), default="fetch", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the whole sweep as JSON.")
+@click.option("--timeout", type=float, default=3600, show_default=True, help="Seconds.")
+def sweep(urls, url_file, demo, counts, strategy, concurrency, workload, as_json, timeout) -> None:
+    """Run one batch at each total of workers and fit the Universal Scalability Law."""
+    import time
+
+    from fanout.sweep_table import sweep_lines
+    from producer.presets import sweep_batch
+    from producer.sweep import SweepBusy, create_sweep, load_sweep
+
+    settings = _settings()
+    try:
+        totals = [int(part) for part in counts.split(",") if part.strip()]
+    except ValueError:
+        raise click.UsageError(
+            "--workers takes comma-separated whole numbers, e.g. 1,2,4,8"
+        ) from None
+    collected = list(urls)
+    if url_file is not None:
+        collected += parse_url_lines(url_file.read())
+    if demo:
+        collected += sweep_batch(settings.origin_url, Workload(workload))
+    if not collected:
+        raise click.UsageError("give URLs as arguments, --file FILE, or --demo")
+    data = {"urls": collected, "strategy": strategy, "concurrency": concurrency}
+    try:
+        spec = build_spec(data | {"workload": workload}, settings)
+    except InvalidInput as exc:
+        raise click.UsageError(f"{exc.field}: {exc.message}") from None
+    with _connected(settings) as redis:
+        try:
+            sweep_id = create_sweep(
+                redis, spec, totals, settings.max_workers_per_host, settings.ttl_s
+            )
+        except InvalidInput as exc:
+            raise click.UsageError(f"{exc.field}: {exc.message}") from None
+        except SweepBusy as exc:
+            _fail(str(exc))
+        _announce(f"sweep {sweep_id}", f"{settings.web_url}/sweeps/{sweep_id}")
+        deadline = time.monotonic() + timeout
+        record = load_sweep(redis, sweep_id)
+        while record["state"] in ("queued", "running"):
+            if time.monotonic() > deadline:
+                _fail(f"sweep {sweep_id} not done after {timeout:.0f} s")
+            time.sleep(0.5)
+            record = load_sweep(redis, sweep_id)
+    if as_json:
+        click.echo(json.dumps(record, indent=2))
+    else:
+        for line in sweep_lines(record):
+            say(line)
+        say(f"[i] sweep page: {settings.web_url}/sweeps/{sweep_id}")
+    if record["state"] != "done":
+        sys.exit(1)

@@ -1,7 +1,8 @@
-"""`fanout up`: the Procfile's processes under honcho, with `worker` scaled to WORKERS.
+"""`fanout up`: the Procfile's processes under honcho; one `fanout worker` runs WORKERS workers.
 
-honcho stops everything when any process exits, so each `fanout worker` supervises its own RQ
-worker (RQ's WorkerPool): a killed worker is respawned instead of taking the stack down.
+The local stack is one host: a single supervisor (`worker.supervisor`) runs WORKERS workers and
+grows or shrinks them to the worker target. honcho stops everything when any process exits, so
+the supervisor respawns a killed worker instead of taking the stack down.
 
 Stopping is ordered, which honcho alone does not do (it signals every process at once, then
 kills them all 5 s later): with Redis and the origin gone first, workers printed Redis
@@ -121,8 +122,6 @@ def run_stack(workers: int, procfile: Path = PROCFILE) -> int:
     env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
     manager = OrderedManager(Printer(sys.stdout, colour=sys.stdout.isatty()))
     for name, command in entries.items():
-        count = workers if name == "worker" else 1
-        for number in range(1, count + 1):
-            manager.add_process(f"{name}.{number}", command, env=env, quiet=False)
+        manager.add_process(f"{name}.1", command, env=env, quiet=False)
     manager.loop()
     return manager.returncode or 0

@@ -72,3 +72,15 @@ def presets(origin_url: str) -> list[Preset]:
             "tutorial", "Tutorial domains (needs internet)", TUTORIAL_DOMAINS, Strategy.THREADS, 8
         ),
     ]
+
+
+#: URLs in a sweep's ready-made batch: enough that 8 workers each take several.
+SWEEP_URLS = 80
+
+
+def sweep_batch(origin_url: str, workload: Workload) -> tuple[str, ...]:
+    """A scaling sweep's ready-made batch: I/O-bound (`/delay/200`, one worker waits most of
+    each task) or, for `cpu`, pure Python per URL on an instant fetch."""
+    if workload is Workload.CPU:
+        return cpu_batch(origin_url, SWEEP_URLS)
+    return long_run(origin_url, SWEEP_URLS, 200)

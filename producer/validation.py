@@ -27,6 +27,22 @@ class InvalidInput(ValueError):
         return {"error": self.message, "field": self.field}
 
 
+class FleetConflict(InvalidInput):
+    """Well-formed, but beyond what the live hosts can run right now (an API answers 409)."""
+
+
+def whole_number(value: Any) -> int | None:
+    """`value` as an int if JSON sent a whole number (`3`, or `3.0`, which JSON Schema calls an
+    integer too), else None (booleans are not numbers here)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
 def is_unicode_scalars(text: str) -> bool:
     """Whether `text` can be stored and shown: JSON (and Python's `surrogateescape` argv) can
     carry a lone surrogate, which no UTF-8 page, CSV or Redis reply can encode."""

@@ -186,8 +186,16 @@ def alive_workers(client: redis_lib.Redis) -> set[str]:
 
 
 def start_worker(
-    log_dir: Path, env: dict[str, str], *, name: str, extra_args: tuple[str, ...] = ()
+    log_dir: Path,
+    env: dict[str, str],
+    *,
+    name: str,
+    extra_args: tuple[str, ...] = (),
+    pool: int = 1,
 ) -> Service:
-    return start_service(
-        name, [sys.executable, "-m", "fanout", "worker", *extra_args], log_dir, env
-    )
+    """`fanout worker`: a supervisor of `pool` workers (one by default, as the suite's fixtures
+    count them), or one bare worker with `--no-supervise` / `--burst` in `extra_args`."""
+    args = [*extra_args]
+    if not {"--no-supervise", "--burst"} & set(args):
+        args += ["--pool", str(pool)]
+    return start_service(name, [sys.executable, "-m", "fanout", "worker", *args], log_dir, env)

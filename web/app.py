@@ -19,7 +19,7 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
 from contract.settings import Settings
-from web import api, assets, metrics, ops, pages, views
+from web import api, assets, metrics, ops, pages, scaling_api, views
 from web.body_limit import init_body_limit
 from web.clients import init_clients
 from web.errors import init_errors
@@ -70,13 +70,15 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     init_persistence(app)
     init_body_limit(app)  # before the limiter and CSRF read a form
     init_limits(app, app.config["SETTINGS"])  # before CSRF: a flood of bad forms counts too
-    CSRFProtect(app).exempt(api.bp)
+    csrf = CSRFProtect(app)
+    csrf.exempt(api.bp)
+    csrf.exempt(scaling_api.bp)
     init_security(app)
     init_errors(app)
     views.init_views(app)
     init_ids(app)
     metrics.init_metrics(app)
-    for blueprint in (pages.bp, api.bp, ops.bp, assets.bp, metrics.bp):
+    for blueprint in (pages.bp, api.bp, scaling_api.bp, ops.bp, assets.bp, metrics.bp):
         app.register_blueprint(blueprint)
     return app
 

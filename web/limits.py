@@ -36,7 +36,7 @@ DEFAULT_SUBMIT_LIMIT = "30/minute;5/second"
 DEFAULT_READ_LIMIT = ""
 
 #: Endpoints whose POST is a submission.
-SUBMIT_ENDPOINTS = frozenset({"api.submit", "pages.new_run"})
+SUBMIT_ENDPOINTS = frozenset({"api.submit", "pages.new_run", "scaling_api.post_sweep"})
 #: Endpoints that are never limited: probes, metrics and static files.
 UNLIMITED_ENDPOINTS = frozenset({"ops.healthz", "metrics.scrape", "ops.openapi"})
 EXTENSION = "fanout_limiter"

@@ -25,7 +25,8 @@ def _errors(*codes: int) -> dict[str, Any]:
         404: "No such run or comparison (never submitted, or expired)",
         413: "The body is over the size limit (1 MiB by default)",
         415: "The body is not JSON",
-        409: "A request with the same Idempotency-Key is still creating its comparison",
+        409: "Conflict with the current state: the Idempotency-Key's comparison is still being "
+        "created, a sweep owns the worker target, or more workers than the live hosts may run",
         422: "The Idempotency-Key was first used with a different batch",
         429: "Over FANOUT_RATE_LIMIT_SUBMIT (or _READ): `error` says the limit; see Retry-After",
         503: "Redis is unreachable",
@@ -161,6 +162,51 @@ def _api_paths() -> dict[str, Any]:
                 "operationId": "getWorkers",
                 "summary": "RQ workers on fanout's queue, queue depth and registry counts",
                 "responses": {"200": _json("Workers and queue", "Workers"), **_errors(401, 503)},
+            }
+        },
+        "/api/workers/target": {
+            "get": {
+                "operationId": "getWorkerTarget",
+                "summary": "The worker target, and per live host its share and live workers",
+                "responses": {"200": _json("The target", "WorkerTarget"), **_errors(401, 503)},
+            },
+            "put": {
+                "operationId": "setWorkerTarget",
+                "summary": "Scale: every host's supervisor follows the target within seconds",
+                "requestBody": {
+                    "required": True,
+                    "content": {JSON: {"schema": ref("TargetRequest")}},
+                },
+                "responses": {
+                    "200": _json("The target set", "WorkerTarget"),
+                    **_errors(400, 401, 409, 413, 415, 503),
+                },
+            },
+        },
+        "/api/sweeps": {
+            "post": {
+                "operationId": "submitSweep",
+                "summary": "Run one batch at each total of workers; fit the USL to the points",
+                "requestBody": {
+                    "required": True,
+                    "content": {JSON: {"schema": ref("SweepRequest")}},
+                },
+                "responses": {
+                    "202": {
+                        "description": "Accepted; poll the Location header's URL",
+                        "headers": {"Location": {"schema": {"type": "string"}}},
+                        "content": {JSON: {"schema": ref("SweepAccepted")}},
+                    },
+                    **_errors(400, 401, 409, 413, 415, 429, 503),
+                },
+            }
+        },
+        "/api/sweeps/{sweep_id}": {
+            "get": {
+                "operationId": "getSweep",
+                "summary": "A sweep's points, its USL fit and the linear ideal",
+                "parameters": [_path("sweep_id")],
+                "responses": {"200": _json("The sweep", "Sweep"), **_errors(401, 404, 503)},
             }
         },
         "/api/stats": {

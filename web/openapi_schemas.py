@@ -11,6 +11,7 @@ from typing import Any
 from contract import keys
 from contract.settings import Settings
 from contract.states import RunState, Strategy, TaskState, Workload
+from contract.target import TargetMode
 from producer.validation import MAX_URL_LENGTH
 from web.repeat import MAX_REPEAT
 
@@ -270,6 +271,7 @@ def schemas(settings: Settings) -> dict[str, Any]:
         "ComparisonAccepted": _object(
             {"id": ID, "url": {"type": "string"}, "runs": {"type": "array", "items": link}}
         ),
+        **_scaling_schemas(settings, submission["properties"]["urls"]),
         "Worker": worker,
         "Workers": _object(
             {
@@ -317,5 +319,118 @@ def schemas(settings: Settings) -> dict[str, Any]:
                 },
             },
             required=["status", "redis"],
+        ),
+    }
+
+
+def _closed(properties: dict[str, Any]) -> dict[str, Any]:
+    return _object(properties) | {"additionalProperties": False}
+
+
+def _scaling_schemas(settings: Settings, urls: dict[str, Any]) -> dict[str, Any]:
+    """The worker target and sweeps (producer.scaling, producer.sweep)."""
+    most = settings.max_workers_per_host
+    sweep = {
+        "strategy": {"type": "string", "enum": ["queue", "hybrid"], "default": "queue"},
+        "workload": WORKLOAD,
+        "concurrency": {"type": "integer", "minimum": 1, "maximum": settings.max_concurrency},
+        "workers": {
+            "type": "array",
+            "items": {"type": "integer", "minimum": 1},
+            "minItems": 1,
+            "maxItems": 12,
+            "uniqueItems": True,
+        },
+    }
+    mode = {"type": "string", "enum": [m.value for m in TargetMode]}
+    point = _object(
+        {
+            "workers": {"type": "integer", "minimum": 1},
+            "throughput": NUMBER_OR_NULL,
+            "wall_s": NUMBER_OR_NULL,
+            "efficiency": NUMBER_OR_NULL,
+            "run_id": ID,
+            "others_cores": NUMBER_OR_NULL,
+        }
+    )
+    fit = _object(
+        {
+            "lam": {"type": "number"},
+            "sigma": {"type": "number", "minimum": 0},
+            "kappa": {"type": "number", "minimum": 0},
+            "r2": {"type": "number"},
+            "peak_n": NUMBER_OR_NULL,
+            "knee_n": INT_OR_NULL,
+        }
+    )
+    series = {
+        "anyOf": [_object({"n": {"type": "array"}, "x": {"type": "array"}}), {"type": "null"}]
+    }
+    return {
+        "TargetRequest": {
+            "oneOf": [
+                _closed({"per_host": {"type": "integer", "minimum": 0, "maximum": most}}),
+                _closed({"total": {"type": "integer", "minimum": 1}}),
+            ],
+            "description": "Every host runs per_host, or total is spread over the live hosts "
+            "(at most live hosts x FANOUT_MAX_WORKERS_PER_HOST)",
+        },
+        "WorkerTarget": _object(
+            {
+                "target": {"anyOf": [_object({"mode": mode, "n": COUNT}), {"type": "null"}]},
+                "hosts": {
+                    "type": "array",
+                    "items": _object(
+                        {
+                            "host": {"type": "string"},
+                            "share": INT_OR_NULL,
+                            "live": COUNT,
+                            "running": INT_OR_NULL,
+                            "stopping": COUNT,
+                            "max": INT_OR_NULL,
+                        }
+                    ),
+                },
+                "live": COUNT,
+                "max_per_host": COUNT,
+                "sweep": STRING_OR_NULL,
+            }
+        ),
+        "SweepRequest": {
+            "description": "The batch as urls or a preset (io: 80 x /delay/200; cpu: 80 x the "
+            "cpu workload), and the totals of workers to measure it at (409 beyond the live "
+            "hosts x FANOUT_MAX_WORKERS_PER_HOST)",
+            "oneOf": [
+                _object(sweep | {"urls": urls}, required=["urls", "workers"])
+                | {"additionalProperties": False},
+                _object(
+                    sweep | {"preset": {"type": "string", "enum": ["io", "cpu"]}},
+                    required=["preset", "workers"],
+                )
+                | {"additionalProperties": False},
+            ],
+        },
+        "SweepAccepted": _object({"id": ID, "url": {"type": "string"}}),
+        "Sweep": _object(
+            {
+                "id": ID,
+                "state": {"type": "string", "enum": ["queued", "running", "done", "failed"]},
+                "error": STRING_OR_NULL,
+                "spec": {"type": "object"},
+                "workers": {"type": "array", "items": {"type": "integer"}},
+                "step": COUNT,
+                "phase": STRING_OR_NULL,
+                "run_id": STRING_OR_NULL,
+                "driver": STRING_OR_NULL,
+                "submitted_at": {"type": "number"},
+                "finished_at": NUMBER_OR_NULL,
+                "restore": {"anyOf": [{"type": "object"}, {"type": "null"}]},
+                "points": {"type": "array", "items": point},
+                "fit": {"anyOf": [fit, {"type": "null"}]},
+                "fit_note": STRING_OR_NULL,
+                "curve": series,
+                "ideal": series,
+                "now": {"type": "number"},
+            }
         ),
     }

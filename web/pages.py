@@ -27,7 +27,9 @@ from producer.reader import (
     load_run,
     read_running,
 )
+from producer.scaling import TargetLocked, parse_target, set_target, target_overview
 from producer.submit import submit_comparison, submit_run
+from producer.sweep import SweepNotFound, load_sweep
 from producer.validation import InvalidInput, build_spec
 from producer.workers import workers_overview
 from web.clients import get_queue, get_redis, get_settings
@@ -38,7 +40,7 @@ from web.forms import RunForm, find_preset, preset_table
 from web.persistence import current_persistence
 from web.repeat import MAX_REPEAT, parse_repeat
 from web.runview import SORT_KEYS, sort_rows, task_rows, time_origin
-from web.security import grant_ui_reads
+from web.security import grant_ui_reads, token_matches
 
 bp = Blueprint("pages", __name__)
 
@@ -192,14 +194,51 @@ def runs() -> Response:
     return _render("runs.html", runs=listed[:per_page], page=page, has_next=len(listed) > per_page)
 
 
-@bp.get("/workers")
-def workers() -> Response:
+def _workers_page(status: int = 200, target_error: str | None = None) -> Response:
     redis = get_redis()
     window_s = current_app.config["STATS_WINDOW_S"]
+    settings = get_settings()
     return _render(
         "workers.html",
+        status,
         overview=workers_overview(redis, get_queue()),
         series=stats.throughput_series(redis, window_s=window_s),
         window_s=window_s,
         persistence=current_persistence(),
+        target=target_overview(redis, settings.max_workers_per_host),
+        needs_token=bool(settings.api_token),
+        target_error=target_error,
     )
+
+
+@bp.get("/workers")
+def workers() -> Response:
+    return _workers_page()
+
+
+@bp.post("/workers/target")
+def set_workers_target() -> Response:
+    """The Workers page's scale control (a form, CSRF-checked; the API token too when set)."""
+    settings = get_settings()
+    if settings.api_token and not token_matches(request.form.get("token", "")):
+        return _workers_page(401, "the API token is wrong or missing (FANOUT_API_TOKEN is set)")
+    raw = request.form.get("n", "").strip()
+    mode = request.form.get("mode", "total")
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 6):
+        return _workers_page(400, "workers must be a whole number")
+    try:
+        set_target(get_redis(), parse_target({mode: int(raw)}), settings.max_workers_per_host)
+    except InvalidInput as error:
+        return _workers_page(400, error.message)
+    except TargetLocked as error:
+        return _workers_page(409, str(error))
+    return redirect(url_for("pages.workers"), code=303)
+
+
+@bp.get("/sweeps/<sweep_id>")
+def sweep(sweep_id: str) -> Response:
+    try:
+        record = load_sweep(get_redis(), sweep_id)
+    except SweepNotFound:
+        raise NotFound(f"No sweep {sweep_id!r}: it never existed or has expired.") from None
+    return _render("sweep.html", sweep=record)

@@ -56,6 +56,12 @@ def grant_ui_reads() -> None:
         session[UI_SESSION_FLAG] = True
 
 
+def token_matches(given: str) -> bool:
+    """Whether `given` is FANOUT_API_TOKEN (compared in constant time)."""
+    token = get_settings().api_token
+    return bool(token) and hmac.compare_digest(given.strip().encode(), token.encode())
+
+
 def token_problem() -> str | None:
     """Why this API request is not authorised, or None when it is.
 

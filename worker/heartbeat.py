@@ -72,6 +72,7 @@ class Heartbeat:
     def join(self) -> None:
         span = {
             "host": identity.host(),
+            "supervisor": identity.supervisor(),
             "cores": identity.cores(),
             "machine": machine_id(),
             "pid": os.getpid(),

@@ -8,6 +8,7 @@ import threading
 from functools import cache
 
 _worker_name = "standalone"
+_supervisor_name: str | None = None
 
 
 def set_worker_name(name: str) -> None:
@@ -18,6 +19,19 @@ def set_worker_name(name: str) -> None:
 
 def worker_name() -> str:
     return _worker_name
+
+
+def set_supervisor(name: str) -> None:
+    """Called by a host's supervisor before it starts workers: the host name it holds in the
+    worker target (the hostname, or `name/2` when two supervisors share a machine), which its
+    workers inherit. Task records keep the real hostname: cores are counted per machine."""
+    global _supervisor_name
+    _supervisor_name = name
+
+
+def supervisor() -> str:
+    """The target's name for the host this worker belongs to."""
+    return _supervisor_name or host()
 
 
 @cache

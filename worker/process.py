@@ -3,13 +3,15 @@
 `SimpleWorker` is the default: it runs jobs in the worker process itself, so the job modules,
 `requests` and the HTTP sessions are imported and warmed once, and a job costs a few milliseconds
 instead of a fork (see the README's measurements). RQ's `WorkerPool` supervises it: a worker that
-dies is respawned, so a killed worker does not take the local stack down.
+dies is respawned, so a killed worker does not take the local stack down; `worker.supervisor`
+sizes that pool to the worker target.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import signal
 import threading
 import time
 from typing import Any
@@ -19,7 +21,6 @@ from rq import Queue, SimpleWorker, Worker
 from rq.exceptions import StopRequested
 from rq.job import Job
 from rq.serializers import JSONSerializer
-from rq.worker_pool import WorkerPool
 
 import worker.jobs  # noqa: F401 - preloaded before any fork: the whole point of a warm worker
 from contract import connection, fleet, keys, sequence
@@ -30,6 +31,9 @@ from worker.recorder import TaskWriter
 
 log = logging.getLogger(__name__)
 
+#: What a supervisor sends a worker it no longer needs (see `_FanoutMixin._retire`).
+RETIRE_SIGNAL = signal.SIGUSR1
+
 
 class _FanoutMixin:
     """Names the executor, keeps the alive key fresh, runs the reconciler, and stops only at
@@ -39,6 +43,22 @@ class _FanoutMixin:
     DEQUEUE_WAIT_S = 1
 
     _stop_requested: bool
+
+    def _install_signal_handlers(self) -> None:
+        """RQ's SIGINT/SIGTERM handlers, plus RETIRE_SIGNAL: a supervisor shrinking its pool."""
+        super()._install_signal_handlers()  # type: ignore[misc]
+        signal.signal(RETIRE_SIGNAL, self._retire)
+
+    def _retire(self, signum: int, frame: object) -> None:
+        """The warm shutdown of a stop signal, without arming RQ's cold shutdown.
+
+        RQ's first SIGINT/SIGTERM makes the next one (more than a second later) a cold stop that
+        abandons the job in hand. A worker retired with SIGINT and still busy would then be cut
+        short by the stack's own stop (`fanout up`'s Ctrl-C reaches the whole process group), so
+        retiring uses its own signal and leaves SIGINT/SIGTERM as they were: still a warm stop.
+        """
+        self.log.info("Worker %s: retired by its supervisor", self.name)  # type: ignore[attr-defined]
+        self._shutdown()
 
     def _shutdown(self) -> None:
         """Warm shutdown without raising from the signal handler.
@@ -145,22 +165,12 @@ def run_worker(
     *,
     worker_class: str = "simple",
     burst: bool = False,
-    supervised: bool = True,
     logging_level: str = "INFO",
 ) -> None:
-    """Run one worker until stopped. Supervised, a dead worker is replaced within a second."""
+    """Run one worker, unsupervised, until stopped (or, in burst mode, the queue is empty).
+    `fanout worker` supervises a pool of them with `worker.supervisor`."""
     redis = connect(settings)
     cls = WORKER_CLASSES[worker_class]
-    if supervised and not burst:
-        pool = WorkerPool(
-            [keys.QUEUE_NAME],
-            connection=redis,
-            num_workers=1,
-            worker_class=cls,
-            serializer=JSONSerializer,
-        )
-        pool.start(burst=False, logging_level=logging_level)
-        return
     worker = cls([fanout_queue(redis)], connection=redis, serializer=JSONSerializer)
     worker.work(burst=burst, logging_level=logging_level, with_scheduler=False)
 

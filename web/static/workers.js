@@ -49,6 +49,17 @@ function renderWorkers(overview) {
     .join("");
 }
 
+function renderTarget(overview) {
+  const t = overview.target;
+  const text = t ? `Target: ${t.n} ${t.mode === "per_host" ? "per host" : "in total"}`
+    : "Target: none set (each host runs its --pool)";
+  setText(root, '[data-w="target"]', overview.sweep ? `${text} · held by sweep ${overview.sweep}` : text);
+  root.querySelector("[data-host-rows]").innerHTML = overview.hosts.length
+    ? overview.hosts.map((h) => `<tr><td>${esc(h.host)}</td><td class="num">${h.share ?? "–"}</td>
+        <td class="num">${count(h.live)}</td><td class="num">${count(h.stopping)}</td></tr>`).join("")
+    : '<tr><td colspan="4" class="empty">No host is live. Start one with <code>fanout worker</code>.</td></tr>';
+}
+
 function renderStats(series) {
   setText(root, '[data-w="total_tasks"]', count(series.total_tasks));
   setText(root, '[data-w="peak"]', count(series.peak_tasks_per_s));
@@ -83,11 +94,13 @@ function renderStats(series) {
 }
 
 poll(async () => {
-  const [overview, series] = await Promise.all([
+  const [overview, series, target] = await Promise.all([
     getJSON("/api/workers"),
     getJSON(`/api/stats?window=${windowS}`),
+    getJSON("/api/workers/target"),
   ]);
   renderWorkers(overview);
+  renderTarget(target);
   renderStats(series);
   return true;
 }, pollMs);

@@ -1,0 +1,218 @@
+"""A scaling sweep's record: the same batch run at each total worker count, one point each.
+
+The sweep lives in Redis (`keys.sweep_key`), not in the process that asked for it: a web
+request must not block for minutes, and a thread of a gunicorn process dies when gunicorn
+recycles it. It is driven by a host's supervisor (`producer.sweep_driver`), one step per second,
+and owns the worker target from creation (`keys.current_sweep_key`, SET NX) until it ends, when
+the target it found is put back. Its driver holds an expiring lease; a sweep still running
+when the lease has expired lost its driver, and whoever notices (another supervisor, a reader)
+fails it and restores the target.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from enum import Enum
+from typing import Any
+
+from redis import Redis
+from redis.exceptions import WatchError
+
+from contract import keys
+from contract.records import RunSpec
+from contract.target import Target, live_hosts, read_target
+from producer import usl
+from producer.submit import new_id
+from producer.validation import FleetConflict, InvalidInput, whole_number
+
+#: At most this many worker counts in one sweep.
+MAX_COUNTS = 12
+
+#: How long the driver's lease lasts unrenewed (it renews every second).
+DRIVER_LEASE_S = keys.ALIVE_TTL_S
+
+
+class SweepState(str, Enum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+ENDED = frozenset({SweepState.DONE, SweepState.FAILED})
+
+
+class SweepNotFound(LookupError):
+    pass
+
+
+class SweepBusy(RuntimeError):
+    """Another sweep owns the worker target."""
+
+
+def _text(value: bytes | str | None) -> str | None:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def check_counts(raw: Any, hosts: int, max_per_host: int) -> list[int]:
+    """Distinct whole totals, each from 1 to hosts x max_per_host, in ascending order."""
+    if not isinstance(raw, list) or not raw:
+        raise InvalidInput("workers", "workers must be a non-empty list of worker counts")
+    if len(raw) > MAX_COUNTS:
+        raise InvalidInput("workers", f"at most {MAX_COUNTS} worker counts")
+    numbers = [whole_number(n) for n in raw]
+    if any(n is None for n in numbers):
+        raise InvalidInput("workers", "worker counts must be whole numbers")
+    raw = numbers
+    if len(set(raw)) != len(raw):
+        raise InvalidInput("workers", "worker counts must not repeat")
+    if any(n < 1 for n in raw):
+        raise InvalidInput("workers", "each count must be at least 1")
+    if hosts == 0:
+        raise FleetConflict("workers", "no host is live: start `fanout worker` first")
+    most = hosts * max_per_host
+    if any(n > most for n in raw):
+        raise FleetConflict(
+            "workers",
+            f"each count must be from 1 to {most} ({hosts} live host(s) x {max_per_host} each)",
+        )
+    return sorted(raw)
+
+
+def create_sweep(redis: Redis, spec: RunSpec, counts: Any, max_per_host: int, ttl_s: int) -> str:
+    """Record the sweep and take the target for it (`counts` as the client sent them: checked
+    here); SweepBusy if another sweep holds it."""
+    counts = check_counts(counts, len(live_hosts(redis)), max_per_host)
+    sweep_id = new_id()
+    if not redis.set(keys.current_sweep_key(), sweep_id, nx=True):
+        holder = _text(redis.get(keys.current_sweep_key()))
+        raise SweepBusy(f"sweep {holder} is still running; one sweep at a time")
+    target = read_target(redis)
+    now = time.time()
+    pipe = redis.pipeline(transaction=True)
+    pipe.hset(
+        keys.sweep_key(sweep_id),
+        mapping={
+            "id": sweep_id,
+            "spec": json.dumps(spec.to_dict(), separators=(",", ":")),
+            "counts": json.dumps(counts),
+            "state": SweepState.QUEUED.value,
+            "step": 0,
+            "points": "[]",
+            "restore": json.dumps(target.to_dict() if target else None),
+            "submitted_at": repr(now),
+            "ttl_s": ttl_s,
+        },
+    )
+    pipe.expire(keys.sweep_key(sweep_id), ttl_s)
+    pipe.execute()
+    return sweep_id
+
+
+def read_sweep(redis: Redis, sweep_id: str) -> dict[str, str]:
+    raw = redis.hgetall(keys.sweep_key(sweep_id))
+    if not raw:
+        raise SweepNotFound(sweep_id)
+    return {_text(k): _text(v) for k, v in raw.items()}  # type: ignore[misc]
+
+
+def _restore_target(raw: str | None) -> Target | None:
+    data = json.loads(raw) if raw else None
+    return Target.from_dict(data) if data else None
+
+
+def end_sweep(
+    redis: Redis, sweep_id: str, state: SweepState, error: str = "", *, expect: str | None = None
+) -> bool:
+    """Mark the sweep ended, put the target back and let go of it; False if it had already
+    ended (or its state was no longer `expect`), so exactly one ender restores the target."""
+    key = keys.sweep_key(sweep_id)
+    with redis.pipeline(transaction=True) as pipe:
+        try:
+            pipe.watch(key, keys.current_sweep_key())
+            current = _text(pipe.hget(key, "state"))
+            if current is None or SweepState(current) in ENDED:
+                return False
+            if expect is not None and current != expect:
+                return False
+            restore = _restore_target(_text(pipe.hget(key, "restore")))
+            owner = _text(pipe.get(keys.current_sweep_key()))
+            pipe.multi()
+            pipe.hset(
+                key,
+                mapping={"state": state.value, "error": error, "finished_at": repr(time.time())},
+            )
+            pipe.delete(keys.worker_target_key())
+            if restore is not None:
+                pipe.hset(keys.worker_target_key(), mapping=restore.to_dict())
+            if owner == sweep_id:
+                pipe.delete(keys.current_sweep_key())
+            pipe.delete(keys.sweep_driver_key(sweep_id))
+            pipe.execute()
+        except WatchError:
+            return False
+    return True
+
+
+def fail_if_orphaned(redis: Redis, sweep_id: str) -> bool:
+    """A running sweep whose driver's lease expired lost its driver: fail it, restore the target."""
+    record = read_sweep(redis, sweep_id)
+    if record.get("state") != SweepState.RUNNING.value:
+        return False
+    if redis.exists(keys.sweep_driver_key(sweep_id)):
+        return False
+    host = record.get("driver") or "?"
+    message = (
+        f"its driver (the supervisor of host {host}) stopped for more than {DRIVER_LEASE_S} s "
+        "mid-sweep; the target was put back"
+    )
+    return end_sweep(redis, sweep_id, SweepState.FAILED, message, expect="running")
+
+
+def load_sweep(redis: Redis, sweep_id: str) -> dict[str, Any]:
+    """The sweep as the API and the page show it: spec, state, points, the USL fit (or why
+    there is none) and the linear ideal."""
+    fail_if_orphaned(redis, sweep_id)
+    record = read_sweep(redis, sweep_id)
+    spec = json.loads(record["spec"])
+    points = json.loads(record.get("points") or "[]")
+    counts = json.loads(record["counts"])
+    return {
+        "id": sweep_id,
+        "state": record["state"],
+        "error": record.get("error") or None,
+        "spec": {k: v for k, v in spec.items() if k != "urls"} | {"urls": len(spec["urls"])},
+        "workers": counts,
+        "step": int(record.get("step") or 0),
+        "phase": record.get("phase") or None,
+        "run_id": record.get("run_id") or None,
+        "driver": record.get("driver") or None,
+        "submitted_at": float(record["submitted_at"]),
+        "finished_at": float(record["finished_at"]) if record.get("finished_at") else None,
+        "restore": json.loads(record.get("restore") or "null"),
+        "points": points,
+        **analysis(points),
+    }
+
+
+def analysis(points: list[dict[str, Any]]) -> dict[str, Any]:
+    """The fit, its curve, and the linear ideal (one worker's throughput x N)."""
+    measured = [(p["workers"], p["throughput"]) for p in points if p.get("throughput")]
+    model = usl.fit([n for n, _ in measured], [x for _, x in measured]) if measured else None
+    if model is None:
+        distinct = len({n for n, _ in measured})
+        return {
+            "fit": None,
+            "fit_note": f"no fit: {distinct} worker count(s) measured, the USL needs "
+            f"{usl.MIN_POINTS}",
+            "curve": None,
+            "ideal": None,
+        }
+    top = max(n for n, _ in measured)
+    return {
+        "fit": model.to_dict(),
+        "fit_note": None,
+        "curve": usl.curve(model, top),
+        "ideal": {"n": [1, top], "x": [model.lam, model.lam * top]},
+    }

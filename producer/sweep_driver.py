@@ -1,0 +1,189 @@
+"""Drives the current scaling sweep one step per tick, from a host's supervisor loop.
+
+Why a supervisor: every sweep needs at least one live host, so there is always one to drive it;
+the supervisor's loop already wakes once a second; and the sweep stays in Redis between ticks,
+so no step blocks (the pool keeps growing and shrinking while a run goes). `fanout worker` wires
+`SweepDriver.tick` into `worker.supervisor` (the worker package never imports the producer).
+
+One supervisor drives a sweep at a time: it takes the sweep's lease (SET NX, expiring) and
+renews it each tick. A supervisor that finds a running sweep with no lease knows its driver died
+mid-sweep, and fails it (`producer.sweep.fail_if_orphaned`) rather than resuming: the workers of
+a host that vanished mid-run would have skewed the point anyway.
+
+Steps, for each count N: set the total target to N; wait until exactly N workers are live
+(retired ones finish their job first); run the batch (`producer.submit.submit_run`); record the
+point. After the last, the sweep ends and the target it found is put back.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable
+
+from redis import Redis
+
+from contract import keys
+from contract.records import RunSpec
+from contract.settings import Settings
+from contract.target import Target, TargetMode, write_target
+from producer.connection import fanout_queue
+from producer.reader import load_run
+from producer.submit import live_workers, submit_run
+from producer.sweep import (
+    DRIVER_LEASE_S,
+    SweepState,
+    end_sweep,
+    fail_if_orphaned,
+    read_sweep,
+)
+from producer.wait import run_state
+
+log = logging.getLogger(__name__)
+
+#: How long a step may wait for exactly N live workers before the sweep fails.
+SCALE_TIMEOUT_S = 120.0
+
+#: How long a point waits for the host-load samples that cover its run (`others_cores`).
+HOST_LOAD_WAIT_S = 5.0
+
+#: How long one run of the batch may take before the sweep fails.
+RUN_TIMEOUT_S = 1800.0
+
+_RENEW = """
+if redis.call('get', KEYS[1]) == ARGV[1] then
+  return redis.call('expire', KEYS[1], ARGV[2])
+end
+return 0
+"""
+
+
+class SweepDriver:
+    """`tick()` once a second: claim or renew the current sweep, then move it one step on."""
+
+    def __init__(
+        self, redis: Redis, settings: Settings, host: Callable[[], str] = lambda: "?"
+    ) -> None:
+        """`host` names the driver in the sweep's record (the supervisor's host name)."""
+        self.redis = redis
+        self.settings = settings
+        self.instance = uuid.uuid4().hex
+        self.host = host
+
+    def _holds(self, sweep_id: str) -> bool:
+        renewed = self.redis.eval(
+            _RENEW, 1, keys.sweep_driver_key(sweep_id), self.instance, DRIVER_LEASE_S
+        )
+        return bool(renewed)
+
+    def _claim(self, sweep_id: str, record: dict[str, str]) -> bool:
+        if record.get("state") == SweepState.RUNNING.value:
+            fail_if_orphaned(self.redis, sweep_id)  # had a driver, and its lease ran out
+            return False
+        if not self.redis.set(
+            keys.sweep_driver_key(sweep_id), self.instance, nx=True, ex=DRIVER_LEASE_S
+        ):
+            return False
+        self.redis.hset(
+            keys.sweep_key(sweep_id),
+            mapping={
+                "state": SweepState.RUNNING.value,
+                "driver": self.host(),
+                "started_at": repr(time.time()),
+                "phase": "scale",
+                "phase_since": repr(time.time()),
+            },
+        )
+        log.info("driving sweep %s", sweep_id)
+        return True
+
+    def tick(self) -> None:
+        raw = self.redis.get(keys.current_sweep_key())
+        if not raw:
+            return
+        sweep_id = raw.decode()
+        try:
+            record = read_sweep(self.redis, sweep_id)
+        except LookupError:  # expired under its lock: let the target go
+            self.redis.delete(keys.current_sweep_key())
+            return
+        if SweepState(record["state"]) in (SweepState.DONE, SweepState.FAILED):
+            return
+        if not self._holds(sweep_id) and not self._claim(sweep_id, record):
+            return
+        try:
+            self._step(sweep_id, read_sweep(self.redis, sweep_id))
+        except Exception as exc:
+            log.warning("sweep %s failed", sweep_id, exc_info=True)
+            end_sweep(self.redis, sweep_id, SweepState.FAILED, f"{type(exc).__name__}: {exc}")
+
+    def _step(self, sweep_id: str, record: dict[str, str]) -> None:
+        counts = json.loads(record["counts"])
+        step = int(record.get("step") or 0)
+        if step >= len(counts):
+            end_sweep(self.redis, sweep_id, SweepState.DONE)
+            log.info("sweep %s done", sweep_id)
+            return
+        n = counts[step]
+        since = float(record.get("phase_since") or time.time())
+        key = keys.sweep_key(sweep_id)
+        if record.get("phase") == "run":
+            self._wait_run(sweep_id, record, n, step, since)
+            return
+        write_target(self.redis, Target(TargetMode.TOTAL, n))
+        live = live_workers(self.redis)
+        if live != n:
+            if time.time() - since > SCALE_TIMEOUT_S:
+                end_sweep(
+                    self.redis,
+                    sweep_id,
+                    SweepState.FAILED,
+                    f"{live} workers live, not {n}, after {SCALE_TIMEOUT_S:.0f} s: "
+                    "are enough hosts up, each allowed enough workers?",
+                )
+            return
+        spec = RunSpec.from_dict(json.loads(record["spec"]))
+        run_id = submit_run(self.redis, fanout_queue(self.redis), spec, self.settings)
+        self.redis.hset(
+            key, mapping={"phase": "run", "run_id": run_id, "phase_since": repr(time.time())}
+        )
+
+    def _wait_run(self, sweep_id: str, record: dict[str, str], n: int, step: int, since: float):
+        run_id = record["run_id"]
+        state, done, total = run_state(self.redis, run_id)
+        if state != "done":
+            if not state or time.time() - since > RUN_TIMEOUT_S:
+                reason = "expired" if not state else f"not done after {RUN_TIMEOUT_S:.0f} s"
+                end_sweep(
+                    self.redis,
+                    sweep_id,
+                    SweepState.FAILED,
+                    f"run {run_id} {reason} ({done}/{total})",
+                )
+            return
+        run = load_run(self.redis, run_id, include_tasks=False)
+        summary, load = run["summary"], run.get("host_load") or {}
+        if not load and time.time() - (run.get("finished_at") or 0) < HOST_LOAD_WAIT_S:
+            return  # the CPU samples that cover the run's last second come within a second
+        point = {
+            "workers": n,
+            "throughput": summary.get("throughput_per_s"),
+            "wall_s": summary.get("wall_s"),
+            "efficiency": summary.get("efficiency"),
+            "run_id": run_id,
+            # Cores other processes kept busy on the busiest host: a shared machine shows here.
+            "others_cores": load.get("max_others_cores"),
+        }
+        points = [*json.loads(record.get("points") or "[]"), point]
+        self.redis.hset(
+            keys.sweep_key(sweep_id),
+            mapping={
+                "points": json.dumps(points),
+                "step": step + 1,
+                "phase": "scale",
+                "phase_since": repr(time.time()),
+                "run_id": "",
+            },
+        )

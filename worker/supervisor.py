@@ -1,0 +1,259 @@
+"""One host's supervisor: a pool of RQ workers that follows the worker target in Redis.
+
+`fanout worker --pool N` runs this. It is RQ's `WorkerPool` (fork a worker per slot, respawn
+the dead, SIGINT them all on SIGTERM) with one change: once a second, instead of topping the
+pool up to a fixed `num_workers`, it reads the target (`contract.target`) and grows or shrinks to
+this host's share. Shrinking retires the workers it no longer needs with the same warm stop as a
+signal (the job in hand finishes; `worker.process._FanoutMixin._retire`), idle ones first, and
+never respawns them.
+
+It also beats for the host (`keys.hosts_key`), so a host running no worker still counts among
+the live hosts a `total` target is spread over, and holds its host name with a lease, so a
+second supervisor on the same machine takes `name/2` rather than the same share twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from redis import Redis
+from redis.exceptions import RedisError
+from rq import Worker
+from rq.serializers import JSONSerializer
+from rq.worker_pool import WorkerData, WorkerPool
+
+from contract import keys
+from contract.target import live_hosts, read_target, shares
+from worker import identity
+from worker.process import RETIRE_SIGNAL
+
+log = logging.getLogger(__name__)
+
+#: Renews the lease if this process holds it, else takes it if it is free. 1 if held after.
+_RENEW = """
+if redis.call('get', KEYS[1]) == ARGV[1] then
+  return redis.call('expire', KEYS[1], ARGV[2])
+end
+if redis.call('set', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return 1 end
+return 0
+"""
+
+#: How many names (`host`, `host/2`, ...) a supervisor tries before giving up.
+MAX_NAMES = 64
+
+
+class HostLease:
+    """The host name one supervisor holds in Redis, renewed with every beat."""
+
+    def __init__(self, redis: Redis, base: str) -> None:
+        self.redis = redis
+        self.base = base
+        self.instance = uuid.uuid4().hex
+        self.name = ""
+
+    def _hold(self, name: str) -> bool:
+        held = self.redis.eval(
+            _RENEW, 1, keys.host_lease_key(name), self.instance, keys.ALIVE_TTL_S
+        )
+        return bool(held)
+
+    def claim(self) -> str:
+        for number in range(1, MAX_NAMES + 1):
+            name = self.base if number == 1 else f"{self.base}/{number}"
+            if self._hold(name):
+                self.name = name
+                return name
+        raise RuntimeError(f"{MAX_NAMES} supervisors already hold host names like {self.base!r}")
+
+    def renew(self) -> None:
+        if not self._hold(self.name):  # stalled past the lease and someone took the name
+            old = self.name
+            self.claim()
+            log.warning("host name %s was taken over: this supervisor is now %s", old, self.name)
+
+    def release(self) -> None:
+        key = keys.host_lease_key(self.name)
+        if self.redis.get(key) == self.instance.encode():
+            self.redis.delete(key)
+
+
+class ElasticPool(WorkerPool):
+    """RQ's WorkerPool, sized by the target each second (see the module docstring).
+
+    It overrides `check_workers` (which RQ's `start` loop calls once a second) and
+    `stop_workers`; `tests/test_supervisor.py` pins the RQ methods this relies on.
+    """
+
+    def __init__(
+        self,
+        redis: Redis,
+        lease: HostLease,
+        *,
+        default_size: int,
+        max_size: int,
+        worker_class: type[Worker],
+        tick_hooks: Iterable[Callable[[], None]] = (),
+    ) -> None:
+        super().__init__(
+            [keys.QUEUE_NAME],
+            connection=redis,
+            num_workers=default_size,
+            worker_class=worker_class,
+            serializer=JSONSerializer,
+        )
+        self.redis = redis
+        self.lease = lease
+        self.default_size = default_size
+        self.max_size = max_size
+        self.tick_hooks = list(tick_hooks)
+        self.retiring: set[str] = set()
+        self.share = default_size
+        self.num_workers = self._wanted()
+
+    # --- what this host should run --------------------------------------------------------
+
+    def _wanted(self) -> int:
+        """This host's share of the target, within [0, max_size]; `default_size` with no target.
+        If Redis cannot say, the pool stays as it is."""
+        try:
+            target = read_target(self.redis)
+            if target is None:
+                want = self.default_size
+            else:
+                hosts = live_hosts(self.redis)
+                if self.lease.name not in hosts:
+                    hosts.append(self.lease.name)
+                want = shares(target, hosts).get(self.lease.name, 0)
+        except RedisError:
+            return self.num_workers
+        self.share = want
+        return max(0, min(want, self.max_size))
+
+    def active(self) -> list[WorkerData]:
+        """Workers not retiring, oldest first."""
+        return [data for name, data in self.worker_dict.items() if name not in self.retiring]
+
+    def _idle_first(self, candidates: list[WorkerData]) -> list[WorkerData]:
+        """Newest first, idle ones before busy ones: retiring an idle worker is immediate."""
+        newest = list(reversed(candidates))
+        try:
+            pipe = self.redis.pipeline(transaction=False)
+            for data in newest:
+                pipe.hget(Worker.redis_worker_namespace_prefix + data.name, "state")
+            states = pipe.execute()
+        except RedisError:
+            return newest
+        busy = [state in (b"busy", "busy") for state in states]
+        return [
+            data for data, is_busy in sorted(zip(newest, busy, strict=True), key=lambda x: x[1])
+        ]
+
+    def resize(self, wanted: int) -> None:
+        active = self.active()
+        if len(active) < wanted:
+            for _ in range(wanted - len(active)):
+                self.start_worker(burst=self._burst, _sleep=self._sleep)
+            log.info("pool %s: grew to %d workers", self.lease.name, wanted)
+        elif len(active) > wanted:
+            for data in self._idle_first(active)[: len(active) - wanted]:
+                self.retiring.add(data.name)
+                self.stop_worker(data, sig=RETIRE_SIGNAL)
+            log.info("pool %s: shrinking to %d workers (warm)", self.lease.name, wanted)
+
+    # --- RQ's loop --------------------------------------------------------------------------
+
+    def check_workers(self, respawn: bool = True) -> None:
+        """RQ's: reap the dead and respawn; here, respawn up to this host's share only."""
+        self.reap_workers()
+        self.retiring &= set(self.worker_dict)
+        if respawn and self.status != self.Status.STOPPED:
+            self.num_workers = self._wanted()
+            self.resize(self.num_workers)
+        self.beat()
+        for hook in self.tick_hooks:
+            try:
+                hook()
+            except Exception:
+                log.warning("supervisor hook %r failed", hook, exc_info=True)
+
+    def stop_workers(self) -> None:
+        """RQ's, except that retiring workers are already stopping: a second signal more than a
+        second after the first would be RQ's cold shutdown."""
+        for name, data in list(self.worker_dict.items()):
+            if name not in self.retiring:
+                self.stop_worker(data)
+
+    # --- the host in Redis ----------------------------------------------------------------
+
+    def info(self) -> dict[str, Any]:
+        return {
+            "pid": os.getpid(),
+            "running": len(self.active()),
+            "stopping": len(self.retiring),
+            "share": self.share,
+            "max": self.max_size,
+            "pool": self.default_size,
+        }
+
+    def beat(self) -> None:
+        """This host is live; hosts silent for longer than the history are forgotten."""
+        now = time.time()
+        try:
+            self.lease.renew()
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.zadd(keys.hosts_key(), {self.lease.name: now})
+            pipe.hset(keys.host_info_key(), self.lease.name, json.dumps(self.info()))
+            pipe.zrangebyscore(keys.hosts_key(), "-inf", now - keys.HISTORY_TTL_S)
+            forgotten = pipe.execute()[-1]
+            if forgotten:
+                pipe.zrem(keys.hosts_key(), *forgotten)
+                pipe.hdel(keys.host_info_key(), *forgotten)
+                pipe.execute()
+        except RedisError:
+            log.debug("host beat failed", exc_info=True)
+
+    def leave(self) -> None:
+        """A clean stop: the host is no longer live, and its name is free."""
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.zrem(keys.hosts_key(), self.lease.name)
+        pipe.hdel(keys.host_info_key(), self.lease.name)
+        pipe.execute()
+        self.lease.release()
+
+
+def run_pool(
+    redis: Redis,
+    *,
+    host: str,
+    pool_size: int,
+    max_size: int,
+    worker_class: type[Worker],
+    tick_hooks: Iterable[Callable[[], None]] = (),
+    logging_level: str = "INFO",
+) -> None:
+    """Run this host's supervisor until SIGINT/SIGTERM; its workers stop warm first."""
+    lease = HostLease(redis, host)
+    identity.set_supervisor(lease.claim())  # before any worker is forked: they inherit it
+    pool = ElasticPool(
+        redis,
+        lease,
+        default_size=pool_size,
+        max_size=max_size,
+        worker_class=worker_class,
+        tick_hooks=tick_hooks,
+    )
+    pool.beat()
+    log.info("supervisor of host %s: %d workers to start", lease.name, pool.num_workers)
+    try:
+        pool.start(burst=False, logging_level=logging_level)
+    finally:
+        try:
+            pool.leave()
+        except RedisError:
+            log.warning("could not leave the live hosts cleanly", exc_info=True)
