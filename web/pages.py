@@ -235,7 +235,7 @@ def set_workers_target() -> Response:
     return redirect(url_for("pages.workers"), code=303)
 
 
-@bp.get("/sweeps/<sweep_id>")
+@bp.get("/sweeps/<id:sweep_id>")
 def sweep(sweep_id: str) -> Response:
     try:
         record = load_sweep(get_redis(), sweep_id)

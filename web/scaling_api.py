@@ -107,7 +107,7 @@ def post_sweep() -> Response:
     return _accepted(body, url_for("scaling_api.get_sweep", sweep_id=sweep_id))
 
 
-@bp.get("/sweeps/<sweep_id>")
+@bp.get("/sweeps/<id:sweep_id>")
 def get_sweep(sweep_id: str) -> Response:
     """The points so far, the USL fit (or why none) and the linear ideal."""
     try:

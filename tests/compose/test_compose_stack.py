@@ -262,3 +262,46 @@ def test_monitor_profile_shows_the_fanout_queue(stack):
     assert "fanout" in {queue["name"] for queue in queues}
     workers = stack.http.get(url + "/0/data/workers.json", timeout=10).json()["workers"]
     assert len(workers) >= 1
+
+
+def test_changing_the_per_host_target_mid_run_loses_no_task(stack):
+    stack.scale_workers(2)  # two hosts
+    _put_target(stack, {"per_host": 2})
+    stack.wait_for(lambda: stack.get("/api/workers")["live"] == 4, 60, "2 hosts x 2 workers")
+    run_id = stack.submit([f"{ORIGIN}/delay/200?n={i}" for i in range(120)])
+    stack.wait_for(lambda: stack.progress(run_id)["done"] >= 20, 60, "20 tasks done")
+    _put_target(stack, {"per_host": 1})
+    stack.wait_for(lambda: stack.get("/api/workers")["live"] == 2, 60, "1 worker per host")
+    run = stack.wait_done(run_id, timeout_s=180)
+    tasks = run["tasks"]
+    assert sorted(task["index"] for task in tasks) == list(range(120))
+    assert {task["state"] for task in tasks} == {"ok"}, run["counts"]
+    assert {task["attempt"] for task in tasks} == {1}  # retired warm: nothing re-run
+    assert len({task["worker"] for task in tasks}) == 4
+    assert len({task["host"] for task in tasks}) == 2
+
+
+def test_a_sweep_over_one_two_and_four_workers_runs_end_to_end(stack):
+    stack.scale_workers(2)
+    _put_target(stack, {"per_host": 1})
+    urls = [f"{ORIGIN}/delay/100?n={i}" for i in range(24)]
+    body = {"urls": urls, "strategy": "queue", "workers": [1, 2, 4]}
+    response = stack.http.post(WEB + "/api/sweeps", json=body, timeout=10)
+    assert response.status_code == 202, response.text
+    sweep_id = response.json()["id"]
+
+    def ended() -> bool:
+        return stack.get(f"/api/sweeps/{sweep_id}")["state"] in ("done", "failed")
+
+    stack.wait_for(ended, 300, "the sweep to end")
+    sweep = stack.get(f"/api/sweeps/{sweep_id}")
+    assert sweep["state"] == "done", sweep.get("error")
+    assert [point["workers"] for point in sweep["points"]] == [1, 2, 4]
+    assert all(0 < point["efficiency"] <= 1.0001 for point in sweep["points"])
+    assert sweep["fit"] is not None
+    assert stack.get("/api/workers/target")["target"] == {"mode": "per_host", "n": 1}  # put back
+
+
+def _put_target(stack: Stack, body: dict) -> None:
+    response = stack.http.put(WEB + "/api/workers/target", json=body, timeout=10)
+    assert response.status_code == 200, response.text
