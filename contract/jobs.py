@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-#: run_tasks(run_id, part, tasks=[[index, url], ...], strategy, concurrency, workload, attempt)
+#: run_tasks(*contract.plan.RunTasks(...).to_args()): one part of a run, [[index, url], ...].
 RUN_TASKS = "worker.jobs.run_tasks"
 
 #: A no-op job, used by benchmarks to measure the queue's own cost per job.

@@ -166,3 +166,25 @@ def test_sigterm_is_a_warm_shutdown(private_stack, origin_url):
     assert {t["state"] for t in record["tasks"]} == {"ok"}
     service.proc.wait(timeout=15)
     assert "Traceback" not in service.log()
+
+
+@pytest.mark.usefixtures("workers")
+def test_a_job_whose_message_is_not_run_tasks_fails_clearly_and_the_worker_lives(redis_client):
+    """A job left in the queue by another version, with arguments this one cannot read: it
+    fails with a message naming why, and the worker takes the next job."""
+    from rq.job import Job
+
+    from contract import jobs
+    from producer.connection import fanout_queue
+
+    queue = fanout_queue(redis_client)
+    job = queue.enqueue(jobs.RUN_TASKS, args=("abc", "not a part"), job_id="fanout-bad-0-a1")
+    wait_until(lambda: job.get_status(refresh=True) == "failed", 30, "the job to fail")
+    assert (
+        "not a run_tasks message"
+        in Job.fetch(job.id, connection=redis_client, serializer=queue.serializer)
+        .latest_result()
+        .exc_string
+    )
+    probe = queue.enqueue(jobs.NOOP)
+    wait_until(lambda: probe.get_status(refresh=True) == "finished", 30, "the next job")

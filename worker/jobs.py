@@ -12,6 +12,7 @@ from redis import Redis
 from rq import get_current_job
 
 from contract import connection
+from contract.plan import RunTasks
 from contract.settings import Settings
 from contract.states import Strategy, Workload
 from worker.fetch import FetchLimits
@@ -48,31 +49,26 @@ def _redis() -> Redis:
     return connection.connect(settings().redis_url)
 
 
-def run_tasks(
-    run_id: str,
-    part: int,
-    tasks: list[list[Any]],
-    strategy: str,
-    concurrency: int,
-    workload: str,
-    attempt: int = 1,
-) -> dict[str, Any]:
-    """Run one part of a run: `tasks` are [index, url] pairs. Per-task failures become records;
-    the job itself only fails if Redis stays unreachable."""
+def run_tasks(*args: Any, **kwargs: Any) -> dict[str, Any]:
+    """Run one part of a run, from its `contract.plan.RunTasks` message (positional, as enqueued,
+    or by keyword, as older retries were). Per-task failures become records; the job itself
+    fails only if its message is not a run_tasks message (a clear error in RQ's failed registry,
+    never a crashed worker) or Redis stays unreachable."""
+    message = RunTasks.from_job(args, kwargs)
     conf = settings()
     redis = _redis()
     ctx = TaskContext(
-        run_id=run_id,
-        workload=Workload(workload),
-        attempt=attempt,
+        run_id=message.run_id,
+        workload=Workload(message.workload),
+        attempt=message.attempt,
         limits=limits(),
         cpu_rounds=conf.cpu_rounds,
         redis_url=conf.redis_url,
     )
-    pairs = [(int(index), str(url)) for index, url in tasks]
-    with Recorder(_writer_for(redis), run_id) as recorder:
-        RUNNERS[Strategy(strategy)](pairs, ctx, recorder, int(concurrency))
-    return {"run_id": run_id, "part": part, "tasks": len(pairs)}
+    pairs = [(index, url) for index, url in message.tasks]
+    with Recorder(_writer_for(redis), message.run_id) as recorder:
+        RUNNERS[Strategy(message.strategy)](pairs, ctx, recorder, message.concurrency)
+    return {"run_id": message.run_id, "part": message.part, "tasks": len(pairs)}
 
 
 def noop() -> None:
