@@ -18,6 +18,7 @@ import logging
 from redis import Redis
 from redis.exceptions import WatchError
 from rq import Queue
+from rq.registry import StartedJobRegistry
 
 from contract import keys, plan, urls_list
 from contract.records import RunSpec
@@ -37,7 +38,7 @@ def jobs_in_flight(redis: Redis, queue: Queue, run_id: str) -> bool:
     most one entry per worker (stale entries aside), so reading them whole is cheap."""
     prefix = keys.job_id_prefix(run_id)
     pipe = redis.pipeline(transaction=False)
-    pipe.zrange(f"rq:wip:{queue.name}", 0, -1)
+    pipe.zrange(StartedJobRegistry(queue=queue).key, 0, -1)
     pipe.lrange(queue.intermediate_queue_key, 0, -1)
     started, dequeued = pipe.execute()
     return any(_text(entry).startswith(prefix) for entry in [*started, *dequeued])

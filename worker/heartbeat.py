@@ -19,7 +19,8 @@ from functools import cache
 
 import psutil
 from redis import Redis
-from rq import Queue
+from rq import Queue, Worker
+from rq.worker_registration import REDIS_WORKER_KEYS, WORKERS_BY_QUEUE_KEY
 
 from contract import fleet, keys, sequence
 from worker import identity
@@ -133,16 +134,16 @@ def forget_the_dead(redis: Redis, queue: Queue, *, now: float | None = None) -> 
     gone = {life.span.name for life in lives if life.gone}
     registered = {
         (raw.decode() if isinstance(raw, bytes) else raw)
-        for raw in redis.smembers(f"rq:workers:{queue.name}")
+        for raw in redis.smembers(WORKERS_BY_QUEUE_KEY % queue.name)
     }
     forgotten = []
     for worker_key in registered:
-        name = worker_key.removeprefix("rq:worker:")
+        name = worker_key.removeprefix(Worker.redis_worker_namespace_prefix)
         if name in gone:
             pipe = redis.pipeline(transaction=True)
             pipe.delete(worker_key)
-            pipe.srem(f"rq:workers:{queue.name}", worker_key)
-            pipe.srem("rq:workers", worker_key)
+            pipe.srem(WORKERS_BY_QUEUE_KEY % queue.name, worker_key)
+            pipe.srem(REDIS_WORKER_KEYS, worker_key)
             pipe.execute()
             forgotten.append(name)
             log.warning("worker %s stopped beating: removed from RQ's worker registry", name)
