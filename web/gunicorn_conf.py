@@ -11,8 +11,14 @@ def child_exit(server, worker) -> None:
     multiprocess.mark_process_dead(worker.pid)
 
 
-def when_ready(server) -> None:
-    """At start, say whether a restart of the Redis behind the app would lose queued work."""
+def post_worker_init(worker) -> None:
+    """At start (in the first worker only), say whether a restart of the Redis behind the app
+    would lose queued work. In a worker, not the master: the master must not import redis (and
+    ssl) before gevent patches the workers it forks ("Monkey-patching ssl after ssl has already
+    been imported may lead to errors")."""
+    if worker.age != 1:
+        return
+    server = worker
     from redis import Redis
     from redis.exceptions import RedisError
 
