@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from enum import Enum
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -65,7 +66,7 @@ def check_urls(urls: Iterable[Any], settings: Settings) -> tuple[str, ...]:
     return tuple(checked)
 
 
-def check_choice(enum: type, field: str, value: Any) -> Any:
+def check_choice(enum: type[Enum], field: str, value: Any) -> Any:
     try:
         return enum(value)
     except ValueError:

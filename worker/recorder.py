@@ -104,7 +104,9 @@ class TaskWriter:
         self._finish = redis.register_script(_FINISH)
         self._start = redis.register_script(_START)
 
-    def start(self, run_id: str, starts: Iterable[StartRecord], client=None) -> None:
+    def start(
+        self, run_id: str, starts: Iterable[StartRecord], client: Redis | None = None
+    ) -> None:
         args: list[object] = [self.ttl_s, repr(time.time()), keys.ALIVE_TTL_S]
         for start in starts:
             args += [start.index, start.to_json()]
@@ -117,7 +119,9 @@ class TaskWriter:
             ]
             self._start(keys=keys_, args=args, client=client)
 
-    def finish(self, run_id: str, records: Iterable[TaskRecord], client=None) -> int:
+    def finish(
+        self, run_id: str, records: Iterable[TaskRecord], client: Redis | None = None
+    ) -> int:
         """Write terminal records; returns how many were new (the rest had a writer already)."""
         now = time.time()
         args: list[object] = []
@@ -186,7 +190,9 @@ class Recorder:
         _FLUSHER.remove(self)
         self._flush_until_written(final=True)
 
-    def _flush_until_written(self, *, final: bool, attempts: int = 50, pause_s: float = 0.2):
+    def _flush_until_written(
+        self, *, final: bool, attempts: int = 50, pause_s: float = 0.2
+    ) -> None:
         """The job's last flush retries through a short Redis outage before giving up."""
         for attempt in range(attempts):
             try:
