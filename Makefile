@@ -23,13 +23,19 @@ check: lint imports typecheck ## The machine-checked shape: ruff, import contrac
 
 test: check test-fast ## The checks, then the fast and medium tests (real Redis, workers, origin, browser)
 
-test-fast: $(BIN)/fanout ## The fast and medium tests only, without the checks
+# axe-core for the browser tests' accessibility check, at the version package-lock.json pins.
+AXE := node_modules/axe-core/axe.min.js
+$(AXE): package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+	@touch $@
+
+test-fast: $(BIN)/fanout $(AXE) ## The fast and medium tests only, without the checks
 	$(BIN)/python -m pytest -q -m "not compose and not slow" $(PYTEST_ARGS)
 
 test-slow: $(BIN)/fanout ## The slow tier: soak, load and long fault tests
 	$(BIN)/python -m pytest -q -m "slow and not compose" $(PYTEST_ARGS)
 
-test-random: $(BIN)/fanout ## The fast and medium tests in a random order (prints the seed to re-run)
+test-random: $(BIN)/fanout $(AXE) ## The fast and medium tests in a random order (prints the seed to re-run)
 	$(BIN)/python -m pytest -q -m "not compose and not slow" --random-order $(PYTEST_ARGS)
 
 test-compose: $(BIN)/fanout ## The compose file on a real Docker engine (private dockerd; needs root; ~2-4 min)
@@ -52,4 +58,4 @@ bench-quick: $(BIN)/fanout ## Reduced benchmark set (CI smoke)
 	$(BIN)/fanout bench --quick
 
 clean: ## Remove the virtualenv and caches
-	rm -rf $(VENV) .pytest_cache test-artifacts
+	rm -rf $(VENV) .pytest_cache test-artifacts node_modules
