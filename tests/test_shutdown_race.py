@@ -62,6 +62,7 @@ def _assert_ran_once_each(client, record) -> None:
     assert {task["attempt"] for task in record["tasks"]} == {1}
 
 
+@pytest.mark.slow  # 30 workers started and signalled: ~50 s
 def test_sigterm_at_any_moment_strands_no_job(tmp_path, stack_env, origin_url, private_redis):
     """Stock RQ stranded a job on 4 of 40 SIGTERMs here; 30 rounds miss that at 3%."""
     url, client = private_redis
