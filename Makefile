@@ -46,7 +46,7 @@ lint: $(BIN)/fanout ## ruff check and ruff format --check
 	$(BIN)/ruff format --check .
 
 imports: $(BIN)/fanout ## The import contracts in pyproject.toml (import-linter)
-	$(BIN)/lint-imports
+	$(BIN)/lint-imports --no-logo
 
 typecheck: $(BIN)/fanout ## mypy, strict on contract/, producer/ and worker/ (pyproject.toml)
 	$(BIN)/mypy
