@@ -35,8 +35,10 @@ test-fast: $(BIN)/fanout $(AXE) ## The fast and medium tests only, without the c
 test-slow: $(BIN)/fanout ## The slow tier: soak, load and long fault tests
 	$(BIN)/python -m pytest -q -m "slow and not compose" $(PYTEST_ARGS)
 
-test-random: $(BIN)/fanout $(AXE) ## The fast and medium tests in a random order (prints the seed to re-run)
-	$(BIN)/python -m pytest -q -m "not compose and not slow" --random-order $(PYTEST_ARGS)
+SEED ?= $(shell date +%s)
+test-random: $(BIN)/fanout $(AXE) ## The fast and medium tests in a random order (SEED=N repeats one)
+	@echo "random order seed: $(SEED) (make test-random SEED=$(SEED) repeats this order)"
+	$(BIN)/python -m pytest -q -m "not compose and not slow" --random-order-seed=$(SEED) $(PYTEST_ARGS)
 
 test-compose: $(BIN)/fanout ## The compose file on a real Docker engine (private dockerd; needs root; ~2-4 min)
 	$(BIN)/python -m pytest -q -m compose tests/compose -p no:cacheprovider
