@@ -90,6 +90,16 @@ def test_idle_worker_stops_within_a_dequeue_wait(tmp_path, stack_env, private_re
         tmp_path, dict(stack_env, REDIS_URL=url), name="idle", extra_args=("--no-supervise",)
     )
     wait_until(lambda: alive_workers(client), 30, "the worker")
+    # The heartbeat starts before RQ installs its signal handlers; RQ marks the worker idle only
+    # at its first dequeue, after them. A SIGTERM before that would find Python's default action
+    # (on a loaded machine the gap was wide enough to hit).
+    wait_until(
+        lambda: any(
+            client.hget(f"rq:worker:{name}", "state") == b"idle" for name in alive_workers(client)
+        ),
+        30,
+        "the worker's first dequeue",
+    )
     worker.proc.send_signal(signal.SIGTERM)
     assert worker.proc.wait(timeout=5) == 0, worker.log()  # stock RQ: at once; fanout: <= 1 s
     assert "stopping on request" in worker.log()
