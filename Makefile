@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 WORKERS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help up test test-slow test-compose lint bench bench-quick clean
+.PHONY: help up check test test-fast test-slow test-random test-compose lint imports typecheck bench bench-quick clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-14s %s\n", $$1, $$2}'
@@ -19,18 +19,39 @@ $(BIN)/fanout: pyproject.toml
 up: $(BIN)/fanout ## Start the whole local stack: Redis, origin, web, $(WORKERS) workers
 	WORKERS=$(WORKERS) $(BIN)/fanout up
 
-test: $(BIN)/fanout ## Run the full test suite (real Redis, workers, origin, browser)
+check: lint imports typecheck ## The machine-checked shape: ruff, import contracts, mypy
+
+test: check test-fast ## The checks, then the fast and medium tests (real Redis, workers, origin, browser)
+
+# axe-core for the browser tests' accessibility check, at the version package-lock.json pins.
+AXE := node_modules/axe-core/axe.min.js
+$(AXE): package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+	@touch $@
+
+test-fast: $(BIN)/fanout $(AXE) ## The fast and medium tests only, without the checks
 	$(BIN)/python -m pytest -q -m "not compose and not slow" $(PYTEST_ARGS)
 
-test-slow: $(BIN)/fanout ## The slow soak tests, bounded in time
-	$(BIN)/python -m pytest -q -m slow $(PYTEST_ARGS)
+test-slow: $(BIN)/fanout ## The slow tier: soak, load and long fault tests
+	$(BIN)/python -m pytest -q -m "slow and not compose" $(PYTEST_ARGS)
+
+SEED ?= $(shell date +%s)
+test-random: $(BIN)/fanout $(AXE) ## The fast and medium tests in a random order (SEED=N repeats one)
+	@echo "random order seed: $(SEED) (make test-random SEED=$(SEED) repeats this order)"
+	$(BIN)/python -m pytest -q -m "not compose and not slow" --random-order-seed=$(SEED) $(PYTEST_ARGS)
 
 test-compose: $(BIN)/fanout ## The compose file on a real Docker engine (private dockerd; needs root; ~2-4 min)
 	$(BIN)/python -m pytest -q -m compose tests/compose -p no:cacheprovider
 
-lint: $(BIN)/fanout ## ruff
+lint: $(BIN)/fanout ## ruff check and ruff format --check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+imports: $(BIN)/fanout ## The import contracts in pyproject.toml (import-linter)
+	$(BIN)/lint-imports --no-logo
+
+typecheck: $(BIN)/fanout ## mypy, strict on contract/, producer/ and worker/ (pyproject.toml)
+	$(BIN)/mypy
 
 bench: $(BIN)/fanout ## Run the benchmarks, write bench/RESULTS.md
 	$(BIN)/fanout bench
@@ -39,4 +60,4 @@ bench-quick: $(BIN)/fanout ## Reduced benchmark set (CI smoke)
 	$(BIN)/fanout bench --quick
 
 clean: ## Remove the virtualenv and caches
-	rm -rf $(VENV) .pytest_cache test-artifacts
+	rm -rf $(VENV) .pytest_cache test-artifacts node_modules

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from typing import Any
 
 from redis import Redis
 from redis.exceptions import ResponseError
@@ -80,7 +81,7 @@ def read_persistence(redis: Redis) -> Persistence:
     values: dict[str, str | None] = {}
     try:
         for name in ("appendonly", "appendfsync", "save"):  # one each: Redis 6 takes one name
-            found = redis.config_get(name)
+            found: dict[Any, Any] = redis.config_get(name)
             raw = found.get(name, found.get(name.encode()))
             values[name] = raw.decode() if isinstance(raw, bytes) else raw
     except ResponseError:  # "unknown command", NOPERM

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 from dataclasses import dataclass, fields
 from typing import Any
@@ -94,7 +95,7 @@ class TaskRecord:
             return cls(**values)
 
     @classmethod
-    def from_json(cls, text: str | bytes) -> TaskRecord:
+    def from_json(cls, text: str | builtins.bytes) -> TaskRecord:
         return cls.from_dict(json.loads(text))
 
 

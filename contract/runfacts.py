@@ -64,7 +64,7 @@ def served_cores(
     spans: list[capacity.WorkerSpan], served: dict[str, tuple[str, float, float]]
 ) -> int | None:
     per_host = {span.host: span.cores for span in spans if span.name in served and span.cores}
-    return sum(per_host.values()) or None  # type: ignore[arg-type]
+    return sum(per_host.values()) or None
 
 
 def read_peak(redis: Redis, run_id: str) -> int:

@@ -68,7 +68,7 @@ def release(redis: Redis, queue: Queue, comparison_id: str, *, live_workers: int
                     return None
                 if jobs_in_flight(redis, queue, previous):
                     return None
-            run_id = runs[released]
+            run_id: str = runs[released]
             raw_spec, raw_deadline, raw_owner = pipe.hmget(
                 keys.run_key(run_id), "spec", "task_deadline_s", "urls_owner"
             )

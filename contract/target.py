@@ -14,6 +14,7 @@ from enum import Enum
 from typing import Any
 
 from redis import Redis
+from redis.typing import EncodableT, FieldT
 
 from contract import keys
 
@@ -31,6 +32,10 @@ class Target:
     n: int
 
     def to_dict(self) -> dict[str, Any]:
+        return {"mode": self.mode.value, "n": self.n}
+
+    def to_fields(self) -> dict[FieldT, EncodableT]:
+        """As the target's hash keeps it."""
         return {"mode": self.mode.value, "n": self.n}
 
     @classmethod
@@ -71,7 +76,7 @@ def write_target(redis: Redis, target: Target | None) -> None:
     pipe = redis.pipeline(transaction=True)
     pipe.delete(keys.worker_target_key())
     if target is not None:
-        pipe.hset(keys.worker_target_key(), mapping=target.to_dict())
+        pipe.hset(keys.worker_target_key(), mapping=target.to_fields())
     pipe.execute()
 
 
@@ -79,7 +84,7 @@ def live_hosts(redis: Redis, *, now: float | None = None) -> list[str]:
     """Hosts whose supervisor beat within `keys.ALIVE_TTL_S`, in name order."""
     now = time.time() if now is None else now
     names = redis.zrangebyscore(keys.hosts_key(), now - keys.ALIVE_TTL_S, "+inf")
-    return sorted(_text(name) for name in names)
+    return sorted(_text(name) for name in names)  # type: ignore[arg-type]
 
 
 def read_host_info(redis: Redis, hosts: list[str]) -> dict[str, dict[str, Any]]:

@@ -32,7 +32,7 @@ Where = tuple[str, str, int]
 def _as_requests_reads(url: str) -> Where:
     prepared = requests.PreparedRequest()
     prepared.prepare_url(url, None)
-    parts = parse_url(prepared.url)
+    parts = parse_url(prepared.url or url)
     scheme = (parts.scheme or "").lower()
     host = (parts.host or "").lower()
     port = parts.port if parts.port is not None else DEFAULT_PORTS.get(scheme, 0)

@@ -32,6 +32,8 @@ _STREAM_WRITE = 64 * 1024
 _ZEROS = bytes(_STREAM_WRITE)
 
 _BOMBS = web.AppKey("gzip_bombs", dict)
+MAX_BARRIER = 10_000
+BARRIER_TIMEOUT_MS = 10_000
 
 
 def filler(n: int) -> bytes:
@@ -196,6 +198,56 @@ def _gzip_zeros(mb: int) -> bytes:
     return b"".join(parts)
 
 
+class _Barrier:
+    """One generation of a named barrier: requests arrived, and the event that lets them go."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.arrived = 0
+        self.opened = asyncio.Event()
+
+
+_BARRIERS = web.AppKey("barriers", dict)
+
+
+async def barrier(request: web.Request) -> web.StreamResponse:
+    """Hold each request until `n` requests of this name are in flight at once, then answer them
+    all; one that waits `timeout_ms` first answers 504, saying how many had arrived.
+
+    Tests prove "n tasks ran at once" by the barrier opening instead of by timing: a strategy
+    that never has n requests in flight gets 504s, however fast or slow the machine. Once open,
+    the name starts a fresh generation, so 2n requests at n at once open it twice.
+    """
+    name = request.match_info["name"]
+    if not name or len(name) > 200:
+        raise _bad("name must be 1 to 200 characters")
+    n = _whole(request.match_info["n"], "n", 1, MAX_BARRIER)
+    timeout_ms = _whole(
+        request.query.get("timeout_ms"), "timeout_ms", 0, MAX_DELAY_MS, BARRIER_TIMEOUT_MS
+    )
+    size = _whole(request.query.get("bytes"), "bytes", 0, MAX_BYTES, DEFAULT_BYTES)
+    barriers: dict[str, _Barrier] = request.app[_BARRIERS]
+    current = barriers.get(name)
+    if current is None or current.n != n:
+        current = barriers[name] = _Barrier(n)
+    current.arrived += 1
+    if current.arrived >= n:
+        current.opened.set()
+        barriers.pop(name, None)  # the next request of this name starts a new generation
+    try:
+        await asyncio.wait_for(current.opened.wait(), timeout_ms / 1000)
+    except TimeoutError:
+        current.arrived -= 1
+        raise web.HTTPGatewayTimeout(
+            text=f"barrier {name}: {current.arrived + 1} of {n} in flight after {timeout_ms} ms\n"
+        ) from None
+    except asyncio.CancelledError:  # the client left: it no longer counts as in flight
+        if not current.opened.is_set():
+            current.arrived -= 1
+        raise
+    return await _send_filler(request, size)
+
+
 async def gzip_bomb(request: web.Request) -> web.Response:
     """A small gzip body that inflates to `mb` MiB: the fetcher must cap decoded bytes."""
     mb = _whole(request.query.get("mb"), "mb", 0, MAX_BOMB_MB, 100)
@@ -256,6 +308,11 @@ ENDPOINTS = [
     {"path": "/redirect-loop", "query": "", "what": "redirects to itself forever"},
     {"path": "/drip", "query": "bytes=10&interval_ms=300", "what": "one byte per interval"},
     {"path": "/hang", "query": "", "what": "accepts, never answers"},
+    {
+        "path": "/barrier/{name}/{n}",
+        "query": "timeout_ms=10000&bytes=64",
+        "what": "holds requests until n of this name are in flight (else 504)",
+    },
     {"path": "/gzip-bomb", "query": "mb=100", "what": "gzip inflating to mb MiB of zeros"},
     {"path": "/huge", "query": "gb=10", "what": "gb GiB of zeros (gb=0: endless)"},
     {"path": "/html-error", "query": "", "what": "500 with script in body and reason"},
@@ -267,6 +324,7 @@ def create_app() -> web.Application:
     """The origin application; `origin.server.serve` runs it, tests may too."""
     app = web.Application()
     app[_BOMBS] = {}
+    app[_BARRIERS] = {}
     app.add_routes(
         [
             web.get("/", index),
@@ -279,6 +337,7 @@ def create_app() -> web.Application:
             web.get("/redirect-loop", redirect_loop),
             web.get("/drip", drip),
             web.get("/hang", hang),
+            web.get("/barrier/{name}/{n}", barrier),
             web.get("/gzip-bomb", gzip_bomb),
             web.get("/huge", huge),
             web.get("/html-error", html_error),

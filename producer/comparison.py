@@ -20,7 +20,9 @@ def spread(values: Sequence[float | None]) -> dict[str, float] | None:
     return {"median": median(present), "min": min(present), "max": max(present)}
 
 
-def rows(runs: Sequence[dict[str, Any]], strategies: Sequence[str], repeat: int) -> list[dict]:
+def rows(
+    runs: Sequence[dict[str, Any]], strategies: Sequence[str], repeat: int
+) -> list[dict[str, Any]]:
     done = [run for run in runs if run.get("state") == "done"]
     sequential = {
         run.get("repeat_index", 0): run["summary"]["wall_s"]

@@ -25,7 +25,9 @@ MAX_RUNS_COUNTED = 5000
 _TERMINAL = sorted(state.value for state in TERMINAL_TASK_STATES)
 
 
-def throughput_series(redis: Redis, *, window_s: int = 300, now: float | None = None) -> dict:
+def throughput_series(
+    redis: Redis, *, window_s: int = 300, now: float | None = None
+) -> dict[str, Any]:
     """Tasks ended and live workers per second over the last `window_s` complete seconds.
 
     The current second is left out: it is still filling, and would always look like a dip.

@@ -8,6 +8,7 @@ import logging
 import secrets
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -61,7 +62,7 @@ def _run_fields(
     }
 
 
-def _job_datas(run_id: str, spec: RunSpec, settings: Settings, chunk_size: int) -> list:
+def _job_datas(run_id: str, spec: RunSpec, settings: Settings, chunk_size: int) -> list[Any]:
     return plan.job_datas(
         run_id,
         spec,
@@ -104,7 +105,7 @@ def run_id_for_key(redis: Redis, idempotency_key: str, spec: RunSpec, ttl_s: int
     return _id_for_key(redis, idempotency_key, {"run": spec.to_dict()}, ttl_s)
 
 
-def _id_for_key(redis: Redis, idempotency_key: str, request: dict, ttl_s: int) -> str:
+def _id_for_key(redis: Redis, idempotency_key: str, request: dict[str, Any], ttl_s: int) -> str:
     digest = hashlib.sha256(idempotency_key.encode()).hexdigest()
     body = json.dumps(request, sort_keys=True, separators=(",", ":"))
     fingerprint = hashlib.sha256(body.encode()).hexdigest()[:16]

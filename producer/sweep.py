@@ -145,7 +145,7 @@ def end_sweep(
             )
             pipe.delete(keys.worker_target_key())
             if restore is not None:
-                pipe.hset(keys.worker_target_key(), mapping=restore.to_dict())
+                pipe.hset(keys.worker_target_key(), mapping=restore.to_fields())
             if owner == sweep_id:
                 pipe.delete(keys.current_sweep_key())
             pipe.delete(keys.sweep_driver_key(sweep_id))

@@ -103,7 +103,7 @@ class SweepDriver:
         raw = self.redis.get(keys.current_sweep_key())
         if not raw:
             return
-        sweep_id = raw.decode()
+        sweep_id = raw.decode() if isinstance(raw, bytes) else raw
         try:
             record = read_sweep(self.redis, sweep_id)
         except LookupError:  # expired under its lock: let the target go
@@ -150,7 +150,9 @@ class SweepDriver:
             key, mapping={"phase": "run", "run_id": run_id, "phase_since": repr(time.time())}
         )
 
-    def _wait_run(self, sweep_id: str, record: dict[str, str], n: int, step: int, since: float):
+    def _wait_run(
+        self, sweep_id: str, record: dict[str, str], n: int, step: int, since: float
+    ) -> None:
         run_id = record["run_id"]
         state, done, total = run_state(self.redis, run_id)
         if state != "done":

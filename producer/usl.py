@@ -54,11 +54,12 @@ class UslFit:
 def throughput(n: np.ndarray | float, lam: float, sigma: float, kappa: float) -> np.ndarray:
     """X(N) of the law."""
     n = np.asarray(n, dtype=float)
-    return lam * n / (1 + sigma * (n - 1) + kappa * n * (n - 1))
+    result: np.ndarray = lam * n / (1 + sigma * (n - 1) + kappa * n * (n - 1))
+    return result
 
 
 def _solve(columns: list[np.ndarray], y: np.ndarray) -> np.ndarray:
-    solution, *_ = np.linalg.lstsq(np.column_stack(columns), y, rcond=None)
+    solution: np.ndarray = np.linalg.lstsq(np.column_stack(columns), y, rcond=None)[0]
     return solution
 
 

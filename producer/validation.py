@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from enum import Enum
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -120,7 +121,7 @@ def check_urls(
     return tuple(url.strip() for url in urls)
 
 
-def check_choice(enum: type, field: str, value: Any) -> Any:
+def check_choice(enum: type[Enum], field: str, value: Any) -> Any:
     try:
         return enum(value)
     except ValueError:

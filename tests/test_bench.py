@@ -6,11 +6,14 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pytest
+
 from bench.chart import chart_series
 from bench.harness import CHART_NAME, REPORT_NAME, main, rerender
 from bench.scenarios import SCENARIOS
 
 
+@pytest.mark.slow  # every benchmark scenario once: ~80 s
 def test_quick_bench_writes_a_report_and_chart_naming_every_scenario(tmp_path: Path) -> None:
     code = main(True, tmp_path)
 

@@ -78,6 +78,7 @@ def busy(redis_client, run_ids) -> bool:
     return any(load and load["busy"] for load in loads)
 
 
+@pytest.mark.slow  # rounds of every strategy, alone and compared: ~1 min per workload
 @pytest.mark.parametrize("workload", ["fetch", "cpu"])
 def test_a_strategy_inside_a_comparison_takes_as_long_as_alone(
     redis_client, settings, origin_url, workload

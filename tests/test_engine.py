@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import uuid
 
 import pytest
 
@@ -25,6 +26,21 @@ def run(redis_client, settings, urls, strategy, concurrency=4, workload=Workload
     spec = RunSpec(tuple(urls), Strategy(strategy), concurrency, Workload(workload))
     run_id = submit_run(redis_client, fanout_queue(redis_client), spec, settings)
     return wait_for_run(redis_client, run_id, timeout_s=120)
+
+
+def barrier_urls(origin_url, n_at_once, n_tasks):
+    """URLs that each wait on the origin until `n_at_once` of them are in flight, in generations
+    of `n_at_once`: every task ends `ok` only if the strategy really had that many at once (one
+    that did not gets the origin's 504 well inside the stack's 3 s read timeout)."""
+    name = uuid.uuid4().hex
+    return [
+        f"{origin_url}/barrier/{name}/{n_at_once}?timeout_ms=2500&n={i}" for i in range(n_tasks)
+    ]
+
+
+def assert_all_ok(record):
+    states = [task["state"] for task in record["tasks"]]
+    assert states == ["ok"] * len(states), [(t["status_code"], t["error"]) for t in record["tasks"]]
 
 
 def assert_every_task_ended_once(record):
@@ -67,8 +83,9 @@ def test_every_strategy_and_workload_fetches_every_url(
 
 
 def test_threads_reach_their_concurrency(redis_client, settings, origin_url):
-    urls = [f"{origin_url}/delay/200?n={i}" for i in range(20)]
+    urls = barrier_urls(origin_url, 10, 20)  # two generations of 10 at once
     record = run(redis_client, settings, urls, "threads", concurrency=10)
+    assert_all_ok(record)  # the barrier opened: 10 tasks were in flight at once
     assert record["summary"]["peak_concurrency"] == 10
     assert record["summary"]["slots"] == 10
     threads = {task["thread"] for task in record["tasks"]}
@@ -77,15 +94,17 @@ def test_threads_reach_their_concurrency(redis_client, settings, origin_url):
 
 
 def test_processes_run_in_distinct_child_processes(redis_client, settings, origin_url):
-    urls = [f"{origin_url}/delay/200?n={i}" for i in range(8)]
+    urls = barrier_urls(origin_url, 4, 8)
     record = run(redis_client, settings, urls, "processes", concurrency=4)
+    assert_all_ok(record)  # 4 at once, so in 4 children of a pool of at most 4
     assert len({task["pid"] for task in record["tasks"]}) == 4
     assert record["summary"]["peak_concurrency"] == 4
 
 
 def test_asyncio_draws_one_lane_per_slot(redis_client, settings, origin_url):
-    urls = [f"{origin_url}/delay/200?n={i}" for i in range(12)]
+    urls = barrier_urls(origin_url, 6, 12)
     record = run(redis_client, settings, urls, "asyncio", concurrency=6)
+    assert_all_ok(record)
     lanes = {task["thread"] for task in record["tasks"]}
     assert len(lanes) == 6 and all(":slot" in lane for lane in lanes)
     assert record["summary"]["peak_concurrency"] == 6

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import uuid
 
 import psutil
 import pytest
@@ -84,7 +85,15 @@ def test_processes_keep_their_children_while_the_size_fits(one_worker, origin_ur
     settings = Settings.from_env(env)
 
     def child_pids(concurrency: int, n_tasks: int = 6) -> set[int]:
-        urls = tuple(f"{origin_url}/delay/100?n={i}" for i in range(n_tasks))
+        # The first tasks wait on the origin until as many are in flight as the pool can hold,
+        # so each of its children runs one of them, whatever the machine's load: the pids
+        # below count the pool's children, not how the scheduler spread 6 tasks over them.
+        at_once = min(concurrency, n_tasks)
+        barrier = f"{origin_url}/barrier/{uuid.uuid4().hex}/{at_once}?timeout_ms=2500"
+        urls = tuple(
+            f"{barrier}&n={i}" if i < at_once else f"{origin_url}/delay/100?n={i}"
+            for i in range(n_tasks)
+        )
         spec = RunSpec(urls, Strategy.PROCESSES, concurrency)
         run_id = submit_run(client, fanout_queue(client), spec, settings)
         record = wait_for_run(client, run_id, timeout_s=60)

@@ -18,7 +18,14 @@ from tests.checker import check_run
 from tests.support import alive_workers, start_redis, start_worker, wait_until
 
 
-@pytest.mark.parametrize("strategy", ["queue", "threads", "sequential"])
+@pytest.mark.parametrize(
+    "strategy",  # `make test` runs the queued strategy; the others are in `make test-slow`
+    [
+        "queue",
+        pytest.param("threads", marks=pytest.mark.slow),
+        pytest.param("sequential", marks=pytest.mark.slow),
+    ],
+)
 def test_redis_killed_and_restarted_from_aof_loses_nothing(
     tmp_path, stack_env, origin_url, strategy
 ):

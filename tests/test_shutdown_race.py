@@ -62,6 +62,7 @@ def _assert_ran_once_each(client, record) -> None:
     assert {task["attempt"] for task in record["tasks"]} == {1}
 
 
+@pytest.mark.slow  # 30 workers started and signalled: ~50 s
 def test_sigterm_at_any_moment_strands_no_job(tmp_path, stack_env, origin_url, private_redis):
     """Stock RQ stranded a job on 4 of 40 SIGTERMs here; 30 rounds miss that at 3%."""
     url, client = private_redis
@@ -89,6 +90,16 @@ def test_idle_worker_stops_within_a_dequeue_wait(tmp_path, stack_env, private_re
         tmp_path, dict(stack_env, REDIS_URL=url), name="idle", extra_args=("--no-supervise",)
     )
     wait_until(lambda: alive_workers(client), 30, "the worker")
+    # The heartbeat starts before RQ installs its signal handlers; RQ marks the worker idle only
+    # at its first dequeue, after them. A SIGTERM before that would find Python's default action
+    # (on a loaded machine the gap was wide enough to hit).
+    wait_until(
+        lambda: any(
+            client.hget(f"rq:worker:{name}", "state") == b"idle" for name in alive_workers(client)
+        ),
+        30,
+        "the worker's first dequeue",
+    )
     worker.proc.send_signal(signal.SIGTERM)
     assert worker.proc.wait(timeout=5) == 0, worker.log()  # stock RQ: at once; fanout: <= 1 s
     assert "stopping on request" in worker.log()

@@ -81,6 +81,12 @@ KILLS = [
     ("sequential", "whole process group"),
     ("sequential", "supervisor alone"),
 ]
+#: `make test` kills one worker mid-job and one supervisor; every other kind (~13 s each) is in
+#: `make test-slow`.
+FAST_KILLS = {("threads", "worker process"), ("sequential", "supervisor alone")}
+KILLS = [
+    pytest.param(*kill, marks=() if kill in FAST_KILLS else pytest.mark.slow) for kill in KILLS
+]
 
 
 @pytest.mark.parametrize(("strategy", "kill"), KILLS)

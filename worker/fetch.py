@@ -13,6 +13,7 @@ limits, the outcome, the errors, and how a failure becomes an outcome. The clien
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import time
 from dataclasses import dataclass
@@ -82,7 +83,7 @@ class FetchOutcome:
     status_code: int | None = None
     bytes: int = 0
     error: str | None = None
-    digest: bytes = EMPTY_DIGEST
+    digest: builtins.bytes = EMPTY_DIGEST
 
 
 class _Progress:

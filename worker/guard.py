@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
+from typing import Any
 from urllib.parse import urlsplit
 
 from contract.urls import client_disagreement
@@ -252,7 +253,7 @@ def _forget_resolver_after_fork() -> None:
 os.register_at_fork(after_in_child=_forget_resolver_after_fork)
 
 
-def _getaddrinfo(name: str, port: int, timeout_s: float | None) -> list:
+def _getaddrinfo(name: str, port: int, timeout_s: float | None) -> list[Any]:
     """getaddrinfo, bounded: no socket timeout covers it, so it runs on a resolver thread that
     is waited for at most `timeout_s` (the thread finishes its lookup in the background)."""
     try:

@@ -32,7 +32,9 @@ def thread_pool() -> ThreadPoolExecutor:
         return _threads
 
 
-def process_pool(needed: int, limit: int, initializer: Any, initargs: tuple) -> ProcessPoolExecutor:
+def process_pool(
+    needed: int, limit: int, initializer: Any, initargs: tuple[Any, ...]
+) -> ProcessPoolExecutor:
     """A process pool of `needed` to `limit` children: the kept one if its size fits (it never
     runs more than `limit` at once, nor fewer than `needed`), else a fresh one of `needed`."""
     global _processes

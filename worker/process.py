@@ -21,6 +21,7 @@ from rq import Queue, SimpleWorker, Worker
 from rq.exceptions import StopRequested
 from rq.job import Job
 from rq.serializers import JSONSerializer
+from rq.worker import BaseWorker
 
 import worker.jobs  # noqa: F401 - preloaded before any fork: the whole point of a warm worker
 from contract import connection, fleet, keys, sequence
@@ -72,13 +73,15 @@ class _FanoutMixin:
         if self.scheduler:  # type: ignore[attr-defined]
             self.stop_scheduler()  # type: ignore[attr-defined]
 
-    def dequeue_job_and_maintain_ttl(self, timeout: int | None, max_idle_time: int | None = None):
+    def dequeue_job_and_maintain_ttl(
+        self, timeout: int | None, max_idle_time: int | None = None
+    ) -> tuple[Job, Queue] | None:
         """RQ's dequeue, in waits of DEQUEUE_WAIT_S, so a deferred stop is seen within one."""
         if timeout is None or max_idle_time is not None:  # burst, or RQ's own idle limit
-            return super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)  # type: ignore[misc]
+            return super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)  # type: ignore[misc,no-any-return]
         while not self._stop_requested:
             # With max_idle_time equal to the wait, RQ returns None after one empty wait.
-            result = super().dequeue_job_and_maintain_ttl(  # type: ignore[misc]
+            result: tuple[Job, Queue] | None = super().dequeue_job_and_maintain_ttl(  # type: ignore[misc]
                 self.DEQUEUE_WAIT_S, self.DEQUEUE_WAIT_S
             )
             if result is not None:
@@ -100,7 +103,7 @@ class _FanoutMixin:
         thread.daemon = True
         thread.start()
         try:
-            return super().work(*args, **kwargs)  # type: ignore[misc]
+            return super().work(*args, **kwargs)  # type: ignore[misc,no-any-return]
         finally:
             pools.shutdown()
             stop.set()
@@ -144,7 +147,7 @@ class FanoutForkWorker(_FanoutMixin, Worker):
             pools.shutdown()
 
 
-WORKER_CLASSES: dict[str, type[Worker]] = {
+WORKER_CLASSES: dict[str, type[BaseWorker]] = {
     "simple": FanoutSimpleWorker,
     "fork": FanoutForkWorker,
 }

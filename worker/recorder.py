@@ -135,7 +135,9 @@ class TaskWriter:
         self._finish = redis.register_script(_FINISH)
         self._start = redis.register_script(_START)
 
-    def start(self, run_id: str, starts: Iterable[StartRecord], client=None) -> int | None:
+    def start(
+        self, run_id: str, starts: Iterable[StartRecord], client: Redis | None = None
+    ) -> int | None:
         """Write start markers; RUN_GONE when the run record does not exist."""
         args: list[object] = [self.ttl_s, repr(time.time()), keys.ALIVE_TTL_S]
         for start in starts:
@@ -150,7 +152,9 @@ class TaskWriter:
             return self._start(keys=keys_, args=args, client=client)
         return None
 
-    def finish(self, run_id: str, records: Iterable[TaskRecord], client=None) -> int:
+    def finish(
+        self, run_id: str, records: Iterable[TaskRecord], client: Redis | None = None
+    ) -> int:
         """Write terminal records; returns how many were new (the rest had a writer already)."""
         now = time.time()
         args: list[object] = []
@@ -228,7 +232,9 @@ class Recorder:
         _FLUSHER.remove(self)
         self._flush_until_written(final=True)
 
-    def _flush_until_written(self, *, final: bool, attempts: int = 50, pause_s: float = 0.2):
+    def _flush_until_written(
+        self, *, final: bool, attempts: int = 50, pause_s: float = 0.2
+    ) -> None:
         """The job's last flush retries through a short Redis outage before giving up."""
         for attempt in range(attempts):
             try:
@@ -262,9 +268,9 @@ class Recorder:
             try:
                 # Two EVALSHA, not a pipeline: redis-py sends SCRIPT EXISTS before every pipeline
                 # holding a script, so a pipeline costs two round trips even for one write.
-                started = self.writer.start(self.run_id, starts)
-                ended = self.writer.finish(self.run_id, ends)
-                if RUN_GONE in (started, ended) and not self.run_gone:
+                wrote_starts = self.writer.start(self.run_id, starts)
+                wrote_ends = self.writer.finish(self.run_id, ends)
+                if RUN_GONE in (wrote_starts, wrote_ends) and not self.run_gone:
                     self.run_gone = True
                     log.warning(
                         "run %s: its record is gone from Redis (Redis restarted without "

@@ -15,9 +15,10 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
+from typing import Any
 
 from contract import connection
-from contract.records import TaskRecord
+from contract.records import StartRecord, TaskRecord
 from contract.states import Strategy, TaskState, Workload
 from worker import pools
 from worker.cpu import burn
@@ -87,8 +88,8 @@ def _child_init(redis_url: str, ttl_s: int) -> None:
     threading.Thread(target=watch_parent, name="fanout-parent-watch", daemon=True).start()
 
 
-def _child_run(index: int, url: str, ctx: TaskContext) -> dict:
-    def on_start(start):
+def _child_run(index: int, url: str, ctx: TaskContext) -> dict[str, Any]:
+    def on_start(start: StartRecord) -> None:
         if _child_writer is not None:
             _child_writer.start(ctx.run_id, [start])
 
@@ -112,7 +113,7 @@ def run_processes(
         needed = max(1, min(concurrency, len(pending)))
         initargs = (ctx.redis_url, recorder.writer.ttl_s)
         pool = pools.process_pool(needed, max(1, concurrency), _child_init, initargs)
-        futures: dict[Future, Task] = {
+        futures: dict[Future[dict[str, Any]], Task] = {
             pool.submit(_child_run, index, u, attempt_ctx): (index, u) for index, u in pending
         }
         for future in as_completed(futures):

@@ -28,9 +28,10 @@ from contract.records import StartRecord
 from contract.settings import Settings
 from contract.states import TaskState
 from tests.reliability.conftest import UNLIMITED, figure
-from tests.support import Service, free_port, start_redis
+from tests.support import Service, start_redis
 from tests.web.conftest import csrf_token, make_app
 from tests.web.records import write_run
+from web.openapi import openapi_document
 
 SCHEMATHESIS_CONFIG = Path(__file__).resolve().parents[1] / "web" / "schemathesis.toml"
 EXAMPLES_PER_OPERATION = 50
@@ -38,33 +39,42 @@ FORM_EXAMPLES = 150
 FORM_FIELDS = ("urls", "strategy", "concurrency", "workload", "repeat")
 
 
-#: The fuzzed app's private Redis listens here; the fixture below starts it. (Schemathesis'
-#: lazy `from_fixture` breaks on pytest 9, so the schema is loaded when the module is: the app
-#: connects to nothing until a request comes, and /openapi.json needs no Redis.)
-FUZZ_REDIS_PORT = free_port()
-FUZZ_APP = make_app(
-    dataclasses.replace(Settings.from_env(), redis_url=f"redis://127.0.0.1:{FUZZ_REDIS_PORT}/0"),
-    RATE_LIMIT_SUBMIT=UNLIMITED,
-)
-schema = schemathesis.openapi.from_wsgi(
-    "/openapi.json", FUZZ_APP, config=schemathesis.Config.from_path(SCHEMATHESIS_CONFIG)
+#: Schemathesis' lazy `from_fixture` breaks on pytest 9, so the schema must exist when the module
+#: is collected. It is the document the app serves at /openapi.json, built as a plain dict (no
+#: app, no port, no Redis); each case is then called on the app the fixtures below build.
+schema = schemathesis.openapi.from_dict(
+    openapi_document(Settings.from_env()),
+    config=schemathesis.Config.from_path(SCHEMATHESIS_CONFIG),
 )
 
 
-@pytest.fixture(scope="module", autouse=True)
+@pytest.fixture(scope="module")
 def fuzz_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    service = start_redis(tmp_path_factory.mktemp("fuzz-redis"), port=FUZZ_REDIS_PORT)
+    """The fuzzed app's private Redis, with no worker: submissions are only queued."""
+    service = start_redis(tmp_path_factory.mktemp("fuzz-redis"))
     yield service
     service.stop()
 
 
 @pytest.fixture(scope="module")
-def fuzz_app() -> Flask:
-    return FUZZ_APP
+def fuzz_app(fuzz_redis: Service) -> Flask:
+    return make_app(
+        dataclasses.replace(Settings.from_env(), redis_url=fuzz_redis.url),
+        RATE_LIMIT_SUBMIT=UNLIMITED,
+    )
 
 
-SEEN: Counter[int] = Counter()
-STARTED: list[float] = []
+@pytest.fixture(scope="module")
+def api_statuses() -> Iterator[Counter[int]]:
+    """The statuses the API fuzzing saw, printed as a figure when the module's tests are done
+    (whatever order they ran in)."""
+    seen: Counter[int] = Counter()
+    started = time.monotonic()
+    yield seen
+    figure(
+        f"schemathesis: {sum(seen.values())} API requests in "
+        f"{time.monotonic() - started:.1f} s, statuses {dict(sorted(seen.items()))}"
+    )
 
 
 @schema.parametrize()
@@ -74,13 +84,12 @@ STARTED: list[float] = []
     suppress_health_check=list(HealthCheck),
     derandomize=True,
 )
-def test_api_fuzzed_against_its_openapi_document(case):
+def test_api_fuzzed_against_its_openapi_document(case, fuzz_app, api_statuses):
     """Every check Schemathesis has (no 5xx, status codes, content types, bodies and headers
     as documented, bad data rejected, good data accepted), ~50 cases per operation."""
-    STARTED[:] = STARTED or [time.monotonic()]
     _fresh_idempotency_key(case)
-    response = case.call_and_validate()
-    SEEN[response.status_code] += 1
+    response = case.call_and_validate(app=fuzz_app)
+    api_statuses[response.status_code] += 1
     assert response.status_code < 500
     assert "Traceback" not in response.text
 
@@ -94,7 +103,15 @@ def _fresh_idempotency_key(case) -> None:
         case.headers["Idempotency-Key"] = uuid.uuid4().hex
 
 
-# --- the classes issue 10 found, kept covered: each case goes through every check above -----
+def test_the_fuzzed_document_is_the_one_the_app_serves(fuzz_app):
+    """The schema above is built without the app; it must be what /openapi.json answers, and
+    must have operations to fuzz (an empty one would fuzz nothing and pass)."""
+    served = fuzz_app.test_client().get("/openapi.json").get_json()
+    assert served == openapi_document(Settings.from_env())
+    assert served["paths"]
+
+
+# --- hostile classes, kept covered: each case goes through every check above ---------------
 
 #: Numbers that are not finite integers, and strings that are not Unicode scalar values.
 #: JSON text, since no JSON encoder writes these: Python's json reads them as inf and nan.
@@ -128,30 +145,33 @@ def seeded_run(fuzz_redis) -> str:
     return run_id
 
 
-def _call(case) -> None:
-    response = case.call_and_validate()
-    SEEN[response.status_code] += 1
+def _call(case, app: Flask, seen: Counter[int]) -> None:
+    response = case.call_and_validate(app=app)
+    seen[response.status_code] += 1
     assert response.status_code < 500, (case.path, response.status_code)
     assert "Traceback" not in response.text
 
 
-def test_api_hostile_classes_against_its_openapi_document(seeded_run):
+def test_api_hostile_classes_against_its_openapi_document(seeded_run, fuzz_app, api_statuses):
+    def call(case) -> None:
+        _call(case, fuzz_app, api_statuses)
+
     submit = schema["/api/runs"]["POST"]
     for body in HOSTILE_BODIES + NON_FINITE_BODIES:
-        _call(submit.Case(body=body, media_type="application/json"))
+        call(submit.Case(body=body, media_type="application/json"))
     ids = [seeded_run + suffix for suffix in ID_SUFFIXES] + ["*", "fanout:run:*", "?"]
     ids = [quote(bad_id, safe=":*[]") for bad_id in ids]  # a bare `?` would start the query
     for bad_id in ids:
-        _call(schema["/api/runs/{run_id}"]["GET"].Case(path_parameters={"run_id": bad_id}))
-        _call(schema["/runs/{run_id}.csv"]["GET"].Case(path_parameters={"run_id": bad_id}))
-        _call(
+        call(schema["/api/runs/{run_id}"]["GET"].Case(path_parameters={"run_id": bad_id}))
+        call(schema["/runs/{run_id}.csv"]["GET"].Case(path_parameters={"run_id": bad_id}))
+        call(
             schema["/api/compare/{comparison_id}"]["GET"].Case(
                 path_parameters={"comparison_id": bad_id}
             )
         )
     for number in HUGE_NUMBERS:
-        _call(schema["/api/runs"]["GET"].Case(query={"offset": number, "limit": number}))
-        _call(
+        call(schema["/api/runs"]["GET"].Case(query={"offset": number, "limit": number}))
+        call(
             schema["/api/runs/{run_id}"]["GET"].Case(
                 path_parameters={"run_id": seeded_run}, query={"since": number}
             )
@@ -166,7 +186,9 @@ def test_api_hostile_classes_against_its_openapi_document(seeded_run):
 )
 @settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck),
           derandomize=True)  # fmt: skip
-def test_pages_with_hostile_ids_and_page_numbers_are_never_5xx(fuzz_app, seeded_run, run_id, page):
+def test_pages_with_hostile_ids_and_page_numbers_are_never_5xx(
+    fuzz_app, seeded_run, form_counts, run_id, page
+):
     client = fuzz_app.test_client()
     if run_id in ID_SUFFIXES:
         run_id = seeded_run + run_id
@@ -175,16 +197,7 @@ def test_pages_with_hostile_ids_and_page_numbers_are_never_5xx(fuzz_app, seeded_
                  f"/runs?page={quote(page)}"):  # fmt: skip
         response = client.get(path)
         _assert_clean(response.get_data(as_text=True), response.status_code)
-        FORM_COUNTS[f"page: {response.status_code}"] += 1
-
-
-def test_api_fuzz_figures():
-    """Runs after the fuzzing above (same module, in order): prints what it tried."""
-    figure(
-        f"schemathesis: {sum(SEEN.values())} API requests in "
-        f"{time.monotonic() - STARTED[0]:.1f} s, statuses {dict(sorted(SEEN.items()))}"
-    )
-    assert sum(SEEN.values()) > 0
+        form_counts[f"page: {response.status_code}"] += 1
 
 
 # --- the HTML form ---------------------------------------------------------------------------
@@ -225,7 +238,13 @@ form_bodies = st.dictionaries(
     max_size=8,
 )
 
-FORM_COUNTS: Counter[str] = Counter()
+
+@pytest.fixture(scope="module")
+def form_counts() -> Iterator[Counter[str]]:
+    """What the form fuzzing got back, printed as a figure when the module's tests are done."""
+    counts: Counter[str] = Counter()
+    yield counts
+    figure(f"form fuzz (hypothesis): {dict(sorted(counts.items()))}")
 
 
 def _assert_clean(html: str, status: int) -> None:
@@ -233,50 +252,57 @@ def _assert_clean(html: str, status: int) -> None:
     assert "Traceback" not in html and "__debugger__" not in html
 
 
-@given(body=form_bodies)
-@settings(
+FORM_SETTINGS = settings(
     max_examples=FORM_EXAMPLES,
     deadline=None,
     suppress_health_check=list(HealthCheck),
     derandomize=True,
 )
-def test_form_without_a_csrf_token_is_400_with_a_message(fuzz_app, body):
-    body.pop("csrf_token", None)
-    response = fuzz_app.test_client().post("/", data=body)
-    html = response.get_data(as_text=True)
-    _assert_clean(html, response.status_code)
-    assert response.status_code in (400, 413), response.status_code
-    if response.status_code == 400:
-        assert "security token is missing" in html
-    FORM_COUNTS[f"no token: {response.status_code}"] += 1
 
 
-@given(body=form_bodies)
-@settings(
-    max_examples=FORM_EXAMPLES,
-    deadline=None,
-    suppress_health_check=list(HealthCheck),
-    derandomize=True,
-)
-def test_form_with_a_token_and_garbage_names_the_field(fuzz_app, body):
-    client = fuzz_app.test_client()
-    body["csrf_token"] = csrf_token(client.get("/").get_data(as_text=True))
-    response = client.post("/", data=body)
-    html = response.get_data(as_text=True)
-    _assert_clean(html, response.status_code)
-    FORM_COUNTS[f"token: {response.status_code}"] += 1
-    if response.status_code == 303:  # the garbage happened to be a valid submission
-        assert re.match(r"^/(runs|compare)/[0-9a-f]{12}$", response.headers["Location"])
-        return
-    if response.status_code == 413:  # over MAX_CONTENT_LENGTH, answered before the form
-        return
-    assert response.status_code == 400, response.status_code
-    errors = re.findall(r'<p class="field-error" id="(\w+)-error"[^>]*>([^<]+)</p>', html)
-    assert len(errors) == 1, html[-3000:]
-    field, message = errors[0]
-    assert field in FORM_FIELDS and message.strip()
+def test_form_without_a_csrf_token_is_400_with_a_message(fuzz_app, form_counts):
+    tried: Counter[str] = Counter()
+
+    @given(body=form_bodies)
+    @FORM_SETTINGS
+    def check(body):
+        body.pop("csrf_token", None)
+        response = fuzz_app.test_client().post("/", data=body)
+        html = response.get_data(as_text=True)
+        _assert_clean(html, response.status_code)
+        assert response.status_code in (400, 413), response.status_code
+        if response.status_code == 400:
+            assert "security token is missing" in html
+        tried[f"no token: {response.status_code}"] += 1
+
+    check()
+    form_counts.update(tried)
+    assert sum(tried.values()) >= FORM_EXAMPLES // 2, tried  # it fuzzed, not one lucky body
 
 
-def test_form_fuzz_figures():
-    figure(f"form fuzz (hypothesis): {dict(sorted(FORM_COUNTS.items()))}")
-    assert sum(FORM_COUNTS.values()) >= FORM_EXAMPLES
+def test_form_with_a_token_and_garbage_names_the_field(fuzz_app, form_counts):
+    tried: Counter[str] = Counter()
+
+    @given(body=form_bodies)
+    @FORM_SETTINGS
+    def check(body):
+        client = fuzz_app.test_client()
+        body["csrf_token"] = csrf_token(client.get("/").get_data(as_text=True))
+        response = client.post("/", data=body)
+        html = response.get_data(as_text=True)
+        _assert_clean(html, response.status_code)
+        tried[f"token: {response.status_code}"] += 1
+        if response.status_code == 303:  # the garbage happened to be a valid submission
+            assert re.match(r"^/(runs|compare)/[0-9a-f]{12}$", response.headers["Location"])
+            return
+        if response.status_code == 413:  # over MAX_CONTENT_LENGTH, answered before the form
+            return
+        assert response.status_code == 400, response.status_code
+        errors = re.findall(r'<p class="field-error" id="(\w+)-error"[^>]*>([^<]+)</p>', html)
+        assert len(errors) == 1, html[-3000:]
+        field, message = errors[0]
+        assert field in FORM_FIELDS and message.strip()
+
+    check()
+    form_counts.update(tried)
+    assert sum(tried.values()) >= FORM_EXAMPLES // 2, tried

@@ -15,6 +15,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 import requests
 
 from contract import keys
@@ -48,6 +49,7 @@ def percentiles(samples: list[float]) -> str:
     )
 
 
+@pytest.mark.slow  # 500 runs from 50 clients
 def test_fifty_clients_submit_five_hundred_runs_and_every_one_completes(private_stack, origin_url):
     stack = private_stack(FANOUT_RATE_LIMIT_SUBMIT=UNLIMITED)
     web = stack.add_web(processes=2)

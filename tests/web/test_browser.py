@@ -121,7 +121,10 @@ def test_workers_page_lists_live_workers_and_throughput(page):
     page.screenshot(path=str(ARTIFACTS / "workers.png"), full_page=True)
 
 
-def test_new_run_and_runs_pages(page):
+def test_new_run_and_runs_pages(page, web_server, origin_url):
+    # Its own run for the list, rather than whatever tests happened to run before this one.
+    body = {"urls": [f"{origin_url}/delay/0"], "strategy": "sequential", "concurrency": 1}
+    assert requests.post(f"{web_server.url}/api/runs", json=body, timeout=10).status_code == 202
     page.goto("/?preset=failures")
     assert "/status/404" in page.input_value("#urls")
     assert page.is_visible("#preset") and not page.is_visible("[data-preset-links]")

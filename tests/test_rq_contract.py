@@ -1,0 +1,159 @@
+"""Guards for the RQ internals that `worker/process.py` overrides or relies on.
+
+fanout's worker overrides six methods of RQ's worker classes (written against RQ 2.12.0) and
+leans on how RQ's own loop calls them. A newer RQ that renames a method, reorders its parameters
+or stops calling it would not break loudly: the override would silently stop running (a warm
+shutdown that strands jobs again, a comparison whose next run waits for housekeeping). Each test
+here names the RQ version it found and what fanout relies on, so an upgrade fails on the line
+that needs re-reading.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import rq
+import rq.worker_pool
+from rq.queue import Queue
+from rq.registry import StartedJobRegistry
+from rq.worker import BaseWorker, SimpleWorker, Worker
+from rq.worker_pool import WorkerPool
+
+from worker.process import FanoutForkWorker, FanoutSimpleWorker, _FanoutMixin
+
+#: The RQ release these overrides were written against and read line by line.
+WRITTEN_AGAINST = "2.12.0"
+
+WORKER_CLASSES = [BaseWorker, SimpleWorker, Worker]
+
+#: Each overridden method: the parameters (after self), in order, that fanout passes to RQ's
+#: method or receives from RQ's loop, and those of them that must keep a default.
+OVERRIDES: dict[str, tuple[list[str], set[str]]] = {
+    "_shutdown": ([], set()),
+    "dequeue_job_and_maintain_ttl": (["timeout", "max_idle_time"], {"max_idle_time"}),
+    "handle_job_success": (["job", "queue", "started_job_registry"], set()),
+    "handle_job_failure": (["job", "queue"], set()),
+    "work": (["burst", "logging_level"], {"burst", "logging_level"}),
+    "perform_job": (["job", "queue"], set()),
+}
+
+
+def _changed(what: str) -> str:
+    return (
+        f"RQ {rq.__version__} (fanout's worker/process.py was written against RQ "
+        f"{WRITTEN_AGAINST}): {what}. Re-read the override in worker/process.py against the "
+        "new RQ before upgrading."
+    )
+
+
+def _source(func: Callable[..., Any]) -> str:
+    return inspect.getsource(func)
+
+
+@pytest.mark.parametrize("cls", WORKER_CLASSES, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("name", sorted(OVERRIDES))
+def test_each_overridden_method_exists_with_the_parameters_we_rely_on(
+    cls: type[BaseWorker], name: str
+) -> None:
+    method = getattr(cls, name, None)
+    assert callable(method), _changed(f"{cls.__name__}.{name} is gone")
+    params = list(inspect.signature(method).parameters.values())
+    assert params and params[0].name == "self", _changed(f"{cls.__name__}.{name} is not a method")
+    expected, with_default = OVERRIDES[name]
+    names = [p.name for p in params[1:]]
+    assert names[: len(expected)] == expected, _changed(
+        f"{cls.__name__}.{name}{inspect.signature(method)} no longer starts with "
+        f"the parameters {expected}"
+    )
+    for param in params[1:]:
+        if param.name in with_default:
+            assert param.default is not inspect.Parameter.empty, _changed(
+                f"{cls.__name__}.{name}: `{param.name}` lost its default"
+            )
+        elif param.name not in expected and param.kind in (
+            inspect.Parameter.POSITIONAL_ONLY,
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+            inspect.Parameter.KEYWORD_ONLY,
+        ):
+            assert param.default is not inspect.Parameter.empty, _changed(
+                f"{cls.__name__}.{name} gained a required parameter `{param.name}` that "
+                "fanout's override does not pass"
+            )
+
+
+def test_work_accepts_the_keywords_fanout_and_the_pool_pass() -> None:
+    params = inspect.signature(BaseWorker.work).parameters
+    for keyword in ("burst", "logging_level", "with_scheduler"):
+        assert keyword in params, _changed(f"BaseWorker.work takes no `{keyword}`")
+    assert inspect.signature(BaseWorker.perform_job).return_annotation in (bool, "bool"), _changed(
+        "BaseWorker.perform_job no longer returns bool"
+    )
+
+
+def test_the_loop_still_calls_the_overrides_the_way_fanout_expects() -> None:
+    """The overrides only work because RQ's loop calls them so: a signal runs `_shutdown`, the
+    loop checks `_stop_requested` before each dequeue, dequeues with (timeout, max_idle_time)
+    and ends on StopRequested."""
+    request_stop = _source(BaseWorker.request_stop)
+    assert "self._shutdown()" in request_stop, _changed("request_stop no longer calls _shutdown")
+    work = _source(BaseWorker.work)
+    assert "self._stop_requested" in work, _changed("work() no longer checks _stop_requested")
+    assert "self.dequeue_job_and_maintain_ttl(timeout, max_idle_time)" in work, _changed(
+        "work() no longer dequeues through dequeue_job_and_maintain_ttl(timeout, max_idle_time)"
+    )
+    assert "except StopRequested" in work, _changed("work() no longer ends on StopRequested")
+    init = _source(BaseWorker.__init__)
+    assert "self._stop_requested" in init, _changed("__init__ no longer sets _stop_requested")
+    stock_shutdown = _source(BaseWorker._shutdown)
+    assert "self.scheduler" in stock_shutdown and "self.stop_scheduler()" in stock_shutdown, (
+        _changed("_shutdown no longer stops the scheduler the way fanout's copy does")
+    )
+
+
+def test_the_success_and_failure_handlers_are_where_rq_lets_go_of_the_job() -> None:
+    """`_after_job` releases a comparison's next run once RQ has let go of the job: both
+    handlers must still be called from the job's execution."""
+    perform = _source(BaseWorker.perform_job)
+    assert "self.handle_job_success(" in perform, _changed(
+        "perform_job no longer calls handle_job_success"
+    )
+    assert "self.handle_job_failure(" in perform, _changed(
+        "perform_job no longer calls handle_job_failure"
+    )
+
+
+def test_worker_pool_builds_workers_the_way_fanout_configures_it() -> None:
+    params = inspect.signature(WorkerPool.__init__).parameters
+    for name in ("queues", "connection", "num_workers", "worker_class", "serializer"):
+        assert name in params, _changed(f"WorkerPool() takes no `{name}`")
+    start = inspect.signature(WorkerPool.start).parameters
+    for name in ("burst", "logging_level"):
+        assert name in start, _changed(f"WorkerPool.start takes no `{name}`")
+    run_worker = _source(rq.worker_pool.run_worker)
+    assert "worker_class(" in run_worker and ".work(" in run_worker, _changed(
+        "WorkerPool's run_worker no longer builds worker_class and calls its work()"
+    )
+
+
+def test_the_queue_internals_the_reconciler_reads() -> None:
+    assert isinstance(inspect.getattr_static(Queue, "intermediate_queue_key"), property), _changed(
+        "Queue.intermediate_queue_key is gone"
+    )
+    assert StartedJobRegistry.key_template == "rq:wip:{0}", _changed(
+        "the started registry is no longer at rq:wip:<queue> (contract/sequence.py reads it)"
+    )
+
+
+@pytest.mark.parametrize("cls", [FanoutSimpleWorker, FanoutForkWorker], ids=lambda c: c.__name__)
+def test_fanout_workers_resolve_to_the_overrides(cls: type[BaseWorker]) -> None:
+    """The mixin comes first in the MRO, so each override is what RQ's loop calls."""
+    for name in OVERRIDES:
+        if name == "perform_job":
+            continue
+        assert getattr(cls, name) is getattr(_FanoutMixin, name), (
+            f"{cls.__name__}.{name} does not resolve to fanout's override"
+        )
+    assert "perform_job" in FanoutForkWorker.__dict__
