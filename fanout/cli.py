@@ -150,10 +150,11 @@ def worker(
     """
     from fanout.redis_check import persistence_line
     from worker import identity
-    from worker.process import WORKER_CLASSES, connect, run_worker, wait_for_redis
+    from worker.process import WORKER_CLASSES, connect, run_worker, wait_for_http, wait_for_redis
 
     settings = _settings()
     wait_for_redis(settings)
+    wait_for_http([url for url in os.environ.get("FANOUT_WAIT_FOR", "").split(",") if url])
     click.echo(f"fanout worker: {persistence_line(settings)}", err=True)
     if burst or no_supervise:
         run_worker(settings, worker_class=worker_class, burst=burst)

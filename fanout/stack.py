@@ -24,6 +24,8 @@ from honcho.environ import parse_procfile
 from honcho.manager import Manager
 from honcho.printer import Printer
 
+from contract.settings import Settings
+
 PROCFILE = Path(__file__).resolve().parent.parent / "Procfile"
 
 #: Who stops first. Processes not named here stop with the last group but one.
@@ -122,6 +124,10 @@ def run_stack(workers: int, procfile: Path = PROCFILE) -> int:
     env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
     manager = OrderedManager(Printer(sys.stdout, colour=sys.stdout.isatty()))
     for name, command in entries.items():
-        manager.add_process(f"{name}.1", command, env=env, quiet=False)
+        process_env = env
+        if name == "worker":  # as compose's depends_on: the local origin answers first
+            origin = env.get("ORIGIN_URL") or Settings.from_env(env).origin_url
+            process_env = dict(env, FANOUT_WAIT_FOR=f"{origin}/healthz")
+        manager.add_process(f"{name}.1", command, env=process_env, quiet=False)
     manager.loop()
     return manager.returncode or 0

@@ -178,6 +178,26 @@ def run_worker(
     worker.work(burst=burst, logging_level=logging_level, with_scheduler=False)
 
 
+def wait_for_http(urls: list[str], timeout_s: float = 60.0) -> None:
+    """Wait until each URL answers (`FANOUT_WAIT_FOR`): `fanout up` starts its processes together,
+    and a worker taking a queued task before the local origin listens records a false
+    `refused` (compose says the same with `depends_on: origin: service_healthy`)."""
+    import urllib.error
+    import urllib.request
+
+    for url in urls:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                with urllib.request.urlopen(url, timeout=2):
+                    break
+            except (urllib.error.URLError, OSError):
+                if time.monotonic() > deadline:
+                    log.warning("%s still does not answer after %.0f s: starting", url, timeout_s)
+                    break
+                time.sleep(0.2)
+
+
 def wait_for_redis(settings: Settings, timeout_s: float = 60.0) -> None:
     """Services start together; a worker waits for Redis instead of crashing the stack."""
 

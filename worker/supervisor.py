@@ -183,11 +183,13 @@ class ElasticPool(WorkerPool):
                 log.warning("supervisor hook %r failed", hook, exc_info=True)
 
     def stop_workers(self) -> None:
-        """RQ's, except that retiring workers are already stopping: a second signal more than a
-        second after the first would be RQ's cold shutdown."""
+        """RQ's, with the retire signal: a warm stop that never arms RQ's cold shutdown. The
+        stack's own stop may also reach the workers (honcho signals the whole process group), and
+        RQ takes a second SIGINT/SIGTERM more than a second after the first as a cold shutdown that
+        abandons the job in hand, with a traceback; the retire signal is idempotent."""
         for name, data in list(self.worker_dict.items()):
             if name not in self.retiring:
-                self.stop_worker(data)
+                self.stop_worker(data, sig=RETIRE_SIGNAL)
 
     # --- the host in Redis ----------------------------------------------------------------
 
