@@ -78,7 +78,8 @@ def busy(redis_client, run_ids) -> bool:
     return any(load and load["busy"] for load in loads)
 
 
-@pytest.mark.slow  # rounds of every strategy, alone and compared: ~1 min per workload
+# Rounds of every strategy, alone and compared: ~1 min per workload. In `make test`, not the slow
+# tier: it is the proof that comparisons measure each strategy as if it ran alone.
 @pytest.mark.parametrize("workload", ["fetch", "cpu"])
 def test_a_strategy_inside_a_comparison_takes_as_long_as_alone(
     redis_client, settings, origin_url, workload
