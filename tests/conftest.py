@@ -96,3 +96,24 @@ def workers(
     yield started
     for service in started:
         service.stop()
+
+
+#: A busy loop for a number of seconds: a CPU hog for the busy-host tests.
+HOG = "import time\nend = time.time() + {s}\nwhile time.time() < end: pass\n"
+
+
+@pytest.fixture
+def private_fleet(stack_env: dict[str, str], tmp_path: Path) -> Iterator[tuple]:
+    """A Redis of the test's own and two supervised workers on it: for tests that count workers
+    or CPU, which the session's shared workers would disturb. Yields (client, workers)."""
+    redis = start_redis(tmp_path)
+    env = dict(stack_env, REDIS_URL=redis.url)
+    started = [start_worker(tmp_path, env, name=f"private-{n}") for n in (1, 2)]
+    client = redis_lib.Redis.from_url(redis.url)
+    try:
+        wait_until(lambda: len(alive_workers(client)) == 2, 30, "2 live workers")
+        yield client, started
+    finally:
+        for worker in started:
+            worker.stop()
+        redis.stop()

@@ -7,9 +7,6 @@ import subprocess
 import sys
 import time
 
-import pytest
-import redis as redis_lib
-
 from contract import keys, runfacts
 from contract.records import RunSpec
 from contract.states import Strategy, Workload
@@ -18,28 +15,12 @@ from producer.reader import load_run
 from producer.submit import submit_run
 from producer.wait import wait_for_run
 from producer.workers import workers_overview
-from tests.support import alive_workers, start_redis, start_worker, wait_until
-
-HOG = "import time\nend = time.time() + {s}\nwhile time.time() < end: pass\n"
-
-
-@pytest.fixture
-def fleet(stack_env, tmp_path):
-    redis = start_redis(tmp_path)
-    env = dict(stack_env, REDIS_URL=redis.url)
-    workers = [start_worker(tmp_path, env, name=f"fleet-{n}") for n in (1, 2)]
-    client = redis_lib.Redis.from_url(redis.url)
-    try:
-        wait_until(lambda: len(alive_workers(client)) == 2, 30, "2 live workers")
-        yield client, workers
-    finally:
-        for worker in workers:
-            worker.stop()
-        redis.stop()
+from tests.conftest import HOG
+from tests.support import wait_until
 
 
-def test_a_killed_worker_leaves_rqs_registry_within_the_liveness_window(fleet):
-    client, workers = fleet
+def test_a_killed_worker_leaves_rqs_registry_within_the_liveness_window(private_fleet):
+    client, workers = private_fleet
     queue = fanout_queue(client)
     before = {row["name"] for row in workers_overview(client, queue)["workers"]}
     assert len(before) == 2
@@ -59,8 +40,10 @@ def test_a_killed_worker_leaves_rqs_registry_within_the_liveness_window(fleet):
     assert gone[0]["how"].startswith("stopped beating")
 
 
-def test_a_run_on_a_busy_host_is_flagged_with_the_cores_others_used(fleet, settings, origin_url):
-    client, _ = fleet
+def test_a_run_on_a_busy_host_is_flagged_with_the_cores_others_used(
+    private_fleet, settings, origin_url
+):
+    client, _ = private_fleet
     urls = tuple(f"{origin_url}/delay/200?n={i}" for i in range(20))
     spec = RunSpec(urls, Strategy.QUEUE, 1, Workload.FETCH)
     hogs = [subprocess.Popen([sys.executable, "-c", HOG.format(s=4)]) for _ in range(2)]

@@ -9,29 +9,10 @@ import subprocess
 import sys
 import time
 
-import pytest
-import redis as redis_lib
-
 from producer.stats import throughput_series
-from tests.support import alive_workers, start_redis, start_worker, wait_until
+from tests.conftest import HOG
 
-HOG = "import time\nend = time.time() + {s}\nwhile time.time() < end: pass\n"
 HOG_S = 30
-
-
-@pytest.fixture
-def private_fleet(service_logs, stack_env, tmp_path):
-    redis = start_redis(tmp_path)
-    env = dict(stack_env, REDIS_URL=redis.url)
-    workers = [start_worker(tmp_path, env, name=f"steady-{n}") for n in (1, 2)]
-    client = redis_lib.Redis.from_url(redis.url)
-    try:
-        wait_until(lambda: len(alive_workers(client)) == 2, 30, "2 live workers")
-        yield client, workers
-    finally:
-        for worker in workers:
-            worker.stop()
-        redis.stop()
 
 
 def test_two_idle_workers_stay_two_while_a_hog_holds_both_cores(private_fleet):

@@ -132,6 +132,7 @@ def test_two_supervisors_with_one_name_take_two_names(fleet):
     wait_until(lambda: live_hosts(client) == ["twin", "twin/2"], 30, "the second as twin/2")
     write_target(client, Target(TargetMode.TOTAL, 2))
     wait_until(lambda: live_per_host(client) == {"twin": 1, "twin/2": 1}, 30, "1 each")
+    assert live_hosts(client) == ["twin", "twin/2"]
 
 
 def test_shrinking_mid_run_finishes_the_jobs_in_hand_even_when_the_stack_stops(fleet, origin_url):
