@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.web.test_browser import DONE_TIMEOUT_MS, page  # noqa: F401 - the page fixture
+from tests.web.conftest import DONE_TIMEOUT_MS
 
 pytestmark = pytest.mark.browser
 
@@ -38,7 +38,7 @@ def axe_source() -> str:
     return AXE.read_text()
 
 
-def violations(page: Any, axe_source: str) -> list[dict[str, Any]]:  # noqa: F811
+def violations(page: Any, axe_source: str) -> list[dict[str, Any]]:
     if not page.evaluate("typeof window.axe !== 'undefined'"):
         page.evaluate(axe_source)
     return [v for v in page.evaluate(RUN_AXE) if v["impact"] in BLOCKING]
@@ -52,7 +52,7 @@ def _submit(base: str, urls: list[str], *, compare: bool = False) -> str:
     return response.json()["url"]
 
 
-def test_every_page_passes_axe(page, web_server, origin_url, axe_source):  # noqa: F811
+def test_every_page_passes_axe(page, web_server, origin_url, axe_source):
     urls = [f"{origin_url}/delay/50?n={i}" for i in range(4)] + [f"{origin_url}/status/500"]
     run_url = _submit(web_server.url, urls)
     compare_url = _submit(web_server.url, urls[:2], compare=True)

@@ -12,8 +12,12 @@ import requests
 from contract.target import Target, TargetMode, read_target
 from tests.conftest import ARTIFACTS
 from tests.support import alive_workers, start_redis, start_web, start_worker, wait_until
-from tests.web.conftest import CSP_WATCH_SCRIPT
-from tests.web.test_browser import assert_no_csp_violation, console_problem, response_problem
+from tests.web.conftest import (
+    CSP_WATCH_SCRIPT,
+    assert_no_csp_violation,
+    console_problem,
+    response_problem,
+)
 
 pytestmark = pytest.mark.browser
 
