@@ -305,3 +305,23 @@ def test_a_sweep_over_one_two_and_four_workers_runs_end_to_end(stack):
 def _put_target(stack: Stack, body: dict) -> None:
     response = stack.http.put(WEB + "/api/workers/target", json=body, timeout=10)
     assert response.status_code == 200, response.text
+
+
+def test_slow_clients_do_not_freeze_the_web_tier_in_compose(stack):
+    """The same slow-client load as the local stack's test, through Docker's published port."""
+    from tests.reliability.test_slow_clients import ANSWER_WITHIN_S, slow_clients
+
+    body = {"urls": [f"{ORIGIN}/delay/0"], "strategy": "sequential"}
+    health_s, submit_s = [], []
+    with slow_clients(WEB):
+        for _ in range(3):
+            started = time.monotonic()
+            assert stack.http.get(WEB + "/healthz", timeout=3).status_code == 200
+            health_s.append(time.monotonic() - started)
+            started = time.monotonic()
+            response = stack.http.post(WEB + "/api/runs", json=body, timeout=3)
+            assert response.status_code == 202, response.text
+            submit_s.append(time.monotonic() - started)
+            time.sleep(0.5)  # well under the default submit rate limit
+    assert max(health_s) < ANSWER_WITHIN_S, health_s
+    assert max(submit_s) < ANSWER_WITHIN_S, submit_s
