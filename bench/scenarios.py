@@ -12,6 +12,7 @@ from bench.model import Outcome, fmt
 from contract.plan import hybrid_chunk_size, partition
 from contract.records import RunSpec
 from contract.states import Strategy
+from producer import usl
 from producer.presets import local_demo
 
 FETCH = [
@@ -151,6 +152,39 @@ def queue_scaling(ctx: Ctx) -> Outcome:
         for _ in range(ctx.reps):
             base.add(**bare(ctx, "bench.jobs.fetch", [(url,) for url in batch], n, d, w))
         _at_least(out, f"queue W={w}: eff >= 0.90", fan.label, "eff", 0.90)
+    _usl_note(out, [s for s in out.series if s.label.startswith("fanout queue")])
+    return out
+
+
+def _usl_note(out: Outcome, series: list) -> None:
+    """The Universal Scalability Law fitted to fanout's throughput at each worker count (the
+    sweep's fit, `producer.usl`), as a note: sigma, kappa, R^2 and where it peaks."""
+    points = [(s.workers, s.median("tput")) for s in series if s.median("tput")]
+    model = usl.fit([w for w, _ in points], [x for _, x in points])
+    if model is None:
+        out.notes.append("USL: fewer than 3 worker counts, no fit.")
+        return
+    peak = f"peak at N* = {model.peak_n:.1f}" if model.peak_n else "no peak (kappa = 0)"
+    out.notes.append(
+        f"USL fit over W = {', '.join(str(w) for w, _ in points)}: sigma {model.sigma:.4f}, "
+        f"kappa {model.kappa:.5f}, lambda {model.lam:.2f}/s, R^2 {model.r2:.3f}; {peak}."
+    )
+
+
+def cpu_sweep(ctx: Ctx) -> Outcome:
+    """The sweep's other lesson: pure-Python tasks scale with workers only up to the cores."""
+    cols = [("tput", "tasks/s"), ("wall_s", "wall s"), ("summary_eff", "eff (fanout summary)")]
+    out = Outcome("cpu-sweep", "queue, cpu workload, at W workers on 2 cores", cols)
+    n = ctx.size(80, 16)
+    batch = urls(ctx.stack.origin_url, n, 0, 4096)
+    out.notes.append(f"{n} tasks of /delay/0 then the cpu workload, one job per task.")
+    counts = (1, 2) if ctx.quick else (1, 2, 4, 8)
+    for w in counts:
+        series = out.new(f"fanout queue cpu W={w}", chart="fanout queue cpu", workers=w)
+        ctx.workers(w)
+        for _ in range(ctx.reps):
+            series.add(**fanout_run(ctx, batch, "queue", 1, workload="cpu"))
+    _usl_note(out, out.series)
     return out
 
 
@@ -315,6 +349,7 @@ def _all():
         ("hybrid-scaling", hybrid_scaling),
         ("tiny-tasks", tiny_tasks),
         ("cpu", cpu),
+        ("cpu-sweep", cpu_sweep),
         ("queue-overhead", services.queue_overhead),
         ("submission", services.submission),
         ("reading", services.reading),
