@@ -24,12 +24,14 @@ def _resolve(value: str) -> str:
 
 
 def _rules() -> dict[str, dict[str, str]]:
-    """Selector -> {property: colour} for one-selector rules that set colours."""
+    """Selector -> {property: colour} for rules that set colours (a selector list gives each of
+    its selectors the same colours)."""
     rules: dict[str, dict[str, str]] = {}
-    for selector, body in re.findall(r"^([.\w-][^{]*?)\s*\{([^}]*)\}", CSS, flags=re.M):
+    for selectors, body in re.findall(r"^([.\w-][^{]*?)\s*\{([^}]*)\}", CSS, flags=re.M):
         props = dict(re.findall(r"(?:^|;)\s*(background|color):\s*([^;]+)", body))
         if props:
-            rules[selector.strip()] = {k: _resolve(v) for k, v in props.items()}
+            for selector in selectors.split(","):
+                rules[selector.strip()] = {k: _resolve(v) for k, v in props.items()}
     return rules
 
 
