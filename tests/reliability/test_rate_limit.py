@@ -14,7 +14,7 @@ import requests
 
 from contract import keys
 from tests.reliability.conftest import figure
-from tests.support import free_port
+from tests.support import free_port, wait_until
 from tests.web.conftest import csrf_token, make_app
 from web.limits import KEY_PREFIX
 
@@ -53,7 +53,12 @@ def test_submissions_are_limited_per_client_across_gunicorn_processes(private_st
     with ThreadPoolExecutor(THREADS) as pool:
         list(pool.map(submit, range(HAMMER)))
 
-    lines = re.findall(r"^pid=<?(\d+)>? POST /api/runs (\d+)$", web.log(), re.M)
+    def logged() -> list[tuple[str, str]]:
+        return re.findall(r"^pid=<?(\d+)>? POST /api/runs (\d+)$", web.log(), re.M)
+
+    # Every request has been answered; its access-log line may land a moment later.
+    wait_until(lambda: len(logged()) >= HAMMER, 10, "every request in the access log")
+    lines = logged()
     served_by = Counter(pid for pid, _ in lines)
     accepted_by = Counter(pid for pid, status in lines if status == "202")
     figure(f"rate limit {LIMIT}/hour, {HAMMER} submissions from {THREADS} threads over "
