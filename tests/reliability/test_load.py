@@ -31,11 +31,14 @@ POLL_S = 0.5
 #: the run index (trimmed at every submission to FANOUT_TTL_S) and the heartbeat set (trimmed
 #: to HISTORY_TTL_S at every beat).
 #: Keys trimmed by their writers rather than expired: the run index (on submission), the
-#: heartbeats and spans (by the workers' housekeeping, after the one-hour history), and the
-#: work lists the housekeeping drains (ended runs, comparisons with runs to release).
+#: heartbeats and spans (by the workers' housekeeping, after the one-hour history), the hosts
+#: (by the supervisors, which drop silent ones and themselves on a stop), and the work lists the
+#: housekeeping drains (ended runs, comparisons with runs to release).
 UNEXPIRED = {
     keys.runs_index_key(),
     keys.alive_workers_key(),
+    keys.hosts_key(),
+    keys.host_info_key(),
     keys.worker_spans_key(),
     keys.ended_runs_key(),
     keys.active_comparisons_key(),
