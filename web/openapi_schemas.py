@@ -46,7 +46,7 @@ def ref(name: str) -> dict[str, str]:
     return {"$ref": REF + name}
 
 
-def _object(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+def object_schema(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
     return {
         "type": "object",
         "properties": properties,
@@ -55,7 +55,7 @@ def _object(properties: dict[str, Any], required: list[str] | None = None) -> di
 
 
 def _state_counts() -> dict[str, Any]:
-    return _object({state.value: COUNT for state in TaskState})
+    return object_schema({state.value: COUNT for state in TaskState})
 
 
 def schemas(settings: Settings) -> dict[str, Any]:
@@ -67,7 +67,7 @@ def schemas(settings: Settings) -> dict[str, Any]:
         "pattern": f"^{URL_PATTERN}$",
         "description": "An http(s) URL: a host name or IPv4 address, an optional port, no spaces",
     }
-    spec = _object(
+    spec = object_schema(
         {
             "urls": {
                 "type": "array",
@@ -80,7 +80,7 @@ def schemas(settings: Settings) -> dict[str, Any]:
         },
         required=["strategy", "concurrency", "workload"],
     )
-    task = _object(
+    task = object_schema(
         {
             "index": COUNT,
             "url": {"type": "string"},
@@ -100,7 +100,7 @@ def schemas(settings: Settings) -> dict[str, Any]:
             "attempt": {"type": "integer", "minimum": 1},
         }
     )
-    start = _object(
+    start = object_schema(
         {
             "index": COUNT,
             "url": {"type": "string"},
@@ -112,7 +112,7 @@ def schemas(settings: Settings) -> dict[str, Any]:
             "attempt": {"type": "integer", "minimum": 1},
         }
     )
-    summary = _object(
+    summary = object_schema(
         {
             "tasks": COUNT,
             "timed": COUNT,
@@ -147,7 +147,7 @@ def schemas(settings: Settings) -> dict[str, Any]:
         "first_task_at": NUMBER_OR_NULL,
         "summary": ref("Summary"),
     }
-    run = _object(
+    run = object_schema(
         run_properties
         | {
             "tasks": {"type": "array", "items": ref("Task"), "description": "Ended tasks by index"},
@@ -215,8 +215,8 @@ def schemas(settings: Settings) -> dict[str, Any]:
             {"required": ["compare"], "properties": {"compare": {"const": True}}},
         ],
     }
-    link = _object({"id": ID, "strategy": STRATEGY, "url": {"type": "string"}})
-    worker = _object(
+    link = object_schema({"id": ID, "strategy": STRATEGY, "url": {"type": "string"}})
+    worker = object_schema(
         {
             "name": {"type": "string"},
             "host": STRING_OR_NULL,
@@ -225,7 +225,7 @@ def schemas(settings: Settings) -> dict[str, Any]:
             "current_job": {
                 "anyOf": [
                     {"type": "null"},
-                    _object(
+                    object_schema(
                         {
                             "id": {"type": "string"},
                             "description": STRING_OR_NULL,
@@ -246,17 +246,17 @@ def schemas(settings: Settings) -> dict[str, Any]:
     registries = ("queued", "started", "deferred", "scheduled", "finished", "failed", "canceled")
     series = {"type": "array", "items": COUNT}
     return {
-        "Error": _object({"error": {"type": "string"}, "field": STRING_OR_NULL}),
+        "Error": object_schema({"error": {"type": "string"}, "field": STRING_OR_NULL}),
         "RunSpec": spec,
         "StateCounts": _state_counts(),
         "Task": task,
         "Start": start,
         "Summary": summary,
         "Run": run,
-        "RunList": _object(
+        "RunList": object_schema(
             {"runs": {"type": "array", "items": ref("Run")}, "limit": COUNT, "offset": COUNT}
         ),
-        "Comparison": _object(
+        "Comparison": object_schema(
             {
                 "id": ID,
                 "spec": ref("RunSpec"),
@@ -267,21 +267,23 @@ def schemas(settings: Settings) -> dict[str, Any]:
             }
         ),
         "Submission": submission,
-        "RunAccepted": _object({"id": ID, "url": {"type": "string"}}),
-        "ComparisonAccepted": _object(
+        "RunAccepted": object_schema({"id": ID, "url": {"type": "string"}}),
+        "ComparisonAccepted": object_schema(
             {"id": ID, "url": {"type": "string"}, "runs": {"type": "array", "items": link}}
         ),
         **_scaling_schemas(settings, submission["properties"]["urls"]),
         "Worker": worker,
-        "Workers": _object(
+        "Workers": object_schema(
             {
                 "now": {"type": "number"},
-                "queue": _object({"name": {"type": "string"}} | {r: COUNT for r in registries}),
+                "queue": object_schema(
+                    {"name": {"type": "string"}} | {r: COUNT for r in registries}
+                ),
                 "workers": {"type": "array", "items": ref("Worker")},
                 "live": COUNT,
                 "gone": {
                     "type": "array",
-                    "items": _object(
+                    "items": object_schema(
                         {
                             "name": {"type": "string"},
                             "host": {"type": "string"},
@@ -294,7 +296,7 @@ def schemas(settings: Settings) -> dict[str, Any]:
                 },
             }
         ),
-        "Stats": _object(
+        "Stats": object_schema(
             {
                 "start": {"type": "integer"},
                 "end": {"type": "integer"},
@@ -307,7 +309,7 @@ def schemas(settings: Settings) -> dict[str, Any]:
                 "live_workers": COUNT,
             }
         ),
-        "Health": _object(
+        "Health": object_schema(
             {
                 "status": {"type": "string", "enum": ["ok", "unavailable"]},
                 "redis": {"type": "string", "enum": ["ok", "unreachable"]},
@@ -324,7 +326,7 @@ def schemas(settings: Settings) -> dict[str, Any]:
 
 
 def _closed(properties: dict[str, Any]) -> dict[str, Any]:
-    return _object(properties) | {"additionalProperties": False}
+    return object_schema(properties) | {"additionalProperties": False}
 
 
 def _scaling_schemas(settings: Settings, urls: dict[str, Any]) -> dict[str, Any]:
@@ -343,7 +345,7 @@ def _scaling_schemas(settings: Settings, urls: dict[str, Any]) -> dict[str, Any]
         },
     }
     mode = {"type": "string", "enum": [m.value for m in TargetMode]}
-    point = _object(
+    point = object_schema(
         {
             "workers": {"type": "integer", "minimum": 1},
             "throughput": NUMBER_OR_NULL,
@@ -353,7 +355,7 @@ def _scaling_schemas(settings: Settings, urls: dict[str, Any]) -> dict[str, Any]
             "others_cores": NUMBER_OR_NULL,
         }
     )
-    fit = _object(
+    fit = object_schema(
         {
             "lam": {"type": "number"},
             "sigma": {"type": "number", "minimum": 0},
@@ -364,7 +366,7 @@ def _scaling_schemas(settings: Settings, urls: dict[str, Any]) -> dict[str, Any]
         }
     )
     series = {
-        "anyOf": [_object({"n": {"type": "array"}, "x": {"type": "array"}}), {"type": "null"}]
+        "anyOf": [object_schema({"n": {"type": "array"}, "x": {"type": "array"}}), {"type": "null"}]
     }
     return {
         "TargetRequest": {
@@ -375,12 +377,12 @@ def _scaling_schemas(settings: Settings, urls: dict[str, Any]) -> dict[str, Any]
             "description": "Every host runs per_host, or total is spread over the live hosts "
             "(at most live hosts x FANOUT_MAX_WORKERS_PER_HOST)",
         },
-        "WorkerTarget": _object(
+        "WorkerTarget": object_schema(
             {
-                "target": {"anyOf": [_object({"mode": mode, "n": COUNT}), {"type": "null"}]},
+                "target": {"anyOf": [object_schema({"mode": mode, "n": COUNT}), {"type": "null"}]},
                 "hosts": {
                     "type": "array",
-                    "items": _object(
+                    "items": object_schema(
                         {
                             "host": {"type": "string"},
                             "share": INT_OR_NULL,
@@ -401,17 +403,17 @@ def _scaling_schemas(settings: Settings, urls: dict[str, Any]) -> dict[str, Any]
             "cpu workload), and the totals of workers to measure it at (409 beyond the live "
             "hosts x FANOUT_MAX_WORKERS_PER_HOST)",
             "oneOf": [
-                _object(sweep | {"urls": urls}, required=["urls", "workers"])
+                object_schema(sweep | {"urls": urls}, required=["urls", "workers"])
                 | {"additionalProperties": False},
-                _object(
+                object_schema(
                     sweep | {"preset": {"type": "string", "enum": ["io", "cpu"]}},
                     required=["preset", "workers"],
                 )
                 | {"additionalProperties": False},
             ],
         },
-        "SweepAccepted": _object({"id": ID, "url": {"type": "string"}}),
-        "Sweep": _object(
+        "SweepAccepted": object_schema({"id": ID, "url": {"type": "string"}}),
+        "Sweep": object_schema(
             {
                 "id": ID,
                 "state": {"type": "string", "enum": ["queued", "running", "done", "failed"]},

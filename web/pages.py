@@ -39,7 +39,7 @@ from web.export import csv_chunks, json_chunks, trace_chunks
 from web.forms import RunForm, find_preset, preset_table
 from web.persistence import current_persistence
 from web.repeat import MAX_REPEAT, parse_repeat
-from web.runview import SORT_KEYS, sort_rows, task_rows, time_origin
+from web.runview import PAGE_ROWS, SORT_KEYS, STATE_FILTERS, TableQuery, table
 from web.security import grant_ui_reads, token_matches
 
 bp = Blueprint("pages", __name__)
@@ -106,27 +106,30 @@ def new_run() -> Response:
     return redirect(target, code=303)
 
 
-def _load_run(run_id: str) -> dict[str, Any]:
-    try:
-        return load_run(get_redis(), run_id)
-    except RunNotFound:
-        raise NotFound(f"No run {run_id!r}: it never existed or has expired.") from None
+def _page_query() -> TableQuery:
+    """The table's query from the page's links; anything unknown falls back to the default."""
+    sort = request.args.get("sort", "index")
+    state = request.args.get("state") or None
+    page = request.args.get("page", 1, type=int) or 1
+    return TableQuery(
+        sort=sort if sort in SORT_KEYS else "index",
+        descending=request.args.get("order") == "desc",
+        state=state if state in STATE_FILTERS else None,
+        offset=(min(max(1, page), 100_000) - 1) * PAGE_ROWS,
+        limit=PAGE_ROWS,
+    )
 
 
 @bp.get("/runs/<id:run_id>")
 def run(run_id: str) -> Response:
-    record = _load_run(run_id)
-    sort = request.args.get("sort", "index")
-    order = request.args.get("order", "asc")
-    rows = sort_rows(task_rows(record), sort, order == "desc")
-    return _render(
-        "run.html",
-        run=record,
-        rows=rows,
-        t0=time_origin(record),
-        sort=sort if sort in SORT_KEYS else "index",
-        order="desc" if order == "desc" else "asc",
-    )
+    """The run's figures and one page of its task table: never every task (see web.runview)."""
+    redis = get_redis()
+    try:
+        record = load_run(redis, run_id, include_tasks=False)
+        page = table(redis, run_id, _page_query())
+    except RunNotFound:
+        raise NotFound(f"No run {run_id!r}: it never existed or has expired.") from None
+    return _render("run.html", run=record, table=page)
 
 
 def _export(run_id: str, suffix: str, mimetype: str, chunks) -> Response:

@@ -1,91 +1,115 @@
-"""A run record as the pages draw it: one row per task (ended, running or pending), sorted.
+"""The run page's task table and timeline, as the page and the API both serve them.
 
-The browser's run.js builds the same rows from the same JSON, so the server-rendered table (read
-without JavaScript) and the live one agree.
+The server renders the first page of rows (read without JavaScript); run.js fetches the same
+rows from `/api/runs/<id>/tasks` as the user pages, sorts or filters, so both agree. Neither
+holds the run's tasks: a page is `limit` rows whatever the run's size (`producer.task_table`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+from redis import Redis
+
+from contract import urls_list
 from contract.states import TaskState
+from producer.task_table import SORT_KEYS, TableQuery, matching, page_tasks
+from producer.timeline import Window, timeline
+from web.columns_cache import RunView, get_columns_cache
 from web.views import DASH, lane, short_lane
 
-#: Sortable columns: name -> key of a row. `None` values sort last in either direction.
-SORT_KEYS = ("index", "url", "state", "status", "bytes", "start", "duration", "cpu", "lane")
+__all__ = ["SORT_KEYS", "TableQuery", "table", "table_row", "timeline_view"]
+
+#: Rows per page, and the most one request may ask for.
+PAGE_ROWS = 100
+MAX_PAGE_ROWS = 1000
+
+#: The states a table may be filtered by.
+STATE_FILTERS = tuple(state.value for state in TaskState)
 
 
-def time_origin(run: dict[str, Any]) -> float | None:
-    """The first start of any task: the timeline's zero."""
-    starts = [t["started_at"] for t in run.get("tasks", []) if t.get("started_at") is not None]
-    starts += [s["started_at"] for s in run.get("running", [])]
-    return min(starts) if starts else None
+@dataclass(frozen=True)
+class Table:
+    """One page of the table and what it was cut from."""
 
+    query: TableQuery
+    rows: list[dict[str, Any]]
+    matched: int
+    total: int
 
-def task_rows(run: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every task of the run by index: ended ones, then running, then pending."""
-    t0 = time_origin(run)
-    rows: dict[int, dict[str, Any]] = {}
-    for task in run.get("tasks", []):
-        started = task.get("started_at")
-        rows[task["index"]] = {
-            "index": task["index"],
-            "url": task["url"],
-            "state": task["state"],
-            "status": task.get("status_code"),
-            "bytes": task.get("bytes"),
-            "start": started - t0 if started is not None and t0 is not None else None,
-            "duration": task.get("duration_s"),
-            "cpu": task.get("cpu_s"),
-            "lane": lane(task),
-            "lane_label": short_lane(task),
-            "attempt": task.get("attempt", 1),
-            "error": task.get("error"),
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "sort": self.query.sort,
+            "order": "desc" if self.query.descending else "asc",
+            "state": self.query.state,
+            "offset": self.query.offset,
+            "limit": self.query.limit,
+            "matched": self.matched,
+            "total": self.total,
+            "rows": self.rows,
         }
-    for start in run.get("running", []):
-        rows.setdefault(
-            start["index"],
-            {
-                "index": start["index"],
-                "url": start["url"],
-                "state": TaskState.RUNNING.value,
-                "status": None,
-                "bytes": None,
-                "start": start["started_at"] - t0 if t0 is not None else None,
-                "duration": None,
-                "cpu": None,
-                "lane": lane(start),
-                "lane_label": short_lane(start),
-                "attempt": start.get("attempt", 1),
-                "error": None,
-            },
-        )
-    for index, url in enumerate(run["spec"]["urls"]):
-        rows.setdefault(
-            index,
-            {
-                "index": index,
-                "url": url,
-                "state": TaskState.PENDING.value,
-                "status": None,
-                "bytes": None,
-                "start": None,
-                "duration": None,
-                "cpu": None,
-                "lane": DASH,
-                "lane_label": DASH,
-                "attempt": None,
-                "error": None,
-            },
-        )
-    return [rows[index] for index in sorted(rows)]
 
 
-def sort_rows(rows: list[dict[str, Any]], key: str, descending: bool) -> list[dict[str, Any]]:
-    """Sort by one column; rows without a value go last whichever the direction."""
-    if key not in SORT_KEYS:
-        return rows
-    present = [row for row in rows if row[key] is not None]
-    missing = [row for row in rows if row[key] is None]
-    present.sort(key=lambda row: (row[key], row["index"]), reverse=descending)
-    return present + missing
+def table_row(task: dict[str, Any], t0: float | None) -> dict[str, Any]:
+    """A task (ended, running or pending) as a row of the table; times from the first start."""
+    started = task.get("started_at")
+    has_lane = bool(task.get("host"))
+    return {
+        "index": task["index"],
+        "url": task["url"],
+        "state": task["state"],
+        "status": task.get("status_code"),
+        "bytes": task.get("bytes"),
+        "start": started - t0 if started is not None and t0 is not None else None,
+        "duration": task.get("duration_s"),
+        "cpu": task.get("cpu_s"),
+        "lane": lane(task) if has_lane else DASH,
+        "lane_label": short_lane(task) if has_lane else DASH,
+        "attempt": task.get("attempt"),
+        "error": task.get("error"),
+    }
+
+
+def _view(redis: Redis, run_id: str) -> RunView:
+    return get_columns_cache().view(redis, run_id)
+
+
+def table(redis: Redis, run_id: str, query: TableQuery) -> Table:
+    """One page of the run's task table. Raises RunNotFound."""
+    view = _view(redis, run_id)
+    tasks = view.tasks
+
+    def all_urls() -> list[str]:
+        return urls_list.read(redis, view.urls_owner)
+
+    def urls_at(indexes: list[int]) -> list[str]:
+        return urls_list.read_at(redis, view.urls_owner, indexes)
+
+    key = ("order", query.sort, query.descending, query.state)
+    order = view.derive(key, lambda: matching(tasks, query, all_urls))
+    chosen = order[query.offset : query.offset + query.limit]
+    rows = [table_row(task, tasks.t0) for task in page_tasks(tasks, chosen, urls_at)]
+    return Table(query, rows, len(order), tasks.total)
+
+
+def timeline_view(
+    redis: Redis, run_id: str, now: float, window: Window | None, since: int | None
+) -> dict[str, Any]:
+    """The run's timeline as the page draws it, with each lane's label. Raises RunNotFound."""
+    view = _view(redis, run_id)
+    if window is None and since is None:
+        data = view.derive(("timeline",), lambda: timeline(view.tasks, now))
+    elif since is None:
+        data = view.derive(("timeline", window), lambda: timeline(view.tasks, now, window))
+    else:
+        data = timeline(view.tasks, now, window, since)
+    lanes = [
+        dict(zip(("host", "worker", "pid", "thread"), lane_, strict=True))
+        for lane_ in data["lanes"]
+    ]
+    return data | {
+        "lanes": [lane(item) for item in lanes],
+        "lane_labels": [short_lane(item) for item in lanes],
+        "final": view.finished,
+    }

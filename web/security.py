@@ -1,8 +1,9 @@
 """Response headers every page gets, and the optional bearer token of the JSON API.
 
 Pages never load anything from another origin: scripts and styles are served from web/static and
-plotly.min.js from the installed plotly package, so the policy can be `'self'` throughout. Plotly
-injects <style> elements, hence `style-src 'unsafe-inline'` (styles cannot run code).
+plotly.js's partial bundle from web/static/vendor (web.assets), so the policy can be `'self'`
+throughout. Plotly injects <style> elements, hence `style-src 'unsafe-inline'` (styles cannot
+run code).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ import time
 
 import redis as redis_lib
 
-from contract import keys
+from contract import keys, urls_list
 from contract.records import RunSpec, StartRecord, TaskRecord
 from contract.states import Strategy, TaskState, Workload
 from contract.summary import Totals
@@ -65,7 +65,7 @@ def write_run(
     state = "done" if ended == len(urls) else "running" if ended or running else "queued"
     fields = {
         "id": run_id,
-        "spec": json.dumps(spec.to_dict()),
+        "spec": json.dumps(spec.settings_dict()),
         "strategy": spec.strategy.value,
         "state": state,
         "total": len(urls),
@@ -82,6 +82,7 @@ def write_run(
     fields.update(totals_fields([TaskRecord.from_json(t) for t in tasks.values()], state))
     with client.pipeline() as pipe:
         pipe.hset(keys.run_key(run_id), mapping=fields)
+        urls_list.store(pipe, run_id, urls, ttl_s)
         if tasks:
             pipe.hset(keys.tasks_key(run_id), mapping=tasks)
             pipe.rpush(keys.order_key(run_id), *range(ended))

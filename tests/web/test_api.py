@@ -268,20 +268,20 @@ def test_responses_carry_security_headers(client):
         assert headers["Referrer-Policy"]
 
 
-def test_plotly_is_served_from_the_package_with_long_cache(client):
-    response = client.get("/static/vendor/plotly.min.js")
+def test_plotly_partial_bundle_is_served_with_long_cache(client):
+    """The cartesian partial bundle from npm (web.assets), not plotly's full 4.8 MB."""
+    url = "/static/vendor/plotly-cartesian.min.js"
+    response = client.get(url)
     assert response.status_code == 200
     assert response.mimetype == "text/javascript"
     assert "max-age=31536000" in response.headers["Cache-Control"]
-    assert response.data.startswith(b"/**\n* plotly.js")
-    zipped = client.get("/static/vendor/plotly.min.js", headers={"Accept-Encoding": "gzip"})
+    assert response.data.startswith(b"/**\n* plotly.js (cartesian - minified)")
+    assert len(response.data) < 2_000_000
+    zipped = client.get(url, headers={"Accept-Encoding": "gzip"})
     assert zipped.headers["Content-Encoding"] == "gzip"
     assert len(zipped.data) < len(response.data) / 2
     etag = response.headers["ETag"]
-    assert (
-        client.get("/static/vendor/plotly.min.js", headers={"If-None-Match": etag}).status_code
-        == 304
-    )
+    assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
 
 
 def test_json_errors_never_show_a_traceback(client):

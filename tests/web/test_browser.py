@@ -42,15 +42,19 @@ def test_form_run_is_drawn_live_with_one_bar_per_task(page, origin_url):
     assert_no_csp_violation(page)
     page.screenshot(path=str(ARTIFACTS / "run.png"), full_page=True)
 
-    page.click('th a[data-sort="duration"]')
-    assert page.get_attribute('th:has(a[data-sort="duration"])', "aria-sort") == "ascending"
+    page.click('th a[data-sort="duration"]')  # the server sorts: wait for its page
+    page.wait_for_selector('th[aria-sort="ascending"]:has(a[data-sort="duration"])')
     assert "sort=duration" in page.url
 
 
 def test_run_page_draws_running_tasks_before_the_run_ends(page, web_server, origin_url):
-    """A task on /hang runs until the fetcher gives up (the test stack's read timeout, 3 s): the
-    run cannot end before then, so the page must show it running, as a bar, without a reload."""
-    urls = [f"{origin_url}/hang", *(f"{origin_url}/delay/300?n={i}" for i in range(5))]
+    """A task on /drip (a byte every 400 ms) runs until the task deadline of the test stack
+    (5 s): the run cannot end before then, so the page must show it running, as a bar, without
+    a reload."""
+    urls = [
+        f"{origin_url}/drip?bytes=40&interval_ms=400",
+        *(f"{origin_url}/delay/300?n={i}" for i in range(5)),
+    ]
     body = {"urls": urls, "strategy": "threads", "concurrency": 2}
     response = requests.post(f"{web_server.url}/api/runs", json=body, timeout=10)
     assert response.status_code == 202

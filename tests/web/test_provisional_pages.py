@@ -182,18 +182,13 @@ def test_finished_run_page_shows_final_figures(client, redis_client):
 
 
 def render_run(app, run: dict) -> str:
-    from web.runview import task_rows, time_origin
+    """The run page for a record changed by the test (fields an older version did not write)."""
+    from web.clients import get_redis
+    from web.runview import TableQuery, table
 
     with app.test_request_context():
-        return render_template(
-            "run.html",
-            run=run,
-            rows=task_rows(run),
-            t0=time_origin(run),
-            sort="index",
-            order="asc",
-            poll_ms=700,
-        )
+        page = table(get_redis(), run["id"], TableQuery())
+        return render_template("run.html", run=run, table=page, poll_ms=700)
 
 
 def test_run_page_names_the_workers_that_served_it_and_busy_hosts(app, redis_client):

@@ -1,21 +1,27 @@
-// The run page, live: polls GET /api/runs/<id> until the run is done and redraws in place.
+// The run page, live: polls the run's summary (GET /api/runs/<id>?tasks=false), its timeline
+// and the page of the task table in view, until the run is done. None of them grows with the
+// run: the table is a page the server sorts and filters, the timeline a bounded view.
 import {
-  STATE_LABELS, count, esc, getJSON, millis, percent, poll, rate, seconds, setText, sortRows,
-  taskRows, times, urlCell,
+  STATE_LABELS, count, esc, getJSON, millis, percent, poll, rate, seconds, setText, times, urlCell,
 } from "./fanout.js";
 import { hostLoadNote, workersNote } from "./runnotes.js";
-import { drawTimeline } from "./timeline.js";
+import { RunTimeline } from "./runtimeline.js";
 
 const root = document.querySelector("[data-run-id]");
 const runId = root.dataset.runId;
 const pollMs = Number(root.dataset.pollMs) || 700;
-const timeline = document.getElementById("timeline");
-const tbody = root.querySelector("[data-rows]");
-const sort = { key: root.dataset.sort || "index", desc: root.dataset.order === "desc" };
-let latest = null;
-const ended = new Map(); // index -> task record, merged from incremental polls
-let tableSignature = "";
+const timeline = new RunTimeline(document.getElementById("timeline"), runId);
+const card = root.querySelector("[data-table]");
+const tbody = card.querySelector("[data-rows]");
+const query = {
+  sort: card.dataset.tableSort || "index",
+  order: card.dataset.tableOrder === "desc" ? "desc" : "asc",
+  state: card.dataset.stateFilter || "",
+  offset: Number(card.dataset.offset) || 0,
+  limit: Number(card.dataset.limit) || 100,
+};
 let renderMs = 0;
+let tableHtml = "";
 
 function rowHtml(r) {
   const attempt = r.attempt > 1 ? ` <span class="muted">attempt ${r.attempt}</span>` : "";
@@ -33,18 +39,55 @@ function rowHtml(r) {
   </tr>`;
 }
 
-function renderTable(run, force = false) {
-  const signature = `${run.done}:${(run.running || []).map((s) => s.index).join(",")}:${sort.key}:${sort.desc}`;
-  if (!force && signature === tableSignature) return;
-  tableSignature = signature;
-  const rows = sortRows(taskRows(run), sort.key, sort.desc);
-  tbody.innerHTML = rows.map(rowHtml).join("");
-  for (const th of root.querySelectorAll("table.tasks th")) {
+function tableParams() {
+  const params = new URLSearchParams({ sort: query.sort, order: query.order });
+  if (query.state) params.set("state", query.state);
+  return params;
+}
+
+function renderTable(page) {
+  const html = page.rows.map(rowHtml).join("");
+  if (html !== tableHtml) tbody.innerHTML = html;
+  tableHtml = html;
+  for (const th of card.querySelectorAll("table.tasks th")) {
     const link = th.querySelector("[data-sort]");
     if (!link) continue;
-    if (link.dataset.sort === sort.key) th.setAttribute("aria-sort", sort.desc ? "descending" : "ascending");
+    const active = link.dataset.sort === query.sort;
+    if (active) th.setAttribute("aria-sort", query.order === "desc" ? "descending" : "ascending");
     else th.removeAttribute("aria-sort");
+    const params = tableParams();
+    params.set("sort", link.dataset.sort);
+    params.set("order", active && query.order === "asc" ? "desc" : "asc");
+    link.href = `?${params}`;
   }
+  for (const link of card.querySelectorAll("[data-filter]")) {
+    if (link.dataset.filter === query.state) link.setAttribute("aria-current", "true");
+    else link.removeAttribute("aria-current");
+  }
+  const pageNo = Math.floor(page.offset / page.limit) + 1;
+  const pages = Math.max(1, Math.ceil(page.matched / page.limit));
+  const last = Math.min(page.offset + page.limit, page.matched);
+  setText(card, "[data-page-note]", page.matched
+    ? `rows ${count(page.offset + 1)}–${count(last)} of ${count(page.matched)}`
+    : "no task in this state");
+  for (const link of card.querySelectorAll("[data-page]")) {
+    const target = link.dataset.page === "prev" ? pageNo - 1 : pageNo + 1;
+    link.hidden = target < 1 || target > pages;
+    const params = tableParams();
+    params.set("page", String(target));
+    link.href = `?${params}`;
+  }
+  card.dataset.matched = String(page.matched);
+  card.dataset.offset = String(page.offset);
+}
+
+async function loadTable() {
+  const params = tableParams();
+  params.set("offset", String(query.offset));
+  params.set("limit", String(query.limit));
+  const page = await getJSON(`/api/runs/${encodeURIComponent(runId)}/tasks?${params}`);
+  renderTable(page);
+  return page;
 }
 
 // Until the run is done its figures cover the tasks ended so far: greyed, "so far", and no
@@ -93,7 +136,7 @@ function renderProgress(run) {
   setText(root, '[data-field="done"]', count(run.done));
   const note =
     run.state === "queued" ? "waiting for a worker"
-      : run.state === "running" ? `running · ${(run.running || []).length} in flight`
+      : run.state === "running" ? `running · ${count(run.counts.running || 0)} in flight`
         : `finished in ${seconds(run.summary.latency_s)} from submission`;
   setText(root, '[data-field="progress_note"]', note);
   const fill = root.querySelector("[data-progress-fill]");
@@ -107,45 +150,53 @@ function renderProgress(run) {
 }
 
 function render(run) {
-  latest = run;
   renderProgress(run);
   renderSummary(run);
   renderProvisional(run);
   renderConditions(run);
-  drawTimeline(timeline, run);
-  renderTable(run);
-  if (run.state === "done") timeline.dataset.final = "true";
 }
 
-root.querySelector("table.tasks thead").addEventListener("click", (event) => {
-  const link = event.target.closest("[data-sort]");
-  if (!link || !latest) return;
-  event.preventDefault();
-  const key = link.dataset.sort;
-  sort.desc = sort.key === key ? !sort.desc : false;
-  sort.key = key;
+// Sorting, filtering and paging ask the server for the page, and keep it in the address bar.
+function navigate(change) {
+  Object.assign(query, change);
   const url = new URL(window.location.href);
-  url.searchParams.set("sort", sort.key);
-  url.searchParams.set("order", sort.desc ? "desc" : "asc");
+  url.search = "";
+  for (const [key, value] of tableParams()) url.searchParams.set(key, value);
+  const pageNo = Math.floor(query.offset / query.limit) + 1;
+  if (pageNo > 1) url.searchParams.set("page", String(pageNo));
   window.history.replaceState(null, "", url);
-  renderTable(latest, true);
+  card.dataset.loading = "true";
+  loadTable()
+    .catch((error) => console.warn("table failed", error))
+    .finally(() => delete card.dataset.loading);
+}
+
+card.addEventListener("click", (event) => {
+  const sortLink = event.target.closest("[data-sort]");
+  const stateLink = event.target.closest("[data-filter]");
+  const pageLink = event.target.closest("[data-page]");
+  if (sortLink) {
+    event.preventDefault();
+    const key = sortLink.dataset.sort;
+    const order = query.sort === key && query.order === "asc" ? "desc" : "asc";
+    navigate({ sort: key, order, offset: 0 });
+  } else if (stateLink) {
+    event.preventDefault();
+    navigate({ state: stateLink.dataset.filter, offset: 0 });
+  } else if (pageLink) {
+    event.preventDefault();
+    const step = pageLink.dataset.page === "prev" ? -query.limit : query.limit;
+    navigate({ offset: Math.max(0, query.offset + step) });
+  }
 });
 
-// A run of thousands of tasks takes a while to draw: never spend more than about half of the
-// time drawing, so the page stays responsive (small runs poll every pollMs).
-// Each poll asks only for the tasks that ended since the last one (`since`), and merges them.
-// The first read is a page by index (it carries the URLs, for the pending rows); the URLs are not
-// sent again, and a `since` smaller than the true position only re-sends tasks, never skips one.
-let urls = null;
+// Each poll reads the summary (no tasks), then the timeline and the table page in view; a run
+// that takes long to draw polls less often (never more than about half of the time drawing).
 poll(async () => {
-  const query = urls === null ? "" : `?since=${ended.size}`;
-  const run = await getJSON(`/api/runs/${encodeURIComponent(runId)}${query}`);
-  if (urls === null) urls = run.spec.urls || [];
-  run.spec.urls = urls;
-  for (const task of run.tasks) ended.set(task.index, task);
-  run.tasks = [...ended.values()].sort((a, b) => a.index - b.index);
+  const run = await getJSON(`/api/runs/${encodeURIComponent(runId)}?tasks=false`);
   const started = performance.now();
   render(run);
+  await Promise.all([timeline.update(run), loadTable()]);
   renderMs = performance.now() - started;
-  return run.state !== "done";
+  return run.state !== "done" || !timeline.data?.final;
 }, () => Math.max(pollMs, 2 * renderMs));

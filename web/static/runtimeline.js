@@ -1,0 +1,240 @@
+// The run page's timeline, from GET /api/runs/<id>/timeline: single bars while a view holds a
+// few thousand tasks, else each lane's busy share over time (a heatmap: one image, however many
+// tasks). Dragging zooms the time axis; the server answers the zoomed window with bars again
+// once it is small enough. A live small run asks only for the bars that ended since the last poll.
+import {
+  PLOTLY_CONFIG, PLOTLY_FONT, STATE_COLOURS, STATE_LABELS, count, esc, getJSON, millis, percent,
+} from "./fanout.js";
+
+const TRACE_ORDER = ["ok", "http_error", "error", "timeout", "refused", "lost", "running"];
+const MAX_HOVER_URL = 90;
+const BUSY_SCALE = [[0, "#f8fafc"], [0.02, "#dbeafe"], [1, "#1d4ed8"]];
+
+function clip(text, n) {
+  const s = String(text ?? "");
+  return s.length > n ? `${s.slice(0, n - 1)}…` : s;
+}
+
+function barHover(bar, label) {
+  const lines = [
+    `<b>#${bar.index}</b> · ${esc(STATE_LABELS[bar.state] || bar.state)}`,
+    esc(clip(bar.url, MAX_HOVER_URL)),
+    `start +${bar.start.toFixed(3)} s · ${bar.state === "running" ? "running for " : ""}${millis(bar.duration)}`,
+  ];
+  if (bar.state !== "running") {
+    const status = bar.status != null ? `HTTP ${bar.status} · ` : "";
+    lines.push(`${status}${count(bar.bytes)} bytes${bar.cpu != null ? ` · CPU ${millis(bar.cpu)}` : ""}`);
+  }
+  if (bar.error) lines.push(`<i>${esc(clip(bar.error, MAX_HOVER_URL))}</i>`);
+  lines.push(esc(label));
+  return lines.join("<br>");
+}
+
+// Columnar bars of an answer as objects keyed by lane name (lane ids differ between answers).
+function ended(data) {
+  const b = data.bars;
+  return b.index.map((index, i) => ({
+    index, lane: data.lanes[b.lane[i]], start: b.start[i], duration: b.duration[i],
+    state: b.state[i], url: b.url[i], status: b.status[i], bytes: b.bytes[i], cpu: b.cpu[i],
+    error: b.error[i],
+  }));
+}
+
+function running(data) {
+  const r = data.running;
+  return r.index.map((index, i) => ({
+    index, lane: data.lanes[r.lane[i]], start: r.start[i], duration: Math.max(0, data.now - r.start[i]),
+    state: "running", url: r.url[i], status: null, bytes: null, cpu: null, error: null,
+  }));
+}
+
+// plotly.js loads `async` on this page: the summary and the table need not wait for it.
+function plotlyReady() {
+  if (window.Plotly) return Promise.resolve();
+  const script = document.getElementById("plotly-script");
+  return new Promise((resolve, reject) => {
+    script.addEventListener("load", resolve, { once: true });
+    script.addEventListener("error", () => reject(new Error("plotly.js did not load")), { once: true });
+  });
+}
+
+export class RunTimeline {
+  constructor(el, runId) {
+    this.el = el;
+    this.runId = runId;
+    this.window = null; // [from, to] seconds, or null: the whole run
+    this.bars = new Map(); // index -> ended bar, merged from `since` answers
+    this.since = 0;
+    this.binned = false;
+    this.data = null;
+    this.run = null;
+    this.listening = false;
+  }
+
+  query() {
+    if (this.window) return `from=${this.window[0]}&to=${this.window[1]}`;
+    return this.binned ? "" : `since=${this.since}`;
+  }
+
+  async update(run) {
+    this.run = run;
+    const asked = this.window;
+    const data = await getJSON(`/api/runs/${encodeURIComponent(this.runId)}/timeline?${this.query()}`);
+    await plotlyReady();
+    if (asked !== this.window) return; // zoomed meanwhile: that answer will draw
+    if (data.since !== undefined) {
+      for (const bar of ended(data)) this.bars.set(bar.index, bar);
+      this.since = data.ended;
+    } else if (!this.window) {
+      this.binned = data.mode === "bins";
+      this.bars.clear();
+      this.since = 0;
+    }
+    this.data = data;
+    this.draw();
+  }
+
+  draw() {
+    const { el, data, run } = this;
+    el.dataset.mode = data.mode;
+    el.dataset.lanes = String(data.lanes.length);
+    if (data.mode === "empty") {
+      this.showEmpty(run);
+      el.dataset.bars = "0";
+      return;
+    }
+    el.querySelector(":scope > [data-chart-empty]")?.remove();
+    const labels = new Map(data.lanes.map((lane, i) => [lane, data.lane_labels[i]]));
+    const traces = data.mode === "bins" ? this.binTraces(data) : this.barTraces(data, labels);
+    const whole = !this.window;
+    const layout = this.layout(data, whole);
+    window.Plotly.react(el, traces, layout, PLOTLY_CONFIG);
+    if (!this.listening) {
+      this.listening = true;
+      el.on("plotly_relayout", (event) => this.zoom(event));
+    }
+    el.dataset.final = String(Boolean(data.final && whole));
+    if (!el.dataset.drawnAt) el.dataset.drawnAt = String(performance.now());
+  }
+
+  barTraces(data, labels) {
+    const all = data.since !== undefined ? [...this.bars.values()] : ended(data);
+    all.push(...running(data));
+    const byState = new Map(TRACE_ORDER.map((state) => [state, { y: [], base: [], x: [], text: [] }]));
+    for (const bar of all) {
+      const t = byState.get(bar.state) || byState.get("error");
+      t.y.push(bar.lane);
+      t.base.push(bar.start);
+      t.x.push(bar.duration);
+      t.text.push(barHover(bar, labels.get(bar.lane) || bar.lane));
+    }
+    this.el.dataset.bars = String(all.length);
+    this.el.dataset.running = String(byState.get("running").x.length);
+    const traces = [];
+    for (const [state, t] of byState) {
+      if (!t.x.length) continue;
+      traces.push({
+        type: "bar", orientation: "h", name: STATE_LABELS[state], y: t.y, base: t.base, x: t.x,
+        hovertext: t.text, hoverinfo: "text", width: 0.72,
+        opacity: state === "running" ? 0.75 : 1,
+        marker: {
+          color: STATE_COLOURS[state],
+          line: { color: "rgba(255,255,255,0.9)", width: all.length > 400 ? 0 : 1 },
+        },
+      });
+    }
+    return traces;
+  }
+
+  binTraces(data) {
+    const { bins } = data;
+    const x = Array.from({ length: bins.count }, (_, i) => data.from + (i + 0.5) * bins.width);
+    const text = data.lanes.map((_, lane) => x.map((_, i) => {
+      const a = data.from + i * bins.width;
+      const n = bins.ended[lane][i];
+      const bad = bins.failed[lane][i];
+      return `${esc(data.lane_labels[lane])}<br>+${a.toFixed(2)}–${(a + bins.width).toFixed(2)} s`
+        + `<br>busy ${percent(bins.busy[lane][i])} · ${count(n)} ended${bad ? ` (${count(bad)} not ok)` : ""}`;
+    }));
+    this.el.dataset.bars = "0";
+    this.el.dataset.running = "0";
+    return [{
+      type: "heatmap", x, y: data.lanes, z: bins.busy, zmin: 0, zmax: 1, colorscale: BUSY_SCALE,
+      hovertext: text, hoverinfo: "text", xgap: 0, ygap: 2,
+      colorbar: { title: { text: "busy", side: "right" }, thickness: 10, len: 0.9, tickformat: ".0%" },
+    }];
+  }
+
+  layout(data, whole) {
+    const lanes = data.lanes.length;
+    const shapes = [];
+    const annotations = [];
+    const ideal = this.run?.summary?.ideal_s;
+    if (whole && ideal && this.run.state === "done") {
+      shapes.push({
+        type: "line", xref: "x", yref: "paper", x0: ideal, x1: ideal, y0: 0, y1: 1,
+        line: { color: "#0f172a", width: 1.5, dash: "dash" },
+      });
+      annotations.push({
+        xref: "x", yref: "paper", x: ideal, y: 1, yanchor: "bottom", showarrow: false,
+        text: "ideal", font: { size: 11, color: "#0f172a" },
+      });
+    }
+    return {
+      barmode: "overlay",
+      height: Math.max(200, 92 + Math.min(lanes, 60) * (lanes > 30 ? 12 : 24)),
+      margin: { l: 8, r: 16, t: 34, b: 38 },
+      font: PLOTLY_FONT,
+      paper_bgcolor: "rgba(0,0,0,0)",
+      plot_bgcolor: "#ffffff",
+      showlegend: data.mode === "bars",
+      legend: { orientation: "h", x: 0, y: 1.0, yanchor: "bottom", traceorder: "normal" },
+      hoverlabel: { align: "left", bgcolor: "#0f172a", font: { color: "#f8fafc", size: 12 } },
+      xaxis: {
+        title: { text: "seconds since the first start", standoff: 6 },
+        zeroline: false,
+        gridcolor: "#e2e8f0",
+        ticksuffix: " s",
+        range: whole ? [0, Math.max(data.end, 1e-3)] : [data.from, data.to],
+        autorange: false,
+      },
+      yaxis: {
+        type: "category", categoryorder: "array", categoryarray: data.lanes, tickvals: data.lanes,
+        ticktext: data.lane_labels, autorange: "reversed", automargin: true, showgrid: false,
+        fixedrange: true, tickfont: { size: lanes > 30 ? 9 : 11 },
+      },
+      shapes,
+      annotations,
+    };
+  }
+
+  zoom(event) {
+    let next;
+    if (event["xaxis.range[0]"] !== undefined) {
+      next = [Math.max(0, event["xaxis.range[0]"]), event["xaxis.range[1]"]];
+    } else if (Array.isArray(event["xaxis.range"])) {
+      next = [Math.max(0, event["xaxis.range"][0]), event["xaxis.range"][1]];
+    } else if (event["xaxis.autorange"]) {
+      next = null;
+    } else {
+      return;
+    }
+    if (next && !(next[1] > next[0])) return;
+    if (JSON.stringify(next) === JSON.stringify(this.window)) return;
+    this.window = next;
+    this.update(this.run).catch((error) => console.warn("timeline zoom failed", error));
+  }
+
+  showEmpty(run) {
+    let note = this.el.querySelector(":scope > [data-chart-empty]");
+    if (!note) {
+      note = document.createElement("p");
+      note.className = "chart-placeholder";
+      note.dataset.chartEmpty = "";
+      this.el.append(note);
+    }
+    note.textContent = run?.state === "queued"
+      ? "No task has started yet: the run is waiting for a worker."
+      : "No task has started yet.";
+  }
+}
