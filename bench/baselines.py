@@ -137,11 +137,11 @@ def run_direct(stack, name: str, urls: list[str], **kwargs: Any) -> float:
     args_file = stack.work_dir / f"direct-{name}.args.json"
     args_file.write_text(args)
     origin_before = stack.origin_cpu_s()
-    proc = stack.python(name, "-m", "bench.baselines", name, str(result), str(args_file))
-    code = proc.popen.wait(timeout=600)
+    child = stack.python(name, "-m", "bench.baselines", name, str(result), str(args_file))
+    code = child.proc.wait(timeout=600)
     stack.last_origin_s = stack.origin_cpu_s() - origin_before
     if code != 0 or not result.exists():
-        raise RuntimeError(f"baseline {name} failed ({code}):\n{proc.log()}")
+        raise RuntimeError(f"baseline {name} failed ({code}):\n{child.tail()}")
     return float(json.loads(result.read_text())["wall_s"])
 
 
@@ -179,7 +179,7 @@ def _done_count(stack) -> int:
 
 
 def wait_bare(stack, before: int, count: int, timeout_s: float = 300) -> None:
-    from bench.stack import wait_until
+    from fanout.children import wait_until
 
     wait_until(lambda: _done_count(stack) >= before + count, timeout_s, f"{count} bare jobs")
 

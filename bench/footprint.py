@@ -9,8 +9,8 @@ import psutil
 from bench.baselines import enqueue_bare, run_bare
 from bench.measure import Ctx, fanout_run, urls
 from bench.model import Outcome, fmt
-from bench.stack import wait_until
 from contract import jobs, keys
+from fanout.children import wait_until
 
 MB = 1024 * 1024
 
@@ -81,8 +81,8 @@ def footprint(ctx: Ctx) -> Outcome:
         if web is not None:
             for _ in range(5):
                 _get(stack.start_web() or "", "/api/runs")
-            rows["web_master"].add(value=_rss_mb(web.popen.pid))
-            children = psutil.Process(web.popen.pid).children()
+            rows["web_master"].add(value=_rss_mb(web.pid))
+            children = psutil.Process(web.pid).children()
             rows["web"].add(value=max((_rss_mb(c.pid) for c in children), default=None))
     for key, bound, unit in (
         ("fresh", 60, "MB"),

@@ -134,10 +134,11 @@ def burst(ctx: Ctx, kind: str, cls: str, count: int, enqueue) -> dict[str, float
     stack.client.config_resetstat()
     result = stack.work_dir / "burst.json"
     result.unlink(missing_ok=True)
-    proc = stack.python(f"burst-{kind}-{cls}", "-m", "bench.procs", "burst", kind, cls, str(result))
-    code = proc.popen.wait(timeout=600)
+    args = ("-m", "bench.procs", "burst", kind, cls, str(result))
+    child = stack.python(f"burst-{kind}-{cls}", *args)
+    code = child.proc.wait(timeout=600)
     if code != 0 or not result.exists():
-        raise RuntimeError(f"burst worker {kind}/{cls} failed ({code}):\n{proc.log()}")
+        raise RuntimeError(f"burst worker {kind}/{cls} failed ({code}):\n{child.tail()}")
     calls, evalsha = command_calls(stack)
     wall_s = float(json.loads(result.read_text())["wall_s"])
     time.sleep(SETTLE_S)

@@ -1,6 +1,5 @@
 """Entry points of the bench's child processes: `python -m bench.procs WHAT ...`.
 
-* `origin`: the project's origin server on ORIGIN_PORT.
 * `worker KIND CLASS`: a long-lived worker. KIND `fanout` is fanout's own worker
   (`worker.process.run_worker`, unsupervised); `bare` is a plain `rq.SimpleWorker` (CLASS
   `simple`) or `rq.Worker` (CLASS `fork`) on the bench's bare queue, with the JSON serializer.
@@ -21,13 +20,6 @@ def _settings():
     from contract.settings import Settings
 
     return Settings.from_env()
-
-
-def origin() -> None:
-    from origin.server import serve
-
-    settings = _settings()
-    serve("127.0.0.1", settings.origin_port)
 
 
 def _bare_worker(cls: str):
@@ -64,8 +56,6 @@ def run(kind: str, cls: str, burst: bool) -> float:
 
 def main(argv: list[str]) -> None:
     match argv:
-        case ["origin"]:
-            origin()
         case ["worker", kind, cls]:
             run(kind, cls, burst=False)
         case ["burst", kind, cls, result]:

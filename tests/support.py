@@ -1,90 +1,36 @@
-"""Real processes for tests: redis-server, the origin and workers, on loopback free ports."""
+"""Real processes for tests: redis-server, the origin, the web app and workers, on loopback free
+ports. Starting, waiting and stopping are `fanout.children`'s, shared with the bench."""
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
-import socket
-import subprocess
 import sys
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import redis as redis_lib
 
-ROOT = Path(__file__).resolve().parent.parent
+from fanout import children, redis_server
+from fanout.children import free_port, wait_until
 
+#: The suite's name for a started child (`service.proc`, `.url`, `.stop()`, `.signal_group()`).
+Service = children.Child
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until(predicate: Callable[[], object], timeout_s: float = 30, what: str = "condition"):
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout_s} s waiting for {what}")
-        time.sleep(0.05)
-
-
-@dataclass
-class Service:
-    """A child process in its own process group (so a test can kill the whole group)."""
-
-    name: str
-    proc: subprocess.Popen
-    log_path: Path
-    url: str = ""
-    extra: dict = field(default_factory=dict)
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def signal_group(self, sig: int) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, sig)
-
-    def stop(self, timeout_s: float = 15) -> None:
-        if self.alive():
-            self.signal_group(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                self.signal_group(signal.SIGKILL)
-                self.proc.wait(timeout=5)
-        else:
-            self.signal_group(signal.SIGKILL)  # leftovers in the group
+__all__ = [
+    "Service",
+    "alive_workers",
+    "free_port",
+    "start_origin",
+    "start_redis",
+    "start_service",
+    "start_web",
+    "start_worker",
+    "wait_until",
+]
 
 
 def start_service(name: str, args: list[str], log_dir: Path, env: dict[str, str]) -> Service:
-    log_path = log_dir / f"{name}.log"
-    with log_path.open("ab") as log:
-        proc = subprocess.Popen(
-            args,
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    return Service(name, proc, log_path)
-
-
-def redis_server_binary() -> str:
-    from fanout.redis_server import redis_server_binary as find
-
-    return find()
+    """`args` in a process group of their own, logging to `log_dir/<name>.log`."""
+    return children.start(name, args, log_dir / f"{name}.log", env=env)
 
 
 def start_redis(
@@ -94,67 +40,18 @@ def start_redis(
     password: str | None = None,
     extra_args: tuple[str, ...] = (),
 ) -> Service:
-    """A private redis-server with AOF in its own directory (never the shared one on 6379).
-    `extra_args` come last, so `("--appendonly", "no")` overrides the default."""
+    """A private redis-server with AOF in `log_dir/redis-PORT` (never the shared one on 6379),
+    so starting it again on its port replays what it had. `extra_args` override the defaults."""
     port = port or free_port()
-    data = log_dir / f"redis-{port}"
-    data.mkdir(parents=True, exist_ok=True)
-    args = [
-        redis_server_binary(),
-        "--bind", "127.0.0.1",
-        "--port", str(port),
-        "--dir", str(data),
-        "--appendonly", "yes",
-        "--appendfsync", "everysec",
-        "--save", "",
-        "--maxmemory-policy", "noeviction",
-    ]  # fmt: skip
-    if password:
-        args += ["--requirepass", password]
-    args += extra_args
-    service = start_service(f"redis-{port}", args, log_dir, dict(os.environ))
     auth = f":{password}@" if password else ""
-    service.url = f"redis://{auth}127.0.0.1:{port}/0"
-    client = redis_lib.Redis.from_url(service.url)
-
-    def ready() -> bool:
-        try:
-            return bool(client.ping())
-        except redis_lib.RedisError:
-            if not service.alive():
-                raise RuntimeError(f"redis-server exited:\n{service.log()}") from None
-            return False
-
-    wait_until(ready, 20, "redis-server")
-    return service
-
-
-def wait_http_ready(service: Service, what: str, timeout_s: float = 30) -> None:
-    """Wait until the service answers GET /healthz; fail at once if it exits."""
-    import requests
-
-    def ready() -> bool:
-        if not service.alive():
-            raise RuntimeError(f"{what} exited:\n{service.log()}")
-        try:
-            return requests.get(f"{service.url}/healthz", timeout=1).ok
-        except requests.RequestException:
-            return False
-
-    wait_until(ready, timeout_s, what)
+    url = f"redis://{auth}127.0.0.1:{port}/0"
+    log_path = log_dir / f"redis-{port}.log"
+    return redis_server.start_redis(url, log_dir / f"redis-{port}", log_path, *extra_args)
 
 
 def start_origin(log_dir: Path, env: dict[str, str]) -> Service:
     port = free_port()
-    service = start_service(
-        f"origin-{port}",
-        [sys.executable, "-m", "fanout", "origin", "--port", str(port)],
-        log_dir,
-        env,
-    )
-    service.url = f"http://127.0.0.1:{port}"
-    wait_http_ready(service, "origin", 20)
-    return service
+    return children.start_origin(port, log_dir / f"origin-{port}.log", env)
 
 
 def start_web(
@@ -166,15 +63,11 @@ def start_web(
     data_dir = log_dir / f"{name}-{port}-data"
     data_dir.mkdir(parents=True, exist_ok=True)
     env = dict(env, WEB_PORT=str(port), WEB_PROCESSES=str(processes), FANOUT_DATA_DIR=str(data_dir))
-    service = start_service(
-        f"{name}-{port}",
-        [sys.executable, "-m", "fanout", "web", "--port", str(port)],
-        log_dir,
-        env,
-    )
+    args = [sys.executable, "-m", "fanout", "web", "--port", str(port)]
+    service = start_service(f"{name}-{port}", args, log_dir, env)
     service.url = f"http://127.0.0.1:{port}"
     service.extra["data_dir"] = data_dir
-    wait_http_ready(service, "fanout web")
+    service.wait_ready(children.http_ok(f"{service.url}/healthz"), 30, "fanout web")
     return service
 
 
