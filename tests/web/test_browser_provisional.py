@@ -211,19 +211,26 @@ def test_run_page_shows_partial_figures_workers_and_busy_hosts(page, web_server,
         shaped = run_shape(real, workers=workers, others_cores={"host-a": 0.62, "host-b": 0.1})
         return shaped | {"id": queued}
 
-    served = {"record": record(queued) | {"host_load": None}}
+    served = {"record": record(queued) | {"host_load": None}, "source": queued}
     served["record"]["summary"]["workers"] = None
     page.route(
         re.compile(rf".*/api/runs/{queued}\?.*"),
         lambda route: route.fulfill(json=served["record"]),
     )
+
+    def same_read_of_the_source(route) -> None:
+        """The timeline and table of the run whose record is being served."""
+        url = route.request.url.replace(f"/api/runs/{queued}/", f"/api/runs/{served['source']}/")
+        route.fulfill(json=requests.get(url, timeout=10).json())
+
+    page.route(re.compile(rf".*/api/runs/{queued}/(timeline|tasks)\?.*"), same_read_of_the_source)
     page.goto(f"/runs/{queued}")
     page.wait_for_selector("#timeline [data-chart-empty]")
     assert "No task has started yet" in page.inner_text("#timeline")
     assert page.locator("#timeline .main-svg").count() == 0
     assert not page.is_visible("[data-host-load]")
 
-    served["record"] = record(going)
+    served["record"], served["source"] = record(going), going
     page.wait_for_selector("#timeline .main-svg")
     page.wait_for_selector('[data-summary][data-provisional="true"]')
     assert page.locator("[data-so-far]:visible").count() >= 4
@@ -236,7 +243,7 @@ def test_run_page_shows_partial_figures_workers_and_busy_hosts(page, web_server,
     assert "the figures may be distorted; repeat the run" in warning
     page.screenshot(path=str(ARTIFACTS / "run-provisional.png"), full_page=True)
 
-    served["record"] = record(done)
+    served["record"], served["source"] = record(done), done
     page.wait_for_selector('[data-summary][data-provisional="false"]')
     assert page.locator("[data-so-far]:visible").count() == 0
     assert page.locator(".stat-accent").count() == 1

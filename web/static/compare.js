@@ -6,7 +6,7 @@ import {
   PLOTLY_CONFIG, PLOTLY_FONT, esc, getJSON, percent, poll, seconds,
 } from "./fanout.js";
 import { compareRowHtml, compareRows } from "./compare_rows.js";
-import { drawTimeline, labelWidth, timelineData } from "./timeline.js";
+import { RunTimeline } from "./runtimeline.js";
 
 const root = document.querySelector("[data-comparison-id]");
 const comparisonId = root.dataset.comparisonId;
@@ -14,7 +14,7 @@ const pollMs = Math.max(700, Number(root.dataset.pollMs) || 700);
 const chart = document.getElementById("compare-chart");
 const chartEmpty = root.querySelector("[data-chart-empty]");
 const tbody = root.querySelector("[data-compare-rows]");
-const records = new Map(); // run id -> full run record, refetched until done
+const timelines = new Map(); // run id -> RunTimeline, read until its run is final
 let tableHtml = "";
 let drawnScale = 0;
 let drawnMargin = 0;
@@ -100,41 +100,40 @@ function labelTimelines(comparison) {
   }
 }
 
+// Each run's timeline from GET /api/runs/<id>/timeline (bounded, whatever the run's size)
+// until it is final; all drawn to one time scale and one label width.
 async function refreshTimelines(comparison) {
   let changed = false;
   for (const run of comparison.runs) {
-    const known = records.get(run.id);
-    if (run.state === "queued" || (known && known.state === "done")) continue;
-    records.set(run.id, await getJSON(`/api/runs/${encodeURIComponent(run.id)}`));
-    changed = true;
-  }
-  let scale = 0;
-  let marginLeft = 0;
-  for (const record of records.values()) {
-    scale = Math.max(scale, timelineData(record, record.now).end);
-    marginLeft = Math.max(marginLeft, labelWidth(record, record.now));
-  }
-  scale = Math.max(scale * 1.02, 0.01);
-  const rescale = scale > drawnScale * 1.001 || scale < drawnScale * 0.999 || marginLeft !== drawnMargin;
-  if (!changed && !rescale) return;
-  drawnScale = scale;
-  drawnMargin = marginLeft;
-  for (const run of comparison.runs) {
-    const record = records.get(run.id);
     const el = root.querySelector(`[data-timeline-for="${CSS.escape(run.id)}"]`);
     const note = root.querySelector(`[data-stack-note="${CSS.escape(run.id)}"]`);
-    if (!record) {
+    if (run.state === "queued") {
       if (note) note.textContent = "queued: runs after the ones above";
       continue;
     }
     if (!el) continue;
-    drawTimeline(el, record, { compact: true, xMax: scale, marginLeft });
-    if (note) {
-      note.textContent = record.state === "done"
-        ? `${seconds(record.summary.wall_s)} · efficiency ${percent(record.summary.efficiency)}`
-        : `${record.state} · ${record.done}/${record.total}`;
+    let timeline = timelines.get(run.id);
+    if (!timeline) {
+      timeline = new RunTimeline(el, run.id, { compact: true });
+      timelines.set(run.id, timeline);
     }
-    if (record.state === "done") el.dataset.final = "true";
+    if (!timeline.data?.final) changed = (await timeline.load(run)) || changed;
+    if (note) {
+      note.textContent = run.state === "done"
+        ? `${seconds(run.summary.wall_s)} · efficiency ${percent(run.summary.efficiency)}`
+        : `${run.state} · ${run.done}/${run.total}`;
+    }
+  }
+  const drawn = [...timelines.values()].filter((t) => t.data);
+  const scale = Math.max(0.01, 1.02 * Math.max(0, ...drawn.map((t) => t.data.end)));
+  const marginLeft = Math.max(0, ...drawn.map((t) => t.labelWidth()));
+  const rescale = scale > drawnScale * 1.001 || scale < drawnScale * 0.999 || marginLeft !== drawnMargin;
+  if (!changed && !rescale) return;
+  drawnScale = scale;
+  drawnMargin = marginLeft;
+  for (const timeline of drawn) {
+    Object.assign(timeline.options, { xMax: scale, marginLeft });
+    timeline.draw();
   }
 }
 
@@ -149,6 +148,6 @@ poll(async () => {
   const badge = root.querySelector("h1 [data-run-state]");
   badge.textContent = comparison.state;
   badge.className = `badge run-${comparison.state}`;
-  const allDrawn = comparison.runs.every((r) => records.get(r.id)?.state === "done");
+  const allDrawn = comparison.runs.every((r) => timelines.get(r.id)?.data?.final);
   return !(comparison.state === "done" && allDrawn);
 }, pollMs);

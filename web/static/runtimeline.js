@@ -52,6 +52,7 @@ function running(data) {
 function plotlyReady() {
   if (window.Plotly) return Promise.resolve();
   const script = document.getElementById("plotly-script");
+  if (!script) return Promise.reject(new Error("plotly.js is not on this page"));
   return new Promise((resolve, reject) => {
     script.addEventListener("load", resolve, { once: true });
     script.addEventListener("error", () => reject(new Error("plotly.js did not load")), { once: true });
@@ -59,9 +60,12 @@ function plotlyReady() {
 }
 
 export class RunTimeline {
-  constructor(el, runId) {
+  // options.compact: a small chart without legend or zoom (the compare page's stack), drawn to
+  // options.xMax seconds with options.marginLeft pixels of lane labels, so stacked charts align.
+  constructor(el, runId, options = {}) {
     this.el = el;
     this.runId = runId;
+    this.options = { compact: false, ...options };
     this.window = null; // [from, to] seconds, or null: the whole run
     this.bars = new Map(); // index -> ended bar, merged from `since` answers
     this.since = 0;
@@ -77,11 +81,16 @@ export class RunTimeline {
   }
 
   async update(run) {
+    if (await this.load(run)) this.draw();
+  }
+
+  // Reads the timeline the view needs; false when a zoom overtook the answer.
+  async load(run) {
     this.run = run;
     const asked = this.window;
     const data = await getJSON(`/api/runs/${encodeURIComponent(this.runId)}/timeline?${this.query()}`);
     await plotlyReady();
-    if (asked !== this.window) return; // zoomed meanwhile: that answer will draw
+    if (asked !== this.window) return false; // zoomed meanwhile: that answer will draw
     if (data.since !== undefined) {
       for (const bar of ended(data)) this.bars.set(bar.index, bar);
       this.since = data.ended;
@@ -91,7 +100,13 @@ export class RunTimeline {
       this.since = 0;
     }
     this.data = data;
-    this.draw();
+    return true;
+  }
+
+  // Pixels the lane labels need, so stacked timelines can share one left edge.
+  labelWidth(fontPx = 10) {
+    const labels = this.data?.lane_labels || [];
+    return 12 + Math.max(0, ...labels.map((label) => label.length)) * fontPx * 0.6;
   }
 
   draw() {
@@ -109,7 +124,7 @@ export class RunTimeline {
     const whole = !this.window;
     const layout = this.layout(data, whole);
     window.Plotly.react(el, traces, layout, PLOTLY_CONFIG);
-    if (!this.listening) {
+    if (!this.listening && !this.options.compact) {
       this.listening = true;
       el.on("plotly_relayout", (event) => this.zoom(event));
     }
@@ -167,10 +182,11 @@ export class RunTimeline {
 
   layout(data, whole) {
     const lanes = data.lanes.length;
+    const { compact, xMax, marginLeft } = this.options;
     const shapes = [];
     const annotations = [];
     const ideal = this.run?.summary?.ideal_s;
-    if (whole && ideal && this.run.state === "done") {
+    if (!compact && whole && ideal && this.run.state === "done") {
       shapes.push({
         type: "line", xref: "x", yref: "paper", x0: ideal, x1: ideal, y0: 0, y1: 1,
         line: { color: "#0f172a", width: 1.5, dash: "dash" },
@@ -182,26 +198,29 @@ export class RunTimeline {
     }
     return {
       barmode: "overlay",
-      height: Math.max(200, 92 + Math.min(lanes, 60) * (lanes > 30 ? 12 : 24)),
-      margin: { l: 8, r: 16, t: 34, b: 38 },
+      height: compact
+        ? Math.max(110, 46 + Math.min(lanes, 60) * (lanes > 30 ? 10 : 16))
+        : Math.max(200, 92 + Math.min(lanes, 60) * (lanes > 30 ? 12 : 24)),
+      margin: { l: marginLeft ?? 8, r: 16, t: compact ? 6 : 34, b: 38 },
       font: PLOTLY_FONT,
       paper_bgcolor: "rgba(0,0,0,0)",
       plot_bgcolor: "#ffffff",
-      showlegend: data.mode === "bars",
+      showlegend: !compact && data.mode === "bars",
       legend: { orientation: "h", x: 0, y: 1.0, yanchor: "bottom", traceorder: "normal" },
       hoverlabel: { align: "left", bgcolor: "#0f172a", font: { color: "#f8fafc", size: 12 } },
       xaxis: {
-        title: { text: "seconds since the first start", standoff: 6 },
+        title: { text: compact ? "" : "seconds since the first start", standoff: 6 },
         zeroline: false,
         gridcolor: "#e2e8f0",
         ticksuffix: " s",
-        range: whole ? [0, Math.max(data.end, 1e-3)] : [data.from, data.to],
+        range: whole ? [0, xMax ?? Math.max(data.end, 1e-3)] : [data.from, data.to],
         autorange: false,
+        fixedrange: compact,
       },
       yaxis: {
         type: "category", categoryorder: "array", categoryarray: data.lanes, tickvals: data.lanes,
-        ticktext: data.lane_labels, autorange: "reversed", automargin: true, showgrid: false,
-        fixedrange: true, tickfont: { size: lanes > 30 ? 9 : 11 },
+        ticktext: data.lane_labels, autorange: "reversed", automargin: marginLeft === undefined,
+        showgrid: false, fixedrange: true, tickfont: { size: compact || lanes > 30 ? 9 : 11 },
       },
       shapes,
       annotations,
