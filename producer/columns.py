@@ -5,7 +5,8 @@ fields of every ended task, never the whole records at once. Records land in the
 list as they end, so a reader that remembers how far it read (`consumed`) asks Redis only for
 the new ones: a live page costs what changed, a finished run is read once per process.
 
-About 150 bytes per task in memory (typed arrays, one URL string each).
+About 150 bytes per task in memory (typed arrays, one URL string each); `arrays()` gives
+numpy copies of the numeric columns for the sorts and the timeline's binning.
 """
 
 from __future__ import annotations
@@ -13,8 +14,11 @@ from __future__ import annotations
 import math
 from array import array
 from dataclasses import dataclass, field
-from typing import Any
+from operator import itemgetter
+from typing import Any, NamedTuple
 
+import numpy as np
+import numpy.typing as npt
 from redis import Redis
 
 from contract import keys
@@ -30,6 +34,36 @@ Lane = tuple[str, str, str, str]
 NO_LANE: Lane = ("", "", "", "")
 
 MISSING = -1
+
+_FIELD_NAMES = (
+    "index", "state", "started_at", "finished_at", "status_code", "bytes", "cpu_s", "attempt",
+    "host", "worker", "pid", "thread", "url", "error",
+)  # fmt: skip
+_FIELDS = itemgetter(*_FIELD_NAMES)
+_LANE_FIELDS = ("host", "worker", "pid", "thread")
+
+
+class _StateCodes(dict[str, int]):
+    """State -> code; a state this version does not know reads as an error."""
+
+    def __missing__(self, key: str) -> int:
+        return STATE_CODES[TaskState.ERROR.value]
+
+
+_STATE_CODE = _StateCodes(STATE_CODES)
+
+
+class Arrays(NamedTuple):
+    """A snapshot of the numeric columns, for vectorised sorts and binning."""
+
+    task_index: npt.NDArray[np.int64]
+    state: npt.NDArray[np.uint8]
+    started_at: npt.NDArray[np.float64]
+    finished_at: npt.NDArray[np.float64]
+    status: npt.NDArray[np.int64]
+    size: npt.NDArray[np.int64]
+    cpu_s: npt.NDArray[np.float64]
+    lane: npt.NDArray[np.int64]
 
 
 def lane_of(task: dict[str, Any]) -> Lane:
@@ -60,10 +94,10 @@ class RunColumns:
     url: list[str] = field(default_factory=list)
     errors: dict[int, str] = field(default_factory=dict)
     lanes: list[Lane] = field(default_factory=list)
-    _lane_ids: dict[Lane, int] = field(default_factory=dict)
+    _lane_ids: dict[tuple[Any, ...], int] = field(default_factory=dict)
     _row_of: dict[int, int] = field(default_factory=dict)
     first_start: float = math.inf
-    longest_s: float = 0.0
+    _arrays: Arrays | None = None
 
     def __len__(self) -> int:
         return len(self.index)
@@ -72,37 +106,45 @@ class RunColumns:
         """Where a task is in the columns, if it has ended."""
         return self._row_of.get(task_index)
 
-    def lane_id(self, lane: Lane) -> int:
-        found = self._lane_ids.get(lane)
-        if found is None:
-            found = self._lane_ids[lane] = len(self.lanes)
-            self.lanes.append(lane)
-        return found
-
-    def append(self, task: dict[str, Any]) -> None:
-        """One ended task's record; a task already here is ignored (the first record stays)."""
-        task_index = int(task["index"])
-        if task_index in self._row_of:
+    def append(self, tasks: list[dict[str, Any]]) -> None:
+        """Ended tasks' records, column by column; a task already here is ignored (the first
+        record stays). Transposed with itemgetter and converted by numpy: a 100,000-task run
+        is read in about a second, most of it parsing JSON."""
+        fresh: list[dict[str, Any]] = []
+        for task in tasks:
+            task_index = int(task["index"])
+            if task_index not in self._row_of:
+                self._row_of[task_index] = len(self.index) + len(fresh)
+                fresh.append(task)
+        if not fresh:
             return
-        self._row_of[task_index] = len(self.index)
-        self.index.append(task_index)
-        self.state.append(STATE_CODES.get(task["state"], STATE_CODES[TaskState.ERROR.value]))
-        started, finished = task.get("started_at"), task.get("finished_at")
-        self.started_at.append(math.nan if started is None else float(started))
-        self.finished_at.append(math.nan if finished is None else float(finished))
-        if started is not None and finished is not None:
-            self.first_start = min(self.first_start, float(started))
-            self.longest_s = max(self.longest_s, float(finished) - float(started))
-        status = task.get("status_code")
-        self.status.append(MISSING if status is None else int(status))
-        self.size.append(int(task.get("bytes") or 0))
-        cpu = task.get("cpu_s")
-        self.cpu_s.append(math.nan if cpu is None else float(cpu))
-        self.attempt.append(int(task.get("attempt") or 1))
-        self.lane.append(self.lane_id(lane_of(task)))
-        self.url.append(str(task.get("url", "")))
-        if task.get("error"):
-            self.errors[task_index] = str(task["error"])
+        try:
+            rows = [_FIELDS(task) for task in fresh]
+        except KeyError:  # a record of another version: what it lacks is missing
+            rows = [tuple(task.get(name) for name in _FIELD_NAMES) for task in fresh]
+        (index, state, started, finished, status, size, cpu, attempt, host, worker, pid,
+         thread, url, error) = zip(*rows, strict=True)  # fmt: skip
+        self.index.extend(index)
+        self.state.extend(map(_STATE_CODE.__getitem__, state))
+        begin = np.array(started, np.float64)  # None -> NaN
+        end = np.array(finished, np.float64)
+        self.started_at.frombytes(begin.tobytes())
+        self.finished_at.frombytes(end.tobytes())
+        codes = np.array(status, np.float64)
+        self.status.frombytes(np.where(np.isnan(codes), MISSING, codes).astype(np.int64).tobytes())
+        self.size.extend(v or 0 for v in size)
+        self.cpu_s.frombytes(np.array(cpu, np.float64).tobytes())
+        self.attempt.extend(v or 1 for v in attempt)
+        executors = list(zip(host, worker, pid, thread, strict=True))
+        for executor in set(executors) - self._lane_ids.keys():
+            self._lane_ids[executor] = len(self.lanes)
+            self.lanes.append(lane_of(dict(zip(_LANE_FIELDS, executor, strict=True))))
+        self.lane.extend(map(self._lane_ids.__getitem__, executors))
+        self.url.extend(map(str, url))
+        self.errors.update((i, str(e)) for i, e in zip(index, error, strict=True) if e)
+        timed = begin[~(np.isnan(begin) | np.isnan(end))]
+        if len(timed):
+            self.first_start = min(self.first_start, float(timed.min()))
 
     def extend(self, redis: Redis) -> int:
         """Read the tasks that ended since the last call; how many were new."""
@@ -114,13 +156,32 @@ class RunColumns:
             if not order:
                 return len(self) - before
             values = redis.hmget(keys.tasks_key(self.run_id), order)
+            records = []
             for value in values:
                 if value is None:  # cannot happen: a record lands before its order entry
                     break
-                self.append(parse_record(value))
-                self.consumed += 1
-            if len(order) < TASKS_PER_READ:
+                records.append(parse_record(value))
+            self.append(records)
+            self.consumed += len(records)
+            if len(records) < TASKS_PER_READ:
                 return len(self) - before
+
+    def arrays(self) -> Arrays:
+        """The numeric columns as numpy arrays (copies: the columns may grow meanwhile)."""
+        cached = self._arrays
+        if cached is not None and len(cached.task_index) == len(self):
+            return cached
+        cached = self._arrays = Arrays(
+            task_index=np.array(self.index, dtype=np.int64),
+            state=np.frombuffer(bytes(self.state), dtype=np.uint8),
+            started_at=np.array(self.started_at, dtype=np.float64),
+            finished_at=np.array(self.finished_at, dtype=np.float64),
+            status=np.array(self.status, dtype=np.int64),
+            size=np.array(self.size, dtype=np.int64),
+            cpu_s=np.array(self.cpu_s, dtype=np.float64),
+            lane=np.array(self.lane, dtype=np.int64),
+        )
+        return cached
 
     def task(self, row: int) -> dict[str, Any]:
         """One ended task as the reader's record has it (the fields the pages show)."""

@@ -9,10 +9,12 @@ order (as the browser's table sorted them when it held every row).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 from contract.states import TaskState
 from producer.columns import STATES, RunColumns, lane_of
@@ -47,102 +49,112 @@ class TasksView:
 
 def matching(view: TasksView, query: TableQuery, urls: Callable[[], Sequence[str]]) -> list[int]:
     """Task indexes of every row the query selects, in its order. `urls()` gives the run's
-    URLs by index; it is called only to sort pending rows by URL."""
+    URLs by index; it is called only to sort pending rows by URL.
+
+    Vectorised (numpy) over the ended tasks: sorting 100,000 rows by duration is one lexsort.
+    """
     columns = view.columns
+    arrays = columns.arrays()
     running = {int(s["index"]): s for s in view.starts if columns.row_of(int(s["index"])) is None}
-    ended_rows: Sequence[int]
     if query.state is None:
-        ended_rows = range(len(columns))
+        rows = np.arange(len(columns))
     elif query.state in (RUNNING, PENDING):
-        ended_rows = ()
+        rows = np.arange(0)
     else:
-        code = STATES.index(query.state)
-        ended_rows = [row for row in range(len(columns)) if columns.state[row] == code]
-    wants_running = query.state in (None, RUNNING)
-    wants_pending = query.state in (None, PENDING)
-    if query.sort == "index" or query.sort not in SORT_KEYS:
-        chosen = [columns.index[r] for r in ended_rows]
-        if wants_running:
-            chosen += running
-        if wants_pending:
-            chosen += _pending(view, running)
-        chosen.sort(reverse=query.descending)
-        return chosen
-    keyed: list[tuple[Any, int]] = []
-    missing: list[int] = []
-    ended_key = _ended_key(view, query.sort)
-    for row in ended_rows:
-        _place(keyed, missing, ended_key(row), columns.index[row])
-    if wants_running:
-        for task_index, start in running.items():
-            _place(keyed, missing, _running_key(view, query.sort, start), task_index)
-    if wants_pending:
-        pending = _pending(view, running)
-        if query.sort == "url":
-            all_urls = urls()
-            keyed += [(all_urls[i], i) for i in pending if i < len(all_urls)]
-        elif query.sort == "state":
-            keyed += [(PENDING, i) for i in pending]
-        else:
-            missing += pending
-    keyed.sort(reverse=query.descending)
-    missing.sort()
-    return [task_index for _, task_index in keyed] + missing
-
-
-def _place(keyed: list[tuple[Any, int]], missing: list[int], value: Any, task_index: int) -> None:
-    if value is None:
-        missing.append(task_index)
-    else:
-        keyed.append((value, task_index))
+        rows = np.flatnonzero(arrays.state == STATES.index(query.state))
+    run_list = list(running) if query.state in (None, RUNNING) else []
+    pending = _pending(view, running) if query.state in (None, PENDING) else []
+    indexes = np.concatenate(
+        [arrays.task_index[rows], np.array(run_list, np.int64), np.array(pending, np.int64)]
+    )
+    sort = query.sort if query.sort in SORT_KEYS else "index"
+    if sort == "index":
+        order = np.sort(indexes)
+        return (order[::-1] if query.descending else order).tolist()  # type: ignore[no-any-return]
+    key = _keys(view, sort, rows, run_list, running, pending, urls)
+    present = ~np.isnan(key)
+    ranked = indexes[present][np.lexsort((indexes[present], key[present]))]
+    if query.descending:
+        ranked = ranked[::-1]
+    missing = np.sort(indexes[~present])
+    return np.concatenate([ranked, missing]).tolist()  # type: ignore[no-any-return]
 
 
 def _pending(view: TasksView, running: dict[int, Any]) -> list[int]:
-    ended = bytearray(view.total)
-    for task_index in view.columns.index:
-        if task_index < view.total:
-            ended[task_index] = 1
-    for task_index in running:
-        if task_index < view.total:
-            ended[task_index] = 1
-    return [i for i, seen in enumerate(ended) if not seen]
+    ended = np.zeros(view.total, dtype=bool)
+    done = view.columns.arrays().task_index
+    ended[done[done < view.total]] = True
+    ended[[i for i in running if i < view.total]] = True
+    return np.flatnonzero(~ended).tolist()
 
 
-def _number(value: float) -> float | None:
-    return None if math.isnan(value) else value
+def _rank(values: Sequence[str]) -> dict[str, float]:
+    """Each distinct text's place in sorted order: texts sort as numbers."""
+    return {text: float(place) for place, text in enumerate(sorted(set(values)))}
 
 
-def _ended_key(view: TasksView, sort: str) -> Callable[[int], Any]:
-    c = view.columns
+def _keys(
+    view: TasksView,
+    sort: str,
+    rows: npt.NDArray[np.int64],
+    run_list: list[int],
+    running: dict[int, dict[str, Any]],
+    pending: list[int],
+    urls: Callable[[], Sequence[str]],
+) -> npt.NDArray[np.float64]:
+    """The sort key of every candidate row (ended, running, pending) as floats, NaN where a
+    row has no value; texts by their place among all the rows' texts."""
+    if sort in ("url", "state", "lane"):
+        texts = _texts(view, sort, rows, run_list, running, pending, urls)
+        places = _rank([text for text in texts if text is not None])
+        return np.array([np.nan if t is None else places[t] for t in texts], np.float64)
+    a = view.columns.arrays()
     t0 = view.t0 or 0.0
-    if sort == "url":
-        return lambda r: c.url[r]
-    if sort == "state":
-        return lambda r: STATES[c.state[r]]
     if sort == "status":
-        return lambda r: None if c.status[r] < 0 else c.status[r]
-    if sort == "bytes":
-        return lambda r: c.size[r]
-    if sort == "start":
-        return lambda r: _number(c.started_at[r] - t0)
-    if sort == "duration":
-        return lambda r: _number(c.finished_at[r] - c.started_at[r])
-    if sort == "cpu":
-        return lambda r: _number(c.cpu_s[r])
-    lane_keys = [" / ".join(lane) if lane[0] else None for lane in c.lanes]
-    return lambda r: lane_keys[c.lane[r]]
+        status = a.status[rows].astype(np.float64)
+        ended = np.where(status < 0, np.nan, status)
+    elif sort == "bytes":
+        ended = a.size[rows].astype(np.float64)
+    elif sort == "start":
+        ended = a.started_at[rows] - t0
+    elif sort == "duration":
+        ended = a.finished_at[rows] - a.started_at[rows]
+    else:  # cpu
+        ended = a.cpu_s[rows]
+    started = [
+        float(running[i]["started_at"]) - t0 if sort == "start" else np.nan for i in run_list
+    ]
+    return np.concatenate([ended, np.array(started, np.float64), np.full(len(pending), np.nan)])
 
 
-def _running_key(view: TasksView, sort: str, start: dict[str, Any]) -> Any:
+def _texts(
+    view: TasksView,
+    sort: str,
+    rows: npt.NDArray[np.int64],
+    run_list: list[int],
+    running: dict[int, dict[str, Any]],
+    pending: list[int],
+    urls: Callable[[], Sequence[str]],
+) -> list[str | None]:
+    columns = view.columns
+    picked = rows.tolist()
     if sort == "url":
-        return start["url"]
+        every = urls() if pending else []
+        return [
+            *(columns.url[r] for r in picked),
+            *(str(running[i]["url"]) for i in run_list),
+            *(every[i] if i < len(every) else "" for i in pending),
+        ]
     if sort == "state":
-        return RUNNING
-    if sort == "start":
-        return float(start["started_at"]) - (view.t0 or 0.0)
-    if sort == "lane":
-        return " / ".join(lane_of(start))
-    return None
+        codes = columns.arrays().state[rows].tolist()
+        return [STATES[c] for c in codes] + [RUNNING] * len(run_list) + [PENDING] * len(pending)
+    names = [" / ".join(lane) if lane[0] else None for lane in columns.lanes]
+    lanes = columns.arrays().lane[rows].tolist()
+    return [
+        *(names[lane] for lane in lanes),
+        *(" / ".join(lane_of(running[i])) for i in run_list),
+        *([None] * len(pending)),
+    ]
 
 
 def page_tasks(

@@ -13,13 +13,15 @@ bars that ended after those, and the running ones. Every answer is bounded by
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from contract.states import TaskState
-from producer.columns import STATES, Lane, RunColumns, lane_of
+from producer.columns import STATES, Lane, lane_of
 from producer.task_table import TasksView
 
 #: The most bars one answer holds.
@@ -53,14 +55,18 @@ def timeline(
     columns, t0 = view.columns, view.t0
     if t0 is None:
         return {"mode": "empty", "lanes": [], "end": 0.0, "ended": len(columns)}
+    a = columns.arrays()
     starts = [s for s in view.starts if columns.row_of(int(s["index"])) is None]
-    lane_set = {columns.lanes[i] for i in set(columns.lane)} | {lane_of(s) for s in starts}
-    lanes = sorted(lane_set, key=_natural)
+    used = {columns.lanes[i] for i in np.unique(a.lane).tolist()}
+    lanes = sorted(used | {lane_of(s) for s in starts}, key=_natural)
     lane_ids = {lane: i for i, lane in enumerate(lanes)}
-    remap = [lane_ids.get(lane, -1) for lane in columns.lanes]
-    end = _run_end(view, now, t0, bool(starts))
-    frame = Window(window.start, window.end) if window else Window(0.0, end)
-    lo, hi = frame.start, frame.end if frame.end is not None else end
+    remap = np.array([lane_ids.get(lane, -1) for lane in columns.lanes] or [0], np.int64)
+    begin, finish = a.started_at - t0, a.finished_at - t0
+    timed = ~(np.isnan(begin) | np.isnan(finish))
+    last = float(finish[timed].max()) if timed.any() else 0.0
+    end = max(last, now - t0) if starts else last
+    lo = window.start if window else 0.0
+    hi = window.end if window and window.end is not None else end
     base = {
         "lanes": [list(lane) for lane in lanes],
         "end": end,
@@ -68,60 +74,43 @@ def timeline(
         "to": hi,
         "ended": len(columns),
     }
+    lane_of_row = remap[a.lane] if len(a.lane) else a.lane
     if since is not None and window is None and len(columns) <= MAX_BARS:
-        rows = [r for r in range(min(since, len(columns)), len(columns)) if _timed(columns, r)]
-        return (
-            base
-            | {"mode": "bars", "since": since}
-            | _bars(view, rows, starts, lane_ids, remap, now)
-        )
-    rows = [r for r in range(len(columns)) if _overlaps(columns, r, t0, lo, hi)]
+        rows = np.flatnonzero(timed[since:]) + min(since, len(columns))
+        bars = _bars(view, rows, lane_of_row, starts, lane_ids, now)
+        return base | {"mode": "bars", "since": since} | bars
+    rows = np.flatnonzero(timed & (begin <= hi) & (finish >= lo))
     live = [s for s in starts if float(s["started_at"]) - t0 < hi]
     if len(rows) + len(live) <= MAX_BARS:
-        return base | {"mode": "bars"} | _bars(view, rows, live, lane_ids, remap, now)
-    return base | {"mode": "bins"} | _bins(view, rows, live, lane_ids, remap, now, lo, hi)
-
-
-def _run_end(view: TasksView, now: float, t0: float, running: bool) -> float:
-    ends = [e for e in view.columns.finished_at if not math.isnan(e)]
-    last = max(ends) - t0 if ends else 0.0
-    return max(last, now - t0) if running else last
-
-
-def _timed(columns: RunColumns, row: int) -> bool:
-    return not (math.isnan(columns.started_at[row]) or math.isnan(columns.finished_at[row]))
-
-
-def _overlaps(columns: RunColumns, row: int, t0: float, lo: float, hi: float) -> bool:
-    start, finish = columns.started_at[row] - t0, columns.finished_at[row] - t0
-    return start <= hi and finish >= lo  # NaN compares false: untimed tasks are left out
+        return base | {"mode": "bars"} | _bars(view, rows, lane_of_row, live, lane_ids, now)
+    bins = _bins(view, rows, lane_of_row, live, lane_ids, now, lo, hi)
+    return base | {"mode": "bins"} | bins
 
 
 def _bars(
     view: TasksView,
-    rows: list[int],
+    rows: npt.NDArray[np.int64],
+    lane_of_row: npt.NDArray[np.int64],
     starts: list[dict[str, Any]],
     lane_ids: dict[Lane, int],
-    remap: list[int],
     now: float,
 ) -> dict[str, Any]:
-    c, t0 = view.columns, view.t0 or 0.0
-    bars: dict[str, list[Any]] = {
-        name: []
-        for name in ("index", "lane", "start", "duration", "state", "url", "status", "bytes")
+    c, a, t0 = view.columns, view.columns.arrays(), view.t0 or 0.0
+    status = a.status[rows]
+    cpu = a.cpu_s[rows]
+    picked = rows.tolist()
+    bars = {
+        "index": a.task_index[rows].tolist(),
+        "lane": lane_of_row[rows].tolist(),
+        "start": np.round(a.started_at[rows] - t0, 6).tolist(),
+        "duration": np.round(a.finished_at[rows] - a.started_at[rows], 6).tolist(),
+        "state": [STATES[code] for code in a.state[rows].tolist()],
+        "url": [c.url[r] for r in picked],
+        "status": [None if v < 0 else v for v in status.tolist()],
+        "bytes": a.size[rows].tolist(),
+        "cpu": [None if v != v else round(v, 6) for v in cpu.tolist()],
+        "error": [c.errors.get(c.index[r]) for r in picked],
     }
-    bars |= {"cpu": [], "error": []}
-    for r in rows:
-        bars["index"].append(c.index[r])
-        bars["lane"].append(remap[c.lane[r]])
-        bars["start"].append(round(c.started_at[r] - t0, 6))
-        bars["duration"].append(round(c.finished_at[r] - c.started_at[r], 6))
-        bars["state"].append(STATES[c.state[r]])
-        bars["url"].append(c.url[r])
-        bars["status"].append(None if c.status[r] < 0 else c.status[r])
-        bars["bytes"].append(c.size[r])
-        bars["cpu"].append(None if math.isnan(c.cpu_s[r]) else round(c.cpu_s[r], 6))
-        bars["error"].append(c.errors.get(c.index[r]))
     running: dict[str, list[Any]] = {"index": [], "lane": [], "start": [], "url": []}
     for s in starts:
         running["index"].append(int(s["index"]))
@@ -133,50 +122,67 @@ def _bars(
 
 def _bins(
     view: TasksView,
-    rows: list[int],
+    rows: npt.NDArray[np.int64],
+    lane_of_row: npt.NDArray[np.int64],
     starts: list[dict[str, Any]],
     lane_ids: dict[Lane, int],
-    remap: list[int],
     now: float,
     lo: float,
     hi: float,
 ) -> dict[str, Any]:
     """Each lane's busy share of each bin, and the tasks that ended in it (and how many of
-    those did not end ok)."""
-    c, t0 = view.columns, view.t0 or 0.0
-    span = max(hi - lo, 1e-6)
-    bins = MAX_BINS
-    lane_count = len(lane_ids)
-    width = span / bins
-    busy = [[0.0] * bins for _ in range(lane_count)]
-    ended = [[0] * bins for _ in range(lane_count)]
-    failed = [[0] * bins for _ in range(lane_count)]
-    ok = STATES.index(OK)
-
-    def cover(lane: int, start: float, finish: float) -> None:
-        a, b = max(start, lo), min(finish, hi)
-        first, last = int((a - lo) / width), min(bins - 1, int((b - lo) / width))
-        for i in range(max(0, first), last + 1):
-            edge_lo, edge_hi = lo + i * width, lo + (i + 1) * width
-            busy[lane][i] += max(0.0, min(b, edge_hi) - max(a, edge_lo))
-
-    for r in rows:
-        lane = remap[c.lane[r]]
-        start, finish = c.started_at[r] - t0, c.finished_at[r] - t0
-        cover(lane, start, finish)
-        if lo <= finish <= hi:
-            i = min(bins - 1, int((finish - lo) / width))
-            ended[lane][i] += 1
-            failed[lane][i] += c.state[r] != ok
-    for s in starts:
-        cover(lane_ids[lane_of(s)], float(s["started_at"]) - t0, now - t0)
+    those did not end ok): vectorised, so 100,000 tasks bin in milliseconds."""
+    a, t0 = view.columns.arrays(), view.t0 or 0.0
+    lanes, bins = len(lane_ids), MAX_BINS
+    width = max(hi - lo, 1e-6) / bins
+    lane = np.concatenate([lane_of_row[rows], [lane_ids[lane_of(s)] for s in starts]])
+    begin = np.concatenate([a.started_at[rows] - t0, [float(s["started_at"]) - t0 for s in starts]])
+    finish = np.concatenate([a.finished_at[rows] - t0, np.full(len(starts), now - t0)])
+    busy = _busy(lane.astype(np.int64), begin, finish, lanes, lo, width)
+    ended_at = a.finished_at[rows] - t0
+    inside = (ended_at >= lo) & (ended_at <= hi)
+    slot = np.minimum(((ended_at[inside] - lo) / width).astype(np.int64), bins - 1)
+    where = lane_of_row[rows][inside]
+    ended = np.zeros((lanes, bins), np.int64)
+    failed = np.zeros((lanes, bins), np.int64)
+    np.add.at(ended, (where, slot), 1)
+    np.add.at(failed, (where, slot), (a.state[rows][inside] != STATES.index(OK)).astype(np.int64))
     return {
         "bins": {
             "width": width,
             "count": bins,
-            "busy": [[round(min(1.0, x / width), 3) for x in row] for row in busy],
-            "ended": ended,
-            "failed": failed,
+            "busy": np.round(np.minimum(busy / width, 1.0), 3).tolist(),
+            "ended": ended.tolist(),
+            "failed": failed.tolist(),
         },
         "now": round(now - t0, 6),
     }
+
+
+def _busy(
+    lane: npt.NDArray[np.int64],
+    begin: npt.NDArray[np.float64],
+    finish: npt.NDArray[np.float64],
+    lanes: int,
+    lo: float,
+    width: float,
+) -> npt.NDArray[np.float64]:
+    """Seconds each lane was busy in each bin: a task's partial first and last bins, plus the
+    whole bins between (added as a difference array, so a long task costs no more)."""
+    bins = MAX_BINS
+    x0 = np.clip(begin - lo, 0.0, bins * width)
+    x1 = np.clip(finish - lo, 0.0, bins * width)
+    keep = x1 > x0
+    lane, x0, x1 = lane[keep], x0[keep], x1[keep]
+    first = np.minimum((x0 / width).astype(np.int64), bins - 1)
+    last = np.minimum((x1 / width).astype(np.int64), bins - 1)
+    busy = np.zeros((lanes, bins + 1), np.float64)
+    same = first == last
+    np.add.at(busy, (lane[same], first[same]), x1[same] - x0[same])
+    span = ~same
+    np.add.at(busy, (lane[span], first[span]), (first[span] + 1) * width - x0[span])
+    np.add.at(busy, (lane[span], last[span]), x1[span] - last[span] * width)
+    whole = np.zeros((lanes, bins + 1), np.float64)
+    np.add.at(whole, (lane[span], first[span] + 1), width)
+    np.add.at(whole, (lane[span], last[span]), -width)
+    return (busy + np.cumsum(whole, axis=1))[:, :bins]
