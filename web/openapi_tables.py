@@ -135,7 +135,11 @@ def table_paths() -> dict[str, Any]:
                     query_param(
                         "from", "Zoomed window's start, seconds from the first start", seconds
                     ),
-                    query_param("to", "Zoomed window's end (greater than from)", seconds),
+                    query_param(
+                        "to",
+                        "Zoomed window's end (at or before `from`: the tasks running at `from`)",
+                        seconds,
+                    ),
                     query_param(
                         "since",
                         "Without a window: only bars after the first `since` ended "
