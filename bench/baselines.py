@@ -186,11 +186,12 @@ def wait_bare(stack, before: int, count: int, timeout_s: float = 300) -> None:
 
 def job_times(stack, job_ids: list[str]) -> tuple[float, float, int]:
     """(first started_at, last ended_at, failed jobs) of finished bare jobs, epoch seconds."""
+    from rq.job import Job
     from rq.utils import utcparse
 
     pipe = stack.client.pipeline(transaction=False)
     for job_id in job_ids:
-        pipe.hmget(f"rq:job:{job_id}", "started_at", "ended_at", "status")
+        pipe.hmget(Job.key_for(job_id), "started_at", "ended_at", "status")
     rows = pipe.execute()
     starts = [utcparse(r[0].decode()).timestamp() for r in rows if r[0]]
     ends = [utcparse(r[1].decode()).timestamp() for r in rows if r[1]]

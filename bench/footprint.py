@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import psutil
+from rq.job import Job
 
 from bench.baselines import enqueue_bare, run_bare
 from bench.measure import Ctx, fanout_run, urls
@@ -73,7 +74,7 @@ def footprint(ctx: Ctx) -> Outcome:
         rows["bare_job"].add(value=(_used_memory(stack) - before) / n)
         before = _used_memory(stack)
         args = [(u,) for u in urls(origin, n, 0, 64)]
-        job_keys = [f"rq:job:{i}" for i in enqueue_bare(stack, "bench.jobs.fetch", args, 0)[1]]
+        job_keys = [Job.key_for(i) for i in enqueue_bare(stack, "bench.jobs.fetch", args, 0)[1]]
         wait_until(lambda k=job_keys: stack.client.exists(*k) == 0, 300, "result_ttl=0 jobs")
         time.sleep(0.3)
         rows["bare_job0"].add(value=(_used_memory(stack) - before) / n)
@@ -108,7 +109,7 @@ def footprint(ctx: Ctx) -> Outcome:
 def _wait_for_rq_jobs_to_expire(stack) -> None:
     """What stays of the latest run: RQ keeps its finished jobs for RESULT_TTL_S only."""
     run_id = stack.client.zrevrange(keys.runs_index_key(), 0, 0)[0].decode()
-    pattern = f"rq:*fanout-{run_id}-*"
+    pattern = f"{keys.RQ_PREFIX}*{keys.job_id_prefix(run_id)}*"  # job, results, executions
     time.sleep(jobs.RESULT_TTL_S)
     wait_until(
         lambda: next(stack.client.scan_iter(match=pattern, count=1000), None) is None,

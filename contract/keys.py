@@ -1,7 +1,9 @@
 """Every Redis key fanout writes is built here, under one prefix, so TTLs and cleanup stay honest.
 
 RQ keeps its own keys (`rq:*`): fanout uses RQ's standard queues and registries so `rq info` and
-rq-dashboard see its queues and workers.
+rq-dashboard see its queues and workers. Those keys are built by RQ's own API (`Job.key_for`,
+`queue.key`, `queue.intermediate_queue_key`, a registry's `key`, `worker.key`), never spelt out;
+`tests/test_no_key_literals.py` fails on a key or job id written as a literal outside this module.
 """
 
 from __future__ import annotations
@@ -23,6 +25,10 @@ def is_id(text: str) -> bool:
 
 #: The RQ queue fanout's jobs go to.
 QUEUE_NAME = "fanout"
+
+#: RQ's namespace: every key RQ writes starts with it (`tests/test_rq_contract.py` checks). Only
+#: for scanning RQ's keys as a whole; one RQ key comes from RQ's API, never from this.
+RQ_PREFIX = "rq:"
 
 
 def run_key(run_id: str) -> str:
@@ -149,6 +155,11 @@ def job_id(run_id: str, part: int, attempt: int = 1) -> str:
 def job_id_prefix(run_id: str) -> str:
     """What every job id of one run starts with."""
     return f"{JOB_ID_PREFIX}{run_id}-"
+
+
+#: What `job_id` makes, as a regular expression, to find job ids spelt out by hand
+#: (`tests/test_no_key_literals.py`); `parse_job_id` is the reader.
+JOB_ID_PATTERN = rf"{re.escape(JOB_ID_PREFIX)}[^-\s:]+-[0-9]+-a[0-9]+"
 
 
 def parse_job_id(rq_job_id: str) -> tuple[str, int, int] | None:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import Any, overload
 
 import orjson
 from redis import Redis
 
-from contract import keys, runfacts, urls_list
+from contract import keys, replies, runfacts, urls_list
 from contract.records import RunSpec, StartRecord, TaskRecord
 from contract.states import TERMINAL_TASK_STATES, RunState, TaskState
 from contract.summary import Capacity, Totals, slots_for, slots_per_worker, summarize_totals
@@ -21,6 +21,10 @@ class RunNotFound(LookupError):
     pass
 
 
+@overload
+def _text(value: bytes | str) -> str: ...
+@overload
+def _text(value: bytes | str | None) -> str | None: ...
 def _text(value: bytes | str | None) -> str | None:
     return value.decode() if isinstance(value, bytes) else value
 
@@ -161,7 +165,7 @@ def load_run(
     return record
 
 
-def _counts(run: dict[str, str | None]) -> dict[str, int]:
+def _counts(run: Mapping[str, str | None]) -> dict[str, int]:
     """Ended tasks by state, from the `n_<state>` counters the recorder keeps."""
     counts = {state.value: 0 for state in TaskState}
     for state in TERMINAL_TASK_STATES:
@@ -222,7 +226,7 @@ def run_facts(redis: Redis, run_id: str, run: dict[str, Any]) -> runfacts.RunFac
 
 def list_runs(redis: Redis, *, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
     """Newest first, without tasks. Runs whose records expired are skipped."""
-    run_ids = redis.zrevrange(keys.runs_index_key(), offset, offset + limit - 1)
+    run_ids = replies.members(redis.zrevrange(keys.runs_index_key(), offset, offset + limit - 1))
     runs = []
     for run_id in run_ids:
         try:

@@ -13,7 +13,7 @@ from typing import Any
 
 from redis import Redis
 
-from contract import fleet, keys
+from contract import fleet, keys, replies
 from contract.states import TERMINAL_TASK_STATES, RunState, TaskState
 
 #: The longest window a series can cover: older seconds have expired.
@@ -68,17 +68,17 @@ def task_totals(redis: Redis) -> dict[str, Any]:
     Terminal counts come from the `n_<state>` counters the workers HINCRBY; running and pending
     are derived for runs that are not done yet.
     """
-    run_ids = redis.zrevrange(keys.runs_index_key(), 0, MAX_RUNS_COUNTED - 1)
+    run_ids = replies.members(redis.zrevrange(keys.runs_index_key(), 0, MAX_RUNS_COUNTED - 1))
     fields = ["state", "total", "done", *(f"n_{state}" for state in _TERMINAL)]
     pipe = redis.pipeline(transaction=False)
     for run_id in run_ids:
         run_id = run_id.decode() if isinstance(run_id, bytes) else run_id
         pipe.hmget(keys.run_key(run_id), fields)
         pipe.hlen(keys.running_key(run_id))
-    replies = pipe.execute()
+    results = pipe.execute()
     tasks = {state.value: 0 for state in TaskState}
     runs = {state.value: 0 for state in RunState}
-    for values, running in zip(replies[0::2], replies[1::2], strict=True):
+    for values, running in zip(results[0::2], results[1::2], strict=True):
         state = (values[0] or b"").decode()
         if state not in runs:
             continue  # expired between the index read and the hash read

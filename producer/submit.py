@@ -13,6 +13,7 @@ from typing import Any
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, WatchError
+from redis.typing import EncodableT, FieldT
 from rq import Queue
 
 from contract import fleet, keys, plan, sequence, urls_list
@@ -44,7 +45,7 @@ def _run_fields(
     comparison_id: str | None,
     settings: Settings,
     repeat_index: int = 0,
-) -> dict[str, object]:
+) -> dict[FieldT, EncodableT]:
     return {
         "id": run_id,
         "spec": json.dumps(spec.settings_dict(), separators=(",", ":")),
@@ -113,7 +114,8 @@ def _id_for_key(redis: Redis, idempotency_key: str, request: dict[str, Any], ttl
     named = f"{new_id()}:{fingerprint}"
     if not redis.set(key, named, nx=True, ex=ttl_s):
         stored = redis.get(key)
-        named = stored.decode() if stored else named
+        if stored:
+            named = stored.decode() if isinstance(stored, bytes) else stored
     named_id, _, first_fingerprint = named.partition(":")
     if first_fingerprint != fingerprint:
         raise IdempotencyConflict("this Idempotency-Key was first used with a different batch")

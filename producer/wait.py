@@ -20,7 +20,7 @@ def run_state(redis: Redis, run_id: str) -> tuple[str, int, int]:
     """(state, done, total) in one round trip, cheap enough to poll."""
     state, done, total = redis.hmget(keys.run_key(run_id), "state", "done", "total")
     return (
-        (state or b"").decode(),
+        state.decode() if isinstance(state, bytes) else state or "",
         int(done or 0),
         int(total or 0),
     )

@@ -19,7 +19,7 @@ from rq.exceptions import DeserializationError, NoSuchJobError
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
-from contract import fleet, keys
+from contract import fleet, keys, replies
 
 #: Workers whose last fanout heartbeat is older than ALIVE_TTL_S but younger than this are
 #: listed as recently gone (killed, crashed or stopped).
@@ -66,8 +66,12 @@ def queue_counts(queue: Queue) -> dict[str, int]:
 def list_workers(redis: Redis, queue: Queue, *, now: float | None = None) -> list[dict[str, Any]]:
     """Every RQ worker registered on fanout's queue, oldest first."""
     now = time.time() if now is None else now
-    beats = dict(redis.zrange(keys.alive_workers_key(), 0, -1, withscores=True))
-    beats = {_text(name): score for name, score in beats.items()}
+    beats = {
+        _text(name): score
+        for name, score in replies.scored(
+            redis.zrange(keys.alive_workers_key(), 0, -1, withscores=True)
+        )
+    }
     rows = []
     for worker in Worker.all(queue=queue, serializer=JSONSerializer):
         beat = beats.get(worker.name)

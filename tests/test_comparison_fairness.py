@@ -13,6 +13,7 @@ import time
 from statistics import median
 
 import pytest
+from rq.registry import StartedJobRegistry
 
 from contract import keys, runfacts
 from contract.records import RunSpec
@@ -39,7 +40,8 @@ def batch(origin_url: str, workload: str) -> RunSpec:
 
 def started_entries(redis_client, run_ids) -> list[str]:
     prefixes = tuple(keys.job_id_prefix(run_id) for run_id in run_ids)
-    entries = [e.decode() for e in redis_client.zrange("rq:wip:fanout", 0, -1)]
+    started = StartedJobRegistry(queue=fanout_queue(redis_client)).key
+    entries = [e.decode() for e in redis_client.zrange(started, 0, -1)]
     return [e for e in entries if e.startswith(prefixes)]
 
 

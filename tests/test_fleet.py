@@ -7,6 +7,8 @@ import subprocess
 import sys
 import time
 
+from rq import Worker
+
 from contract import keys, runfacts
 from contract.records import RunSpec
 from contract.states import Strategy, Workload
@@ -28,8 +30,7 @@ def test_a_killed_worker_leaves_rqs_registry_within_the_liveness_window(private_
     killed_at = time.monotonic()
 
     def forgotten() -> bool:
-        registered = {w.decode() for w in client.smembers(f"rq:workers:{keys.QUEUE_NAME}")}
-        return len(registered) == 1
+        return Worker.count(queue=queue) == 1
 
     wait_until(forgotten, keys.ALIVE_TTL_S + 10, "RQ's registry to drop the killed worker")
     assert time.monotonic() - killed_at <= keys.ALIVE_TTL_S + 10

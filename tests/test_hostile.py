@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from rq import Worker
 
 from contract.records import RunSpec
 from contract.states import Strategy
@@ -81,7 +82,7 @@ def test_hostile_targets_end_in_time_and_leave_the_rest_alone(
     assert sentinel.connections == 0
 
     worker_name = record["tasks"][0]["worker"]
-    pid = int(redis_client.hget(f"rq:worker:{worker_name}", "pid"))
+    pid = int(redis_client.hget(Worker.redis_worker_namespace_prefix + worker_name, "pid"))
     peak = peak_rss_mib(pid)
     print(f"{strategy}: worker peak RSS {peak:.0f} MiB")
     assert peak < 200, f"worker peak RSS {peak:.0f} MiB"

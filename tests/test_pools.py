@@ -14,6 +14,7 @@ import uuid
 import psutil
 import pytest
 import redis as redis_lib
+from rq import Worker
 
 from contract.records import RunSpec, StartRecord, TaskRecord
 from contract.settings import Settings
@@ -120,7 +121,8 @@ def test_children_of_a_killed_worker_exit(one_worker, origin_url):
     children = [psutil.Process(pid) for pid in {task["pid"] for task in record["tasks"]}]
     assert len(children) == 2 and all(child.is_running() for child in children)
 
-    worker_pid = int(client.hget(f"rq:worker:{record['tasks'][0]['worker']}", "pid"))
+    worker_key = Worker.redis_worker_namespace_prefix + record["tasks"][0]["worker"]
+    worker_pid = int(client.hget(worker_key, "pid"))
     assert {child.ppid() for child in children} == {worker_pid}
     os.kill(worker_pid, signal.SIGKILL)  # no chance to shut its pool down
 

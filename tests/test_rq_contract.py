@@ -17,11 +17,13 @@ from typing import Any
 import pytest
 import rq
 import rq.worker_pool
+from rq.job import Job
 from rq.queue import Queue
 from rq.registry import StartedJobRegistry
 from rq.worker import BaseWorker, SimpleWorker, Worker
 from rq.worker_pool import WorkerPool
 
+from contract import keys
 from worker.process import FanoutForkWorker, FanoutSimpleWorker, _FanoutMixin
 
 #: The RQ release these overrides were written against and read line by line.
@@ -143,8 +145,21 @@ def test_the_queue_internals_the_reconciler_reads() -> None:
         "Queue.intermediate_queue_key is gone"
     )
     assert StartedJobRegistry.key_template == "rq:wip:{0}", _changed(
-        "the started registry is no longer at rq:wip:<queue> (contract/sequence.py reads it)"
+        "the started registry's key template changed (contract/sequence.py reads the registry)"
     )
+
+
+def test_rqs_keys_live_under_the_prefix_fanout_scans() -> None:
+    """`keys.RQ_PREFIX` is the one spelling of RQ's namespace outside RQ (the load test and the
+    footprint benchmark scan it); each of RQ's key builders must still start with it."""
+    prefixes = {
+        "Job.redis_job_namespace_prefix": Job.redis_job_namespace_prefix,
+        "Queue.redis_queue_namespace_prefix": Queue.redis_queue_namespace_prefix,
+        "Worker.redis_worker_namespace_prefix": Worker.redis_worker_namespace_prefix,
+        "StartedJobRegistry.key_template": StartedJobRegistry.key_template,
+    }
+    for name, prefix in prefixes.items():
+        assert prefix.startswith(keys.RQ_PREFIX), _changed(f"{name} is {prefix!r}")
 
 
 @pytest.mark.parametrize("cls", [FanoutSimpleWorker, FanoutForkWorker], ids=lambda c: c.__name__)

@@ -16,6 +16,7 @@ import time
 
 import pytest
 import redis as redis_lib
+from rq import Worker
 from rq.registry import StartedJobRegistry
 
 from contract import keys
@@ -28,8 +29,6 @@ from producer.wait import run_state, wait_for_run
 from tests.checker import check_run
 from tests.support import alive_workers, start_redis, start_worker, wait_until
 from worker.reconcile import STRANDED_AFTER_S, requeue_stranded
-
-INTERMEDIATE = f"rq:queue:{keys.QUEUE_NAME}:intermediate"
 
 
 @pytest.fixture
@@ -69,6 +68,7 @@ def test_sigterm_at_any_moment_strands_no_job(tmp_path, stack_env, origin_url, p
     env = dict(stack_env, REDIS_URL=url)
     run_id = _submit(client, env, tuple(f"{origin_url}/delay/0?n={i}" for i in range(3000)))
     rng = random.Random(20261125)
+    intermediate = fanout_queue(client).intermediate_queue_key
 
     for round_ in range(30):
         worker = start_worker(tmp_path, env, name=f"w{round_}", extra_args=("--no-supervise",))
@@ -78,7 +78,7 @@ def test_sigterm_at_any_moment_strands_no_job(tmp_path, stack_env, origin_url, p
         worker.proc.send_signal(signal.SIGTERM)
         assert worker.proc.wait(timeout=15) == 0, worker.log()
         # No other worker runs, so nothing could have put a stranded job back yet.
-        assert client.llen(INTERMEDIATE) == 0, f"round {round_}: a job was stranded"
+        assert client.llen(intermediate) == 0, f"round {round_}: a job was stranded"
         assert "Traceback" not in worker.log()
 
     _assert_ran_once_each(client, _finish(tmp_path, env, client, run_id))
@@ -95,7 +95,8 @@ def test_idle_worker_stops_within_a_dequeue_wait(tmp_path, stack_env, private_re
     # (on a loaded machine the gap was wide enough to hit).
     wait_until(
         lambda: any(
-            client.hget(f"rq:worker:{name}", "state") == b"idle" for name in alive_workers(client)
+            client.hget(Worker.redis_worker_namespace_prefix + name, "state") == b"idle"
+            for name in alive_workers(client)
         ),
         30,
         "the worker's first dequeue",
@@ -112,24 +113,26 @@ def test_job_stranded_by_a_killed_worker_is_queued_again(
     env = dict(stack_env, REDIS_URL=url)
     run_id = _submit(client, env, tuple(f"{origin_url}/delay/0?n={i}" for i in range(5)))
     # What a worker SIGKILLed between BLMOVE and registering the job leaves behind.
-    assert client.lmove(f"rq:queue:{keys.QUEUE_NAME}", INTERMEDIATE)
+    queue = fanout_queue(client)
+    assert client.lmove(queue.key, queue.intermediate_queue_key)
 
     record = _finish(tmp_path, env, client, run_id)
 
     _assert_ran_once_each(client, record)
-    assert client.llen(INTERMEDIATE) == 0
+    assert client.llen(queue.intermediate_queue_key) == 0
 
 
 def test_requeue_waits_for_a_second_sighting_and_skips_started_jobs(private_redis):
     _, client = private_redis
     queue = fanout_queue(client)
     started = StartedJobRegistry(queue=queue).key
-    client.rpush(INTERMEDIATE, "fanout-r-0-a1", "fanout-r-1-a1", "not-fanout")
-    client.zadd(started, {"fanout-r-1-a1": time.time() + 60})  # a worker started it meanwhile
+    stranded, taken = keys.job_id("r", 0), keys.job_id("r", 1)
+    client.rpush(queue.intermediate_queue_key, stranded, taken, "not-fanout")
+    client.zadd(started, {taken: time.time() + 60})  # a worker started it meanwhile
 
     assert requeue_stranded(client, queue, now=1000.0) == []  # first sighting
     assert requeue_stranded(client, queue, now=1000.0 + STRANDED_AFTER_S - 1) == []
-    assert requeue_stranded(client, queue, now=1000.0 + STRANDED_AFTER_S) == ["fanout-r-0-a1"]
+    assert requeue_stranded(client, queue, now=1000.0 + STRANDED_AFTER_S) == [stranded]
 
-    assert client.lrange(queue.key, 0, -1) == [b"fanout-r-0-a1"]
-    assert client.lrange(INTERMEDIATE, 0, -1) == [b"fanout-r-1-a1", b"not-fanout"]
+    assert client.lrange(queue.key, 0, -1) == [stranded.encode()]
+    assert client.lrange(queue.intermediate_queue_key, 0, -1) == [taken.encode(), b"not-fanout"]

@@ -92,6 +92,7 @@ def test_ctrl_c_mid_run_stops_workers_first_and_loses_nothing(stack, tmp_path):
     """SIGINT during a run: workers stop first (the task in hand ends), then web and origin,
     then Redis; after a restart the run completes with no task failed by the stop, and the
     Workers page lists the old workers as gone, never busy."""
+    from contract import keys
     from contract.records import RunSpec
     from contract.settings import Settings
     from contract.states import Strategy
@@ -108,7 +109,7 @@ def test_ctrl_c_mid_run_stops_workers_first_and_loses_nothing(stack, tmp_path):
     origin = f"http://127.0.0.1:{ports['ORIGIN_PORT']}"
     urls = tuple(f"{origin}/delay/1500?n={i}" for i in range(6))
     run_id = submit_run(client, fanout_queue(client), RunSpec(urls, Strategy.QUEUE), settings)
-    wait_until(lambda: client.hlen(f"fanout:run:{run_id}:running") >= 2, 30, "tasks running")
+    wait_until(lambda: client.hlen(keys.running_key(run_id)) >= 2, 30, "tasks running")
     old_workers = alive_workers(client)
 
     proc.send_signal(signal.SIGINT)

@@ -13,10 +13,12 @@ import time
 import psutil
 import pytest
 import redis as redis_lib
+from rq import Worker
 from rq.job import Job
 from rq.registry import StartedJobRegistry
 from rq.serializers import JSONSerializer
 
+from contract import keys
 from contract.records import RunSpec
 from contract.settings import Settings
 from contract.states import Strategy
@@ -58,7 +60,7 @@ def started_job(client) -> Job:
 
 
 def worker_pid(client, worker_name: str) -> int:
-    return int(client.hget(f"rq:worker:{worker_name}", "pid"))
+    return int(client.hget(Worker.redis_worker_namespace_prefix + worker_name, "pid"))
 
 
 def assert_exactly_once(client, record):
@@ -128,7 +130,7 @@ def test_killed_work_horse_of_a_fork_worker(private_stack, origin_url):
     run_id = submit(client, env, urls, "sequential")
     job = started_job(client)
     wait_for_some_tasks(client, run_id, 1)
-    horse = json.loads(client.hvals(f"fanout:run:{run_id}:running")[0])["pid"]
+    horse = json.loads(client.hvals(keys.running_key(run_id))[0])["pid"]
     assert horse != worker_pid(client, job.worker_name)
     os.kill(horse, signal.SIGKILL)
     record = wait_for_run(client, run_id, timeout_s=60)
@@ -147,7 +149,7 @@ def test_killed_process_pool_child_is_retried_in_a_fresh_pool(private_stack, ori
     parent = worker_pid(client, job.worker_name)
 
     def child_pids() -> set[int]:
-        starts = client.hvals(f"fanout:run:{run_id}:running")
+        starts = client.hvals(keys.running_key(run_id))
         return {json.loads(start)["pid"] for start in starts} - {parent}
 
     victim = wait_until(lambda: len(child_pids()) == 4 and min(child_pids()), 30, "4 children")
@@ -184,7 +186,7 @@ def test_a_job_whose_message_is_not_run_tasks_fails_clearly_and_the_worker_lives
     from producer.connection import fanout_queue
 
     queue = fanout_queue(redis_client)
-    job = queue.enqueue(jobs.RUN_TASKS, args=("abc", "not a part"), job_id="fanout-bad-0-a1")
+    job = queue.enqueue(jobs.RUN_TASKS, args=("abc", "not a part"), job_id=keys.job_id("bad", 0))
     wait_until(lambda: job.get_status(refresh=True) == "failed", 30, "the job to fail")
     assert (
         "not a run_tasks message"

@@ -128,11 +128,21 @@ def _current_addresses(name: str) -> frozenset[IPAddress]:
         return cached[1]
     try:
         infos = socket.getaddrinfo(name, None, type=socket.SOCK_STREAM)
-        addresses = frozenset(ip_address(info[4][0].partition("%")[0]) for info in infos)
+        addresses = frozenset(ip_address(_host(info[4]).partition("%")[0]) for info in infos)
     except (OSError, UnicodeError, ValueError):
         addresses = frozenset()
     _name_cache[name] = (time.monotonic(), addresses)
     return addresses
+
+
+def _host(sockaddr: tuple[object, ...]) -> str:
+    """The address text of a getaddrinfo answer's sockaddr. Typeshed types it for every family;
+    for the AF_INET and AF_INET6 answers a host gives, its first item is the address. The one
+    other shape, `(family, bytes)` from a Python built without IPv6, cannot be judged: refused."""
+    host = sockaddr[0]
+    if not isinstance(host, str):
+        raise ValueError(f"an address of family {host} this Python cannot read")
+    return host
 
 
 def _is_ip_or_network(host: str) -> bool:
@@ -170,7 +180,7 @@ def _networks(host: str, entry: str) -> list[IPNetwork]:
         infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as exc:
         raise ValueError(f"allowlist entry {entry!r}: cannot resolve {host!r}: {exc}") from exc
-    return list(dict.fromkeys(ip_network(info[4][0].partition("%")[0]) for info in infos))
+    return list(dict.fromkeys(ip_network(_host(info[4]).partition("%")[0]) for info in infos))
 
 
 def forbidden_reason(ip: IPAddress) -> str | None:
@@ -194,8 +204,8 @@ def forbidden_reason(ip: IPAddress) -> str | None:
         if ip not in _GLOBAL_UNICAST_V6:
             return "reserved (outside 2000::/3)"
     else:
-        for net, label in _DENY_V4:
-            if ip in net:
+        for net4, label in _DENY_V4:
+            if ip in net4:
                 return label
     return None if ip.is_global else "not globally routable"
 
@@ -312,7 +322,7 @@ def numeric_host(host: str) -> list[str] | None:
         infos = socket.getaddrinfo(name, None, type=socket.SOCK_STREAM, flags=socket.AI_NUMERICHOST)
     except (OSError, UnicodeError):
         return None
-    return list(dict.fromkeys(info[4][0] for info in infos))
+    return list(dict.fromkeys(_host(info[4]) for info in infos))
 
 
 def check_url(url: str) -> tuple[str, str, int]:

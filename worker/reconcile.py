@@ -31,7 +31,7 @@ from rq.job import Job, JobStatus
 from rq.registry import FailedJobRegistry, StartedJobRegistry
 from rq.serializers import JSONSerializer
 
-from contract import fleet, jobs, keys
+from contract import fleet, jobs, keys, replies
 from contract.plan import RunTasks
 from contract.records import TaskRecord
 from contract.states import TaskState
@@ -192,7 +192,7 @@ def _forget_started(redis: Redis, queue: Queue, job_id: str) -> None:
     registry = StartedJobRegistry(queue=queue)
     entries = [
         entry
-        for entry in redis.zrange(registry.key, 0, -1)
+        for entry in replies.members(redis.zrange(registry.key, 0, -1))
         if (entry.decode() if isinstance(entry, bytes) else entry).partition(":")[0] == job_id
     ]
     if entries:

@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterable
 
 from redis import Redis
+from redis.typing import EncodableT
 
 from contract import keys
 from contract.records import StartRecord, TaskRecord
@@ -139,7 +140,7 @@ class TaskWriter:
         self, run_id: str, starts: Iterable[StartRecord], client: Redis | None = None
     ) -> int | None:
         """Write start markers; RUN_GONE when the run record does not exist."""
-        args: list[object] = [self.ttl_s, repr(time.time()), keys.ALIVE_TTL_S]
+        args: list[EncodableT] = [self.ttl_s, repr(time.time()), keys.ALIVE_TTL_S]
         for start in starts:
             args += [start.index, start.to_json()]
         if len(args) > 3:
@@ -149,7 +150,8 @@ class TaskWriter:
                 keys.running_key(run_id),
                 keys.alive_workers_key(),
             ]
-            return self._start(keys=keys_, args=args, client=client)
+            reply: int = self._start(keys=keys_, args=args, client=client)  # a Lua integer
+            return reply
         return None
 
     def finish(
@@ -157,7 +159,7 @@ class TaskWriter:
     ) -> int:
         """Write terminal records; returns how many were new (the rest had a writer already)."""
         now = time.time()
-        args: list[object] = []
+        args: list[EncodableT] = []
         first_started_at = now
         last_finished_at = 0.0
         worker = host = ""
@@ -181,7 +183,7 @@ class TaskWriter:
             return 0
         last = max(last_finished_at, first_started_at)
         served = f"{host}|{first_started_at!r}|{last!r}" if ran else ""
-        head = [
+        head: list[EncodableT] = [
             self.ttl_s,
             repr(now),
             keys.HISTORY_TTL_S,
@@ -202,7 +204,8 @@ class TaskWriter:
             keys.ended_runs_key(),
         ]
         args = head + args
-        return self._finish(keys=keys_, args=args, client=client)
+        added: int = self._finish(keys=keys_, args=args, client=client)  # a Lua integer
+        return added
 
 
 class Recorder:

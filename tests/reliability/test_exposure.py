@@ -14,6 +14,7 @@ from pathlib import Path
 
 import psutil
 import requests
+from rq.job import Job
 
 from contract import keys
 from contract.settings import DEFAULT_REDIS_URL, Settings
@@ -128,7 +129,7 @@ def test_jobs_are_stored_as_json_never_pickle(private_stack, settings, origin_ur
     app = make_app(dataclasses.replace(settings, redis_url=stack.redis.url))
     body = {"urls": [f"{origin_url}/delay/0"], "strategy": "queue"}
     run_id = app.test_client().post("/api/runs", json=body).get_json()["id"]
-    job_key = f"rq:job:{keys.job_id(run_id, 0)}"
+    job_key = Job.key_for(keys.job_id(run_id, 0))
     raw = stack.client.hget(job_key, "data")
     data = zlib.decompress(raw)
     assert not data.startswith(b"\x80"), "pickle protocol 2+ marker"

@@ -123,7 +123,7 @@ def test_fifty_clients_submit_five_hundred_runs_and_every_one_completes(private_
     fanout_keys = sum(1 for _ in stack.client.scan_iter(f"{keys.PREFIX}*", count=1000))
     rq_no_ttl = sorted(
         key.decode()
-        for key in stack.client.scan_iter("rq:*", count=1000)
+        for key in stack.client.scan_iter(f"{keys.RQ_PREFIX}*", count=1000)
         if stack.client.ttl(key) == -1
     )
     memory = stack.client.info("memory")

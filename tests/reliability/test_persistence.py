@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 import redis as redis_lib
 
+from contract import keys
 from contract.persistence import Durability, read_persistence
 from contract.settings import Settings
 from fanout.redis_check import persistence_line
@@ -138,7 +139,8 @@ def test_a_worker_stops_the_tasks_of_a_run_whose_record_vanished(tmp_path, stack
             worker = start_worker(tmp_path, env, name="worker-void")
             settings = Settings.from_env(env)
             redis = connect(settings)
-            wait_until(lambda: redis.zcard("fanout:alive") >= 1, 30, "the worker's heartbeat")
+            alive = keys.alive_workers_key()
+            wait_until(lambda: redis.zcard(alive) >= 1, 30, "the worker's heartbeat")
             urls = [f"http://127.0.0.1:{origin_port}/t{n}" for n in range(TASKS)]
             spec = build_spec({"urls": urls, "strategy": "sequential"}, settings)
             submit_run(redis, fanout_queue(redis), spec, settings)

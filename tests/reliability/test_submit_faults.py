@@ -16,6 +16,7 @@ import time
 import pytest
 import redis as redis_lib
 import requests
+from rq.job import Job
 
 from contract import keys
 from contract.records import RunSpec
@@ -39,10 +40,10 @@ def snapshot(client: redis_lib.Redis) -> dict[str, object]:
     """What a submission creates: records, index entries, queued jobs."""
     return {
         "index": sorted(client.zrange(keys.runs_index_key(), 0, -1)),
-        "runs": sorted(client.scan_iter(f"{keys.PREFIX}run:*")),
-        "comparisons": sorted(client.scan_iter(f"{keys.PREFIX}compare:*")),
-        "queue": client.lrange(f"rq:queue:{keys.QUEUE_NAME}", 0, -1),
-        "jobs": sorted(client.scan_iter("rq:job:*")),
+        "runs": sorted(client.scan_iter(keys.run_key("*"))),
+        "comparisons": sorted(client.scan_iter(keys.comparison_key("*"))),
+        "queue": client.lrange(fanout_queue(client).key, 0, -1),
+        "jobs": sorted(client.scan_iter(Job.key_for("*"))),
     }
 
 
@@ -182,7 +183,7 @@ def test_a_comparison_whose_first_release_is_cut_still_runs(cutter_app, origin_u
     response = client.post("/api/runs", json=run_body(origin_url, compare=True))
     assert response.status_code == 202, response.text
     run_ids = [run["id"] for run in response.get_json()["runs"]]
-    assert stack.client.llen(f"rq:queue:{keys.QUEUE_NAME}") == 0  # nothing released yet
+    assert stack.client.llen(fanout_queue(stack.client).key) == 0  # nothing released yet
     stack.add_workers(1)
     for run_id in run_ids:
         wait_for_run(stack.client, run_id, timeout_s=60)
@@ -221,9 +222,9 @@ def test_a_staged_run_commits_every_job_once(private_stack, settings, origin_url
     n = staging.STAGE_ABOVE + 7
     spec = RunSpec(tuple(f"{origin_url}/delay/0?n={i}" for i in range(n)), Strategy.QUEUE)
     run_id = submit_run(stack.client, fanout_queue(stack.client), spec, settings)
-    queued = stack.client.lrange(f"rq:queue:{keys.QUEUE_NAME}", 0, -1)
+    queued = stack.client.lrange(fanout_queue(stack.client).key, 0, -1)
     assert len(queued) == len(set(queued)) == n
-    assert all(stack.client.ttl(f"rq:job:{job.decode()}") == -1 for job in queued[:50])
+    assert all(stack.client.ttl(Job.key_for(job.decode())) == -1 for job in queued[:50])
     stack.add_workers(2)
     wait_for_run(stack.client, run_id, timeout_s=120)
     counts = check_run(stack.client, run_id)

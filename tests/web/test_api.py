@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from contract import keys
 from contract.states import Strategy, TaskState
 from tests.web.records import write_run
 from tests.web.schema import assert_matches, validator
@@ -158,14 +159,14 @@ def test_run_record_matches_the_schema_and_can_leave_out_tasks(client, redis_cli
 def test_runs_are_listed_newest_first(client, redis_client, settings):
     first = write_run(redis_client, ["http://a.example/"], [TaskState.OK])
     second = write_run(redis_client, ["http://a.example/"], [TaskState.OK])
-    redis_client.zadd("fanout:runs", {second: 4e9})  # in the future: certainly the newest
+    redis_client.zadd(keys.runs_index_key(), {second: 4e9})  # in the future: certainly the newest
     body = client.get("/api/runs?limit=200").get_json()
     assert_matches(settings, "RunList", body)
     ids = [run["id"] for run in body["runs"]]
     assert ids[0] == second and first in ids
     assert client.get("/api/runs?limit=0").status_code == 400
     assert client.get("/api/runs?offset=-1").status_code == 400
-    redis_client.zrem("fanout:runs", second)
+    redis_client.zrem(keys.runs_index_key(), second)
 
 
 def test_stats_are_per_second_series_of_the_window(client, settings):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from contract import keys
 from contract.states import TaskState
 from tests.web.conftest import csrf_token
 from tests.web.records import write_run
@@ -158,10 +159,10 @@ def test_unknown_run_and_comparison_pages_are_404_pages(client):
 
 def test_runs_page_lists_runs_newest_first(client, redis_client):
     run_id = write_run(redis_client, ["http://a.example/"], [TaskState.OK])
-    redis_client.zadd("fanout:runs", {run_id: 4e9})
+    redis_client.zadd(keys.runs_index_key(), {run_id: 4e9})
     html = client.get("/runs").get_data(as_text=True)
     first = re.search(r'href="/runs/([0-9a-f]{12})"', html).group(1)
-    redis_client.zrem("fanout:runs", run_id)
+    redis_client.zrem(keys.runs_index_key(), run_id)
     assert first == run_id
     for heading in ("Strategy", "Size", "Wall time", "Efficiency", "State"):
         assert heading in html

@@ -10,6 +10,7 @@ import re
 
 from flask import render_template
 
+from contract import keys
 from contract.states import Strategy, TaskState
 from producer.reader import load_comparison, load_run
 from tests.web.records import write_comparison, write_run
@@ -221,11 +222,11 @@ def test_a_worker_without_a_heartbeat_is_gone_never_busy(client, dead_busy_worke
 def test_runs_list_shows_a_running_runs_figures_as_partial(client, redis_client):
     going = write_run(redis_client, URLS, OK, ended=2, running=1)
     done = write_run(redis_client, URLS, OK)
-    redis_client.zadd("fanout:runs", {going: 4e9, done: 4e9 - 1})
+    redis_client.zadd(keys.runs_index_key(), {going: 4e9, done: 4e9 - 1})
     try:
         html = client.get("/runs").get_data(as_text=True)
     finally:
-        redis_client.zrem("fanout:runs", going, done)
+        redis_client.zrem(keys.runs_index_key(), going, done)
     rows = re.findall(r"<tr ([^>]*)>(.*?)</tr>", html, re.S)
     by_id = {re.search(r"/runs/(\w+)", cells).group(1): (attrs, cells) for attrs, cells in rows}
     attrs, cells = by_id[going]
