@@ -220,3 +220,8 @@ def current_sweep_key() -> str:
 def sweep_id_from_key(key: str) -> str:
     """The sweep id in a `sweep_key`."""
     return key.removeprefix(f"{PREFIX}sweep:")
+
+
+def rate_limits_prefix() -> str:
+    """Where Flask-Limiter (the web app's rate limits) keeps its counters."""
+    return f"{PREFIX}limits"

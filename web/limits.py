@@ -28,7 +28,7 @@ from contract import keys
 from contract.settings import Settings
 
 #: Every counter key starts with this (then `:LIMITER/<client>/<scope>/<amount>/<n>/<unit>`).
-KEY_PREFIX = f"{keys.PREFIX}limits"
+KEY_PREFIX = keys.rate_limits_prefix()
 
 #: Per client address: a person clicking Run (or Compare) never meets it; a script looping on
 #: POST /api/runs does. Each submission may carry FANOUT_MAX_URLS fetches. `off` for none.
