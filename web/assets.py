@@ -1,7 +1,9 @@
-"""plotly.min.js, served from the installed plotly package: no CDN, nothing from the internet.
+"""Static files that are not files in web/static: plotly.min.js, served from the installed plotly
+package (no CDN, nothing from the internet), and the stylesheet of the state colours that
+web/presentation.py defines.
 
-The URL carries plotly's version, so the file can be cached for a year; it is gzipped once per
-process (4.8 MB -> ~1.4 MB) for clients that accept it.
+Each URL carries a version (plotly's; the stylesheet's digest), so it can be cached for a year;
+plotly.min.js is gzipped once per process (4.8 MB -> ~1.4 MB) for clients that accept it.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from importlib.resources import files
 
 import plotly
 from flask import Blueprint, Response, request, url_for
+
+from web import presentation
 
 bp = Blueprint("assets", __name__)
 
@@ -47,4 +51,20 @@ def plotly_script() -> Response:
     response.set_etag(etag)
     response.headers["Cache-Control"] = CACHE_CONTROL
     response.headers["Vary"] = "Accept-Encoding"
+    return response
+
+
+@bp.get("/static/presentation.css")
+def presentation_css() -> Response:
+    """The badge colours as CSS (presentation.stylesheet). Kept for a year under the URL pages
+    link, which carries its digest (views.presentation_css_url); revalidated under any other."""
+    version = presentation.stylesheet_version()
+    etag = f"presentation-{version}"
+    if request.if_none_match.contains(etag):
+        response = Response(status=304)
+    else:
+        response = Response(presentation.stylesheet(), mimetype="text/css")
+    response.set_etag(etag)
+    fresh = request.args.get("v") == version
+    response.headers["Cache-Control"] = CACHE_CONTROL if fresh else "no-cache"
     return response

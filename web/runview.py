@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from contract.states import TaskState
-from web.views import DASH, lane, short_lane
+from web.formats import lane, short_lane
+from web.presentation import DASH
 
 #: Sortable columns: name -> key of a row. `None` values sort last in either direction.
 SORT_KEYS = ("index", "url", "state", "status", "bytes", "start", "duration", "cpu", "lane")
