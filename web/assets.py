@@ -1,11 +1,13 @@
-"""plotly.js, served by the app: no CDN, nothing from the internet at run time.
+"""Static files that are not files in web/static: plotly.js, served by the app (no CDN, nothing
+from the internet at run time), and the stylesheet of the state colours web/presentation.py
+defines.
 
 The pages draw bars, scatter lines and a heatmap, so they get plotly.js's cartesian partial
 bundle (npm's `plotly.js-cartesian-dist-min`, pinned in package-lock.json): 1.5 MB against the
 full bundle's 4.8 MB, which took seconds to evaluate on a busy 2-core machine. `make` (and the
 Docker build) copies it from node_modules into `web/static/vendor/`, so an installed package
-carries it. The URL carries the file's digest, so it is cached for a year; it is gzipped once
-per process (1.5 MB -> ~0.5 MB) for clients that accept it.
+carries it. Each URL carries its content's digest, so it is cached for a year; the bundle is
+gzipped once per process (1.5 MB -> ~0.5 MB) for clients that accept it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from functools import cache
 from importlib.resources import files
 
 from flask import Blueprint, Response, request, url_for
+
+from web import presentation
 
 bp = Blueprint("assets", __name__)
 
@@ -64,4 +68,20 @@ def plotly_script() -> Response:
     response.set_etag(etag)
     response.headers["Cache-Control"] = CACHE_CONTROL
     response.headers["Vary"] = "Accept-Encoding"
+    return response
+
+
+@bp.get("/static/presentation.css")
+def presentation_css() -> Response:
+    """The badge colours as CSS (presentation.stylesheet). Kept for a year under the URL pages
+    link, which carries its digest (views.presentation_css_url); revalidated under any other."""
+    version = presentation.stylesheet_version()
+    etag = f"presentation-{version}"
+    if request.if_none_match.contains(etag):
+        response = Response(status=304)
+    else:
+        response = Response(presentation.stylesheet(), mimetype="text/css")
+    response.set_etag(etag)
+    fresh = request.args.get("v") == version
+    response.headers["Cache-Control"] = CACHE_CONTROL if fresh else "no-cache"
     return response

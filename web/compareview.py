@@ -13,7 +13,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from web.views import DASH, percent, seconds, times
+from web.formats import percent, seconds, times
+from web.presentation import DASH
 
 Stats = dict[str, float]
 

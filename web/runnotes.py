@@ -2,12 +2,15 @@
 whether other processes loaded the worker hosts (then its figures may be distorted).
 
 Both read fields the reader adds for issue 9 (`summary.workers`, `host_load`) and say nothing
-when a record has none. static/runnotes.js writes the same sentences for the live page.
+when a record has none. static/runnotes.js writes the same sentences for the live page, with the
+same number formats (web/presentation.py).
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from web.formats import number
 
 
 def _workers(n: int) -> str:
@@ -23,7 +26,7 @@ def workers_note(workers: dict[str, Any] | None) -> str:
     if len(changes) < 2:
         return f"{text} · {workers['live']} live throughout"
     steps = [_workers(changes[0][1])]
-    steps += [f"{live} from +{offset_s:.1f} s" for offset_s, live in changes[1:]]
+    steps += [f"{live} from +{number('offset_s', offset_s)}" for offset_s, live in changes[1:]]
     return f"{text} · live: {', '.join(steps)}"
 
 
@@ -34,10 +37,10 @@ def host_load_note(run: dict[str, Any]) -> str:
     if not load.get("busy"):
         return ""
     hosts = sorted(load["others_cores"].items(), key=lambda item: (-item[1], item[0]))
-    named = ", ".join(f"{host} {cores:.2f} cores" for host, cores in hosts)
+    named = ", ".join(f"{host} {number('cores', cores)} cores" for host, cores in hosts)
     again = "the comparison" if run.get("comparison") else "the run"
     return (
         f"Other processes kept the worker hosts busy during this run ({named}; more than "
-        f"{load['threshold_cores']:.2f} is too many): the figures may be distorted; "
+        f"{number('cores', load['threshold_cores'])} is too many): the figures may be distorted; "
         f"repeat {again}."
     )

@@ -17,7 +17,8 @@ from contract.states import TaskState
 from producer.task_table import SORT_KEYS, TableQuery, matching, page_tasks
 from producer.timeline import Window, timeline
 from web.columns_cache import RunView, get_columns_cache
-from web.views import DASH, lane, short_lane
+from web.formats import lane, short_lane
+from web.presentation import DASH
 
 __all__ = ["SORT_KEYS", "TableQuery", "table", "table_row", "timeline_view"]
 

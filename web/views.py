@@ -1,7 +1,7 @@
 """Jinja filters and globals: numbers with their units, times, and links only for http(s).
 
-The browser scripts format the same numbers the same way (web/static/fanout.js), so a page that
-updates live shows what a reload would.
+The numbers and labels follow web/presentation.py, as the browser's scripts do (fanout.js reads
+the same definition from the page): a page that updates live shows what a reload would.
 """
 
 from __future__ import annotations
@@ -10,57 +10,28 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask
+from flask import Flask, url_for
 
-from contract.states import TaskState
+from web import presentation
 from web.assets import plotly_url
+from web.formats import (
+    ago,
+    count,
+    fixed,
+    lane,
+    millis,
+    number,
+    percent,
+    rate,
+    seconds,
+    short_worker,
+    times,
+)
+from web.presentation import DASH
 from web.runnotes import host_load_note, workers_note
 
-#: Shown for a value that does not exist (yet): an en dash.
-DASH = "\u2013"
-
-STATE_LABELS = {
-    TaskState.PENDING.value: "pending",
-    TaskState.RUNNING.value: "running",
-    TaskState.OK.value: "ok",
-    TaskState.HTTP_ERROR.value: "HTTP error",
-    TaskState.ERROR.value: "error",
-    TaskState.TIMEOUT.value: "timeout",
-    TaskState.REFUSED.value: "refused",
-    TaskState.LOST.value: "lost",
-}
-
-
-def seconds(value: float | None) -> str:
-    """Seconds with a precision that suits their size: 0.253 s, 12.4 s, 3 min 05 s."""
-    if value is None:
-        return DASH
-    if value < 10:
-        return f"{value:.3f} s"
-    if value < 120:
-        return f"{value:.1f} s"
-    minutes, rest = divmod(round(value), 60)
-    return f"{minutes} min {rest:02d} s"
-
-
-def millis(value: float | None) -> str:
-    return DASH if value is None else f"{value * 1000:,.0f} ms"
-
-
-def percent(value: float | None) -> str:
-    return DASH if value is None else f"{value * 100:.0f} %"
-
-
-def times(value: float | None) -> str:
-    return DASH if value is None else f"{value:.2f}\u00d7"
-
-
-def rate(value: float | None) -> str:
-    return DASH if value is None else f"{value:,.1f} /s"
-
-
-def count(value: int | None) -> str:
-    return DASH if value is None else f"{value:,}"
+STATE_LABELS = {name: look.label for name, look in presentation.TASK_STATES.items()}
+RUN_STATE_LABELS = {name: look.label for name, look in presentation.RUN_STATES.items()}
 
 
 def when(epoch_s: float | None) -> str:
@@ -76,17 +47,6 @@ def iso(epoch_s: float | None) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch_s))
 
 
-def ago(epoch_s: float | None, now: float | None = None) -> str:
-    if epoch_s is None:
-        return "never"
-    delta = max(0.0, (time.time() if now is None else now) - epoch_s)
-    if delta < 60:
-        return f"{delta:.0f} s ago"
-    if delta < 3600:
-        return f"{delta / 60:.0f} min ago"
-    return f"{delta / 3600:.1f} h ago"
-
-
 def http_url(url: Any) -> str | None:
     """The URL when it may become a link (http or https), else None: autoescaping alone does not
     stop `href="javascript:..."`."""
@@ -99,27 +59,6 @@ def http_url(url: Any) -> str | None:
     return url if parts.scheme.lower() in ("http", "https") and parts.netloc else None
 
 
-def lane(task: dict[str, Any]) -> str:
-    """The executor that ran a task, as the timeline names its lane."""
-    if not task.get("host"):
-        return DASH
-    return f"{task['host']} / {task['worker']} / {task['pid']} / {task['thread']}"
-
-
-def short_lane(task: dict[str, Any]) -> str:
-    """The lane with the worker's name shortened, for tables and chart axes."""
-    if not task.get("host"):
-        return DASH
-    return f"{task['host']} / {short_worker(task['worker'])} / {task['pid']} / {task['thread']}"
-
-
-def short_worker(name: str | None) -> str:
-    """RQ pool workers are named by a 32-digit uuid; 8 digits tell them apart on a page."""
-    if not name:
-        return DASH
-    return name[:8] if len(name) == 32 and name.isalnum() else name
-
-
 def init_views(app: Flask) -> None:
     filters = {
         "seconds": seconds,
@@ -128,6 +67,8 @@ def init_views(app: Flask) -> None:
         "times": times,
         "rate": rate,
         "count": count,
+        "fixed": fixed,
+        "number": _number,
         "when": when,
         "iso": iso,
         "ago": ago,
@@ -139,4 +80,17 @@ def init_views(app: Flask) -> None:
     }
     app.jinja_env.filters.update(filters)
     app.jinja_env.globals["STATE_LABELS"] = STATE_LABELS
+    app.jinja_env.globals["RUN_STATE_LABELS"] = RUN_STATE_LABELS
+    app.jinja_env.globals["DASH"] = DASH
+    app.jinja_env.globals["presentation"] = presentation.page_data()
+    app.jinja_env.globals["presentation_css_url"] = presentation_css_url
     app.jinja_env.globals["plotly_url"] = plotly_url
+
+
+def _number(value: float | None, name: str) -> str:
+    """`{{ value | number('cores') }}`: a number format of presentation.NUMBERS by name."""
+    return number(name, value)
+
+
+def presentation_css_url() -> str:
+    return url_for("assets.presentation_css", v=presentation.stylesheet_version())

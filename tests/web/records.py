@@ -47,17 +47,25 @@ def write_run(
     running: int = 0,
     duration_s: float = 0.1,
     comparison: str = "",
+    timings_s: list[tuple[float, float]] | None = None,
+    latency_s: float = 2.0,
 ) -> str:
     """A run of `urls` whose task i ended in `states[i]`, `duration_s` each, on two threads (one
     for sequential). With `ended=n` only the first n have ended and the next `running` are
-    running: the run is still going (or queued when nothing has started)."""
+    running: the run is still going (or queued when nothing has started).
+
+    `timings_s` gives each task its own (start offset, duration) instead; offsets and durations
+    that are multiples of 2**-20 s keep the run's figures exact (wall time, sums), so a test can
+    put them on a rounding tie. `latency_s` is from submission to the end."""
     run_id = secrets.token_hex(6)
     now = time.time()
     ended = len(urls) if ended is None else ended
     lanes = 1 if strategy is Strategy.SEQUENTIAL else 2
     spec = RunSpec(tuple(urls), strategy, 2, Workload.FETCH)
-    starts = [now - 5 + (index // lanes) * duration_s for index in range(len(urls))]
-    tasks = {str(i): _task(i, urls[i], states[i], starts[i], duration_s) for i in range(ended)}
+    if timings_s is None:
+        timings_s = [((index // lanes) * duration_s, duration_s) for index in range(len(urls))]
+    starts = [now - 5 + offset for offset, _ in timings_s]
+    tasks = {str(i): _task(i, urls[i], states[i], starts[i], timings_s[i][1]) for i in range(ended)}
     in_flight = {
         str(i): StartRecord(i, urls[i], starts[i], "w" * 32, "testhost", 4242, "fanout_0").to_json()
         for i in range(ended, min(len(urls), ended + running))
@@ -78,7 +86,7 @@ def write_run(
     if state != "queued":
         fields["started_at"] = repr(now - 5)
     if state == "done":
-        fields["finished_at"] = repr(now - 4)
+        fields["finished_at"] = repr(now - 6 + latency_s)
     fields.update(totals_fields([TaskRecord.from_json(t) for t in tasks.values()], state))
     with client.pipeline() as pipe:
         pipe.hset(keys.run_key(run_id), mapping=fields)

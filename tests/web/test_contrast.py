@@ -1,6 +1,10 @@
-"""Text colours in app.css meet WCAG AA (4.5:1 for normal text): every badge, and muted text on
-each background it sits on. White on the ok and running colours was 3.3:1 and 3.7:1, and muted
-text 4.4:1 on the page background, before this was checked."""
+"""Text colours meet WCAG AA (4.5:1 for normal text): every badge, and muted text on each
+background it sits on. White on the ok and running colours was 3.3:1 and 3.7:1, and muted text
+4.4:1 on the page background, before this was checked.
+
+The badges of states take their colours from web/presentation.py (the one definition, which
+presentation.css hands to the page: test_format_agreement.py checks the browser computes them);
+the default badge and everything else is in app.css."""
 
 from __future__ import annotations
 
@@ -8,6 +12,8 @@ import re
 from pathlib import Path
 
 import pytest
+
+from web import presentation
 
 CSS = (Path(__file__).resolve().parents[2] / "web" / "static" / "app.css").read_text()
 AA = 4.5
@@ -53,18 +59,19 @@ def test_contrast_matches_the_published_figures() -> None:
     assert contrast("#000000", "#ffffff") == pytest.approx(21.0)
 
 
-BADGES = sorted(
-    selector
-    for selector in _rules()
-    if re.fullmatch(r"\.(badge|state-[\w-]+|run-[\w-]+|worker-[\w-]+)", selector)
-)
+#: Selector -> {property: colour} of every state's badge, from the one definition.
+STATE_BADGES = {
+    f".{kind}-{name}": {"background": look.background, "color": look.text}
+    for kind, states in presentation.BADGES.items()
+    for name, look in states.items()
+}
+BADGES = sorted({".badge", *STATE_BADGES})
 
 
 @pytest.mark.parametrize("selector", BADGES)
 def test_every_badge_text_meets_aa(selector: str) -> None:
-    rules = _rules()
-    base = rules[".badge"]
-    colours = base | rules[selector]
+    base = _rules()[".badge"]
+    colours = base | STATE_BADGES.get(selector, {})
     ratio = contrast(colours["color"], colours["background"])
     assert ratio >= AA, (
         f"{selector}: {colours['color']} on {colours['background']} is {ratio:.2f}:1"
@@ -73,6 +80,12 @@ def test_every_badge_text_meets_aa(selector: str) -> None:
 
 def test_the_badges_were_found() -> None:
     assert {".state-ok", ".state-running", ".run-done", ".worker-dead"} <= set(BADGES)
+
+
+def test_app_css_does_not_colour_states_a_second_time() -> None:
+    """presentation.css colours the states; a rule in app.css would be a second definition."""
+    twice = [s for s in _rules() if re.fullmatch(r"\.(state|run|worker)-[\w-]+", s)]
+    assert not twice, f"app.css colours {twice}: web/presentation.py does"
 
 
 @pytest.mark.parametrize("background", ["--bg", "--card", "#f8fafc", "--accent-soft"])

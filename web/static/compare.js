@@ -3,7 +3,7 @@
 // Figures that may still change are greyed "so far", with no verdict (compare_rows.js); the
 // chart shows only final strategies, and an empty state until the first one is.
 import {
-  PLOTLY_CONFIG, PLOTLY_FONT, esc, getJSON, percent, poll, seconds,
+  PLOTLY_CONFIG, PLOTLY_FONT, RUN_STATE_LABELS, esc, getJSON, percent, poll, seconds,
 } from "./fanout.js";
 import { compareRowHtml, compareRows } from "./compare_rows.js";
 import { RunTimeline } from "./runtimeline.js";
@@ -146,7 +146,7 @@ poll(async () => {
   await refreshTimelines(comparison);
   root.dataset.state = comparison.state;
   const badge = root.querySelector("h1 [data-run-state]");
-  badge.textContent = comparison.state;
+  badge.textContent = RUN_STATE_LABELS[comparison.state] ?? comparison.state;
   badge.className = `badge run-${comparison.state}`;
   const allDrawn = comparison.runs.every((r) => timelines.get(r.id)?.data?.final);
   return !(comparison.state === "done" && allDrawn);

@@ -2,9 +2,9 @@
 // whether its figures are final. A speed-up over sequential is a verdict: given only once both
 // runs behind it are final. From the reader's `rows` (median and range over repeated runs)
 // when the record has them, else one row per run of `runs` (records from before repeats).
-import { esc, percent, seconds, times } from "./fanout.js";
-
-const DASH = "–";
+import {
+  DASH, RUN_STATE_LABELS, esc, percent, seconds, times,
+} from "./fanout.js";
 
 export const FORMATS = {
   wall_s: seconds, ideal_s: seconds, efficiency: percent, speedup: times, vs_sequential: times,
@@ -128,7 +128,7 @@ export function compareRowHtml(row) {
     : '<td class="num" data-f="vs_sequential" title="Given once this strategy and sequential have ended">–</td>';
   return `<tr data-row="${name}" data-provisional="${row.final ? "false" : "true"}"${row.final ? "" : ' class="provisional"'}>
     <th scope="row">${link}${busy}</th>
-    <td><span class="badge run-${esc(row.state)}" data-run-state>${esc(row.state)}</span> <span class="muted" data-f="progress">${esc(row.progress)}</span></td>
+    <td><span class="badge run-${esc(row.state)}" data-run-state>${esc(RUN_STATE_LABELS[row.state] ?? row.state)}</span> <span class="muted" data-f="progress">${esc(row.progress)}</span></td>
     ${cell("wall_s")}${cell("ideal_s")}${cell("efficiency")}${verdict}${cell("speedup")}
     <td class="num" data-f="peak_concurrency">${esc(row.peakConcurrency)}</td>
     <td class="num" data-f="ok">${esc(row.ok)}</td>

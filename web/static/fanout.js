@@ -1,68 +1,86 @@
-// Shared by the pages' scripts: formatting (the same as web/views.py), fetching, polling, rows.
+// Shared by the pages' scripts: formatting, fetching, polling, rows.
+//
+// Labels, colours and number formats are defined once, in web/presentation.py; every page carries
+// them as JSON (base.html). The formatters below follow them as web/formats.py does on the
+// server, so a page updated live reads as a reload would (tests/web/test_format_agreement.py).
 
-export const STATE_COLOURS = {
-  ok: "#16a34a",
-  http_error: "#f59e0b",
-  error: "#dc2626",
-  timeout: "#9333ea",
-  refused: "#a16207",
-  lost: "#334155",
-  running: "#3b82f6",
-  pending: "#cbd5e1",
-};
-
-export const STATE_LABELS = {
-  pending: "pending",
-  running: "running",
-  ok: "ok",
-  http_error: "HTTP error",
-  error: "error",
-  timeout: "timeout",
-  refused: "refused",
-  lost: "lost",
-};
-
-const DASH = "–";
-
-export function seconds(v) {
-  if (v === null || v === undefined) return DASH;
-  if (v < 10) return `${v.toFixed(3)} s`;
-  if (v < 120) return `${v.toFixed(1)} s`;
-  const total = Math.round(v);
-  return `${Math.floor(total / 60)} min ${String(total % 60).padStart(2, "0")} s`;
+function presentation() {
+  const data = document.getElementById("fanout-presentation");
+  if (!data) throw new Error("fanout.js: the page has no #fanout-presentation (base.html)");
+  return JSON.parse(data.textContent);
 }
 
-// Thousands with commas, like Python's "{:,}" (toLocaleString is slow over thousands of bars).
+const { badges: BADGES, formats: FORMATS } = presentation();
+export const DASH = FORMATS.dash;
+
+// Task state -> chart colour, and -> label; run state -> label. In the server's order.
+export const STATE_COLOURS = Object.fromEntries(BADGES.state.map((s) => [s.name, s.chart]));
+export const STATE_LABELS = Object.fromEntries(BADGES.state.map((s) => [s.name, s.label]));
+export const RUN_STATE_LABELS = Object.fromEntries(BADGES.run.map((s) => [s.name, s.label]));
+
+// `v` to `decimals` places, a tie rounded away from zero on the number's exact value (toFixed's
+// rule; web/formats.py rounds the same way), no sign on a zero, thousands grouped with "," when
+// `grouped`. Beyond 1e21, where toFixed writes an exponent, every digit still (BigInt): as Python.
+// Not toLocaleString: it rounds the shortest decimal (12.35 -> 12.4, where the float is
+// 12.3499...) and is slow over thousands of bars.
+export function fixed(v, decimals, grouped = false) {
+  if (!Number.isFinite(v)) return String(v);
+  let text = Math.abs(v) < 1e21 ? v.toFixed(decimals)
+    : `${BigInt(v)}${decimals ? `.${"0".repeat(decimals)}` : ""}`;
+  if (/^-[0.]+$/.test(text)) text = text.slice(1);
+  if (!grouped) return text;
+  const [whole, fraction] = text.split(".");
+  const withCommas = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  return fraction === undefined ? withCommas : `${withCommas}.${fraction}`;
+}
+
+// `v` by the number format `name` (presentation.NUMBERS); the dash for null or undefined.
+export function number(name, v) {
+  if (v === null || v === undefined) return DASH;
+  const f = FORMATS.numbers[name];
+  return `${fixed(v * f.scale, f.decimals, f.grouped)}${f.unit}`;
+}
+
 export function count(v) {
-  return v === null || v === undefined
-    ? DASH
-    : String(Math.round(v)).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  return number("count", v);
 }
 
 export function millis(v) {
-  return v === null || v === undefined ? DASH : `${count(v * 1000)} ms`;
+  return number("millis", v);
 }
 
 export function percent(v) {
-  return v === null || v === undefined ? DASH : `${(v * 100).toFixed(0)} %`;
+  return number("percent", v);
 }
 
 export function times(v) {
-  return v === null || v === undefined ? DASH : `${v.toFixed(2)}×`;
+  return number("times", v);
 }
 
 export function rate(v) {
-  return v === null || v === undefined
-    ? DASH
-    : `${v.toLocaleString("en-US", { minimumFractionDigits: 1, maximumFractionDigits: 1 })} /s`;
+  return number("rate", v);
+}
+
+function step(steps, v) {
+  return steps.find((s) => s.below === null || v < s.below);
+}
+
+// 0.253 s, 12.4 s, 3 min 05 s.
+export function seconds(v) {
+  if (v === null || v === undefined) return DASH;
+  const s = Number.isFinite(v) ? step(FORMATS.seconds.steps, v) : FORMATS.seconds.steps[0];
+  if (s) return `${fixed(v, s.decimals)}${s.unit}`;
+  const total = Number(fixed(v, 0));
+  return FORMATS.seconds.minutes
+    .replace("{min}", String(Math.floor(total / 60)))
+    .replace("{sec}", String(total % 60).padStart(2, "0"));
 }
 
 export function ago(epoch, now) {
-  if (epoch === null || epoch === undefined) return "never";
+  if (epoch === null || epoch === undefined) return FORMATS.ago.never;
   const delta = Math.max(0, now - epoch);
-  if (delta < 60) return `${delta.toFixed(0)} s ago`;
-  if (delta < 3600) return `${(delta / 60).toFixed(0)} min ago`;
-  return `${(delta / 3600).toFixed(1)} h ago`;
+  const s = step(FORMATS.ago.steps, delta);
+  return `${fixed(delta / s.per, s.decimals)}${s.unit}`;
 }
 
 const ESCAPES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
@@ -82,17 +100,21 @@ export function urlCell(url) {
     : `<span class="url">${esc(url)}</span>`;
 }
 
+const LANE = FORMATS.lane;
+const WORKER_ID = new RegExp(`^(?:${LANE.worker_id_pattern})$`);
+
 export function shortWorker(name) {
   if (!name) return DASH;
-  return name.length === 32 && /^[0-9a-z]+$/i.test(name) ? name.slice(0, 8) : name;
+  return name.length === LANE.worker_id_length && WORKER_ID.test(name)
+    ? name.slice(0, LANE.worker_id_keep) : name;
 }
 
 export function lane(t) {
-  return t.host ? `${t.host} / ${t.worker} / ${t.pid} / ${t.thread}` : DASH;
+  return t.host ? [t.host, t.worker, t.pid, t.thread].join(LANE.separator) : DASH;
 }
 
 export function shortLane(t) {
-  return t.host ? `${t.host} / ${shortWorker(t.worker)} / ${t.pid} / ${t.thread}` : DASH;
+  return t.host ? [t.host, shortWorker(t.worker), t.pid, t.thread].join(LANE.separator) : DASH;
 }
 
 export function timeOrigin(run) {
@@ -133,13 +155,19 @@ export function taskRows(run) {
   return [...rows.values()].sort((a, b) => a.index - b.index);
 }
 
+// Text by code unit, not localeCompare: the server's sort (web/runview.py) compares code points,
+// and a collation would order "B" and "a", or "?" and "0", the other way round.
+export function compareText(x, y) {
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
 export function sortRows(rows, key, desc) {
   const present = rows.filter((r) => r[key] !== null && r[key] !== undefined);
   const missing = rows.filter((r) => r[key] === null || r[key] === undefined);
   present.sort((a, b) => {
     const x = a[key];
     const y = b[key];
-    let c = typeof x === "string" ? x.localeCompare(y) : x - y;
+    let c = typeof x === "string" ? compareText(x, y) : x - y;
     if (c === 0) c = a.index - b.index;
     return desc ? -c : c;
   });

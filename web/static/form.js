@@ -1,5 +1,7 @@
 // The new-run form: a preset select that fills the fields (without JavaScript, the links do it
 // by reloading), and a live count of the URLs in the textarea.
+import { count } from "./fanout.js";
+
 const data = JSON.parse(document.getElementById("preset-data").textContent);
 const select = document.getElementById("preset");
 const links = document.querySelector("[data-preset-links]");
@@ -8,7 +10,7 @@ const counter = document.querySelector("[data-url-count]");
 
 function countUrls() {
   const n = urls.value.split("\n").filter((l) => l.trim() && !l.trim().startsWith("#")).length;
-  counter.textContent = n === 1 ? "1 URL" : `${n.toLocaleString("en-US")} URLs`;
+  counter.textContent = n === 1 ? "1 URL" : `${count(n)} URLs`;
 }
 
 select.hidden = false;

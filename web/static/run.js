@@ -2,7 +2,8 @@
 // and the page of the task table in view, until the run is done. None of them grows with the
 // run: the table is a page the server sorts and filters, the timeline a bounded view.
 import {
-  STATE_LABELS, count, esc, getJSON, millis, percent, poll, rate, seconds, setText, times, urlCell,
+  DASH, STATE_LABELS, count, esc, fixed, getJSON, millis, percent, poll, rate, seconds, setText,
+  times, urlCell,
 } from "./fanout.js";
 import { hostLoadNote, workersNote } from "./runnotes.js";
 import { RunTimeline } from "./runtimeline.js";
@@ -29,9 +30,9 @@ function rowHtml(r) {
     <td class="num">${r.index}</td>
     <td class="url-cell">${urlCell(r.url)}</td>
     <td><span class="badge state-${esc(r.state)}">${esc(STATE_LABELS[r.state] || r.state)}</span>${attempt}</td>
-    <td class="num">${r.status ?? "–"}</td>
-    <td class="num">${r.bytes == null ? "–" : count(r.bytes)}</td>
-    <td class="num">${r.start == null ? "–" : r.start.toFixed(3)}</td>
+    <td class="num">${r.status ?? DASH}</td>
+    <td class="num">${r.bytes == null ? DASH : count(r.bytes)}</td>
+    <td class="num">${r.start == null ? DASH : fixed(r.start, 3)}</td>
     <td class="num">${millis(r.duration)}</td>
     <td class="num">${millis(r.cpu)}</td>
     <td class="lane" title="${esc(r.lane)}">${esc(r.laneLabel)}</td>

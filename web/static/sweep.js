@@ -1,7 +1,7 @@
 // The sweep page, live: GET /api/sweeps/<id> until the sweep ends; one chart of throughput
 // against workers with the linear ideal and the fitted USL curve.
 import {
-  PLOTLY_CONFIG, PLOTLY_FONT, esc, getJSON, percent, poll, rate, seconds, setText,
+  PLOTLY_CONFIG, PLOTLY_FONT, esc, fixed, getJSON, number, percent, poll, rate, seconds, setText,
 } from "./fanout.js";
 
 const root = document.querySelector(".sweep-root");
@@ -12,16 +12,16 @@ const chart = document.getElementById("sweep-chart");
 function fitText(sweep) {
   const f = sweep.fit;
   if (!f) return sweep.fit_note;
-  const peak = f.peak_n ? `throughput peaks at N* ≈ ${f.peak_n.toFixed(1)}` : "no peak (κ = 0)";
+  const peak = f.peak_n ? `throughput peaks at N* ≈ ${fixed(f.peak_n, 1)}` : "no peak (κ = 0)";
   const knee = f.knee_n ? `; from N = ${f.knee_n} one more worker adds less than 10 % of one worker's throughput` : "";
-  return `σ (contention) = ${f.sigma.toFixed(4)}, κ (coherency) = ${f.kappa.toFixed(5)}, `
-    + `λ = ${f.lam.toFixed(2)} tasks/s, R² = ${f.r2.toFixed(3)}; ${peak}${knee}.`;
+  return `σ (contention) = ${fixed(f.sigma, 4)}, κ (coherency) = ${fixed(f.kappa, 5)}, `
+    + `λ = ${fixed(f.lam, 2)} tasks/s, R² = ${fixed(f.r2, 3)}; ${peak}${knee}.`;
 }
 
 function row(p) {
   return `<tr><td class="num">${p.workers}</td><td class="num">${rate(p.throughput)}</td>
     <td class="num">${seconds(p.wall_s)}</td><td class="num">${percent(p.efficiency)}</td>
-    <td class="num">${p.others_cores == null ? "–" : p.others_cores.toFixed(2)}</td>
+    <td class="num">${number("cores", p.others_cores)}</td>
     <td><a href="/runs/${encodeURIComponent(p.run_id)}"><code>${esc(p.run_id)}</code></a></td></tr>`;
 }
 

@@ -1,0 +1,113 @@
+"""Numbers with their units, times ago and executors, written by the rules of web/presentation.py.
+
+Each function has a twin of the same name in web/static/fanout.js (camelCase there), which reads
+the same rules from the page: the server writes a page that works without JavaScript, the browser
+updates it live, and tests/web/test_format_agreement.py holds the two to the same strings.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from decimal import ROUND_HALF_UP, Context, Decimal
+from typing import Any
+
+from web.presentation import AGO, DASH, LANE, NUMBERS, SECONDS, Step
+
+#: Room for every digit of any float (1.8e308 has 309) and then some decimals.
+_EXACT = Context(prec=400)
+_WORKER_ID = re.compile(LANE.worker_id_pattern)
+#: As JavaScript writes them.
+_NOT_FINITE = {math.inf: "Infinity", -math.inf: "-Infinity"}
+
+
+def fixed(value: float, decimals: int, *, grouped: bool = False) -> str:
+    """`value` to `decimals` places, a tie rounded away from zero, judged on the float's exact
+    value: what JavaScript's Number.prototype.toFixed does. Python's own format rounds a tie to
+    even, so 0.125 was "12 %" here and "13 %" in the browser. No sign on a zero ("-0.000")."""
+    if not math.isfinite(value):
+        return _NOT_FINITE.get(value, "NaN")
+    exact = Decimal(value).quantize(
+        Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP, context=_EXACT
+    )
+    if exact.is_zero():
+        exact = exact.copy_abs()
+    return format(exact, ",f" if grouped else "f")
+
+
+def number(name: str, value: float | None) -> str:
+    """`value` by the number format `name` of presentation.NUMBERS; the dash for None."""
+    if value is None:
+        return DASH
+    fmt = NUMBERS[name]
+    return fixed(value * fmt.scale, fmt.decimals, grouped=fmt.grouped) + fmt.unit
+
+
+def count(value: float | None) -> str:
+    """Thousands grouped: 1,234,567 (a fraction is rounded to a whole)."""
+    return number("count", value)
+
+
+def millis(value_s: float | None) -> str:
+    return number("millis", value_s)
+
+
+def percent(fraction: float | None) -> str:
+    return number("percent", fraction)
+
+
+def times(factor: float | None) -> str:
+    return number("times", factor)
+
+
+def rate(per_s: float | None) -> str:
+    return number("rate", per_s)
+
+
+def _step(steps: tuple[Step, ...], value: float) -> Step | None:
+    return next((step for step in steps if step.below is None or value < step.below), None)
+
+
+def seconds(value: float | None) -> str:
+    """Seconds with a precision that suits their size: 0.253 s, 12.4 s, 3 min 05 s."""
+    if value is None:
+        return DASH
+    step = _step(SECONDS.steps, value) if math.isfinite(value) else SECONDS.steps[0]
+    if step is not None:
+        return fixed(value, step.decimals) + step.unit
+    minutes, rest = divmod(int(fixed(value, 0)), 60)
+    return SECONDS.minutes.replace("{min}", str(minutes)).replace("{sec}", f"{rest:02d}")
+
+
+def ago(epoch_s: float | None, now: float | None = None) -> str:
+    if epoch_s is None:
+        return AGO.never
+    delta = max(0.0, (time.time() if now is None else now) - epoch_s)
+    step = _step(AGO.steps, delta)
+    assert step is not None  # the last step takes any value
+    return fixed(delta / step.per, step.decimals) + step.unit
+
+
+def short_worker(name: str | None) -> str:
+    """RQ pool workers are named by a 32-digit uuid: its first 8 digits."""
+    if not name:
+        return DASH
+    if len(name) == LANE.worker_id_length and _WORKER_ID.fullmatch(name):
+        return name[: LANE.worker_id_keep]
+    return name
+
+
+def _lane(task: dict[str, Any], worker: str | None) -> str:
+    parts = (task["host"], worker, task.get("pid"), task.get("thread"))
+    return LANE.separator.join("" if part is None else str(part) for part in parts)
+
+
+def lane(task: dict[str, Any]) -> str:
+    """The executor that ran a task, as the timeline names its lane."""
+    return _lane(task, task.get("worker")) if task.get("host") else DASH
+
+
+def short_lane(task: dict[str, Any]) -> str:
+    """The lane with the worker's name shortened, for tables and chart axes."""
+    return _lane(task, short_worker(task.get("worker"))) if task.get("host") else DASH
