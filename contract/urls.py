@@ -15,6 +15,7 @@ libc reads `127.1`, `0x7f.0.0.1` and `2130706433` as addresses and aiohttp refus
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from ipaddress import AddressValueError, IPv4Address, IPv6Address
 
 import requests
@@ -75,9 +76,31 @@ def _numeric_host_problem(host: str) -> str | None:
     return None
 
 
+#: A URL both clients read alike past its origin: ASCII letters, digits, dots and dashes for
+#: the host, a decimal port, and after the first `/`, `?` or `#` only RFC 3986's unreserved and
+#: sub-delimiter characters (no `%`, no backslash, no space). Such a URL's verdict is its
+#: origin's, judged once: a 100,000-URL batch of a few origins is not parsed 200,000 times.
+_PLAIN_URL = re.compile(
+    r"(?P<origin>[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?)"
+    r"(?:[/?#][A-Za-z0-9._~!$&'()*+,;=:@/?#-]*)?"
+)
+
+
 def client_disagreement(url: str) -> str | None:
     """Why `requests` and aiohttp would read `url` differently (a phrase that follows the URL
     in a message), or None when both read the same scheme, host and port."""
+    plain = _PLAIN_URL.fullmatch(url)
+    if plain:
+        return _origin_disagreement(plain["origin"])
+    return _disagreement(url)
+
+
+@lru_cache(maxsize=4096)
+def _origin_disagreement(origin: str) -> str | None:
+    return _disagreement(f"{origin}/")
+
+
+def _disagreement(url: str) -> str | None:
     try:
         by_requests = _as_requests_reads(url)
     except Exception as exc:  # every parser error means "not this URL"

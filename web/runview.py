@@ -15,7 +15,7 @@ from redis import Redis
 from contract import urls_list
 from contract.states import TaskState
 from producer.task_table import SORT_KEYS, TableQuery, matching, page_tasks
-from producer.timeline import Window, timeline
+from producer.timeline import MAX_BARS, Window, timeline
 from web.columns_cache import RunView, get_columns_cache
 from web.formats import lane, short_lane
 from web.presentation import DASH
@@ -99,6 +99,8 @@ def timeline_view(
 ) -> dict[str, Any]:
     """The run's timeline as the page draws it, with each lane's label. Raises RunNotFound."""
     view = _view(redis, run_id)
+    if since is not None and (view.finished or len(view.tasks.columns) > MAX_BARS):
+        since = None  # the whole answer either way (bins, or every bar): the cached one
     if window is None and since is None:
         data = view.derive(("timeline",), lambda: timeline(view.tasks, now))
     elif since is None:

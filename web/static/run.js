@@ -35,7 +35,7 @@ function rowHtml(r) {
     <td class="num">${r.start == null ? DASH : fixed(r.start, 3)}</td>
     <td class="num">${millis(r.duration)}</td>
     <td class="num">${millis(r.cpu)}</td>
-    <td class="lane" title="${esc(r.lane)}">${esc(r.laneLabel)}</td>
+    <td class="lane" title="${esc(r.lane)}">${esc(r.lane_label)}</td>
     <td class="error-cell">${esc(r.error || "")}</td>
   </tr>`;
 }
