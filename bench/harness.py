@@ -1,13 +1,17 @@
-"""`fanout bench [--quick] [--out DIR]`: start a private stack, run every scenario, write the
-report (RESULTS.md) and the scaling chart (scaling.svg) into DIR.
+"""`fanout bench [--quick] [--scenario NAME ...] [--out DIR]`: start a private stack, run the
+scenarios, write the report (RESULTS.md) and the scaling chart (scaling.svg) into DIR.
 
 The full run repeats every scenario 3 times (about 10 minutes on 2 cores); `--quick` runs each
 scenario once on reduced sizes (CI smoke, under 2 minutes), and its verdicts are indicative only.
+The scenarios in `FULL_ONLY` are left out of `--quick` unless named.
+
+Naming scenarios runs only those and splices them into DIR's results.json: their outcomes
+replace the ones of the same name, the others are kept as they were measured, and the report
+says which scenarios were measured later, when.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
@@ -18,13 +22,12 @@ import traceback
 from dataclasses import asdict
 from pathlib import Path
 
-import psutil
-
 from bench.chart import scaling_svg
+from bench.cpuload import busy_s, others_cores
 from bench.measure import Ctx
 from bench.model import Check, Outcome, Series
 from bench.report import machine_facts, render
-from bench.scenarios import SCENARIOS
+from bench.scenarios import FULL_ONLY, SCENARIOS
 from bench.stack import Stack
 
 REPORT_NAME = "RESULTS.md"
@@ -48,32 +51,32 @@ def _summary(outcome: Outcome) -> str:
     return f"{outcome.name}: {outcome.seconds:.0f} s  {checks}"
 
 
-def _busy_s() -> tuple[float, float]:
-    """(CPU seconds the whole machine was busy, CPU seconds of the bench's own processes)."""
-    times = psutil.cpu_times()
-    busy = sum(times) - times.idle - getattr(times, "iowait", 0.0)
-    own = sum(os.times()[:4])  # this process and its reaped children (baselines, bursts)
-    for proc in psutil.Process().children():
-        with contextlib.suppress(psutil.Error):
-            cpu = proc.cpu_times()
-            own += cpu.user + cpu.system + cpu.children_user + cpu.children_system
-    return busy, own
+def chosen(quick: bool, only: set[str] | None = None) -> list[str]:
+    """The scenarios to run, in order: `only` (all when None), less the full-only ones in
+    quick mode unless named."""
+    names = [name for name, _ in SCENARIOS]
+    if only:
+        unknown = only - set(names)
+        if unknown:
+            raise ValueError(f"unknown scenario(s): {', '.join(sorted(unknown))}")
+        return [name for name in names if name in only]
+    return [name for name in names if not (quick and name in FULL_ONLY)]
 
 
 def run_scenarios(ctx: Ctx, only: set[str] | None = None) -> list[Outcome]:
     outcomes = []
+    names = chosen(ctx.quick, only)
     for name, scenario in SCENARIOS:
-        if only and name not in only:
+        if name not in names:
             continue
         _say(f"{name} ...")
-        started, (busy, own) = time.monotonic(), _busy_s()
+        started, before = time.monotonic(), busy_s()
         try:
             outcome = scenario(ctx)
         except Exception:
             outcome = Outcome(name, "did not finish", [], error=traceback.format_exc())
         outcome.seconds = time.monotonic() - started
-        busy_after, own_after = _busy_s()
-        others = max(0.0, (busy_after - busy) - (own_after - own)) / outcome.seconds
+        others = others_cores(before, busy_s(), outcome.seconds)
         outcome.others_cores = others
         outcome.notes.append(
             f"other processes on this machine (not the bench's) kept {others:.2f} of its "
@@ -104,6 +107,8 @@ def write_outputs(out_dir: Path, data: dict) -> None:
         seconds=data["seconds"],
         chart_name=CHART_NAME,
         written_at=data["written_at"],
+        skipped=data.get("skipped", []),
+        spliced=data.get("spliced", []),
     )
     (out_dir / REPORT_NAME).write_text(report)
     subtitle = (
@@ -118,12 +123,63 @@ def rerender(out_dir: Path) -> None:
     write_outputs(out_dir, json.loads((out_dir / DATA_NAME).read_text()))
 
 
+def comment(out_dir: Path, name: str, text: str) -> None:
+    """Keep a paragraph on what a scenario's numbers say in results.json, shown under its
+    table; measuring the scenario again drops it (it spoke of other numbers)."""
+    path = out_dir / DATA_NAME
+    data = json.loads(path.read_text())
+    outcome = next((o for o in data["outcomes"] if o["name"] == name), None)
+    if outcome is None:
+        raise ValueError(f"no scenario {name!r} in {path}")
+    outcome["comment"] = text.strip()
+    path.write_text(json.dumps(data, indent=1))
+    write_outputs(out_dir, data)
+
+
+def splice(old: dict, new: dict) -> dict:
+    """`old` with the outcomes of `new` in place of (or added beside) the ones of the same
+    name, in the scenarios' order; the header stays `old`'s, and `spliced` says what is newer."""
+    if old["quick"] != new["quick"]:
+        raise ValueError("a quick run cannot be spliced into a full one's results, nor back")
+    order = [name for name, _ in SCENARIOS]
+    fresh = {o["name"]: o for o in new["outcomes"]}
+    outcomes = [o for o in old["outcomes"] if o["name"] not in fresh] + list(fresh.values())
+    outcomes.sort(key=lambda o: order.index(o["name"]) if o["name"] in order else len(order))
+    earlier = [s for s in old.get("spliced", []) if not set(s["scenarios"]) <= set(fresh)]
+    entry = {
+        "scenarios": list(fresh),
+        "written_at": new["written_at"],
+        "seconds": new["seconds"],
+        "load_average": new["load_average"],
+    }
+    skipped = [name for name in old.get("skipped", []) if name not in fresh]
+    return old | {"outcomes": outcomes, "spliced": [*earlier, entry], "skipped": skipped}
+
+
+def previous_results(quick: bool, out_dir: Path, only: set[str] | None) -> dict | None:
+    """The results a run of `only` some scenarios is spliced into (None: a fresh file).
+    ValueError when they are of the other mode."""
+    path = Path(out_dir) / DATA_NAME
+    if not only or not path.exists():
+        return None
+    old: dict = json.loads(path.read_text())
+    if old["quick"] != quick:
+        raise ValueError(
+            f"{path} holds a {'quick' if old['quick'] else 'full'} run: splice into it "
+            "in the same mode, or write elsewhere with --out"
+        )
+    return old
+
+
 def main(quick: bool, out_dir: Path, only: set[str] | None = None) -> int:
     """Run the bench; returns 0 when every scenario ran (missed targets are reported, not
-    failed on), 1 when one could not run. `only` limits the scenarios (for development)."""
+    failed on), 1 when one could not run. `only` limits the scenarios, spliced into the
+    results already in `out_dir` (see `splice`)."""
     started = time.monotonic()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    names = chosen(quick, only)
+    old = previous_results(quick, out_dir, only)
     work_dir = Path(tempfile.mkdtemp(prefix="fanout-bench-"))
     stack = Stack(work_dir, cpu_rounds=QUICK_CPU_ROUNDS if quick else None)
     ctx = Ctx(stack, quick=quick, reps=1 if quick else 3)
@@ -139,10 +195,14 @@ def main(quick: bool, out_dir: Path, only: set[str] | None = None) -> int:
         "reps": ctx.reps,
         "seconds": time.monotonic() - started,
         "written_at": time.strftime("%Y-%m-%d %H:%M %Z"),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
         "redis_version": redis_version,
         "facts": machine_facts(redis_version),
         "outcomes": [asdict(o) for o in outcomes],
+        "skipped": [name for name, _ in SCENARIOS if name not in names],
     }
+    if old is not None:
+        data = splice(old, data)
     (out_dir / DATA_NAME).write_text(json.dumps(data, indent=1))
     write_outputs(out_dir, data)
     _say(f"wrote {REPORT_NAME}, {CHART_NAME} and {DATA_NAME} in {out_dir}")
@@ -164,7 +224,17 @@ if __name__ == "__main__":
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--out", type=Path, default=Path("bench"))
     parser.add_argument("--render", action="store_true", help="rewrite the report from its JSON")
+    parser.add_argument(
+        "--comment",
+        nargs=2,
+        metavar=("SCENARIO", "FILE"),
+        help="keep FILE's paragraph under SCENARIO's table in results.json, and re-render",
+    )
     options = parser.parse_args()
+    if options.comment:
+        name, text_file = options.comment
+        comment(options.out, name, Path(text_file).read_text())
+        sys.exit(0)
     if options.render:
         rerender(options.out)
         sys.exit(0)

@@ -62,6 +62,8 @@ class Outcome:
     seconds: float = 0.0
     #: Cores that processes other than the bench's kept busy meanwhile (a shared machine).
     others_cores: float | None = None
+    #: A paragraph on what the numbers say, written after reading them (`harness.comment`).
+    comment: str = ""
 
     def new(self, label: str, **kwargs: object) -> Series:
         series = Series(label, **kwargs)  # type: ignore[arg-type]

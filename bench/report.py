@@ -110,6 +110,8 @@ def render(
     seconds: float,
     chart_name: str,
     written_at: str,
+    skipped: list[str] | None = None,
+    spliced: list[dict] | None = None,
 ) -> str:
     mode = "quick (reduced sizes, CI smoke)" if quick else "full"
     lines = [
@@ -122,6 +124,7 @@ def render(
         "belong to this machine. Every sample is kept in `results.json`; "
         "`python -m bench.harness --render` rewrites this file and the chart from it.",
         "",
+        *_later_lines(skipped or [], spliced or []),
         "## Machine",
         "",
         "| | |",
@@ -165,4 +168,22 @@ def render(
             lines += [*_scenario_table(outcome), ""]
         lines += [f"- {note}" for note in outcome.notes]
         lines += [f"- took {outcome.seconds:.0f} s", ""]
+        if outcome.comment:
+            lines += [outcome.comment, ""]
     return "\n".join(lines)
+
+
+def _later_lines(skipped: list[str], spliced: list[dict]) -> list[str]:
+    """What the header's run did not measure: scenarios left out, and ones measured later
+    and spliced in (`bench.harness.splice`)."""
+    lines = []
+    if skipped:
+        lines.append(f"Not run this time: {', '.join(skipped)}.")
+    for entry in spliced:
+        load = ", ".join(f"{x:.2f}" for x in entry.get("load_average", []))
+        lines.append(
+            f"Measured later and spliced in: {', '.join(entry['scenarios'])}, on "
+            f"{entry['written_at']} ({entry['seconds'] / 60:.1f} min; load average at the end "
+            f"{load or 'not recorded'})."
+        )
+    return [*lines, ""] if lines else []

@@ -339,7 +339,7 @@ def cpu(ctx: Ctx) -> Outcome:
 
 
 def _all():
-    from bench import footprint, services
+    from bench import footprint, scale, services
 
     return [
         ("tutorial", tutorial),
@@ -354,8 +354,12 @@ def _all():
         ("submission", services.submission),
         ("reading", services.reading),
         ("footprint", footprint.footprint),
+        ("scale", scale.scale),
     ]
 
 
 #: (name, function) of every scenario, in the order they run.
 SCENARIOS = _all()
+#: Scenarios `--quick` leaves out unless named: their reduced sizes would still cost the CI
+#: smoke about a minute (scale: two runs, a browser and its page loads).
+FULL_ONLY = frozenset({"scale"})

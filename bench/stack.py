@@ -116,6 +116,7 @@ class Stack:
             return None
         port = free_port()
         args = ["-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "4"]
+        args.append("--no-control-socket")  # its default, ~/.gunicorn/gunicorn.ctl, is per host
         proc = self.python("web", *args, "web.app:create_app()")
         url = f"http://127.0.0.1:{port}"
         try:

@@ -1,0 +1,316 @@
+"""The scale scenario (issue 11): one hybrid run each of 1,000, 10,000 and 100,000 tiny tasks
+(`/delay/0`), submitted through the web API of the private stack, and what each size costs.
+
+Per size, in turn: the submission (POST /api/runs with the URLs as JSON, until its 202), tasks/s
+from the run's own summary, Redis bytes per stored task, and the web worker's peak RSS through
+the run and its first reads. Then, once every size has run, the run page's reads and fresh page
+loads in headless Chromium, the sizes interleaved so that each sees the same machine: it is
+shared, and its load moves in minutes. The table has a row per measurement and a column per
+size.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import time
+from dataclasses import dataclass, field
+
+from bench.browser import PageLoad, RunPageBrowser
+from bench.cpuload import busy_s, others_cores
+from bench.measure import Ctx, submit_only, urls
+from bench.model import Outcome, Series, fmt, ratio
+from bench.webload import WebRssPeak, session, timed_get
+from contract import jobs, keys
+from contract.plan import hybrid_chunk_size
+from contract.records import RunSpec
+from contract.states import Strategy
+from fanout.children import wait_until
+from producer.wait import run_state
+
+SIZES = (1_000, 10_000, 100_000)
+#: The sizes when the scenario is named with `--quick` (it is left out of the CI smoke).
+QUICK_SIZES = (1_000, 5_000)
+WORKERS = 4
+#: Threads per hybrid job: the API's default concurrency.
+CONCURRENCY = 8
+#: The run list's page (`/api/runs?limit=50`).
+LISTED_RUNS = 50
+MB = 1024 * 1024
+
+#: (metric, what the row says, path): the reads, `{id}` the run's id, `{offset}` the run list's
+#: offset at which the size's run is the newest (see `_fill_run_list`).
+READS = (
+    ("get_summary_ms", "GET summary /api/runs/<id>?tasks=false, ms", "/api/runs/{id}?tasks=false"),
+    (
+        "get_table_ms",
+        "GET a table page /api/runs/<id>/tasks?offset=500&limit=100&sort=duration&order=desc, ms",
+        "/api/runs/{id}/tasks?offset=500&limit=100&sort=duration&order=desc",
+    ),
+    ("get_timeline_ms", "GET timeline /api/runs/<id>/timeline, ms", "/api/runs/{id}/timeline"),
+    (
+        "get_timeline_since_ms",
+        "GET timeline as the page first asks for it, /api/runs/<id>/timeline?since=0, ms",
+        "/api/runs/{id}/timeline?since=0",
+    ),
+    ("get_list_ms", "GET run list /api/runs?limit=50, ms", "/api/runs?limit=50&offset={offset}"),
+)
+
+#: (metric, what the row says), in the table's order.
+ROWS = (
+    ("load1", "load average (1 min) as the size's run started"),
+    ("others", "cores other processes kept busy, POST to done (of 2)"),
+    ("submit_s", "submit: POST /api/runs until 202, s"),
+    ("wall_s", "first task start to last task end (summary.wall_s), s"),
+    ("tput", "tasks/s = tasks / summary.wall_s"),
+    ("origin_cpu", "origin CPU over the run (cores)"),
+    ("redis_done_b", "Redis used_memory growth per task, at done (RQ's jobs still held), B"),
+    ("redis_kept_b", "Redis used_memory growth per task, once RQ's finished jobs expired, B"),
+    ("redis_keys_b", "Redis MEMORY USAGE of the run's keys per task (exact), B"),
+    ("web_rss_mb", "web: peak RSS of the gunicorn worker, run and first reads, MB"),
+    ("first_timeline_ms", "first GET of the timeline after the run (columns read), ms"),
+    ("first_table_ms", "first GET of that table page (its sort), ms"),
+    *((metric, label) for metric, label, _ in READS),
+    ("drawn_ms", "browser: navigation start to timeline drawn, ms"),
+    ("asked_ms", "browser: navigation start to the page's timeline request, ms"),
+    ("answer_ms", "browser: the page's timeline request, until its answer, ms"),
+    ("draw_ms", "browser: the answer to timeline drawn, ms"),
+    ("page_cpu_ms", "browser: the page's main-thread CPU time once drawn (CDP ThreadTime), ms"),
+    ("js_heap_mb", "browser: JS heap used once drawn (CDP JSHeapUsedSize), MB"),
+)
+
+
+@dataclass
+class SizeRun:
+    """One size's run, and what was measured of it."""
+
+    count: int
+    run_id: str = ""
+    sample: dict[str, float] = field(default_factory=dict)
+    gets: dict[str, list[float]] = field(default_factory=dict)
+    loads: list[PageLoad] = field(default_factory=list)
+
+
+def _used_memory(ctx: Ctx) -> int:
+    return int(ctx.stack.client.info("memory")["used_memory"])
+
+
+def _run_keys_bytes(ctx: Ctx, run_id: str) -> int:
+    """MEMORY USAGE of every key of the run, SAMPLES 0: every element counted, not estimated."""
+    client = ctx.stack.client
+    return sum(int(client.memory_usage(key, samples=0) or 0) for key in keys.run_keys(run_id))
+
+
+def _wait_rq_jobs_expired(ctx: Ctx, run_id: str) -> None:
+    """RQ keeps a finished job for `jobs.RESULT_TTL_S`; fanout's own records stay."""
+    client, pattern = ctx.stack.client, f"rq:job:{keys.job_id_prefix(run_id)}*"
+    time.sleep(jobs.RESULT_TTL_S)
+    wait_until(
+        lambda: next(client.scan_iter(match=pattern, count=10_000), None) is None,
+        120,
+        "the run's finished RQ jobs to expire",
+        poll_s=0.2,
+    )
+    time.sleep(0.3)
+
+
+def _fill_run_list(ctx: Ctx, sizes: int) -> int:
+    """One-URL runs until the run list holds LISTED_RUNS + sizes runs. Once every size has run,
+    the list at offset k (k = how many sizes ran after this one) then starts with the size's
+    run, 50 long: what `/api/runs?limit=50` answered right after its run, read again beside
+    the other sizes'."""
+    stack = ctx.stack
+    missing = LISTED_RUNS + sizes - int(stack.client.zcard(keys.runs_index_key()))
+    one = urls(stack.origin_url, 1, 0, 64)
+    run_ids = [submit_only(stack, one, "threads", 1) for _ in range(max(0, missing))]
+    for run_id in run_ids:
+        wait_until(lambda r=run_id: run_state(stack.client, r)[0] == "done", 120, "a 1-URL run")
+    return max(0, missing)
+
+
+def _batch(origin_url: str, count: int) -> list[str]:
+    return [f"{origin_url}/delay/0?i={i:05d}" for i in range(count)]
+
+
+def _run(ctx: Ctx, web_url: str, size: SizeRun) -> None:
+    """Submit, wait, and measure the run, its Redis bytes and its first reads."""
+    stack, count, sample, client = ctx.stack, size.count, size.sample, session()
+    body = json.dumps(
+        {"urls": _batch(stack.origin_url, count), "strategy": "hybrid", "concurrency": CONCURRENCY}
+    ).encode()
+    sample["load1"] = os.getloadavg()[0]
+    before, origin_before = _used_memory(ctx), stack.origin_cpu_s()
+    started, cpu_before = time.perf_counter(), busy_s()
+    response = client.post(
+        f"{web_url}/api/runs",
+        data=body,
+        headers={"Content-Type": "application/json"},
+        timeout=600,
+    )
+    sample["submit_s"] = time.perf_counter() - started
+    if response.status_code != 202:
+        raise RuntimeError(f"POST /api/runs of {count}: {response.status_code} {response.text}")
+    size.run_id = run_id = response.json()["id"]
+    wait_until(lambda: run_state(stack.client, run_id)[0] == "done", 1800, f"the {count}-run", 0.05)
+    sample["others"] = others_cores(cpu_before, busy_s(), time.perf_counter() - started)
+    sample["redis_done_b"] = (_used_memory(ctx) - before) / count
+    run = client.get(f"{web_url}/api/runs/{run_id}?tasks=false", timeout=300).json()
+    if run["counts"].get("ok") != count:
+        raise RuntimeError(f"run {run_id}: {run['counts']} of {count}")
+    sample["wall_s"] = run["summary"]["wall_s"]
+    sample["tput"] = count / run["summary"]["wall_s"]
+    run_s = run["finished_at"] - run["submitted_at"]
+    sample["origin_cpu"] = (stack.origin_cpu_s() - origin_before) / run_s
+    sample["redis_keys_b"] = _run_keys_bytes(ctx, run_id) / count
+    _wait_rq_jobs_expired(ctx, run_id)
+    sample["redis_kept_b"] = (_used_memory(ctx) - before) / count
+    sample["first_timeline_ms"] = timed_get(client, f"{web_url}/api/runs/{run_id}/timeline")
+    path = READS[1][2].format(id=run_id)
+    sample["first_table_ms"] = timed_get(client, web_url + path)
+
+
+def _reads(ctx: Ctx, web_url: str, runs: list[SizeRun]) -> None:
+    """Each read of each size in turn, `gets` rounds after `warm` ones; medians kept."""
+    client, gets, warm = session(), ctx.size(20, 5), ctx.size(3, 1)
+    targets = [
+        (size, metric, web_url + path.format(id=size.run_id, offset=len(runs) - 1 - n))
+        for n, size in enumerate(runs)
+        for metric, _, path in READS
+    ]
+    for round_ in range(warm + gets):
+        for size, metric, url in targets:
+            elapsed = timed_get(client, url)
+            if round_ >= warm:
+                size.gets.setdefault(metric, []).append(elapsed)
+    for size in runs:
+        size.sample |= {metric: statistics.median(v) for metric, v in size.gets.items()}
+
+
+def _page_loads(ctx: Ctx, web_url: str, runs: list[SizeRun], browser: RunPageBrowser) -> None:
+    for _ in range(ctx.size(3, 1)):
+        for size in runs:
+            size.loads.append(browser.load(f"{web_url}/runs/{size.run_id}"))
+    for size in runs:
+        loads = size.loads
+        size.sample |= {
+            "drawn_ms": statistics.median(p.drawn_ms for p in loads),
+            "asked_ms": statistics.median(p.asked_ms for p in loads),
+            "answer_ms": statistics.median(p.answered_ms - p.asked_ms for p in loads),
+            "draw_ms": statistics.median(p.drawn_ms - p.answered_ms for p in loads),
+            "page_cpu_ms": statistics.median(p.main_thread_cpu_ms for p in loads),
+            "js_heap_mb": statistics.median(p.js_heap_bytes for p in loads) / MB,
+        }
+
+
+def scale(ctx: Ctx) -> Outcome:
+    sizes = QUICK_SIZES if ctx.quick else SIZES
+    columns = [(f"n{n}", f"{n:,} tasks") for n in sizes]
+    out = Outcome("scale", "1,000 to 100,000 tiny tasks through the web API", columns, ratio=None)
+    stack = ctx.stack
+    web_url, web = stack.start_web(), stack.web_proc()
+    if web_url is None or web is None:
+        raise RuntimeError(f"the web app is needed: {stack.web_error}")
+    ctx.workers(WORKERS)
+    filled = _fill_run_list(ctx, len(sizes))
+    runs = [SizeRun(count) for count in sizes]
+    for size in runs:
+        with WebRssPeak(web.pid) as rss:
+            _run(ctx, web_url, size)
+        size.sample["web_rss_mb"] = rss.worker_bytes / MB
+    load_before = os.getloadavg()[0]
+    with WebRssPeak(web.pid) as rss, RunPageBrowser() as browser:
+        _reads(ctx, web_url, runs)
+        _page_loads(ctx, web_url, runs, browser)
+        chromium = browser.version
+    rows = {metric: out.new(label) for metric, label in ROWS}
+    for size in runs:
+        for metric, value in size.sample.items():
+            rows[metric].add(**{f"n{size.count}": value})
+    _checks(out, rows, sizes[0], sizes[-1])
+    out.notes += _notes(ctx, runs, filled, chromium)
+    out.notes.append(
+        f"Reads and page loads: load average (1 min) {load_before:.2f} before, "
+        f"{os.getloadavg()[0]:.2f} after; the web worker's peak RSS meanwhile "
+        f"{rss.worker_bytes / MB:.0f} MB (master {rss.master_bytes / MB:.0f} MB)."
+    )
+    return out
+
+
+def _value(rows: dict[str, Series], metric: str, count: int) -> float | None:
+    return rows[metric].median(f"n{count}")
+
+
+def _checks(out: Outcome, rows: dict[str, Series], small: int, big: int) -> None:
+    for metric, what in (("get_list_ms", "run list"), ("get_summary_ms", "summary")):
+        at_big, at_small = _value(rows, metric, big), _value(rows, metric, small)
+        times = ratio(at_big, at_small)
+        out.check(
+            f"{what} GET at {big:,} tasks <= 1.5 x at {small:,}",
+            f"{fmt(at_big)} ms ({fmt(times)}x)",
+            f"{fmt(at_small)} ms",
+            None if times is None else times <= 1.5,
+        )
+    drawn, drawn_small = _value(rows, "drawn_ms", big), _value(rows, "drawn_ms", small)
+    out.check(
+        f"page to timeline drawn at {big:,} tasks <= 2 s",
+        f"{fmt(drawn / 1000 if drawn else None)} s",
+        f"{fmt(drawn_small / 1000 if drawn_small else None)} s at {small:,}",
+        None if drawn is None else drawn <= 2000,
+    )
+    for metric, what in (
+        ("redis_keys_b", "run's keys (MEMORY USAGE)"),
+        ("redis_kept_b", "used_memory growth, RQ's jobs expired"),
+    ):
+        value, base = _value(rows, metric, big), _value(rows, metric, small)
+        out.check(
+            f"Redis per stored task at {big:,}, {what} <= 600 B",
+            f"{fmt(value)} B",
+            f"{fmt(base)} B at {small:,}",
+            None if value is None else value <= 600,
+        )
+    at_big, at_small = _value(rows, "tput", big), _value(rows, "tput", small)
+    times = ratio(at_big, at_small)
+    out.check(
+        f"tasks/s at {big:,} within 10 % of tasks/s at {small:,} (or above)",
+        f"{fmt(at_big)} ({fmt(times)}x)",
+        fmt(at_small),
+        None if times is None else times >= 0.9,
+    )
+
+
+def _chunk(count: int) -> int:
+    spec = RunSpec(tuple(_batch("http://127.0.0.1:1", count)), Strategy.HYBRID, CONCURRENCY)
+    return hybrid_chunk_size(spec, WORKERS)
+
+
+def _notes(ctx: Ctx, runs: list[SizeRun], filled: int, chromium: str) -> list[str]:
+    gets, warm, loads = ctx.size(20, 5), ctx.size(3, 1), ctx.size(3, 1)
+    big = runs[-1].count
+    drawn = "; ".join(
+        f"{size.count:,}: {size.loads[0].mode} on {size.loads[0].lanes} lanes, drawn at "
+        f"{[round(p.drawn_ms) for p in size.loads]} ms"
+        for size in runs
+    )
+    return [
+        f"hybrid, {CONCURRENCY} threads per job, chunks of {_chunk(big)} URLs "
+        f"({-(-big // _chunk(big)):,} jobs at {big:,}), on {WORKERS} fanout workers "
+        "(SimpleWorker, as the bench stack runs them) on the bench's private stack; the web app "
+        "is the bench's gunicorn, 1 worker process x 4 threads (`fanout up` runs gevent x 2 "
+        f"processes). URLs `/delay/0?i=NNNNN`; sizes {', '.join(f'{s.count:,}' for s in runs)}, "
+        "one run each, in that order.",
+        "Redis: used_memory (INFO memory) before the POST, then at done and once RQ's finished "
+        f"jobs expired ({jobs.RESULT_TTL_S} s result TTL), divided by the tasks; MEMORY USAGE "
+        "SAMPLES 0 of `contract.keys.run_keys(run_id)` is the run's own keys, exactly.",
+        "The web worker's RSS is sampled every 50 ms from the POST to the first reads; it keeps "
+        "the columns of the runs read (`web.columns_cache`), so a bigger size's peak includes "
+        "the smaller runs'. The first GETs come right after the run: the web process reads the "
+        "run's columns, then sorts them for the table page.",
+        f"Then every size's reads in turn, {warm} warm-up round(s) and the median of {gets}, on "
+        f"one keep-alive client. {filled} one-URL runs were added first, so that the run list "
+        "read for a size (at the offset where its run is the newest) holds the 50 runs "
+        "`/api/runs?limit=50` answered right after that run: its own and the 49 before.",
+        f"Browser: Chromium {chromium} headless, {loads} round(s) of fresh contexts over the "
+        "sizes, after the reads; `drawnAt` of the final timeline, and the page's own timeline "
+        f"request from Resource Timing. {drawn}.",
+    ]
