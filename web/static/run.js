@@ -193,11 +193,15 @@ card.addEventListener("click", (event) => {
 
 // Each poll reads the summary (no tasks), then the timeline and the table page in view; a run
 // that takes long to draw polls less often (never more than about half of the time drawing).
+// The three reads go out together: the timeline does not wait for the summary.
 poll(async () => {
-  const run = await getJSON(`/api/runs/${encodeURIComponent(runId)}?tasks=false`);
+  const [run, fresh] = await Promise.all([
+    getJSON(`/api/runs/${encodeURIComponent(runId)}?tasks=false`), timeline.load(), loadTable(),
+  ]);
   const started = performance.now();
   render(run);
-  await Promise.all([timeline.update(run), loadTable()]);
+  timeline.run = run;
+  if (fresh) timeline.draw();
   renderMs = performance.now() - started;
   return run.state !== "done" || !timeline.data?.final;
 }, () => Math.max(pollMs, 2 * renderMs));

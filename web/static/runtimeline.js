@@ -86,7 +86,7 @@ export class RunTimeline {
 
   // Reads the timeline the view needs; false when a zoom overtook the answer.
   async load(run) {
-    this.run = run;
+    if (run) this.run = run;
     const asked = this.window;
     const data = await getJSON(`/api/runs/${encodeURIComponent(this.runId)}/timeline?${this.query()}`);
     await plotlyReady();
