@@ -17,6 +17,8 @@ import statistics
 import time
 from dataclasses import dataclass, field
 
+from rq.job import Job
+
 from bench.browser import PageLoad, RunPageBrowser
 from bench.cpuload import busy_s, others_cores
 from bench.measure import Ctx, submit_only, urls
@@ -104,7 +106,7 @@ def _run_keys_bytes(ctx: Ctx, run_id: str) -> int:
 
 def _wait_rq_jobs_expired(ctx: Ctx, run_id: str) -> None:
     """RQ keeps a finished job for `jobs.RESULT_TTL_S`; fanout's own records stay."""
-    client, pattern = ctx.stack.client, f"rq:job:{keys.job_id_prefix(run_id)}*"
+    client, pattern = ctx.stack.client, Job.key_for(f"{keys.job_id_prefix(run_id)}*")
     time.sleep(jobs.RESULT_TTL_S)
     wait_until(
         lambda: next(client.scan_iter(match=pattern, count=10_000), None) is None,

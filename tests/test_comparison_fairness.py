@@ -24,7 +24,8 @@ from producer.submit import submit_comparison, submit_run
 from producer.wait import wait_for_run
 from tests.support import wait_until
 
-pytestmark = pytest.mark.usefixtures("workers")
+# Slow tier: rounds of whole comparisons, about 3 minutes (`make test-slow`; CI runs both).
+pytestmark = [pytest.mark.usefixtures("workers"), pytest.mark.slow]
 
 REPEAT = 3
 MAX_ROUNDS = 6

@@ -9,12 +9,15 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from producer.stats import throughput_series
 from tests.conftest import HOG
 
 HOG_S = 30
 
 
+@pytest.mark.slow  # holds both cores for HOG_S seconds
 def test_two_idle_workers_stay_two_while_a_hog_holds_both_cores(private_fleet):
     client, workers = private_fleet
     time.sleep(2)  # both have beaten for a full second
