@@ -1,4 +1,4 @@
-// Shared by the pages' scripts: formatting, fetching, polling, rows.
+// Shared by the pages' scripts: formatting (the same as web/formats.py), fetching, polling.
 //
 // Labels, colours and number formats are defined once, in web/presentation.py; every page carries
 // them as JSON (base.html). The formatters below follow them as web/formats.py does on the
@@ -117,61 +117,10 @@ export function shortLane(t) {
   return t.host ? [t.host, shortWorker(t.worker), t.pid, t.thread].join(LANE.separator) : DASH;
 }
 
-export function timeOrigin(run) {
-  const starts = [];
-  for (const t of run.tasks || []) if (t.started_at != null) starts.push(t.started_at);
-  for (const s of run.running || []) starts.push(s.started_at);
-  return starts.length ? Math.min(...starts) : null;
-}
-
-// One row per task, as web/runview.py builds them: ended, running, then pending.
-export function taskRows(run) {
-  const t0 = timeOrigin(run);
-  const rows = new Map();
-  for (const t of run.tasks || []) {
-    rows.set(t.index, {
-      index: t.index, url: t.url, state: t.state, status: t.status_code, bytes: t.bytes,
-      start: t.started_at != null && t0 != null ? t.started_at - t0 : null,
-      duration: t.duration_s, cpu: t.cpu_s, lane: lane(t), laneLabel: shortLane(t),
-      attempt: t.attempt, error: t.error,
-    });
-  }
-  for (const s of run.running || []) {
-    if (rows.has(s.index)) continue;
-    rows.set(s.index, {
-      index: s.index, url: s.url, state: "running", status: null, bytes: null,
-      start: t0 != null ? s.started_at - t0 : null, duration: null, cpu: null,
-      lane: lane(s), laneLabel: shortLane(s), attempt: s.attempt, error: null,
-    });
-  }
-  (run.spec.urls || []).forEach((url, index) => {
-    if (!rows.has(index)) {
-      rows.set(index, {
-        index, url, state: "pending", status: null, bytes: null, start: null, duration: null,
-        cpu: null, lane: DASH, laneLabel: DASH, attempt: null, error: null,
-      });
-    }
-  });
-  return [...rows.values()].sort((a, b) => a.index - b.index);
-}
-
-// Text by code unit, not localeCompare: the server's sort (web/runview.py) compares code points,
+// Text by code unit, not localeCompare: the server sorts by code point (Python's str order),
 // and a collation would order "B" and "a", or "?" and "0", the other way round.
 export function compareText(x, y) {
   return x < y ? -1 : x > y ? 1 : 0;
-}
-
-export function sortRows(rows, key, desc) {
-  const present = rows.filter((r) => r[key] !== null && r[key] !== undefined);
-  const missing = rows.filter((r) => r[key] === null || r[key] === undefined);
-  present.sort((a, b) => {
-    const x = a[key];
-    const y = b[key];
-    let c = typeof x === "string" ? compareText(x, y) : x - y;
-    if (c === 0) c = a.index - b.index;
-    return desc ? -c : c;
-  });
-  return present.concat(missing);
 }
 
 export class HttpError extends Error {
