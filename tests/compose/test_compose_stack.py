@@ -308,7 +308,14 @@ def _put_target(stack: Stack, body: dict) -> None:
 
 
 def test_slow_clients_do_not_freeze_the_web_tier_in_compose(stack):
-    """The same slow-client load as the local stack's test, through Docker's published port."""
+    """The same slow-client load as the local stack's test, through Docker's published port.
+
+    Here the default submit limit holds (5 per second per client), and the 64 dribblers' POSTs
+    count against it: behind the published port every client is the bridge's gateway address, and
+    through docker-proxy on a loaded machine their headers can reach the app after the settle
+    second. So a probe that is told 429 comes back after Retry-After. Every answer, 429 or 202,
+    is timed: the claim is that the web tier answers, and that each probe's submission is taken.
+    """
     from tests.reliability.test_slow_clients import ANSWER_WITHIN_S, slow_clients
 
     body = {"urls": [f"{ORIGIN}/delay/0"], "strategy": "sequential"}
@@ -318,10 +325,14 @@ def test_slow_clients_do_not_freeze_the_web_tier_in_compose(stack):
             started = time.monotonic()
             assert stack.http.get(WEB + "/healthz", timeout=3).status_code == 200
             health_s.append(time.monotonic() - started)
-            started = time.monotonic()
-            response = stack.http.post(WEB + "/api/runs", json=body, timeout=3)
+            for _attempt in range(10):
+                started = time.monotonic()
+                response = stack.http.post(WEB + "/api/runs", json=body, timeout=3)
+                submit_s.append(time.monotonic() - started)
+                if response.status_code != 429:
+                    break
+                time.sleep(float(response.headers["Retry-After"]))
             assert response.status_code == 202, response.text
-            submit_s.append(time.monotonic() - started)
             time.sleep(0.5)  # well under the default submit rate limit
     assert max(health_s) < ANSWER_WITHIN_S, health_s
     assert max(submit_s) < ANSWER_WITHIN_S, submit_s
