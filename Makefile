@@ -39,8 +39,14 @@ $(PLOTLY): $(NODE_MODULES)
 
 assets: $(PLOTLY) ## Copy the pinned front-end assets (npm) where the app serves them
 
+# The fast and medium tests run on TEST_WORKERS pytest-xdist processes, a test file to each (its
+# module fixtures start once). Each process starts its own Redis, origin and workers. More
+# processes than cores pays: the suite mostly waits on real processes (~3 CPU-minutes of 12).
+TEST_WORKERS ?= 3
+XDIST := -n $(TEST_WORKERS) --dist loadfile
+
 test-fast: $(BIN)/fanout $(AXE) $(PLOTLY) ## The fast and medium tests only, without the checks
-	$(BIN)/python -m pytest -q -m "not compose and not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -m "not compose and not slow" $(XDIST) $(PYTEST_ARGS)
 
 test-slow: $(BIN)/fanout $(PLOTLY) ## The slow tier: soak, load and long fault tests
 	$(BIN)/python -m pytest -q -m "slow and not compose" $(PYTEST_ARGS)
@@ -48,7 +54,7 @@ test-slow: $(BIN)/fanout $(PLOTLY) ## The slow tier: soak, load and long fault t
 SEED ?= $(shell date +%s)
 test-random: $(BIN)/fanout $(AXE) $(PLOTLY) ## The fast and medium tests in a random order (SEED=N repeats one)
 	@echo "random order seed: $(SEED) (make test-random SEED=$(SEED) repeats this order)"
-	$(BIN)/python -m pytest -q -m "not compose and not slow" --random-order-seed=$(SEED) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -m "not compose and not slow" $(XDIST) --random-order-seed=$(SEED) $(PYTEST_ARGS)
 
 test-compose: $(BIN)/fanout ## The compose file on a real Docker engine (private dockerd; needs root; ~2-4 min)
 	$(BIN)/python -m pytest -q -m compose tests/compose -p no:cacheprovider

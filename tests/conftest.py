@@ -7,6 +7,7 @@ keep apart by using their own run ids.
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +25,20 @@ from tests.support import (
 )
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Give every test its own node id. Schemathesis names one item per API operation but gives
+    them all the test function's id (it sets `_nodeid`, which pytest 9 no longer reads), and
+    pytest-xdist schedules by id: under `make test`'s workers only one operation of sixteen was
+    fuzzed. A duplicate gets the id pytest 9 builds from its name; the assert below says so
+    loudly if a later pytest moves that private attribute again."""
+    counts = Counter(item.nodeid for item in items)
+    for item in items:
+        if counts[item.nodeid] > 1 and item.parent is not None:
+            item._id = item.parent._id.child(item.name)  # type: ignore[attr-defined]
+    duplicates = [nodeid for nodeid, n in Counter(i.nodeid for i in items).items() if n > 1]
+    assert not duplicates, f"tests sharing a node id: {duplicates}"
 
 
 @pytest.fixture(scope="session")

@@ -54,9 +54,18 @@ def submit(client, env, urls, strategy, concurrency=1):
 
 
 def started_job(client) -> Job:
+    """The first job a worker has taken, once RQ has written which worker took it: the job is in
+    the started registry a moment before its hash names the worker (a loaded machine showed it)."""
     registry = StartedJobRegistry(queue=fanout_queue(client))
-    job_id = wait_until(lambda: registry.get_job_ids(cleanup=False), 30, "a started job")[0]
-    return Job.fetch(job_id, connection=client, serializer=JSONSerializer)
+
+    def taken() -> Job | None:
+        for job_id in registry.get_job_ids(cleanup=False):
+            job = Job.fetch(job_id, connection=client, serializer=JSONSerializer)
+            if job.worker_name:
+                return job
+        return None
+
+    return wait_until(taken, 30, "a started job naming its worker")
 
 
 def worker_pid(client, worker_name: str) -> int:
