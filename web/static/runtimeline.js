@@ -48,15 +48,26 @@ function running(data) {
   }));
 }
 
-// plotly.js loads `async` on this page: the summary and the table need not wait for it.
-function plotlyReady() {
+// plotly.js: the pages that draw at once load it with a `defer` script (#plotly-script). The run
+// page preloads it and runs it here, once its first reads are out: its evaluation holds the main
+// thread for most of a second, and a read asked after it would wait for that too.
+let plotlyLoading = null;
+
+function plotlyReady(el) {
   if (window.Plotly) return Promise.resolve();
-  const script = document.getElementById("plotly-script");
+  if (plotlyLoading) return plotlyLoading;
+  let script = document.getElementById("plotly-script");
+  if (!script && el.dataset.plotlySrc) {
+    script = Object.assign(document.createElement("script"), { id: "plotly-script", src: el.dataset.plotlySrc });
+    document.head.append(script);
+  }
   if (!script) return Promise.reject(new Error("plotly.js is not on this page"));
-  return new Promise((resolve, reject) => {
+  plotlyLoading = new Promise((resolve, reject) => {
+    if (window.Plotly) resolve();
     script.addEventListener("load", resolve, { once: true });
     script.addEventListener("error", () => reject(new Error("plotly.js did not load")), { once: true });
   });
+  return plotlyLoading;
 }
 
 export class RunTimeline {
@@ -88,8 +99,8 @@ export class RunTimeline {
   async load(run) {
     if (run) this.run = run;
     const asked = this.window;
-    const data = await getJSON(`/api/runs/${encodeURIComponent(this.runId)}/timeline?${this.query()}`);
-    await plotlyReady();
+    const answer = getJSON(`/api/runs/${encodeURIComponent(this.runId)}/timeline?${this.query()}`);
+    const [data] = await Promise.all([answer, plotlyReady(this.el)]);
     if (asked !== this.window) return false; // zoomed meanwhile: that answer will draw
     if (data.since !== undefined) {
       for (const bar of ended(data)) this.bars.set(bar.index, bar);
