@@ -47,6 +47,18 @@ class TasksView:
     t0: float | None
 
 
+@dataclass(frozen=True)
+class _Candidates:
+    """The rows a query may show, in three groups: ended (rows of the columns), running (their
+    starts, by index) and pending (task indexes)."""
+
+    view: TasksView
+    rows: npt.NDArray[np.int64]
+    running: dict[int, dict[str, Any]]
+    run_list: list[int]
+    pending: list[int]
+
+
 def matching(view: TasksView, query: TableQuery, urls: Callable[[], Sequence[str]]) -> list[int]:
     """Task indexes of every row the query selects, in its order. `urls()` gives the run's
     URLs by index; it is called only to sort pending rows by URL.
@@ -71,7 +83,7 @@ def matching(view: TasksView, query: TableQuery, urls: Callable[[], Sequence[str
     if sort == "index":
         order = np.sort(indexes)
         return (order[::-1] if query.descending else order).tolist()  # type: ignore[no-any-return]
-    key = _keys(view, sort, rows, run_list, running, pending, urls)
+    key = _keys(_Candidates(view, rows, running, run_list, pending), sort, urls)
     present = ~np.isnan(key)
     ranked = indexes[present][np.lexsort((indexes[present], key[present]))]
     if query.descending:
@@ -94,18 +106,13 @@ def _rank(values: Sequence[str]) -> dict[str, float]:
 
 
 def _keys(
-    view: TasksView,
-    sort: str,
-    rows: npt.NDArray[np.int64],
-    run_list: list[int],
-    running: dict[int, dict[str, Any]],
-    pending: list[int],
-    urls: Callable[[], Sequence[str]],
+    rows_in: _Candidates, sort: str, urls: Callable[[], Sequence[str]]
 ) -> npt.NDArray[np.float64]:
     """The sort key of every candidate row (ended, running, pending) as floats, NaN where a
     row has no value; texts by their place among all the rows' texts."""
+    view, rows, running, run_list = rows_in.view, rows_in.rows, rows_in.running, rows_in.run_list
     if sort in ("url", "state", "lane"):
-        texts = _texts(view, sort, rows, run_list, running, pending, urls)
+        texts = _texts(rows_in, sort, urls)
         places = _rank([text for text in texts if text is not None])
         return np.array([np.nan if t is None else places[t] for t in texts], np.float64)
     a = view.columns.arrays()
@@ -124,19 +131,13 @@ def _keys(
     started = [
         float(running[i]["started_at"]) - t0 if sort == "start" else np.nan for i in run_list
     ]
-    return np.concatenate([ended, np.array(started, np.float64), np.full(len(pending), np.nan)])
+    pending = np.full(len(rows_in.pending), np.nan)
+    return np.concatenate([ended, np.array(started, np.float64), pending])
 
 
-def _texts(
-    view: TasksView,
-    sort: str,
-    rows: npt.NDArray[np.int64],
-    run_list: list[int],
-    running: dict[int, dict[str, Any]],
-    pending: list[int],
-    urls: Callable[[], Sequence[str]],
-) -> list[str | None]:
-    columns = view.columns
+def _texts(rows_in: _Candidates, sort: str, urls: Callable[[], Sequence[str]]) -> list[str | None]:
+    columns, rows, running = rows_in.view.columns, rows_in.rows, rows_in.running
+    run_list, pending = rows_in.run_list, rows_in.pending
     picked = rows.tolist()
     if sort == "url":
         every = urls() if pending else []
