@@ -48,11 +48,7 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
-def executor(thread: str | None = None) -> dict[str, object]:
-    """Fields of a task record that say where it ran."""
-    return {
-        "worker": _worker_name,
-        "host": host(),
-        "pid": os.getpid(),
-        "thread": thread or threading.current_thread().name,
-    }
+def executor(thread: str | None = None) -> tuple[str, str, int, str]:
+    """(worker, host, pid, thread): the fields of a task record that say where it ran. A tuple
+    of kept values, not a dict to unpack: every task asks."""
+    return _worker_name, host(), os.getpid(), thread or threading.current_thread().name

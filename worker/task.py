@@ -50,13 +50,8 @@ def thread_session(limits: FetchLimits) -> requests.Session:
 
 
 def start_record(index: int, url: str, ctx: TaskContext, thread: str | None = None) -> StartRecord:
-    return StartRecord(
-        index=index,
-        url=url,
-        started_at=time.time(),
-        attempt=ctx.attempt,
-        **identity.executor(thread),  # type: ignore[arg-type]
-    )
+    worker, host, pid, thread_name = identity.executor(thread)
+    return StartRecord(index, url, time.time(), worker, host, pid, thread_name, ctx.attempt)
 
 
 def finish_record(
