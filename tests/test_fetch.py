@@ -314,6 +314,39 @@ def test_header_drip_ends_at_the_total_deadline(get: Fetcher) -> None:
     assert elapsed < 1.5 + 1, elapsed
 
 
+def _slow_redirect(conn: socket.socket) -> None:
+    """Each request answered after 0.6 s, with a redirect to the next one."""
+    with contextlib.suppress(OSError), conn:
+        conn.recv(65536)
+        time.sleep(0.6)
+        conn.sendall(
+            b"HTTP/1.1 302 Found\r\nLocation: /again\r\nContent-Length: 0\r\n"
+            b"Connection: close\r\n\r\n"
+        )
+
+
+def test_slow_redirects_end_at_the_total_deadline(get: Fetcher) -> None:
+    """No hop passes its own timeouts; the deadline covers them all together."""
+    server = Listener(reply=_slow_redirect)
+    try:
+        lim = limits(
+            Allowlist.parse(f"127.0.0.1:{server.port}"),
+            read_timeout_s=1.0,
+            deadline_s=1.5,
+            max_redirects=10,
+        )
+        started = time.monotonic()
+        outcome = get(f"http://127.0.0.1:{server.port}/", lim)
+        elapsed = time.monotonic() - started
+    finally:
+        server.close()
+    assert outcome.state is TaskState.TIMEOUT, outcome
+    assert "deadline" in (outcome.error or ""), outcome
+    assert outcome.status_code == 302
+    assert 1.4 < elapsed < 1.5 + 1, elapsed
+    assert server.accepted == 3
+
+
 def test_hang_is_a_read_timeout(get: Fetcher, origin_url: str, allow: Allowlist) -> None:
     started = time.monotonic()
     outcome = get(f"{origin_url}/hang", limits(allow, read_timeout_s=1.0))

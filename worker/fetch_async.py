@@ -8,7 +8,9 @@ that checks the exact address dialled (aiohttp skips the resolver for IP literal
 from __future__ import annotations
 
 import asyncio
+import math
 import socket
+import time
 from collections.abc import Callable
 from urllib.parse import urljoin
 
@@ -17,7 +19,14 @@ from aiohappyeyeballs import AddrInfoType
 from aiohttp.abc import AbstractResolver, ResolveResult
 from rq.timeouts import BaseTimeoutException
 
-from worker.fetch import REDIRECT_STATUSES, FetchLimits, FetchOutcome, TooManyRedirects, _Progress
+from worker.fetch import (
+    REDIRECT_STATUSES,
+    DeadlineExceeded,
+    FetchLimits,
+    FetchOutcome,
+    TooManyRedirects,
+    _Progress,
+)
 from worker.guard import Allowlist, Refused, check_address, check_url, numeric_host, resolve_checked
 
 
@@ -94,13 +103,33 @@ async def fetch_async(
     """`fetch` for asyncio, with a session from `new_async_session`. Raises only CancelledError."""
     progress = _Progress(limits)
     try:
-        async with asyncio.timeout(limits.deadline_s):
-            await _fetch_hops_async(session, url, progress)
+        await _fetch_hops_async(session, url, progress)
         return progress.finished()
     except BaseTimeoutException:
         raise
     except Exception as exc:
         return progress.failed(exc)
+
+
+def _hop_timeout(limits: FetchLimits, deadline: float) -> aiohttp.ClientTimeout:
+    """The next hop's timeouts. `total` is what is left of the task's deadline: aiohttp's total
+    covers the whole request, from waiting for a pooled connection and the name lookup to the
+    last byte of the body, so the hops together never pass the deadline. It replaces an
+    `asyncio.timeout` around the fetch, which cost a tiny task ~7% of its client CPU on top of
+    the timer aiohttp keeps anyway. `ceil_threshold` off: aiohttp would round the deadline up
+    to a whole second."""
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise DeadlineExceeded(f"total deadline of {limits.deadline_s:g} s passed")
+    connect_s = min(limits.connect_timeout_s, remaining)
+    # `connect` covers the name lookup too, as the sync fetcher's connect timeout does.
+    return aiohttp.ClientTimeout(
+        total=remaining,
+        connect=connect_s,
+        sock_connect=connect_s,
+        sock_read=min(limits.read_timeout_s, remaining),
+        ceil_threshold=math.inf,
+    )
 
 
 async def _fetch_hops_async(session: aiohttp.ClientSession, url: str, progress: _Progress) -> None:
@@ -115,11 +144,7 @@ async def _fetch_hops_async(session: aiohttp.ClientSession, url: str, progress: 
         _, host, port = check_url(current)
         for ip in numeric_host(host) or ():  # Spelled as a number: check now, for a clear refusal.
             check_address(ip, port, limits.allow)
-        connect_s, read_s = limits.hop_timeouts(progress.deadline)
-        # `connect` covers the name lookup too, as the sync fetcher's connect timeout does.
-        timeout = aiohttp.ClientTimeout(
-            total=None, connect=connect_s, sock_connect=connect_s, sock_read=read_s
-        )
+        timeout = _hop_timeout(limits, progress.deadline)
         async with session.get(current, allow_redirects=False, timeout=timeout) as resp:
             progress.status = resp.status
             location = resp.headers.get("Location")
