@@ -48,7 +48,19 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
+_pid = os.getpid()
+
+
+def _note_pid_after_fork() -> None:
+    global _pid
+    _pid = os.getpid()
+
+
+os.register_at_fork(after_in_child=_note_pid_after_fork)
+
+
 def executor(thread: str | None = None) -> tuple[str, str, int, str]:
-    """(worker, host, pid, thread): the fields of a task record that say where it ran. A tuple
-    of kept values, not a dict to unpack: every task asks."""
-    return _worker_name, host(), os.getpid(), thread or threading.current_thread().name
+    """(worker, host, pid, thread): the fields of a task record that say where it ran. Kept
+    values in a tuple, not a dict to unpack, and the pid noted at start and fork: every task
+    asks, and `os.getpid()` is a system call (glibc no longer caches it)."""
+    return _worker_name, host(), _pid, thread or threading.current_thread().name
