@@ -519,3 +519,25 @@ def test_fetch_async_lets_cancellation_through(origin_url: str, allow: Allowlist
                 await task
 
     asyncio.run(run())
+
+
+def test_the_deadline_watchdog_sleeps_through_fetches_that_end_in_time() -> None:
+    """Each sync fetch arms the watchdog; one that ends before its deadline must not wake it
+    (a thread wakeup per tiny task), while an earlier deadline still does, and fires on time."""
+    from worker.fetch_sync import _Alarm, _Watch
+
+    alarm = _Alarm()
+    for _ in range(200):
+        watch = _Watch()
+        alarm.arm(time.monotonic() + 20, watch)
+        watch.done = True
+    time.sleep(0.2)
+    assert alarm.wakeups <= 1  # the thread's first look at its heap
+
+    urgent = _Watch()
+    alarm.arm(time.monotonic() + 0.2, urgent)
+    started = time.monotonic()
+    while not urgent.fired and time.monotonic() - started < 3:
+        time.sleep(0.01)
+    assert urgent.fired
+    assert 0.15 < time.monotonic() - started < 1
