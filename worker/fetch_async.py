@@ -12,6 +12,7 @@ import math
 import socket
 import time
 from collections.abc import Callable
+from functools import lru_cache
 from urllib.parse import urljoin
 
 import aiohttp
@@ -111,6 +112,23 @@ async def fetch_async(
         return progress.failed(exc)
 
 
+@lru_cache(maxsize=16)
+def _first_hop_timeout(
+    connect_timeout_s: float, read_timeout_s: float, deadline_s: float
+) -> aiohttp.ClientTimeout:
+    """The first hop's timeouts, the configured ones: made once, not per task. Its total starts
+    with the request, a few microseconds after the task's deadline was set (the guard's checks
+    between), as the `asyncio.timeout` it replaces did."""
+    connect_s = min(connect_timeout_s, deadline_s)
+    return aiohttp.ClientTimeout(
+        total=deadline_s,
+        connect=connect_s,
+        sock_connect=connect_s,
+        sock_read=min(read_timeout_s, deadline_s),
+        ceil_threshold=math.inf,
+    )
+
+
 def _hop_timeout(limits: FetchLimits, deadline: float) -> aiohttp.ClientTimeout:
     """The next hop's timeouts. `total` is what is left of the task's deadline: aiohttp's total
     covers the whole request, from waiting for a pooled connection and the name lookup to the
@@ -140,18 +158,26 @@ async def _fetch_hops_async(session: aiohttp.ClientSession, url: str, progress: 
     if resolver.allow != limits.allow:
         raise ValueError("the session's allowlist differs from limits.allow")
     current = url
-    for _hop in range(limits.max_redirects + 1):
+    for hop in range(limits.max_redirects + 1):
         _, host, port = check_url(current)
         for ip in numeric_host(host) or ():  # Spelled as a number: check now, for a clear refusal.
             check_address(ip, port, limits.allow)
-        timeout = _hop_timeout(limits, progress.deadline)
+        if hop == 0:
+            timeout = _first_hop_timeout(
+                limits.connect_timeout_s, limits.read_timeout_s, limits.deadline_s
+            )
+        else:
+            timeout = _hop_timeout(limits, progress.deadline)
         async with session.get(current, allow_redirects=False, timeout=timeout) as resp:
             progress.status = resp.status
             location = resp.headers.get("Location")
             if resp.status in REDIRECT_STATUSES and location:
                 current = urljoin(current, location)
                 continue
-            while data := await resp.content.read(progress.want()):
+            content = resp.content
+            while data := await content.read(progress.want()):
                 progress.add(data)
+                if content.at_eof():  # all of it is in: no read just to be told so
+                    break
             return
     raise TooManyRedirects(f"more than {limits.max_redirects} redirects")
