@@ -168,13 +168,14 @@ class TaskWriter:
             tail += (start.index, start.to_json())
         for record in records:
             started_at, finished_at, cpu_s = record.started_at, record.finished_at, record.cpu_s
+            # Floats as they are: redis-py (hiredis or not) writes them as repr() would.
             tail += (
                 record.index,
                 record.to_json(),
                 record.state.value,
-                "" if started_at is None else repr(started_at),
-                "" if finished_at is None else repr(finished_at),
-                "" if cpu_s is None else repr(cpu_s),
+                "" if started_at is None else started_at,
+                "" if finished_at is None else finished_at,
+                "" if cpu_s is None else cpu_s,
             )
             if started_at is not None and started_at < first_started_at:
                 first_started_at = started_at
