@@ -541,3 +541,56 @@ def test_the_deadline_watchdog_sleeps_through_fetches_that_end_in_time() -> None
         time.sleep(0.01)
     assert urgent.fired
     assert 0.15 < time.monotonic() - started < 1
+
+
+def _trickle_then_hang(conn: socket.socket) -> None:
+    """Headers at once, then a body byte every 0.3 s for three bytes, then nothing."""
+    with contextlib.suppress(OSError), conn:
+        conn.recv(65536)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n")
+        for _ in range(3):
+            time.sleep(0.3)
+            conn.sendall(b"x")
+        time.sleep(5)
+
+
+def test_a_read_timeout_counts_from_the_last_bytes(get: Fetcher) -> None:
+    """Each byte restarts the read timeout: it falls 0.8 s after the third, not before."""
+    server = Listener(reply=_trickle_then_hang)
+    try:
+        lim = limits(Allowlist.parse(f"127.0.0.1:{server.port}"), read_timeout_s=0.8)
+        started = time.monotonic()
+        outcome = get(f"http://127.0.0.1:{server.port}/", lim)
+        elapsed = time.monotonic() - started
+    finally:
+        server.close()
+    assert outcome.state is TaskState.TIMEOUT, outcome
+    assert "deadline" not in (outcome.error or ""), outcome
+    assert outcome.bytes == 3
+    assert 0.9 + 0.8 - 0.1 < elapsed < 0.9 + 0.8 + 0.6, elapsed
+
+
+def test_a_tiny_async_fetch_schedules_two_timers(origin_url: str, allow: Allowlist) -> None:
+    """The deadline's and the read timeout's: each timer is a heap push and pop in asyncio's
+    pure-Python loop, a few microseconds of a ~100 us task."""
+
+    async def run() -> int:
+        loop = asyncio.get_running_loop()
+        calls = 0
+        real = loop.call_at
+
+        def counting(*args: object, **kwargs: object) -> asyncio.TimerHandle:
+            nonlocal calls
+            calls += 1
+            return real(*args, **kwargs)  # type: ignore[arg-type]
+
+        async with new_async_session(allow, limit=4) as session:
+            url = f"{origin_url}/delay/0"
+            await fetch_async(session, url, limits(allow))  # the connection made
+            loop.call_at = counting  # type: ignore[method-assign]
+            for _ in range(50):
+                assert (await fetch_async(session, url, limits(allow))).state is TaskState.OK
+            loop.call_at = real  # type: ignore[method-assign]
+        return calls
+
+    assert asyncio.run(run()) <= 2 * 50
