@@ -339,7 +339,7 @@ def cpu(ctx: Ctx) -> Outcome:
 
 
 def _all():
-    from bench import footprint, scale, services
+    from bench import client_cpu, footprint, scale, services
 
     return [
         ("tutorial", tutorial),
@@ -350,6 +350,7 @@ def _all():
         ("tiny-tasks", tiny_tasks),
         ("cpu", cpu),
         ("cpu-sweep", cpu_sweep),
+        ("client-cpu", client_cpu.client_cpu),
         ("queue-overhead", services.queue_overhead),
         ("submission", services.submission),
         ("reading", services.reading),

@@ -7,6 +7,8 @@ import json
 from dataclasses import dataclass, fields
 from typing import Any
 
+import orjson
+
 from contract.states import Strategy, TaskState, Workload
 
 
@@ -83,7 +85,7 @@ class TaskRecord:
         return data
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), separators=(",", ":"))
+        return _dumps(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TaskRecord:
@@ -100,6 +102,17 @@ class TaskRecord:
 
 
 _TASK_FIELDS = tuple(f.name for f in fields(TaskRecord))
+
+
+def _dumps(record: TaskRecord | StartRecord) -> str:
+    """The record as compact JSON. orjson writes a dataclass as its fields and an enum as its
+    value, in ~0.6 us against `json.dumps(to_dict())`'s ~8 us, and a worker writes one per task.
+    The text is not `json.dumps`'s (`0.00005` for `5e-05`, UTF-8 for `\\u00e9`); what it parses
+    to is. The one string orjson refuses, a lone surrogate, goes through `json.dumps`."""
+    try:
+        return orjson.dumps(record).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(record.to_dict(), separators=(",", ":"))
 
 
 @dataclass(frozen=True)
@@ -119,7 +132,7 @@ class StartRecord:
         return {name: getattr(self, name) for name in _START_FIELDS}  # shallow, as TaskRecord's
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), separators=(",", ":"))
+        return _dumps(self)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> StartRecord:

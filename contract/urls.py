@@ -86,12 +86,19 @@ _PLAIN_URL = re.compile(
 )
 
 
+def plain_origin(url: str) -> str | None:
+    """`scheme://host[:port]` of a plain URL (see `_PLAIN_URL`), None for any other: whatever
+    is judged from a plain URL's text alone is its origin's verdict."""
+    plain = _PLAIN_URL.fullmatch(url)
+    return plain["origin"] if plain else None
+
+
 def client_disagreement(url: str) -> str | None:
     """Why `requests` and aiohttp would read `url` differently (a phrase that follows the URL
     in a message), or None when both read the same scheme, host and port."""
-    plain = _PLAIN_URL.fullmatch(url)
-    if plain:
-        return _origin_disagreement(plain["origin"])
+    origin = plain_origin(url)
+    if origin is not None:
+        return _origin_disagreement(origin)
     return _disagreement(url)
 
 

@@ -314,6 +314,39 @@ def test_header_drip_ends_at_the_total_deadline(get: Fetcher) -> None:
     assert elapsed < 1.5 + 1, elapsed
 
 
+def _slow_redirect(conn: socket.socket) -> None:
+    """Each request answered after 0.6 s, with a redirect to the next one."""
+    with contextlib.suppress(OSError), conn:
+        conn.recv(65536)
+        time.sleep(0.6)
+        conn.sendall(
+            b"HTTP/1.1 302 Found\r\nLocation: /again\r\nContent-Length: 0\r\n"
+            b"Connection: close\r\n\r\n"
+        )
+
+
+def test_slow_redirects_end_at_the_total_deadline(get: Fetcher) -> None:
+    """No hop passes its own timeouts; the deadline covers them all together."""
+    server = Listener(reply=_slow_redirect)
+    try:
+        lim = limits(
+            Allowlist.parse(f"127.0.0.1:{server.port}"),
+            read_timeout_s=1.0,
+            deadline_s=1.5,
+            max_redirects=10,
+        )
+        started = time.monotonic()
+        outcome = get(f"http://127.0.0.1:{server.port}/", lim)
+        elapsed = time.monotonic() - started
+    finally:
+        server.close()
+    assert outcome.state is TaskState.TIMEOUT, outcome
+    assert "deadline" in (outcome.error or ""), outcome
+    assert outcome.status_code == 302
+    assert 1.4 < elapsed < 1.5 + 1, elapsed
+    assert server.accepted == 3
+
+
 def test_hang_is_a_read_timeout(get: Fetcher, origin_url: str, allow: Allowlist) -> None:
     started = time.monotonic()
     outcome = get(f"{origin_url}/hang", limits(allow, read_timeout_s=1.0))
@@ -486,3 +519,78 @@ def test_fetch_async_lets_cancellation_through(origin_url: str, allow: Allowlist
                 await task
 
     asyncio.run(run())
+
+
+def test_the_deadline_watchdog_sleeps_through_fetches_that_end_in_time() -> None:
+    """Each sync fetch arms the watchdog; one that ends before its deadline must not wake it
+    (a thread wakeup per tiny task), while an earlier deadline still does, and fires on time."""
+    from worker.fetch_sync import _Alarm, _Watch
+
+    alarm = _Alarm()
+    for _ in range(200):
+        watch = _Watch()
+        alarm.arm(time.monotonic() + 20, watch)
+        watch.done = True
+    time.sleep(0.2)
+    assert alarm.wakeups <= 1  # the thread's first look at its heap
+
+    urgent = _Watch()
+    alarm.arm(time.monotonic() + 0.2, urgent)
+    started = time.monotonic()
+    while not urgent.fired and time.monotonic() - started < 3:
+        time.sleep(0.01)
+    assert urgent.fired
+    assert 0.15 < time.monotonic() - started < 1
+
+
+def _trickle_then_hang(conn: socket.socket) -> None:
+    """Headers at once, then a body byte every 0.3 s for three bytes, then nothing."""
+    with contextlib.suppress(OSError), conn:
+        conn.recv(65536)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n")
+        for _ in range(3):
+            time.sleep(0.3)
+            conn.sendall(b"x")
+        time.sleep(5)
+
+
+def test_a_read_timeout_counts_from_the_last_bytes(get: Fetcher) -> None:
+    """Each byte restarts the read timeout: it falls 0.8 s after the third, not before."""
+    server = Listener(reply=_trickle_then_hang)
+    try:
+        lim = limits(Allowlist.parse(f"127.0.0.1:{server.port}"), read_timeout_s=0.8)
+        started = time.monotonic()
+        outcome = get(f"http://127.0.0.1:{server.port}/", lim)
+        elapsed = time.monotonic() - started
+    finally:
+        server.close()
+    assert outcome.state is TaskState.TIMEOUT, outcome
+    assert "deadline" not in (outcome.error or ""), outcome
+    assert outcome.bytes == 3
+    assert 0.9 + 0.8 - 0.1 < elapsed < 0.9 + 0.8 + 0.6, elapsed
+
+
+def test_a_tiny_async_fetch_schedules_two_timers(origin_url: str, allow: Allowlist) -> None:
+    """The deadline's and the read timeout's: each timer is a heap push and pop in asyncio's
+    pure-Python loop, a few microseconds of a ~100 us task."""
+
+    async def run() -> int:
+        loop = asyncio.get_running_loop()
+        calls = 0
+        real = loop.call_at
+
+        def counting(*args: object, **kwargs: object) -> asyncio.TimerHandle:
+            nonlocal calls
+            calls += 1
+            return real(*args, **kwargs)  # type: ignore[arg-type]
+
+        async with new_async_session(allow, limit=4) as session:
+            url = f"{origin_url}/delay/0"
+            await fetch_async(session, url, limits(allow))  # the connection made
+            loop.call_at = counting  # type: ignore[method-assign]
+            for _ in range(50):
+                assert (await fetch_async(session, url, limits(allow))).state is TaskState.OK
+            loop.call_at = real  # type: ignore[method-assign]
+        return calls
+
+    assert asyncio.run(run()) <= 2 * 50

@@ -6,14 +6,16 @@ import socket
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from worker import guard
 from worker.guard import (
     Allowlist,
     Refused,
     check_address,
     check_url,
+    check_url_uncached,
     forbidden_reason,
     numeric_host,
     resolve_checked,
@@ -339,3 +341,72 @@ def test_an_allowlisted_name_follows_its_address_when_it_moves(monkeypatch) -> N
     assert allow.allows(ip_address("127.0.0.9"), 8081)
     assert not allow.allows(ip_address("127.0.0.5"), 8081)
     assert not allow.allows(ip_address("127.0.0.9"), 8082)
+
+
+# --- the per-origin fast path ------------------------------------------------------------------
+
+#: Characters a plain URL is made of, then a few that make it not plain (the full rules' cases).
+_PLAIN_HOST, _ODD_HOST = "abcxyzABC019.-", "_%@\\ :[]\uff41"
+_PLAIN_PATH, _ODD_PATH = "abz09._~!$&'()*+,;=:@/?#-", "%\\ \t\x7f\u00e9"
+
+
+@st.composite
+def _urlish(draw: st.DrawFn) -> str:
+    """Mostly plain URLs, and near misses of them."""
+    scheme = draw(st.sampled_from(["http", "https", "HTTP", "hTtPs", "ftp", ""]))
+    host = draw(st.text(_PLAIN_HOST, max_size=20) | st.text(_PLAIN_HOST + _ODD_HOST, max_size=20))
+    port = draw(st.none() | st.integers(0, 99999).map(str) | st.text("0123456789x", max_size=6))
+    lead = draw(st.sampled_from(["", "/", "?", "#"]))
+    rest = draw(st.text(_PLAIN_PATH, max_size=20) | st.text(_PLAIN_PATH + _ODD_PATH, max_size=20))
+    return f"{scheme}://{host}{'' if port is None else ':' + port}{lead}{rest}"
+
+
+def _verdict(check, url: str) -> tuple[str, str, int] | str:
+    try:
+        return check(url)
+    except Refused as exc:
+        return f"Refused: {exc}"
+
+
+@settings(max_examples=500)
+@given(_urlish() | st.text(max_size=60))
+def test_check_url_fast_path_agrees_with_the_full_rules(url: str) -> None:
+    assert _verdict(check_url, url) == _verdict(check_url_uncached, url)
+
+
+def test_a_batch_of_one_origin_is_parsed_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A plain URL's verdict is its origin's: 500 paths of one origin cost one full check."""
+    calls = []
+    real = guard.urlsplit
+    monkeypatch.setattr(guard, "urlsplit", lambda url: calls.append(url) or real(url))
+    origin = "http://fast-path.example:8123"
+    for i in range(500):
+        assert check_url(f"{origin}/delay/0?bytes=64&n={i}") == ("http", "fast-path.example", 8123)
+    for _ in range(3):
+        with pytest.raises(Refused, match="non-standard"):
+            check_url("http://0x7f.0.0.2:8123/a")
+    assert len(calls) <= 2
+
+
+def test_numeric_host_asks_libc_once_per_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = []
+    real = socket.getaddrinfo
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **k: calls.append(a) or real(*a, **k))
+    for _ in range(5):
+        assert numeric_host("127.8.9.10") == ["127.8.9.10"]
+        assert numeric_host("fast-path-name.example") is None
+    assert len(calls) == 2
+
+
+def test_an_allowlisted_address_is_judged_once_per_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every hop checks its address; an allowlist of addresses alone gives the same answer each
+    time, so the answer is kept (one of names is not: a name's addresses move)."""
+    allow = Allowlist.parse("127.0.0.1:8081")
+    calls = []
+    real = guard.ip_address
+    monkeypatch.setattr(guard, "ip_address", lambda text: calls.append(text) or real(text))
+    for _ in range(100):
+        check_address("127.0.0.1", 8081, allow)
+        with pytest.raises(Refused, match="loopback"):
+            check_address("127.0.0.1", 6379, allow)
+    assert len(calls) == 2

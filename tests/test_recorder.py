@@ -122,3 +122,61 @@ def test_the_last_flush_waits_out_a_redis_blip(client):
     recorder.__exit__(None, None, None)
 
     assert client.hlen(keys.tasks_key(run_id)) == 1
+
+
+def _evalsha_calls(client) -> int:
+    return int(client.info("commandstats").get("cmdstat_evalsha", {}).get("calls", 0))
+
+
+def test_a_flush_of_starts_and_ends_is_one_script_call(client):
+    """Tasks still running and tasks ended, in one flush: one round trip, not one each."""
+    run_id = _run(client, 11)
+    recorder = Recorder(TaskWriter(client, 3600), run_id)
+    recorder.finished(_end(_start(10)))
+    recorder.flush()  # the script is loaded by now (a first EVALSHA may meet NOSCRIPT)
+    starts = [_start(i) for i in range(10)]
+    for start in starts:
+        recorder.started(start)
+    for start in starts[:6]:
+        recorder.finished(_end(start))
+    client.config_resetstat()
+
+    recorder.flush()
+
+    assert _evalsha_calls(client) == 1
+    assert _starts_written(client) == 4
+    assert {int(i) for i in client.hkeys(keys.running_key(run_id))} == {6, 7, 8, 9}
+    assert int(client.hget(keys.run_key(run_id), "done")) == 7
+
+
+def test_a_flush_into_a_run_that_is_gone_stops_the_job(client):
+    """Starts and ends alike find no run record: the recorder says so, and writes nothing."""
+    run_id = _run(client, 4)
+    recorder = Recorder(TaskWriter(client, 3600), run_id)
+    starts = [_start(i) for i in range(4)]
+    for start in starts:
+        recorder.started(start)
+    recorder.finished(_end(starts[0]))
+    client.delete(keys.run_key(run_id))
+
+    recorder.flush()
+
+    assert recorder.run_gone
+    assert not client.exists(keys.running_key(run_id), keys.tasks_key(run_id))
+
+
+def test_a_run_first_marked_started_by_a_start_keeps_that_time(client):
+    """The run's started_at is the first flush that saw a task: a start's, when one is still
+    running, not an earlier end's started_at from the same flush."""
+    run_id = _run(client, 3)
+    recorder = Recorder(TaskWriter(client, 3600), run_id)
+    early = _start(0)
+    recorder.started(early)
+    recorder.finished(_end(early))
+    recorder.started(_start(1))
+    before = time.time()
+
+    recorder.flush()
+
+    started_at = float(client.hget(keys.run_key(run_id), "started_at"))
+    assert started_at >= before

@@ -94,7 +94,8 @@ class _Progress:
         self.deadline = time.monotonic() + limits.deadline_s
         self.status: int | None = None
         self.bytes = 0
-        self._sha = hashlib.sha256()
+        #: Made with the first bytes: a redirect or an empty body never needs one.
+        self._sha: Any = None
 
     def want(self) -> int:
         """How much to read next: one byte past the cap is enough to know it was passed."""
@@ -102,14 +103,18 @@ class _Progress:
 
     def add(self, data: bytes) -> None:
         self.bytes += len(data)
-        self._sha.update(data)
+        if self._sha is None:
+            self._sha = hashlib.sha256(data)
+        else:
+            self._sha.update(data)
         if self.bytes > self.limits.max_bytes:
             raise BodyTooLarge(f"body exceeds max_bytes {self.limits.max_bytes}")
         if time.monotonic() >= self.deadline:
             raise DeadlineExceeded(f"total deadline of {self.limits.deadline_s:g} s passed")
 
     def outcome(self, state: TaskState, error: str | None = None) -> FetchOutcome:
-        return FetchOutcome(state, self.status, self.bytes, error, self._sha.digest())
+        digest = EMPTY_DIGEST if self._sha is None else self._sha.digest()
+        return FetchOutcome(state, self.status, self.bytes, error, digest)
 
     def finished(self) -> FetchOutcome:
         ok = self.status is not None and self.status < 400

@@ -48,11 +48,19 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
-def executor(thread: str | None = None) -> dict[str, object]:
-    """Fields of a task record that say where it ran."""
-    return {
-        "worker": _worker_name,
-        "host": host(),
-        "pid": os.getpid(),
-        "thread": thread or threading.current_thread().name,
-    }
+_pid = os.getpid()
+
+
+def _note_pid_after_fork() -> None:
+    global _pid
+    _pid = os.getpid()
+
+
+os.register_at_fork(after_in_child=_note_pid_after_fork)
+
+
+def executor(thread: str | None = None) -> tuple[str, str, int, str]:
+    """(worker, host, pid, thread): the fields of a task record that say where it ran. Kept
+    values in a tuple, not a dict to unpack, and the pid noted at start and fork: every task
+    asks, and `os.getpid()` is a system call (glibc no longer caches it)."""
+    return _worker_name, host(), _pid, thread or threading.current_thread().name

@@ -11,7 +11,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from redis import Redis
 from redis.typing import EncodableT
@@ -21,23 +21,40 @@ from contract.records import StartRecord, TaskRecord
 
 log = logging.getLogger(__name__)
 
+# One script writes a flush, starts and ends, in one round trip.
 # KEYS: run, tasks, order, running, throughput-second, alive-workers, served, ended-runs
 # ARGV: ttl_s, now, history_ttl_s, first_started_at, alive_ttl_s, worker, `host|first|last` of
-# this batch (empty if none of it ran), run id, then (index, record_json, state, started_at,
-# finished_at, cpu_s) sextuples (times empty for a task that never ran, cpu_s empty if not
-# measured). The run's totals (`t_*`: timed tasks, sums and maxima of durations and of CPU
-# time, first start, last end) are kept as records land, so a summary never reads the tasks.
-# Returns how many records were new; -1 when the run does not exist (expired or unknown). The
-# first records of a run also mark it started, as a start would (starts are not always
-# written: see Recorder). The worker's first start and last end over the run widen its span for
-# the capacity (`contract.capacity`); the run's end puts it in the ended set, for the
+# this batch's ends (empty if none of them ran), run id, how many starts follow, then (index,
+# start_json) pairs, then (index, record_json, state, started_at, finished_at, cpu_s) sextuples
+# (times empty for a task that never ran, cpu_s empty if not measured).
+# Returns how many ends were new; -1 when the run does not exist (expired or unknown).
+# Starts: a task without an end yet is marked running, and the first start marks the run
+# started, noting how many workers were alive (the slots of a queued run).
+# Ends: first writer wins. The run's totals (`t_*`: timed tasks, sums and maxima of durations
+# and of CPU time, first start, last end) are kept as records land, so a summary never reads
+# the tasks. The first records of a run also mark it started, as a start would (starts are not
+# always written: see Recorder). The worker's first start and last end over the run widen its
+# span for the capacity (`contract.capacity`); the run's end puts it in the ended set, for the
 # reconcilers to finalize.
-_FINISH = """
+_WRITE = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+local starts_end = 10 + 2 * tonumber(ARGV[9])
+if starts_end > 10 then
+  for i = 10, starts_end - 1, 2 do
+    if redis.call('HEXISTS', KEYS[2], ARGV[i]) == 0 then
+      redis.call('HSET', KEYS[4], ARGV[i], ARGV[i + 1])
+    end
+  end
+  redis.call('EXPIRE', KEYS[4], ARGV[1])
+  if redis.call('HSETNX', KEYS[1], 'started_at', ARGV[2]) == 1 then
+    local alive = redis.call('ZCOUNT', KEYS[6], tonumber(ARGV[2]) - tonumber(ARGV[5]), '+inf')
+    redis.call('HSET', KEYS[1], 'state', 'running', 'workers_at_start', alive)
+  end
+end
 local total = tonumber(redis.call('HGET', KEYS[1], 'total') or '0')
 local added = 0
 local timed, sum_d, sum_c, max_d, max_c, first, last = 0, 0, 0, nil, nil, nil, nil
-for i = 9, #ARGV, 6 do
+for i = starts_end, #ARGV, 6 do
   local index = ARGV[i]
   local n = tonumber(index)
   if n and n >= 0 and n < total then
@@ -72,7 +89,7 @@ if timed > 0 then
     't_max_c', string.format('%.17g', max_c), 't_first', string.format('%.17g', first),
     't_last', string.format('%.17g', last))
 end
-local sent = (#ARGV - 8) / 6
+local sent = (#ARGV - starts_end + 1) / 6
 if sent > added then
   redis.call('HINCRBY', KEYS[1], 'duplicates', sent - added)
 end
@@ -105,85 +122,70 @@ end
 return added
 """
 
-# KEYS: run, tasks, running, alive-workers.  ARGV: ttl_s, now, alive_ttl_s, (index, start_json)...
-# The first start also notes how many workers were alive: the slots of a queued run.
-_START = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
-for i = 4, #ARGV, 2 do
-  if redis.call('HEXISTS', KEYS[2], ARGV[i]) == 0 then
-    redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1])
-  end
-end
-redis.call('EXPIRE', KEYS[3], ARGV[1])
-if redis.call('HSETNX', KEYS[1], 'started_at', ARGV[2]) == 1 then
-  local alive = redis.call('ZCOUNT', KEYS[4], tonumber(ARGV[2]) - tonumber(ARGV[3]), '+inf')
-  redis.call('HSET', KEYS[1], 'state', 'running', 'workers_at_start', alive)
-end
-return 0
-"""
-
-
-#: What both scripts return when the run record does not exist.
+#: What the script returns when the run record does not exist.
 RUN_GONE = -1
 
 
 class TaskWriter:
-    """The two atomic writes, usable on a client or a pipeline."""
+    """The atomic write of starts and ends, usable on a client or a pipeline."""
 
     def __init__(self, redis: Redis, ttl_s: int) -> None:
         self.redis = redis
         self.ttl_s = ttl_s
-        self._finish = redis.register_script(_FINISH)
-        self._start = redis.register_script(_START)
+        self._write = redis.register_script(_WRITE)
 
     def start(
         self, run_id: str, starts: Iterable[StartRecord], client: Redis | None = None
     ) -> int | None:
-        """Write start markers; RUN_GONE when the run record does not exist."""
-        args: list[EncodableT] = [self.ttl_s, repr(time.time()), keys.ALIVE_TTL_S]
-        for start in starts:
-            args += [start.index, start.to_json()]
-        if len(args) > 3:
-            keys_ = [
-                keys.run_key(run_id),
-                keys.tasks_key(run_id),
-                keys.running_key(run_id),
-                keys.alive_workers_key(),
-            ]
-            reply: int = self._start(keys=keys_, args=args, client=client)  # a Lua integer
-            return reply
-        return None
+        """Write start markers; RUN_GONE when the run record does not exist, None when there
+        were none to write."""
+        starts = list(starts)
+        return self.write(run_id, starts, (), client) if starts else None
 
     def finish(
         self, run_id: str, records: Iterable[TaskRecord], client: Redis | None = None
     ) -> int:
         """Write terminal records; returns how many were new (the rest had a writer already)."""
+        records = list(records)
+        return self.write(run_id, (), records, client) if records else 0
+
+    def write(
+        self,
+        run_id: str,
+        starts: Sequence[StartRecord],
+        records: Sequence[TaskRecord],
+        client: Redis | None = None,
+    ) -> int:
+        """Write start markers, then terminal records, in one script call (a flush's round
+        trip); returns how many records were new, or RUN_GONE."""
         now = time.time()
-        args: list[EncodableT] = []
         first_started_at = now
         last_finished_at = 0.0
         worker = host = ""
         ran = False
+        tail: list[EncodableT] = []
+        for start in starts:
+            tail += (start.index, start.to_json())
         for record in records:
-            args += [
+            started_at, finished_at, cpu_s = record.started_at, record.finished_at, record.cpu_s
+            # Floats as they are: redis-py (hiredis or not) writes them as repr() would.
+            tail += (
                 record.index,
                 record.to_json(),
                 record.state.value,
-                "" if record.started_at is None else repr(record.started_at),
-                "" if record.finished_at is None else repr(record.finished_at),
-                "" if record.cpu_s is None else repr(record.cpu_s),
-            ]
-            if record.started_at is not None and record.started_at < first_started_at:
-                first_started_at = record.started_at
+                "" if started_at is None else started_at,
+                "" if finished_at is None else finished_at,
+                "" if cpu_s is None else cpu_s,
+            )
+            if started_at is not None and started_at < first_started_at:
+                first_started_at = started_at
                 ran = True
-            if record.finished_at is not None and record.finished_at > last_finished_at:
-                last_finished_at = record.finished_at
+            if finished_at is not None and finished_at > last_finished_at:
+                last_finished_at = finished_at
             worker, host = record.worker or worker, record.host or host
-        if not args:
-            return 0
         last = max(last_finished_at, first_started_at)
         served = f"{host}|{first_started_at!r}|{last!r}" if ran else ""
-        head: list[EncodableT] = [
+        args: list[EncodableT] = [
             self.ttl_s,
             repr(now),
             keys.HISTORY_TTL_S,
@@ -192,6 +194,8 @@ class TaskWriter:
             worker or "?",
             served,
             run_id,
+            len(starts),
+            *tail,
         ]
         keys_ = [
             keys.run_key(run_id),
@@ -203,8 +207,7 @@ class TaskWriter:
             keys.served_key(run_id),
             keys.ended_runs_key(),
         ]
-        args = head + args
-        added: int = self._finish(keys=keys_, args=args, client=client)  # a Lua integer
+        added: int = self._write(keys=keys_, args=args, client=client)  # a Lua integer
         return added
 
 
@@ -269,11 +272,9 @@ class Recorder:
             if not starts and not ends:
                 return
             try:
-                # Two EVALSHA, not a pipeline: redis-py sends SCRIPT EXISTS before every pipeline
+                # One EVALSHA, not a pipeline: redis-py sends SCRIPT EXISTS before every pipeline
                 # holding a script, so a pipeline costs two round trips even for one write.
-                wrote_starts = self.writer.start(self.run_id, starts)
-                wrote_ends = self.writer.finish(self.run_id, ends)
-                if RUN_GONE in (wrote_starts, wrote_ends) and not self.run_gone:
+                if self.writer.write(self.run_id, starts, ends) == RUN_GONE and not self.run_gone:
                     self.run_gone = True
                     log.warning(
                         "run %s: its record is gone from Redis (Redis restarted without "

@@ -153,7 +153,7 @@ async def _run_asyncio(
     tasks: Sequence[Task], ctx: TaskContext, recorder: Recorder, concurrency: int
 ) -> None:
     loop_thread = threading.current_thread().name
-    free_slots = list(range(concurrency - 1, -1, -1))
+    free_slots = [f"{loop_thread}:slot{n}" for n in range(concurrency - 1, -1, -1)]
     gate = asyncio.Semaphore(concurrency)
     session = new_async_session(ctx.limits.allow, concurrency)
 
@@ -162,7 +162,7 @@ async def _run_asyncio(
             if recorder.run_gone:
                 return
             slot = free_slots.pop()
-            start = start_record(index, url, ctx, thread=f"{loop_thread}:slot{slot}")
+            start = start_record(index, url, ctx, thread=slot)
             cpu_s = None
             try:
                 recorder.started(start)
