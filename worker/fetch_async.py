@@ -8,19 +8,16 @@ that checks the exact address dialled (aiohttp skips the resolver for IP literal
 from __future__ import annotations
 
 import asyncio
-import functools
 import math
 import socket
 import time
 from collections.abc import Callable
 from functools import lru_cache
-from typing import Any, cast
 from urllib.parse import urljoin
 
 import aiohttp
 from aiohappyeyeballs import AddrInfoType
 from aiohttp.abc import AbstractResolver, ResolveResult
-from aiohttp.client_proto import ResponseHandler
 from rq.timeouts import BaseTimeoutException
 
 from worker.fetch import (
@@ -85,46 +82,9 @@ def _socket_factory(allow: Allowlist) -> Callable[[AddrInfoType], socket.socket]
     return make
 
 
-class _LazyReadTimeout(ResponseHandler):
-    """aiohttp's connection protocol with its read timeout (`sock_read`) kept lazily.
-
-    aiohttp cancels its read timer and schedules a new one on every chunk received: two timers
-    per tiny response, ~12 us of a ~140 us task's client CPU in the event loop's heap. Here the
-    chunk only moves the time the timeout falls due, and the one timer, when it fires early,
-    waits again until then: never sooner than aiohttp's would, and one timer per response.
-    """
-
-    _read_due = 0.0
-
-    def _reschedule_timeout(self) -> None:
-        timeout = self._read_timeout
-        if not timeout:
-            self._drop_timeout()
-            return
-        self._read_due = self._loop.time() + timeout
-        if self._read_timeout_handle is None:
-            self._read_timeout_handle = self._loop.call_at(self._read_due, self._read_timer)
-
-    def _read_timer(self) -> None:
-        self._read_timeout_handle = None
-        if self._loop.time() < self._read_due:  # bytes came meanwhile
-            self._read_timeout_handle = self._loop.call_at(self._read_due, self._read_timer)
-            return
-        self._on_read_timeout()
-
-
-class _GuardedConnector(aiohttp.TCPConnector):
-    """A TCPConnector whose connections keep their read timeout lazily (`_LazyReadTimeout`)."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        factory = functools.partial(_LazyReadTimeout, loop=self._loop)
-        self._factory = cast("functools.partial[ResponseHandler]", factory)
-
-
 def new_async_session(allow: Allowlist, limit: int) -> aiohttp.ClientSession:
     """A guarded ClientSession; call inside the running loop. No DNS cache, so no stale answers."""
-    connector = _GuardedConnector(
+    connector = aiohttp.TCPConnector(
         limit=limit,
         resolver=_GuardedResolver(allow),
         use_dns_cache=False,
