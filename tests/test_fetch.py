@@ -541,3 +541,31 @@ def test_the_deadline_watchdog_sleeps_through_fetches_that_end_in_time() -> None
         time.sleep(0.01)
     assert urgent.fired
     assert 0.15 < time.monotonic() - started < 1
+
+
+def test_a_warm_async_fetch_arms_no_timer_of_its_own(origin_url: str, allow: Allowlist) -> None:
+    """aiohttp's total and read timeouts armed two or three loop timers per tiny fetch (the read
+    one again on every chunk): a fifth of its client CPU. The watchdog's one sleep per interval
+    replaces them, so fetches on a pooled connection arm (almost) none."""
+    armed = 0
+
+    class CountingLoop(asyncio.SelectorEventLoop):
+        def call_at(self, when, callback, *args, context=None):  # type: ignore[no-untyped-def]
+            nonlocal armed
+            armed += 1
+            return super().call_at(when, callback, *args, context=context)
+
+    async def run() -> list[FetchOutcome]:
+        nonlocal armed
+        lim = limits(allow)
+        async with new_async_session(allow, limit=1) as session:
+            await fetch_async(session, f"{origin_url}/delay/0", lim)  # the connection is made
+            armed = 0
+            return [
+                await fetch_async(session, f"{origin_url}/delay/0?i={i}", lim) for i in range(50)
+            ]
+
+    with asyncio.Runner(loop_factory=CountingLoop) as runner:
+        outcomes = runner.run(run())
+    assert all(outcome.state is TaskState.OK for outcome in outcomes)
+    assert armed < 10, f"{armed} timers for 50 fetches"

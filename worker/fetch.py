@@ -45,6 +45,10 @@ class DeadlineExceeded(TimeoutError):
     """The task's total deadline passed, whatever the connection was doing."""
 
 
+class ReadTimedOut(TimeoutError):
+    """No byte came for the read timeout (the asyncio watchdog's verdict)."""
+
+
 @dataclass(frozen=True)
 class FetchLimits:
     """Bounds on one task. `deadline_s` covers the whole task: every hop and the body."""
@@ -96,6 +100,10 @@ class _Progress:
         self.bytes = 0
         #: Made with the first bytes: a redirect or an empty body never needs one.
         self._sha: Any = None
+        #: When the read timeout's silence starts counting (asyncio: see `overdue`).
+        self.last = 0.0
+        #: Why the asyncio watchdog stopped this fetch, if it did.
+        self.stopped: BaseException | None = None
 
     def want(self) -> int:
         """How much to read next: one byte past the cap is enough to know it was passed."""
@@ -109,8 +117,18 @@ class _Progress:
             self._sha.update(data)
         if self.bytes > self.limits.max_bytes:
             raise BodyTooLarge(f"body exceeds max_bytes {self.limits.max_bytes}")
-        if time.monotonic() >= self.deadline:
+        self.last = now = time.monotonic()
+        if now >= self.deadline:
             raise DeadlineExceeded(f"total deadline of {self.limits.deadline_s:g} s passed")
+
+    def overdue(self, now: float) -> BaseException | None:
+        """Past the deadline, or silent since `last` for the read timeout: the asyncio
+        watchdog's test (`worker.fetch_watchdog`)."""
+        if now >= self.deadline:
+            return DeadlineExceeded(f"total deadline of {self.limits.deadline_s:g} s passed")
+        if now - self.last >= self.limits.read_timeout_s:
+            return ReadTimedOut(f"no data for {self.limits.read_timeout_s:g} s (read timeout)")
+        return None
 
     def outcome(self, state: TaskState, error: str | None = None) -> FetchOutcome:
         digest = EMPTY_DIGEST if self._sha is None else self._sha.digest()

@@ -12,6 +12,7 @@ import math
 import socket
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from functools import lru_cache
 from urllib.parse import urljoin
 
@@ -20,14 +21,17 @@ from aiohappyeyeballs import AddrInfoType
 from aiohttp.abc import AbstractResolver, ResolveResult
 from rq.timeouts import BaseTimeoutException
 
+from contract.states import TaskState
 from worker.fetch import (
     REDIRECT_STATUSES,
     DeadlineExceeded,
     FetchLimits,
     FetchOutcome,
     TooManyRedirects,
+    _describe,
     _Progress,
 )
+from worker.fetch_watchdog import watchdog
 from worker.guard import Allowlist, Refused, check_address, check_url, numeric_host, resolve_checked
 
 
@@ -68,6 +72,44 @@ class _GuardedResolver(AbstractResolver):
         pass
 
 
+class _AsyncProgress(_Progress):
+    """A fetch's progress, with the sockets it is connecting, if it makes a connection: its read
+    timeout starts once one is connected, as `requests`' (connect, read) pair does. The
+    watchdog sees the connection made (`getpeername`) at its next look, `interval_s` at most
+    after; aiohttp's own connect timeout bounds the connect. Happy eyeballs may try several
+    sockets and close the losers: once none is left open, the silence counts too."""
+
+    def __init__(self, limits: FetchLimits) -> None:
+        super().__init__(limits)
+        self.connecting: list[socket.socket] = []
+
+    def overdue(self, now: float) -> BaseException | None:
+        if self.connecting and now < self.deadline:
+            if not _any_connected(self.connecting):
+                return None
+            self.connecting, self.last = [], now
+        return super().overdue(now)
+
+
+def _any_connected(socks: list[socket.socket]) -> bool:
+    """True once a socket has its peer, or none is left open (nothing more to wait for)."""
+    still_open = False
+    for sock in socks:
+        if sock.fileno() == -1:
+            continue
+        still_open = True
+        try:
+            sock.getpeername()
+            return True
+        except OSError:
+            pass
+    return not still_open
+
+
+#: The fetch running in this task: the socket factory tells it of a new connection.
+_fetching: ContextVar[_AsyncProgress | None] = ContextVar("fanout_fetching", default=None)
+
+
 def _socket_factory(allow: Allowlist) -> Callable[[AddrInfoType], socket.socket]:
     """Checks the exact address aiohttp is about to dial: it skips the resolver for IP literals."""
 
@@ -77,7 +119,11 @@ def _socket_factory(allow: Allowlist) -> Callable[[AddrInfoType], socket.socket]
             check_address(address[0], address[1], allow)
         except Refused as exc:
             raise _RefusedSocket(str(exc)) from None
-        return socket.socket(family, type_, proto)
+        sock = socket.socket(family, type_, proto)
+        fetch = _fetching.get()
+        if fetch is not None:  # its read timeout counts once this socket is connected
+            fetch.connecting.append(sock)
+        return sock
 
     return make
 
@@ -101,56 +147,51 @@ def new_async_session(allow: Allowlist, limit: int) -> aiohttp.ClientSession:
 async def fetch_async(
     session: aiohttp.ClientSession, url: str, limits: FetchLimits
 ) -> FetchOutcome:
-    """`fetch` for asyncio, with a session from `new_async_session`. Raises only CancelledError."""
-    progress = _Progress(limits)
+    """`fetch` for asyncio, with a session from `new_async_session`. Raises only CancelledError
+    (when it is not the watchdog's: that one is a TIMEOUT outcome)."""
+    progress = _AsyncProgress(limits)
+    token = _fetching.set(progress)
+    task = asyncio.current_task()
+    if task is None:
+        raise RuntimeError("fetch_async runs in a task")
+    guard = watchdog()
+    guard.watch(task, progress, min(limits.read_timeout_s, limits.deadline_s))
     try:
         await _fetch_hops_async(session, url, progress)
         return progress.finished()
+    except asyncio.CancelledError:
+        if progress.stopped is None:
+            raise
+        task.uncancel()
+        return progress.outcome(TaskState.TIMEOUT, _describe(progress.stopped))
     except BaseTimeoutException:
         raise
     except Exception as exc:
         return progress.failed(exc)
+    finally:
+        guard.forget(task)
+        _fetching.reset(token)
 
 
 @lru_cache(maxsize=16)
-def _first_hop_timeout(
-    connect_timeout_s: float, read_timeout_s: float, deadline_s: float
-) -> aiohttp.ClientTimeout:
-    """The first hop's timeouts, the configured ones: made once, not per task. Its total starts
-    with the request, a few microseconds after the task's deadline was set (the guard's checks
-    between), as the `asyncio.timeout` it replaces did."""
-    connect_s = min(connect_timeout_s, deadline_s)
+def _hop_timeout(connect_timeout_s: float) -> aiohttp.ClientTimeout:
+    """aiohttp's timeouts for every hop: only the connect one, made once. `connect` covers the
+    wait for a pooled connection and the name lookup too, as the sync fetcher's connect timeout
+    does; it arms a timer only when a connection is made. The deadline and the read timeout are
+    the watchdog's (`worker.fetch_watchdog`). `ceil_threshold` off: aiohttp would round the
+    timeout up to a whole second."""
     return aiohttp.ClientTimeout(
-        total=deadline_s,
-        connect=connect_s,
-        sock_connect=connect_s,
-        sock_read=min(read_timeout_s, deadline_s),
+        total=None,
+        connect=connect_timeout_s,
+        sock_connect=connect_timeout_s,
+        sock_read=None,
         ceil_threshold=math.inf,
     )
 
 
-def _hop_timeout(limits: FetchLimits, deadline: float) -> aiohttp.ClientTimeout:
-    """The next hop's timeouts. `total` is what is left of the task's deadline: aiohttp's total
-    covers the whole request, from waiting for a pooled connection and the name lookup to the
-    last byte of the body, so the hops together never pass the deadline. It replaces an
-    `asyncio.timeout` around the fetch, which cost a tiny task ~7% of its client CPU on top of
-    the timer aiohttp keeps anyway. `ceil_threshold` off: aiohttp would round the deadline up
-    to a whole second."""
-    remaining = deadline - time.monotonic()
-    if remaining <= 0:
-        raise DeadlineExceeded(f"total deadline of {limits.deadline_s:g} s passed")
-    connect_s = min(limits.connect_timeout_s, remaining)
-    # `connect` covers the name lookup too, as the sync fetcher's connect timeout does.
-    return aiohttp.ClientTimeout(
-        total=remaining,
-        connect=connect_s,
-        sock_connect=connect_s,
-        sock_read=min(limits.read_timeout_s, remaining),
-        ceil_threshold=math.inf,
-    )
-
-
-async def _fetch_hops_async(session: aiohttp.ClientSession, url: str, progress: _Progress) -> None:
+async def _fetch_hops_async(
+    session: aiohttp.ClientSession, url: str, progress: _AsyncProgress
+) -> None:
     limits = progress.limits
     resolver = getattr(session.connector, "_resolver", None)
     if not isinstance(resolver, _GuardedResolver):
@@ -158,17 +199,19 @@ async def _fetch_hops_async(session: aiohttp.ClientSession, url: str, progress: 
     if resolver.allow != limits.allow:
         raise ValueError("the session's allowlist differs from limits.allow")
     current = url
-    for hop in range(limits.max_redirects + 1):
+    for _hop in range(limits.max_redirects + 1):
         _, host, port = check_url(current)
         for ip in numeric_host(host) or ():  # Spelled as a number: check now, for a clear refusal.
             check_address(ip, port, limits.allow)
-        if hop == 0:
-            timeout = _first_hop_timeout(
-                limits.connect_timeout_s, limits.read_timeout_s, limits.deadline_s
-            )
-        else:
-            timeout = _hop_timeout(limits, progress.deadline)
+        now = time.monotonic()
+        if now >= progress.deadline:  # a redirect hop after the deadline: not even started
+            raise DeadlineExceeded(f"total deadline of {limits.deadline_s:g} s passed")
+        # The read timeout's silence counts from here, or once a new connection is made (see
+        # _AsyncProgress); the response's headers restart it.
+        progress.last = now
+        timeout = _hop_timeout(limits.connect_timeout_s)
         async with session.get(current, allow_redirects=False, timeout=timeout) as resp:
+            progress.last = time.monotonic()
             progress.status = resp.status
             location = resp.headers.get("Location")
             if resp.status in REDIRECT_STATUSES and location:
