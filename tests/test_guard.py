@@ -9,17 +9,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from worker import guard
+from worker import guard, url_check
 from worker.guard import (
     Allowlist,
     Refused,
     check_address,
-    check_url,
-    check_url_uncached,
     forbidden_reason,
     numeric_host,
     resolve_checked,
 )
+from worker.url_check import check_url, check_url_uncached
 
 NOBODY = Allowlist()
 #: "LOCALHOST" in fullwidth letters, which IDNA maps back to ASCII.
@@ -377,8 +376,8 @@ def test_check_url_fast_path_agrees_with_the_full_rules(url: str) -> None:
 def test_a_batch_of_one_origin_is_parsed_once(monkeypatch: pytest.MonkeyPatch) -> None:
     """A plain URL's verdict is its origin's: 500 paths of one origin cost one full check."""
     calls = []
-    real = guard.urlsplit
-    monkeypatch.setattr(guard, "urlsplit", lambda url: calls.append(url) or real(url))
+    real = url_check.urlsplit
+    monkeypatch.setattr(url_check, "urlsplit", lambda url: calls.append(url) or real(url))
     origin = "http://fast-path.example:8123"
     for i in range(500):
         assert check_url(f"{origin}/delay/0?bytes=64&n={i}") == ("http", "fast-path.example", 8123)

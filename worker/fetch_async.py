@@ -32,7 +32,8 @@ from worker.fetch import (
     _Progress,
 )
 from worker.fetch_watchdog import watchdog
-from worker.guard import Allowlist, Refused, check_address, check_url, numeric_host, resolve_checked
+from worker.guard import Allowlist, Refused, check_address, numeric_host, resolve_checked
+from worker.url_check import check_url
 
 
 class _RefusedSocket(Refused, OSError):

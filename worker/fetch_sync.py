@@ -37,7 +37,8 @@ from worker.fetch import (
     TooManyRedirects,
     _Progress,
 )
-from worker.guard import Allowlist, Refused, ResolveTimeout, check_url, resolve_checked
+from worker.guard import Allowlist, Refused, ResolveTimeout, resolve_checked
+from worker.url_check import check_url
 
 
 class _Watch:
