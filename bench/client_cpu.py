@@ -1,4 +1,4 @@
-"""The client-cpu scenario (issue 11): the fetching process's CPU per tiny task, fanout's asyncio
+"""The client-cpu scenario: the fetching process's CPU per tiny task, fanout's asyncio
 and threads paths beside the bare libraries they are built on.
 
 Each arm runs in a fresh interpreter (`python -m bench.client_cpu ARM RESULT ARGS_JSON`) that
@@ -28,7 +28,7 @@ from typing import Any
 from bench.measure import Ctx, urls
 from bench.model import Outcome, fmt, ratio
 
-#: The target of issue 11: fanout's client CPU per task within 1.25x the bare library's.
+#: The target: fanout's client CPU per task within 1.25x the bare library's.
 TARGET = 1.25
 ASYNC_C, THREAD_C = 64, 8
 #: Private queue the measured runs are stored with: no worker listens on it, the arm runs the job.

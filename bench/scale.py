@@ -1,4 +1,4 @@
-"""The scale scenario (issue 11): one hybrid run each of 1,000, 10,000 and 100,000 tiny tasks
+"""The scale scenario: one hybrid run each of 1,000, 10,000 and 100,000 tiny tasks
 (`/delay/0`), submitted through the web API of the private stack, and what each size costs.
 
 Per size, in turn: the submission (POST /api/runs with the URLs as JSON, until its 202), tasks/s

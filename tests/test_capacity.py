@@ -83,7 +83,7 @@ def test_efficiency_never_exceeds_one_whatever_workers_join_and_leave(schedule, 
 
 
 def test_workers_joining_mid_run_raise_the_capacity_not_the_efficiency():
-    # The case in miniature: 2 workers, 3 more join 4 s into 600 x 0.1 s of work.
+    # The case that was seen, in miniature: 2 workers, 3 more join 4 s into 600 x 0.1 s of work.
     spans = [WorkerSpan(f"w{i}", "h", 0, 100) for i in range(2)]
     spans += [WorkerSpan(f"j{i}", "h", 4, 100) for i in range(3)]
     records = simulate(spans, [0.1] * 600, 1)

@@ -1,4 +1,4 @@
-"""No Redis key or job id is spelt out as a literal outside `contract/keys.py` (issue 12).
+"""No Redis key or job id is spelt out as a literal outside `contract/keys.py`.
 
 Every fanout key comes from a builder in `contract/keys.py`, with its parser beside it, and every
 RQ key from RQ's own API (`Job.key_for`, `queue.key`, `queue.intermediate_queue_key`, a

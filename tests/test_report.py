@@ -1,4 +1,4 @@
-"""How the CLI words runs and comparisons, over hand-made records of the shapes in the issue 9
+"""How the CLI words runs and comparisons, over hand-made records of the shapes in the reader's
 schema (`rows`, `repeat`, `host_load`, `provisional`, `summary.workers`), and of today's shape."""
 
 from __future__ import annotations

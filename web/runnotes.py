@@ -1,7 +1,7 @@
 """Sentences the run page says about the conditions of a run: which workers served it, and
 whether other processes loaded the worker hosts (then its figures may be distorted).
 
-Both read fields the reader adds for issue 9 (`summary.workers`, `host_load`) and say nothing
+Both read fields the reader adds (`summary.workers`, `host_load`) and say nothing
 when a record has none. static/runnotes.js writes the same sentences for the live page, with the
 same number formats (web/presentation.py).
 """

@@ -1,4 +1,4 @@
-"""Two stacks on one host never share a gunicorn control socket (issue 10, finding 7).
+"""Two stacks on one host never share a gunicorn control socket.
 
 gunicorn 27 opens a control socket by default at `$XDG_RUNTIME_DIR/gunicorn.ctl` or
 `~/.gunicorn/gunicorn.ctl`: the same path for every instance on the host, so the second

@@ -1,5 +1,4 @@
-"""A Redis without persistence is said plainly, and workers stop writing into the void
-(issue 10, finding 6).
+"""A Redis without persistence is said plainly, and workers stop writing into the void.
 
 fanout's own Redis (embedded and compose) keeps an append-only file, but a user's REDIS_URL may
 not: a restart of such a Redis deletes every run, queued job and worker registration. fanout

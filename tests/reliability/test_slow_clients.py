@@ -1,4 +1,4 @@
-"""Slow clients must not freeze the web tier (issue 10, finding 1).
+"""Slow clients must not freeze the web tier.
 
 A client that sends its headers and then dribbles the body (slowloris on the body) used to hold
 one of gunicorn's 8 app threads for as long as it liked: 16 of them made `/healthz` time out.
@@ -22,7 +22,7 @@ from tests.reliability.conftest import UNLIMITED, figure
 
 DRIBBLERS = 64
 IDLE_KEEPALIVES = 64
-#: The issue's bound: each probe answers within this while the slow clients are connected.
+#: The bound: each probe answers within this while the slow clients are connected.
 ANSWER_WITHIN_S = 1.0
 PROBES = 5
 

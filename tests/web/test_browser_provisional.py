@@ -1,6 +1,6 @@
 """The compare, run and workers pages in a real Chromium while figures are still partial: a
 real comparison through the real web server and workers, watched every 50 ms so that no frame
-ever shows a verdict before both runs behind it are final. The reader's coming fields (issue 9)
+ever shows a verdict before both runs behind it are final. The reader's coming fields
 are served, in their specified shape, by intercepting our own API (`page.route`)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Hostile ids, numbers, URLs and page numbers get a 4xx, never a 5xx (issue 10, findings 2-5).
+"""Hostile ids, numbers, URLs and page numbers get a 4xx, never a 5xx.
 
 Each case here answered 500 or 503 before: `int(inf)` raised OverflowError, a run id with a
 `:running` suffix read another key of the run, a lone surrogate was stored and broke every page

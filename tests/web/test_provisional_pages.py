@@ -2,7 +2,7 @@
 a strategy or run still going is greyed and says "so far", with no speed-up verdict; an empty
 chart says so instead of drawing an axis; a busy worker host and the workers that served a
 run are named. Records are written into the session's Redis in the real key format; the
-reader's coming fields (issue 9) are added in their specified shape (tests/web/shapes.py)."""
+reader's coming fields are added in their specified shape (tests/web/shapes.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""One URL, one meaning (issue 10, finding 7): what submission accepts, `requests` (urllib3) and
+"""One URL, one meaning: what submission accepts, `requests` (urllib3) and
 aiohttp (yarl) read alike, and connect to the same place.
 
 `http://2130706433:8081/` used to be accepted, then ended `ok` under `requests` (libc read the
