@@ -59,7 +59,8 @@ def tutorial_processes(urls: list[str]) -> None:
 _local = threading.local()
 
 
-def _get(url: str) -> bytes:
+def session_get(url: str) -> bytes:
+    """GET with this thread's own keep-alive `requests` Session: what a bare thread pool does."""
     session = getattr(_local, "session", None)
     if session is None:
         session = _local.session = requests.Session()
@@ -70,7 +71,7 @@ def _get(url: str) -> bytes:
 def pool_threads(urls: list[str], concurrency: int) -> None:
     """A ThreadPoolExecutor, one keep-alive session per thread."""
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        list(pool.map(_get, urls))
+        list(pool.map(session_get, urls))
 
 
 def aiohttp_gather(urls: list[str], concurrency: int) -> None:
@@ -94,7 +95,7 @@ def aiohttp_gather(urls: list[str], concurrency: int) -> None:
 
 
 def _cpu_task(url: str, rounds: int) -> int:
-    return burn(hashlib.sha256(_get(url)).digest(), rounds)
+    return burn(hashlib.sha256(session_get(url)).digest(), rounds)
 
 
 def cpu_sequential(urls: list[str], rounds: int) -> None:

@@ -19,12 +19,12 @@ import json
 import os
 import statistics
 import sys
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from bench.baselines import session_get
 from bench.measure import Ctx, urls
 from bench.model import Outcome, fmt, ratio
 
@@ -164,17 +164,6 @@ def _check_runs_done(ctx: Ctx, run_ids: list[str], counts: list[int]) -> None:
 # --- the child: one arm, timed -----------------------------------------------------------------
 
 _pool: ThreadPoolExecutor | None = None
-_local = threading.local()
-
-
-def _bare_get(url: str) -> int:
-    import requests
-
-    session = getattr(_local, "session", None)
-    if session is None:
-        session = _local.session = requests.Session()
-        session.trust_env = False
-    return len(session.get(url, timeout=(3, 10)).content)
 
 
 def bare_requests(urls_: list[str], concurrency: int) -> None:
@@ -182,7 +171,7 @@ def bare_requests(urls_: list[str], concurrency: int) -> None:
     global _pool
     if _pool is None:
         _pool = ThreadPoolExecutor(max_workers=concurrency)
-    list(_pool.map(_bare_get, urls_))
+    list(_pool.map(session_get, urls_))
 
 
 def bare_aiohttp(urls_: list[str], concurrency: int) -> None:
