@@ -150,11 +150,11 @@ async def fetch_async(
 ) -> FetchOutcome:
     """`fetch` for asyncio, with a session from `new_async_session`. Raises only CancelledError
     (when it is not the watchdog's: that one is a TIMEOUT outcome)."""
-    progress = _AsyncProgress(limits)
-    token = _fetching.set(progress)
     task = asyncio.current_task()
     if task is None:
         raise RuntimeError("fetch_async runs in a task")
+    progress = _AsyncProgress(limits)
+    token = _fetching.set(progress)
     guard = watchdog()
     guard.watch(task, progress, min(limits.read_timeout_s, limits.deadline_s))
     try:
@@ -163,15 +163,24 @@ async def fetch_async(
     except asyncio.CancelledError:
         if progress.stopped is None:
             raise
-        task.uncancel()
-        return progress.outcome(TaskState.TIMEOUT, _describe(progress.stopped))
+        return _stopped(task, progress)
     except BaseTimeoutException:
         raise
     except Exception as exc:
+        if progress.stopped is not None:  # the watchdog's cancel, turned into another error
+            return _stopped(task, progress)
         return progress.failed(exc)
     finally:
         guard.forget(task)
         _fetching.reset(token)
+
+
+def _stopped(task: asyncio.Task[object], progress: _AsyncProgress) -> FetchOutcome:
+    """The watchdog's verdict, with its cancellation taken back so the task goes on."""
+    if task.cancelling():
+        task.uncancel()
+    assert progress.stopped is not None
+    return progress.outcome(TaskState.TIMEOUT, _describe(progress.stopped))
 
 
 @lru_cache(maxsize=16)
