@@ -22,12 +22,13 @@ import requests
 
 from contract.settings import Settings
 from contract.states import TaskState
-from worker.fetch import EMPTY_DIGEST, FetchLimits, FetchOutcome
+from worker.fetch import EMPTY_DIGEST, NO_DIGEST, FetchLimits, FetchOutcome
 from worker.fetch_async import fetch_async, new_async_session
 from worker.fetch_sync import fetch, new_session
 from worker.guard import Allowlist, Refused
 
-Fetcher = Callable[[str, FetchLimits], FetchOutcome]
+#: (url, limits, *, digest=False) -> FetchOutcome, with either client.
+Fetcher = Callable[..., FetchOutcome]
 #: "LOCALHOST" in fullwidth letters, which IDNA maps back to ASCII.
 FULLWIDTH_LOCALHOST = "".join(chr(ord(c) + 0xFEE0) for c in "LOCALHOST")
 MIB = 1024 * 1024
@@ -47,15 +48,15 @@ def limits(allow: Allowlist, **overrides: float) -> FetchLimits:
     return FetchLimits(**values)
 
 
-def fetch_sync(url: str, lim: FetchLimits) -> FetchOutcome:
+def fetch_sync(url: str, lim: FetchLimits, *, digest: bool = False) -> FetchOutcome:
     with new_session(lim.allow) as session:
-        return fetch(session, url, lim)
+        return fetch(session, url, lim, digest=digest)
 
 
-def fetch_in_loop(url: str, lim: FetchLimits) -> FetchOutcome:
+def fetch_in_loop(url: str, lim: FetchLimits, *, digest: bool = False) -> FetchOutcome:
     async def run() -> FetchOutcome:
         async with new_async_session(lim.allow, limit=4) as session:
-            return await fetch_async(session, url, lim)
+            return await fetch_async(session, url, lim, digest=digest)
 
     return asyncio.run(run())
 
@@ -237,11 +238,15 @@ def test_ok_counts_bytes_and_digests_the_body(
     from origin.app import filler
 
     for path, n in (("/bytes/12345", 12345), ("/bytes/70000?chunk=1000", 70000)):
-        outcome = get(f"{origin_url}{path}", limits(allow))
+        outcome = get(f"{origin_url}{path}", limits(allow), digest=True)
         assert outcome == FetchOutcome(
             TaskState.OK, 200, n, None, hashlib.sha256(filler(n)).digest()
         )
-    empty = get(f"{origin_url}/bytes/0", limits(allow))
+        # Not asked for: the body is counted, not hashed (the fetch workload never reads it).
+        assert get(f"{origin_url}{path}", limits(allow)) == FetchOutcome(
+            TaskState.OK, 200, n, None, NO_DIGEST
+        )
+    empty = get(f"{origin_url}/bytes/0", limits(allow), digest=True)
     assert (empty.state, empty.bytes, empty.digest) == (TaskState.OK, 0, EMPTY_DIGEST)
 
 

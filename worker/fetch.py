@@ -30,6 +30,8 @@ from worker.guard import Allowlist, Refused
 CHUNK_BYTES = 64 * 1024
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 EMPTY_DIGEST = hashlib.sha256(b"").digest()
+#: A fetch not asked for the body's digest: hashing costs a tiny task ~5 % of its client CPU.
+NO_DIGEST = b""
 MAX_ERROR_CHARS = 300
 
 
@@ -79,22 +81,26 @@ class FetchLimits:
         return min(self.connect_timeout_s, remaining), min(self.read_timeout_s, remaining)
 
 
-@dataclass(frozen=True)
+@dataclass
 class FetchOutcome:
-    """How one fetch ended. `bytes` and `digest` cover the raw body read, even on failure."""
+    """How one fetch ended. `bytes` and `digest` cover the raw body read, even on failure;
+    `digest` is the body's SHA-256 only when the fetch was asked for it (the cpu workload seeds
+    its work with it), else empty. Not frozen: one is made per task, and a frozen dataclass's
+    `__init__` costs several times a plain one's (see `contract.records`)."""
 
     state: TaskState
     status_code: int | None = None
     bytes: int = 0
     error: str | None = None
-    digest: builtins.bytes = EMPTY_DIGEST
+    digest: builtins.bytes = NO_DIGEST
 
 
 class _Progress:
     """What a fetch has seen so far, so a failed one still reports its status and bytes."""
 
-    def __init__(self, limits: FetchLimits) -> None:
+    def __init__(self, limits: FetchLimits, *, digest: bool = False) -> None:
         self.limits = limits
+        self.digest = digest
         self.deadline = time.monotonic() + limits.deadline_s
         self.status: int | None = None
         self.bytes = 0
@@ -111,7 +117,9 @@ class _Progress:
 
     def add(self, data: bytes) -> None:
         self.bytes += len(data)
-        if self._sha is None:
+        if not self.digest:
+            pass  # nothing to hash
+        elif self._sha is None:
             self._sha = hashlib.sha256(data)
         else:
             self._sha.update(data)
@@ -131,7 +139,10 @@ class _Progress:
         return None
 
     def outcome(self, state: TaskState, error: str | None = None) -> FetchOutcome:
-        digest = EMPTY_DIGEST if self._sha is None else self._sha.digest()
+        if not self.digest:
+            digest = NO_DIGEST
+        else:
+            digest = EMPTY_DIGEST if self._sha is None else self._sha.digest()
         return FetchOutcome(state, self.status, self.bytes, error, digest)
 
     def finished(self) -> FetchOutcome:

@@ -80,8 +80,8 @@ class _AsyncProgress(_Progress):
     after; aiohttp's own connect timeout bounds the connect. Happy eyeballs may try several
     sockets and close the losers: once none is left open, the silence counts too."""
 
-    def __init__(self, limits: FetchLimits) -> None:
-        super().__init__(limits)
+    def __init__(self, limits: FetchLimits, *, digest: bool) -> None:
+        super().__init__(limits, digest=digest)
         self.connecting: list[socket.socket] = []
 
     def overdue(self, now: float) -> BaseException | None:
@@ -146,14 +146,14 @@ def new_async_session(allow: Allowlist, limit: int) -> aiohttp.ClientSession:
 
 
 async def fetch_async(
-    session: aiohttp.ClientSession, url: str, limits: FetchLimits
+    session: aiohttp.ClientSession, url: str, limits: FetchLimits, *, digest: bool = False
 ) -> FetchOutcome:
     """`fetch` for asyncio, with a session from `new_async_session`. Raises only CancelledError
     (when it is not the watchdog's: that one is a TIMEOUT outcome)."""
     task = asyncio.current_task()
     if task is None:
         raise RuntimeError("fetch_async runs in a task")
-    progress = _AsyncProgress(limits)
+    progress = _AsyncProgress(limits, digest=digest)
     token = _fetching.set(progress)
     guard = watchdog()
     guard.watch(task, progress, min(limits.read_timeout_s, limits.deadline_s))

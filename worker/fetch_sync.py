@@ -205,9 +205,12 @@ def new_session(allow: Allowlist) -> requests.Session:
     return session
 
 
-def fetch(session: requests.Session, url: str, limits: FetchLimits) -> FetchOutcome:
-    """Fetch `url` with a session from `new_session`; every failure becomes an outcome."""
-    progress = _Progress(limits)
+def fetch(
+    session: requests.Session, url: str, limits: FetchLimits, *, digest: bool = False
+) -> FetchOutcome:
+    """Fetch `url` with a session from `new_session`; every failure becomes an outcome. With
+    `digest`, the outcome carries the body's SHA-256."""
+    progress = _Progress(limits, digest=digest)
     watch = _Watch()
     try:
         _ALARM.arm(progress.deadline, watch)

@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 
+import orjson
 from redis import Redis
 from redis.typing import EncodableT
 
@@ -24,9 +25,12 @@ log = logging.getLogger(__name__)
 # One script writes a flush, starts and ends, in one round trip.
 # KEYS: run, tasks, order, running, throughput-second, alive-workers, served, ended-runs
 # ARGV: ttl_s, now, history_ttl_s, first_started_at, alive_ttl_s, worker, `host|first|last` of
-# this batch's ends (empty if none of them ran), run id, how many starts follow, then (index,
-# start_json) pairs, then (index, record_json, state, started_at, finished_at, cpu_s) sextuples
-# (times empty for a task that never ran, cpu_s empty if not measured).
+# this batch's ends (empty if none of them ran), run id, how many starts follow, the ends' facts
+# as one JSON array of [index, state, started_at, finished_at, cpu_s] (null for a time the task
+# never had, or a CPU time not measured), then (index, start_json) pairs, then each end's
+# record_json, in the order of its facts. The facts travel as one argument, not five per end:
+# redis-py packs each argument of a command in Python, a float through repr(), and that was
+# most of a flush's CPU in the worker (`fanout bench --scenario client-cpu`).
 # Returns how many ends were new; -1 when the run does not exist (expired or unknown).
 # Starts: a task without an end yet is marked running, and the first start marks the run
 # started, noting how many workers were alive (the slots of a queued run).
@@ -38,9 +42,9 @@ log = logging.getLogger(__name__)
 # reconcilers to finalize.
 _WRITE = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
-local starts_end = 10 + 2 * tonumber(ARGV[9])
-if starts_end > 10 then
-  for i = 10, starts_end - 1, 2 do
+local starts_end = 11 + 2 * tonumber(ARGV[9])
+if starts_end > 11 then
+  for i = 11, starts_end - 1, 2 do
     if redis.call('HEXISTS', KEYS[2], ARGV[i]) == 0 then
       redis.call('HSET', KEYS[4], ARGV[i], ARGV[i + 1])
     end
@@ -54,18 +58,20 @@ end
 local total = tonumber(redis.call('HGET', KEYS[1], 'total') or '0')
 local added = 0
 local timed, sum_d, sum_c, max_d, max_c, first, last = 0, 0, 0, nil, nil, nil, nil
-for i = starts_end, #ARGV, 6 do
-  local index = ARGV[i]
-  local n = tonumber(index)
-  if n and n >= 0 and n < total then
-    if redis.call('HSETNX', KEYS[2], index, ARGV[i + 1]) == 1 then
+local facts = cjson.decode(ARGV[10])
+for k = 1, #facts do
+  local fact = facts[k]
+  local n = tonumber(fact[1])
+  if n and n >= 0 and n < total and n == math.floor(n) then
+    local index = string.format('%d', n)
+    if redis.call('HSETNX', KEYS[2], index, ARGV[starts_end + k - 1]) == 1 then
       redis.call('RPUSH', KEYS[3], index)
-      redis.call('HINCRBY', KEYS[1], 'n_' .. ARGV[i + 2], 1)
+      redis.call('HINCRBY', KEYS[1], 'n_' .. fact[2], 1)
       added = added + 1
-      local b, e = tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4])
+      local b, e = tonumber(fact[3]), tonumber(fact[4])
       if b and e then
         local d = e - b
-        local c = tonumber(ARGV[i + 5]) or d
+        local c = tonumber(fact[5]) or d
         timed, sum_d, sum_c = timed + 1, sum_d + d, sum_c + c
         if not max_d or d > max_d then max_d = d end
         if not max_c or c > max_c then max_c = c end
@@ -89,7 +95,7 @@ if timed > 0 then
     't_max_c', string.format('%.17g', max_c), 't_first', string.format('%.17g', first),
     't_last', string.format('%.17g', last))
 end
-local sent = (#ARGV - starts_end + 1) / 6
+local sent = #facts
 if sent > added then
   redis.call('HINCRBY', KEYS[1], 'duplicates', sent - added)
 end
@@ -163,20 +169,12 @@ class TaskWriter:
         last_finished_at = 0.0
         worker = host = ""
         ran = False
-        tail: list[EncodableT] = []
-        for start in starts:
-            tail += (start.index, start.to_json())
+        facts = []
+        texts: list[EncodableT] = []
         for record in records:
-            started_at, finished_at, cpu_s = record.started_at, record.finished_at, record.cpu_s
-            # Floats as they are: redis-py (hiredis or not) writes them as repr() would.
-            tail += (
-                record.index,
-                record.to_json(),
-                record.state.value,
-                "" if started_at is None else started_at,
-                "" if finished_at is None else finished_at,
-                "" if cpu_s is None else cpu_s,
-            )
+            started_at, finished_at = record.started_at, record.finished_at
+            facts.append((record.index, record.state.value, started_at, finished_at, record.cpu_s))
+            texts.append(record.to_json())
             if started_at is not None and started_at < first_started_at:
                 first_started_at = started_at
                 ran = True
@@ -195,8 +193,11 @@ class TaskWriter:
             served,
             run_id,
             len(starts),
-            *tail,
+            orjson.dumps(facts),
         ]
+        for start in starts:
+            args += (start.index, start.to_json())
+        args += texts
         keys_ = [
             keys.run_key(run_id),
             keys.tasks_key(run_id),

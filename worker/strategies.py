@@ -152,33 +152,34 @@ def run_asyncio(
 async def _run_asyncio(
     tasks: Sequence[Task], ctx: TaskContext, recorder: Recorder, concurrency: int
 ) -> None:
+    """`concurrency` lanes, each a task taking the next URL until none is left, as the threads
+    runner's lanes do. Not a task per URL under a semaphore: a 100,000-URL job would hold
+    100,000 coroutines from its start, and the garbage collector walks them all, again and
+    again (`fanout bench --scenario client-cpu`)."""
     loop_thread = threading.current_thread().name
-    free_slots = [f"{loop_thread}:slot{n}" for n in range(concurrency - 1, -1, -1)]
-    gate = asyncio.Semaphore(concurrency)
+    todo = iter(tasks)  # shared by the lanes: one thread, so each task is taken once
     session = new_async_session(ctx.limits.allow, concurrency)
+    cpu_work = ctx.workload is Workload.CPU
 
-    async def one(index: int, url: str) -> None:
-        async with gate:
+    async def lane(slot: str) -> None:
+        for index, url in todo:
             if recorder.run_gone:
                 return
-            slot = free_slots.pop()
             start = start_record(index, url, ctx, thread=slot)
             cpu_s = None
             try:
                 recorder.started(start)
-                outcome = await fetch_async(session, url, ctx.limits)
-                if ctx.workload is Workload.CPU and outcome.state is TaskState.OK:
+                outcome = await fetch_async(session, url, ctx.limits, digest=cpu_work)
+                if cpu_work and outcome.state is TaskState.OK:
                     before = time.thread_time()
                     burn(outcome.digest, ctx.cpu_rounds)
                     cpu_s = time.thread_time() - before
             except Exception as exc:
                 outcome = crashed_outcome(exc)
-            finally:
-                free_slots.append(slot)
             recorder.finished(finish_record(start, outcome, cpu_s))
 
     async with session:
-        await asyncio.gather(*(one(index, url) for index, url in tasks))
+        await asyncio.gather(*(lane(f"{loop_thread}:slot{n}") for n in range(concurrency)))
 
 
 RUNNERS: dict[Strategy, Runner] = {

@@ -14,7 +14,7 @@ from contract.records import StartRecord, TaskRecord
 from contract.states import TaskState, Workload
 from worker import identity
 from worker.cpu import burn
-from worker.fetch import FetchLimits, FetchOutcome
+from worker.fetch import NO_DIGEST, FetchLimits, FetchOutcome
 from worker.fetch_sync import fetch, new_session
 
 
@@ -85,7 +85,7 @@ def crashed_outcome(exc: BaseException) -> FetchOutcome:
         status_code=None,
         bytes=0,
         error=f"{type(exc).__name__}: {exc}"[:300],
-        digest=b"",
+        digest=NO_DIGEST,
     )
 
 
@@ -97,8 +97,9 @@ def run_one(
     cpu_before = time.thread_time()
     try:
         on_start(start)
-        outcome = fetch(thread_session(ctx.limits), url, ctx.limits)
-        if ctx.workload is Workload.CPU and outcome.state is TaskState.OK:
+        cpu_work = ctx.workload is Workload.CPU
+        outcome = fetch(thread_session(ctx.limits), url, ctx.limits, digest=cpu_work)
+        if cpu_work and outcome.state is TaskState.OK:
             burn(outcome.digest, ctx.cpu_rounds)
     except Exception as exc:
         outcome = crashed_outcome(exc)
