@@ -48,7 +48,12 @@ def _label(arm: str) -> str:
 
 
 def client_cpu(ctx: Ctx) -> Outcome:
-    cols = [("cpu_us", "client CPU per task, µs"), ("wall_s", "wall s"), ("tput", "tasks/s")]
+    cols = [
+        ("cpu_us", "client CPU per task, µs"),
+        ("redis_us", "Redis CPU per task, µs"),
+        ("wall_s", "wall s"),
+        ("tput", "tasks/s"),
+    ]
     title = "client CPU per tiny task: fanout's fetch paths vs the bare libraries"
     out = Outcome("client-cpu", title, cols, ratio="cpu_us")
     n, warm, reps = ctx.size(2000, 300), ctx.size(200, 50), ctx.size(7, 1)
@@ -85,7 +90,9 @@ def client_cpu(ctx: Ctx) -> Outcome:
         f"{n} URLs `/delay/0?bytes=64` per arm after {warm} warm-up ones, {reps} repetitions "
         "with the arms interleaved; CPU = the fetching process's user + system time "
         "(`time.process_time`, all its threads) over the measured batch, per task. The fanout "
-        "arms run `worker.jobs.run_tasks` in-process, recording to the bench's Redis."
+        "arms run `worker.jobs.run_tasks` in-process, recording to the bench's Redis; Redis CPU "
+        "= its `used_cpu_user + used_cpu_sys` over the arm's child (warm-up and measured "
+        "batches, no worker running), per task."
     )
     out.notes.append(
         "Ratios per repetition (fanout / bare of the same repetition): "
@@ -114,10 +121,12 @@ def _measure(
     args_file.write_text(json.dumps(args))
     result = stack.work_dir / f"client-cpu-{arm}.json"
     result.unlink(missing_ok=True)
+    redis_cpu = _redis_cpu_s(ctx)
     child = stack.python(
         f"client-cpu-{arm}", "-m", "bench.client_cpu", arm, str(result), str(args_file)
     )
     code = child.proc.wait(timeout=600)
+    redis_cpu = _redis_cpu_s(ctx) - redis_cpu
     if code != 0 or not result.exists():
         raise RuntimeError(f"client-cpu arm {arm} failed ({code}):\n{child.tail()}")
     if arm.startswith("fanout"):
@@ -126,9 +135,17 @@ def _measure(
     count = len(batch)
     return {
         "cpu_us": data["cpu_s"] / count * 1e6,
+        "redis_us": redis_cpu / (count + len(warm)) * 1e6,
         "wall_s": data["wall_s"],
         "tput": count / data["wall_s"],
     }
+
+
+def _redis_cpu_s(ctx: Ctx) -> float:
+    """The bench's redis-server's CPU seconds so far: what recording costs there, so a change
+    that moved the client's work into Redis's scripts would show."""
+    info = ctx.stack.client.info("cpu")
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
 
 
 def _store_run(ctx: Ctx, batch: list[str], strategy: str, concurrency: int) -> str:
