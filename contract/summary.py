@@ -146,7 +146,7 @@ class Totals:
         counts: dict[str, int],
         cores: int | None,
     ) -> Totals:
-        """From the run's hash: the `t_*` totals the recorder keeps (`worker.recorder`), and the
+        """From the run's hash: the `t_*` totals the workers keep (`worker.task_writer`), and the
         peak concurrency kept when the run was finalized."""
 
         def number(name: str) -> float | None:

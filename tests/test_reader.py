@@ -42,7 +42,7 @@ def test_since_returns_tasks_in_the_order_they_ended_not_by_index(tmp_path):
     finishing order is fixed by the test, not by timing: 2 ends first, then 0, then 1."""
     from contract.settings import Settings
     from tests.support import start_redis
-    from worker.recorder import TaskWriter
+    from worker.task_writer import TaskWriter
 
     service = start_redis(tmp_path)
     client = redis_lib.Redis.from_url(service.url)

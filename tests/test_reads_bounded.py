@@ -20,7 +20,7 @@ from producer.connection import fanout_queue
 from producer.reader import list_runs, load_run
 from producer.submit import submit_run
 from tests.support import start_redis
-from worker.recorder import TaskWriter
+from worker.task_writer import TaskWriter
 
 SMALL, BIG = 10, 20_000
 

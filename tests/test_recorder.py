@@ -14,7 +14,8 @@ from contract.states import Strategy, TaskState
 from producer.connection import fanout_queue
 from producer.submit import submit_run
 from tests.support import start_redis, wait_until
-from worker.recorder import Recorder, TaskWriter
+from worker.recorder import Recorder
+from worker.task_writer import TaskWriter
 
 
 @pytest.fixture

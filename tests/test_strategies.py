@@ -15,8 +15,9 @@ from producer.reader import load_run
 from producer.submit import submit_run
 from worker import strategies
 from worker.fetch import FetchLimits
-from worker.recorder import Recorder, TaskWriter
+from worker.recorder import Recorder
 from worker.task import TaskContext
+from worker.task_writer import TaskWriter
 
 
 def test_the_asyncio_runner_holds_a_task_per_slot_not_per_url(

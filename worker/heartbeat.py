@@ -26,7 +26,7 @@ from contract import fleet, keys, sequence
 from worker import identity
 from worker.finalize import finalize_ended_runs
 from worker.reconcile import RECONCILE_EVERY_S, reconcile
-from worker.recorder import TaskWriter
+from worker.task_writer import TaskWriter
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,10 @@ from contract.plan import RunTasks
 from contract.settings import Settings
 from contract.states import Strategy, Workload
 from worker.fetch import FetchLimits
-from worker.recorder import Recorder, TaskWriter
+from worker.recorder import Recorder
 from worker.strategies import RUNNERS
 from worker.task import TaskContext
+from worker.task_writer import TaskWriter
 
 
 @cache

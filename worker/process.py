@@ -28,7 +28,7 @@ from contract import connection, fleet, keys, sequence
 from contract.settings import Settings
 from worker import identity, pools
 from worker.heartbeat import Heartbeat
-from worker.recorder import TaskWriter
+from worker.task_writer import TaskWriter
 
 log = logging.getLogger(__name__)
 

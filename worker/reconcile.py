@@ -35,7 +35,7 @@ from contract import fleet, jobs, keys, replies
 from contract.plan import RunTasks
 from contract.records import TaskRecord
 from contract.states import TaskState
-from worker.recorder import TaskWriter
+from worker.task_writer import TaskWriter
 
 log = logging.getLogger(__name__)
 

@@ -23,8 +23,9 @@ from contract.states import Strategy, TaskState, Workload
 from worker import pools
 from worker.cpu import burn
 from worker.fetch_async import fetch_async, new_async_session
-from worker.recorder import Recorder, TaskWriter
+from worker.recorder import Recorder
 from worker.task import TaskContext, crashed_outcome, finish_record, run_one, start_record
+from worker.task_writer import TaskWriter
 
 Task = tuple[int, str]
 Runner = Callable[[Sequence[Task], TaskContext, Recorder, int], None]

@@ -104,7 +104,7 @@ def write_run(
 
 
 def totals_fields(records: list[TaskRecord], state: str) -> dict[str, object]:
-    """The run-level fields the workers keep as tasks end (`worker.recorder`): counts by state,
+    """The run-level fields the workers keep as tasks end (`worker.task_writer`): counts by state,
     the `t_*` totals, and the peak a finalized run keeps."""
     fields: dict[str, object] = {}
     for record in records:
