@@ -17,6 +17,8 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from typing import Any
 
+from rq.timeouts import BaseTimeoutException
+
 from contract import connection
 from contract.records import StartRecord, TaskRecord
 from contract.states import Strategy, TaskState, Workload
@@ -175,6 +177,8 @@ async def _run_asyncio(
                     before = time.thread_time()
                     burn(outcome.digest, ctx.cpu_rounds)
                     cpu_s = time.thread_time() - before
+            except BaseTimeoutException:
+                raise  # RQ's job timeout ends the job (`asyncio.run` cancels the other lanes)
             except Exception as exc:
                 outcome = crashed_outcome(exc)
             recorder.finished(finish_record(start, outcome, cpu_s))

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import requests
+from rq.timeouts import BaseTimeoutException
 
 from contract.records import StartRecord, TaskRecord
 from contract.states import TaskState, Workload
@@ -92,7 +93,8 @@ def crashed_outcome(exc: BaseException) -> FetchOutcome:
 def run_one(
     index: int, url: str, ctx: TaskContext, on_start: Callable[[StartRecord], None]
 ) -> TaskRecord:
-    """Run one task in the current thread. Never raises: every task ends in a terminal record."""
+    """Run one task in the current thread. Every task ends in a terminal record; only RQ's job
+    timeout (raised from SIGALRM into the thread running the job) goes through."""
     start = start_record(index, url, ctx)
     cpu_before = time.thread_time()
     try:
@@ -101,6 +103,8 @@ def run_one(
         outcome = fetch(thread_session(ctx.limits), url, ctx.limits, digest=cpu_work)
         if cpu_work and outcome.state is TaskState.OK:
             burn(outcome.digest, ctx.cpu_rounds)
+    except BaseTimeoutException:
+        raise  # RQ's job timeout ends the job, not just this task
     except Exception as exc:
         outcome = crashed_outcome(exc)
     return finish_record(start, outcome, time.thread_time() - cpu_before)
