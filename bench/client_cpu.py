@@ -1,15 +1,17 @@
 """The client-cpu scenario: the fetching process's CPU per tiny task, fanout's asyncio
 and threads paths beside the bare libraries they are built on.
 
-Each arm runs in a fresh interpreter (`python -m bench.client_cpu ARM RESULT ARGS_JSON`) that
-fetches a warm-up batch, then the measured batch of `/delay/0` URLs from the bench's origin, and
-reports the process's CPU seconds (every thread: fanout's recorder flusher, fetch watchdog and
-resolver threads count too) over the measured batch alone. The fanout arms run a job's code as a
-worker does (`worker.jobs.run_tasks`: a real Recorder writing every start and end to the bench's
-private Redis, for a run stored by `submit_run`); the bare arms are one aiohttp ClientSession under
-a semaphore, and a ThreadPoolExecutor with one `requests` Session per thread, at the same
-concurrency. The arms are interleaved within each repetition, so a machine that gets busier
-weighs on all of them alike; the origin's CPU is not the client's and is not counted.
+Each arm is its own interpreter (`python -m bench.client_cpu ARM ARGS_JSON`), started once: it
+fetches a warm-up batch, then one measured batch of `/delay/0` URLs from the bench's origin each
+time the bench asks (a line on its stdin), and answers the process's CPU seconds over that batch
+(every thread: fanout's recorder flusher, fetch watchdog and resolver threads count too). The
+fanout arms run a job's code as a worker does (`worker.jobs.run_tasks`: a real Recorder writing
+every start and end to the bench's private Redis, for a run stored by `submit_run`); the bare arms
+are one aiohttp ClientSession under a semaphore, and a ThreadPoolExecutor with one `requests`
+Session per thread, at the same concurrency. The bench asks the arms in turn, batch by batch, in
+reverse order every other round: this machine's CPU speed can change twofold from one second to
+the next, and a fanout batch is so measured beside its bare library's within about a second. The
+origin's CPU is not the client's and is not counted.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import asyncio
 import json
 import os
 import statistics
+import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -56,7 +59,7 @@ def client_cpu(ctx: Ctx) -> Outcome:
     ]
     title = "client CPU per tiny task: fanout's fetch paths vs the bare libraries"
     out = Outcome("client-cpu", title, cols, ratio="cpu_us")
-    n, warm, reps = ctx.size(2000, 300), ctx.size(200, 50), ctx.size(7, 1)
+    n, warm, rounds = ctx.size(2000, 300), ctx.size(200, 50), ctx.size(12, 2)
     batch, warm_batch = (
         urls(ctx.stack.origin_url, n, 0, 64),
         urls(ctx.stack.origin_url, warm, 0, 64),
@@ -65,88 +68,142 @@ def client_cpu(ctx: Ctx) -> Outcome:
         out.new(label, baseline=base is None, ref=_label(base) if base else None)
     ctx.workers(0)
     loads, paired = [], {name: [] for name, *_, base in ARMS if base}
-    for rep in range(reps):
-        loads.append(os.getloadavg()[0])
-        cpu: dict[str, float] = {}
-        # Every other repetition runs the arms in reverse, so a machine that speeds up or slows
-        # down within a repetition favours neither side of a pair.
-        for arm, label, strategy, concurrency, _base in ARMS if rep % 2 == 0 else ARMS[::-1]:
-            sample = _measure(ctx, arm, strategy, concurrency, batch, warm_batch)
-            cpu[arm] = sample["cpu_us"]
-            out.get(label).add(**sample)
-        for arm in paired:
-            base = next(b for name, *_, b in ARMS if name == arm)
-            paired[arm].append(cpu[arm] / cpu[base])
-    for arm, label, _, _, base in ARMS:
+    arms = {
+        name: _Arm(ctx, name, strategy, concurrency, batch, warm_batch, rounds)
+        for name, _, strategy, concurrency, _ in ARMS
+    }
+    try:
+        for number in range(rounds):
+            loads.append(os.getloadavg()[0])
+            cpu: dict[str, float] = {}
+            for name, label, *_ in ARMS if number % 2 == 0 else ARMS[::-1]:
+                sample = arms[name].measure(number)
+                cpu[name] = sample["cpu_us"]
+                out.get(label).add(**sample)
+            for name in paired:
+                base = next(b for arm, *_, b in ARMS if arm == name)
+                paired[name].append(cpu[name] / cpu[base])
+    finally:
+        for arm in arms.values():
+            arm.close()
+    for arm in arms.values():
+        arm.check_runs_done()
+    for name, label, _, _, base in ARMS:
         if base is None:
             continue
-        # The verdict is the median of the ratios measured side by side in each repetition, not
-        # the ratio of each arm's median: this machine's CPU speed can change twofold between
-        # repetitions (the bare arm's CPU per task spread 163-269 µs within one run), and the
-        # medians of two arms can then come from different speeds.
+        # The verdict is the median of the ratios measured side by side in each round, not the
+        # ratio of each arm's median, which can set a fast second of one arm against a slow one
+        # of the other.
         value, bare = out.get(label).median("cpu_us"), out.get(_label(base)).median("cpu_us")
-        times = statistics.median(paired[arm]) if paired[arm] else None
+        times = statistics.median(paired[name]) if paired[name] else None
         out.check(
-            f"{label}: client CPU per task <= {TARGET} x {_label(base)}, median of the "
-            "repetitions' ratios",
+            f"{label}: client CPU per task <= {TARGET} x {_label(base)}, median of the rounds' "
+            "ratios",
             f"{fmt(times)}x ({fmt(value)} µs; ratio of medians {fmt(ratio(value, bare))}x)",
             f"{fmt(bare)} µs",
             None if times is None else times <= TARGET,
         )
     out.notes.append(
-        f"{n} URLs `/delay/0?bytes=64` per arm after {warm} warm-up ones, {reps} repetitions "
-        "with the arms interleaved (in reverse order every other repetition); CPU = the "
-        "fetching process's user + system time (`time.process_time`, all its threads) over the "
-        "measured batch, per task. The fanout "
-        "arms run `worker.jobs.run_tasks` in-process, recording to the bench's Redis; Redis CPU "
-        "= its `used_cpu_user + used_cpu_sys` over the arm's child (warm-up and measured "
-        "batches, no worker running), per task."
+        f"{n} URLs `/delay/0?bytes=64` per batch, {rounds} rounds of one batch per arm (in "
+        "reverse order every other round), each arm one long-lived interpreter warmed up with "
+        f"{warm} URLs; CPU = the arm process's user + system time (`time.process_time`, all its "
+        "threads) over the batch, per task. The fanout arms run `worker.jobs.run_tasks` "
+        "in-process, recording to the bench's Redis; Redis CPU = its `used_cpu_user + "
+        "used_cpu_sys` over the batch (no worker running), per task."
     )
     out.notes.append(
-        "Ratios per repetition (fanout / bare of the same repetition): "
+        "Ratios per round (fanout / bare of the same round): "
         + "; ".join(
             f"{_label(arm)} median {fmt(statistics.median(r), 3)} ({fmt(min(r), 3)}-"
             f"{fmt(max(r), 3)})"
             for arm, r in paired.items()
         )
-        + ". Load average (1 min) as each repetition began: "
+        + ". Load average (1 min) as each round began: "
         + ", ".join(f"{x:.2f}" for x in loads)
         + "."
     )
     return out
 
 
-def _measure(
-    ctx: Ctx, arm: str, strategy: str, concurrency: int, batch: list[str], warm: list[str]
-) -> dict[str, float]:
-    """Run one arm in a fresh interpreter; the fanout arms get a stored run for each batch."""
-    stack = ctx.stack
-    args: dict[str, Any] = {"urls": batch, "warm": warm, "concurrency": concurrency}
-    if arm.startswith("fanout"):
-        args["runs"] = [_store_run(ctx, b, strategy, concurrency) for b in (warm, batch)]
-        args["strategy"] = strategy
-    args_file = stack.work_dir / f"client-cpu-{arm}.args.json"
-    args_file.write_text(json.dumps(args))
-    result = stack.work_dir / f"client-cpu-{arm}.json"
-    result.unlink(missing_ok=True)
-    redis_cpu = _redis_cpu_s(ctx)
-    child = stack.python(
-        f"client-cpu-{arm}", "-m", "bench.client_cpu", arm, str(result), str(args_file)
-    )
-    code = child.proc.wait(timeout=600)
-    redis_cpu = _redis_cpu_s(ctx) - redis_cpu
-    if code != 0 or not result.exists():
-        raise RuntimeError(f"client-cpu arm {arm} failed ({code}):\n{child.tail()}")
-    if arm.startswith("fanout"):
-        _check_runs_done(ctx, args["runs"], [len(warm), len(batch)])
-    data = json.loads(result.read_text())
-    count = len(batch)
-    return {
-        "cpu_us": data["cpu_s"] / count * 1e6,
-        "redis_us": redis_cpu / (count + len(warm)) * 1e6,
-        "wall_s": data["wall_s"],
-        "tput": count / data["wall_s"],
-    }
+class _Arm:
+    """One arm's interpreter: warmed up once, then a measured batch per `measure` call. A fanout
+    arm gets a stored run per batch (a run records each task once)."""
+
+    def __init__(
+        self,
+        ctx: Ctx,
+        arm: str,
+        strategy: str,
+        concurrency: int,
+        batch: list[str],
+        warm: list[str],
+        rounds: int,
+    ) -> None:
+        self.ctx, self.arm, self.count = ctx, arm, len(batch)
+        args: dict[str, Any] = {"urls": batch, "warm": warm, "concurrency": concurrency}
+        self.runs: list[str] = []
+        if arm.startswith("fanout"):
+            sizes = [warm] + [batch] * rounds
+            self.runs = [_store_run(ctx, b, strategy, concurrency) for b in sizes]
+            args["runs"], args["strategy"] = self.runs, strategy
+        stack = ctx.stack
+        args_file = stack.work_dir / f"client-cpu-{arm}.args.json"
+        args_file.write_text(json.dumps(args))
+        self.log = stack.work_dir / f"client-cpu-{arm}.log"
+        self._stderr = self.log.open("w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bench.client_cpu", arm, str(args_file)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            env=stack.env,
+            text=True,
+        )
+        self._ask("warm")
+
+    def _ask(self, line: str) -> dict[str, float]:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+        answer = self.proc.stdout.readline()
+        if not answer:
+            tail = self.log.read_text()[-2000:]
+            raise RuntimeError(f"client-cpu arm {self.arm} died ({self.proc.wait()}):\n{tail}")
+        data: dict[str, float] = json.loads(answer)
+        return data
+
+    def measure(self, number: int) -> dict[str, float]:
+        redis_cpu = _redis_cpu_s(self.ctx)
+        data = self._ask(str(number))
+        redis_cpu = _redis_cpu_s(self.ctx) - redis_cpu
+        return {
+            "cpu_us": data["cpu_s"] / self.count * 1e6,
+            "redis_us": redis_cpu / self.count * 1e6,
+            "wall_s": data["wall_s"],
+            "tput": self.count / data["wall_s"],
+        }
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            assert self.proc.stdin is not None
+            self.proc.stdin.close()  # the arm's loop ends at end of input
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._stderr.close()
+
+    def check_runs_done(self) -> None:
+        """Every task of the fanout arm's runs recorded, and recorded ok: CPU of a run that
+        stopped early, or fetched errors, would flatter it."""
+        from contract import keys
+
+        for run_id in self.runs:
+            run = self.ctx.stack.client.hgetall(keys.run_key(run_id))
+            ok, total = int(run.get(b"n_ok", 0)), int(run.get(b"total", -1))
+            if run.get(b"state") != b"done" or ok != total:
+                raise RuntimeError(f"client-cpu run {run_id}: {ok}/{total} ok, {run.get(b'state')}")
 
 
 def _redis_cpu_s(ctx: Ctx) -> float:
@@ -158,7 +215,7 @@ def _redis_cpu_s(ctx: Ctx) -> float:
 
 def _store_run(ctx: Ctx, batch: list[str], strategy: str, concurrency: int) -> str:
     """A run record as the web app's submission stores it; its jobs go to a queue no worker
-    reads (emptied once the run is done), since the arm runs the job itself."""
+    reads (emptied once the run is stored), since the arm runs the job itself."""
     from rq import Queue
     from rq.serializers import JSONSerializer
 
@@ -172,18 +229,6 @@ def _store_run(ctx: Ctx, batch: list[str], strategy: str, concurrency: int) -> s
     run_id = submit_run(stack.client, queue, spec, stack.settings)
     queue.empty()
     return run_id
-
-
-def _check_runs_done(ctx: Ctx, run_ids: list[str], counts: list[int]) -> None:
-    """Every task of the fanout arm's runs recorded, and recorded ok: CPU of a run that
-    stopped early, or fetched errors, would flatter it."""
-    from contract import keys
-
-    for run_id, count in zip(run_ids, counts, strict=True):
-        run = ctx.stack.client.hgetall(keys.run_key(run_id))
-        ok = int(run.get(b"n_ok", 0))
-        if run.get(b"state") != b"done" or ok != count:
-            raise RuntimeError(f"client-cpu run {run_id}: {ok}/{count} ok, {run.get(b'state')}")
 
 
 # --- the child: one arm, timed -----------------------------------------------------------------
@@ -228,7 +273,9 @@ def fanout_job(urls_: list[str], run_id: str, strategy: str, concurrency: int) -
 
 
 def main(argv: list[str]) -> None:
-    arm, result, args_file = argv
+    """The arm's loop: `warm` runs the warm-up batch; a round's number runs a measured batch and
+    answers its CPU and wall seconds as a JSON line; end of input ends it."""
+    arm, args_file = argv
     args = json.loads(Path(args_file).read_text())
     concurrency = args["concurrency"]
     if arm.startswith("fanout"):
@@ -242,11 +289,15 @@ def main(argv: list[str]) -> None:
         def run(batch: list[str], n: int) -> None:
             bare(batch, concurrency)
 
-    run(args["warm"], 0)
-    wall, cpu = time.perf_counter(), time.process_time()
-    run(args["urls"], 1)
-    cpu_s, wall_s = time.process_time() - cpu, time.perf_counter() - wall
-    Path(result).write_text(json.dumps({"cpu_s": cpu_s, "wall_s": wall_s}))
+    for line in sys.stdin:
+        if line.strip() == "warm":
+            run(args["warm"], 0)
+            print(json.dumps({}), flush=True)
+            continue
+        wall, cpu = time.perf_counter(), time.process_time()
+        run(args["urls"], int(line) + 1)
+        cpu_s, wall_s = time.process_time() - cpu, time.perf_counter() - wall
+        print(json.dumps({"cpu_s": cpu_s, "wall_s": wall_s}), flush=True)
 
 
 if __name__ == "__main__":
