@@ -22,7 +22,7 @@ import requests
 
 from contract.settings import Settings
 from contract.states import TaskState
-from worker.fetch import EMPTY_DIGEST, NO_DIGEST, FetchLimits, FetchOutcome
+from worker.fetch import NO_DIGEST, FetchLimits, FetchOutcome
 from worker.fetch_async import fetch_async, new_async_session
 from worker.fetch_sync import fetch, new_session
 from worker.guard import Allowlist, Refused
@@ -247,7 +247,8 @@ def test_ok_counts_bytes_and_digests_the_body(
             TaskState.OK, 200, n, None, NO_DIGEST
         )
     empty = get(f"{origin_url}/bytes/0", limits(allow), digest=True)
-    assert (empty.state, empty.bytes, empty.digest) == (TaskState.OK, 0, EMPTY_DIGEST)
+    empty_digest = hashlib.sha256(b"").digest()
+    assert (empty.state, empty.bytes, empty.digest) == (TaskState.OK, 0, empty_digest)
 
 
 def test_404_is_http_error(get: Fetcher, origin_url: str, allow: Allowlist) -> None:

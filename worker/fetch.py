@@ -29,7 +29,6 @@ from worker.guard import Allowlist, Refused
 
 CHUNK_BYTES = 64 * 1024
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-EMPTY_DIGEST = hashlib.sha256(b"").digest()
 #: A fetch not asked for the body's digest: hashing costs a tiny task ~5 % of its client CPU.
 NO_DIGEST = b""
 MAX_ERROR_CHARS = 300
@@ -100,12 +99,11 @@ class _Progress:
 
     def __init__(self, limits: FetchLimits, *, digest: bool = False) -> None:
         self.limits = limits
-        self.digest = digest
         self.deadline = time.monotonic() + limits.deadline_s
         self.status: int | None = None
         self.bytes = 0
-        #: Made with the first bytes: a redirect or an empty body never needs one.
-        self._sha: Any = None
+        #: The body's hash, only when asked for.
+        self._sha: Any = hashlib.sha256() if digest else None
         #: When the read timeout's silence starts counting (asyncio: see `overdue`).
         self.last = 0.0
         #: Why the asyncio watchdog stopped this fetch, if it did.
@@ -117,11 +115,7 @@ class _Progress:
 
     def add(self, data: bytes) -> None:
         self.bytes += len(data)
-        if not self.digest:
-            pass  # nothing to hash
-        elif self._sha is None:
-            self._sha = hashlib.sha256(data)
-        else:
+        if self._sha is not None:
             self._sha.update(data)
         if self.bytes > self.limits.max_bytes:
             raise BodyTooLarge(f"body exceeds max_bytes {self.limits.max_bytes}")
@@ -139,10 +133,7 @@ class _Progress:
         return None
 
     def outcome(self, state: TaskState, error: str | None = None) -> FetchOutcome:
-        if not self.digest:
-            digest = NO_DIGEST
-        else:
-            digest = EMPTY_DIGEST if self._sha is None else self._sha.digest()
+        digest = NO_DIGEST if self._sha is None else self._sha.digest()
         return FetchOutcome(state, self.status, self.bytes, error, digest)
 
     def finished(self) -> FetchOutcome:
