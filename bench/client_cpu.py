@@ -23,13 +23,19 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench.baselines import session_get
 from bench.measure import Ctx, urls
 from bench.model import Outcome, fmt, ratio
+
+if TYPE_CHECKING:
+    from redis import Redis
+
+    from contract.settings import Settings
 
 #: The target: fanout's client CPU per task within 1.25x the bare library's.
 TARGET = 1.25
@@ -142,11 +148,12 @@ class _Arm:
         self.ctx, self.arm, self.count = ctx, arm, len(batch)
         args: dict[str, Any] = {"urls": batch, "warm": warm, "concurrency": concurrency}
         self.runs: list[str] = []
+        stack = ctx.stack
         if arm.startswith("fanout"):
             sizes = [warm] + [batch] * rounds
-            self.runs = [_store_run(ctx, b, strategy, concurrency) for b in sizes]
+            stored = (stack.client, stack.settings)
+            self.runs = [store_run(*stored, b, strategy, concurrency) for b in sizes]
             args["runs"], args["strategy"] = self.runs, strategy
-        stack = ctx.stack
         args_file = stack.work_dir / f"client-cpu-{arm}.args.json"
         args_file.write_text(json.dumps(args))
         self.log = stack.work_dir / f"client-cpu-{arm}.log"
@@ -213,9 +220,11 @@ def _redis_cpu_s(ctx: Ctx) -> float:
     return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
 
 
-def _store_run(ctx: Ctx, batch: list[str], strategy: str, concurrency: int) -> str:
+def store_run(
+    redis: Redis, settings: Settings, batch: Sequence[str], strategy: str, concurrency: int
+) -> str:
     """A run record as the web app's submission stores it; its jobs go to a queue no worker
-    reads (emptied once the run is stored), since the arm runs the job itself."""
+    reads (emptied once the run is stored), since the caller runs the job itself."""
     from rq import Queue
     from rq.serializers import JSONSerializer
 
@@ -223,10 +232,9 @@ def _store_run(ctx: Ctx, batch: list[str], strategy: str, concurrency: int) -> s
     from contract.states import Strategy
     from producer.submit import submit_run
 
-    stack = ctx.stack
-    queue = Queue(QUEUE, connection=stack.client, serializer=JSONSerializer)
+    queue = Queue(QUEUE, connection=redis, serializer=JSONSerializer)
     spec = RunSpec(tuple(batch), Strategy(strategy), concurrency)
-    run_id = submit_run(stack.client, queue, spec, stack.settings)
+    run_id = submit_run(redis, queue, spec, settings)
     queue.empty()
     return run_id
 

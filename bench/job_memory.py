@@ -15,16 +15,10 @@ import resource
 import sys
 import time
 
-from rq import Queue
-from rq.serializers import JSONSerializer
-
-from bench.client_cpu import fanout_job
+from bench.client_cpu import fanout_job, store_run
 from contract import keys
-from contract.records import RunSpec
 from contract.settings import Settings
-from contract.states import Strategy
 from producer.connection import connect
-from producer.submit import submit_run
 
 CONCURRENCY = 64
 
@@ -33,9 +27,7 @@ def main(strategy: str, count: int) -> str:
     settings = Settings.from_env(os.environ)
     redis = connect(settings)
     urls = tuple(f"{settings.origin_url}/delay/0?bytes=64&n={i}" for i in range(count))
-    queue = Queue("bench-job-memory", connection=redis, serializer=JSONSerializer)
-    run_id = submit_run(redis, queue, RunSpec(urls, Strategy(strategy), CONCURRENCY), settings)
-    queue.empty()
+    run_id = store_run(redis, settings, urls, strategy, CONCURRENCY)
     base_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     cpu, wall = time.process_time(), time.perf_counter()
     fanout_job(list(urls), run_id, strategy, CONCURRENCY)

@@ -15,7 +15,7 @@ from contract.records import StartRecord, TaskRecord
 from contract.states import TaskState, Workload
 from worker import identity
 from worker.cpu import burn
-from worker.fetch import NO_DIGEST, FetchLimits, FetchOutcome
+from worker.fetch import FetchLimits, FetchOutcome
 from worker.fetch_sync import fetch, new_session
 
 
@@ -86,7 +86,6 @@ def crashed_outcome(exc: BaseException) -> FetchOutcome:
         status_code=None,
         bytes=0,
         error=f"{type(exc).__name__}: {exc}"[:300],
-        digest=NO_DIGEST,
     )
 
 
