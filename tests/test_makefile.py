@@ -11,7 +11,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _make(*args: str) -> str:
     result = subprocess.run(
-        ["make", "--no-print-directory", *args], cwd=ROOT, capture_output=True, text=True, check=True
+        ["make", "--no-print-directory", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return result.stdout
 
