@@ -1,9 +1,10 @@
 """A strategy measured inside a comparison is measured as if it ran alone.
 
-Runs of a comparison used to be chained with RQ job dependencies: each finished job re-checked
-its dependents under WATCH, which slowed the queued strategies (queue 2.74 s inside a comparison
-against 1.29 s alone) and left stale entries in RQ's started registry. Ratios are measured in
-the same test, medians over three interleaved repeats, never wall-clock thresholds.
+A comparison enqueues its next run only when the previous one has ended, not through RQ job
+dependencies: with those, each finished job re-checks its dependents under WATCH, which slows the
+queued strategies (queue 2.74 s inside a comparison against 1.29 s alone) and leaves stale entries
+in RQ's started registry. Ratios are measured in the same test, medians over three interleaved
+repeats, never wall-clock thresholds.
 """
 
 from __future__ import annotations
@@ -81,8 +82,8 @@ def busy(redis_client, run_ids) -> bool:
     return any(load and load["busy"] for load in loads)
 
 
-# Rounds of every strategy, alone and compared: ~1 min per workload. In `make test`, not the slow
-# tier: it is the proof that comparisons measure each strategy as if it ran alone.
+# Rounds of every strategy, alone and compared: ~1 min per workload (the module's slow tier): the
+# proof that comparisons measure each strategy as if it ran alone.
 @pytest.mark.parametrize("workload", ["fetch", "cpu"])
 def test_a_strategy_inside_a_comparison_takes_as_long_as_alone(
     redis_client, settings, origin_url, workload

@@ -1,8 +1,8 @@
 """Recovers the tasks of jobs whose worker died, or that RQ failed: one retry, then `lost`.
 
-RQ alone notices a dead worker only when its heartbeat key expires and a maintenance pass runs
-(minutes, see FACTS.md), and `on_failure` callbacks do not run when a process is killed. So every
-fanout worker beats into a sorted set each second, and every few seconds each worker looks for
+RQ alone notices a dead worker only when its heartbeat key expires (~90 s) and its maintenance
+pass runs (every 10 minutes), and `on_failure` callbacks do not run when a process is killed. So
+every fanout worker beats into a sorted set each second, and every few seconds each worker looks for
 started jobs whose worker's last beat is older than `keys.ALIVE_TTL_S`, and for failed jobs. The
 tasks of such a job that have no terminal record are enqueued once more (attempt 2); at attempt 2
 they are marked `lost`. Records are first-writer-wins, so a task that a zombie finishes anyway is
