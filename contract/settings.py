@@ -34,7 +34,7 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
 
 @dataclass(frozen=True)
 class Settings:
-    """Every knob fanout reads. See the README's configuration table."""
+    """Every knob fanout reads. See docs/configuration.md."""
 
     redis_url: str = DEFAULT_REDIS_URL
     redis_url_is_default: bool = True

@@ -111,7 +111,8 @@ def web(host: str, port: int, processes: int) -> None:
         sys.executable, "-m", "gunicorn",
         "--bind", f"{host}:{port}",
         "--workers", str(processes),
-        # gevent: a slow client costs a parked greenlet, not one of a few app threads (README).
+        # gevent: a slow client costs a parked greenlet, not one of a few app threads
+        # (docs/architecture.md).
         "--worker-class", "gevent",
         "--worker-connections", str(WEB_CONNECTIONS_PER_PROCESS),
         "--no-control-socket",  # gunicorn's default, ~/.gunicorn/gunicorn.ctl, is one per host
