@@ -3,8 +3,8 @@
 `SimpleWorker` is the default: it runs jobs in the worker process itself, so the job modules,
 `requests` and the HTTP sessions are imported and warmed once, and a job costs a few milliseconds
 instead of a fork (docs/architecture.md, "The worker class"). RQ's `WorkerPool` supervises it:
-a worker that dies is respawned, so a killed worker does not take the local stack down; `worker.supervisor`
-sizes that pool to the worker target.
+a worker that dies is respawned, so a killed worker does not take the local stack down;
+`worker.supervisor` sizes that pool to the worker target.
 """
 
 from __future__ import annotations
