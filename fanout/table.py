@@ -99,17 +99,15 @@ def comparison_notes(comparison: dict[str, Any]) -> list[str]:
     """What each column is, under the table; with repeats, why a speed-up need not follow from
     the median walls (each round's ratio pairs runs that ran side by side in time)."""
     notes = [
-        "[i] wall: first task's start to last task's end; ideal: the least time these tasks "
-        "allow with the slots there were; efficiency: ideal / wall; "
-        "speed-up vs sequential: sequential's wall / this wall; ok: tasks ok / tasks"
+        "[i] wall: first task's start to last task's end; ideal: the least time the tasks allow",
+        "[i] efficiency: ideal / wall; speed-up vs sequential: sequential's wall / this wall",
     ]
     if _repeat(comparison, comparison_rows(comparison)) > 1:
-        notes.append(
-            f"[i] with repeats, each cell is the median of the rounds (min{RANGE_DASH}max), and "
-            "speed-up vs sequential is the median of the per-round ratios (each round's "
-            "sequential wall / this strategy's wall in that round), not the ratio of the median "
-            "walls"
-        )
+        notes += [
+            f"[i] with repeats, each figure is the median of the rounds (min{RANGE_DASH}max)",
+            "[i] speed-up vs sequential is the median of the per-round ratios (each round's "
+            "sequential wall / this wall), not the ratio of the median walls",
+        ]
     return notes
 
 

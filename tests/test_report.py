@@ -235,10 +235,9 @@ def test_one_of_a_thing_is_singular():
 
 def test_the_table_says_what_its_columns_are():
     once = comparison_lines(a_comparison([a_row("threads", run_ids=["a"])], repeat=1))
-    legend = [line for line in once if line.startswith("[i] ")]
-    assert legend, once
+    legend = " ".join(line for line in once if line.startswith("[i] "))
     for column in ("wall", "ideal", "efficiency", "speed-up vs sequential"):
-        assert f"{column}:" in legend[0], legend
+        assert f"{column}:" in legend, once
     repeated = comparison_lines(a_comparison([a_row("threads")], repeat=3))
     notes = " ".join(line for line in repeated if line.startswith("[i] "))
     assert "median of the per-round ratios" in notes
