@@ -294,15 +294,17 @@ EXIT_INTERRUPTED = 128 + signal.SIGINT
 
 
 @contextmanager
-def _interruptible(what: str, page: str) -> Iterator[None]:
+def _interruptible(kind: str, batch_id: str, page: str) -> Iterator[None]:
     """Ctrl-C ends the wait, not the batch: the workers have its jobs and go on. Say so, with
     where to see it, and exit as a shell expects of an interrupted command."""
     try:
         yield
     except KeyboardInterrupt:
-        click.echo(f"fanout: interrupted; the {what} continues on the server: {page}", err=True)
         click.echo(
-            "fanout: fanout has no cancel: the batch runs to its end, and its page follows it",
+            f"fanout: interrupted; the {kind} {batch_id} continues on the server: {page}", err=True
+        )
+        click.echo(
+            f"fanout: there is no cancel: the {kind} goes on to its end, which its page shows live",
             err=True,
         )
         sys.exit(EXIT_INTERRUPTED)
@@ -320,7 +322,7 @@ def run(urls, url_file, demo, concurrency, workload, as_json, timeout, strategy)
     with _connected(settings) as redis:
         run_id = submit_run(redis, fanout_queue(redis), spec, settings)
         page = f"{settings.web_url}/runs/{run_id}"
-        with _interruptible(f"run {run_id}", page):
+        with _interruptible("run", run_id, page):
             _announce(f"run {run_id}", page)
             wait = watch.wait if as_json else watch.follow
             record = wait(redis, run_id, f"run {run_id} ({strategy})", len(spec.urls), timeout)
@@ -357,7 +359,7 @@ def compare(
             redis, fanout_queue(redis), spec, settings, [Strategy(s) for s in chosen], repeat=repeat
         )
         page = f"{settings.web_url}/compare/{comparison_id}"
-        with _interruptible(f"comparison {comparison_id}", page):
+        with _interruptible("comparison", comparison_id, page):
             _announce(f"comparison {comparison_id}", page)
             watch.wait_for_comparison(redis, comparison_id, timeout)
         comparison = load_comparison(redis, comparison_id, include_tasks=as_json)
