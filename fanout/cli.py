@@ -397,10 +397,17 @@ def workers_scale(n: int, per_host: bool) -> None:
     N is checked by the server's bounds: a total from 1 to the live hosts times
     FANOUT_MAX_WORKERS_PER_HOST, or 0 to FANOUT_MAX_WORKERS_PER_HOST per host."""
     from contract.target import Target, TargetMode
-    from producer.scaling import TargetLocked, set_target, target_overview
+    from producer.scaling import TargetLocked, check_target, set_target, target_overview
 
     settings = _settings()
     target = Target(TargetMode.PER_HOST if per_host else TargetMode.TOTAL, n)
+    if per_host or n < 1:
+        # Bounds that hold whatever hosts are live (a total's upper bound needs them): refused
+        # here by the server's own check, before Redis is reached.
+        try:
+            check_target(target, 0, settings.max_workers_per_host)
+        except InvalidInput as exc:
+            raise _usage_error(exc) from None
     with _connected(settings) as redis:
         try:
             set_target(redis, target, settings.max_workers_per_host)

@@ -280,7 +280,12 @@ def test_ctrl_c_leaves_the_batch_running_on_the_server_and_says_where_to_see_it(
     ],
 )
 def test_a_bad_worker_target_is_a_usage_error_about_the_value(stack_env, args, message):
-    result = fanout(*args, env=dict(stack_env, FANOUT_MAX_WORKERS_PER_HOST="16"))
+    """Bounds that hold whatever hosts are live are checked before Redis is reached."""
+    from tests.support import free_port
+
+    unreachable = f"redis://127.0.0.1:{free_port()}/0"
+    env = dict(stack_env, FANOUT_MAX_WORKERS_PER_HOST="16", REDIS_URL=unreachable)
+    result = fanout(*args, env=env, timeout=30)
     assert result.returncode == 2, result.stderr
     assert message in result.stderr
     assert "No such option" not in result.stderr
