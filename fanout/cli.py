@@ -20,9 +20,15 @@ from contract.settings import Settings
 from contract.states import Strategy, Workload
 from fanout import watch
 from fanout.report import summary_lines
-from fanout.table import comparison_lines, comparison_table, comparison_warning
+from fanout.table import (
+    comparison_lines,
+    comparison_notes,
+    comparison_table,
+    comparison_warning,
+)
 from fanout.watch import say
 from producer.connection import connect, fanout_queue
+from producer.numbers import count, counted
 from producer.presets import cpu_batch, local_demo
 from producer.reader import load_comparison
 from producer.submit import submit_comparison, submit_run
@@ -238,6 +244,13 @@ def _collect_urls(
     return collected
 
 
+def _usage_error(exc: InvalidInput) -> click.UsageError:
+    """The server's message for a bad value, its field named once ("total must be at least 1",
+    not "total: total must be at least 1")."""
+    message = exc.message if exc.message.startswith(exc.field) else f"{exc.field}: {exc.message}"
+    return click.UsageError(message)
+
+
 def _batch_spec(
     urls, url_file, demo, concurrency, workload, strategy: str, settings: Settings
 ) -> RunSpec:
@@ -251,7 +264,7 @@ def _batch_spec(
     try:
         return build_spec(data, settings)
     except InvalidInput as exc:
-        raise click.UsageError(f"{exc.field}: {exc.message}") from None
+        raise _usage_error(exc) from None
 
 
 def _fail(message: str) -> None:
@@ -277,6 +290,27 @@ def _announce(what: str, page: str) -> None:
     click.echo(f"fanout: {what} submitted: {page}", err=True)
 
 
+#: The shell's exit status for a command ended by SIGINT (128 + 2).
+EXIT_INTERRUPTED = 128 + signal.SIGINT
+
+
+@contextmanager
+def _interruptible(kind: str, batch_id: str, page: str) -> Iterator[None]:
+    """Ctrl-C ends the wait, not the batch: the workers have its jobs and go on. Say so, with
+    where to see it, and exit as a shell expects of an interrupted command."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        click.echo(
+            f"fanout: interrupted; the {kind} {batch_id} continues on the server: {page}", err=True
+        )
+        click.echo(
+            f"fanout: there is no cancel: the {kind} goes on to its end, which its page shows live",
+            err=True,
+        )
+        sys.exit(EXIT_INTERRUPTED)
+
+
 @main.command()
 @_batch_options
 @click.option(
@@ -289,9 +323,10 @@ def run(urls, url_file, demo, concurrency, workload, as_json, timeout, strategy)
     with _connected(settings) as redis:
         run_id = submit_run(redis, fanout_queue(redis), spec, settings)
         page = f"{settings.web_url}/runs/{run_id}"
-        _announce(f"run {run_id}", page)
-        wait = watch.wait if as_json else watch.follow
-        record = wait(redis, run_id, f"run {run_id} ({strategy})", len(spec.urls), timeout)
+        with _interruptible("run", run_id, page):
+            _announce(f"run {run_id}", page)
+            wait = watch.wait if as_json else watch.follow
+            record = wait(redis, run_id, f"run {run_id} ({strategy})", len(spec.urls), timeout)
     if as_json:
         click.echo(json.dumps(record, indent=2))
         return
@@ -325,8 +360,9 @@ def compare(
             redis, fanout_queue(redis), spec, settings, [Strategy(s) for s in chosen], repeat=repeat
         )
         page = f"{settings.web_url}/compare/{comparison_id}"
-        _announce(f"comparison {comparison_id}", page)
-        watch.wait_for_comparison(redis, comparison_id, timeout)
+        with _interruptible("comparison", comparison_id, page):
+            _announce(f"comparison {comparison_id}", page)
+            watch.wait_for_comparison(redis, comparison_id, timeout)
         comparison = load_comparison(redis, comparison_id, include_tasks=as_json)
     if as_json:
         click.echo(json.dumps(comparison, indent=2))
@@ -335,7 +371,7 @@ def compare(
     if out.is_terminal:
         out.print(comparison_table(comparison))
         warning = comparison_warning(comparison)
-        lines = [warning] if warning else []
+        lines = [*comparison_notes(comparison), *([warning] if warning else [])]
     else:
         lines = comparison_lines(comparison)
     for line in lines:
@@ -351,27 +387,39 @@ def workers() -> None:
     """The worker target that every host's `fanout worker` follows."""
 
 
-@workers.command("scale")
-@click.argument("n", type=click.IntRange(0, None))
+# ignore_unknown_options: `scale -1` is a value for N, which the bounds below then refuse,
+# rather than an unknown option `-1`.
+@workers.command("scale", context_settings={"ignore_unknown_options": True})
+@click.argument("n", type=int)
 @click.option("--per-host", is_flag=True, help="N on every host (default: N in total).")
 def workers_scale(n: int, per_host: bool) -> None:
-    """Set the target: N workers in total over the live hosts, or N on each with --per-host."""
+    """Set the target: N workers in total over the live hosts, or N on each with --per-host.
+
+    N is checked by the server's bounds: a total from 1 to the live hosts times
+    FANOUT_MAX_WORKERS_PER_HOST, or 0 to FANOUT_MAX_WORKERS_PER_HOST per host."""
     from contract.target import Target, TargetMode
-    from producer.scaling import TargetLocked, set_target, target_overview
+    from producer.scaling import TargetLocked, check_target, set_target, target_overview
 
     settings = _settings()
     target = Target(TargetMode.PER_HOST if per_host else TargetMode.TOTAL, n)
+    if per_host or n < 1:
+        # Bounds that hold whatever hosts are live (a total's upper bound needs them): refused
+        # here by the server's own check, before Redis is reached.
+        try:
+            check_target(target, 0, settings.max_workers_per_host)
+        except InvalidInput as exc:
+            raise _usage_error(exc) from None
     with _connected(settings) as redis:
         try:
             set_target(redis, target, settings.max_workers_per_host)
         except InvalidInput as exc:
-            raise click.UsageError(f"{exc.field}: {exc.message}") from None
+            raise _usage_error(exc) from None
         except TargetLocked as exc:
             _fail(str(exc))
         overview = target_overview(redis, settings.max_workers_per_host)
-    say(f"[i] target: {n} {'per host' if per_host else 'in total'}")
+    say(f"[i] target: {counted(n, 'worker')} {'per host' if per_host else 'in total'}")
     for host in overview["hosts"]:
-        say(f"[i] {host['host']}: {host['share']} to run, {host['live']} live now")
+        say(f"[i] {host['host']}: {count(host['share'])} to run, {count(host['live'])} live now")
 
 
 @main.command()

@@ -5,21 +5,27 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
+from producer.numbers import count, counted, fixed
+
 
 def task_line(task: dict[str, Any]) -> str:
+    """The tutorial's line for a task: its bytes, or its state and why (the state once: a
+    worker's reason may start with it, as in "refused: port 0")."""
     domain = urlsplit(task["url"]).hostname or "?"
-    if task["state"] == "ok":
-        return f"[+] {domain} [{task['url']}]: {task['bytes']} bytes."
+    state = task["state"]
+    if state == "ok":
+        return f"[+] {domain} [{task['url']}]: {counted(task['bytes'], 'byte')}."
     detail = task.get("error") or f"status {task.get('status_code')}"
-    return f"[-] {domain} [{task['url']}]: {task['state']} ({detail})"
+    detail = detail.removeprefix(f"{state}: ")
+    return f"[-] {domain} [{task['url']}]: {state} ({detail})"
 
 
 def seconds(value: float | None) -> str:
-    return "-" if value is None else f"{value:.3f} s"
+    return "-" if value is None else f"{fixed(value, 3, grouped=True)} s"
 
 
 def number(value: float | None, digits: int = 2) -> str:
-    return "-" if value is None else f"{value:.{digits}f}"
+    return "-" if value is None else fixed(value, digits, grouped=True)
 
 
 def busy_warning(
@@ -45,20 +51,22 @@ def busy_warning(
 
 def summary_lines(run: dict[str, Any]) -> list[str]:
     summary = run["summary"]
-    counts = ", ".join(f"{state} {n}" for state, n in summary["counts"].items() if n)
+    counts = ", ".join(f"{state} {count(n)}" for state, n in summary["counts"].items() if n)
     spec = run["spec"]
     lines = [
-        f"[i] Time transcurred: {number(summary['wall_s'], 3)} s",
-        f"[i] {spec['strategy']} x{spec['concurrency']} ({spec['workload']}), "
-        f"{run['total']} URLs: {counts}",
+        f"[i] Time transcurred: {seconds(summary['wall_s'])}",
+        f"[i] {spec['strategy']} x{count(spec['concurrency'])} ({spec['workload']}), "
+        f"{counted(run['total'], 'URL')}: {counts}",
     ]
     workers = summary.get("workers")
     if workers:
-        lines.append(f"[i] served by {workers['served']} workers")
+        lines.append(f"[i] served by {counted(workers['served'], 'worker')}")
+    peak = summary["peak_concurrency"]
     lines.append(
         f"[i] ideal {seconds(summary['ideal_s'])}, efficiency {number(summary['efficiency'])}, "
         f"speed-up over the sum {number(summary['speedup'])}x, peak concurrency "
-        f"{summary['peak_concurrency']}, throughput {number(summary['throughput_per_s'], 1)}/s, "
+        f"{'-' if peak is None else count(peak)}, "
+        f"throughput {number(summary['throughput_per_s'], 1)}/s, "
         f"latency {seconds(summary['latency_s'])}"
     )
     if run.get("provisional"):

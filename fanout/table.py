@@ -4,12 +4,14 @@ log gets plain aligned text that `grep` and `awk` can read."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from rich.table import Table
 
 from fanout.report import busy_warning
 from producer.comparison import rows as producer_rows
+from producer.numbers import count, counted, fixed
 
 #: Joins the least and the greatest of a range: an en dash (U+2013).
 RANGE_DASH = "\u2013"
@@ -36,12 +38,27 @@ def _repeat(comparison: dict[str, Any], rows: list[dict[str, Any]]) -> int:
     return comparison.get("repeat") or max((len(row["run_ids"]) for row in rows), default=1)
 
 
-def _cell(stat: dict[str, float] | None, median: str, ranged: bool) -> str:
+def _cell(stat: dict[str, float] | None, median: Callable[[float], str], ranged: bool) -> str:
     """`median` formats the median; the range keeps two decimals."""
     if stat is None:
         return "-"
-    text = median.format(stat["median"])
-    return f"{text} ({stat['min']:.2f}{RANGE_DASH}{stat['max']:.2f})" if ranged else text
+    text = median(stat["median"])
+    if not ranged:
+        return text
+    low, high = (fixed(stat[end], 2, grouped=True) for end in ("min", "max"))
+    return f"{text} ({low}{RANGE_DASH}{high})"
+
+
+def _seconds(value: float) -> str:
+    return f"{fixed(value, 3, grouped=True)} s"
+
+
+def _ratio(value: float) -> str:
+    return fixed(value, 2, grouped=True)
+
+
+def _times(value: float) -> str:
+    return f"{_ratio(value)}x"
 
 
 def comparison_cells(comparison: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
@@ -56,11 +73,11 @@ def comparison_cells(comparison: dict[str, Any]) -> tuple[list[str], list[list[s
         cells.append(
             [
                 strategy,
-                _cell(row["wall_s"], "{:.3f} s", ranged),
-                _cell(row["ideal_s"], "{:.3f} s", ranged),
-                _cell(row["efficiency"], "{:.2f}", ranged),
-                _cell(row["vs_sequential"], "{:.2f}x", ranged),
-                f"{row['ok']}/{row['tasks']}",
+                _cell(row["wall_s"], _seconds, ranged),
+                _cell(row["ideal_s"], _seconds, ranged),
+                _cell(row["efficiency"], _ratio, ranged),
+                _cell(row["vs_sequential"], _times, ranged),
+                f"{count(row['ok'])}/{count(row['tasks'])}",
             ]
         )
     return HEADERS, cells
@@ -69,13 +86,29 @@ def comparison_cells(comparison: dict[str, Any]) -> tuple[list[str], list[list[s
 def comparison_title(comparison: dict[str, Any]) -> str:
     spec = comparison["spec"]
     total = comparison.get("total") or len(spec.get("urls", ()))
-    title = f"{total} URLs, concurrency {spec['concurrency']}, {spec['workload']}"
+    title = f"{counted(total, 'URL')}, concurrency {count(spec['concurrency'])}, {spec['workload']}"
     repeat = _repeat(comparison, comparison_rows(comparison))
     if repeat > 1:
-        title += f"; each strategy run {repeat} times: median (min{RANGE_DASH}max)"
+        title += f"; each strategy run {count(repeat)} times: median (min{RANGE_DASH}max)"
     if comparison.get("provisional"):
         title += " (provisional: not every run is done)"
     return title
+
+
+def comparison_notes(comparison: dict[str, Any]) -> list[str]:
+    """What each column is, under the table; with repeats, why a speed-up need not follow from
+    the median walls (each round's ratio pairs runs that ran side by side in time)."""
+    notes = [
+        "[i] wall: first task's start to last task's end; ideal: the least time the tasks allow",
+        "[i] efficiency: ideal / wall; speed-up vs sequential: sequential's wall / this wall",
+    ]
+    if _repeat(comparison, comparison_rows(comparison)) > 1:
+        notes += [
+            f"[i] with repeats, each figure is the median of the rounds (min{RANGE_DASH}max)",
+            "[i] speed-up vs sequential is the median of the per-round ratios (each round's "
+            "sequential wall / this wall), not the ratio of the median walls",
+        ]
+    return notes
 
 
 def comparison_warning(comparison: dict[str, Any]) -> str | None:
@@ -115,8 +148,13 @@ def plain_table(headers: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def comparison_lines(comparison: dict[str, Any]) -> list[str]:
-    """The whole comparison as plain text: title, table, and the busy-host warning if any."""
-    lines = [comparison_title(comparison), *plain_table(*comparison_cells(comparison))]
+    """The whole comparison as plain text: title, table, what its columns are, and the busy-host
+    warning if any."""
+    lines = [
+        comparison_title(comparison),
+        *plain_table(*comparison_cells(comparison)),
+        *comparison_notes(comparison),
+    ]
     warning = comparison_warning(comparison)
     return [*lines, warning] if warning else lines
 

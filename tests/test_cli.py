@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import subprocess
 import sys
 
@@ -223,3 +224,70 @@ def test_every_bad_line_of_a_file_is_named_and_exits_2(stack_env, tmp_path):
     assert result.returncode == 2
     assert "2 bad lines" in result.stderr and "line 2:" in result.stderr
     assert "line 4:" in result.stderr
+
+
+@pytest.mark.usefixtures("workers")
+@pytest.mark.parametrize("command", ["run", "compare"])
+def test_ctrl_c_leaves_the_batch_running_on_the_server_and_says_where_to_see_it(
+    stack_env, origin_url, redis_client, command
+):
+    """Ctrl-C stops the CLI, not the batch: it says so, repeats the page, and exits 130."""
+    from producer.wait import wait_for_run
+
+    urls = [f"{origin_url}/delay/1500?n={i}" for i in range(2)]
+    args = [command, "-c", "2", *urls]
+    if command == "compare":
+        args += ["--strategies", "threads,asyncio"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fanout", *args],
+        env=stack_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        submitted = proc.stderr.readline()
+        proc.send_signal(signal.SIGINT)
+        _, errors = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    found = re.search(r"(run|comparison) ([0-9a-f]+) submitted: (\S+)", submitted)
+    assert found, f"no submission line on stderr: {submitted!r}"
+    kind, batch_id, page = found[1], found[2], found[3]
+    assert proc.returncode == 130, errors
+    assert "Aborted" not in errors and "Traceback" not in errors, errors
+    assert f"{kind} {batch_id} continues on the server" in errors
+    assert page in errors
+    assert "no cancel" in errors
+    if kind == "run":
+        run_ids = [batch_id]
+    else:
+        runs = load_comparison(redis_client, batch_id, include_tasks=False)["runs"]
+        run_ids = [run["id"] for run in runs]
+    for run_id in run_ids:
+        assert wait_for_run(redis_client, run_id, timeout_s=60)["state"] == "done"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["workers", "scale", "-1"], "total must be at least 1"),
+        (["workers", "scale", "--per-host", "-1"], "per_host must be from 0 to 16"),
+        (["workers", "scale", "--per-host", "17"], "per_host must be from 0 to 16"),
+        (["workers", "scale", "many"], "'many' is not a valid integer"),
+    ],
+)
+def test_a_bad_worker_target_is_a_usage_error_about_the_value(stack_env, args, message):
+    """Bounds that hold whatever hosts are live are checked before Redis is reached."""
+    from tests.support import free_port
+
+    unreachable = f"redis://127.0.0.1:{free_port()}/0"
+    env = dict(stack_env, FANOUT_MAX_WORKERS_PER_HOST="16", REDIS_URL=unreachable)
+    result = fanout(*args, env=env, timeout=30)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr
+    assert "No such option" not in result.stderr
+    assert "per_host: per_host" not in result.stderr
+    assert "Traceback" not in result.stderr

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from fanout.report import summary_lines
+from fanout.report import summary_lines, task_line
 from fanout.table import comparison_cells, comparison_lines, plain_table
 
 BOX_OR_COLOUR = re.compile("[\u2500-\u257f\x1b]")
@@ -190,3 +190,55 @@ def test_a_provisional_run_says_its_figures_are_provisional():
     lines = summary_lines(a_run(state="running", provisional=True))
     assert any("provisional" in line for line in lines)
     assert not any("provisional" in line for line in summary_lines(a_run()))
+
+
+def test_a_refused_task_names_its_state_once_with_the_reason():
+    task = {"url": "ftp://a.example/x", "state": "refused",
+            "error": "refused: scheme 'ftp' is not http(s)"}  # fmt: skip
+    assert (
+        task_line(task)
+        == "[-] a.example [ftp://a.example/x]: refused (scheme 'ftp' is not http(s))"
+    )
+    timeout = {"url": "http://a.example/", "state": "timeout", "error": "read timed out"}
+    assert task_line(timeout) == "[-] a.example [http://a.example/]: timeout (read timed out)"
+    http_error = {"url": "http://a.example/", "state": "http_error", "status_code": 404}
+    assert task_line(http_error) == "[-] a.example [http://a.example/]: http_error (status 404)"
+
+
+def test_numbers_are_grouped_by_thousands_as_the_web_groups_them():
+    run = a_run("threads", total=100000, done=100000)
+    run["summary"]["counts"] = {"ok": 99999, "error": 1}
+    run["summary"]["peak_concurrency"] = 2000
+    run["summary"]["throughput_per_s"] = 12345.67
+    lines = summary_lines(run)
+    assert "100,000 URLs: ok 99,999, error 1" in lines[1]
+    assert "peak concurrency 2,000" in lines[-1] and "throughput 12,345.7/s" in lines[-1]
+    ok = {"url": "http://a.example/", "state": "ok", "bytes": 65536}
+    assert task_line(ok) == "[+] a.example [http://a.example/]: 65,536 bytes."
+    comparison = a_comparison([a_row("threads", ok=120000, tasks=120000)], total=40000)
+    assert comparison_lines(comparison)[0].startswith("40,000 URLs, ")
+    assert cells_of(comparison, "threads")["ok"] == "120,000/120,000"
+
+
+def test_one_of_a_thing_is_singular():
+    run = a_run("queue", total=1, done=1)
+    run["summary"]["counts"] = {"ok": 1}
+    run["summary"]["workers"] = {"served": 1, "live": 1, "peak": 1, "changes": []}
+    text = "\n".join(summary_lines(run))
+    assert "1 URL: ok 1" in text and "served by 1 worker\n" in text + "\n"
+    assert "1 URLs" not in text and "1 workers" not in text
+    ok = {"url": "http://a.example/", "state": "ok", "bytes": 1}
+    assert task_line(ok) == "[+] a.example [http://a.example/]: 1 byte."
+    comparison = a_comparison([a_row("threads", run_ids=["a"], done=1, total=1)], total=1)
+    assert comparison_lines(comparison)[0].startswith("1 URL, ")
+
+
+def test_the_table_says_what_its_columns_are():
+    once = comparison_lines(a_comparison([a_row("threads", run_ids=["a"])], repeat=1))
+    legend = " ".join(line for line in once if line.startswith("[i] "))
+    for column in ("wall", "ideal", "efficiency", "speed-up vs sequential"):
+        assert f"{column}:" in legend, once
+    repeated = comparison_lines(a_comparison([a_row("threads")], repeat=3))
+    notes = " ".join(line for line in repeated if line.startswith("[i] "))
+    assert "median of the per-round ratios" in notes
+    assert "not the ratio of the median walls" in notes
