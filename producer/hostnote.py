@@ -16,7 +16,8 @@ def _cores(value: float) -> str:
 
 def own_services(host_load: dict[str, Any]) -> str:
     """ "fanout's own services used 0.41 cores (redis 0.20, origin 0.15, web 0.06)", per host
-    (named when there are several), busiest first; empty when no host ran any."""
+    (named when there are several), busiest first, each service that shows as more than 0.00;
+    empty when no host ran any."""
     own = {host: parts for host, parts in (host_load.get("own_cores") or {}).items() if parts}
     if not own:
         return ""
@@ -26,9 +27,12 @@ def own_services(host_load: dict[str, Any]) -> str:
         named = ", ".join(
             f"{name} {_cores(cores)}"
             for name, cores in sorted(parts.items(), key=lambda item: (-item[1], item[0]))
+            if _cores(cores) != _cores(0)
         )
         where = f"{host} " if len(own) > 1 else ""
-        said.append(f"{where}{_cores(sum(parts.values()))} cores ({named})")
+        said.append(
+            f"{where}{_cores(sum(parts.values()))} cores" + (f" ({named})" if named else "")
+        )
     return "fanout's own services used " + ", ".join(said)
 
 

@@ -4,7 +4,10 @@ words on the page, in the API and in the CLI, and a run final only once its host
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -20,12 +23,13 @@ from contract import fleet
 from contract.capacity import WorkerSpan
 from contract.records import RunSpec
 from contract.states import Strategy, Workload
+from fanout.children import http_ok
 from fanout.report import summary_lines
 from producer import hostnote
 from producer.connection import fanout_queue
 from producer.reader import load_run
 from producer.submit import submit_run
-from tests.support import alive_workers, start_redis, start_worker, wait_until
+from tests.support import alive_workers, free_port, start_redis, start_worker, wait_until
 from web.runnotes import host_load_note
 
 SPIN = "while True: pass"
@@ -89,6 +93,39 @@ def test_the_stack_sampler_counts_its_own_stack_and_no_one_else():
     # Kernel counters read between ours: exact bounds, whatever else the machine does.
     assert before_second - after_first - 1e-6 <= counted <= after_second - before_first + 1e-6
     assert set(second) == {"origin"}
+
+
+#: A marked process starting a spinner with no environment at all (as redis-server's process
+#: title overwrites its own).
+SPAWN_BARE = f"import subprocess, sys; subprocess.run([sys.executable, '-c', {SPIN!r}], env={{}})"
+
+
+def test_an_unmarked_child_of_a_stack_process_counts_as_its_part():
+    from worker.stack_cpu import StackCpu
+
+    token = f"test-{uuid.uuid4().hex}"
+    parent = subprocess.Popen([sys.executable, "-c", SPAWN_BARE], env=_marked(token, "redis"))
+    child = None
+    try:
+        wait_until(lambda: psutil.Process(parent.pid).children(), 30, "the bare child")
+        (child,) = psutil.Process(parent.pid).children()
+        wait_until(lambda: child.environ() == {} and _cpu_s(child) > 0, 30, "the bare child")
+        both = (psutil.Process(parent.pid), child)
+        sampler = StackCpu(token)
+        sampler.sample()
+        sampler.sample()  # a process is judged by its second sighting at the latest
+        before_first = sum(_cpu_s(p) for p in both)
+        first = sampler.sample().get("redis", 0.0)
+        after_first = sum(_cpu_s(p) for p in both)
+        wait_until(lambda: _cpu_s(child) > after_first + 0.3, 120, "0.3 s of the child's CPU")
+        before_second = sum(_cpu_s(p) for p in both)
+        counted = sampler.sample()["redis"] - first
+        after_second = sum(_cpu_s(p) for p in both)
+    finally:
+        if child is not None:
+            child.kill()
+        _stop(parent)
+    assert before_second - after_first - 1e-6 <= counted <= after_second - before_first + 1e-6
 
 
 # --- the split: what the samples say ---------------------------------------------------------
@@ -238,3 +275,69 @@ def test_own_services_busy_are_fanout_s_and_a_foreign_burner_is_others(
     assert load["others_cores"][host] >= 0.5 * own["origin"], load
     assert load["busy"] == (load["max_others_cores"] > load["threshold_cores"])
     assert record["host_load"]["note"] == hostnote.with_note(load, comparison=False)["note"]
+
+
+# --- `fanout up` -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def up(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], dict[str, str], Path]]:
+    """`fanout up --workers 1` on free ports, every part answering. Yields (process, env,
+    log)."""
+    ports = {name: str(free_port()) for name in ("WEB_PORT", "ORIGIN_PORT", "FANOUT_REDIS_PORT")}
+    inherited = ("REDIS_URL", "ORIGIN_URL", "FANOUT_ALLOW_HOSTS", fleet.STACK_ENV)
+    env = {k: v for k, v in os.environ.items() if k not in inherited}
+    env.update(ports, FANOUT_DATA_DIR=str(tmp_path / "data"))
+    log_path = tmp_path / "up.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "fanout", "up", "--workers", "1"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        client = redis_lib.Redis(port=int(ports["FANOUT_REDIS_PORT"]))
+
+        def ready() -> bool:
+            assert proc.poll() is None, log_path.read_text()
+            try:
+                return len(alive_workers(client)) == 1
+            except redis_lib.RedisError:
+                return False
+
+        wait_until(ready, 90, "the stack's worker")
+        web = f"http://127.0.0.1:{ports['WEB_PORT']}/healthz"
+        wait_until(http_ok(web), 60, "the web app")
+        yield proc, env, log_path
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def test_up_marks_its_processes_and_the_cli_reports_a_run_final_with_its_own_services(up):
+    proc, env, log_path = up
+    root = psutil.Process(proc.pid)
+    parts = set()
+    for child in root.children(recursive=True):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            marks = child.environ()
+            if child.cmdline() == root.cmdline() or not marks:
+                continue  # a fork honcho runs a process from; redis-server's title over it
+            assert marks.get(fleet.STACK_ENV) == str(proc.pid), child.cmdline()
+            parts.add(marks.get(fleet.STACK_PART_ENV))
+    assert parts == {"redis", "origin", "web", "worker"}
+    result = subprocess.run(
+        [sys.executable, "-m", "fanout", "run", "--demo", "-s", "threads", "-c", "20", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr + log_path.read_text()
+    record = json.loads(result.stdout)
+    assert record["provisional"] is False and record["host_load"] is not None, record
+    (own,) = record["host_load"]["own_cores"].values()
+    assert sum(own.values()) > 0, record["host_load"]
+    assert set(own) <= {"redis", "origin", "web", "supervisor", "fanout up"}, record["host_load"]

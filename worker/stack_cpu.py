@@ -2,9 +2,11 @@
 
 `fanout up` marks every process it starts with the same `contract.fleet.STACK_ENV` value (its
 own pid) and names each one's part (`STACK_PART_ENV`: redis, origin, web, worker); children
-inherit both. A process is the stack's when its environment bears the worker's own mark (or it
-is `fanout up` itself, the pid the mark names): the environment is fixed at exec, so it cannot
-drift, and a second stack on the machine (another mark) or any other program is not ours.
+inherit both. A process is the stack's when its environment bears the worker's own mark, when
+it is `fanout up` itself (the pid the mark names), or when it bears no mark at all and its
+parent is the stack's (the forks honcho runs each process from; redis-server, whose process
+title overwrites its environment). The environment is fixed at exec, so the mark cannot drift;
+a second stack on the machine bears another mark, and other programs none.
 Processes of another user cannot be read, and are not ours either.
 
 The count is a counter per part, from the first scan on: the CPU seconds of the part's live
@@ -56,14 +58,26 @@ class StackCpu:
     def _mark(self, process: psutil.Process) -> str | None:
         """The process's part if it is of this stack, else None."""
         try:
-            if process.pid == self._root and process.create_time() <= self._started:
+            if process.pid == self._root and self._root_is_ours():
                 return fleet.ROOT_PART
             env = process.environ()
+            parent = self._ours.get(process.ppid())
         except psutil.Error:
             return None
-        if env.get(fleet.STACK_ENV) != self.token:
+        if fleet.STACK_ENV not in env:  # unmarked, or its title overwrote it (redis-server)
+            return parent.part if parent is not None else None
+        if env[fleet.STACK_ENV] != self.token:
             return None
         return _part(env.get(fleet.STACK_PART_ENV, ""))
+
+    def _root_is_ours(self) -> bool:
+        """The mark's pid is `fanout up` while it started before this worker (not a reuse)."""
+        try:
+            return (
+                self._root is not None and psutil.Process(self._root).create_time() <= self._started
+            )
+        except psutil.Error:
+            return False
 
     def _leave(self, pid: int) -> None:
         gone = self._ours.pop(pid)
