@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 import time
 from bisect import bisect_left
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from redis import Redis
@@ -19,9 +19,27 @@ from redis import Redis
 from contract import keys
 from contract.capacity import WorkerSpan
 
-#: Cores kept busy by processes other than fanout's workers, averaged over a run, above which
-#: the run's figures are flagged as distorted (a quarter of a core).
+#: Cores kept busy by other processes than fanout's (its workers and its stack's services),
+#: averaged over a run, above which the run's figures are flagged as distorted (a quarter of a
+#: core).
 BUSY_OTHERS_CORES = 0.25
+
+#: The mark of a stack's processes: `fanout up` gives every process it starts the same value
+#: (its own pid), inherited by their children (redis-server, gunicorn's workers, the supervisor's
+#: workers). A worker counts the CPU of the processes bearing its own mark as fanout's, not as
+#: other processes' (`worker.stack_cpu`). Processes of another stack bear another value.
+STACK_ENV = "FANOUT_STACK"
+
+#: Which part of the stack a process is: the Procfile's name (redis, origin, web, worker).
+STACK_PART_ENV = "FANOUT_STACK_PART"
+
+#: The part of `fanout up` itself (honcho, relaying every process's output): the process whose
+#: pid is the mark.
+ROOT_PART = "up"
+
+#: How the host load names a part of the stack: the worker part less the workers themselves is
+#: their supervisor.
+SERVICE_NAMES = {"worker": "supervisor", ROOT_PART: "fanout up", "": "unnamed"}
 
 
 def is_fresh(beat: float | None, now: float) -> bool:
@@ -56,6 +74,9 @@ class WorkerLife:
     last_beat: float | None
     #: The host name of the supervisor that ran it in the worker target (`contract.target`).
     supervisor: str = ""
+    #: Its stack's mark (`STACK_ENV`) and part, empty outside a stack.
+    stack: str = ""
+    part: str = ""
 
 
 def read_lives(redis: Redis, *, now: float) -> list[WorkerLife]:
@@ -85,7 +106,16 @@ def read_lives(redis: Redis, *, now: float) -> list[WorkerLife]:
         span = WorkerSpan(name, str(data.get("host", "?")), joined, end, data.get("cores"))
         supervisor = str(data.get("supervisor") or span.host)
         lives.append(
-            WorkerLife(span, str(data.get("machine", "")), gone, left is not None, beat, supervisor)
+            WorkerLife(
+                span,
+                str(data.get("machine", "")),
+                gone,
+                left is not None,
+                beat,
+                supervisor,
+                str(data.get("stack") or ""),
+                str(data.get("part") or ""),
+            )
         )
     lives.sort(key=lambda life: (life.span.start, life.span.name))
     return lives
@@ -114,29 +144,61 @@ def live_series(lives: Iterable[WorkerLife], seconds: Sequence[int]) -> list[int
 # --- host load ------------------------------------------------------------------------------
 
 
-def parse_sample(member: bytes | str) -> tuple[float, float, float] | None:
+@dataclass(frozen=True)
+class Sample:
+    """A worker's CPU sample: when, the machine's busy CPU seconds since boot, the worker's own
+    (with its children), and, in a stack, its stack's CPU seconds per part since the worker began
+    counting (`worker.stack_cpu`). Each is a counter: a window's figure is a difference."""
+
+    at: float
+    busy: float
+    own: float
+    stack: Mapping[str, float] = field(default_factory=dict)
+
+
+def format_sample(at: float, busy: float, own: float, stack: Mapping[str, float]) -> str:
+    """The sample as the member of the worker's CPU zset: "at busy own part=cpu ..."."""
+    parts = "".join(f" {part or '-'}={cpu:.3f}" for part, cpu in sorted(stack.items()))
+    return f"{at!r} {busy:.3f} {own:.3f}{parts}"
+
+
+def parse_sample(member: bytes | str) -> Sample | None:
+    fields = _text(member).split()
+    if len(fields) < 3:
+        return None
     try:
-        at, busy, own = (float(x) for x in _text(member).split())
+        stack = {}
+        for part in fields[3:]:
+            name, _, cpu = part.partition("=")
+            stack["" if name == "-" else name] = float(cpu)
+        return Sample(float(fields[0]), float(fields[1]), float(fields[2]), stack)
     except ValueError:
         return None
-    return at, busy, own
 
 
-def _at(samples: Sequence[tuple[float, float, float]], when: float) -> tuple[float, float] | None:
-    """(busy, own) at `when`, interpolated between the samples around it."""
-    if not samples or when < samples[0][0] or when > samples[-1][0]:
+def _at(samples: Sequence[Sample], when: float) -> Sample | None:
+    """The counters at `when`, interpolated between the samples around it."""
+    if not samples or when < samples[0].at or when > samples[-1].at:
         return None
-    i = bisect_left([s[0] for s in samples], when)
-    if samples[i][0] == when or i == 0:
-        return samples[i][1], samples[i][2]
-    (t0, b0, o0), (t1, b1, o1) = samples[i - 1], samples[i]
-    f = (when - t0) / (t1 - t0) if t1 > t0 else 0.0
-    return b0 + f * (b1 - b0), o0 + f * (o1 - o0)
+    i = bisect_left([s.at for s in samples], when)
+    if samples[i].at == when or i == 0:
+        return samples[i]
+    before, after = samples[i - 1], samples[i]
+    f = (when - before.at) / (after.at - before.at) if after.at > before.at else 0.0
+
+    def between(a: float, b: float) -> float:
+        return a + f * (b - a)
+
+    stack = {
+        part: between(before.stack.get(part, 0.0), after.stack.get(part, 0.0))
+        for part in {*before.stack, *after.stack}
+    }
+    return Sample(when, between(before.busy, after.busy), between(before.own, after.own), stack)
 
 
 def read_samples(
     redis: Redis, workers: Iterable[str], start: float, end: float
-) -> dict[str, list[tuple[float, float, float]]]:
+) -> dict[str, list[Sample]]:
     """Each worker's CPU samples from just before `start` to just after `end`."""
     names = list(workers)
     pipe = redis.pipeline(transaction=False)
@@ -145,19 +207,62 @@ def read_samples(
     result = {}
     for name, members in zip(names, pipe.execute(), strict=True):
         parsed = [s for s in (parse_sample(m) for m in members) if s is not None]
-        result[name] = sorted(parsed)
+        result[name] = sorted(parsed, key=lambda s: s.at)
     return result
+
+
+def _own_delta(series: Sequence[Sample], start: float, end: float) -> float:
+    """A worker's own CPU in [start, end], for the part of it the worker lived."""
+    a = _at(series, min(max(start, series[0].at), series[-1].at))
+    b = _at(series, max(min(end, series[-1].at), series[0].at))
+    return b.own - a.own if a is not None and b is not None else 0.0
+
+
+def _machine_load(
+    members: Sequence[WorkerLife], samples: dict[str, list[Sample]], start: float, end: float
+) -> tuple[float, dict[str, float]] | None:
+    """(other processes' CPU seconds, each own service's) on one machine in [start, end], or
+    None until one worker's samples cover the window.
+
+    The machine's busy CPU comes from the first worker whose samples cover the window, and so
+    does its stack's CPU: the workers of that stack are in its counts too (they bear the mark),
+    so each one's own CPU is taken out of its part, which leaves their supervisor."""
+    reference: tuple[WorkerLife, Sample, Sample] | None = None
+    own: dict[str, float] = {}
+    for life in members:
+        series = samples[life.span.name]
+        if not series:
+            continue
+        first, last = _at(series, start), _at(series, end)
+        if reference is None and first is not None and last is not None:
+            reference = (life, first, last)
+        own[life.span.name] = _own_delta(series, start, end)
+    if reference is None:
+        return None
+    life, first, last = reference
+    services: dict[str, float] = {}
+    if life.stack:
+        for part in {*first.stack, *last.stack}:
+            services[part] = last.stack.get(part, 0.0) - first.stack.get(part, 0.0)
+        for member in members:
+            if member.stack == life.stack and member.span.name in own:
+                services[member.part] = services.get(member.part, 0.0) - own[member.span.name]
+        services = {part: max(0.0, cpu) for part, cpu in services.items()}
+    others = last.busy - first.busy - sum(own.values()) - sum(services.values())
+    return max(0.0, others), services
 
 
 def host_load(
     lives: Sequence[WorkerLife],
-    samples: dict[str, list[tuple[float, float, float]]],
+    samples: dict[str, list[Sample]],
     start: float,
     end: float,
 ) -> dict[str, Any] | None:
-    """Cores that processes other than fanout's workers kept busy on each machine during
-    [start, end]: the machine's busy CPU minus every worker's own on it. None until samples
-    cover the window (they come once a second)."""
+    """The cores each machine spent during [start, end] on other processes than fanout's
+    (`others_cores`, what makes a host busy) and on fanout's own services other than its workers
+    (`own_cores`: Redis, the origin, the web app, the supervisor, when they bear the worker's
+    stack mark). Keyed by the hosts on the machine. None until samples cover the window (they
+    come once a second)."""
     if end <= start:
         return None
     by_machine: dict[str, list[WorkerLife]] = {}
@@ -165,30 +270,26 @@ def host_load(
         if life.span.name in samples:
             by_machine.setdefault(life.machine or life.span.host, []).append(life)
     others: dict[str, float] = {}
+    own: dict[str, dict[str, float]] = {}
+    seconds = end - start
     for members in by_machine.values():
-        busy, own = None, 0.0
-        for life in members:
-            series = samples[life.span.name]
-            if not series:
-                continue
-            whole = _at(series, start), _at(series, end)
-            if busy is None and whole[0] is not None and whole[1] is not None:
-                busy = whole[1][0] - whole[0][0]
-            # A worker that joined or left inside the window counts for the part it lived.
-            a = _at(series, min(max(start, series[0][0]), series[-1][0]))
-            b = _at(series, max(min(end, series[-1][0]), series[0][0]))
-            if a is not None and b is not None:
-                own += b[1] - a[1]
-        if busy is None:
+        load = _machine_load(members, samples, start, end)
+        if load is None:
             continue
         hosts = ", ".join(sorted({life.span.host for life in members}))
-        others[hosts] = round(max(0.0, busy - own) / (end - start), 3)
+        others[hosts] = round(load[0] / seconds, 3)
+        own[hosts] = {
+            SERVICE_NAMES.get(part, part): round(cpu / seconds, 3)
+            for part, cpu in sorted(load[1].items())
+            if round(cpu / seconds, 3) > 0
+        }
     if not others:
         return None
     worst = max(others.values())
     return {
         "others_cores": others,
         "max_others_cores": worst,
+        "own_cores": own,
         "threshold_cores": BUSY_OTHERS_CORES,
         "busy": worst > BUSY_OTHERS_CORES,
     }

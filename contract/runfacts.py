@@ -43,6 +43,15 @@ def window(served: dict[str, tuple[str, float, float]]) -> tuple[float, float] |
     return min(first for _, first, _ in served.values()), max(last for *_, last in served.values())
 
 
+def settled(facts: RunFacts, finished_at: float | None, now: float) -> bool:
+    """Whether an ended run's facts are complete: its host load is in, or none will come (no
+    worker span near it, or no sample past its end for `SAMPLES_LATE_S`: the workers stopped).
+    Until then the run is not final, and its facts are not kept."""
+    if facts.host_load is not None or not facts.spans or finished_at is None:
+        return True
+    return now - finished_at > SAMPLES_LATE_S
+
+
 def read_live(redis: Redis, run_id: str, *, now: float | None = None) -> RunFacts:
     now = time.time() if now is None else now
     served = fleet.read_served(redis, run_id)

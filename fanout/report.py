@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
+from producer import hostnote
 from producer.numbers import count, counted, fixed
 
 
@@ -32,21 +33,8 @@ def busy_warning(
     host_load: dict[str, Any], advice: str, strategies: list[str] | None = None
 ) -> str:
     """Other processes on a worker host take cores from the runs, so their figures understate
-    fanout: say how many cores, on which host when there are several, and (in a comparison)
-    under which strategies."""
-    others = host_load.get("others_cores") or {}
-    host = f" {max(others, key=others.get)}" if len(others) > 1 else ""
-    cores = host_load.get("max_others_cores")
-    if cores is None:
-        used = "more than a quarter of a core"
-    else:
-        used = f"up to {cores:.2f} cores" if strategies else f"{cores:.2f} cores"
-    where = f" during {', '.join(strategies)}" if strategies else ""
-    amount = f"{used} during {'a' if strategies else 'the'} run"
-    return (
-        f"[!] the worker host{host} was busy{where}: other processes used {amount}; "
-        f"the figures may be distorted ({advice})"
-    )
+    fanout: the line `producer.hostnote` words for the page and the API alike."""
+    return hostnote.busy_line(host_load, advice, strategies)
 
 
 def summary_lines(run: dict[str, Any]) -> list[str]:

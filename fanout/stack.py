@@ -24,6 +24,7 @@ from honcho.environ import parse_procfile
 from honcho.manager import Manager
 from honcho.printer import Printer
 
+from contract import fleet
 from contract.settings import Settings
 
 PROCFILE = Path(__file__).resolve().parent.parent / "Procfile"
@@ -121,6 +122,7 @@ def run_stack(workers: int, procfile: Path = PROCFILE) -> int:
     entries = parse_procfile(procfile.read_text()).processes
     bin_dir = str(Path(sys.executable).parent)
     env = dict(os.environ, PYTHONUNBUFFERED="1", WORKERS=str(workers))
+    env[fleet.STACK_ENV] = str(os.getpid())  # the workers tell the stack's CPU from others'
     env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
     manager = OrderedManager(Printer(sys.stdout, colour=sys.stdout.isatty()))
     for name, command in entries.items():
@@ -128,6 +130,7 @@ def run_stack(workers: int, procfile: Path = PROCFILE) -> int:
         if name == "worker":  # as compose's depends_on: the local origin answers first
             origin = env.get("ORIGIN_URL") or Settings.from_env(env).origin_url
             process_env = dict(env, FANOUT_WAIT_FOR=f"{origin}/healthz")
+        process_env = dict(process_env, **{fleet.STACK_PART_ENV: name})
         manager.add_process(f"{name}.1", command, env=process_env, quiet=False)
     manager.loop()
     return manager.returncode or 0

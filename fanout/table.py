@@ -113,7 +113,7 @@ def comparison_notes(comparison: dict[str, Any]) -> list[str]:
 
 def comparison_warning(comparison: dict[str, Any]) -> str | None:
     """One line naming the strategies whose runs met a busy worker host, with the most cores
-    other processes took from any of them."""
+    other processes took from any of them (and fanout's own services, the most of each)."""
     busy = [row["strategy"] for row in comparison_rows(comparison) if row["busy"]]
     if not busy:
         return None
@@ -123,12 +123,17 @@ def comparison_warning(comparison: dict[str, Any]) -> str | None:
         if run.get("host_load") and run["host_load"].get("busy")
     ]
     others: dict[str, float] = {}
+    own: dict[str, dict[str, float]] = {}
     for load in loads:
         for host, cores in (load.get("others_cores") or {}).items():
             others[host] = max(cores, others.get(host, 0.0))
+        for host, parts in (load.get("own_cores") or {}).items():
+            for name, cores in parts.items():
+                own.setdefault(host, {})[name] = max(cores, own.get(host, {}).get(name, 0.0))
     worst = {
         "others_cores": others,
         "max_others_cores": max((load["max_others_cores"] for load in loads), default=None),
+        "own_cores": own,
     }
     repeat = _repeat(comparison, comparison_rows(comparison))
     advice = "try --repeat 3" if repeat <= 1 else "try a larger --repeat"

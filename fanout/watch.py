@@ -25,8 +25,8 @@ from rich.text import Text
 
 from fanout.report import task_line
 from producer.numbers import count
-from producer.reader import load_comparison
-from producer.wait import follow_run, wait_for_run
+from producer.reader import load_comparison, load_run
+from producer.wait import follow_run, wait_for_run, wait_until_final
 
 
 class CountColumn(ProgressColumn):
@@ -116,19 +116,21 @@ def follow(redis: Redis, run_id: str, label: str, total: int, timeout_s: float) 
                 say(task_line(task))
             progress.update(bar, completed=done)
 
-        return follow_run(redis, run_id, show, timeout_s=timeout_s)
+        record = follow_run(redis, run_id, show, timeout_s=timeout_s)
+    return wait_until_final(redis, run_id, record)
 
 
 def wait(redis: Redis, run_id: str, label: str, total: int, timeout_s: float) -> dict[str, Any]:
     """Wait under a progress bar alone, for --json: nothing reaches stdout before the record."""
     with _progress(Console(stderr=True), TimeElapsedColumn()) as progress:
         bar = progress.add_task(label, total=total)
-        return wait_for_run(
+        record = wait_for_run(
             redis,
             run_id,
             timeout_s=timeout_s,
             on_progress=lambda done, _total: progress.update(bar, completed=done),
         )
+    return wait_until_final(redis, run_id, record)
 
 
 def wait_for_comparison(redis: Redis, comparison_id: str, timeout_s: float) -> None:
@@ -154,3 +156,6 @@ def wait_for_comparison(redis: Redis, comparison_id: str, timeout_s: float) -> N
             )
             ended[strategy] += run["total"]
             bars.end(strategy, ended[strategy])
+    for run in runs:  # the last ones' host load comes after their last task
+        record = load_run(redis, run["id"], include_tasks=False)
+        wait_until_final(redis, run["id"], record, include_tasks=False)

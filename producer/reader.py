@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from typing import Any, overload
@@ -14,7 +15,7 @@ from contract import keys, replies, runfacts, urls_list
 from contract.records import RunSpec, StartRecord, TaskRecord
 from contract.states import TERMINAL_TASK_STATES, RunState, TaskState
 from contract.summary import Capacity, Totals, slots_for, slots_per_worker, summarize_totals
-from producer import comparison
+from producer import comparison, hostnote
 
 
 class RunNotFound(LookupError):
@@ -131,7 +132,8 @@ def load_run(
         "id": run_id,
         "spec": spec.settings_dict(),
         "state": run.get("state"),
-        "provisional": run.get("state") != RunState.DONE.value,
+        "provisional": run.get("state") != RunState.DONE.value
+        or (facts is not None and not runfacts.settled(facts, finished_at, time.time())),
         "total": total,
         "done": done,
         "counts": counts,
@@ -146,7 +148,9 @@ def load_run(
         "finished_at": finished_at,
         "first_task_at": totals.first,
         "summary": summary.to_dict(),
-        "host_load": facts.host_load if facts is not None else None,
+        "host_load": hostnote.with_note(
+            facts.host_load if facts is not None else None, comparison=bool(run.get("comparison"))
+        ),
     }
     if include_tasks:
         if since is not None:
@@ -268,7 +272,7 @@ def load_comparison(
         "total": total,
         "submitted_at": _float(data.get("submitted_at")),
         "state": state,
-        "provisional": state != "done",
+        "provisional": state != "done" or any(run["provisional"] for run in runs),
         "repeat": repeat,
         "strategies": strategies,
         "runs": runs,

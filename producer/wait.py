@@ -8,7 +8,7 @@ from typing import Any
 
 from redis import Redis
 
-from contract import keys
+from contract import keys, runfacts
 from producer.reader import load_run
 
 
@@ -47,6 +47,25 @@ def wait_for_run(
         if time.monotonic() > deadline:
             raise RunTimeout(f"run {run_id} not done after {timeout_s:.0f} s ({done}/{total})")
         time.sleep(poll_s)
+
+
+def wait_until_final(
+    redis: Redis,
+    run_id: str,
+    record: dict[str, Any],
+    *,
+    timeout_s: float = runfacts.SAMPLES_LATE_S + 5,
+    poll_s: float = 0.2,
+    include_tasks: bool = True,
+) -> dict[str, Any]:
+    """A done run's `record` once it is final (`provisional` false): its host load comes with
+    the workers' next CPU samples, a second or so after its last task. After `timeout_s` the
+    record is returned as it is (still provisional)."""
+    deadline = time.monotonic() + timeout_s
+    while record.get("provisional") and time.monotonic() < deadline:
+        time.sleep(poll_s)
+        record = load_run(redis, run_id, include_tasks=include_tasks)
+    return record
 
 
 def follow_run(

@@ -3,13 +3,14 @@ whether other processes loaded the worker hosts (then its figures may be distort
 
 Both read fields the reader adds (`summary.workers`, `host_load`) and say nothing
 when a record has none. static/runnotes.js writes the same sentences for the live page, with the
-same number formats (web/presentation.py).
+same number formats (web/presentation.py); the host-load warning it takes from the API as is.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from producer import hostnote
 from web.formats import number
 
 
@@ -31,16 +32,10 @@ def workers_note(workers: dict[str, Any] | None) -> str:
 
 
 def host_load_note(run: dict[str, Any]) -> str:
-    """The warning for a run whose worker hosts were busy with other work, naming each host
-    and the cores others kept busy there; empty when they were not."""
+    """The warning for a run whose worker hosts other processes kept busy: the API's
+    `host_load.note`, worded by `producer.hostnote` (as static/runnotes.js shows it); worded
+    there too for a record without it. Empty when they were not busy."""
     load = run.get("host_load") or {}
-    if not load.get("busy"):
-        return ""
-    hosts = sorted(load["others_cores"].items(), key=lambda item: (-item[1], item[0]))
-    named = ", ".join(f"{host} {number('cores', cores)} cores" for host, cores in hosts)
-    again = "the comparison" if run.get("comparison") else "the run"
-    return (
-        f"Other processes kept the worker hosts busy during this run ({named}; more than "
-        f"{number('cores', load['threshold_cores'])} is too many): the figures may be distorted; "
-        f"repeat {again}."
-    )
+    if "note" in load:
+        return str(load["note"])
+    return hostnote.host_load_note(load, comparison=bool(run.get("comparison")))

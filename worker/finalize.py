@@ -23,8 +23,7 @@ def finalize_ended_runs(redis: Redis, *, now: float | None = None) -> list[str]:
             continue
         if finished_at is not None:
             facts = runfacts.read_live(redis, run_id, now=now)
-            late = now - float(finished_at) > runfacts.SAMPLES_LATE_S
-            if facts.host_load is None and facts.spans and not late:
+            if not runfacts.settled(facts, float(finished_at), now):
                 continue  # a sample after the end has not landed yet (a busy host)
         if not redis.srem(keys.ended_runs_key(), run_id):
             continue  # another worker claimed it

@@ -26,6 +26,7 @@ from contract import fleet, keys, sequence
 from worker import identity
 from worker.finalize import finalize_ended_runs
 from worker.reconcile import RECONCILE_EVERY_S, reconcile
+from worker.stack_cpu import StackCpu
 from worker.task_writer import TaskWriter
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,9 @@ class Heartbeat:
         self.queue = queue
         self.writer = writer
         self._process = psutil.Process()
+        self._stack_mark = os.environ.get(fleet.STACK_ENV, "")
+        self._stack_part = os.environ.get(fleet.STACK_PART_ENV, "")
+        self._stack = StackCpu(self._stack_mark) if self._stack_mark else None
 
     def join(self) -> None:
         span = {
@@ -77,6 +81,8 @@ class Heartbeat:
             "cores": identity.cores(),
             "machine": machine_id(),
             "pid": os.getpid(),
+            "stack": self._stack_mark,
+            "part": self._stack_part,
             "joined_at": time.time(),
             "left_at": None,
         }
@@ -85,7 +91,8 @@ class Heartbeat:
 
     def beat(self) -> None:
         now = time.time()
-        sample = f"{now!r} {machine_busy_s():.3f} {own_cpu_s(self._process):.3f}"
+        stack = self._stack.sample() if self._stack is not None else {}
+        sample = fleet.format_sample(now, machine_busy_s(), own_cpu_s(self._process), stack)
         cpu_key = keys.worker_cpu_key(self.worker_name)
         pipe = self.redis.pipeline(transaction=False)
         pipe.zadd(keys.alive_workers_key(), {self.worker_name: now})

@@ -8,6 +8,8 @@ import copy
 import statistics
 from typing import Any
 
+from producer import hostnote
+
 FIGURES = ("wall_s", "ideal_s", "efficiency", "speedup")
 
 
@@ -17,14 +19,16 @@ def stats(values: list[float]) -> dict[str, float] | None:
     return {"median": statistics.median(values), "min": min(values), "max": max(values)}
 
 
-def host_load(others_cores: dict[str, float]) -> dict[str, Any]:
+def host_load(others_cores: dict[str, float], *, comparison: bool = False) -> dict[str, Any]:
     peak = max(others_cores.values(), default=0.0)
-    return {
+    load = {
         "others_cores": others_cores,
         "max_others_cores": peak,
+        "own_cores": {host: {} for host in others_cores},
         "threshold_cores": 0.25,
         "busy": peak > 0.25,
     }
+    return hostnote.with_note(load, comparison=comparison) or load
 
 
 def run_shape(
@@ -39,7 +43,10 @@ def run_shape(
     shaped["summary"]["workers"] = workers
     shaped["summary"]["capacity_slot_s"] = None
     shaped["summary"]["ideal_basis"] = "slots"
-    shaped["host_load"] = None if others_cores is None else host_load(others_cores)
+    comparison = bool(run.get("comparison"))
+    shaped["host_load"] = (
+        None if others_cores is None else host_load(others_cores, comparison=comparison)
+    )
     return shaped
 
 

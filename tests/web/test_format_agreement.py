@@ -19,6 +19,7 @@ import requests
 
 from contract import keys
 from contract.states import RunState, TaskState
+from producer import hostnote
 from tests.web.conftest import DONE_TIMEOUT_MS, assert_no_csp_violation
 from tests.web.records import write_run
 from web import formats, presentation, runnotes
@@ -49,8 +50,13 @@ def _task(worker: str | None, host: str | None = "h1") -> dict[str, Any]:
     return {"host": host, "worker": worker, "pid": 4242, "thread": "fanout_0"}
 
 
-def _load(others_cores: dict[str, float]) -> dict[str, Any]:
-    return {"host_load": {"busy": True, "others_cores": others_cores, "threshold_cores": 0.25}}
+def _load(others_cores: dict[str, float], *, comparison: str | None = None) -> dict[str, Any]:
+    """A run whose host load the reader gave its note (`producer.hostnote`)."""
+    load = {"busy": True, "others_cores": others_cores, "threshold_cores": 0.25}
+    load["own_cores"] = {host: {"redis": 0.125, "web": 0.004} for host in others_cores}
+    return {"host_load": hostnote.with_note(load, comparison=bool(comparison))} | (
+        {"comparison": comparison} if comparison else {}
+    )
 
 
 #: (formatter, arguments). Ties are floats exactly halfway at the shown precision: 0.0625 s at
@@ -98,7 +104,7 @@ CASES: list[tuple[str, tuple[Any, ...]]] = [
     ("workers_note", ({"served": 3, "live": 2, "changes": [[0.0, 2], [0.25, 4], [3.75, 3]]},)),
     ("host_load_note", ({},)),
     ("host_load_note", (_load({"b-host": 0.5, "B-host": 0.5, "a-host": 0.125}),)),
-    ("host_load_note", (_load({"zeta": 1.375}) | {"comparison": "c0ffee"},)),
+    ("host_load_note", (_load({"zeta": 1.375}, comparison="c0ffee"),)),
 ]
 
 BROWSER_FORMAT = """async (cases) => {

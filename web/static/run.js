@@ -191,7 +191,8 @@ card.addEventListener("click", (event) => {
   }
 });
 
-// Each poll reads the summary (no tasks), then the timeline and the table page in view; a run
+// Each poll reads the summary (no tasks), then the timeline and the table page in view, until the
+// run is final (`provisional` false: done, and its host load in); a run
 // that takes long to draw polls less often (never more than about half of the time drawing).
 // The three reads go out together: the timeline does not wait for the summary.
 poll(async () => {
@@ -203,5 +204,5 @@ poll(async () => {
   timeline.run = run;
   if (fresh) timeline.draw();
   renderMs = performance.now() - started;
-  return run.state !== "done" || !timeline.data?.final;
+  return Boolean(run.provisional ?? run.state !== "done") || !timeline.data?.final;
 }, () => Math.max(pollMs, 2 * renderMs));

@@ -1,7 +1,7 @@
 // What the run page says about a run's conditions, as web/runnotes.py writes it: the workers
 // that served it, and a warning when other processes loaded the worker hosts. Numbers by the
 // formats of web/presentation.py, as there.
-import { compareText, number } from "./fanout.js";
+import { number } from "./fanout.js";
 
 function workersText(n) {
   return n === 1 ? "1 worker" : `${n} workers`;
@@ -17,13 +17,8 @@ export function workersNote(workers) {
   return `${text} · live: ${steps.join(", ")}`;
 }
 
+// The warning for a run whose worker hosts other processes kept busy: the API words it
+// (`host_load.note`, producer/hostnote.py), for this page and the CLI alike.
 export function hostLoadNote(run) {
-  const load = run.host_load || {};
-  if (!load.busy) return "";
-  const hosts = Object.entries(load.others_cores)
-    .sort((a, b) => b[1] - a[1] || compareText(a[0], b[0]));
-  const named = hosts.map(([host, cores]) => `${host} ${number("cores", cores)} cores`).join(", ");
-  const again = run.comparison ? "the comparison" : "the run";
-  return `Other processes kept the worker hosts busy during this run (${named}; more than `
-    + `${number("cores", load.threshold_cores)} is too many): the figures may be distorted; repeat ${again}.`;
+  return (run.host_load && run.host_load.note) || "";
 }
