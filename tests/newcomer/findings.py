@@ -13,6 +13,17 @@ from playwright.sync_api import Error as PlaywrightError
 MESSAGE_CHARS = 1500
 
 
+def short(message: str) -> str:
+    """One line: a Playwright assertion's verdict and what it waited for, without its call log
+    and the page's accessibility tree (the screenshot shows the page)."""
+    head, _, call_log = message.partition("\nCall log:")
+    waited = [line.strip(" -") for line in call_log.splitlines() if line.strip().startswith("- ")]
+    text = " ".join(head.split())
+    if waited:
+        text += f" [{waited[0]}]"
+    return text[:MESSAGE_CHARS]
+
+
 class Findings:
     def __init__(self) -> None:
         self.failures: list[str] = []
@@ -24,8 +35,7 @@ class Findings:
         try:
             yield
         except (AssertionError, PlaywrightError, TimeoutExpired, TimeoutError) as exc:
-            message = str(exc).strip() or type(exc).__name__
-            self.failures.append(f"{what}: {message[:MESSAGE_CHARS]}")
+            self.failures.append(f"{what}: {short(str(exc)) or type(exc).__name__}")
 
     def ok_since(self, count: int) -> bool:
         """No failure recorded after the first `count`."""

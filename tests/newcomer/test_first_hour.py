@@ -2,8 +2,9 @@
 virtualenv and front-end assets), every command of the quick start in a second terminal, every
 page in a browser, then Ctrl-C, which must stop the whole stack in order and leave nothing.
 
-CI runs it (`make test-newcomer`) because nothing else runs `make up` on a fresh clone: a page
-without its chart library passed every other test. FANOUT_NEWCOMER_REF clones another commit;
+CI runs it (`make test-newcomer`): it is the one test that builds the project the way the README
+tells a reader to, so a page that `make up` leaves without its assets fails here. The test runs
+from the tree under test and clones its HEAD, or the commit FANOUT_NEWCOMER_REF names;
 FANOUT_SCREENSHOTS=docs/img refreshes the docs' pictures with the pages that passed.
 """
 
@@ -34,7 +35,8 @@ pytestmark = [pytest.mark.newcomer, pytest.mark.timeout(1800)]
 def test_the_readme_quick_start_on_a_fresh_clone(tmp_path: Path) -> None:
     clone_dir = tmp_path / "fanout"
     commit = clone(clone_dir, os.environ.get(REF_ENV) or "HEAD")
-    pages.ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(pages.ARTIFACTS, ignore_errors=True)
+    pages.ARTIFACTS.mkdir(parents=True)
     stack = start(clone_dir, pages.ARTIFACTS / "make-up.log")
     findings = Findings()
     try:
