@@ -154,7 +154,7 @@ class Stack:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, signal.SIGKILL)
         for _, pid in self._processes_of_clone() + self._listeners():
-            if pid is not None:
+            if pid not in (None, os.getpid()):
                 with contextlib.suppress(psutil.Error):
                     psutil.Process(pid).kill()
         with contextlib.suppress(subprocess.TimeoutExpired):
