@@ -80,3 +80,7 @@ bench-quick: $(BIN)/fanout $(PLOTLY) ## Reduced benchmark set (CI smoke)
 
 clean: ## Remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache test-artifacts node_modules web/static/vendor
+
+.PHONY: test-newcomer
+test-newcomer: $(BIN)/fanout ## The README's quick start on a fresh clone: make up, its commands, pages, Ctrl-C (~10 min)
+	$(BIN)/python -m pytest -q -m newcomer tests/newcomer $(PYTEST_ARGS)
