@@ -106,6 +106,8 @@ def create_sweep(redis: Redis, spec: RunSpec, counts: Any, max_per_host: int, tt
         },
     )
     pipe.expire(keys.sweep_key(sweep_id), ttl_s)
+    pipe.zadd(keys.sweeps_index_key(), {sweep_id: now})
+    pipe.expire(keys.sweeps_index_key(), ttl_s)
     pipe.execute()
     return sweep_id
 
@@ -168,6 +170,19 @@ def fail_if_orphaned(redis: Redis, sweep_id: str) -> bool:
         "mid-sweep; the target was put back"
     )
     return end_sweep(redis, sweep_id, SweepState.FAILED, message, expect="running")
+
+
+def list_sweeps(redis: Redis, *, limit: int = 50) -> list[dict[str, Any]]:
+    """Newest first, as `load_sweep` shows them; sweeps whose records expired are dropped from
+    the index."""
+    sweeps = []
+    for raw in redis.zrevrange(keys.sweeps_index_key(), 0, limit - 1):
+        sweep_id = _text(raw) or ""
+        try:
+            sweeps.append(load_sweep(redis, sweep_id))
+        except SweepNotFound:
+            redis.zrem(keys.sweeps_index_key(), sweep_id)
+    return sweeps
 
 
 def load_sweep(redis: Redis, sweep_id: str, *, include_marked: bool = False) -> dict[str, Any]:

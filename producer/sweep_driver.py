@@ -147,9 +147,10 @@ class SweepDriver:
             return
         spec = RunSpec.from_dict(json.loads(record["spec"]))
         run_id = submit_run(self.redis, fanout_queue(self.redis), spec, self.settings)
-        self.redis.hset(
-            key, mapping={"phase": "run", "run_id": run_id, "phase_since": repr(time.time())}
-        )
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hset(keys.run_key(run_id), "sweep", sweep_id)  # the run lists link back to it
+        pipe.hset(key, mapping={"phase": "run", "run_id": run_id, "phase_since": repr(time.time())})
+        pipe.execute()
 
     def _wait_run(
         self, sweep_id: str, record: dict[str, str], n: int, step: int, since: float
