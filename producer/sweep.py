@@ -19,7 +19,7 @@ from typing import Any
 from redis import Redis
 from redis.exceptions import WatchError
 
-from contract import keys
+from contract import keys, replies
 from contract.records import RunSpec
 from contract.target import Target, live_hosts, read_target
 from producer import usl
@@ -176,7 +176,7 @@ def list_sweeps(redis: Redis, *, limit: int = 50) -> list[dict[str, Any]]:
     """Newest first, as `load_sweep` shows them; sweeps whose records expired are dropped from
     the index."""
     sweeps = []
-    for raw in redis.zrevrange(keys.sweeps_index_key(), 0, limit - 1):
+    for raw in replies.members(redis.zrevrange(keys.sweeps_index_key(), 0, limit - 1)):
         sweep_id = _text(raw) or ""
         try:
             sweeps.append(load_sweep(redis, sweep_id))
