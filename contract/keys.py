@@ -212,6 +212,11 @@ def sweep_driver_key(sweep_id: str) -> str:
     return f"{PREFIX}sweep:{sweep_id}:driver"
 
 
+def sweeps_index_key() -> str:
+    """Sorted set: sweep id scored by submission time (epoch seconds), newest last."""
+    return f"{PREFIX}sweeps"
+
+
 def current_sweep_key() -> str:
     """String: the id of the one sweep that owns the worker target until it ends (SET NX)."""
     return f"{PREFIX}sweep:current"

@@ -4,11 +4,38 @@ from __future__ import annotations
 
 from typing import Any
 
+from fanout.report import busy_warning
+
 
 def _num(value: float | None, fmt: str) -> str:
     if value is None:
         return "-".rjust(int(fmt.split(".")[0] or 0))
     return format(value, fmt)
+
+
+def _marked_lines(sweep: dict[str, Any]) -> list[str]:
+    """One line per marked point: what it did not measure, and whether the fit used it."""
+    lines = []
+    for point in sweep["points"]:
+        if point.get("marks"):
+            used = "fitted anyway" if point.get("fitted") else "left out of the fit"
+            lines.append(f"[!] N = {point['workers']} {used}: {'; '.join(point['marks'])}")
+    return lines
+
+
+def _busy_line(points: list[dict[str, Any]]) -> str | None:
+    """`run`'s and `compare`'s busy-host line, naming the worker counts whose runs met it."""
+    busy = [point for point in points if point.get("busy")]
+    if not busy:
+        return None
+    others: dict[str, float] = {}
+    for point in busy:
+        for host, cores in (point.get("others_by_host") or {}).items():
+            others[host] = max(cores, others.get(host, 0.0))
+    cores = [p["others_cores"] for p in busy if p.get("others_cores") is not None]
+    worst = {"others_cores": others, "max_others_cores": max(cores, default=None)}
+    labels = [f"N = {point['workers']}" for point in busy]
+    return busy_warning(worst, "run the sweep again on a quiet host", labels)
 
 
 def sweep_lines(sweep: dict[str, Any]) -> list[str]:
@@ -19,16 +46,25 @@ def sweep_lines(sweep: dict[str, Any]) -> list[str]:
         f"  {'others':>6}  run",
     ]
     fit = sweep.get("fit")
+    slope = sweep["ideal"]["x"][0] if sweep.get("ideal") else None
     for point in sweep["points"]:
-        ideal = fit["lam"] * point["workers"] if fit else None
+        ideal = slope * point["workers"] if slope else None
         lines.append(
             f"{point['workers']:>7}  {_num(point['throughput'], '8.2f')}  {_num(ideal, '8.2f')}"
             f"  {_num(point['wall_s'], '7.3f')} s  {_num(point['efficiency'], '10.2f')}"
             f"  {_num(point.get('others_cores'), '6.2f')}  {point['run_id']}"
+            + ("  (not fitted)" if point.get("marks") and not point.get("fitted") else "")
         )
-    lines.append("        (ideal: one worker's throughput x N; others: cores busy with other work)")
+    lines.append(
+        "        (ideal: one worker's throughput x N; others: cores that processes other than"
+        " fanout's kept busy on the worker host during the run)"
+    )
     if sweep.get("error"):
         lines.append(f"[!] {sweep['error']}")
+    lines += _marked_lines(sweep)
+    busy = _busy_line(sweep["points"])
+    if busy:
+        lines.append(busy)
     if fit:
         peak = f"peak at N* = {fit['peak_n']:.1f}" if fit["peak_n"] else "no peak (kappa = 0)"
         knee = f"; from N = {fit['knee_n']}, +1 worker adds < 10 % of one" if fit["knee_n"] else ""
@@ -38,4 +74,6 @@ def sweep_lines(sweep: dict[str, Any]) -> list[str]:
         )
     else:
         lines.append(f"[i] {sweep['fit_note']}")
+    if sweep.get("fit_note_marked"):
+        lines.append(f"[i] {sweep['fit_note_marked']}")
     return lines

@@ -142,6 +142,7 @@ def load_run(
         "workers_at_start": workers,
         "chunk_size": chunk_size,
         "comparison": run.get("comparison") or None,
+        "sweep": run.get("sweep") or None,
         "repeat_index": int(run.get("repeat_index") or 0),
         "submitted_at": submitted_at,
         "started_at": _float(run.get("started_at")),

@@ -23,26 +23,33 @@ from contract.target import (
 )
 from producer.validation import FleetConflict, InvalidInput, whole_number
 
+#: The smallest target of each mode: a host may run no worker, but the whole fleet at least one
+#: (a total of 0 would leave every queued job waiting with no sign why). The Workers page's
+#: input takes its `min` from here.
+MIN_TARGET = {TargetMode.PER_HOST: 0, TargetMode.TOTAL: 1}
+
 
 class TargetLocked(RuntimeError):
     """A sweep owns the target until it ends."""
 
 
 def check_target(target: Target, hosts: int, max_per_host: int) -> None:
-    """Per host 0 to `max_per_host`; a total of 1 to hosts x `max_per_host`."""
+    """Per host MIN_TARGET to `max_per_host`; a total of MIN_TARGET to hosts x `max_per_host`."""
+    least = MIN_TARGET[target.mode]
     if target.mode is TargetMode.PER_HOST:
-        if not 0 <= target.n <= max_per_host:
-            raise InvalidInput("per_host", f"per_host must be from 0 to {max_per_host}")
+        if not least <= target.n <= max_per_host:
+            raise InvalidInput("per_host", f"per_host must be from {least} to {max_per_host}")
         return
-    if target.n < 1:
-        raise InvalidInput("total", "total must be at least 1")
+    if target.n < least:
+        raise InvalidInput("total", f"total must be at least {least}")
     if hosts == 0:
         raise FleetConflict("total", "no host is live: start `fanout worker` first")
     most = hosts * max_per_host
     if target.n > most:
         raise FleetConflict(
             "total",
-            f"total must be from 1 to {most} ({hosts} live host(s) x {max_per_host} at most each)",
+            f"total must be from {least} to {most} ({hosts} live host(s) x {max_per_host} at "
+            "most each)",
         )
 
 
@@ -103,6 +110,7 @@ def target_overview(redis: Redis, max_per_host: int) -> dict[str, Any]:
         "hosts": rows,
         "live": sum(row["live"] for row in rows),
         "max_per_host": max_per_host,
+        "min": {mode.value: least for mode, least in MIN_TARGET.items()},
         "sweep": _text(redis.get(keys.current_sweep_key())),
     }
 

@@ -19,7 +19,7 @@ from typing import Any
 from redis import Redis
 from redis.exceptions import WatchError
 
-from contract import keys
+from contract import keys, replies
 from contract.records import RunSpec
 from contract.target import Target, live_hosts, read_target
 from producer import usl
@@ -106,6 +106,8 @@ def create_sweep(redis: Redis, spec: RunSpec, counts: Any, max_per_host: int, tt
         },
     )
     pipe.expire(keys.sweep_key(sweep_id), ttl_s)
+    pipe.zadd(keys.sweeps_index_key(), {sweep_id: now})
+    pipe.expire(keys.sweeps_index_key(), ttl_s)
     pipe.execute()
     return sweep_id
 
@@ -170,9 +172,22 @@ def fail_if_orphaned(redis: Redis, sweep_id: str) -> bool:
     return end_sweep(redis, sweep_id, SweepState.FAILED, message, expect="running")
 
 
-def load_sweep(redis: Redis, sweep_id: str) -> dict[str, Any]:
+def list_sweeps(redis: Redis, *, limit: int = 50) -> list[dict[str, Any]]:
+    """Newest first, as `load_sweep` shows them; sweeps whose records expired are dropped from
+    the index."""
+    sweeps = []
+    for raw in replies.members(redis.zrevrange(keys.sweeps_index_key(), 0, limit - 1)):
+        sweep_id = _text(raw) or ""
+        try:
+            sweeps.append(load_sweep(redis, sweep_id))
+        except SweepNotFound:
+            redis.zrem(keys.sweeps_index_key(), sweep_id)
+    return sweeps
+
+
+def load_sweep(redis: Redis, sweep_id: str, *, include_marked: bool = False) -> dict[str, Any]:
     """The sweep as the API and the page show it: spec, state, points, the USL fit (or why
-    there is none) and the linear ideal."""
+    there is none) and the linear ideal; marked points are fitted only with `include_marked`."""
     fail_if_orphaned(redis, sweep_id)
     record = read_sweep(redis, sweep_id)
     spec = json.loads(record["spec"])
@@ -191,26 +206,46 @@ def load_sweep(redis: Redis, sweep_id: str) -> dict[str, Any]:
         "submitted_at": float(record["submitted_at"]),
         "finished_at": float(record["finished_at"]) if record.get("finished_at") else None,
         "restore": json.loads(record.get("restore") or "null"),
-        "points": points,
-        **analysis(points),
+        **analysis(points, include_marked=include_marked),
     }
 
 
-def analysis(points: list[dict[str, Any]]) -> dict[str, Any]:
-    """The fit, its curve, and the linear ideal (one worker's throughput x N)."""
-    measured = [(p["workers"], p["throughput"]) for p in points if p.get("throughput")]
+def analysis(points: list[dict[str, Any]], *, include_marked: bool = False) -> dict[str, Any]:
+    """The points, each saying whether it was `fitted`; the fit (None below `usl.MIN_POINTS`
+    usable worker counts, with `fit_note` saying why); its curve; the linear ideal (one
+    worker's throughput x N, when N = 1 was measured usably).
+
+    A point with marks (`producer.sweep_points`) is left out unless `include_marked`."""
+    shown = []
+    for point in points:
+        usable = bool(point.get("throughput")) and (include_marked or not point.get("marks"))
+        shown.append(point | {"marks": point.get("marks") or [], "fitted": usable})
+    measured = [(p["workers"], p["throughput"]) for p in shown if p["fitted"]]
+    left_out = sum(1 for p in shown if p["marks"] and not p["fitted"])
+    marked_note = None
+    if left_out:
+        marked_note = (
+            f"{left_out} marked point{' was' if left_out == 1 else 's were'} left out of the "
+            "fit: refused, failed or re-run tasks, or a change in the live workers, mean the "
+            "point did not measure the batch at its N"
+        )
+    top = max((n for n, _ in measured), default=0)
+    ones = [x for n, x in measured if n == 1]
+    ideal = {"n": [1, top], "x": [ones[0], ones[0] * top]} if ones and top > 1 else None
     model = usl.fit([n for n, _ in measured], [x for _, x in measured]) if measured else None
+    base = {"points": shown, "fit_note_marked": marked_note}
     if model is None:
         distinct = len({n for n, _ in measured})
-        return {
-            "fit": None,
-            "fit_note": f"no fit: {distinct} worker count(s) measured, the USL needs "
-            f"{usl.MIN_POINTS}",
-            "curve": None,
-            "ideal": None,
-        }
+        why = (
+            f"no fit: {distinct} usable worker count(s)"
+            + (f" ({left_out} marked left out)" if left_out else "")
+            + f", the USL needs {usl.MIN_POINTS}. With lambda taken from one point, sigma and "
+            "kappa pass through two more exactly (R^2 = 1 whatever they are): only a fourth "
+            "point tests the law."
+        )
+        return base | {"fit": None, "fit_note": why, "curve": None, "ideal": ideal}
     top = max(n for n, _ in measured)
-    return {
+    return base | {
         "fit": model.to_dict(),
         "fit_note": None,
         "curve": usl.curve(model, top),

@@ -39,6 +39,7 @@ from producer.sweep import (
     fail_if_orphaned,
     read_sweep,
 )
+from producer.sweep_points import point_from_run
 from producer.wait import run_state
 
 log = logging.getLogger(__name__)
@@ -146,9 +147,10 @@ class SweepDriver:
             return
         spec = RunSpec.from_dict(json.loads(record["spec"]))
         run_id = submit_run(self.redis, fanout_queue(self.redis), spec, self.settings)
-        self.redis.hset(
-            key, mapping={"phase": "run", "run_id": run_id, "phase_since": repr(time.time())}
-        )
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hset(keys.run_key(run_id), "sweep", sweep_id)  # the run lists link back to it
+        pipe.hset(key, mapping={"phase": "run", "run_id": run_id, "phase_since": repr(time.time())})
+        pipe.execute()
 
     def _wait_run(
         self, sweep_id: str, record: dict[str, str], n: int, step: int, since: float
@@ -166,18 +168,12 @@ class SweepDriver:
                 )
             return
         run = load_run(self.redis, run_id, include_tasks=False)
-        summary, load = run["summary"], run.get("host_load") or {}
-        if not load and time.time() - (run.get("finished_at") or 0) < HOST_LOAD_WAIT_S:
+        waited = time.time() - (run.get("finished_at") or 0)
+        if not run.get("host_load") and waited < HOST_LOAD_WAIT_S:
             return  # the CPU samples that cover the run's last second come within a second
-        point = {
-            "workers": n,
-            "throughput": summary.get("throughput_per_s"),
-            "wall_s": summary.get("wall_s"),
-            "efficiency": summary.get("efficiency"),
-            "run_id": run_id,
-            # Cores other processes kept busy on the busiest host: a shared machine shows here.
-            "others_cores": load.get("max_others_cores"),
-        }
+        tasks = load_run(self.redis, run_id)["tasks"]
+        reruns = sum(1 for task in tasks if (task.get("attempt") or 1) > 1)
+        point = point_from_run(n, run, reruns=reruns)
         points = [*json.loads(record.get("points") or "[]"), point]
         self.redis.hset(
             keys.sweep_key(sweep_id),

@@ -23,8 +23,10 @@ from typing import Any
 
 import numpy as np
 
-#: Fewer distinct worker counts than this leave sigma and kappa undetermined.
-MIN_POINTS = 3
+#: The fewest distinct worker counts a fit is evidence from. lambda pins one point, and sigma
+#: and kappa are two free parameters: through three points the curve passes exactly, R^2 = 1
+#: whatever the system does; a fourth is the first that can disagree with the law.
+MIN_POINTS = 4
 
 #: The knee: the first N at which one more worker adds less than this share of what one worker
 #: delivers alone (X(N+1) - X(N) < KNEE_GAIN * X(1)). Relative to X(N) instead, even a perfectly

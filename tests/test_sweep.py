@@ -106,7 +106,7 @@ def test_sweep_records_a_point_per_count_then_puts_the_target_back(stack, origin
     client, api = stack["client"], stack["api"]
     write_target(client, Target(TargetMode.PER_HOST, 1))
     urls = [f"{origin_url}/delay/100?n={i}" for i in range(12)]
-    response = _sweep(api, [3, 1, 2], urls=urls)
+    response = _sweep(api, [3, 1, 4, 2], urls=urls)
     assert response.status_code == 202, response.get_json()
     sweep_id = response.get_json()["id"]
     assert response.get_json()["url"] == f"/sweeps/{sweep_id}"
@@ -120,8 +120,9 @@ def test_sweep_records_a_point_per_count_then_puts_the_target_back(stack, origin
     body = wait_until(ended, 180, "the sweep to end")
     assert body["state"] == "done", body["error"]
     assert_matches(settings, "Sweep", body)
-    assert [p["workers"] for p in body["points"]] == [1, 2, 3]
+    assert [p["workers"] for p in body["points"]] == [1, 2, 3, 4]
     for point in body["points"]:
+        assert point["marks"] == [] and point["fitted"], point
         assert point["throughput"] > 0 and point["wall_s"] > 0
         assert 0 < point["efficiency"] <= 1.0001
         counts = check_run(client, point["run_id"])
@@ -205,7 +206,7 @@ def test_cli_scales_and_prints_a_sweep_table(stack, origin_url, stack_env):
     lines = swept.stdout.splitlines()
     assert lines[0] == "6 URLs, queue, fetch: sweep done"
     assert [line.split()[0] for line in lines[2:4]] == ["1", "2"]
-    assert "no fit: 2 worker count(s) measured, the USL needs 3" in swept.stdout
+    assert "no fit: 2 usable worker count(s), the USL needs 4" in swept.stdout
     assert "sweep page: " in swept.stdout
     assert read_target(client) == Target(TargetMode.TOTAL, 2), "put back after the sweep"
 
@@ -258,3 +259,52 @@ def test_sweep_that_never_sees_its_count_fails_and_restores_the_target(
         assert not client.exists(keys.current_sweep_key())
     finally:
         redis.stop()
+
+
+def _ended(api, sweep_id):
+    def check():
+        body = api.get(f"/api/sweeps/{sweep_id}").get_json()
+        return body if body["state"] in ("done", "failed") else None
+
+    return wait_until(check, 120, "the sweep to end")
+
+
+def test_refused_only_sweep_shows_no_throughput_and_marks_the_point(stack, settings):
+    """The guard refuses a private address: the run ends at once, having measured nothing."""
+    api = stack["api"]
+    sweep_id = _sweep(api, [1], urls=["http://10.0.0.1/"]).get_json()["id"]
+    body = _ended(api, sweep_id)
+    assert body["state"] == "done", body["error"]
+    assert_matches(settings, "Sweep", body)
+    (point,) = body["points"]
+    assert point["throughput"] is None, "no task did its work: no throughput"
+    assert point["marks"] == ["1 task refused"] and not point["fitted"]
+    assert body["fit"] is None and "left out" in body["fit_note_marked"]
+    page = api.get(f"/sweeps/{sweep_id}").text
+    assert "1 task refused" in page and "left out of the fit" in page
+    assert "244" not in page
+    assert api.get(f"/api/sweeps/{sweep_id}?fit=all").status_code == 200
+    assert api.get(f"/api/sweeps/{sweep_id}?fit=some").status_code == 400
+
+
+def test_sweeps_are_listed(stack):
+    api = stack["api"]
+    assert api.get("/sweeps").status_code == 200, "the list exists with no sweep yet"
+    sweep_id = _sweep(api, [1], urls=["http://10.0.0.1/"]).get_json()["id"]
+    _ended(api, sweep_id)
+    listing = api.get("/sweeps")
+    assert listing.status_code == 200
+    assert f'href="/sweeps/{sweep_id}"' in listing.text
+    assert "1 marked" in listing.text and "no fit" in listing.text
+    assert 'href="/sweeps"' in api.get("/runs").text, "the nav links the sweeps"
+
+
+def test_a_sweeps_runs_link_back_to_it(stack):
+    api = stack["api"]
+    sweep_id = _sweep(api, [1], urls=["http://10.0.0.1/"]).get_json()["id"]
+    run_id = _ended(api, sweep_id)["points"][0]["run_id"]
+    assert api.get(f"/api/runs/{run_id}").get_json()["sweep"] == sweep_id
+    runs = api.get("/runs").text
+    row = next(line for line in runs.split("<tr") if f"/runs/{run_id}" in line)
+    assert f'href="/sweeps/{sweep_id}"' in row, row
+    assert f'href="/sweeps/{sweep_id}"' in api.get(f"/runs/{run_id}").text

@@ -59,12 +59,13 @@ def test_negative_coefficient_is_clipped_and_the_other_refitted():
     assert model.kappa > 0
 
 
-def test_fewer_than_three_worker_counts_cannot_be_fitted():
+def test_fewer_than_four_worker_counts_cannot_be_fitted():
     assert usl.fit([1, 2], [1.0, 2.0]) is None
     assert usl.fit([1, 1, 2, 2], [1.0, 1.0, 2.0, 2.0]) is None
+    assert usl.fit([1, 2, 4, 4], [4.77, 6.39, 16.56, 16.0]) is None, "three counts fit exactly"
 
 
 def test_without_one_worker_lambda_is_the_best_per_worker_throughput():
-    n = np.array([2, 4, 8])
+    n = np.array([2, 4, 8, 16])
     model = usl.fit(n, usl.throughput(n, 3.0, 0.0, 0.0))
     assert model.lam == pytest.approx(3.0)

@@ -29,7 +29,7 @@ from producer.reader import (
 )
 from producer.scaling import TargetLocked, parse_target, set_target, target_overview
 from producer.submit import submit_comparison, submit_run
-from producer.sweep import SweepNotFound, load_sweep
+from producer.sweep import SweepNotFound, list_sweeps, load_sweep
 from producer.validation import InvalidInput, build_spec
 from producer.workers import workers_overview
 from web.clients import get_queue, get_redis, get_settings
@@ -236,6 +236,12 @@ def set_workers_target() -> Response:
     except TargetLocked as error:
         return _workers_page(409, str(error))
     return redirect(url_for("pages.workers"), code=303)
+
+
+@bp.get("/sweeps")
+def sweeps() -> Response:
+    """Every sweep still kept, newest first; starting one is on the Workers page."""
+    return _render("sweeps.html", sweeps=list_sweeps(get_redis()))
 
 
 @bp.get("/sweeps/<id:sweep_id>")

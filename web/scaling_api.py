@@ -109,8 +109,13 @@ def post_sweep() -> Response:
 
 @bp.get("/sweeps/<id:sweep_id>")
 def get_sweep(sweep_id: str) -> Response:
-    """The points so far, the USL fit (or why none) and the linear ideal."""
+    """The points so far, the USL fit (or why none) and the linear ideal; `?fit=all` fits the
+    marked points too."""
+    fit = request.args.get("fit")
+    if fit not in (None, "all"):
+        raise ApiError(400, "fit must be all (fit the marked points too) or absent", "fit")
     try:
-        return jsonify(load_sweep(get_redis(), sweep_id) | {"now": time.time()})
+        record = load_sweep(get_redis(), sweep_id, include_marked=fit == "all")
+        return jsonify(record | {"now": time.time()})
     except SweepNotFound:
         raise ApiError(404, f"no sweep {sweep_id!r} (never submitted, or expired)") from None

@@ -79,6 +79,8 @@ def test_every_page_passes_axe(page, web_server, origin_url, axe_source):
     page.goto("/workers")
     page.wait_for_selector("#throughput[data-points]")
     check("workers")
+    page.goto("/sweeps")
+    check("sweeps")
     response = page.goto("/runs/" + "0" * 12)
     assert response is not None and response.status == 404
     check("not found")

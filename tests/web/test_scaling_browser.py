@@ -9,7 +9,7 @@ import pytest
 import redis as redis_lib
 import requests
 
-from contract.target import Target, TargetMode, read_target
+from contract.target import Target, TargetMode, read_target, write_target
 from tests.conftest import ARTIFACTS
 from tests.support import alive_workers, start_redis, start_web, start_worker, wait_until
 from tests.web.conftest import (
@@ -85,17 +85,58 @@ def test_sweep_page_draws_points_ideal_and_usl_fit(page, scaling_stack, origin_u
     web = scaling_stack["web"]
     urls = [f"{origin_url}/delay/100?n={i}" for i in range(8)]
     response = requests.post(
-        f"{web.url}/api/sweeps", json={"urls": urls, "strategy": "queue", "workers": [1, 2, 3]}
+        f"{web.url}/api/sweeps",
+        json={"urls": urls, "strategy": "queue", "workers": [1, 2, 3, 4]},
     )
     assert response.status_code == 202, response.text
     page.goto(response.json()["url"])
-    page.wait_for_selector('.sweep-root[data-state="done"]', timeout=180_000)
-    page.wait_for_selector('#sweep-chart[data-points="3"][data-traces="3"]')
+    page.wait_for_selector('.sweep-root:is([data-state="done"], [data-state="failed"])',
+                           timeout=180_000)  # fmt: skip
+    assert page.get_attribute(".sweep-root", "data-state") == "done", page.inner_text("h1 + p")
+    page.wait_for_selector('#sweep-chart[data-points="4"][data-traces="3"]')
     assert page.locator("#sweep-chart .scatterlayer .trace").count() == 3
-    assert page.locator("[data-sweep-rows] tr").count() == 3
+    assert page.locator("[data-sweep-rows] tr").count() == 4
     fit = page.inner_text('[data-s="fit"]')
     assert "\u03c3 (contention)" in fit and "\u03ba (coherency)" in fit and "R\u00b2" in fit
     assert_no_csp_violation(page)
     page.screenshot(path=str(ARTIFACTS / "sweep.png"), full_page=True)
+    assert "Others" in page.inner_text(".sweep-root") and "cores that" not in fit
+    assert "processes other than fanout" in page.inner_text(".sweep-root")
     page.reload()  # rendered on the server too: the table and the fit without polling
-    assert page.locator("[data-sweep-rows] tr").count() == 3
+    assert page.locator("[data-sweep-rows] tr").count() == 4
+
+
+def test_scale_box_follows_the_live_target_and_takes_the_servers_min(page, scaling_stack):
+    client = scaling_stack["client"]
+    write_target(client, Target(TargetMode.TOTAL, 3))
+    page.goto("/workers")
+    box = page.locator("[data-scale-n]")
+    assert box.get_attribute("min") == "1", "the server refuses a total of 0"
+    page.select_option("[data-scale-mode]", "per_host")
+    assert box.get_attribute("min") == "0", "a host may run no worker"
+    page.evaluate("document.activeElement.blur()")
+    write_target(client, Target(TargetMode.TOTAL, 1))  # as `fanout workers scale 1` does
+    mode = page.locator("[data-scale-mode]")
+    wait_until(lambda: (box.input_value(), mode.input_value()) == ("1", "total"), 10, "follow")
+    assert box.get_attribute("min") == "1"
+    box.focus()  # a user editing the box keeps what they type
+    box.fill("2")
+    write_target(client, Target(TargetMode.TOTAL, 3))
+    wait_until(lambda: "3 in total" in page.inner_text('[data-w="target"]'), 10, "the target")
+    assert box.input_value() == "2"
+
+
+def test_sweep_starts_from_the_workers_page_and_lands_on_its_page(page, scaling_stack):
+    page.goto("/workers")
+    page.select_option("[data-sweep-preset]", "io")
+    page.fill("[data-sweep-workers]", "1")
+    page.click("[data-sweep-form] button[type=submit]")
+    page.wait_for_url("**/sweeps/*")
+    page.wait_for_selector('.sweep-root[data-state="done"]', timeout=180_000)
+    assert page.locator("[data-sweep-rows] tr").count() == 1
+    assert "the USL needs 4" in page.inner_text('[data-s="fit"]')
+    sweep_id = page.url.rsplit("/", 1)[1]
+    page.click("nav >> text=Sweeps")
+    page.wait_for_url("**/sweeps")
+    assert page.locator(f'a[href="/sweeps/{sweep_id}"]').count() == 1
+    assert_no_csp_violation(page)

@@ -18,11 +18,21 @@ function fitText(sweep) {
     + `λ = ${fixed(f.lam, 2)} tasks/s, R² = ${fixed(f.r2, 3)}; ${peak}${knee}.`;
 }
 
+function fitCell(p) {
+  if (p.fitted) return "fitted";
+  if (p.marks.length) return `left out of the fit: ${esc(p.marks.join("; "))}`;
+  return '<span class="muted">no throughput</span>';
+}
+
 function row(p) {
-  return `<tr><td class="num">${p.workers}</td><td class="num">${rate(p.throughput)}</td>
+  const busy = p.busy
+    ? ' <span class="badge state-failed" title="More than a quarter of a core busy with other work: the point may be distorted">busy</span>'
+    : "";
+  return `<tr${p.marks.length ? ' class="marked"' : ""}><td class="num">${p.workers}</td><td class="num">${rate(p.throughput)}</td>
     <td class="num">${seconds(p.wall_s)}</td><td class="num">${percent(p.efficiency)}</td>
-    <td class="num">${number("cores", p.others_cores)}</td>
-    <td><a href="/runs/${encodeURIComponent(p.run_id)}"><code>${esc(p.run_id)}</code></a></td></tr>`;
+    <td class="num">${number("cores", p.others_cores)}${busy}</td>
+    <td><a href="/runs/${encodeURIComponent(p.run_id)}"><code>${esc(p.run_id)}</code></a></td>
+    <td>${fitCell(p)}</td></tr>`;
 }
 
 function render(sweep) {
@@ -32,15 +42,29 @@ function render(sweep) {
   error.hidden = !sweep.error;
   error.textContent = sweep.error || "";
   setText(root, '[data-s="fit"]', fitText(sweep));
+  const marked = root.querySelector('[data-s="marked"]');
+  marked.hidden = !sweep.fit_note_marked;
+  marked.textContent = sweep.fit_note_marked || "";
   root.querySelector("[data-sweep-rows]").innerHTML = sweep.points.length
     ? sweep.points.map(row).join("")
-    : '<tr><td colspan="6" class="empty">No point yet.</td></tr>';
+    : '<tr><td colspan="7" class="empty">No point yet.</td></tr>';
+  const fitted = sweep.points.filter((p) => p.fitted);
+  const left = sweep.points.filter((p) => !p.fitted && p.throughput);
   const traces = [{
     type: "scatter", mode: "markers", name: "measured",
-    x: sweep.points.map((p) => p.workers), y: sweep.points.map((p) => p.throughput),
+    x: fitted.map((p) => p.workers), y: fitted.map((p) => p.throughput),
     marker: { color: "#4f46e5", size: 10 },
     hovertemplate: "%{x} workers: %{y:.1f} tasks/s<extra></extra>",
   }];
+  if (left.length) {
+    traces.push({
+      type: "scatter", mode: "markers", name: "left out of the fit",
+      x: left.map((p) => p.workers), y: left.map((p) => p.throughput),
+      text: left.map((p) => p.marks.join("; ")),
+      marker: { color: "#dc2626", size: 10, symbol: "x" },
+      hovertemplate: "%{x} workers: %{y:.1f} tasks/s (%{text})<extra></extra>",
+    });
+  }
   if (sweep.ideal) {
     traces.push({
       type: "scatter", mode: "lines", name: "linear ideal", x: sweep.ideal.n, y: sweep.ideal.x,

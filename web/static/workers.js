@@ -49,7 +49,34 @@ function renderWorkers(overview) {
     .join("");
 }
 
+// The Scale box follows the live target (the CLI or another browser may move it) and takes
+// its bounds from the server's, except while the user is editing it (focus inside the form).
+const scaleForm = root.querySelector("[data-scale-form]");
+const scaleN = root.querySelector("[data-scale-n]");
+const scaleMode = root.querySelector("[data-scale-mode]");
+
+function scaleBounds(overview) {
+  const mode = scaleMode.value;
+  const least = overview ? overview.min[mode] : Number(scaleN.dataset[mode === "total" ? "minTotal" : "minPerHost"]);
+  scaleN.min = String(least);
+  if (overview) {
+    const hosts = Math.max(overview.hosts.length, 1);
+    scaleN.max = String(mode === "total" ? overview.max_per_host * hosts : overview.max_per_host);
+  }
+}
+
+scaleMode.addEventListener("change", () => scaleBounds(null));
+
+function followTarget(overview) {
+  if (scaleForm.contains(document.activeElement)) return;
+  const t = overview.target;
+  scaleMode.value = t ? t.mode : "total";
+  scaleN.value = String(t ? t.n : overview.live);
+  scaleBounds(overview);
+}
+
 function renderTarget(overview) {
+  followTarget(overview);
   const t = overview.target;
   const text = t ? `Target: ${t.n} ${t.mode === "per_host" ? "per host" : "in total"}`
     : "Target: none set (each host runs its --pool)";
@@ -92,6 +119,41 @@ function renderStats(series) {
   window.Plotly.react(chart, traces, layout, PLOTLY_CONFIG);
   chart.dataset.points = String(series.seconds.length);
 }
+
+// The sweep form posts to the sweep API (JSON) and opens the new sweep's page.
+const sweepForm = root.querySelector("[data-sweep-form]");
+const sweepError = root.querySelector("[data-sweep-error]");
+
+async function startSweep(event) {
+  event.preventDefault();
+  const field = (name) => sweepForm.querySelector(`[data-sweep-${name}]`);
+  const body = {
+    preset: field("preset").value,
+    strategy: field("strategy").value,
+    concurrency: Number(field("concurrency").value),
+    workers: field("workers").value.split(",").filter((part) => part.trim()).map(Number),
+  };
+  const headers = { "Content-Type": "application/json", Accept: "application/json" };
+  const token = field("token");
+  if (token) headers.Authorization = `Bearer ${token.value}`;
+  const response = await fetch("/api/sweeps", {
+    method: "POST", headers, body: JSON.stringify(body), credentials: "same-origin",
+  });
+  const answer = await response.json().catch(() => ({}));
+  if (response.ok) {
+    window.location.assign(answer.url);
+    return;
+  }
+  sweepError.hidden = false;
+  sweepError.textContent = answer.error || `The server answered ${response.status}.`;
+}
+
+sweepForm.addEventListener("submit", (event) => {
+  startSweep(event).catch((error) => {
+    sweepError.hidden = false;
+    sweepError.textContent = `The sweep could not be started: ${error.message}`;
+  });
+});
 
 poll(async () => {
   const [overview, series, target] = await Promise.all([
