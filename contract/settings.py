@@ -45,7 +45,7 @@ class Settings:
     origin_port: int = 8081
     origin_url: str = "http://127.0.0.1:8081"
     workers: int = 2
-    allow_hosts: str = "127.0.0.1:8081,localhost:8081"
+    allow_hosts: str = "127.0.0.1:8081"
     connect_timeout_s: float = 3.0
     read_timeout_s: float = 10.0
     task_deadline_s: float = 20.0
@@ -104,10 +104,13 @@ def default_web_url(web_host: str, web_port: int) -> str:
 
 
 def default_allow_hosts(origin_url: str) -> str:
-    """The local origin is the one private address fanout may fetch by default."""
+    """The local origin's socket is the one private destination fanout may fetch by default:
+    the address it listens on and its port, nothing else on that host. The local origin listens
+    on 127.0.0.1, so an origin URL naming `localhost` admits 127.0.0.1 (not ::1, which another
+    server may hold on the same port)."""
     parts = urlsplit(origin_url)
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    hosts = {parts.hostname or "127.0.0.1"}
-    if hosts & {"127.0.0.1", "localhost"}:
-        hosts |= {"127.0.0.1", "localhost"}
-    return ",".join(f"{host}:{port}" for host in sorted(hosts))
+    host = parts.hostname or "127.0.0.1"
+    if host.rstrip(".").lower() == "localhost":
+        host = "127.0.0.1"
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

@@ -480,7 +480,9 @@ def test_https_dials_the_checked_ip_but_verifies_the_url_host(
     tls_localhost: tuple[Listener, Path, list[str | None]],
 ) -> None:
     server, cert, names = tls_localhost
-    lim = limits(Allowlist.parse(f"127.0.0.1:{server.port},localhost:{server.port}"))
+    # [::1] spelled: a dual-stack host's localhost resolves to ::1 too, which a name never admits.
+    allowed = f"127.0.0.1:{server.port},[::1]:{server.port},localhost:{server.port}"
+    lim = limits(Allowlist.parse(allowed))
     with new_session(lim.allow) as session:
         session.verify = str(cert)
         outcome = fetch(session, f"https://localhost:{server.port}/", lim)

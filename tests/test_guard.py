@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from contract.settings import Settings, default_allow_hosts
 from worker import guard, url_check
 from worker.guard import (
     Allowlist,
@@ -280,12 +281,15 @@ def test_nat64_passes_only_when_the_embedded_ipv4_is_public() -> None:
 
 
 def test_allowlist_parses_ips_networks_names_and_brackets() -> None:
-    allow = Allowlist.parse(" 127.0.0.1:8081, localhost:8082 ,10.0.0.0/8,[::1]:8083,fd00::/8,, ")
-    loopback = IPv4Address("127.0.0.1")
-    assert allow.allows(loopback, 8081)
-    assert allow.allows(loopback, 8082)  # "localhost" resolved at parse time
-    assert not allow.allows(loopback, 6379)
-    assert allow.allows(IPv4Address("10.9.8.7"), 6379)  # no port: any port
+    allow = Allowlist.parse(
+        " 127.0.0.1:8081, origin.test:8082 ,10.0.0.0/8:6000,[::1]:8083,[fd00::/8]:1,, ",
+        resolve=lambda name: {"origin.test": ["10.1.2.3"]}[name],
+    )
+    assert allow.allows(IPv4Address("127.0.0.1"), 8081)
+    assert not allow.allows(IPv4Address("127.0.0.1"), 6379)
+    assert allow.allows(IPv4Address("10.1.2.3"), 8082)  # "origin.test" resolved at parse time
+    assert allow.allows(IPv4Address("10.9.8.7"), 6000)
+    assert not allow.allows(IPv4Address("10.9.8.7"), 6379)
     assert allow.allows(IPv6Address("::1"), 8083)
     assert not allow.allows(IPv6Address("::1"), 8081)
     assert allow.allows(IPv6Address("fd00::5"), 1)
@@ -298,7 +302,19 @@ def test_allowlisted_ipv4_also_covers_its_mapped_form() -> None:
         check_address("::ffff:127.0.0.1", 8082, allow)
 
 
-@pytest.mark.parametrize("text", ["127.0.0.1:http", "[::1", "127.0.0.1:70000", "no-such.invalid"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "127.0.0.1:http",
+        "[::1",
+        "127.0.0.1:70000",
+        "no-such.invalid:80",
+        "127.0.0.1",  # every entry names its port: a private host runs more than the origin
+        "10.0.0.0/8",
+        "[::1]",
+        "localhost",
+    ],
+)
 def test_bad_allowlist_entry_fails_loudly(text: str) -> None:
     with pytest.raises(ValueError, match="allowlist entry"):
         Allowlist.parse(text)
@@ -320,26 +336,118 @@ def test_a_name_with_one_forbidden_address_is_refused_whole(
     assert resolve_checked("rebind.example", 80, NOBODY) == ["93.184.216.34"]
 
 
-def test_an_allowlisted_name_follows_its_address_when_it_moves(monkeypatch) -> None:
-    """compose recreates the origin on a new address under the same name."""
-    import socket as socket_module
+def test_an_allowlisted_name_is_resolved_once_when_parsed() -> None:
+    """A worker judges every hop against what its allowlist meant when it started."""
+    current = {"ip": "10.0.0.5"}
+    calls = []
 
-    from worker import guard
+    def resolve(name: str) -> list[str]:
+        calls.append(name)
+        return [current["ip"]]
 
-    current = {"ip": "127.0.0.5"}
+    allow = Allowlist.parse("origin.test:8081", resolve=resolve)
+    current["ip"] = "10.0.0.9"
+    check_address("10.0.0.5", 8081, allow)
+    with pytest.raises(Refused, match="private"):
+        check_address("10.0.0.9", 8081, allow)
+    assert calls == ["origin.test"]
 
-    def fake_getaddrinfo(host, port, *args, **kwargs):
-        assert host == "origin.test"
-        return [(socket_module.AF_INET, socket_module.SOCK_STREAM, 6, "", (current["ip"], 0))]
 
-    monkeypatch.setattr(guard.socket, "getaddrinfo", fake_getaddrinfo)
-    monkeypatch.setattr(guard, "NAME_TTL_S", 0.0)
-    allow = Allowlist.parse("origin.test:8081")
-    assert allow.allows(ip_address("127.0.0.5"), 8081)
-    current["ip"] = "127.0.0.9"
-    assert allow.allows(ip_address("127.0.0.9"), 8081)
-    assert not allow.allows(ip_address("127.0.0.5"), 8081)
-    assert not allow.allows(ip_address("127.0.0.9"), 8082)
+def _dual_stack_localhost(monkeypatch: pytest.MonkeyPatch) -> None:
+    """getaddrinfo as a typical Debian /etc/hosts answers it: localhost is ::1 and 127.0.0.1."""
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, port, family=0, type=0, proto=0, flags=0):
+        if host == "localhost" and not flags & socket.AI_NUMERICHOST:
+            return [
+                (socket.AF_INET6, socket.SOCK_STREAM, 6, "", ("::1", port or 0, 0, 0)),
+                (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port or 0)),
+            ]
+        return real(host, port, family, type, proto, flags)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+
+def test_the_default_allowlist_admits_the_origin_socket_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The origin listens on 127.0.0.1:P; whoever listens on [::1]:P is someone else."""
+    _dual_stack_localhost(monkeypatch)
+    for origin in ("http://127.0.0.1:8081", "http://localhost:8081"):
+        allow = Allowlist.parse(Settings.from_env({"ORIGIN_URL": origin}).allow_hosts)
+        check_address("127.0.0.1", 8081, allow)
+        for ip in ("::1", "127.0.0.1"):
+            with pytest.raises(Refused, match="loopback"):
+                check_address(ip, 8082, allow)
+        with pytest.raises(Refused, match=r"\[::1\]:8081 is loopback"):
+            check_address("::1", 8081, allow)
+        with pytest.raises(Refused, match=r"localhost resolves to \[::1\]:8081"):
+            resolve_checked("localhost", 8081, allow)
+
+
+def test_a_localhost_entry_admits_ipv4_loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    _dual_stack_localhost(monkeypatch)
+    allow = Allowlist.parse("localhost:8081")
+    check_address("127.0.0.1", 8081, allow)
+    with pytest.raises(Refused):
+        check_address("::1", 8081, allow)
+    both = Allowlist.parse("localhost:8081,[::1]:8081")  # spelled out: the operator means it
+    assert resolve_checked("localhost", 8081, both) == ["::1", "127.0.0.1"]
+
+
+def test_default_allow_hosts_is_the_origin_socket() -> None:
+    assert default_allow_hosts("http://127.0.0.1:8081") == "127.0.0.1:8081"
+    assert default_allow_hosts("http://localhost:9000/") == "127.0.0.1:9000"
+    assert default_allow_hosts("http://origin:8081") == "origin:8081"
+    assert default_allow_hosts("http://[::1]:8081") == "[::1]:8081"
+    assert default_allow_hosts("https://origin.example") == "origin.example:443"
+
+
+_V4_LOOPBACK = st.integers(0, 2**24 - 1).map(lambda n: IPv4Address((127 << 24) | n))
+_ANY_V4 = st.integers(0, 2**32 - 1).map(IPv4Address)
+_ANY_V6 = st.integers(0, 2**128 - 1).map(IPv6Address)
+_ANSWER = st.sampled_from([IPv6Address("::1")]) | _V4_LOOPBACK | _ANY_V4 | _ANY_V6
+_NAMES = st.from_regex(r"[a-z][a-z0-9-]{0,12}(\.[a-z]{2,5})?", fullmatch=True)
+
+
+@settings(max_examples=300)
+@given(
+    name=_NAMES,
+    answers=st.lists(_ANSWER, min_size=1, max_size=6, unique=True),
+    port=ports,
+    probe=_ANSWER,
+    probe_port=ports,
+    later=st.lists(_ANSWER, max_size=3),
+)
+def test_a_name_admits_what_it_resolved_to_on_its_port_but_ipv6_loopback(
+    name: str,
+    answers: list[IPv4Address | IPv6Address],
+    port: int,
+    probe: IPv4Address | IPv6Address,
+    probe_port: int,
+    later: list[IPv4Address | IPv6Address],
+) -> None:
+    """Whatever families a name resolves to, it admits exactly its answers at parse time, on
+    its port, and never ::1; a later answer changes nothing."""
+    replies = iter([[str(ip) for ip in answers], [str(ip) for ip in later]])
+    meant = {ip for ip in answers if ip != IPv6Address("::1")}
+    if not meant:
+        with pytest.raises(ValueError, match=r"list IPv6 loopback as \[::1\]:port"):
+            Allowlist.parse(f"{name}:{port}", resolve=lambda _: next(replies))
+        return
+    allow = Allowlist.parse(f"{name}:{port}", resolve=lambda _: next(replies))
+    assert {net.network_address for net, _ in allow.entries} == meant
+    assert all(p == port and net.num_addresses == 1 for net, p in allow.entries)
+    assert allow.allows(probe, probe_port) == (probe in meant and probe_port == port)
+    try:
+        check_address(str(probe), probe_port, allow)
+        passed = True
+    except Refused:
+        passed = False
+    mapped = probe.ipv4_mapped if isinstance(probe, IPv6Address) else None
+    admitted = (probe in meant or mapped in meant) and probe_port == port
+    assert passed == (admitted or forbidden_reason(probe) is None)
+    assert not allow.allows(IPv6Address("::1"), port)
 
 
 # --- the per-origin fast path ------------------------------------------------------------------

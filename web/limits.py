@@ -26,6 +26,7 @@ from limits import parse_many
 
 from contract import keys
 from contract.settings import Settings
+from web.security import token_problem
 
 #: Every counter key starts with this (then `:LIMITER/<client>/<scope>/<amount>/<n>/<unit>`).
 KEY_PREFIX = keys.rate_limits_prefix()
@@ -54,7 +55,13 @@ def limit_text(value: object) -> str:
 
 
 def _is_submission() -> bool:
-    return request.method == "POST" and request.endpoint in SUBMIT_ENDPOINTS
+    """A POST that submits work. One the API refuses for its token (401) is not: it costs
+    workers nothing, and a wrong token must not use up the client's budget."""
+    return (
+        request.method == "POST"
+        and request.endpoint in SUBMIT_ENDPOINTS
+        and (request.endpoint == "pages.new_run" or token_problem() is None)
+    )
 
 
 def _is_read() -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
-import time
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
@@ -75,66 +75,53 @@ class Refused(Exception):
     """A URL or address the worker will not reach; the message says which rule said no."""
 
 
+#: Resolves an allowlisted name to its address texts (injected by tests; `system_addresses`).
+Resolver = Callable[[str], Iterable[str]]
+
+
+def system_addresses(name: str) -> list[str]:
+    """The addresses getaddrinfo gives `name`, in its order."""
+    infos = socket.getaddrinfo(name, None, type=socket.SOCK_STREAM)
+    return [_host(info[4]) for info in infos if info[0] in (socket.AF_INET, socket.AF_INET6)]
+
+
 @dataclass(frozen=True)
 class Allowlist:
-    """Private destinations a deployment vouches for (its own origin), by (network, port).
+    """Private sockets a deployment vouches for (its own origin): (address or network, port).
 
-    A port of None means any port. A DNS name must resolve when parsed (a typo fails loudly)
-    and is resolved again, at most every NAME_TTL_S, when checked: a container recreated by
-    compose comes back on another address under the same name.
+    Every entry names a port: a private host runs more than the origin (Redis, for one). A name
+    is resolved once, when the allowlist is parsed (once per worker process), and admits the
+    addresses it resolved to then, on its port; a name that moves later is not followed (the
+    worker is restarted with it). IPv6 loopback is admitted only when spelled (`[::1]:8081`):
+    `localhost` resolves to ::1 as well as 127.0.0.1 on most hosts, and a server listening on
+    127.0.0.1:P says nothing about who listens on [::1]:P.
     """
 
-    entries: tuple[tuple[IPNetwork, int | None], ...] = ()
-    names: tuple[tuple[str, int | None], ...] = ()
-    #: (ip text, port) -> refusal reason or None, kept when there are no names: every hop of
-    #: every task checks its address, and an allowlist of addresses always answers the same.
+    entries: tuple[tuple[IPNetwork, int], ...] = ()
+    #: (ip text, port) -> refusal reason or None: every hop of every task checks its address,
+    #: and an allowlist of resolved addresses always answers the same.
     _verdicts: dict[tuple[str, int], str | None] = field(
         default_factory=dict, init=False, repr=False, compare=False, hash=False
     )
 
     @classmethod
-    def parse(cls, text: str) -> Allowlist:
-        """Parse `FANOUT_ALLOW_HOSTS`: comma-separated `host[:port]`, host an IP, CIDR or name.
+    def parse(cls, text: str, resolve: Resolver = system_addresses) -> Allowlist:
+        """Parse `FANOUT_ALLOW_HOSTS`: comma-separated `host:port`, host an IP, a CIDR network
+        (IPv6 in brackets) or a name, which `resolve` answers now.
 
-        Raises ValueError on a bad entry or a name that does not resolve, so a typo fails loudly.
+        Raises ValueError on a bad entry, an entry without a port, or a name that does not
+        resolve or admits no address, so a typo fails loudly.
         """
-        entries: list[tuple[IPNetwork, int | None]] = []
-        names: list[tuple[str, int | None]] = []
+        entries: list[tuple[IPNetwork, int]] = []
         for raw in text.split(","):
             entry = raw.strip()
             if entry:
                 host, port = _split_entry(entry)
-                networks = _networks(host, entry)  # a name must resolve now: typos fail loudly
-                if _is_ip_or_network(host):
-                    entries.extend((net, port) for net in networks)
-                else:
-                    names.append((host.rstrip(".").lower(), port))
-        return cls(tuple(dict.fromkeys(entries)), tuple(dict.fromkeys(names)))
+                entries.extend((net, port) for net in _networks(host, entry, resolve))
+        return cls(tuple(dict.fromkeys(entries)))
 
     def allows(self, ip: IPAddress, port: int) -> bool:
-        if any(ip in net and (p is None or p == port) for net, p in self.entries):
-            return True
-        return any(
-            (p is None or p == port) and ip in _current_addresses(name) for name, p in self.names
-        )
-
-
-#: How long a name's addresses are trusted before an allowlisted name is resolved again.
-NAME_TTL_S = 5.0
-_name_cache: dict[str, tuple[float, frozenset[IPAddress]]] = {}
-
-
-def _current_addresses(name: str) -> frozenset[IPAddress]:
-    cached = _name_cache.get(name)
-    if cached is not None and time.monotonic() - cached[0] < NAME_TTL_S:
-        return cached[1]
-    try:
-        infos = socket.getaddrinfo(name, None, type=socket.SOCK_STREAM)
-        addresses = frozenset(ip_address(_host(info[4]).partition("%")[0]) for info in infos)
-    except (OSError, UnicodeError, ValueError):
-        addresses = frozenset()
-    _name_cache[name] = (time.monotonic(), addresses)
-    return addresses
+        return any(p == port and ip in net for net, p in self.entries)
 
 
 def _host(sockaddr: tuple[object, ...]) -> str:
@@ -155,16 +142,19 @@ def _is_ip_or_network(host: str) -> bool:
     return True
 
 
-def _split_entry(entry: str) -> tuple[str, int | None]:
+def _split_entry(entry: str) -> tuple[str, int]:
     if entry.startswith("["):
         host, sep, rest = entry[1:].partition("]")
         if not sep or (rest and not rest.startswith(":")):
             raise ValueError(f"allowlist entry {entry!r}: bad brackets")
-        return host, _port(rest[1:], entry) if rest else None
-    if entry.count(":") == 1:
+        if rest:
+            return host, _port(rest[1:], entry)
+    elif entry.count(":") == 1:
         host, _, port = entry.partition(":")
         return host, _port(port, entry)
-    return entry, None
+    raise ValueError(
+        f"allowlist entry {entry!r}: no port: an entry is one socket, host:port ([v6]:port)"
+    )
 
 
 def _port(text: str, entry: str) -> int:
@@ -173,16 +163,26 @@ def _port(text: str, entry: str) -> int:
     return int(text)
 
 
-def _networks(host: str, entry: str) -> list[IPNetwork]:
-    try:
+def _networks(host: str, entry: str, resolve: Resolver) -> list[IPNetwork]:
+    """An IP or network as written; a name's addresses as `resolve` gives them now, but for
+    IPv6 loopback, which only a spelled `[::1]` admits."""
+    if _is_ip_or_network(host):
         return [ip_network(host.partition("%")[0], strict=False)]
-    except ValueError:
-        pass
     try:
-        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError) as exc:
+        answers = list(resolve(host.rstrip(".")))
+    except (OSError, UnicodeError, ValueError) as exc:
         raise ValueError(f"allowlist entry {entry!r}: cannot resolve {host!r}: {exc}") from exc
-    return list(dict.fromkeys(ip_network(_host(info[4]).partition("%")[0]) for info in infos))
+    networks: list[IPNetwork] = []
+    for text in answers:
+        ip = ip_address(text.partition("%")[0])
+        if not (isinstance(ip, IPv6Address) and ip.is_loopback):
+            networks.append(ip_network(ip))
+    if not networks:
+        raise ValueError(
+            f"allowlist entry {entry!r}: {host!r} resolves to {', '.join(answers) or 'nothing'}, "
+            "none admitted by name (list IPv6 loopback as [::1]:port)"
+        )
+    return list(dict.fromkeys(networks))
 
 
 def forbidden_reason(ip: IPAddress) -> str | None:
@@ -221,8 +221,6 @@ MAX_KEPT_VERDICTS = 4096
 
 
 def _refusal(ip_text: str, port: int, allow: Allowlist) -> str | None:
-    if allow.names:  # a name's addresses move: judged afresh every time
-        return _judge(ip_text, port, allow)
     verdicts = allow._verdicts
     key = (ip_text, port)
     try:

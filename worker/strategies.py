@@ -23,6 +23,7 @@ from contract import connection
 from contract.records import StartRecord, TaskRecord
 from contract.states import Strategy, TaskState, Workload
 from worker import pools
+from worker.child_starts import ChildStarts
 from worker.cpu import burn
 from worker.fetch_async import fetch_async, new_async_session
 from worker.recorder import Recorder
@@ -69,18 +70,19 @@ def run_threads(
 
 # --- processes -------------------------------------------------------------------------------
 
-_child_writer: TaskWriter | None = None
+_child_starts: ChildStarts | None = None
 
 
 def _child_init(redis_url: str, ttl_s: int) -> None:
-    """Each pool child writes its own start markers over its own Redis connection. It leaves
+    """Each pool child writes its own start markers over its own Redis connection, off the
+    task's thread (`worker.child_starts`: Redis trouble is never the task's). It leaves
     stop signals to its worker (which finishes the job, then shuts the pool down) and exits when
     that worker is gone: a killed worker must not leave idle children behind."""
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # not the worker's handlers, inherited by fork
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    global _child_writer
-    _child_writer = TaskWriter(connection.connect(redis_url), ttl_s)
+    global _child_starts
+    _child_starts = ChildStarts(TaskWriter(connection.connect(redis_url), ttl_s))
     parent = os.getppid()
 
     def watch_parent() -> None:
@@ -93,8 +95,8 @@ def _child_init(redis_url: str, ttl_s: int) -> None:
 
 def _child_run(index: int, url: str, ctx: TaskContext) -> dict[str, Any]:
     def on_start(start: StartRecord) -> None:
-        if _child_writer is not None:
-            _child_writer.start(ctx.run_id, [start])
+        if _child_starts is not None:
+            _child_starts.send(ctx.run_id, start)
 
     return run_one(index, url, ctx, on_start).to_dict()
 
@@ -170,8 +172,8 @@ async def _run_asyncio(
                 return
             start = start_record(index, url, ctx, thread=slot)
             cpu_s = None
+            recorder.started(start)  # fanout's own bookkeeping: never the task's outcome
             try:
-                recorder.started(start)
                 outcome = await fetch_async(session, url, ctx.limits, digest=cpu_work)
                 if cpu_work and outcome.state is TaskState.OK:
                     before = time.thread_time()

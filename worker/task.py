@@ -93,11 +93,13 @@ def run_one(
     index: int, url: str, ctx: TaskContext, on_start: Callable[[StartRecord], None]
 ) -> TaskRecord:
     """Run one task in the current thread. Every task ends in a terminal record; only RQ's job
-    timeout (raised from SIGALRM into the thread running the job) goes through."""
+    timeout (raised from SIGALRM into the thread running the job) goes through. `on_start` is
+    fanout's bookkeeping, called before the fetch's `try`: a failure there is never taken for
+    the target's."""
     start = start_record(index, url, ctx)
+    on_start(start)
     cpu_before = time.thread_time()
     try:
-        on_start(start)
         cpu_work = ctx.workload is Workload.CPU
         outcome = fetch(thread_session(ctx.limits), url, ctx.limits, digest=cpu_work)
         if cpu_work and outcome.state is TaskState.OK:

@@ -118,3 +118,27 @@ def test_redis_down_is_503_not_500_and_limits_hold_in_memory(settings, origin_ur
     assert statuses == [503, 503, 429, 429]
     assert client.get("/api/runs").status_code == 503
     assert client.get("/healthz").status_code == 503
+
+
+def test_a_refused_token_does_not_use_up_the_submit_budget(settings, origin_url):
+    """The budget protects workers' time; a write refused 401 costs them none, so a client with
+    a wrong or missing token gets 401 every time (never 429), and its budget is intact."""
+    guarded = dataclasses.replace(settings, api_token="s3cret-token")
+    client = make_app(guarded, RATE_LIMIT_SUBMIT="3/hour").test_client()
+    environ = {"REMOTE_ADDR": f"127.8.{secrets.randbelow(250)}.{secrets.randbelow(250)}"}
+    wrong = {"Authorization": "Bearer not-the-token"}
+    refused = [
+        client.post(path, json=_submission(origin_url, n), headers=headers, environ_base=environ)
+        for n in range(4)
+        for path in ("/api/runs", "/api/sweeps")
+        for headers in (wrong, {})
+    ]
+    assert [r.status_code for r in refused] == [401] * len(refused)
+    right = {"Authorization": "Bearer s3cret-token"}
+    accepted = [
+        client.post(
+            "/api/runs", json=_submission(origin_url, n), headers=right, environ_base=environ
+        )
+        for n in range(4)
+    ]
+    assert [r.status_code for r in accepted] == [202, 202, 202, 429]
