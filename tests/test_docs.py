@@ -63,6 +63,12 @@ def _redis_port() -> object:
     return DEFAULT_REDIS_PORT
 
 
+def _body_timeout() -> object:
+    from web.gunicorn_conf import DEFAULT_BODY_TIMEOUT_S
+
+    return DEFAULT_BODY_TIMEOUT_S
+
+
 def _submit_limit() -> object:
     from web.limits import DEFAULT_SUBMIT_LIMIT
 
@@ -105,6 +111,9 @@ DEFAULTS: dict[str, Callable[[], object] | None] = {
     "FANOUT_SECRET_KEY": None,
     "FANOUT_POLL_INTERVAL_MS": _web_default("POLL_INTERVAL_MS"),
     "FANOUT_MAX_CONTENT_LENGTH": _web_default("MAX_CONTENT_LENGTH"),
+    "FANOUT_WEB_BODY_TIMEOUT_S": _body_timeout,
+    "FANOUT_STACK": None,
+    "FANOUT_STACK_PART": None,
     "PROMETHEUS_MULTIPROC_DIR": None,
 }
 
