@@ -12,6 +12,7 @@ from contract import keys
 from contract.settings import Settings
 from contract.states import RunState, Strategy, TaskState, Workload
 from contract.target import TargetMode
+from producer.proctree import ROLES
 from producer.validation import MAX_URL_LENGTH
 from web.repeat import MAX_REPEAT
 
@@ -296,6 +297,7 @@ def schemas(settings: Settings) -> dict[str, Any]:
                 },
             }
         ),
+        "ProcessTree": _process_tree(),
         "Stats": object_schema(
             {
                 "start": {"type": "integer"},
@@ -323,6 +325,37 @@ def schemas(settings: Settings) -> dict[str, Any]:
             required=["status", "redis"],
         ),
     }
+
+
+def _process_tree() -> dict[str, Any]:
+    """`GET /api/workers/tree`: producer.proctree's reading of worker.proctree's snapshots."""
+    process = object_schema(
+        {
+            "pid": COUNT,
+            "ppid": COUNT,
+            "depth": COUNT,
+            "role": {"type": "string", "enum": list(ROLES)},
+            "state": {"type": "string", "description": "RQ's, for a worker; busy or idle below"},
+            "worker": STRING_OR_NULL,
+            "name": {"type": "string"},
+            "cmd": {"type": "string"},
+            "status": {"type": "string"},
+            "threads": COUNT,
+            "rss": {"type": "integer", "minimum": 0, "description": "resident memory, bytes"},
+            "cpu": {"type": "number", "minimum": 0, "description": "% of one core"},
+        }
+    )
+    host = object_schema(
+        {
+            "host": {"type": "string"},
+            "hostname": {"type": "string"},
+            "at": {"type": "number"},
+            "cost_ms": {"type": "number", "description": "CPU the previous snapshot cost"},
+            "fork_workers": {"type": "boolean"},
+            "processes": {"type": "array", "items": process},
+        }
+    )
+    return object_schema({"now": {"type": "number"}, "hosts": {"type": "array", "items": host}})
 
 
 def _closed(properties: dict[str, Any]) -> dict[str, Any]:
