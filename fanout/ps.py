@@ -55,7 +55,7 @@ def host_title(tree: dict[str, Any], now: float) -> str:
     return (
         f"host {tree.get('host')}{where}: {counted(workers, 'worker')}, "
         f"{counted(children, 'child', 'children')}; "
-        f"{fixed(age, 1)} s ago; publishing costs {fixed(tree.get('cost_ms') or 0, 1)} ms CPU"
+        f"{fixed(age, 1)} s ago; publisher {fixed(tree.get('cost_ms') or 0, 1)} ms CPU/s"
     )
 
 

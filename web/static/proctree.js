@@ -43,7 +43,7 @@ function hostTable(tree, now) {
     <table class="proctree">
       <caption><strong>${esc(tree.host)}</strong>${esc(where)} · ${count(workers)}
         worker${workers === 1 ? "" : "s"}, ${count(children)} child${children === 1 ? "" : "ren"}
-        · ${fixed(age, 1)} s ago · publishing it costs ${fixed(tree.cost_ms, 1)} ms CPU</caption>
+        · ${fixed(age, 1)} s ago · publisher ${fixed(tree.cost_ms, 1)} ms CPU/s</caption>
       <thead><tr><th scope="col" class="num">PID</th><th scope="col" class="num">PPID</th>
         <th scope="col">Process</th><th scope="col">State</th><th scope="col" class="num">CPU %</th>
         <th scope="col" class="num">Threads</th><th scope="col" class="num">RSS</th></tr></thead>
