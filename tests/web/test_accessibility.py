@@ -78,6 +78,7 @@ def test_every_page_passes_axe(page, web_server, origin_url, axe_source):
     check("runs")
     page.goto("/workers")
     page.wait_for_selector("#throughput[data-points]")
+    page.wait_for_selector("[data-proctree][data-updated] tr[data-role=worker]")  # the tree drawn
     check("workers")
     page.goto("/sweeps")
     check("sweeps")
