@@ -210,6 +210,18 @@ def test_every_redis_key_the_docs_name_is_built_by_contract_keys() -> None:
             )
 
 
+def test_the_readmes_second_terminal_is_what_the_newcomer_test_runs() -> None:
+    from tests.newcomer.quick_start import README_COMMANDS
+
+    lines = (ROOT / "README.md").read_text().splitlines()
+    shown = [
+        line.split("#", 1)[0].strip().removeprefix(".venv/bin/")
+        for line in lines
+        if line.startswith(".venv/bin/fanout ")
+    ]
+    assert tuple(shown) == README_COMMANDS
+
+
 def test_the_readme_is_a_newcomers_page() -> None:
     text = (ROOT / "README.md").read_text()
     assert len(text.splitlines()) <= 150
