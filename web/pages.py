@@ -37,6 +37,7 @@ from web.compareview import compare_context
 from web.errors import REDIS_DOWN, REDIS_OUTAGES
 from web.export import csv_chunks, json_chunks, trace_chunks
 from web.forms import RunForm, find_preset, preset_table
+from web.metrics import count_submission
 from web.persistence import current_persistence
 from web.repeat import MAX_REPEAT, parse_repeat
 from web.runview import PAGE_ROWS, SORT_KEYS, STATE_FILTERS, TableQuery, table
@@ -93,12 +94,14 @@ def new_run() -> Response:
         return _new_run_page(form, 400)
     try:
         if compare:
-            comparison_id, _ = submit_comparison(
+            comparison_id, run_ids = submit_comparison(
                 get_redis(), get_queue(), spec, settings, repeat=repeat
             )
+            count_submission("comparison", len(run_ids))
             target = url_for("pages.compare", comparison_id=comparison_id)
         else:
             run_id = submit_run(get_redis(), get_queue(), spec, settings)
+            count_submission("run", 1)
             target = url_for("pages.run", run_id=run_id)
     except REDIS_OUTAGES:
         form.form_errors.append(REDIS_DOWN)
