@@ -17,17 +17,30 @@ def _workers(n: int) -> str:
     return f"{n} worker" if n == 1 else f"{n} workers"
 
 
+def _steps(changes: list[list[float]]) -> list[tuple[str, int]]:
+    """(offset as shown, workers live from then): changes that read at the same offset are
+    one, the last of them; a step that leaves the count as it was is none."""
+    steps: list[tuple[str, int]] = []
+    for offset_s, live in changes:
+        at = number("offset_s", offset_s)
+        if steps and steps[-1][0] == at:
+            steps.pop()
+        if not steps or steps[-1][1] != int(live):
+            steps.append((at, int(live)))
+    return steps
+
+
 def workers_note(workers: dict[str, Any] | None) -> str:
     """ "served by 3 workers · live: 2 workers, 4 from +3.1 s" (offsets from the first start)."""
     if not workers:
         return ""
     text = f"served by {_workers(workers['served'])}"
-    changes = workers.get("changes") or []
-    if len(changes) < 2:
-        return f"{text} · {workers['live']} live throughout"
-    steps = [_workers(changes[0][1])]
-    steps += [f"{live} from +{number('offset_s', offset_s)}" for offset_s, live in changes[1:]]
-    return f"{text} · live: {', '.join(steps)}"
+    steps = _steps(workers.get("changes") or [])
+    if len(steps) < 2:
+        live = steps[0][1] if steps else workers["live"]
+        return f"{text} · {live} live throughout"
+    named = [_workers(steps[0][1])] + [f"{live} from +{at}" for at, live in steps[1:]]
+    return f"{text} · live: {', '.join(named)}"
 
 
 def host_load_note(run: dict[str, Any]) -> str:

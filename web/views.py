@@ -17,14 +17,17 @@ from web.assets import plotly_url
 from web.formats import (
     ago,
     count,
+    counted,
     fixed,
     lane,
     millis,
     number,
+    peak_text,
     percent,
     rate,
     seconds,
     short_worker,
+    strategy_label,
     times,
 )
 from web.presentation import DASH
@@ -67,6 +70,9 @@ def init_views(app: Flask) -> None:
         "times": times,
         "rate": rate,
         "count": count,
+        "counted": counted,
+        "strategy_label": strategy_label,
+        "peak_text": peak_text,
         "fixed": fixed,
         "number": _number,
         "when": when,
