@@ -125,7 +125,7 @@ _NO_CONCURRENCY = (Strategy.SEQUENTIAL, Strategy.QUEUE)
 
 
 def strategy_label(spec: dict[str, Any]) -> str:
-    """The strategy, with its concurrency where the strategy uses it: "threads × 8", "queue"."""
+    """The strategy, with its concurrency where the strategy uses it: "threads x 8", "queue"."""
     strategy = str(spec["strategy"])
     if strategy in {s.value for s in _NO_CONCURRENCY}:
         return strategy
