@@ -2,8 +2,8 @@
 // and the page of the task table in view, until the run is done. None of them grows with the
 // run: the table is a page the server sorts and filters, the timeline a bounded view.
 import {
-  DASH, STATE_LABELS, count, esc, fixed, getJSON, millis, percent, poll, rate, seconds, setText,
-  times, urlCell,
+  DASH, STATE_LABELS, count, esc, fixed, getJSON, millis, peakText, percent, poll, rate, seconds,
+  setText, times, urlCell,
 } from "./fanout.js";
 import { hostLoadNote, workersNote } from "./runnotes.js";
 import { RunTimeline } from "./runtimeline.js";
@@ -121,7 +121,7 @@ function renderSummary(run) {
   setText(root, '[data-field="slots"]', String(s.slots));
   setText(root, '[data-field="efficiency"]', percent(s.efficiency));
   setText(root, '[data-field="speedup"]', times(s.speedup));
-  setText(root, '[data-field="peak_concurrency"]', s.peak_concurrency == null ? "\u2014" : String(s.peak_concurrency));
+  setText(root, '[data-field="peak_concurrency"]', peakText(run));
   setText(root, '[data-field="throughput_per_s"]', rate(s.throughput_per_s));
   setText(root, '[data-field="workers_at_start"]', String(run.workers_at_start));
   root.querySelector("[data-partial]").hidden = run.state === "done";
@@ -198,10 +198,15 @@ poll(async () => {
   const [run, fresh] = await Promise.all([
     getJSON(`/api/runs/${encodeURIComponent(runId)}?tasks=false`), timeline.load(), loadTable(),
   ]);
-  const started = performance.now();
+  let started = performance.now();
   render(run);
   timeline.run = run;
-  if (fresh) timeline.draw();
   renderMs = performance.now() - started;
+  if (fresh) {
+    await timeline.ready(); // loaded or failed: the figures above never wait for it
+    started = performance.now();
+    timeline.draw();
+    renderMs += performance.now() - started;
+  }
   return run.state !== "done" || !timeline.data?.final;
 }, () => Math.max(pollMs, 2 * renderMs));

@@ -7,14 +7,26 @@ function workersText(n) {
   return n === 1 ? "1 worker" : `${n} workers`;
 }
 
+// [offset as shown, workers live from then]: changes that read at the same offset are one,
+// the last of them; a step that leaves the count as it was is none.
+function steps(changes) {
+  const result = [];
+  for (const [offset, live] of changes) {
+    const at = number("offset_s", offset);
+    if (result.length && result[result.length - 1][0] === at) result.pop();
+    if (!result.length || result[result.length - 1][1] !== live) result.push([at, live]);
+  }
+  return result;
+}
+
 export function workersNote(workers) {
   if (!workers) return "";
   const text = `served by ${workersText(workers.served)}`;
-  const changes = workers.changes || [];
-  if (changes.length < 2) return `${text} · ${workers.live} live throughout`;
-  const steps = [workersText(changes[0][1])];
-  for (const [offset, live] of changes.slice(1)) steps.push(`${live} from +${number("offset_s", offset)}`);
-  return `${text} · live: ${steps.join(", ")}`;
+  const shown = steps(workers.changes || []);
+  if (shown.length < 2) return `${text} · ${shown.length ? shown[0][1] : workers.live} live throughout`;
+  const named = [workersText(shown[0][1])];
+  for (const [at, live] of shown.slice(1)) named.push(`${live} from +${at}`);
+  return `${text} · live: ${named.join(", ")}`;
 }
 
 export function hostLoadNote(run) {

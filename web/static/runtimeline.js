@@ -3,7 +3,8 @@
 // tasks). Dragging zooms the time axis; the server answers the zoomed window with bars again
 // once it is small enough. A live small run asks only for the bars that ended since the last poll.
 import {
-  PLOTLY_CONFIG, PLOTLY_FONT, STATE_COLOURS, STATE_LABELS, count, esc, getJSON, millis, percent,
+  PLOTLY_FONT, STATE_COLOURS, STATE_LABELS, count, esc, getJSON, millis, percent, plot,
+  plotlyReady,
 } from "./fanout.js";
 
 const TRACE_ORDER = ["ok", "http_error", "error", "timeout", "refused", "lost", "running"];
@@ -48,28 +49,6 @@ function running(data) {
   }));
 }
 
-// plotly.js: the pages that draw at once load it with a `defer` script (#plotly-script). The run
-// page preloads it and runs it here, once its first reads are out: its evaluation holds the main
-// thread for most of a second, and a read asked after it would wait for that too.
-let plotlyLoading = null;
-
-function plotlyReady(el) {
-  if (window.Plotly) return Promise.resolve();
-  if (plotlyLoading) return plotlyLoading;
-  let script = document.getElementById("plotly-script");
-  if (!script && el.dataset.plotlySrc) {
-    script = Object.assign(document.createElement("script"), { id: "plotly-script", src: el.dataset.plotlySrc });
-    document.head.append(script);
-  }
-  if (!script) return Promise.reject(new Error("plotly.js is not on this page"));
-  plotlyLoading = new Promise((resolve, reject) => {
-    if (window.Plotly) resolve();
-    script.addEventListener("load", resolve, { once: true });
-    script.addEventListener("error", () => reject(new Error("plotly.js did not load")), { once: true });
-  });
-  return plotlyLoading;
-}
-
 export class RunTimeline {
   // options.compact: a small chart without legend or zoom (the compare page's stack), drawn to
   // options.xMax seconds with options.marginLeft pixels of lane labels, so stacked charts align.
@@ -84,6 +63,13 @@ export class RunTimeline {
     this.data = null;
     this.run = null;
     this.listening = false;
+    this.plotly = null; // plotlyReady(): asked once the first read is out
+  }
+
+  // Resolves once plotly.js has loaded or failed (then draw() says why there is no chart).
+  ready() {
+    this.plotly ??= plotlyReady(this.el.dataset.plotlySrc);
+    return this.plotly;
   }
 
   query() {
@@ -92,7 +78,10 @@ export class RunTimeline {
   }
 
   async update(run) {
-    if (await this.load(run)) this.draw();
+    if (await this.load(run)) {
+      await this.ready();
+      this.draw();
+    }
   }
 
   // Reads the timeline the view needs; false when a zoom overtook the answer.
@@ -100,7 +89,8 @@ export class RunTimeline {
     if (run) this.run = run;
     const asked = this.window;
     const answer = getJSON(`/api/runs/${encodeURIComponent(this.runId)}/timeline?${this.query()}`);
-    const [data] = await Promise.all([answer, plotlyReady(this.el)]);
+    this.ready();
+    const data = await answer;
     if (asked !== this.window) return false; // zoomed meanwhile: that answer will draw
     if (data.since !== undefined) {
       for (const bar of ended(data)) this.bars.set(bar.index, bar);
@@ -133,13 +123,12 @@ export class RunTimeline {
     const labels = new Map(data.lanes.map((lane, i) => [lane, data.lane_labels[i]]));
     const traces = data.mode === "bins" ? this.binTraces(data) : this.barTraces(data, labels);
     const whole = !this.window;
-    const layout = this.layout(data, whole);
-    window.Plotly.react(el, traces, layout, PLOTLY_CONFIG);
+    el.dataset.final = String(Boolean(data.final && whole));
+    if (!plot(el, traces, this.layout(data, whole))) return;
     if (!this.listening && !this.options.compact) {
       this.listening = true;
       el.on("plotly_relayout", (event) => this.zoom(event));
     }
-    el.dataset.final = String(Boolean(data.final && whole));
     if (!el.dataset.drawnAt) el.dataset.drawnAt = String(performance.now());
   }
 
