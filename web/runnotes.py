@@ -1,8 +1,11 @@
-"""Sentences the run page says about the conditions of a run: which workers served it, and
-whether other processes loaded the worker hosts (then its figures may be distorted).
+"""Sentences the run page says about the conditions of a run: which workers served it, whether
+other processes loaded the worker hosts (then its figures may be distorted), how many of its
+tasks ran again after their worker stopped, and how long none of its tasks was running (time
+its wall time includes).
 
-Both read fields the reader adds (`summary.workers`, `host_load`) and say nothing
-when a record has none. static/runnotes.js writes the same sentences for the live page, with the
+The first two read fields the reader adds (`summary.workers`, `host_load`), the others the
+run's notes (web.runview.run_notes, also in each timeline answer); each says nothing when its
+data is not there. static/runnotes.js writes the same sentences for the live page, with the
 same number formats (web/presentation.py).
 """
 
@@ -10,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from web.formats import number
+from web.formats import counted, number, seconds
 
 
 def _workers(n: int) -> str:
@@ -56,4 +59,29 @@ def host_load_note(run: dict[str, Any]) -> str:
         f"Other processes kept the worker hosts busy during this run ({named}; more than "
         f"{number('cores', load['threshold_cores'])} is too many): the figures may be distorted; "
         f"repeat {again}."
+    )
+
+
+def rerun_note(notes: dict[str, Any] | None) -> str:
+    """ "854 tasks ran again: their worker stopped before they ended (...)"; empty for none."""
+    n = (notes or {}).get("reruns") or 0
+    if not n:
+        return ""
+    them = "it" if n == 1 else "they"
+    return (
+        f"{counted(n, 'task')} ran again: their worker stopped before {them} ended (a restart "
+        "or a crash), so each was run once more; the table gives each its attempt."
+    )
+
+
+def pause_note(notes: dict[str, Any] | None) -> str:
+    """The time none of the run's tasks was running, which its wall time includes; empty when
+    there was none."""
+    paused = (notes or {}).get("paused_s") or 0
+    if paused <= 0:
+        return ""
+    return (
+        f"For {seconds(paused)} no task of this run was running (no worker was running it: a "
+        "restart, or workers busy with other work). Its wall time includes that time, and so do "
+        "its efficiency and throughput."
     )

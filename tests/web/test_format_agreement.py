@@ -42,6 +42,8 @@ FORMATTERS: dict[str, tuple[Any, str]] = {
     "peak_text": (formats.peak_text, "peakText"),
     "workers_note": (runnotes.workers_note, "workersNote"),
     "host_load_note": (runnotes.host_load_note, "hostLoadNote"),
+    "rerun_note": (runnotes.rerun_note, "rerunNote"),
+    "pause_note": (runnotes.pause_note, "pauseNote"),
 }
 
 UUID = "0123456789abcdef0123456789ABCDEF"  # an RQ pool worker's name: shortened to 8
@@ -105,6 +107,9 @@ CASES: list[tuple[str, tuple[Any, ...]]] = [
     ("peak_text", ({"summary": {"peak_concurrency": 1234}, "counts": {"running": 2}},)),
     ("peak_text", ({"summary": {"peak_concurrency": None}, "counts": {"running": 8}},)),
     ("peak_text", ({"summary": {"peak_concurrency": None}, "counts": {"running": 0}},)),
+    *[("rerun_note", (notes,)) for notes in (None, {"reruns": 0}, {"reruns": 1}, {"reruns": 854})],
+    *[("pause_note", ({"paused_s": v},)) for v in (0, 0.0, 1.25, 29.9, 754.5)],
+    ("pause_note", (None,)),
     ("host_load_note", ({},)),
     ("host_load_note", (_load({"b-host": 0.5, "B-host": 0.5, "a-host": 0.125}),)),
     ("host_load_note", (_load({"zeta": 1.375}) | {"comparison": "c0ffee"},)),

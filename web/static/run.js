@@ -5,7 +5,7 @@ import {
   DASH, STATE_LABELS, count, esc, fixed, getJSON, millis, peakText, percent, poll, rate, seconds,
   setText, times, urlCell,
 } from "./fanout.js";
-import { hostLoadNote, workersNote } from "./runnotes.js";
+import { hostLoadNote, pauseNote, rerunNote, workersNote } from "./runnotes.js";
 import { RunTimeline } from "./runtimeline.js";
 
 const root = document.querySelector("[data-run-id]");
@@ -105,13 +105,20 @@ function renderProvisional(run) {
   for (const note of cards.querySelectorAll("[data-ideal-basis]")) note.hidden = note.dataset.idealBasis !== basis;
 }
 
-function renderConditions(run) {
-  const workers = root.querySelector("[data-workers-note]");
-  workers.textContent = workersNote(run.summary.workers);
-  workers.hidden = !workers.textContent;
-  const load = root.querySelector("[data-host-load]");
-  load.textContent = hostLoadNote(run);
-  load.hidden = !load.textContent;
+function setNote(selector, text) {
+  const note = root.querySelector(selector);
+  if (note.textContent !== text) note.textContent = text;
+  note.hidden = !text;
+}
+
+// Every note, on each poll: each appears as soon as its data does (a busy host, a re-run).
+// `notes` comes with each timeline answer (web/runview.py's run_notes).
+function renderConditions(run, notes) {
+  setNote("[data-workers-note]", workersNote(run.summary.workers));
+  setNote("[data-host-load]", hostLoadNote(run));
+  if (!notes) return;
+  setNote("[data-rerun-note]", rerunNote(notes));
+  setNote("[data-pause-note]", pauseNote(notes));
 }
 
 function renderSummary(run) {
@@ -154,7 +161,7 @@ function render(run) {
   renderProgress(run);
   renderSummary(run);
   renderProvisional(run);
-  renderConditions(run);
+  renderConditions(run, timeline.data?.notes);
 }
 
 // Sorting, filtering and paging ask the server for the page, and keep it in the address bar.
