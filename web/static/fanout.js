@@ -115,6 +115,7 @@ export function urlCell(url) {
 }
 
 const LANE = FORMATS.lane;
+export const LANE_SEPARATOR = LANE.separator;
 const WORKER_ID = new RegExp(`^(?:${LANE.worker_id_pattern})$`);
 
 export function shortWorker(name) {
