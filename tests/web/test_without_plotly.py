@@ -1,15 +1,22 @@
 """Pages whose chart library did not load (plotly.js answered 503: `make assets` never ran) still
 show everything else live: the run's state, progress, cards and table; each chart says why it
-is missing. A real Chromium with the bundle's URL answered 503 by the test."""
+is missing. A real Chromium with the bundle's URL answered 503 by the test: the run, compare,
+workers and sweep pages."""
 
 from __future__ import annotations
 
+import json
 import re
+import secrets
+import time
 from collections.abc import Iterator
 
 import pytest
 import requests
 
+from contract import keys
+from contract.records import RunSpec
+from contract.states import Strategy, Workload
 from tests.conftest import ARTIFACTS
 from tests.web.conftest import (
     CSP_WATCH_SCRIPT,
@@ -108,4 +115,35 @@ def test_the_workers_page_stays_live_without_plotly(bare_page):
         "() => Number(document.querySelector('[data-w=\"live\"]').textContent) >= 2"
     )
     assert page.locator("[data-worker-rows] tr").count() >= 2
+    assert page.locator("#banner").is_hidden()
+
+
+def test_the_sweep_page_stays_live_without_plotly(bare_page, redis_client):
+    """A sweep ended with two points, written as producer.sweep keeps it."""
+    sweep_id = secrets.token_hex(6)
+    spec = RunSpec(("http://a.example/0",), Strategy.QUEUE, 1, Workload.FETCH)
+    points = [
+        {"workers": n, "throughput": 10.0 * n, "wall_s": 1.0 / n, "efficiency": 0.9,
+         "others_cores": 0.0, "run_id": secrets.token_hex(6)}
+        for n in (1, 2)
+    ]  # fmt: skip
+    redis_client.hset(
+        keys.sweep_key(sweep_id),
+        mapping={
+            "id": sweep_id,
+            "spec": json.dumps(spec.to_dict()),
+            "counts": "[1, 2]",
+            "state": "done",
+            "step": 2,
+            "points": json.dumps(points),
+            "restore": "null",
+            "submitted_at": repr(time.time() - 5),
+            "finished_at": repr(time.time()),
+        },
+    )
+    redis_client.expire(keys.sweep_key(sweep_id), 600)
+    page = bare_page
+    page.goto(f"/sweeps/{sweep_id}")
+    chart_says_why(page, "#sweep-chart")
+    assert page.locator("[data-sweep-rows] tr").count() == 2
     assert page.locator("#banner").is_hidden()
