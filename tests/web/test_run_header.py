@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from contract.states import Strategy, TaskState
-from tests.web.records import write_run
+from tests.web.records import write_comparison, write_run
 from web.runnotes import workers_note
 
 URLS = [f"http://a.example/{i}" for i in range(4)]
@@ -63,3 +63,10 @@ def test_the_runs_list_labels_strategies_as_the_run_page_does(client, redis_clie
     row = re.search(rf"<tr [^>]*>\s*<td><a href=\"/runs/{run_id}\">.*?</tr>", html, re.S).group(0)
     cells = re.findall(r"<td>([^<]*)</td>", row)
     assert "queue" in cells and not any("\u00d7" in cell for cell in cells), cells
+
+
+def test_the_compare_header_counts_one_url_as_one(client, redis_client):
+    one = write_run(redis_client, URLS[:1], OK[:1], strategy=Strategy.SEQUENTIAL)
+    comparison = write_comparison(redis_client, URLS[:1], [one])
+    html = client.get(f"/compare/{comparison}").get_data(as_text=True)
+    assert "The same 1 URL under each strategy" in meta(html)
