@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, url_for
 
+from contract import runfacts
 from web import presentation
 from web.assets import plotly_url
 from web.formats import (
@@ -32,6 +33,11 @@ from web.formats import (
 )
 from web.presentation import DASH
 from web.runnotes import host_load_note, pause_note, rerun_note, workers_note
+
+#: How long after a run's end its facts (the host load above all) may still change: a worker
+#: keeps them SETTLE_S after the end, or without the load once its samples are SAMPLES_LATE_S
+#: late. A page open on the run polls that long, so a note they bring shows without a reload.
+FACTS_SETTLE_S = runfacts.SETTLE_S + runfacts.SAMPLES_LATE_S + 2.0
 
 STATE_LABELS = {name: look.label for name, look in presentation.TASK_STATES.items()}
 RUN_STATE_LABELS = {name: look.label for name, look in presentation.RUN_STATES.items()}
@@ -90,6 +96,7 @@ def init_views(app: Flask) -> None:
     app.jinja_env.globals["STATE_LABELS"] = STATE_LABELS
     app.jinja_env.globals["RUN_STATE_LABELS"] = RUN_STATE_LABELS
     app.jinja_env.globals["DASH"] = DASH
+    app.jinja_env.globals["FACTS_SETTLE_S"] = FACTS_SETTLE_S
     app.jinja_env.globals["presentation"] = presentation.page_data()
     app.jinja_env.globals["presentation_css_url"] = presentation_css_url
     app.jinja_env.globals["plotly_url"] = plotly_url

@@ -11,6 +11,7 @@ import { RunTimeline } from "./runtimeline.js";
 const root = document.querySelector("[data-run-id]");
 const runId = root.dataset.runId;
 const pollMs = Number(root.dataset.pollMs) || 700;
+const factsSettleS = Number(root.dataset.factsSettleS) || 20;
 const timeline = new RunTimeline(document.getElementById("timeline"), runId);
 const card = root.querySelector("[data-table]");
 const tbody = card.querySelector("[data-rows]");
@@ -198,6 +199,12 @@ card.addEventListener("click", (event) => {
   }
 });
 
+// A run that ended moments ago may still get its facts (the host load), kept by a worker
+// after its end: the page reads on until they are, so their note shows without a reload.
+function settling(run) {
+  return run.finished_at != null && Date.now() / 1000 - run.finished_at < factsSettleS;
+}
+
 // Each poll reads the summary (no tasks), then the timeline and the table page in view; a run
 // that takes long to draw polls less often (never more than about half of the time drawing).
 // The three reads go out together: the timeline does not wait for the summary.
@@ -215,5 +222,5 @@ poll(async () => {
     timeline.draw();
     renderMs += performance.now() - started;
   }
-  return run.state !== "done" || !timeline.data?.final;
+  return run.state !== "done" || !timeline.data?.final || settling(run);
 }, () => Math.max(pollMs, 2 * renderMs));
