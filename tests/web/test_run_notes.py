@@ -54,6 +54,18 @@ def test_a_run_without_reruns_or_pauses_has_neither_note(client, redis_client):
 @pytest.mark.browser
 def test_notes_appear_on_an_open_page_as_their_data_arrives(page, redis_client):
     run_id = write_run(redis_client, URLS, OK, timings_s=TIMINGS, ended=2)
+    # A run is final once its host load is in (`provisional`, contract.runfacts.settled): until
+    # then its summary says provisional, and the open page reads on. This run's records have no
+    # worker spans to wait for, so the summary is held provisional here until its load is in.
+    held = {"provisional": True}
+
+    def summary(route) -> None:
+        record = route.fetch().json()
+        if held["provisional"]:
+            record |= {"provisional": True, "host_load": None}
+        route.fulfill(json=record)
+
+    page.route(f"**/api/runs/{run_id}?tasks=false", summary)
     page.goto(f"/runs/{run_id}")
     page.wait_for_selector('[data-run-id][data-state="running"]')
     assert page.locator("[data-rerun-note]").is_hidden()
@@ -61,6 +73,8 @@ def test_notes_appear_on_an_open_page_as_their_data_arrives(page, redis_client):
 
     done = write_run(redis_client, URLS, OK, timings_s=TIMINGS)  # the same run, ended: copied
     run_again(redis_client, done, 2, 3)
+    load = {"busy": True, "others_cores": {"vm": 1.5}, "threshold_cores": 0.25}
+    redis_client.hset(keys.run_key(done), "host_load", json.dumps(load))
     for key in (keys.tasks_key, keys.order_key):
         redis_client.copy(key(done), key(run_id), replace=True)
     redis_client.hset(keys.run_key(run_id), mapping=_fields_of(redis_client, done))
@@ -72,11 +86,10 @@ def test_notes_appear_on_an_open_page_as_their_data_arrives(page, redis_client):
     assert re.match(r"For \d+\.\d s no task of this run", page.inner_text("[data-pause-note]"))
     page.wait_for_selector('#timeline[data-final="true"]')
     assert page.locator("[data-host-load]").is_hidden()
+    assert page.locator('[data-summary][data-provisional="true"]').count() == 1
 
-    # The host load comes after the end (a worker keeps the run's facts once its hosts' CPU
-    # samples past the end are in): the page, done and drawn, still shows it.
-    load = {"busy": True, "others_cores": {"vm": 1.5}, "threshold_cores": 0.25}
-    redis_client.hset(keys.run_key(run_id), "host_load", json.dumps(load))
+    # The host load comes after the end: the page, done and drawn, still shows it.
+    held["provisional"] = False
     note = page.locator("[data-host-load]")
     note.wait_for(timeout=10_000)
     assert note.inner_text().startswith("Other processes kept the worker hosts")
