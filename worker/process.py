@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import multiprocessing
+import os
 import signal
 import threading
 import time
@@ -18,6 +20,7 @@ from typing import Any
 
 from redis import Redis
 from rq import Queue, SimpleWorker, Worker
+from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
 from rq.exceptions import StopRequested
 from rq.job import Job
 from rq.serializers import JSONSerializer
@@ -25,9 +28,11 @@ from rq.worker import BaseWorker
 
 import worker.jobs  # noqa: F401 - preloaded before any fork: the whole point of a warm worker
 from contract import connection, fleet, keys, sequence
+from contract.parent_death import die_with_parent
 from contract.settings import Settings
 from worker import identity, pools
 from worker.heartbeat import Heartbeat
+from worker.scheduler import FanoutScheduler
 from worker.task_writer import TaskWriter
 
 log = logging.getLogger(__name__)
@@ -73,6 +78,35 @@ class _FanoutMixin:
         if self.scheduler:  # type: ignore[attr-defined]
             self.stop_scheduler()  # type: ignore[attr-defined]
 
+    def _start_scheduler(
+        self,
+        burst: bool = False,
+        logging_level: str | None = "INFO",
+        date_format: str = DEFAULT_LOGGING_DATE_FORMAT,
+        log_format: str = DEFAULT_LOGGING_FORMAT,
+    ) -> None:
+        """RQ's (`BaseWorker._start_scheduler`), with a scheduler that dies with this worker
+        (`worker.scheduler`). `tests/test_orphans.py` pins RQ's source this copies."""
+        self.scheduler = FanoutScheduler(
+            self.queues,  # type: ignore[attr-defined]
+            connection=self.connection,  # type: ignore[attr-defined]
+            logging_level=logging_level if logging_level is not None else self.log.level,  # type: ignore[attr-defined]
+            date_format=date_format,
+            log_format=log_format,
+            serializer=self.serializer,  # type: ignore[attr-defined]
+        )
+        self.scheduler.acquire_locks()
+        if self.scheduler.acquired_locks:
+            if burst:
+                try:
+                    self.scheduler.register_birth()
+                    self.scheduler.enqueue_scheduled_jobs()
+                finally:
+                    self.scheduler.release_locks()
+                    self.scheduler.register_death()
+            else:
+                self.scheduler.start()
+
     def dequeue_job_and_maintain_ttl(
         self, timeout: int | None, max_idle_time: int | None = None
     ) -> tuple[Job, Queue] | None:
@@ -91,6 +125,9 @@ class _FanoutMixin:
 
     def work(self, *args: Any, **kwargs: Any) -> bool:
         identity.set_worker_name(self.name)  # type: ignore[attr-defined]
+        supervisor = multiprocessing.parent_process()  # a supervisor's fork, or None if alone
+        if supervisor is not None and supervisor.pid is not None:
+            die_with_parent(signal.SIGKILL, supervisor.pid)
         heartbeat = Heartbeat(
             self.connection,  # type: ignore[attr-defined]
             self.name,  # type: ignore[attr-defined]
@@ -137,7 +174,19 @@ class FanoutSimpleWorker(_FanoutMixin, SimpleWorker):
 
 
 class FanoutForkWorker(_FanoutMixin, Worker):
-    """RQ's default model: a fresh work-horse process per job."""
+    """RQ's default model: a fresh work-horse process per job, which dies with the worker."""
+
+    _forked_by = 0
+
+    def fork_work_horse(self, job: Job, queue: Queue) -> None:
+        self._forked_by = os.getpid()  # in the worker's main thread, where RQ forks
+        super().fork_work_horse(job, queue)
+
+    def main_work_horse(self, job: Job, queue: Queue) -> None:
+        """In the work-horse: a SIGKILLed worker takes it along (RQ puts it in a group of its
+        own, which no group signal of the worker's reaches)."""
+        die_with_parent(signal.SIGKILL, self._forked_by)
+        super().main_work_horse(job, queue)
 
     def perform_job(self, *args: Any, **kwargs: Any) -> bool:
         """Runs in the work-horse, which ends with os._exit: its pools go with the job."""

@@ -1,0 +1,157 @@
+"""No fanout process outlives its parent: a SIGKILLed `fanout up` takes its whole stack along, a
+SIGKILLed worker takes its RQ scheduler along, a SIGKILLed supervisor takes its workers along.
+
+Each service of `fanout up` runs in a session of its own (honcho's way), so nothing but the
+parent-death signal (`contract.parent_death`) can stop them when their parent is killed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import psutil
+import pytest
+import redis as redis_lib
+import requests
+
+from contract import keys
+from tests.support import alive_workers, free_port, start_redis, start_worker, wait_until
+
+#: How long the orphans may take to go: the services get SIGKILL, gunicorn's workers notice their
+#: master is gone within a second or two, the scheduler stops at its next one-second tick.
+GONE_WITHIN_S = 30
+
+
+def _kill_all(processes: list[psutil.Process]) -> None:
+    for process in processes:
+        with contextlib.suppress(psutil.Error):
+            process.kill()
+
+
+def _descendants(pid: int) -> list[psutil.Process]:
+    return psutil.Process(pid).children(recursive=True)
+
+
+def _describe(processes: list[psutil.Process]) -> list[str]:
+    described = []
+    for process in processes:
+        with contextlib.suppress(psutil.Error):
+            described.append(f"{process.pid} {' '.join(process.cmdline())[:120]}")
+    return described
+
+
+@pytest.fixture
+def up(tmp_path):
+    """`fanout up` on private ports with its own embedded Redis; every process it started is
+    killed at the end whatever happened."""
+    ports = {name: str(free_port()) for name in ("WEB_PORT", "ORIGIN_PORT", "FANOUT_REDIS_PORT")}
+    inherited = ("REDIS_URL", "ORIGIN_URL", "FANOUT_ALLOW_HOSTS")
+    env = {k: v for k, v in os.environ.items() if k not in inherited}
+    env.update(ports, FANOUT_DATA_DIR=str(tmp_path / "data"))
+    log_path = tmp_path / "up.log"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fanout", "up", "--workers", "2"],
+        env=env,
+        stdout=log_path.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    seen: list[psutil.Process] = []
+    try:
+        yield proc, ports, log_path, seen
+    finally:
+        with contextlib.suppress(psutil.Error):
+            seen += _descendants(proc.pid)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        _kill_all(seen)
+
+
+def test_a_sigkilled_fanout_up_leaves_no_process_of_its_stack(up):
+    proc, ports, log_path, seen = up
+    client = redis_lib.Redis(port=int(ports["FANOUT_REDIS_PORT"]))
+
+    def redis_up() -> bool:
+        assert proc.poll() is None, log_path.read_text()
+        try:
+            return bool(client.ping())
+        except redis_lib.RedisError:
+            return False
+
+    wait_until(redis_up, 60, "the embedded redis-server")
+    wait_until(lambda: len(alive_workers(client)) == 2, 60, "2 workers")
+    web = f"http://127.0.0.1:{ports['WEB_PORT']}/healthz"
+
+    def web_up() -> bool:
+        try:
+            return requests.get(web, timeout=2).ok
+        except requests.RequestException:
+            return False
+
+    wait_until(web_up, 60, "the web app")
+    # The worker that takes RQ's scheduler lock forks its scheduler right after.
+    lock = f"rq:scheduler-lock:{keys.QUEUE_NAME}"
+    wait_until(lambda: client.exists(lock), 60, "a worker's scheduler")
+    time.sleep(1)
+    seen += _descendants(proc.pid)
+    assert len(seen) >= 8, _describe(seen)  # 4 honcho runners, 4 services, and their children
+
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    _, alive = psutil.wait_procs(seen, timeout=GONE_WITHIN_S)
+    assert alive == [], _describe(alive)
+
+
+@pytest.fixture
+def private_redis(tmp_path, stack_env):
+    redis = start_redis(tmp_path)
+    env = dict(stack_env, REDIS_URL=redis.url)
+    try:
+        yield redis_lib.Redis.from_url(redis.url), env
+    finally:
+        redis.stop()
+
+
+def _scheduler_of(worker: psutil.Process) -> psutil.Process | None:
+    """RQ's scheduler: the worker's forked child, while it holds the scheduler lock."""
+    children = worker.children()
+    return children[0] if children else None
+
+
+def test_a_sigkilled_worker_takes_its_scheduler_along(private_redis, tmp_path):
+    client, env = private_redis
+    supervisor = start_worker(tmp_path, env, name="sup", pool=1)
+    try:
+        wait_until(lambda: len(alive_workers(client)) == 1, 60, "1 worker")
+        worker = psutil.Process(supervisor.pid).children()[0]
+        scheduler = wait_until(lambda: _scheduler_of(worker), 30, "the worker's scheduler")
+        worker.kill()
+        _, alive = psutil.wait_procs([scheduler], timeout=GONE_WITHIN_S)
+        assert alive == [], f"scheduler {scheduler.pid} outlived its worker {worker.pid}"
+    finally:
+        leftovers = _descendants(supervisor.pid) if supervisor.alive() else []
+        supervisor.stop(timeout_s=30)
+        _kill_all(leftovers)
+
+
+def test_a_sigkilled_supervisor_takes_its_workers_along(private_redis, tmp_path):
+    client, env = private_redis
+    supervisor = start_worker(tmp_path, env, name="sup", pool=2)
+    family: list[psutil.Process] = []
+    try:
+        wait_until(lambda: len(alive_workers(client)) == 2, 60, "2 workers")
+        family = _descendants(supervisor.pid)
+        # Only the supervisor: its group (which `Child.stop` would signal) must not be needed.
+        os.kill(supervisor.pid, signal.SIGKILL)
+        supervisor.proc.wait()
+        _, alive = psutil.wait_procs(family, timeout=GONE_WITHIN_S)
+        assert alive == [], _describe(alive)
+    finally:
+        _kill_all(family)
+        supervisor.stop(timeout_s=5)
