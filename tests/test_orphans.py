@@ -8,6 +8,8 @@ parent-death signal (`contract.parent_death`) can stop them when their parent is
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import inspect
 import os
 import signal
 import subprocess
@@ -18,13 +20,36 @@ import psutil
 import pytest
 import redis as redis_lib
 import requests
+from rq.scheduler import RQScheduler
+from rq.worker import BaseWorker, Worker
 
 from contract import keys
 from tests.support import alive_workers, free_port, start_redis, start_worker, wait_until
 
+#: The RQ 2.12.0 code `worker.process` copies or hooks into for these children, by the SHA-256 of
+#: its source. If RQ changes one, re-read it against worker/process.py and worker/scheduler.py.
+RQ_METHODS = {
+    ("BaseWorker", "_start_scheduler"): "49c229109608aa31",
+    ("RQScheduler", "start"): "7995068483aebe44",
+    ("RQScheduler", "work"): "5d1810bdd4392089",
+    ("Worker", "fork_work_horse"): "18679b6c0638d279",
+    ("BaseWorker", "main_work_horse"): "76b22f56b2342374",
+}
+
 #: How long the orphans may take to go: the services get SIGKILL, gunicorn's workers notice their
 #: master is gone within a second or two, the scheduler stops at its next one-second tick.
 GONE_WITHIN_S = 30
+
+
+def test_rq_code_the_parent_death_hooks_rely_on_is_unchanged():
+    classes = {"BaseWorker": BaseWorker, "Worker": Worker, "RQScheduler": RQScheduler}
+    changed = {}
+    for (owner, name), expected in RQ_METHODS.items():
+        source = inspect.getsource(getattr(classes[owner], name))
+        digest = hashlib.sha256(source.encode()).hexdigest()[:16]
+        if digest != expected:
+            changed[f"{owner}.{name}"] = digest
+    assert not changed, f"RQ changed; re-check worker/process.py and worker/scheduler.py: {changed}"
 
 
 def _kill_all(processes: list[psutil.Process]) -> None:

@@ -23,6 +23,7 @@ from rq import Queue, SimpleWorker, Worker
 from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
 from rq.exceptions import StopRequested
 from rq.job import Job
+from rq.scheduler import RQScheduler
 from rq.serializers import JSONSerializer
 from rq.worker import BaseWorker
 
@@ -49,6 +50,7 @@ class _FanoutMixin:
     DEQUEUE_WAIT_S = 1
 
     _stop_requested: bool
+    scheduler: RQScheduler | None
 
     def _install_signal_handlers(self) -> None:
         """RQ's SIGINT/SIGTERM handlers, plus RETIRE_SIGNAL: a supervisor shrinking its pool."""
@@ -75,7 +77,7 @@ class _FanoutMixin:
         SIGTERMs measured here). Setting the flag defers the stop to the loop's next check.
         """
         self._stop_requested = True
-        if self.scheduler:  # type: ignore[attr-defined]
+        if self.scheduler:
             self.stop_scheduler()  # type: ignore[attr-defined]
 
     def _start_scheduler(
@@ -87,7 +89,7 @@ class _FanoutMixin:
     ) -> None:
         """RQ's (`BaseWorker._start_scheduler`), with a scheduler that dies with this worker
         (`worker.scheduler`). `tests/test_orphans.py` pins RQ's source this copies."""
-        self.scheduler = FanoutScheduler(
+        scheduler = FanoutScheduler(
             self.queues,  # type: ignore[attr-defined]
             connection=self.connection,  # type: ignore[attr-defined]
             logging_level=logging_level if logging_level is not None else self.log.level,  # type: ignore[attr-defined]
@@ -95,17 +97,18 @@ class _FanoutMixin:
             log_format=log_format,
             serializer=self.serializer,  # type: ignore[attr-defined]
         )
-        self.scheduler.acquire_locks()
-        if self.scheduler.acquired_locks:
+        self.scheduler = scheduler
+        scheduler.acquire_locks()  # type: ignore[no-untyped-call]
+        if scheduler.acquired_locks:
             if burst:
                 try:
-                    self.scheduler.register_birth()
-                    self.scheduler.enqueue_scheduled_jobs()
+                    scheduler.register_birth()
+                    scheduler.enqueue_scheduled_jobs()  # type: ignore[no-untyped-call]
                 finally:
-                    self.scheduler.release_locks()
-                    self.scheduler.register_death()
+                    scheduler.release_locks()  # type: ignore[no-untyped-call]
+                    scheduler.register_death()
             else:
-                self.scheduler.start()
+                scheduler.start()
 
     def dequeue_job_and_maintain_ttl(
         self, timeout: int | None, max_idle_time: int | None = None

@@ -25,7 +25,7 @@ class FanoutScheduler(RQScheduler):
     def start(self) -> BaseProcess:
         """In the worker's main thread (RQ starts it from the work loop), as the kernel needs."""
         self._worker_pid = os.getpid()
-        return super().start()  # type: ignore[no-any-return]
+        return super().start()  # type: ignore[no-untyped-call,no-any-return]
 
     def work(self) -> None:
         """In the forked scheduler: RQ's SIGTERM handler first, then the parent-death signal."""
