@@ -19,7 +19,7 @@ import time
 from typing import Any
 
 from redis import Redis
-from rq import Queue, SimpleWorker, Worker
+from rq import Queue, SimpleWorker, Worker, worker_registration
 from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
 from rq.exceptions import StopRequested
 from rq.job import Job
@@ -33,6 +33,7 @@ from contract.parent_death import die_with_parent
 from contract.settings import Settings
 from worker import identity, pools
 from worker.heartbeat import Heartbeat
+from worker.redis_gone import REDIS_GONE, StopWithoutRedis
 from worker.scheduler import FanoutScheduler
 from worker.task_writer import TaskWriter
 
@@ -51,6 +52,9 @@ class _FanoutMixin:
 
     _stop_requested: bool
     scheduler: RQScheduler | None
+    #: Set when the worker deregisters from RQ; then it is never put back (`_rejoin_registry`).
+    _leaving = False
+    _registry_lock: threading.Lock
 
     def _install_signal_handlers(self) -> None:
         """RQ's SIGINT/SIGTERM handlers, plus RETIRE_SIGNAL: a supervisor shrinking its pool."""
@@ -118,9 +122,13 @@ class _FanoutMixin:
             return super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)  # type: ignore[misc,no-any-return]
         while not self._stop_requested:
             # With max_idle_time equal to the wait, RQ returns None after one empty wait.
-            result: tuple[Job, Queue] | None = super().dequeue_job_and_maintain_ttl(  # type: ignore[misc]
-                self.DEQUEUE_WAIT_S, self.DEQUEUE_WAIT_S
-            )
+            try:
+                result: tuple[Job, Queue] | None = super().dequeue_job_and_maintain_ttl(  # type: ignore[misc]
+                    self.DEQUEUE_WAIT_S, self.DEQUEUE_WAIT_S
+                )
+            except REDIS_GONE as error:  # RQ retries inside; its first write is outside that
+                self._stop_if_stopping(error)  # type: ignore[attr-defined]
+                raise
             if result is not None:
                 return result  # the loop runs it, then sees the flag: the job in hand finishes
         self.log.info("Worker %s: stopping on request", self.name)  # type: ignore[attr-defined]
@@ -131,11 +139,13 @@ class _FanoutMixin:
         supervisor = multiprocessing.parent_process()  # a supervisor's fork, or None if alone
         if supervisor is not None and supervisor.pid is not None:
             die_with_parent(signal.SIGKILL, supervisor.pid)
+        self._registry_lock = threading.Lock()
         heartbeat = Heartbeat(
             self.connection,  # type: ignore[attr-defined]
             self.name,  # type: ignore[attr-defined]
             fanout_queue(self.connection),  # type: ignore[attr-defined]
             TaskWriter(self.connection, Settings.from_env().ttl_s),  # type: ignore[attr-defined]
+            rejoin=self._rejoin_registry,
         )
         heartbeat.join()
         stop = threading.Event()
@@ -150,6 +160,30 @@ class _FanoutMixin:
             thread.join(timeout=5)
             with contextlib.suppress(Exception):
                 heartbeat.leave()
+
+    def _rejoin_registry(self) -> bool:
+        """Back into RQ's worker registry, with the fields RQ's birth wrote and the state and job
+        in hand (RQ's job counters restart from zero). In the heartbeat thread; the lock keeps
+        it from undoing `register_death`. False before RQ's birth and once leaving."""
+        with self._registry_lock:
+            if self._leaving or self.birth_date is None:  # type: ignore[attr-defined]
+                return False
+            fields = dict(self.serialize())  # type: ignore[attr-defined]
+            fields["state"] = self.get_state()  # type: ignore[attr-defined]
+            execution = getattr(self, "execution", None)
+            if fields["state"] == "busy" and execution is not None:
+                fields["current_job"] = execution.job_id
+            with self.connection.pipeline() as pipe:  # type: ignore[attr-defined]
+                pipe.hset(self.key, mapping=fields)  # type: ignore[attr-defined]
+                worker_registration.register(self, pipe)  # type: ignore[arg-type]
+                pipe.expire(self.key, self.worker_ttl + 60)  # type: ignore[attr-defined]
+                pipe.execute()
+            return True
+
+    def register_death(self) -> None:
+        with self._registry_lock:
+            self._leaving = True
+            super().register_death()  # type: ignore[misc]
 
     def handle_job_success(self, job: Job, queue: Queue, started_job_registry: Any) -> None:
         super().handle_job_success(job, queue, started_job_registry)  # type: ignore[misc]
@@ -172,11 +206,11 @@ class _FanoutMixin:
             self.log.warning("could not release the next run of %s", comparison_id, exc_info=True)  # type: ignore[attr-defined]
 
 
-class FanoutSimpleWorker(_FanoutMixin, SimpleWorker):
+class FanoutSimpleWorker(_FanoutMixin, StopWithoutRedis, SimpleWorker):
     """Runs each job in the worker process itself (no fork per job)."""
 
 
-class FanoutForkWorker(_FanoutMixin, Worker):
+class FanoutForkWorker(_FanoutMixin, StopWithoutRedis, Worker):
     """RQ's default model: a fresh work-horse process per job, which dies with the worker."""
 
     _forked_by = 0

@@ -15,6 +15,7 @@ from multiprocessing.process import BaseProcess
 from rq.scheduler import RQScheduler
 
 from contract.parent_death import die_with_parent
+from worker.redis_gone import REDIS_GONE
 
 
 class FanoutScheduler(RQScheduler):
@@ -28,7 +29,11 @@ class FanoutScheduler(RQScheduler):
         return super().start()  # type: ignore[no-untyped-call,no-any-return]
 
     def work(self) -> None:
-        """In the forked scheduler: RQ's SIGTERM handler first, then the parent-death signal."""
+        """In the forked scheduler: RQ's SIGTERM handler first, then the parent-death signal.
+        A lost Redis ends it with one line (the worker starts another once Redis is back)."""
         self._install_signal_handlers()  # type: ignore[no-untyped-call]
         die_with_parent(signal.SIGTERM, self._worker_pid)
-        super().work()  # type: ignore[no-untyped-call]
+        try:
+            super().work()  # type: ignore[no-untyped-call]
+        except REDIS_GONE as error:
+            self.log.warning("Scheduler: Redis unreachable: stopping (%s)", error)

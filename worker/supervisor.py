@@ -109,7 +109,7 @@ class WaitingLine(logging.Filter):
         if self.last_said is None:
             record.msg = f"Waiting for {workers} to stop: each finishes its job in hand first"
         else:
-            record.msg = f"Still waiting for {workers} to finish their jobs in hand"
+            record.msg = f"Still waiting for {workers} to stop"
         record.args = ()
         self.last_said = now
         return True
@@ -290,5 +290,5 @@ def run_pool(
     finally:
         try:
             pool.leave()
-        except RedisError:
-            log.warning("could not leave the live hosts cleanly", exc_info=True)
+        except RedisError as error:
+            log.warning("Redis unreachable: stopping without reporting (%s)", error)
