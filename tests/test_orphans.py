@@ -24,6 +24,12 @@ from rq.scheduler import RQScheduler
 from rq.worker import BaseWorker, Worker
 
 from contract import keys
+from contract.records import RunSpec
+from contract.settings import Settings
+from contract.states import Strategy
+from producer.connection import fanout_queue
+from producer.submit import submit_run
+from producer.wait import wait_for_run
 from tests.support import alive_workers, free_port, start_redis, start_worker, wait_until
 
 #: The RQ 2.12.0 code `worker.process` copies or hooks into for these children, by the SHA-256 of
@@ -180,3 +186,55 @@ def test_a_sigkilled_supervisor_takes_its_workers_along(private_redis, tmp_path)
     finally:
         _kill_all(family)
         supervisor.stop(timeout_s=5)
+
+
+def _submit(client, env, urls, strategy: Strategy, concurrency: int = 1) -> str:
+    spec = RunSpec(tuple(urls), strategy, concurrency)
+    return submit_run(client, fanout_queue(client), spec, Settings.from_env(env))
+
+
+def test_a_sigkilled_worker_takes_its_process_pool_along(private_redis, tmp_path, origin_url):
+    """The processes strategy's pool outlives the job (it is kept for the next one); its
+    children must not outlive the worker."""
+    client, env = private_redis
+    supervisor = start_worker(tmp_path, env, name="sup", pool=1)
+    family: list[psutil.Process] = []
+    try:
+        wait_until(lambda: len(alive_workers(client)) == 1, 60, "1 worker")
+        run_id = _submit(client, env, [f"{origin_url}/delay/10?n={i}" for i in range(4)],
+                         Strategy.PROCESSES, concurrency=2)  # fmt: skip
+        wait_for_run(client, run_id, timeout_s=60)
+        worker = psutil.Process(supervisor.pid).children()[0]
+        family = worker.children(recursive=True)
+        assert len(family) >= 2, _describe(family)  # the pool's two children (and the scheduler)
+        worker.kill()
+        _, alive = psutil.wait_procs(family, timeout=GONE_WITHIN_S)
+        assert alive == [], _describe(alive)
+    finally:
+        _kill_all(family)
+        supervisor.stop(timeout_s=30)
+
+
+def test_a_sigkilled_fork_worker_takes_its_work_horse_along(private_redis, tmp_path, origin_url):
+    """RQ puts a work-horse in a process group of its own: only the parent-death signal ends it
+    when its worker is killed."""
+    client, env = private_redis
+    # A task that outlasts GONE_WITHIN_S, so that only being killed ends the horse in time.
+    env = dict(env, FANOUT_TASK_DEADLINE_S="120", FANOUT_READ_TIMEOUT_S="120")
+    supervisor = start_worker(tmp_path, env, name="sup", pool=1, extra_args=("--class", "fork"))
+    family: list[psutil.Process] = []
+    try:
+        wait_until(lambda: len(alive_workers(client)) == 1, 60, "1 worker")
+        long_url = f"{origin_url}/delay/{(GONE_WITHIN_S + 20) * 1000}"
+        run_id = _submit(client, env, [long_url], Strategy.SEQUENTIAL)
+        wait_until(lambda: client.hlen(keys.running_key(run_id)) >= 1, 30, "the task running")
+        worker = psutil.Process(supervisor.pid).children()[0]
+        family = worker.children(recursive=True)
+        horses = [p for p in family if os.getpgid(p.pid) == p.pid]
+        assert horses, _describe(family)
+        worker.kill()
+        _, alive = psutil.wait_procs(family, timeout=GONE_WITHIN_S)
+        assert alive == [], _describe(alive)
+    finally:
+        _kill_all(family)
+        supervisor.stop(timeout_s=30)
