@@ -76,7 +76,8 @@ class OrderedManager(Manager):
         self.grace_s = dict(GRACE_S, **(grace_s or {}))
         self.jobs_in_hand = jobs_in_hand
         self._stopping: threading.Thread | None = None
-        self._why = "a process stopped"
+        #: What started the stop, for its announcement: a signal, or a process that exited.
+        self._why = ""
         #: Held while signalling a group, so a forced stop never interleaves with the ordered one.
         self._lock = threading.RLock()
         self._forced = threading.Event()
@@ -101,6 +102,9 @@ class OrderedManager(Manager):
         loop keeps printing the processes' last lines."""
         if self._stopping is not None:
             return
+        if not self._why:
+            exited = [n for n, p in self._processes.items() if "returncode" in p]
+            self._why = f"{', '.join(exited) or 'a process'} stopped"
         self._terminating = True
         self._stopping = threading.Thread(target=self._stop_in_order, name="stop", daemon=True)
         self._stopping.start()
@@ -147,10 +151,13 @@ class OrderedManager(Manager):
             else:
                 waits = f"the workers finish {jobs} job{'s' * (jobs != 1)} in hand ({grace})"
         else:
-            waits = "stopping"
+            waits = "no worker to wait for"
+        after = [" and ".join(group) for group in self.stop_order if group != ("worker",)]
+        later = ", then ".join(after)
+        again = " again" if self._why.endswith("received") else ""
         self._system_print(
-            f"{self._why}: {waits}, then web and origin stop, then redis. "
-            "Press Ctrl-C again to stop everything at once.\n"
+            f"{self._why}: {waits}; then {later} stop. "
+            f"Press Ctrl-C{again} to stop everything at once.\n"
         )
 
     def _stop_in_order(self) -> None:

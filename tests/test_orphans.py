@@ -1,5 +1,6 @@
 """No fanout process outlives its parent: a SIGKILLed `fanout up` takes its whole stack along, a
-SIGKILLed worker takes its RQ scheduler along, a SIGKILLed supervisor takes its workers along.
+SIGKILLed worker takes its RQ scheduler along, a SIGKILLed supervisor's workers stop (warm: a job in
+hand would end first).
 
 Each service of `fanout up` runs in a session of its own (honcho's way), so nothing but the
 parent-death signal (`contract.parent_death`) can stop them when their parent is killed.

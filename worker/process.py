@@ -56,8 +56,13 @@ class _FanoutMixin:
     _leaving = False
     _registry_lock: threading.Lock
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._registry_lock = threading.Lock()
+
     def _install_signal_handlers(self) -> None:
-        """RQ's SIGINT/SIGTERM handlers, plus RETIRE_SIGNAL: a supervisor shrinking its pool."""
+        """RQ's SIGINT/SIGTERM handlers, plus RETIRE_SIGNAL: a supervisor shrinking its pool or
+        stopping, or the supervisor's death (the worker's parent-death signal)."""
         super()._install_signal_handlers()  # type: ignore[misc]
         signal.signal(RETIRE_SIGNAL, self._retire)
 
@@ -69,7 +74,12 @@ class _FanoutMixin:
         short by the stack's own stop (`fanout up`'s Ctrl-C reaches the whole process group), so
         retiring uses its own signal and leaves SIGINT/SIGTERM as they were: still a warm stop.
         """
-        self.log.info("Worker %s: retired by its supervisor", self.name)  # type: ignore[attr-defined]
+        supervisor = multiprocessing.parent_process()
+        if supervisor is not None and supervisor.pid != os.getppid():  # its parent-death signal
+            why = "its supervisor is gone: stopping after the job in hand"
+        else:
+            why = "retired by its supervisor"
+        self.log.info("Worker %s: %s", self.name, why)  # type: ignore[attr-defined]
         self._shutdown()
 
     def _shutdown(self) -> None:
@@ -136,10 +146,11 @@ class _FanoutMixin:
 
     def work(self, *args: Any, **kwargs: Any) -> bool:
         identity.set_worker_name(self.name)  # type: ignore[attr-defined]
-        supervisor = multiprocessing.parent_process()  # a supervisor's fork, or None if alone
+        # A supervisor's fork (None if alone): if the supervisor dies, a warm stop; the job in
+        # hand ends and is reported, then the worker exits instead of running on unsupervised.
+        supervisor = multiprocessing.parent_process()
         if supervisor is not None and supervisor.pid is not None:
-            die_with_parent(signal.SIGKILL, supervisor.pid)
-        self._registry_lock = threading.Lock()
+            die_with_parent(RETIRE_SIGNAL, supervisor.pid)
         heartbeat = Heartbeat(
             self.connection,  # type: ignore[attr-defined]
             self.name,  # type: ignore[attr-defined]
