@@ -1,7 +1,7 @@
 """RQ's scheduler, dying with the worker that forked it.
 
 RQ forks the scheduler from the worker that holds `rq:scheduler-lock:<queue>`. A SIGKILLed worker
-left it running with no parent, still holding the lock, so the next worker could not schedule.
+would leave it running with no parent, holding the lock, so no other worker could schedule.
 This one asks for a SIGTERM when its worker dies (`contract.parent_death`): RQ's own handler then
 stops it at its next tick, releasing the lock.
 """
