@@ -1,7 +1,8 @@
-"""`GET /openapi.json`: OpenAPI 3.1 for everything a program may call, written by hand.
+"""`GET /openapi.json`: OpenAPI 3.1 for everything a program may call.
 
 Built per request from the settings, so the limits it states (URLs per run, concurrency) are the
-ones the server enforces; schemas live in web.openapi_schemas.
+ones the server enforces. The request bodies' schemas are web.bodies' pydantic models (the same
+that validate them); the responses' live in web.openapi_schemas.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from contract.settings import Settings
+from web.bodies import body_schemas
 from web.openapi_parts import (
     JSON,
     TEXT,
@@ -278,7 +280,7 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
         },
         "paths": _api_paths() | table_paths() | _ops_paths(),
         "components": {
-            "schemas": schemas(settings) | table_schemas(),
+            "schemas": schemas(settings) | body_schemas(settings) | table_schemas(),
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
     }

@@ -12,8 +12,6 @@ from contract import keys
 from contract.settings import Settings
 from contract.states import RunState, Strategy, TaskState, Workload
 from contract.target import TargetMode
-from producer.validation import MAX_URL_LENGTH
-from web.repeat import MAX_REPEAT
 
 REF = "#/components/schemas/"
 
@@ -27,19 +25,6 @@ WORKLOAD = {"type": "string", "enum": [w.value for w in Workload]}
 TASK_STATE = {"type": "string", "enum": [s.value for s in TaskState]}
 RUN_STATE = {"type": "string", "enum": [s.value for s in RunState]}
 ID = {"type": "string", "pattern": f"^{keys.ID_PATTERN}$", "description": "12 hex digits"}
-
-_PORT = "(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3})"
-_OCTET = "(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
-_LABEL_END = "([A-Za-z0-9-]*[A-Za-z0-9])?"
-#: A canonical dotted quad, or a name whose last label starts with a letter: a last label that
-#: is a number (`127.1`, `0x7f`, `2130706433`) is read as an address by libc and refused by
-#: aiohttp, so both clients would not agree on it (contract.urls).
-_HOST = f"({_OCTET}(\\.{_OCTET}){{3}}|([A-Za-z0-9]{_LABEL_END}\\.)*[A-Za-z]{_LABEL_END})"
-#: The URLs the API takes: http(s), a host name or IPv4 address (letters, digits, dots, dashes),
-#: an optional port (1 to 65535), then anything but spaces and control characters. The API
-#: checks it too (web.api), so what this document calls valid is exactly what is accepted. The
-#: form is more lenient (producer.validation alone): IPv6 literals, user info.
-URL_PATTERN = f"[Hh][Tt][Tt][Pp][Ss]?://{_HOST}(:{_PORT})?([/?#][^\\x00-\\x20\\x7f]*)?"
 
 
 def ref(name: str) -> dict[str, str]:
@@ -59,14 +44,8 @@ def _state_counts() -> dict[str, Any]:
 
 
 def schemas(settings: Settings) -> dict[str, Any]:
-    """The components; limits (URLs per run, concurrency) are the server's current settings."""
-    http_url = {
-        "type": "string",
-        "minLength": 8,
-        "maxLength": MAX_URL_LENGTH,
-        "pattern": f"^{URL_PATTERN}$",
-        "description": "An http(s) URL: a host name or IPv4 address, an optional port, no spaces",
-    }
+    """The components written here (the request bodies are web.bodies' models); limits (URLs
+    per run, concurrency) are the server's current settings."""
     spec = object_schema(
         {
             "urls": {
@@ -171,50 +150,6 @@ def schemas(settings: Settings) -> dict[str, Any]:
         },
         required=list(run_properties),
     )
-    submission = {
-        "type": "object",
-        "properties": {
-            "urls": {
-                "type": "array",
-                "items": http_url,
-                "minItems": 1,
-                "maxItems": settings.max_urls,
-            },
-            "strategy": STRATEGY,
-            "concurrency": {
-                "type": "integer",
-                "minimum": 1,
-                "maximum": settings.max_concurrency,
-                "default": 8,
-            },
-            "workload": WORKLOAD | {"default": Workload.FETCH.value},
-            "compare": {
-                "type": "boolean",
-                "default": False,
-                "description": "Run the batch under every strategy (or `strategies`), in turn",
-            },
-            "strategies": {
-                "type": "array",
-                "items": STRATEGY,
-                "minItems": 1,
-                "uniqueItems": True,
-                "description": "With compare: the strategies to run, in order (default: all)",
-            },
-            "repeat": {
-                "type": "integer",
-                "minimum": 1,
-                "maximum": MAX_REPEAT,
-                "default": 1,
-                "description": "With compare: run each strategy this many times, interleaved; "
-                "the comparison shows each strategy's median and range",
-            },
-        },
-        "required": ["urls"],
-        "anyOf": [
-            {"required": ["strategy"]},
-            {"required": ["compare"], "properties": {"compare": {"const": True}}},
-        ],
-    }
     link = object_schema({"id": ID, "strategy": STRATEGY, "url": {"type": "string"}})
     worker = object_schema(
         {
@@ -266,12 +201,11 @@ def schemas(settings: Settings) -> dict[str, Any]:
                 "now": {"type": "number"},
             }
         ),
-        "Submission": submission,
         "RunAccepted": object_schema({"id": ID, "url": {"type": "string"}}),
         "ComparisonAccepted": object_schema(
             {"id": ID, "url": {"type": "string"}, "runs": {"type": "array", "items": link}}
         ),
-        **_scaling_schemas(settings, submission["properties"]["urls"]),
+        **_scaling_schemas(settings),
         "Worker": worker,
         "Workers": object_schema(
             {
@@ -329,8 +263,9 @@ def _closed(properties: dict[str, Any]) -> dict[str, Any]:
     return object_schema(properties) | {"additionalProperties": False}
 
 
-def _scaling_schemas(settings: Settings, urls: dict[str, Any]) -> dict[str, Any]:
+def _scaling_schemas(settings: Settings) -> dict[str, Any]:
     """The worker target and sweeps (producer.scaling, producer.sweep)."""
+    urls = {"type": "array", "items": ref("HttpUrl"), "minItems": 1, "maxItems": settings.max_urls}
     most = settings.max_workers_per_host
     sweep = {
         "strategy": {"type": "string", "enum": ["queue", "hybrid"], "default": "queue"},

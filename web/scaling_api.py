@@ -7,11 +7,10 @@ conflicts with (a sweep owning the target, more workers than the live hosts may 
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request, url_for
+from flask import Blueprint, Response, jsonify, url_for
 
 from contract.records import RunSpec
 from contract.states import Strategy, Workload
@@ -19,7 +18,7 @@ from producer.presets import sweep_batch
 from producer.scaling import TargetLocked, parse_target, set_target, target_overview
 from producer.sweep import SweepBusy, SweepNotFound, create_sweep, load_sweep
 from producer.validation import FleetConflict, build_spec
-from web.api import _accepted, _check_types, _check_url_shapes, _json_body, require_token
+from web.api_common import accepted, json_body, require_token
 from web.clients import get_redis, get_settings
 from web.errors import ApiError
 
@@ -41,12 +40,7 @@ def get_target() -> Response:
 def put_target() -> Response:
     """`{"per_host": n}` or `{"total": n}`; the hosts' supervisors follow within a second."""
     settings = get_settings()
-    if not request.is_json:
-        raise ApiError(415, "send the target as JSON (Content-Type: application/json)")
-    try:
-        data = json.loads(request.get_data())
-    except (ValueError, RecursionError):
-        raise ApiError(400, "the body is not valid JSON") from None
+    data = json_body("the target", object_only=False)
     redis = get_redis()
     try:
         set_target(redis, parse_target(data), settings.max_workers_per_host)
@@ -80,19 +74,20 @@ def _sweep_spec(data: dict[str, Any]) -> RunSpec:
             "workload": workload.value,
         }
     else:
-        _check_types(data)
+        if not isinstance(data.get("urls"), list):
+            raise ApiError(400, "urls is required: a list of http(s) URLs", "urls")
         submission = {"urls": data["urls"], "workload": data.get("workload", "fetch")}
+    if isinstance(data.get("concurrency"), str):
+        raise ApiError(400, "concurrency must be an integer (a JSON number), not a string",
+                       "concurrency")  # fmt: skip
     submission |= {"strategy": strategy, "concurrency": data.get("concurrency", 8)}
-    spec = build_spec(submission, settings)
-    if preset is None:
-        _check_url_shapes(data["urls"])  # as sent: build_spec strips them
-    return spec
+    return build_spec(submission, settings)
 
 
 @bp.post("/sweeps")
 def post_sweep() -> Response:
     """202 with the sweep's id; a supervisor runs the batch at each worker count in turn."""
-    data = _json_body()
+    data = json_body()
     spec = _sweep_spec(data)
     settings = get_settings()
     try:
@@ -104,7 +99,7 @@ def post_sweep() -> Response:
     except FleetConflict as exc:
         raise ApiError(409, exc.message, exc.field) from None
     body = {"id": sweep_id, "url": url_for("pages.sweep", sweep_id=sweep_id)}
-    return _accepted(body, url_for("scaling_api.get_sweep", sweep_id=sweep_id))
+    return accepted(body, url_for("scaling_api.get_sweep", sweep_id=sweep_id))
 
 
 @bp.get("/sweeps/<id:sweep_id>")

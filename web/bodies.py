@@ -1,0 +1,210 @@
+"""The JSON API's request bodies, declared once as pydantic models.
+
+The API validates with them and the OpenAPI document states their JSON Schema (web.openapi), so
+the document and the checks cannot drift apart. Each value's verdict is contract.verdicts' (the
+form, the upload, the CLI and the worker ask it too), raised as InvalidInput inside the models'
+validators: a refusal has the same message whichever channel it came through. The limits a model
+states (URLs per run, concurrency) are the server's settings, so one model class per settings.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    WithJsonSchema,
+    model_validator,
+)
+from pydantic.json_schema import SkipJsonSchema, models_json_schema
+
+from contract import verdicts
+from contract.settings import Settings, fetch_limit
+from contract.states import Strategy, Workload
+from contract.verdicts import MAX_URL_LENGTH, URL_PATTERN, InvalidInput
+from producer.submit import MAX_REPEAT
+from producer.validation import check_urls
+
+REF_TEMPLATE = "#/components/schemas/{model}"
+
+#: Exactly the URLs contract.verdicts takes (the pattern, and both HTTP clients reading it alike).
+HTTP_URL_SCHEMA = {
+    "type": "string",
+    "minLength": 8,
+    "maxLength": MAX_URL_LENGTH,
+    "pattern": f"^{URL_PATTERN}$",
+    "description": "An http(s) URL: a host name, an IPv4 address or a bracketed IPv6 address, "
+    "an optional port, no spaces, no user info",
+}
+HttpUrl = Annotated[str, WithJsonSchema(HTTP_URL_SCHEMA)]
+
+
+def _documented_defaults(schema: dict[str, Any]) -> None:
+    """An absent optional field is not `null` (which is refused): say what absence means."""
+    properties = schema.get("properties", {})
+    for prop in properties.values():
+        if "default" in prop and prop["default"] is None:
+            del prop["default"]
+    if "repeat" in properties:
+        properties["repeat"]["default"] = 1
+    schema["anyOf"] = [
+        {"required": ["strategy"], "not": {"required": ["repeat"]}},
+        {"required": ["compare"], "properties": {"compare": {"const": True}}},
+    ]
+
+
+def _json_integer(field: str, low: int, high: int) -> BeforeValidator:
+    """A JSON number from `low` to `high` (a string is the form's spelling, not JSON's)."""
+
+    def check(value: Any) -> int:
+        if isinstance(value, str):
+            raise InvalidInput(field, f"{field} must be an integer (a JSON number), not a string")
+        return verdicts.whole_number(value, field, low, high)
+
+    return BeforeValidator(check)
+
+
+def _choice(enum: type[Strategy] | type[Workload], field: str) -> BeforeValidator:
+    return BeforeValidator(lambda value: verdicts.choice(enum, field, value))
+
+
+def _boolean(field: str) -> BeforeValidator:
+    def check(value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise InvalidInput(field, f"{field} must be true or false")
+        return value
+
+    return BeforeValidator(check)
+
+
+def _strategy_list(value: Any) -> list[Strategy]:
+    if not isinstance(value, list) or not value:
+        raise InvalidInput("strategies", "strategies must be a non-empty list of strategies")
+    chosen = [verdicts.choice(Strategy, "strategies", item) for item in value]
+    if len(set(chosen)) != len(chosen):
+        raise InvalidInput("strategies", "strategies must not repeat a strategy")
+    return chosen
+
+
+def _repeat(value: Any) -> int:
+    if isinstance(value, str):
+        raise InvalidInput("repeat", "repeat must be an integer (a JSON number), not a string")
+    return verdicts.whole_number(value, "repeat", 1, MAX_REPEAT)
+
+
+Strategies = Annotated[
+    list[Strategy],
+    Field(min_length=1, json_schema_extra={"uniqueItems": True}),
+    BeforeValidator(_strategy_list),
+]
+
+
+@lru_cache(maxsize=8)
+def submission_model(settings: Settings) -> type[BaseModel]:
+    """`POST /api/runs`' body under these settings' limits."""
+    limit = fetch_limit(settings)
+
+    def urls(value: Any) -> list[str]:
+        if not isinstance(value, list):
+            raise InvalidInput("urls", "urls must be a list of http(s) URLs")
+        return list(check_urls(value, settings))
+
+    class Submission(BaseModel):
+        """A batch: one run under `strategy`, or with `compare` one run per strategy in turn."""
+
+        model_config = ConfigDict(
+            title="Submission",
+            json_schema_extra=_documented_defaults,
+        )
+
+        urls: Annotated[
+            list[HttpUrl],
+            Field(min_length=1, max_length=settings.max_urls),
+            BeforeValidator(urls),
+        ]
+        strategy: Annotated[Strategy, _choice(Strategy, "strategy")] | SkipJsonSchema[None] = None
+        concurrency: Annotated[
+            int,
+            Field(ge=1, le=settings.max_concurrency),
+            _json_integer("concurrency", 1, settings.max_concurrency),
+        ] = 8
+        workload: Annotated[Workload, _choice(Workload, "workload")] = Workload.FETCH
+        compare: Annotated[
+            bool,
+            _boolean("compare"),
+            Field(description="Run the batch under every strategy (or `strategies`), in turn"),
+        ] = False
+        strategies: (
+            Annotated[
+                Strategies,
+                Field(description="With compare: the strategies to run, in order (default: all)"),
+            ]
+            | SkipJsonSchema[None]
+        ) = None
+        repeat: (
+            Annotated[
+                int,
+                Field(
+                    ge=1,
+                    le=MAX_REPEAT,
+                    description="With compare only: run each strategy this many times, "
+                    "interleaved; the comparison shows each strategy's median and range. URLs x "
+                    f"strategies x repeat is at most {limit} (FANOUT_MAX_FETCHES)",
+                ),
+                BeforeValidator(_repeat),
+            ]
+            | SkipJsonSchema[None]
+        ) = None
+
+        @model_validator(mode="after")
+        def _whole(self) -> Submission:
+            if not self.compare and self.strategy is None:
+                raise InvalidInput("strategy", 'strategy is required (or send "compare": true)')
+            if not self.compare and self.repeat is not None:
+                raise InvalidInput(
+                    "repeat",
+                    'repeat applies to comparisons only: send "compare": true, or leave it out',
+                )
+            if self.compare:
+                strategies = len(self.strategies or Strategy)
+                problem = verdicts.fetches_problem(
+                    len(self.urls), strategies, self.repeat or 1, limit
+                )
+                if problem is not None:
+                    raise InvalidInput("urls", problem)
+            return self
+
+    return Submission
+
+
+def parse(model: type[BaseModel], data: Any) -> Any:
+    """`data` as `model`, or the first refusal as InvalidInput (the API answers 400)."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise _first_refusal(exc) from None
+
+
+def _first_refusal(exc: ValidationError) -> InvalidInput:
+    error = exc.errors()[0]
+    cause = (error.get("ctx") or {}).get("error")
+    if isinstance(cause, InvalidInput):
+        return cause
+    loc = [str(part) for part in error["loc"]]
+    field = loc[0] if loc else ""
+    if error["type"] == "missing":
+        return InvalidInput(field, f"{field} is required")
+    return InvalidInput(field, f"{'.'.join(loc)}: {error['msg']}")
+
+
+def body_schemas(settings: Settings) -> dict[str, Any]:
+    """The request bodies' JSON Schemas, as OpenAPI components (with the enums they name)."""
+    _, top = models_json_schema(
+        [(submission_model(settings), "validation")], ref_template=REF_TEMPLATE
+    )
+    return dict(top.get("$defs", {})) | {"HttpUrl": HTTP_URL_SCHEMA}
