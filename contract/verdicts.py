@@ -55,8 +55,9 @@ _IPV6 = (
 #: with a letter: a last label that is a number (`127.1`, `0x7f`, `2130706433`) is read as an
 #: address by libc and refused by aiohttp, so the two HTTP clients would not agree on it.
 HOST = f"({_OCTET}(\\.{_OCTET}){{3}}|{_IPV6}|([A-Za-z0-9]{_LABEL_END}\\.)*[A-Za-z]{_LABEL_END}\\.?)"
-#: After the host: anything but whitespace, control characters and lone surrogates.
-_REST = "[/?#][^\\s\\x00-\\x1f\\x7f-\\x9f\\ud800-\\udfff]*"
+#: After the host: anything but whitespace and control characters (a lone surrogate, which no
+#: regex dialect of the document spells alike, is refused before the pattern is asked).
+_REST = "[/?#][^\\s\\x00-\\x1f\\x7f-\\x9f]*"
 #: Every URL fanout takes, as a regular expression valid in Python and in ECMA-262 (the OpenAPI
 #: document states it as the URLs' `pattern`). `url_problem` also asks the two HTTP clients.
 URL_PATTERN = f"[Hh][Tt][Tt][Pp][Ss]?://{HOST}(:{_PORT})?({_REST})?"

@@ -13,7 +13,6 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request, url_for
 
 from contract.records import RunSpec
-from contract.states import Strategy
 from producer import stats
 from producer.reader import RunNotFound, list_runs, load_comparison, load_run
 from producer.submit import (
@@ -56,11 +55,11 @@ def submit() -> Response:
     settings = get_settings()
     body = parse(submission_model(settings), json_body())
     compare = body.compare
-    strategies = body.strategies or list(Strategy)
-    repeat = body.repeat or 1
+    strategies = body.strategies
+    repeat = body.repeat
     spec = RunSpec(
         urls=tuple(body.urls),
-        strategy=body.strategy or Strategy.THREADS,
+        strategy=body.strategy,
         concurrency=body.concurrency,
         workload=body.workload,
     )

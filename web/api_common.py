@@ -57,7 +57,9 @@ def json_body(what: str = "the submission", *, object_only: bool = True) -> Any:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise ApiError(400, "the body is not UTF-8 (JSON bodies are UTF-8)") from None
+        text = "\x00"
+    if "\x00" in text:  # JSON escapes NUL: a raw one is UTF-16 or UTF-32 (ASCII as 2 or 4 bytes)
+        raise ApiError(400, "the body is not UTF-8 (JSON bodies are UTF-8)")
     try:
         data = json.loads(text)
     except (ValueError, RecursionError):

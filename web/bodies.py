@@ -21,7 +21,7 @@ from pydantic import (
     WithJsonSchema,
     model_validator,
 )
-from pydantic.json_schema import SkipJsonSchema, models_json_schema
+from pydantic.json_schema import models_json_schema
 
 from contract import verdicts
 from contract.settings import Settings, fetch_limit
@@ -45,13 +45,9 @@ HttpUrl = Annotated[str, WithJsonSchema(HTTP_URL_SCHEMA)]
 
 
 def _documented_defaults(schema: dict[str, Any]) -> None:
-    """An absent optional field is not `null` (which is refused): say what absence means."""
-    properties = schema.get("properties", {})
-    for prop in properties.values():
-        if "default" in prop and prop["default"] is None:
-            del prop["default"]
-    if "repeat" in properties:
-        properties["repeat"]["default"] = 1
+    """What one property cannot say: a plain run names its strategy (it has no default) and
+    does not repeat; a comparison may do both."""
+    schema.get("properties", {}).get("strategy", {}).pop("default", None)
     schema["anyOf"] = [
         {"required": ["strategy"], "not": {"required": ["repeat"]}},
         {"required": ["compare"], "properties": {"compare": {"const": True}}},
@@ -93,7 +89,7 @@ def _strategy_list(value: Any) -> list[Strategy]:
 
 def _repeat(value: Any) -> int:
     if isinstance(value, str):
-        raise InvalidInput("repeat", "repeat must be an integer (a JSON number), not a string")
+        raise InvalidInput("repeat", f"repeat must be an integer between 1 and {MAX_REPEAT}")
     return verdicts.whole_number(value, "repeat", 1, MAX_REPEAT)
 
 
@@ -127,7 +123,7 @@ def submission_model(settings: Settings) -> type[BaseModel]:
             Field(min_length=1, max_length=settings.max_urls),
             BeforeValidator(urls),
         ]
-        strategy: Annotated[Strategy, _choice(Strategy, "strategy")] | SkipJsonSchema[None] = None
+        strategy: Annotated[Strategy, _choice(Strategy, "strategy")] = Strategy.THREADS
         concurrency: Annotated[
             int,
             Field(ge=1, le=settings.max_concurrency),
@@ -139,41 +135,37 @@ def submission_model(settings: Settings) -> type[BaseModel]:
             _boolean("compare"),
             Field(description="Run the batch under every strategy (or `strategies`), in turn"),
         ] = False
-        strategies: (
-            Annotated[
-                Strategies,
-                Field(description="With compare: the strategies to run, in order (default: all)"),
-            ]
-            | SkipJsonSchema[None]
-        ) = None
-        repeat: (
-            Annotated[
-                int,
-                Field(
-                    ge=1,
-                    le=MAX_REPEAT,
-                    description="With compare only: run each strategy this many times, "
-                    "interleaved; the comparison shows each strategy's median and range. URLs x "
-                    f"strategies x repeat is at most {limit} (FANOUT_MAX_FETCHES)",
-                ),
-                BeforeValidator(_repeat),
-            ]
-            | SkipJsonSchema[None]
-        ) = None
+        strategies: Annotated[
+            Strategies,
+            Field(description="With compare: the strategies to run, in order (default: all)"),
+        ] = list(Strategy)
+        repeat: Annotated[
+            int,
+            Field(
+                ge=1,
+                le=MAX_REPEAT,
+                description="With compare only: run each strategy this many times, interleaved; "
+                "the comparison shows each strategy's median and range. URLs x strategies x "
+                f"repeat is at most {limit} (FANOUT_MAX_FETCHES)",
+            ),
+            BeforeValidator(_repeat),
+        ] = 1
 
         @model_validator(mode="after")
         def _whole(self) -> Submission:
-            if not self.compare and self.strategy is None:
+            """What no one field decides: a plain run names its strategy and does not repeat;
+            a comparison's fetches stay within the limit."""
+            given = self.model_fields_set
+            if not self.compare and "strategy" not in given:
                 raise InvalidInput("strategy", 'strategy is required (or send "compare": true)')
-            if not self.compare and self.repeat is not None:
+            if not self.compare and "repeat" in given:
                 raise InvalidInput(
                     "repeat",
                     'repeat applies to comparisons only: send "compare": true, or leave it out',
                 )
             if self.compare:
-                strategies = len(self.strategies or Strategy)
                 problem = verdicts.fetches_problem(
-                    len(self.urls), strategies, self.repeat or 1, limit
+                    len(self.urls), len(self.strategies), self.repeat, limit
                 )
                 if problem is not None:
                     raise InvalidInput("urls", problem)
