@@ -131,16 +131,16 @@ def whole_number(value: Any, field: str, low: int, high: int) -> int:
     an integer too) or text of ASCII digits (a form, a command line); else InvalidInput.
     Booleans, signs, underscores and non-ASCII digits (full-width, Arabic-Indic) are not
     numbers here."""
-    message = f"{field} must be an integer between {low} and {high}"
+    message = f"{field} must be between {low} and {high}, an integer"
     if isinstance(value, str):
         text = value.strip()
         if not (text.isascii() and text.isdigit() and len(text) <= MAX_DIGITS):
-            raise InvalidInput(field, f"{message} (got {value[:20]!r})")
+            raise InvalidInput(field, f"{message} in ASCII digits (got {value[:20]!r})")
         value = int(text)
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidInput(field, message)
+        raise InvalidInput(field, f"{message} (got {str(value)[:20]})")
     if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
-        raise InvalidInput(field, message)
+        raise InvalidInput(field, f"{message} (got {value!r})")
     if not low <= value <= high:
         raise InvalidInput(field, f"{message} (got {value!r})")
     return int(value)

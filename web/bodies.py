@@ -10,7 +10,7 @@ states (URLs per run, concurrency) are the server's settings, so one model class
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -59,7 +59,9 @@ def _json_integer(field: str, low: int, high: int) -> BeforeValidator:
 
     def check(value: Any) -> int:
         if isinstance(value, str):
-            raise InvalidInput(field, f"{field} must be an integer (a JSON number), not a string")
+            raise InvalidInput(
+                field, f"{field} must be between {low} and {high}, an integer (a JSON number)"
+            )
         return verdicts.whole_number(value, field, low, high)
 
     return BeforeValidator(check)
@@ -89,7 +91,9 @@ def _strategy_list(value: Any) -> list[Strategy]:
 
 def _repeat(value: Any) -> int:
     if isinstance(value, str):
-        raise InvalidInput("repeat", f"repeat must be an integer between 1 and {MAX_REPEAT}")
+        raise InvalidInput(
+            "repeat", f"repeat must be between 1 and {MAX_REPEAT}, an integer (a JSON number)"
+        )
     return verdicts.whole_number(value, "repeat", 1, MAX_REPEAT)
 
 
@@ -174,6 +178,110 @@ def submission_model(settings: Settings) -> type[BaseModel]:
     return Submission
 
 
+def _closed(title: str) -> ConfigDict:
+    return ConfigDict(title=title, extra="forbid")
+
+
+@lru_cache(maxsize=8)
+def target_models(settings: Settings) -> tuple[type[BaseModel], type[BaseModel]]:
+    """`PUT /api/workers/target`' body: `{"per_host": n}` or `{"total": n}`, exactly one. The
+    bounds that depend on the live hosts are producer.scaling's (a 409 past them)."""
+    most = settings.max_workers_per_host
+
+    class PerHostTarget(BaseModel):
+        """Every live host runs `per_host` workers (at most FANOUT_MAX_WORKERS_PER_HOST)."""
+
+        model_config = _closed("PerHostTarget")
+        per_host: Annotated[int, Field(ge=0, le=most), _json_integer("per_host", 0, most)]
+
+    class TotalTarget(BaseModel):
+        """`total` workers spread over the live hosts (at most live hosts x the per-host cap)."""
+
+        model_config = _closed("TotalTarget")
+        total: Annotated[
+            int, Field(ge=1, le=MAX_TOTAL_WORKERS), _json_integer("total", 1, MAX_TOTAL_WORKERS)
+        ]
+
+    return PerHostTarget, TotalTarget
+
+
+#: The sweep's strategies: the ones whose jobs spread over the workers.
+SweepStrategy = Literal["queue", "hybrid"]
+#: The most worker counts one sweep measures.
+MAX_SWEEP_COUNTS = 12
+#: A bound for any worker total, far past any fleet (the live hosts decide the real one).
+MAX_TOTAL_WORKERS = 100_000
+
+
+def _sweep_strategy(value: Any) -> str:
+    if value not in ("queue", "hybrid"):
+        raise InvalidInput(
+            "strategy", "strategy must be queue or hybrid (the ones spread over workers)"
+        )
+    return str(value)
+
+
+#: The totals of workers to measure at: their bounds against the live hosts are checked when
+#: the sweep is created (producer.sweep.check_counts, a 409 past them).
+WorkerCounts = Annotated[
+    Any,
+    WithJsonSchema(
+        {
+            "type": "array",
+            "items": {"type": "integer", "minimum": 1},
+            "minItems": 1,
+            "maxItems": MAX_SWEEP_COUNTS,
+            "uniqueItems": True,
+        }
+    ),
+]
+
+
+@lru_cache(maxsize=8)
+def sweep_models(settings: Settings) -> tuple[type[BaseModel], type[BaseModel]]:
+    """`POST /api/sweeps`' body: the batch as `urls` or as a `preset`, and the worker counts."""
+
+    def urls(value: Any) -> list[str]:
+        if not isinstance(value, list):
+            raise InvalidInput("urls", "urls must be a list of http(s) URLs")
+        return list(check_urls(value, settings))
+
+    class SweepSettings(BaseModel):
+        model_config = _closed("SweepSettings")
+        strategy: Annotated[SweepStrategy, BeforeValidator(_sweep_strategy)] = "queue"
+        workload: Annotated[Workload, _choice(Workload, "workload")] = Workload.FETCH
+        concurrency: Annotated[
+            int,
+            Field(ge=1, le=settings.max_concurrency),
+            _json_integer("concurrency", 1, settings.max_concurrency),
+        ] = 8
+        workers: WorkerCounts
+
+    class SweepOfUrls(SweepSettings):
+        """A sweep of your own batch."""
+
+        model_config = _closed("SweepOfUrls")
+        urls: Annotated[
+            list[HttpUrl],
+            Field(min_length=1, max_length=settings.max_urls),
+            BeforeValidator(urls),
+        ]
+
+    class SweepOfPreset(SweepSettings):
+        """A sweep of a preset batch: io is 80 x /delay/200, cpu 80 x the cpu workload."""
+
+        model_config = _closed("SweepOfPreset")
+        preset: Annotated[Literal["io", "cpu"], BeforeValidator(_preset)]
+
+    return SweepOfUrls, SweepOfPreset
+
+
+def _preset(value: Any) -> str:
+    if value not in ("io", "cpu"):
+        raise InvalidInput("preset", 'preset must be "io" or "cpu"')
+    return str(value)
+
+
 def parse(model: type[BaseModel], data: Any) -> Any:
     """`data` as `model`, or the first refusal as InvalidInput (the API answers 400)."""
     try:
@@ -191,12 +299,31 @@ def _first_refusal(exc: ValidationError) -> InvalidInput:
     field = loc[0] if loc else ""
     if error["type"] == "missing":
         return InvalidInput(field, f"{field} is required")
+    if error["type"] == "extra_forbidden":
+        return InvalidInput(field, f"unknown field: {field}")
     return InvalidInput(field, f"{'.'.join(loc)}: {error['msg']}")
 
 
 def body_schemas(settings: Settings) -> dict[str, Any]:
     """The request bodies' JSON Schemas, as OpenAPI components (with the enums they name)."""
+    models = [submission_model(settings), *target_models(settings), *sweep_models(settings)]
     _, top = models_json_schema(
-        [(submission_model(settings), "validation")], ref_template=REF_TEMPLATE
+        [(model, "validation") for model in models], ref_template=REF_TEMPLATE
     )
-    return dict(top.get("$defs", {})) | {"HttpUrl": HTTP_URL_SCHEMA}
+    return dict(top.get("$defs", {})) | {
+        "HttpUrl": HTTP_URL_SCHEMA,
+        "TargetRequest": {
+            "oneOf": [
+                {"$ref": REF_TEMPLATE.format(model=m.__name__)} for m in target_models(settings)
+            ],
+            "description": "Every host runs per_host, or total is spread over the live hosts "
+            "(at most live hosts x FANOUT_MAX_WORKERS_PER_HOST)",
+        },
+        "SweepRequest": {
+            "oneOf": [
+                {"$ref": REF_TEMPLATE.format(model=m.__name__)} for m in sweep_models(settings)
+            ],
+            "description": "The batch as urls or a preset, and the totals of workers to measure "
+            "it at (409 beyond the live hosts x FANOUT_MAX_WORKERS_PER_HOST)",
+        },
+    }

@@ -259,26 +259,8 @@ def schemas(settings: Settings) -> dict[str, Any]:
     }
 
 
-def _closed(properties: dict[str, Any]) -> dict[str, Any]:
-    return object_schema(properties) | {"additionalProperties": False}
-
-
 def _scaling_schemas(settings: Settings) -> dict[str, Any]:
-    """The worker target and sweeps (producer.scaling, producer.sweep)."""
-    urls = {"type": "array", "items": ref("HttpUrl"), "minItems": 1, "maxItems": settings.max_urls}
-    most = settings.max_workers_per_host
-    sweep = {
-        "strategy": {"type": "string", "enum": ["queue", "hybrid"], "default": "queue"},
-        "workload": WORKLOAD,
-        "concurrency": {"type": "integer", "minimum": 1, "maximum": settings.max_concurrency},
-        "workers": {
-            "type": "array",
-            "items": {"type": "integer", "minimum": 1},
-            "minItems": 1,
-            "maxItems": 12,
-            "uniqueItems": True,
-        },
-    }
+    """The worker target and sweeps as answered (producer.scaling, producer.sweep)."""
     mode = {"type": "string", "enum": [m.value for m in TargetMode]}
     point = object_schema(
         {
@@ -304,14 +286,6 @@ def _scaling_schemas(settings: Settings) -> dict[str, Any]:
         "anyOf": [object_schema({"n": {"type": "array"}, "x": {"type": "array"}}), {"type": "null"}]
     }
     return {
-        "TargetRequest": {
-            "oneOf": [
-                _closed({"per_host": {"type": "integer", "minimum": 0, "maximum": most}}),
-                _closed({"total": {"type": "integer", "minimum": 1}}),
-            ],
-            "description": "Every host runs per_host, or total is spread over the live hosts "
-            "(at most live hosts x FANOUT_MAX_WORKERS_PER_HOST)",
-        },
         "WorkerTarget": object_schema(
             {
                 "target": {"anyOf": [object_schema({"mode": mode, "n": COUNT}), {"type": "null"}]},
@@ -333,20 +307,6 @@ def _scaling_schemas(settings: Settings) -> dict[str, Any]:
                 "sweep": STRING_OR_NULL,
             }
         ),
-        "SweepRequest": {
-            "description": "The batch as urls or a preset (io: 80 x /delay/200; cpu: 80 x the "
-            "cpu workload), and the totals of workers to measure it at (409 beyond the live "
-            "hosts x FANOUT_MAX_WORKERS_PER_HOST)",
-            "oneOf": [
-                object_schema(sweep | {"urls": urls}, required=["urls", "workers"])
-                | {"additionalProperties": False},
-                object_schema(
-                    sweep | {"preset": {"type": "string", "enum": ["io", "cpu"]}},
-                    required=["preset", "workers"],
-                )
-                | {"additionalProperties": False},
-            ],
-        },
         "SweepAccepted": object_schema({"id": ID, "url": {"type": "string"}}),
         "Sweep": object_schema(
             {

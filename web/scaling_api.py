@@ -14,19 +14,18 @@ from flask import Blueprint, Response, jsonify, url_for
 
 from contract.records import RunSpec
 from contract.states import Strategy, Workload
+from contract.target import TargetMode
 from producer.presets import sweep_batch
 from producer.scaling import TargetLocked, parse_target, set_target, target_overview
 from producer.sweep import SweepBusy, SweepNotFound, create_sweep, load_sweep
-from producer.validation import FleetConflict, build_spec
+from producer.validation import FleetConflict
 from web.api_common import accepted, json_body, require_token
+from web.bodies import parse, sweep_models, target_models
 from web.clients import get_redis, get_settings
 from web.errors import ApiError
 
 bp = Blueprint("scaling_api", __name__, url_prefix="/api")
 bp.before_request(require_token)
-
-#: The strategies a sweep may use: the ones whose jobs spread over the workers.
-SWEEP_STRATEGIES = (Strategy.QUEUE.value, Strategy.HYBRID.value)
 
 
 @bp.get("/workers/target")
@@ -41,9 +40,12 @@ def put_target() -> Response:
     """`{"per_host": n}` or `{"total": n}`; the hosts' supervisors follow within a second."""
     settings = get_settings()
     data = json_body("the target", object_only=False)
+    target = parse_target(data)  # exactly one of per_host and total, a whole number
+    per_host, total = target_models(settings)
+    parse(per_host if target.mode is TargetMode.PER_HOST else total, data)
     redis = get_redis()
     try:
-        set_target(redis, parse_target(data), settings.max_workers_per_host)
+        set_target(redis, target, settings.max_workers_per_host)
     except TargetLocked as exc:
         raise ApiError(409, str(exc), "target") from None
     except FleetConflict as exc:
@@ -51,48 +53,32 @@ def put_target() -> Response:
     return jsonify(target_overview(redis, settings.max_workers_per_host))
 
 
-#: The fields of a sweep request: `urls` or `preset`, and these.
-SWEEP_FIELDS = {"strategy", "workload", "concurrency", "workers"}
-
-
-def _sweep_spec(data: dict[str, Any]) -> RunSpec:
-    """The batch: `urls`, or `preset` (`io`: 80 x /delay/200; `cpu`: 80 x the cpu workload)."""
+def _sweep_spec(data: dict[str, Any]) -> tuple[RunSpec, list[int]]:
+    """The batch (`urls`, or a `preset`: web.bodies.sweep_models) and the worker counts."""
     settings = get_settings()
-    unknown = sorted(set(data) - SWEEP_FIELDS - {"urls", "preset"})
-    if unknown:
-        raise ApiError(400, f"unknown field(s): {', '.join(unknown)}", unknown[0])
-    strategy = data.get("strategy", Strategy.QUEUE.value)
-    if strategy not in SWEEP_STRATEGIES:
-        raise ApiError(400, "strategy must be queue or hybrid (the ones spread over workers)")
-    preset = data.get("preset")
-    if preset is not None:
-        if "urls" in data or preset not in ("io", "cpu"):
-            raise ApiError(400, 'give urls or a preset ("io" or "cpu"), not both', "preset")
-        workload = Workload.CPU if preset == "cpu" else Workload.FETCH
-        submission = {
-            "urls": list(sweep_batch(settings.origin_url, workload)),
-            "workload": workload.value,
-        }
+    if "urls" in data and "preset" in data:
+        raise ApiError(400, 'give urls or a preset ("io" or "cpu"), not both', "preset")
+    of_urls, of_preset = sweep_models(settings)
+    body = parse(of_preset if "preset" in data else of_urls, data)
+    if "preset" in data:
+        workload = Workload.CPU if body.preset == "cpu" else Workload.FETCH
+        urls = tuple(sweep_batch(settings.origin_url, workload))
     else:
-        if not isinstance(data.get("urls"), list):
-            raise ApiError(400, "urls is required: a list of http(s) URLs", "urls")
-        submission = {"urls": data["urls"], "workload": data.get("workload", "fetch")}
-    if isinstance(data.get("concurrency"), str):
-        raise ApiError(400, "concurrency must be an integer (a JSON number), not a string",
-                       "concurrency")  # fmt: skip
-    submission |= {"strategy": strategy, "concurrency": data.get("concurrency", 8)}
-    return build_spec(submission, settings)
+        workload, urls = body.workload, tuple(body.urls)
+    spec = RunSpec(
+        urls=urls, strategy=Strategy(body.strategy), concurrency=body.concurrency, workload=workload
+    )
+    return spec, body.workers
 
 
 @bp.post("/sweeps")
 def post_sweep() -> Response:
     """202 with the sweep's id; a supervisor runs the batch at each worker count in turn."""
-    data = json_body()
-    spec = _sweep_spec(data)
+    spec, counts = _sweep_spec(json_body())
     settings = get_settings()
     try:
         sweep_id = create_sweep(
-            get_redis(), spec, data.get("workers"), settings.max_workers_per_host, settings.ttl_s
+            get_redis(), spec, counts, settings.max_workers_per_host, settings.ttl_s
         )
     except SweepBusy as exc:
         raise ApiError(409, str(exc), "workers") from None

@@ -116,7 +116,7 @@ def test_every_channel_refuses_a_concurrency_that_is_not_ascii_digits(verdict_ap
 def test_the_command_line_refuses_a_full_width_concurrency_with_exit_2():
     result = CliRunner().invoke(main, ["run", "-c", "\uff18", "http://a.example/"])
     assert result.exit_code == 2, result.output
-    assert "concurrency must be an integer between 1 and" in result.output
+    assert "concurrency must be between 1 and 500, an integer" in result.output
 
 
 HOST_PIECES = st.sampled_from(
