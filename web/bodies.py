@@ -28,6 +28,7 @@ from contract.settings import Settings, fetch_limit
 from contract.states import Strategy, Workload
 from contract.verdicts import MAX_URL_LENGTH, URL_PATTERN, InvalidInput
 from producer.submit import MAX_REPEAT
+from producer.sweep import MAX_COUNTS as MAX_SWEEP_COUNTS
 from producer.validation import check_urls
 
 REF_TEMPLATE = "#/components/schemas/{model}"
@@ -207,8 +208,6 @@ def target_models(settings: Settings) -> tuple[type[BaseModel], type[BaseModel]]
 
 #: The sweep's strategies: the ones whose jobs spread over the workers.
 SweepStrategy = Literal["queue", "hybrid"]
-#: The most worker counts one sweep measures.
-MAX_SWEEP_COUNTS = 12
 #: A bound for any worker total, far past any fleet (the live hosts decide the real one).
 MAX_TOTAL_WORKERS = 100_000
 

@@ -29,6 +29,7 @@ from contract import keys
 from contract.settings import Settings
 from contract.states import Strategy
 from producer.submit import MAX_REPEAT
+from producer.sweep import MAX_COUNTS as MAX_SWEEP_COUNTS
 
 #: Every counter key starts with this (then `:LIMITER/<client>/<scope>/<amount>/<n>/<unit>`).
 KEY_PREFIX = keys.rate_limits_prefix()
@@ -64,9 +65,9 @@ def _is_submission() -> bool:
 
 
 def submission_runs() -> int:
-    """How many runs this submission asks (its weight in the submit limit): 1 for a run or a
-    sweep, strategies x repeat for a comparison. Read leniently: a body the view then refuses
-    weighs 1 (it is still a request)."""
+    """How many runs this submission asks (its weight in the submit limit): 1 for a run,
+    strategies x repeat for a comparison, a run per worker count for a sweep. Read leniently: a
+    body the view then refuses weighs 1 (it is still a request)."""
     if request.endpoint == "api.submit":
         data = request.get_json(silent=True)
         if not isinstance(data, dict) or data.get("compare") is not True:
@@ -74,6 +75,10 @@ def submission_runs() -> int:
         strategies = data.get("strategies")
         count = len(strategies) if isinstance(strategies, list) and strategies else ALL_STRATEGIES
         return min(count, ALL_STRATEGIES) * _repeat(data.get("repeat"))
+    if request.endpoint == "scaling_api.post_sweep":
+        data = request.get_json(silent=True)
+        counts = data.get("workers") if isinstance(data, dict) else None
+        return min(len(counts), MAX_SWEEP_COUNTS) if isinstance(counts, list) and counts else 1
     if request.endpoint == "pages.new_run" and request.form.get("compare"):
         return ALL_STRATEGIES * _repeat(request.form.get("repeat"))
     return 1

@@ -79,3 +79,12 @@ def test_the_submit_rate_limit_weighs_a_comparison_by_its_runs(settings, tmp_pat
     assert compare.status_code == 202, compare.get_json()
     plain = client.post("/api/runs", json={"urls": ONE, "strategy": "threads"})
     assert plain.status_code == 429, plain.get_json()
+
+
+def test_the_submit_rate_limit_weighs_a_sweep_by_its_worker_counts(settings, tmp_path):
+    """A sweep runs its batch once per worker count: three counts weigh three runs."""
+    app = make_app(settings, RATE_LIMIT_SUBMIT="2/minute", RATELIMIT_STORAGE_URI="memory://")
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = f"10.8.{tmp_path.stat().st_ino % 250}.1"
+    response = client.post("/api/sweeps", json={"preset": "io", "workers": [1, 2, 3]})
+    assert response.status_code == 429, response.get_json()
