@@ -35,11 +35,11 @@ def verdict_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     service.stop()
 
 
-def _form(app: Flask, urls: str, concurrency: str, *, upload: bool) -> bool:
+def _form(app: Flask, urls: str, concurrency: str, strategy: str, *, upload: bool) -> bool:
     client = app.test_client()
     data: dict[str, object] = {
         "csrf_token": csrf_token(client.get("/").get_data(as_text=True)),
-        "strategy": "threads",
+        "strategy": strategy,
         "concurrency": concurrency,
         "workload": "fetch",
         "run": "Run",
@@ -58,8 +58,8 @@ def _json_number(text: str) -> object:
     return int(text) if re.fullmatch(r"[0-9]{1,9}", text.strip(), re.ASCII) else text
 
 
-def _api(app: Flask, url: str, concurrency: str) -> bool:
-    body = {"urls": [url], "strategy": "threads", "concurrency": _json_number(concurrency)}
+def _api(app: Flask, url: str, concurrency: str, strategy: str) -> bool:
+    body = {"urls": [url], "strategy": strategy, "concurrency": _json_number(concurrency)}
     response = app.test_client().post("/api/runs", json=body)
     assert response.status_code in (202, 400), response.status_code
     if response.status_code == 400:
@@ -67,9 +67,9 @@ def _api(app: Flask, url: str, concurrency: str) -> bool:
     return response.status_code == 202
 
 
-def _cli(url: str, concurrency: str) -> bool:
+def _cli(url: str, concurrency: str, strategy: str) -> bool:
     try:
-        _batch_spec((url,), None, False, concurrency, "fetch", "threads", SETTINGS)
+        _batch_spec((url,), None, False, concurrency, "fetch", strategy, SETTINGS)
     except click.UsageError:
         return False
     return True
@@ -83,12 +83,14 @@ def _worker(url: str) -> bool:
     return True
 
 
-def verdicts(app: Flask, url: str, concurrency: str = "8") -> dict[str, bool]:
+def verdicts(
+    app: Flask, url: str, concurrency: str = "8", strategy: str = "threads"
+) -> dict[str, bool]:
     return {
-        "form": _form(app, url, concurrency, upload=False),
-        "upload": _form(app, url, concurrency, upload=True),
-        "api": _api(app, url, concurrency),
-        "cli": _cli(url, concurrency),
+        "form": _form(app, url, concurrency, strategy, upload=False),
+        "upload": _form(app, url, concurrency, strategy, upload=True),
+        "api": _api(app, url, concurrency, strategy),
+        "cli": _cli(url, concurrency, strategy),
     }
 
 
@@ -131,18 +133,21 @@ URLS = st.builds(
     "{}://{}{}{}".format, st.sampled_from(["http", "https", "HTTP", "ftp"]), HOSTS, PORTS, PATHS
 ) | st.text(max_size=30)
 CONCURRENCY = st.sampled_from(["8", "1", "0", "500", "501", "08", "\uff18", "1_0", "-1", "x"])
+STRATEGIES = st.sampled_from(["threads", "queue", "hybrid", "Threads", "warp", "threads\x00"])
 
 
-@given(url=URLS, concurrency=CONCURRENCY)
-@example(url="http://user@a.example/", concurrency="8")
-@example(url="http://[::1]/", concurrency="\uff18")
+@given(url=URLS, concurrency=CONCURRENCY, strategy=STRATEGIES)
+@example(url="http://user@a.example/", concurrency="8", strategy="threads")
+@example(url="http://[::1]/", concurrency="\uff18", strategy="threads")
 @settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
-def test_form_upload_api_cli_and_worker_agree_on_every_input(verdict_app, url, concurrency):
+def test_form_upload_api_cli_and_worker_agree_on_every_input(
+    verdict_app, url, concurrency, strategy
+):
     """A line of a form or a file is stripped, and `#` starts a comment there: such URLs are
     not the same input in every channel, so they are left out."""
     assume(url and url == url.strip() and len(url.splitlines()) == 1)
     assume(not url.startswith("#") and "\x00" not in url)
-    seen = verdicts(verdict_app, url, concurrency)
-    assert len(set(seen.values())) == 1, (url, concurrency, seen)
+    seen = verdicts(verdict_app, url, concurrency, strategy)
+    assert len(set(seen.values())) == 1, (url, concurrency, strategy, seen)
     if concurrency == "8":
         assert _worker(url) == seen["api"], (url, seen)
