@@ -90,12 +90,15 @@ def _strategy_list(value: Any) -> list[Strategy]:
     return chosen
 
 
-def _repeat(value: Any) -> int:
-    if isinstance(value, str):
-        raise InvalidInput(
-            "repeat", f"repeat must be between 1 and {MAX_REPEAT}, an integer (a JSON number)"
-        )
-    return verdicts.whole_number(value, "repeat", 1, MAX_REPEAT)
+def _urls(settings: Settings) -> BeforeValidator:
+    """A JSON list of URLs, each judged by contract.verdicts, every bad one named by line."""
+
+    def check(value: Any) -> list[str]:
+        if not isinstance(value, list):
+            raise InvalidInput("urls", "urls must be a list of http(s) URLs")
+        return list(check_urls(value, settings))
+
+    return BeforeValidator(check)
 
 
 Strategies = Annotated[
@@ -110,11 +113,6 @@ def submission_model(settings: Settings) -> type[BaseModel]:
     """`POST /api/runs`' body under these settings' limits."""
     limit = fetch_limit(settings)
 
-    def urls(value: Any) -> list[str]:
-        if not isinstance(value, list):
-            raise InvalidInput("urls", "urls must be a list of http(s) URLs")
-        return list(check_urls(value, settings))
-
     class Submission(BaseModel):
         """A batch: one run under `strategy`, or with `compare` one run per strategy in turn."""
 
@@ -126,7 +124,7 @@ def submission_model(settings: Settings) -> type[BaseModel]:
         urls: Annotated[
             list[HttpUrl],
             Field(min_length=1, max_length=settings.max_urls),
-            BeforeValidator(urls),
+            _urls(settings),
         ]
         strategy: Annotated[Strategy, _choice(Strategy, "strategy")] = Strategy.THREADS
         concurrency: Annotated[
@@ -153,7 +151,7 @@ def submission_model(settings: Settings) -> type[BaseModel]:
                 "the comparison shows each strategy's median and range. URLs x strategies x "
                 f"repeat is at most {limit} (FANOUT_MAX_FETCHES)",
             ),
-            BeforeValidator(_repeat),
+            _json_integer("repeat", 1, MAX_REPEAT),
         ] = 1
 
         @model_validator(mode="after")
@@ -240,11 +238,6 @@ WorkerCounts = Annotated[
 def sweep_models(settings: Settings) -> tuple[type[BaseModel], type[BaseModel]]:
     """`POST /api/sweeps`' body: the batch as `urls` or as a `preset`, and the worker counts."""
 
-    def urls(value: Any) -> list[str]:
-        if not isinstance(value, list):
-            raise InvalidInput("urls", "urls must be a list of http(s) URLs")
-        return list(check_urls(value, settings))
-
     class SweepSettings(BaseModel):
         model_config = _closed("SweepSettings")
         strategy: Annotated[SweepStrategy, BeforeValidator(_sweep_strategy)] = "queue"
@@ -263,7 +256,7 @@ def sweep_models(settings: Settings) -> tuple[type[BaseModel], type[BaseModel]]:
         urls: Annotated[
             list[HttpUrl],
             Field(min_length=1, max_length=settings.max_urls),
-            BeforeValidator(urls),
+            _urls(settings),
         ]
 
     class SweepOfPreset(SweepSettings):
