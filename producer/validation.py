@@ -6,7 +6,6 @@ to a whole submission and reports every bad line at once."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from enum import Enum
 from typing import Any
 
 from contract import verdicts
@@ -78,18 +77,11 @@ def check_urls(
     return tuple(urls)
 
 
-def check_choice(enum: type[Enum], field: str, value: Any) -> Any:
-    return verdicts.choice(enum, field, value)
-
-
-def check_concurrency(value: Any, settings: Settings) -> int:
-    return verdicts.whole_number(value, "concurrency", 1, settings.max_concurrency)
-
-
 def build_spec(
     data: Mapping[str, Any], settings: Settings, *, strategy_required: bool = True
 ) -> RunSpec:
-    """Validate a submission (`urls`, `strategy`, `concurrency`, `workload`)."""
+    """Validate a submission (`urls` as a list or as text, one a line; `strategy`,
+    `concurrency`, `workload`) as the form, the upload and the CLI send it."""
     urls = data.get("urls")
     lines = None
     if isinstance(urls, str):
@@ -102,7 +94,9 @@ def build_spec(
         raise InvalidInput("strategy", "strategy is required")
     return RunSpec(
         urls=check_urls(urls, settings, lines=lines),
-        strategy=check_choice(Strategy, "strategy", strategy),
-        concurrency=check_concurrency(data.get("concurrency", 8), settings),
-        workload=check_choice(Workload, "workload", data.get("workload", Workload.FETCH.value)),
+        strategy=verdicts.choice(Strategy, "strategy", strategy),
+        concurrency=verdicts.whole_number(
+            data.get("concurrency", 8), "concurrency", 1, settings.max_concurrency
+        ),
+        workload=verdicts.choice(Workload, "workload", data.get("workload", Workload.FETCH.value)),
     )
