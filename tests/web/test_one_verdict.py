@@ -149,5 +149,5 @@ def test_form_upload_api_cli_and_worker_agree_on_every_input(
     assume(not url.startswith("#") and "\x00" not in url)
     seen = verdicts(verdict_app, url, concurrency, strategy)
     assert len(set(seen.values())) == 1, (url, concurrency, strategy, seen)
-    if concurrency == "8":
+    if concurrency == "8" and strategy in ("threads", "queue", "hybrid"):  # the URL decides
         assert _worker(url) == seen["api"], (url, seen)
