@@ -101,6 +101,7 @@ DEFAULTS: dict[str, Callable[[], object] | None] = {
     "FANOUT_MAX_BYTES": _settings_default("max_bytes"),
     "FANOUT_MAX_REDIRECTS": _settings_default("max_redirects"),
     "FANOUT_MAX_URLS": _settings_default("max_urls"),
+    "FANOUT_MAX_FETCHES": _settings_default("max_fetches"),
     "FANOUT_MAX_CONCURRENCY": _settings_default("max_concurrency"),
     "FANOUT_TTL_S": _settings_default("ttl_s"),
     "FANOUT_CPU_ROUNDS": _settings_default("cpu_rounds"),
