@@ -1,7 +1,7 @@
 """Per-client rate limits, counted in Redis so every gunicorn process (and every web host) shares
 one budget per client.
 
-Submissions (`POST /api/runs` and the form's POST) cost workers real time, so they are limited:
+Submissions (`POST /api/runs` and the pages' forms) cost workers real time, so they are limited:
 `FANOUT_RATE_LIMIT_SUBMIT` (default `DEFAULT_SUBMIT_LIMIT`), one budget per client address over
 both. Reads are unlimited unless `FANOUT_RATE_LIMIT_READ` is set (a run page polls its run
 about once a second, and every read is one Redis round trip more when limited). A limit is
@@ -37,7 +37,11 @@ DEFAULT_SUBMIT_LIMIT = "30/minute;5/second"
 DEFAULT_READ_LIMIT = ""
 
 #: Endpoints whose POST is a submission.
-SUBMIT_ENDPOINTS = frozenset({"api.submit", "pages.new_run", "scaling_api.post_sweep"})
+SUBMIT_ENDPOINTS = frozenset(
+    {"api.submit", "pages.new_run", "pages.lesson_run", "scaling_api.post_sweep"}
+)
+#: Submissions by a page's form, which carry a CSRF token rather than the API token.
+FORM_SUBMITS = frozenset({"pages.new_run", "pages.lesson_run"})
 #: Endpoints that are never limited: probes, metrics and static files.
 UNLIMITED_ENDPOINTS = frozenset({"ops.healthz", "metrics.scrape", "ops.openapi"})
 EXTENSION = "fanout_limiter"
@@ -60,7 +64,7 @@ def _is_submission() -> bool:
     return (
         request.method == "POST"
         and request.endpoint in SUBMIT_ENDPOINTS
-        and (request.endpoint == "pages.new_run" or token_problem() is None)
+        and (request.endpoint in FORM_SUBMITS or token_problem() is None)
     )
 
 
