@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 import pytest
+from flask import render_template
 
 from producer.comparison import rows
 from tests.web.conftest import csrf_token, make_app
@@ -250,3 +251,20 @@ def test_the_buttons_count_against_the_submission_limit(limited, workers):
         for address in ["127.9.9.9"] * 3
     ]
     assert statuses == [303, 303, 429]
+
+
+def test_the_page_writes_a_command_as_code_and_escapes_everything_else(app):
+    runs = [_run("sequential", 4.0), _run("queue", 2.1, workers=2, busy=True)]
+    runs[1]["host_load"]["note"] = "<b>busy</b> `x`"
+    answer = lessons.explain(lessons.BY_KEY["queue"], _comparison(runs))
+    with app.test_request_context("/lessons"):
+        html = render_template(
+            "lessons.html",
+            lessons=lessons.LESSONS,
+            answers={"queue": answer},
+            errors={},
+            batch_text=lessons.batch_text,
+            poll_ms=700,
+        )
+    assert "run <code>fanout workers scale 4</code> (or set" in html
+    assert "queue: &lt;b&gt;busy&lt;/b&gt; <code>x</code>" in html
