@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from contract.records import RunSpec
+from contract.runfacts import SAMPLES_LATE_S
 from contract.settings import Settings
 from contract.states import Strategy, Workload
 from producer import presets
 from producer.validation import build_spec
-from web.formats import seconds, times
+from web.formats import fixed, seconds, times
 from web.presentation import DASH
 
 #: URLs in a step's batch, and the demo origin's delay for each (fetch steps).
@@ -190,6 +191,11 @@ def _count(value: float | None) -> str:
     return DASH if value is None else str(value)
 
 
+def _plain(value: float | None) -> str:
+    """A figure without a unit, to two places: "1.00 tasks in flight"."""
+    return DASH if value is None else fixed(value, 2)
+
+
 def _near(speedup: float | None, on_offer: int) -> str:
     if speedup is not None and speedup >= NEAR * on_offer:
         return "near"
@@ -202,7 +208,7 @@ def _baseline(lesson: Lesson, m: dict[str, Measured], total: int) -> list[str]:
     return [
         f"Sequential fetched the {total} URLs in {seconds(s.wall_s)}: {seconds(each)} a URL on "
         f"average, one at a time (at most {_count(s.peak)} in flight).",
-        f"On average {times(s.summary.get('speedup'))} tasks were in flight: each URL's wait "
+        f"On average {_plain(s.summary.get('speedup'))} tasks were in flight: each URL's wait "
         "is added to the next one's. This is the time the next steps divide by.",
     ]
 
@@ -288,19 +294,17 @@ def _gil(lesson: Lesson, m: dict[str, Measured], total: int) -> list[str]:
 def _queue(lesson: Lesson, m: dict[str, Measured], total: int) -> list[str]:
     s, q = m["sequential"], m["queue"]
     workers = int(q.run.get("workers_at_start") or 0)
-    on_offer = min(workers, total) if workers else total
-    lines = [
-        f"Queue made each of the {total} URLs a job of its own, and the {workers} workers alive "
-        f"took them one at a time each: {seconds(q.wall_s)} against sequential's "
-        f"{seconds(s.wall_s)}, {times(q.vs_sequential)}, {_near(q.vs_sequential, on_offer)} the "
-        f"{workers} workers (at most {_count(q.peak)} at once).",
-    ]
+    alive = f"the {workers} workers alive" if workers else "the live workers"
+    gain = times(q.vs_sequential)
     if workers:
-        lines.append(
-            f"More workers take more jobs at once: run `fanout workers scale {workers * 2}` (or "
-            "set the target on the Workers page), then run this step again."
-        )
-    return lines
+        gain += f", {_near(q.vs_sequential, min(workers, total))} the {workers} workers"
+    return [
+        f"Queue made each of the {total} URLs a job of its own, and {alive} took them one at a "
+        f"time each: {seconds(q.wall_s)} against sequential's {seconds(s.wall_s)}, {gain} (at "
+        f"most {_count(q.peak)} at once).",
+        f"More workers take more jobs at once: run `fanout workers scale {max(2, workers * 2)}` "
+        "(or set the target on the Workers page), then run this step again.",
+    ]
 
 
 EXPLAIN = {
@@ -348,6 +352,13 @@ def explain(lesson: Lesson, comparison: Mapping[str, Any]) -> Answer:
         )
     text = progress(comparison)
     if comparison.get("provisional", comparison.get("state") != "done"):
+        if comparison.get("state") == "done":
+            text += (
+                ": every run has ended; the answer comes once the host load during each is in "
+                f"(at most {SAMPLES_LATE_S:.0f} s), which says whether it can be trusted"
+            )
+        else:
+            text += ": the answer appears here when every run has ended"
         return Answer(comparison_id, final=False, progress=text)
     measured = _measured(comparison)
     total = int(comparison.get("total") or 0)

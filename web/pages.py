@@ -299,7 +299,7 @@ def _lessons_page(
     ids: dict[str, str], status: int = 200, errors: dict[str, str] | None = None
 ) -> Response:
     answers: dict[str, lessons.Answer] = {}
-    redis_down = False
+    redis_down = status == 503 or (not ids and not redis_ok())
     try:
         for key, comparison_id in ids.items():
             answers[key] = _lesson_answer(lessons.BY_KEY[key], comparison_id)

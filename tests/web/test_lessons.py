@@ -109,7 +109,10 @@ def test_a_running_comparison_gives_progress_and_no_verdict():
     record = _comparison([_run("sequential", 4.0), _run("threads", 0.2, state="running")])
     answer = lessons.explain(lessons.BY_KEY["threads"], record)
     assert not answer.final and answer.lines == () and answer.cautions == ()
-    assert answer.progress == "sequential done 20/20 · threads running 3/20"
+    assert answer.progress == (
+        "sequential done 20/20 · threads running 3/20: the answer appears here when every run "
+        "has ended"
+    )
 
 
 def test_a_settling_comparison_is_not_final_yet():
@@ -122,7 +125,7 @@ def test_baseline_step_gives_the_time_per_url():
     record = _comparison([_run("sequential", 4.2)])
     text = " ".join(lessons.explain(lessons.BY_KEY["baseline"], record).lines)
     assert "Sequential fetched the 20 URLs in 4.200 s: 0.210 s a URL" in text
-    assert f"On average {times(4.0 / 4.2)} tasks were in flight" in text
+    assert "On average 0.95 tasks were in flight" in text
 
 
 def test_processes_step_gives_their_extra_cost_over_threads():
@@ -268,3 +271,36 @@ def test_the_page_writes_a_command_as_code_and_escapes_everything_else(app):
         )
     assert "run <code>fanout workers scale 4</code> (or set" in html
     assert "queue: &lt;b&gt;busy&lt;/b&gt; <code>x</code>" in html
+
+
+def test_a_comparison_whose_runs_ended_says_it_waits_for_the_host_load():
+    record = _comparison([_run("sequential", 4.0), _run("threads", 0.5)])
+    record["provisional"] = True
+    answer = lessons.explain(lessons.BY_KEY["threads"], record)
+    assert answer.progress.startswith("sequential done 20/20 · threads done 20/20: every run")
+    assert "the host load during each" in answer.progress
+
+
+def test_the_baseline_says_tasks_in_flight_as_a_plain_number():
+    record = _comparison([_run("sequential", 4.0)])
+    text = " ".join(lessons.explain(lessons.BY_KEY["baseline"], record).lines)
+    assert "On average 1.00 tasks were in flight" in text
+
+
+def test_the_queue_step_without_a_worker_count_names_no_zero_workers():
+    runs = [_run("sequential", 4.0), _run("queue", 2.0, workers=0)]
+    text = " ".join(lessons.explain(lessons.BY_KEY["queue"], _comparison(runs)).lines)
+    assert "0 workers" not in text and "the live workers took them" in text
+    assert f"4.000 s, {times(2.0)} (at most 1 at once)" in text
+    assert "`fanout workers scale" in text
+
+
+def test_with_redis_down_the_page_shows_the_banner_and_a_button_answers_503(down_app):
+    client = down_app.test_client()
+    page = client.get("/lessons")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert re.search(r'<div id="banner" class="banner" role="alert"\s*>', html), "banner shown"
+    response = client.post("/lessons/threads", data={"csrf_token": csrf_token(html)})
+    assert response.status_code == 503
+    assert "Redis is unreachable" in response.get_data(as_text=True)
