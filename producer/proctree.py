@@ -16,15 +16,6 @@ from redis import Redis
 from contract import keys
 from contract.target import live_hosts
 
-#: What each role means, for the page's legend and `fanout ps`'s footnote.
-ROLES = {
-    "supervisor": "`fanout worker`: RQ's WorkerPool, sized to the worker target",
-    "worker": "one RQ worker: takes a job at a time from the queue",
-    "horse": "a fork worker's work-horse: forked for one job, gone with it",
-    "child": "a child of the worker's process pool (`processes` strategy)",
-    "other": "a process the supervisor started that is not one of its workers",
-}
-
 #: Why pool children outlive the job: said where the tree is shown.
 KEPT_IDLE_NOTE = (
     "A worker keeps its pool's children after a processes job: idle, they wait for the next "
