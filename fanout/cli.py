@@ -441,23 +441,23 @@ def ps(watch: bool, interval: float, as_json: bool) -> None:
 
     settings = _settings()
     with _connected(settings) as redis:
-        while True:
-            trees = read_trees(redis)
-            if as_json:
-                click.echo(json.dumps(trees, indent=None if watch else 2))
-            else:
-                if watch and sys.stdout.isatty():
-                    click.clear()
-                for line in tree_lines(trees):
-                    say(line)
-            if not watch:
-                return
-            try:
+        try:
+            while True:
+                trees = read_trees(redis)
+                if as_json:
+                    click.echo(json.dumps(trees, indent=None if watch else 2))
+                else:
+                    if watch and sys.stdout.isatty():
+                        click.clear()
+                    for line in tree_lines(trees):
+                        say(line)
+                if not watch:
+                    return
                 time.sleep(interval)
-            except KeyboardInterrupt:
-                return
-            if not as_json and not sys.stdout.isatty():
-                say("")
+                if not as_json and not sys.stdout.isatty():
+                    say("")
+        except KeyboardInterrupt:  # how a --watch ends
+            return
 
 
 @main.command()

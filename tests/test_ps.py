@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -146,3 +147,26 @@ def test_ps_refuses_a_bad_interval_and_says_when_redis_is_down(stack_env):
     result = fanout("ps", env=down, timeout=30)
     assert result.returncode == 1 and "unreachable" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_ps_watch_redraws_until_ctrl_c(fleet):
+    env, _ = fleet
+    watch = subprocess.Popen(
+        [sys.executable, "-m", "fanout", "ps", "--watch", "--interval", "0.5"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        drawn = 0
+        while drawn < 3:  # three drawings: a column header each (a host each)
+            line = watch.stdout.readline()
+            assert line, watch.stderr.read()
+            drawn += line.startswith("     PID ")
+        watch.send_signal(signal.SIGINT)
+        assert watch.wait(timeout=15) == 0
+        assert "Traceback" not in watch.stderr.read()
+    finally:
+        if watch.poll() is None:
+            watch.kill()
