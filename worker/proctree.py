@@ -48,7 +48,8 @@ DESCRIPTIONS_KEPT = 64
 
 def child_pids(pid: int) -> list[int]:
     """The processes `pid` forked, from `/proc/<pid>/task/<tid>/children`: a few small reads,
-    where psutil's `children()` reads every process on the machine (10 ms for 300)."""
+    where psutil's `children()` reads every process on the machine (10 ms for 300). A child
+    forked while the lists are read may be missed: it shows in the next second's tree."""
     if not _CHILDREN_FILES:
         with contextlib.suppress(psutil.Error):
             return [child.pid for child in psutil.Process(pid).children()]
@@ -163,9 +164,9 @@ class ProcTree:
         ordered: list[dict[str, Any]] = []
 
         def visit(pid: int, depth: int, worker: WorkerSlot | None) -> None:
-            process = self._seen.get(pid)
-            try:
-                process = process or psutil.Process(pid)
+            kept = self._seen.get(pid)
+            try:  # the pid's process of the last tick, unless the pid is another's now
+                process = kept if kept is not None and kept.is_running() else psutil.Process(pid)
             except psutil.Error:
                 return
             row = _describe(process)
@@ -223,11 +224,6 @@ class ProcTree:
         finally:
             self.cost_s = time.thread_time() - started
 
-    def forget(self) -> None:
-        """A clean stop: the tree leaves the pages now rather than at its TTL."""
-        with contextlib.suppress(RedisError):
-            self.redis.delete(keys.proc_tree_key(self.host()))
-
 
 def _describe(process: psutil.Process) -> dict[str, Any] | None:
     """pid, ppid, name, command, threads, RSS and CPU % of one process; None if it is gone."""
@@ -240,7 +236,7 @@ def _describe(process: psutil.Process) -> dict[str, Any] | None:
                 "cmd": short_cmd(process.cmdline()),
                 "threads": process.num_threads(),
                 "rss": process.memory_info().rss,
-                "cpu": round(process.cpu_percent(None), 1),
+                "cpu": round(max(0.0, process.cpu_percent(None)), 1),
                 "status": process.status(),
             }
     except psutil.Error:
