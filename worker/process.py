@@ -27,6 +27,7 @@ import worker.jobs  # noqa: F401 - preloaded before any fork: the whole point of
 from contract import connection, fleet, keys, sequence
 from contract.settings import Settings
 from worker import identity, pools
+from worker.bookkeeping import OncePerSecondBookkeeping
 from worker.heartbeat import Heartbeat
 from worker.task_writer import TaskWriter
 
@@ -132,7 +133,7 @@ class _FanoutMixin:
             self.log.warning("could not release the next run of %s", comparison_id, exc_info=True)  # type: ignore[attr-defined]
 
 
-class FanoutSimpleWorker(_FanoutMixin, SimpleWorker):
+class FanoutSimpleWorker(OncePerSecondBookkeeping, _FanoutMixin, SimpleWorker):
     """Runs each job in the worker process itself (no fork per job)."""
 
 
