@@ -5,8 +5,9 @@ Each peer gets a private redis-server of its own (same build and flags as the st
 persistence), so INFO commandstats counts one system alone; Celery also runs on the machine's
 RabbitMQ when one answers on 127.0.0.1:5672 (guest/guest), on a queue of its own name that is
 deleted afterwards. The bench starts each peer's worker processes per workload (subprocesses in
-their own process group), and keeps the peers whose turn it is not stopped (SIGSTOP), so that
-their idle polling costs neither CPU nor commands in another arm's measurement.
+their own process group) and stops them after it; every arm runs while the other systems'
+workers idle (their CPU and commands are not counted in it, only their share of the machine;
+they are not paused with SIGSTOP: an arq worker stopped and continued so died in a trial run).
 
 Completion rule, the same for all: the wall time runs from the first enqueue (fanout: the run's
 `submitted_at`) to the last task's end as the system's own tasks record it (peers: the task whose
@@ -23,7 +24,6 @@ import contextlib
 import importlib.metadata
 import importlib.util
 import os
-import signal
 import statistics
 import sys
 import time
@@ -53,6 +53,8 @@ COLUMNS = [
 ]
 #: arq enqueues this many jobs at once (its pool's connections are limited).
 ENQUEUE_IN_FLIGHT = 16
+#: A peer's round that has not ended by then is given up, and the peer with it.
+ROUND_TIMEOUT_S = 120
 #: Every arm's slots in the I/O-wait workload.
 IO_SLOTS = 32
 
@@ -86,7 +88,7 @@ SHAPES = [
         0,
         64,
         "fetch",
-        1500,
+        1200,
         200,
         [
             ("fanout asyncio C=64 (one job)", "asyncio", 64),
@@ -120,7 +122,7 @@ SHAPES = [
         0,
         4096,
         "cpu",
-        40,
+        32,
         8,
         [("fanout queue W=2 (one RQ job per URL)", "queue", 1)],
         ("prefork", 2, 1, 1),
@@ -167,6 +169,10 @@ def command_total(client: redis_lib.Redis) -> int:
 
 
 # --- the peers ---------------------------------------------------------------------------------
+
+
+class PeerStuck(RuntimeError):
+    """A peer's round did not end: the peer is left out of the rest of the workload."""
 
 
 @dataclass
@@ -281,13 +287,7 @@ class Peer:
 
         self._enqueue = enqueue
 
-    def pause(self, paused: bool) -> None:
-        """Stop (or continue) every worker process of this peer, forks included."""
-        for child in self.workers:
-            child.signal_group(signal.SIGSTOP if paused else signal.SIGCONT)
-
     def stop_workers(self) -> None:
-        self.pause(False)
         for child in self.workers:
             child.stop(timeout_s=10)
         self.workers = []
@@ -302,11 +302,19 @@ class Peer:
         cpu = tree_cpu_s(pids)
         t0 = time.time()
         self._enqueue(arg_lists)
-        done = self.redis.blpop([peer_body.done_key(key)], timeout=300)
-        if done is None:
-            tails = "\n".join(w.tail()[-1500:] for w in self.workers)
-            raise RuntimeError(f"{self.label}: round not done after 300 s\n{tails}")
-        commands = command_total(self.redis) - 1  # less the bench's BLPOP
+        waits, deadline = 0, time.monotonic() + ROUND_TIMEOUT_S
+        while True:
+            waits += 1
+            done = self.redis.blpop([peer_body.done_key(key)], timeout=1)
+            if done is not None:
+                break
+            if time.monotonic() > deadline or not all(w.alive() for w in self.workers):
+                ended = int(self.redis.get(key) or 0)
+                raise PeerStuck(
+                    f"{self.label}: {ended}/{len(batch)} tasks ended after "
+                    f"{time.monotonic() - deadline + ROUND_TIMEOUT_S:.0f} s"
+                )
+        commands = command_total(self.redis) - waits  # less the bench's BLPOPs
         cpu = tree_cpu_s(pids) - cpu
         self.redis.delete(key)
         return _sample(len(batch), float(done[1]) - t0, cpu, commands)
@@ -473,7 +481,8 @@ def _intro_notes(ctx: Ctx, rounds_n: int, cpu_rounds: int) -> list[str]:
         "on a counter in the peer's Redis (included in its commands per task: fanout's own "
         "records are its completion count, and are in its commands too). Wall: first enqueue "
         "to the last task's recorded end. Worker CPU: every worker process and child (psutil), "
-        "idle polling included; the bench's enqueuing is not in it. Redis commands: INFO "
+        "idle polling included; the bench's enqueuing is not in it. Every arm runs while the "
+        "other systems' workers idle beside it (arq's poll every 10 ms). Redis commands: INFO "
         "commandstats delta on the system's own private redis-server, the bench's waits less; "
         "Celery on RabbitMQ counts only the counter's INCRs (AMQP traffic is not Redis's).",
         f"eff (nominal): /delay/100: n x 100 ms / {IO_SLOTS} slots (every arm has "
@@ -515,25 +524,30 @@ def _run_shape(
         + "."
     )
     task_s = task_seconds(batch, shape, cpu_rounds)
+    peer_list = list(peer_list)  # this workload's: a peer that gets stuck leaves it
     try:
-        for peer in peer_list:  # warm-up: workers up, connections and sessions open
-            peer.run_round(warm, shape, cpu_rounds)
-            peer.pause(True)
+        for peer in list(peer_list):  # warm-up: workers up, connections and sessions open
+            try:
+                peer.run_round(warm, shape, cpu_rounds)
+            except PeerStuck as exc:
+                _give_up(out, shape, peer, exc, peer_list, arms)
         for _label, strategy, conc in shape.fanout:
             fanout_round(ctx, warm, shape, strategy, conc)
         paired: dict[str, list[float]] = {}
+        fanout_labels = {label for label, _, _ in shape.fanout}
         for number in range(rounds_n):
-            order = arms if number % 2 == 0 else arms[::-1]
+            order = list(arms) if number % 2 == 0 else arms[::-1]
             tputs: dict[str, float] = {}
             for label, run in order:
                 peer = next((p for p in peer_list if p.label == label), None)
-                if peer:
-                    peer.pause(False)
+                if peer is None and label not in fanout_labels:
+                    continue  # given up earlier in this workload
                 try:
                     sample = run(batch)
-                finally:
-                    if peer:
-                        peer.pause(True)
+                except PeerStuck as exc:
+                    assert peer is not None
+                    _give_up(out, shape, peer, exc, peer_list, arms)
+                    continue
                 _eff(shape, sample, n, task_s)
                 out.get(f"{shape.title}: {label}").add(**sample)
                 tputs[label] = sample["tput"]
@@ -548,6 +562,21 @@ def _run_shape(
             + "; ".join(f"{k} {fmt(statistics.median(v))}x" for k, v in paired.items())
             + "."
         )
+
+
+def _give_up(
+    out: Outcome,
+    shape: Shape,
+    peer: Peer,
+    exc: PeerStuck,
+    peer_list: list[Peer],
+    arms: list[tuple[str, Callable[[list[str]], dict[str, float]]]],
+) -> None:
+    """Note why, stop the peer's workers and leave it out of the rest of this workload."""
+    out.notes.append(f"{shape.title}: {exc}; left out of the rest of this workload.")
+    peer.stop_workers()
+    peer_list.remove(peer)
+    arms[:] = [arm for arm in arms if arm[0] != peer.label]
 
 
 def _pair(
