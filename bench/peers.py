@@ -350,14 +350,14 @@ def make_peers(ctx: Ctx, notes: list[str]) -> tuple[list[Peer], list[Child]]:
     for name, label, module in wanted:
         if not installed(module):
             notes.append(
-                f"{label.format(version='')}: skipped, `{module}` is not installed "
+                f"{label.replace(' {version}', '')}: skipped, `{module}` is not installed "
                 "(pip extra `peers`)."
             )
             continue
         if name == "celery-amqp":
             why = rabbit_answers()
             if why:
-                notes.append(f"{label.format(version='')}: skipped, {why}.")
+                notes.append(f"{label.replace(' {version}', '')}: skipped, {why}.")
                 continue
         version = importlib.metadata.version(module)
         peer = Peer(name, label.format(version=version), module)
