@@ -2,9 +2,9 @@
 
 RQ's worker loop writes its worker hash several times for every job: a heartbeat (HSET + EXPIRE,
 each outside a pipeline) before the dequeue, after it and after the job, `state` idle after the
-job and again before the next dequeue, and it checks `rq suspend` before each one. For one-URL
-jobs that is about a third of a job's Redis commands and a tenth of its worker CPU (`python -m
-bench.harness peers`). The worker key lives for minutes (RQ's worker_ttl + 60 s), so a heartbeat a
+job and again before the next dequeue, and it checks `rq suspend` before each one: for one-URL
+jobs, 12 of a job's 76 Redis commands and about a fifth of its worker CPU (`python -m
+bench.job_costs`). The worker key lives for minutes (RQ's worker_ttl + 60 s), so a heartbeat a
 second keeps it as alive as a hundred; a state written less than a second ago is not written
 again; a suspension is seen within a second. Beats that carry their own TTL (a job's, in
 RQ's pipelines) and writes inside a pipeline always go through.
