@@ -22,11 +22,19 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 
 import redis as redis_lib
+from rq import Queue, Worker
+from rq.executions import Execution
+from rq.job import Job
+from rq.registry import FinishedJobRegistry, StartedJobRegistry
+from rq.results import Result
+from rq.suspension import WORKERS_SUSPENDED
 
 from bench.measure import submit_only, urls
 from bench.stack import Stack
+from contract import keys
 
 #: (label, function name, a part of its file's path) of the phases of RQ's job loop.
 PHASES = [
@@ -43,24 +51,33 @@ PHASES = [
 ]
 
 
+def _prefix(template: str) -> str:
+    """A key's fixed head, from the template RQ or contract/keys.py builds it with."""
+    return template.split("{", 1)[0]
+
+
+#: Key heads by the code that writes them, each from its owner's own builder.
+FAMILIES = (
+    (Worker.redis_worker_namespace_prefix, "RQ worker hash"),
+    (_prefix(Execution.key.fget(SimpleNamespace(composite_key="{0}"))), "RQ execution records"),  # type: ignore[attr-defined]
+    (_prefix(Result.get_key("{0}")), "RQ result stream"),
+    (_prefix(StartedJobRegistry.key_template), "RQ registries"),
+    (_prefix(FinishedJobRegistry.key_template), "RQ registries"),
+    (Queue.redis_queue_namespace_prefix, "RQ queue"),
+    (WORKERS_SUSPENDED, "RQ suspension check"),
+)
+
+
 def family(key: str, lua: bool) -> str:
     """Which code a command belongs to, by its key."""
     if lua:
         return "fanout task writer (inside its script)"
-    if key.startswith("fanout:"):
+    if key.startswith(keys.PREFIX):
         return "fanout heartbeat, reconcile, finalize"
-    for prefix, name in (
-        ("rq:worker:", "RQ worker hash"),
-        ("rq:execution", "RQ execution records"),
-        ("rq:results:", "RQ result stream"),
-        ("rq:wip:", "RQ registries"),
-        ("rq:finished:", "RQ registries"),
-        ("rq:queue:", "RQ queue"),
-        ("rq:suspended", "RQ suspension check"),
-    ):
+    for prefix, name in FAMILIES:
         if key.startswith(prefix):
             return name
-    if key.startswith("rq:job:"):
+    if key.startswith(Job.redis_job_namespace_prefix):
         return "RQ dependents" if "depend" in key else "RQ job hash"
     return "RQ MULTI/EXEC" if key in ("", "MULTI", "EXEC") else f"other ({key.split(':')[0]})"
 

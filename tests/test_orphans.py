@@ -128,7 +128,7 @@ def test_a_sigkilled_fanout_up_leaves_no_process_of_its_stack(up):
 
     wait_until(web_up, 60, "the web app")
     # The worker that takes RQ's scheduler lock forks its scheduler right after.
-    lock = f"rq:scheduler-lock:{keys.QUEUE_NAME}"
+    lock = RQScheduler.get_locking_key(keys.QUEUE_NAME)
     wait_until(lambda: client.exists(lock), 60, "a worker's scheduler")
     time.sleep(1)
     seen += _descendants(proc.pid)
