@@ -25,7 +25,7 @@ from collections.abc import Callable
 
 from redis import Redis
 
-from contract import keys
+from contract import keys, scripts
 from contract.records import RunSpec
 from contract.settings import Settings
 from contract.target import Target, TargetMode, write_target
@@ -53,13 +53,6 @@ HOST_LOAD_WAIT_S = 5.0
 #: How long one run of the batch may take before the sweep fails.
 RUN_TIMEOUT_S = 1800.0
 
-_RENEW = """
-if redis.call('get', KEYS[1]) == ARGV[1] then
-  return redis.call('expire', KEYS[1], ARGV[2])
-end
-return 0
-"""
-
 
 class SweepDriver:
     """`tick()` once a second: claim or renew the current sweep, then move it one step on."""
@@ -72,10 +65,11 @@ class SweepDriver:
         self.settings = settings
         self.instance = uuid.uuid4().hex
         self.host = host
+        self._renew = scripts.register(redis, "producer", "sweep_lease_renew")
 
     def _holds(self, sweep_id: str) -> bool:
-        renewed = self.redis.eval(
-            _RENEW, 1, keys.sweep_driver_key(sweep_id), self.instance, DRIVER_LEASE_S
+        renewed = self._renew(
+            keys=[keys.sweep_driver_key(sweep_id)], args=[self.instance, DRIVER_LEASE_S]
         )
         return bool(renewed)
 

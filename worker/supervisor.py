@@ -28,21 +28,12 @@ from rq import Worker
 from rq.serializers import JSONSerializer
 from rq.worker_pool import WorkerData, WorkerPool
 
-from contract import keys
+from contract import keys, scripts
 from contract.target import live_hosts, read_target, shares
 from worker import identity
 from worker.process import RETIRE_SIGNAL
 
 log = logging.getLogger(__name__)
-
-#: Renews the lease if this process holds it, else takes it if it is free. 1 if held after.
-_RENEW = """
-if redis.call('get', KEYS[1]) == ARGV[1] then
-  return redis.call('expire', KEYS[1], ARGV[2])
-end
-if redis.call('set', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return 1 end
-return 0
-"""
 
 #: How many names (`host`, `host/2`, ...) a supervisor tries before giving up.
 MAX_NAMES = 64
@@ -56,11 +47,10 @@ class HostLease:
         self.base = base
         self.instance = uuid.uuid4().hex
         self.name = ""
+        self._renew = scripts.register(redis, "worker", "host_lease")
 
     def _hold(self, name: str) -> bool:
-        held = self.redis.eval(
-            _RENEW, 1, keys.host_lease_key(name), self.instance, keys.ALIVE_TTL_S
-        )
+        held = self._renew(keys=[keys.host_lease_key(name)], args=[self.instance, keys.ALIVE_TTL_S])
         return bool(held)
 
     def claim(self) -> str:
