@@ -55,7 +55,12 @@ def test_since_returns_tasks_in_the_order_they_ended_not_by_index(tmp_path):
         for index in (2, 0, 1):
             now = time.time()
             record = TaskRecord(
-                index, urls[index], TaskState.OK, 200, started_at=now, finished_at=now
+                index=index,
+                url=urls[index],
+                state=TaskState.OK,
+                status_code=200,
+                started_at=now,
+                finished_at=now,
             )
             writer.finish(run_id, [record])
 

@@ -67,7 +67,15 @@ def write_run(
     starts = [now - 5 + offset for offset, _ in timings_s]
     tasks = {str(i): _task(i, urls[i], states[i], starts[i], timings_s[i][1]) for i in range(ended)}
     in_flight = {
-        str(i): StartRecord(i, urls[i], starts[i], "w" * 32, "testhost", 4242, "fanout_0").to_json()
+        str(i): StartRecord(
+            index=i,
+            url=urls[i],
+            started_at=starts[i],
+            worker="w" * 32,
+            host="testhost",
+            pid=4242,
+            thread="fanout_0",
+        ).to_json()
         for i in range(ended, min(len(urls), ended + running))
     }
     state = "done" if ended == len(urls) else "running" if ended or running else "queued"
