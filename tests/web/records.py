@@ -139,13 +139,17 @@ def write_comparison(
     """A comparison of the runs `run_ids` (written first, with write_run), in that order."""
     comparison_id = secrets.token_hex(6)
     spec = RunSpec(tuple(urls), Strategy.THREADS, 2, Workload.FETCH)
+    strategies = [client.hget(keys.run_key(run_id), "strategy").decode() for run_id in run_ids]
     with client.pipeline() as pipe:
         pipe.hset(
             keys.comparison_key(comparison_id),
             mapping={
                 "id": comparison_id,
                 "spec": json.dumps(spec.to_dict()),
+                "total": len(urls),
                 "runs": json.dumps(run_ids),
+                "strategies": json.dumps(strategies),
+                "repeat": 1,
                 "submitted_at": repr(time.time() - 6),
             },
         )
