@@ -1,0 +1,41 @@
+"""The two leases, on a private redis-server: a sweep's driver and a supervisor's host name.
+One holder at a time, renewed only by its holder, free again once it lapses or is released.
+Both are redis-py's `Lock` (SET NX PX with a token; renewal and release check the token)."""
+
+from __future__ import annotations
+
+import pytest
+import redis as redis_lib
+from redis.lock import Lock
+
+from contract import keys
+from contract.settings import Settings
+from producer.sweep import DRIVER_LEASE_S
+from producer.sweep_driver import SweepDriver
+from tests.support import start_redis
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory):
+    service = start_redis(tmp_path_factory.mktemp("leases"))
+    client = redis_lib.Redis.from_url(service.url)
+    yield client
+    client.close()
+    service.stop()
+
+
+def test_one_driver_holds_a_sweep_and_only_it_renews(client):
+    sweep_id = "lease-sweep"
+    first, second = (SweepDriver(client, Settings.from_env({})) for _ in range(2))
+    queued = {"state": "queued"}
+    assert not first._holds(sweep_id)  # nothing held yet
+    assert first._claim(sweep_id, queued)
+    assert not second._claim(sweep_id, queued)
+    assert first._holds(sweep_id) and not second._holds(sweep_id)
+    assert 0 < client.pttl(keys.sweep_driver_key(sweep_id)) <= DRIVER_LEASE_S * 1000
+    assert isinstance(first.lease(sweep_id), Lock)
+
+    client.delete(keys.sweep_driver_key(sweep_id))  # lapsed: its driver stalled too long
+    assert not first._holds(sweep_id)
+    assert second._claim(sweep_id, queued)
+    assert second._holds(sweep_id) and not first._holds(sweep_id)
