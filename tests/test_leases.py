@@ -13,6 +13,7 @@ from contract.settings import Settings
 from producer.sweep import DRIVER_LEASE_S
 from producer.sweep_driver import SweepDriver
 from tests.support import start_redis
+from worker.supervisor import HostLease
 
 
 @pytest.fixture(scope="module")
@@ -39,3 +40,26 @@ def test_one_driver_holds_a_sweep_and_only_it_renews(client):
     assert not first._holds(sweep_id)
     assert second._claim(sweep_id, queued)
     assert second._holds(sweep_id) and not first._holds(sweep_id)
+
+
+def test_a_second_supervisor_on_a_host_takes_the_next_name(client):
+    first, second = HostLease(client, "lease-host"), HostLease(client, "lease-host")
+    assert first.claim() == "lease-host"
+    assert second.claim() == "lease-host/2"
+    assert 0 < client.pttl(keys.host_lease_key("lease-host")) <= keys.ALIVE_TTL_S * 1000
+    first.renew()
+    assert first.name == "lease-host"
+    assert isinstance(first.lock, Lock)
+
+    client.delete(keys.host_lease_key("lease-host"))  # lapsed: a stall past the lease
+    third = HostLease(client, "lease-host")
+    assert third.claim() == "lease-host"  # taken over
+    first.renew()  # the stalled one notices and moves on
+    assert first.name == "lease-host/3"
+
+    second.release()
+    assert not client.exists(keys.host_lease_key("lease-host/2"))
+    second.release()  # twice is harmless
+    third.release()
+    first.release()
+    assert not client.exists(keys.host_lease_key("lease-host"))
