@@ -192,7 +192,7 @@ def _batch_options(func):
             is_flag=True,
             help="A batch on the local origin (40 x 250 ms; with --workload cpu, 40 x 0 ms).",
         ),
-        click.option("--concurrency", "-c", type=int, default=8, show_default=True),
+        click.option("--concurrency", "-c", default="8", show_default=True),
         click.option(
             "--workload", type=click.Choice(WORKLOADS), default="fetch", show_default=True
         ),
@@ -410,7 +410,7 @@ def workers_scale(n: int, per_host: bool) -> None:
 @click.option(
     "--strategy", "-s", type=click.Choice(["queue", "hybrid"]), default="queue", show_default=True
 )
-@click.option("--concurrency", "-c", type=int, default=8, show_default=True)
+@click.option("--concurrency", "-c", default="8", show_default=True)
 @click.option("--workload", type=click.Choice(WORKLOADS), default="fetch", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the whole sweep as JSON.")
 @click.option("--timeout", type=float, default=3600, show_default=True, help="Seconds.")

@@ -3,6 +3,7 @@ the scripts in web/static then keep it live through the JSON API."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from flask import (
@@ -37,9 +38,10 @@ from web.compareview import compare_context
 from web.errors import REDIS_DOWN, REDIS_OUTAGES
 from web.export import csv_chunks, json_chunks, trace_chunks
 from web.forms import RunForm, find_preset, preset_table
+from web.metrics import count_submission
 from web.persistence import current_persistence
 from web.repeat import MAX_REPEAT, parse_repeat
-from web.runview import PAGE_ROWS, SORT_KEYS, STATE_FILTERS, TableQuery, table
+from web.runview import PAGE_ROWS, SORT_KEYS, STATE_FILTERS, TableQuery, notes_view, table
 from web.security import grant_ui_reads, token_matches
 
 bp = Blueprint("pages", __name__)
@@ -93,12 +95,14 @@ def new_run() -> Response:
         return _new_run_page(form, 400)
     try:
         if compare:
-            comparison_id, _ = submit_comparison(
+            comparison_id, run_ids = submit_comparison(
                 get_redis(), get_queue(), spec, settings, repeat=repeat
             )
+            count_submission("comparison", len(run_ids))
             target = url_for("pages.compare", comparison_id=comparison_id)
         else:
             run_id = submit_run(get_redis(), get_queue(), spec, settings)
+            count_submission("run", 1)
             target = url_for("pages.run", run_id=run_id)
     except REDIS_OUTAGES:
         form.form_errors.append(REDIS_DOWN)
@@ -127,9 +131,10 @@ def run(run_id: str) -> Response:
     try:
         record = load_run(redis, run_id, include_tasks=False)
         page = table(redis, run_id, _page_query())
+        notes = notes_view(redis, run_id, time.time())
     except RunNotFound:
         raise NotFound(f"No run {run_id!r}: it never existed or has expired.") from None
-    return _render("run.html", run=record, table=page)
+    return _render("run.html", run=record, table=page, notes=notes)
 
 
 def _export(run_id: str, suffix: str, mimetype: str, chunks) -> Response:
