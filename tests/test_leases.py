@@ -5,24 +5,18 @@ Both are redis-py's `Lock` (SET NX PX with a token; renewal and release check th
 from __future__ import annotations
 
 import pytest
-import redis as redis_lib
 from redis.lock import Lock
 
 from contract import keys
 from contract.settings import Settings
 from producer.sweep import DRIVER_LEASE_S
 from producer.sweep_driver import SweepDriver
-from tests.support import start_redis
 from worker.supervisor import HostLease
 
 
-@pytest.fixture(scope="module")
-def client(tmp_path_factory):
-    service = start_redis(tmp_path_factory.mktemp("leases"))
-    client = redis_lib.Redis.from_url(service.url)
-    yield client
-    client.close()
-    service.stop()
+@pytest.fixture
+def client(private_redis):
+    return private_redis
 
 
 def test_one_driver_holds_a_sweep_and_only_it_renews(client):

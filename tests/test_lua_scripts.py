@@ -12,7 +12,6 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
-import redis
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("contract", "producer", "worker", "web", "fanout", "origin", "bench")
@@ -74,7 +73,7 @@ def test_the_scripts_ship_with_their_packages():
         assert resources.files(package).joinpath(relative).is_file()
 
 
-def test_a_staged_run_is_queued_whole_by_its_script(tmp_path, monkeypatch):
+def test_a_staged_run_is_queued_whole_by_its_script(private_redis, monkeypatch):
     """The staging commit runs by EVALSHA inside the run's transaction (a pipeline loads the
     script first): every staged job lands on the queue, in order, without a TTL."""
     from contract import keys
@@ -84,20 +83,14 @@ def test_a_staged_run_is_queued_whole_by_its_script(tmp_path, monkeypatch):
     from producer import staging
     from producer.connection import fanout_queue
     from producer.submit import submit_run
-    from tests.support import start_redis
 
     monkeypatch.setattr(staging, "STAGE_ABOVE", 2)
     monkeypatch.setattr(staging, "SLICE", 2)
-    service = start_redis(tmp_path)
-    client = redis.Redis.from_url(service.url)
-    try:
-        spec = RunSpec(tuple(f"http://127.0.0.1:9/{i}" for i in range(5)), Strategy.QUEUE, 4)
-        queue = fanout_queue(client)
-        run_id = submit_run(client, queue, spec, Settings.from_env({}))
-        job_ids = queue.get_job_ids()
-        assert len(job_ids) == 5
-        assert not client.exists(keys.staging_key(run_id))
-        assert all(client.ttl(f"rq:job:{job_id}") == -1 for job_id in job_ids)
-    finally:
-        client.close()
-        service.stop()
+    client = private_redis
+    spec = RunSpec(tuple(f"http://127.0.0.1:9/{i}" for i in range(5)), Strategy.QUEUE, 4)
+    queue = fanout_queue(client)
+    run_id = submit_run(client, queue, spec, Settings.from_env({}))
+    job_ids = queue.get_job_ids()
+    assert len(job_ids) == 5
+    assert not client.exists(keys.staging_key(run_id))
+    assert all(client.ttl(f"rq:job:{job_id}") == -1 for job_id in job_ids)

@@ -19,18 +19,10 @@ from contract.states import Strategy, TaskState, Workload
 from producer.connection import fanout_queue
 from producer.reader import list_runs, load_run
 from producer.submit import submit_run
-from tests.support import start_redis
 from worker.finalize import finalize_ended_runs
 from worker.task_writer import TaskWriter
 
 SMALL, BIG = 10, 20_000
-
-
-@pytest.fixture(scope="module")
-def private_redis(tmp_path_factory):
-    service = start_redis(tmp_path_factory.mktemp("bounded"))
-    yield redis_lib.Redis.from_url(service.url)
-    service.stop()
 
 
 def write_run(client: redis_lib.Redis, n: int, *, ended: int | None = None) -> str:
