@@ -142,17 +142,21 @@ class Fleet:
         self.env = env
         self.log_dir = log_dir
         self.started: list[Service] = []
+        #: How long each one may take to stop warm at the end, before it is killed.
+        self.stop_timeout_s = 30.0
 
-    def start(self, name: str, *, host: str | None = None, pool: int = 1) -> Service:
+    def start(
+        self, name: str, *, host: str | None = None, pool: int = 1, extra_args: tuple[str, ...] = ()
+    ) -> Service:
         """`fanout worker` named `name` (its log), as `--host host` when given."""
-        extra_args = ("--host", host) if host else ()
-        service = start_worker(self.log_dir, self.env, name=name, extra_args=extra_args, pool=pool)
+        args = (*extra_args, "--host", host) if host else extra_args
+        service = start_worker(self.log_dir, self.env, name=name, extra_args=args, pool=pool)
         self.started.append(service)
         return service
 
     def stop(self) -> None:
         for service in self.started:
-            service.stop(timeout_s=30)
+            service.stop(timeout_s=self.stop_timeout_s)
 
 
 @pytest.fixture
