@@ -14,6 +14,7 @@ from flask import Blueprint, Response, jsonify, request, url_for
 
 from contract.records import RunSpec
 from producer import stats
+from producer.proctree import read_trees
 from producer.reader import RunNotFound, list_runs, load_comparison, load_run
 from producer.submit import (
     IdempotencyConflict,
@@ -203,6 +204,12 @@ def get_comparison(comparison_id: str) -> Response:
 @bp.get("/workers")
 def get_workers() -> Response:
     return jsonify(workers_overview(get_redis(), get_queue()))
+
+
+@bp.get("/workers/tree")
+def get_worker_tree() -> Response:
+    """Each live host's process tree, as its supervisor published it (`fanout ps`'s data)."""
+    return jsonify(read_trees(get_redis()))
 
 
 @bp.get("/stats")

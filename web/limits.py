@@ -1,7 +1,7 @@
 """Per-client rate limits, counted in Redis so every gunicorn process (and every web host) shares
 one budget per client.
 
-Submissions (`POST /api/runs` and the form's POST) cost workers real time, so they are limited:
+Submissions (`POST /api/runs` and the pages' forms) cost workers real time, so they are limited:
 `FANOUT_RATE_LIMIT_SUBMIT` (default `DEFAULT_SUBMIT_LIMIT`), one budget per client address over
 both, counted in runs: a comparison weighs its strategies x repeat. Reads are unlimited unless
 `FANOUT_RATE_LIMIT_READ` is set (a run page polls its run about once a second, and every read
@@ -30,6 +30,7 @@ from contract.settings import Settings
 from contract.states import Strategy
 from producer.submit import MAX_REPEAT
 from producer.sweep import MAX_COUNTS as MAX_SWEEP_COUNTS
+from web import lessons
 from web.security import token_problem
 
 #: Every counter key starts with this (then `:LIMITER/<client>/<scope>/<amount>/<n>/<unit>`).
@@ -44,7 +45,11 @@ ALL_STRATEGIES = len(Strategy)
 DEFAULT_READ_LIMIT = ""
 
 #: Endpoints whose POST is a submission.
-SUBMIT_ENDPOINTS = frozenset({"api.submit", "pages.new_run", "scaling_api.post_sweep"})
+SUBMIT_ENDPOINTS = frozenset(
+    {"api.submit", "pages.new_run", "pages.lesson_run", "scaling_api.post_sweep"}
+)
+#: Submissions by a page's form, which carry a CSRF token rather than the API token.
+FORM_SUBMITS = frozenset({"pages.new_run", "pages.lesson_run"})
 #: Endpoints that are never limited: probes, metrics and static files.
 UNLIMITED_ENDPOINTS = frozenset({"ops.healthz", "metrics.scrape", "ops.openapi"})
 EXTENSION = "fanout_limiter"
@@ -67,7 +72,7 @@ def _is_submission() -> bool:
     return (
         request.method == "POST"
         and request.endpoint in SUBMIT_ENDPOINTS
-        and (request.endpoint == "pages.new_run" or token_problem() is None)
+        and (request.endpoint in FORM_SUBMITS or token_problem() is None)
     )
 
 
@@ -88,6 +93,9 @@ def submission_runs() -> int:
         return min(len(counts), MAX_SWEEP_COUNTS) if isinstance(counts, list) and counts else 1
     if request.endpoint == "pages.new_run" and request.form.get("compare"):
         return ALL_STRATEGIES * _repeat(request.form.get("repeat"))
+    if request.endpoint == "pages.lesson_run":
+        lesson = lessons.BY_KEY.get((request.view_args or {}).get("key", ""))
+        return len(lesson.strategies) if lesson else 1
     return 1
 
 

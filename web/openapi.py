@@ -148,6 +148,16 @@ def _api_paths() -> dict[str, Any]:
                 },
             }
         },
+        "/api/workers/tree": {
+            "get": {
+                "operationId": "getWorkerTree",
+                "summary": "Each live host's process tree: supervisor, workers, their children",
+                "responses": {
+                    "200": json_response("The trees, published each second", "ProcessTree"),
+                    **error_responses(401, 503),
+                },
+            }
+        },
         "/api/workers/target": {
             "get": {
                 "operationId": "getWorkerTarget",

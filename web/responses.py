@@ -207,6 +207,39 @@ class Workers(BaseModel):
     gone: list[GoneWorker]
 
 
+class TreeProcess(BaseModel):
+    """One process of a host's tree (worker.proctree), listed after its parent."""
+
+    pid: Count
+    ppid: Count
+    depth: Count
+    role: Literal["supervisor", "worker", "scheduler", "horse", "child", "other"]
+    state: str = Field(description="RQ's, for a worker; busy or idle below one")
+    worker: str | None
+    name: str
+    cmd: str
+    status: str
+    threads: Count
+    rss: Count = Field(description="Resident memory, bytes")
+    cpu: Annotated[float, Field(ge=0, description="% of one core over the last second")]
+
+
+class HostTree(BaseModel):
+    host: str
+    hostname: str
+    at: float
+    cost_ms: Annotated[float, Field(ge=0, description="CPU the supervisor's previous publish took")]
+    fork_workers: bool
+    processes: list[TreeProcess]
+
+
+class ProcessTree(BaseModel):
+    """`GET /api/workers/tree`: producer.proctree's reading of every live host's snapshot."""
+
+    now: float
+    hosts: list[HostTree]
+
+
 class Stats(BaseModel):
     start: int
     end: int
@@ -383,6 +416,7 @@ RESPONSES: tuple[type[BaseModel], ...] = (
     RunAccepted,
     ComparisonAccepted,
     Workers,
+    ProcessTree,
     Stats,
     Health,
     WorkerTarget,

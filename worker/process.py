@@ -32,6 +32,7 @@ from contract import connection, fleet, keys, sequence
 from contract.parent_death import die_with_parent
 from contract.settings import Settings
 from worker import identity, pools
+from worker.bookkeeping import OncePerSecondBookkeeping
 from worker.heartbeat import Heartbeat
 from worker.redis_gone import REDIS_GONE, StopWithoutRedis
 from worker.scheduler import FanoutScheduler
@@ -217,7 +218,7 @@ class _FanoutMixin:
             self.log.warning("could not release the next run of %s", comparison_id, exc_info=True)  # type: ignore[attr-defined]
 
 
-class FanoutSimpleWorker(_FanoutMixin, StopWithoutRedis, SimpleWorker):
+class FanoutSimpleWorker(OncePerSecondBookkeeping, _FanoutMixin, StopWithoutRedis, SimpleWorker):
     """Runs each job in the worker process itself (no fork per job)."""
 
 

@@ -30,7 +30,7 @@ from rq.worker_pool import WorkerData, WorkerPool
 
 from contract import keys
 from contract.target import live_hosts, read_target, shares
-from worker import identity
+from worker import identity, proctree
 from worker.process import RETIRE_SIGNAL
 
 log = logging.getLogger(__name__)
@@ -285,6 +285,7 @@ def run_pool(
         worker_class=worker_class,
         tick_hooks=tick_hooks,
     )
+    pool.tick_hooks.append(proctree.for_pool(pool).publish)  # `fanout ps`, the Workers page
     pool.beat()
     log.info("supervisor of host %s: %d workers to start", lease.name, pool.num_workers)
     try:
