@@ -180,31 +180,6 @@ def worker(
     )
 
 
-@main.command()
-@click.option("--quick", is_flag=True, help="A reduced set for CI smoke (under 2 minutes).")
-@click.option(
-    "--scenario",
-    "scenarios",
-    multiple=True,
-    metavar="NAME",
-    help="Run only this scenario (repeatable), spliced into OUT/results.json: the other "
-    "scenarios' results are kept. `scale` runs only when full or named.",
-)
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default="bench")
-def bench(quick: bool, scenarios: tuple[str, ...], out_dir: Path) -> None:
-    """Benchmark every strategy against bare baselines on a private stack; writes RESULTS.md."""
-    from bench.harness import chosen, previous_results
-    from bench.harness import main as run_bench
-
-    only = set(scenarios) or None
-    try:
-        chosen(quick, only)
-        previous_results(quick, out_dir, only)
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from None
-    sys.exit(run_bench(quick, out_dir, only))
-
-
 # --- producer --------------------------------------------------------------------------------
 
 
