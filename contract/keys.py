@@ -62,6 +62,12 @@ def served_key(run_id: str) -> str:
     return f"{PREFIX}run:{run_id}:served"
 
 
+def run_events_key(run_id: str) -> str:
+    """Stream: the run's end (`ended`: when), written with its last task, so a producer that
+    waits for the run blocks on a read (XREAD BLOCK) rather than polling its state."""
+    return f"{PREFIX}run:{run_id}:events"
+
+
 def run_keys(run_id: str) -> tuple[str, ...]:
     """All keys of one run, for TTLs and deletion."""
     return (
@@ -71,6 +77,7 @@ def run_keys(run_id: str) -> tuple[str, ...]:
         running_key(run_id),
         served_key(run_id),
         urls_key(run_id),
+        run_events_key(run_id),
     )
 
 
@@ -110,6 +117,16 @@ def worker_cpu_key(worker_name: str) -> str:
     """Sorted set: `time busy own` CPU samples (seconds) scored by time: the machine's busy CPU
     and the worker's own (with its children), to tell how busy other processes kept the host."""
     return f"{PREFIX}workers:cpu:{worker_name}"
+
+
+def worker_beats_key() -> str:
+    """Stream, capped: one entry per worker CPU sample (`at`: its time), so a producer waiting
+    for a run's host load wakes on the sample that brings it rather than polling."""
+    return f"{PREFIX}workers:beats"
+
+
+#: Entries the beats stream keeps (about; XADD MAXLEN ~): enough for the workers of a second.
+WORKER_BEATS_KEPT = 1000
 
 
 #: How long the per-second throughput and worker history is kept.
