@@ -63,11 +63,26 @@ def one_run(stack: Stack, urls: list[str], args: list[str]) -> dict[str, float]:
     record = load_run(stack.client, run_id, include_tasks=False)
     last_end = float(stack.client.hget(keys.run_key(run_id), "t_last") or 0)
     summary_at = next((at for at, line in out if line.startswith(SUMMARY_START)), exited)
+    sampled_at = first_sample_after(stack, record["finished_at"])
     return {
         "launch_to_submit_s": record["submitted_at"] - launched,
         "end_to_summary_s": summary_at - last_end,
         "end_to_exit_s": exited - last_end,
+        # The run is final with the first CPU sample after its end: the workers' cadence...
+        "end_to_sample_s": sampled_at - last_end,
+        # ...and what the command takes from there.
+        "sample_to_summary_s": summary_at - sampled_at,
     }
+
+
+def first_sample_after(stack: Stack, when: float) -> float:
+    """When the first worker CPU sample after `when` was taken (what makes a run final)."""
+    names = stack.client.hkeys(keys.worker_spans_key())
+    pipe = stack.client.pipeline(transaction=False)
+    for name in names:
+        pipe.zrangebyscore(keys.worker_cpu_key(name.decode()), when, "+inf", 0, 1, withscores=True)
+    firsts = [found[0][1] for found in pipe.execute() if found]
+    return min(firsts, default=float("nan"))
 
 
 def _stats(values: list[float]) -> str:

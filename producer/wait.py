@@ -16,7 +16,7 @@ from typing import Any, cast
 from redis import Redis
 from redis.typing import KeyT, StreamIdT
 
-from contract import keys, runfacts
+from contract import connection, keys, runfacts
 from producer.reader import load_run
 
 #: The longest a blocking read waits before the run is read anyway.
@@ -45,7 +45,9 @@ class Wakeups:
     def wait(self, block_s: float) -> list[dict[str, str]]:
         """The fields of every entry added since the last read, after waiting up to `block_s`
         for one; empty when none came."""
-        # BLOCK 0 would wait forever: at least a millisecond.
+        # BLOCK 0 would wait forever: at least a millisecond; and at most half the client's
+        # socket timeout, which would otherwise take a long wait for a dead Redis.
+        block_s = min(block_s, connection.SOCKET_TIMEOUT_S / 2)
         reply = cast(
             "list[tuple[bytes | str, list[tuple[bytes | str, dict[bytes | str, bytes | str]]]]]",
             self.redis.xread(self.last, block=max(1, round(block_s * 1000))) or [],
