@@ -1,6 +1,7 @@
 """`python -m bench.cli_latency [--runs N] [--out FILE]`: what the `fanout run` command adds
 around a run, on a private stack (bench.stack): from its launch to the run's submission, and
-from the run's last task's end to the summary on stdout and to the command's exit.
+from the run's last task's end to its last task line (the read that sees the run ended), to
+the summary on stdout and to the command's exit.
 
 Each run is one `python -m fanout run` process, as a user types it, over a small batch on the
 local origin; the times are taken from the run's own record (its `submitted_at`, its last task's
@@ -27,6 +28,8 @@ from producer.reader import load_run
 
 #: The line that starts the summary (`fanout.report.summary_lines`).
 SUMMARY_START = "[i] Time transcurred"
+#: How a task's line starts (`fanout.report.task_line`).
+TASK_LINE_STARTS = ("[+] ", "[-] ")
 
 
 def _stamped_lines(stream, into: list[tuple[float, str]]) -> threading.Thread:
@@ -64,8 +67,11 @@ def one_run(stack: Stack, urls: list[str], args: list[str]) -> dict[str, float]:
     last_end = float(stack.client.hget(keys.run_key(run_id), "t_last") or 0)
     summary_at = next((at for at, line in out if line.startswith(SUMMARY_START)), exited)
     sampled_at = first_sample_after(stack, record["finished_at"])
+    task_lines = [at for at, line in out if line.startswith(TASK_LINE_STARTS)]
     return {
         "launch_to_submit_s": record["submitted_at"] - launched,
+        # The last task's line comes from the read that sees the run ended.
+        "end_to_last_line_s": task_lines[-1] - last_end,
         "end_to_summary_s": summary_at - last_end,
         "end_to_exit_s": exited - last_end,
         # The run is final with the first CPU sample after its end: the workers' cadence...
