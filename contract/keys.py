@@ -62,12 +62,6 @@ def served_key(run_id: str) -> str:
     return f"{PREFIX}run:{run_id}:served"
 
 
-def run_events_key(run_id: str) -> str:
-    """Stream: the run's end (`ended`: when), written with its last task, so a producer that
-    waits for the run blocks on a read (XREAD BLOCK) rather than polling its state."""
-    return f"{PREFIX}run:{run_id}:events"
-
-
 def run_keys(run_id: str) -> tuple[str, ...]:
     """All keys of one run, for TTLs and deletion."""
     return (
@@ -77,7 +71,6 @@ def run_keys(run_id: str) -> tuple[str, ...]:
         running_key(run_id),
         served_key(run_id),
         urls_key(run_id),
-        run_events_key(run_id),
     )
 
 
@@ -85,6 +78,18 @@ def ended_runs_key() -> str:
     """Set: runs whose last task has ended and that are not finalized yet (capacity snapshot,
     host load, the next run of their comparison)."""
     return f"{PREFIX}ended"
+
+
+def run_ends_key() -> str:
+    """Stream, capped: one entry per run's end (`run`: its id), written with its last task, so
+    a producer that waits for a run blocks on a read (XREAD BLOCK) rather than polling it. One
+    stream for every run: a stream costs ~4.7 KB even with one entry."""
+    return f"{PREFIX}ends"
+
+
+#: Entries the run-ends and beats streams keep (about; XADD MAXLEN ~): a second's worth and
+#: more, so a waiter between two reads misses none (it reads the run anyway each second).
+STREAM_KEPT = 1000
 
 
 def active_comparisons_key() -> str:
@@ -123,10 +128,6 @@ def worker_beats_key() -> str:
     """Stream, capped: one entry per worker CPU sample (`at`: its time), so a producer waiting
     for a run's host load wakes on the sample that brings it rather than polling."""
     return f"{PREFIX}workers:beats"
-
-
-#: Entries the beats stream keeps (about; XADD MAXLEN ~): enough for the workers of a second.
-WORKER_BEATS_KEPT = 1000
 
 
 #: How long the per-second throughput and worker history is kept.

@@ -1,6 +1,6 @@
 """Waiting for runs to finish, for producers that block (the CLI, benchmarks, tests).
 
-A waiter blocks on a read of what ends its wait (XREAD BLOCK): the run's events stream gets its
+A waiter blocks on a read of what ends its wait (XREAD BLOCK): the run-ends stream gets a run's
 end in the script that writes its last task, and the workers' beats stream gets each CPU sample,
 which is what brings an ended run's host load. Each blocking read is bounded, and the run is
 read again when it times out, so a notification missed (a stream expired, a run ended by a
@@ -35,12 +35,18 @@ def _text(value: bytes | str) -> str:
 
 
 class Wakeups:
-    """Blocking reads of streams, each from where the last read left it."""
+    """Blocking reads of one stream, each from where the last read left it."""
 
-    def __init__(self, redis: Redis, streams: dict[KeyT, StreamIdT]) -> None:
+    def __init__(self, redis: Redis, stream: str, since: str = "0-0") -> None:
         self.redis = redis
-        #: Stream -> the id of the last entry read ("0-0": from the first).
-        self.last = streams
+        #: The stream -> the id of the last entry read ("0-0": from the first).
+        self.last: dict[KeyT, StreamIdT] = {stream: since}
+
+    @classmethod
+    def from_newest(cls, redis: Redis, stream: str) -> Wakeups:
+        """Reads from the stream's newest entry: what is added from now on wakes it."""
+        newest = cast("list[tuple[bytes | str, Any]]", redis.xrevrange(stream, count=1))
+        return cls(redis, stream, _text(newest[0][0]) if newest else "0-0")
 
     def wait(self, block_s: float) -> list[dict[str, str]]:
         """The fields of every entry added since the last read, after waiting up to `block_s`
@@ -60,6 +66,23 @@ class Wakeups:
         return entries
 
 
+class RunEnd:
+    """Wakes on the run's entry in the run-ends stream. Made before the run's state is first
+    read: an end written after that is read, one written before is seen in the state."""
+
+    def __init__(self, redis: Redis, run_id: str) -> None:
+        self.run_id = run_id
+        self.ends = Wakeups.from_newest(redis, keys.run_ends_key())
+
+    def wait(self, block_s: float) -> None:
+        """Until the run's end is read, or `block_s` has passed: other runs' ends are read and
+        passed over."""
+        until = time.monotonic() + block_s
+        while (left := until - time.monotonic()) > 0:
+            if any(entry.get("run") == self.run_id for entry in self.ends.wait(left)):
+                return
+
+
 def run_state(redis: Redis, run_id: str) -> tuple[str, int, int]:
     """(state, done, total) in one round trip, cheap enough to poll."""
     state, done, total = redis.hmget(keys.run_key(run_id), "state", "done", "total")
@@ -68,12 +91,6 @@ def run_state(redis: Redis, run_id: str) -> tuple[str, int, int]:
         int(done or 0),
         int(total or 0),
     )
-
-
-def _run_end(redis: Redis, run_id: str) -> Wakeups:
-    """Wakes on the run's end; read from its first entry, so an end written before the first
-    read wakes it at once."""
-    return Wakeups(redis, {keys.run_events_key(run_id): "0-0"})
 
 
 def wait_for_run(
@@ -90,7 +107,7 @@ def wait_for_run(
     state is read every `poll_s`, and every `PROGRESS_S` at most for `on_progress`."""
     deadline = time.monotonic() + timeout_s
     interval = min(poll_s, PROGRESS_S) if on_progress is not None else poll_s
-    end = _run_end(redis, run_id)
+    end = RunEnd(redis, run_id)
     while True:
         state, done, total = run_state(redis, run_id)
         if on_progress is not None:
@@ -123,7 +140,7 @@ def wait_until_final(
     # From the samples of the seconds before the end (stream ids are Redis's clock in ms, the
     # samples' `at` the workers'): one that landed before this wait began still wakes it.
     since_ms = max(0, int((finished_at - 5) * 1000))
-    samples = Wakeups(redis, {keys.worker_beats_key(): f"{since_ms}-0"})
+    samples = Wakeups(redis, keys.worker_beats_key(), f"{since_ms}-0")
     while record.get("provisional"):
         remaining = deadline - time.monotonic()
         if remaining <= 0:
@@ -151,7 +168,7 @@ def follow_run(
     The run is marked done in the same script that writes its last task, and `load_run` reads
     the run before its tasks, so the read that sees the run done also gets every task left."""
     deadline = time.monotonic() + timeout_s
-    end = _run_end(redis, run_id)
+    end = RunEnd(redis, run_id)
     seen = 0
     while True:
         record = load_run(redis, run_id, since=seen)

@@ -15,7 +15,7 @@ from contract import keys
 from contract.records import StartRecord, TaskRecord
 
 # One script writes a flush, starts and ends, in one round trip.
-# KEYS: run, tasks, order, running, throughput-second, alive-workers, served, ended-runs, events
+# KEYS: run, tasks, order, running, throughput-second, alive-workers, served, ended-runs, run-ends
 # ARGV: ttl_s, now, history_ttl_s, first_started_at, alive_ttl_s, worker, `host|first|last` of
 # this batch's ends (empty if none of them ran), run id, how many starts follow, the ends' facts
 # as one JSON array of [index, state, started_at, finished_at, cpu_s] (null for a time the task
@@ -31,8 +31,8 @@ from contract.records import StartRecord, TaskRecord
 # the tasks. The first records of a run also mark it started, as a start would (starts are not
 # always written: see Recorder). The worker's first start and last end over the run widen its
 # span for the capacity (`contract.capacity`); the run's end puts it in the ended set, for the
-# reconcilers to finalize, and an `ended` entry in its events stream, for the producers that
-# wait on it (`producer.wait`): once per run, so a flush costs the same.
+# reconcilers to finalize, and an entry in the run-ends stream, for the producers that wait on
+# it (`producer.wait`): once per run, so a flush costs the same.
 _WRITE = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 local starts_end = 11 + 2 * tonumber(ARGV[9])
@@ -116,8 +116,7 @@ if added > 0 then
   if done >= total then
     redis.call('HSET', KEYS[1], 'state', 'done', 'finished_at', ARGV[2])
     redis.call('SADD', KEYS[8], ARGV[8])
-    redis.call('XADD', KEYS[9], '*', 'ended', ARGV[2])
-    redis.call('EXPIRE', KEYS[9], ARGV[1])
+    redis.call('XADD', KEYS[9], 'MAXLEN', '~', 1000, '*', 'run', ARGV[8])  -- keys.STREAM_KEPT
   end
 end
 return added
@@ -202,7 +201,7 @@ class TaskWriter:
             keys.alive_workers_key(),
             keys.served_key(run_id),
             keys.ended_runs_key(),
-            keys.run_events_key(run_id),
+            keys.run_ends_key(),
         ]
         added: int = self._write(keys=keys_, args=args, client=client)  # a Lua integer
         return added
