@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -115,7 +116,13 @@ def main(argv: list[str] | None = None) -> int:
         urls = list(local_demo(stack.origin_url, opts.tasks, opts.delay_ms))
         args = ["-s", "threads", "-c", "4", *(["--json"] if opts.json else [])]
         one_run(stack, urls, args)  # warm: the first run pays for cold caches
-        measured = [one_run(stack, urls, args) for _ in range(opts.runs)]
+        measured = []
+        for _ in range(opts.runs):
+            # The workers sample their CPU once a second, and a run is final with the first
+            # sample after its end: runs started back to back would end at one phase of those
+            # seconds, the same for every run. A random pause spreads the phases.
+            time.sleep(random.uniform(0.0, 1.0))
+            measured.append(one_run(stack, urls, args))
     finally:
         stack.stop()
     load = os.getloadavg()[0]
