@@ -94,6 +94,7 @@ class TaskWriter:
             keys.alive_workers_key(),
             keys.served_key(run_id),
             keys.ended_runs_key(),
+            keys.run_ends_key(),
         ]
         added: int = self._write(keys=keys_, args=args, client=client)  # a Lua integer
         return added

@@ -1,6 +1,6 @@
 -- A flush of one job's task starts and ends, in one round trip (worker.task_writer).
 -- KEYS: [1] run, [2] tasks, [3] order, [4] running, [5] throughput-second, [6] alive-workers,
---   [7] served, [8] ended-runs
+--   [7] served, [8] ended-runs, [9] run-ends (a stream)
 -- ARGV: [1] ttl_s, [2] now, [3] history_ttl_s, [4] first_started_at, [5] alive_ttl_s,
 --   [6] worker, [7] `host|first|last` of this batch's ends (empty if none of them ran),
 --   [8] run id, [9] how many starts follow, [10] the ends' facts as one JSON array of
@@ -17,7 +17,8 @@
 -- the tasks. The first records of a run also mark it started, as a start would (starts are not
 -- always written: see worker.recorder). The worker's first start and last end over the run
 -- widen its span for the capacity (`contract.capacity`); the run's end puts it in the ended
--- set, for the reconcilers to finalize.
+-- set, for the reconcilers to finalize, and an entry in the run-ends stream, for the producers
+-- that wait on it (`producer.wait`): once per run, so a flush costs the same.
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 local starts_end = 11 + 2 * tonumber(ARGV[9])
 if starts_end > 11 then
@@ -100,6 +101,7 @@ if added > 0 then
   if done >= total then
     redis.call('HSET', KEYS[1], 'state', 'done', 'finished_at', ARGV[2])
     redis.call('SADD', KEYS[8], ARGV[8])
+    redis.call('XADD', KEYS[9], 'MAXLEN', '~', 1000, '*', 'run', ARGV[8])  -- keys.STREAM_KEPT
   end
 end
 return added
