@@ -12,6 +12,7 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
+from rq.job import Job
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("contract", "producer", "worker", "web", "fanout", "origin", "bench")
@@ -93,4 +94,4 @@ def test_a_staged_run_is_queued_whole_by_its_script(private_redis, monkeypatch):
     job_ids = queue.get_job_ids()
     assert len(job_ids) == 5
     assert not client.exists(keys.staging_key(run_id))
-    assert all(client.ttl(f"rq:job:{job_id}") == -1 for job_id in job_ids)
+    assert all(client.ttl(Job.key_for(job_id)) == -1 for job_id in job_ids)
