@@ -189,7 +189,8 @@ ADD_BADGES = """(classes) => {
 
 BROWSER_DEFINITIONS = """async () => {
   const m = await import("/static/fanout.js");
-  return [m.STATE_COLOURS, m.STATE_LABELS, m.RUN_STATE_LABELS].map(Object.entries);
+  const colours = Object.keys(m.STATE_LABELS).map((state) => [state, m.stateColour(state)]);
+  return [colours, ...[m.STATE_LABELS, m.RUN_STATE_LABELS].map(Object.entries)];
 }"""
 
 
@@ -202,11 +203,57 @@ def test_every_state_has_the_defined_colours_and_label_in_the_browser(page):
     page.evaluate(ADD_BADGES, classes)
     assert assert_badges_have_the_defined_colours(page) == len(classes)
 
+    names = [f"chart-{name}" for name in presentation.CHART_COLOURS]
+    read = page.evaluate(
+        "async (names) => names.map((await import('/static/fanout.js')).colour)", names
+    )
+    assert read == list(presentation.CHART_COLOURS.values())
+
     chart, labels, run_labels = page.evaluate(BROWSER_DEFINITIONS)
     states, runs = presentation.TASK_STATES.items(), presentation.RUN_STATES.items()
     assert chart == [[name, look.chart] for name, look in states]
     assert labels == [[name, look.label] for name, look in states]  # in the server's order
     assert run_labels == [[name, look.label] for name, look in runs]
+    assert_no_csp_violation(page)
+
+
+#: The run timeline's drawn bars: each trace's name and its first bar's fill; the plot's and the
+#: paper's backgrounds.
+READ_TIMELINE_COLOURS = """() => {
+  const el = document.getElementById("timeline");
+  const bars = [...el.querySelectorAll(".barlayer .trace")].map((trace, i) =>
+    [el.data[i].name, getComputedStyle(trace.querySelector(".point path")).fill]);
+  const paper = getComputedStyle(el.querySelector(".main-svg")).backgroundColor;
+  return { bars, plot: getComputedStyle(el.querySelector("rect.bg")).fill, paper };
+}"""
+
+
+#: A stylesheet's colours for the test below, overriding presentation.css's.
+RESTYLED = {"state-ok": "#123456", "chart-plot": "#fefdfc"}
+
+
+def test_the_charts_draw_with_the_stylesheets_colours(page, redis_client):
+    """The timeline's bars take the states' colours, its backgrounds the chart frame's, from the
+    stylesheet: a page whose stylesheet says otherwise draws otherwise, so the scripts hold no
+    colour of their own."""
+
+    def restyle(route) -> None:
+        response = route.fetch()
+        extra = " ".join(f"--{name}: {value};" for name, value in RESTYLED.items())
+        route.fulfill(response=response, body=f"{response.text()}:root {{ {extra} }}")
+
+    page.route("**/static/presentation*.css*", restyle)
+    states = [TaskState.OK, TaskState.HTTP_ERROR, TaskState.TIMEOUT]
+    run_id = write_run(redis_client, [f"http://127.0.0.1:9/{n}" for n in range(3)], states)
+    page.goto(f"/runs/{run_id}")
+    page.wait_for_selector('#timeline[data-final="true"] .barlayer .point')
+    drawn = page.evaluate(READ_TIMELINE_COLOURS)
+    looks = presentation.TASK_STATES
+    expected = {state.value: rgb(looks[state.value].chart) for state in states}
+    expected[TaskState.OK.value] = rgb(RESTYLED["state-ok"])
+    assert sorted(drawn["bars"]) == sorted([looks[k].label, v] for k, v in expected.items())
+    assert drawn["plot"] == rgb(RESTYLED["chart-plot"])
+    assert drawn["paper"] == "rgba(255, 255, 255, 0)"  # --chart-paper, #ffffff00: transparent
     assert_no_csp_violation(page)
 
 
