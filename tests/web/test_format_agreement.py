@@ -113,8 +113,10 @@ CASES: list[tuple[str, tuple[Any, ...]]] = [
     ("peak_text", ({"summary": {"peak_concurrency": 1234}, "counts": {"running": 2}},)),
     ("peak_text", ({"summary": {"peak_concurrency": None}, "counts": {"running": 8}},)),
     ("peak_text", ({"summary": {"peak_concurrency": None}, "counts": {"running": 0}},)),
-    *[("rerun_note", (notes,)) for notes in (None, {"reruns": 0}, {"reruns": 1}, {"reruns": 854})],
-    *[("pause_note", ({"paused_s": v},)) for v in (0, 0.0, 1.25, 29.9, 754.5)],
+    # The browser shows the server's words (runnotes.worded, in the timeline answer).
+    *[("rerun_note", (runnotes.worded({"reruns": n}),)) for n in (0, 1, 854)],
+    ("rerun_note", (None,)),
+    *[("pause_note", (runnotes.worded({"paused_s": v}),)) for v in (0, 0.0, 1.25, 29.9, 754.5)],
     ("pause_note", (None,)),
     ("host_load_note", ({},)),
     ("host_load_note", (_load({"b-host": 0.5, "B-host": 0.5, "a-host": 0.125}),)),
