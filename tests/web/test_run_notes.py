@@ -50,6 +50,19 @@ def test_the_run_page_names_reruns_and_the_time_no_task_ran(client, redis_client
     }
 
 
+def test_the_api_document_describes_the_timelines_notes(client, redis_client):
+    from jsonschema import Draft202012Validator
+
+    document = client.get("/openapi.json").get_json()
+    schemas = document["components"]["schemas"]
+    assert "notes" in schemas["Timeline"]["properties"]
+    notes = schemas["RunNotes"]
+    assert set(notes["required"]) == {"reruns", "paused_s", "rerun_note", "pause_note"}
+    run_id = write_run(redis_client, URLS, OK, timings_s=TIMINGS)
+    timeline = client.get(f"/api/runs/{run_id}/timeline").get_json()
+    Draft202012Validator(notes).validate(timeline["notes"])
+
+
 def test_a_run_without_reruns_or_pauses_has_neither_note(client, redis_client):
     run_id = write_run(redis_client, URLS, OK)
     html = client.get(f"/runs/{run_id}").get_data(as_text=True)
