@@ -18,11 +18,11 @@ import pytest
 import requests
 
 from contract import keys
-from contract.states import RunState, TaskState
+from contract.states import RunState, Strategy, TaskState
 from producer import hostnote
 from tests.web.conftest import DONE_TIMEOUT_MS, assert_no_csp_violation
-from tests.web.records import write_run
-from web import formats, presentation, runnotes
+from tests.web.records import write_comparison, write_run
+from web import compareview, formats, presentation, runnotes
 
 pytestmark = pytest.mark.browser
 
@@ -378,6 +378,54 @@ def test_a_run_on_rounding_ties_reads_the_same_before_and_after_the_scripts(
     if name == "figures":
         assert [row[1].rsplit("=", 1)[1] for row in live["rows"]] == ["B", "_", "a", "b"]
         assert "63 ms" in [row[6] for row in live["rows"]]
+
+
+#: compareview's keys that compare_rows.js names in camelCase; `run_ids` it keeps to itself.
+CAMEL = {"run_id": "runId", "peak_concurrency": "peakConcurrency"}
+
+
+def _comparison(redis, name: str) -> str:
+    """A comparison by what it shows: a strategy still going ("going"), two final ones with a
+    verdict ("final"), three runs of each with the last threads run going ("repeated": medians,
+    ranges, runs done)."""
+    seq, thr = Strategy.SEQUENTIAL, Strategy.THREADS
+    urls, ok = [f"http://a.example/{i}" for i in range(4)], [TaskState.OK] * 4
+
+    def run(strategy: Strategy, duration_s: float, *, going: bool = False) -> str:
+        going_args = {"ended": 1, "running": 1} if going else {}
+        return write_run(redis, urls, ok, strategy=strategy, duration_s=duration_s, **going_args)
+
+    if name == "going":
+        run_ids = [run(seq, 0.2), run(thr, 0.1, going=True)]
+    elif name == "final":
+        run_ids = [run(seq, 0.2), run(thr, 0.0625)]
+    else:
+        run_ids = [
+            run(s, 0.2 + 0.01 * i, going=s is thr and i == 2) for i in range(3) for s in (seq, thr)
+        ]
+    return write_comparison(redis, urls, run_ids)
+
+
+@pytest.mark.parametrize("name", ["going", "final", "repeated"])
+def test_the_browser_builds_the_compare_rows_as_the_server_does(page, redis_client, name):
+    """compare_rows.js and web/compareview.py, over the same answer of the API."""
+    comparison_id = _comparison(redis_client, name)
+    page.goto("/")
+    answer = page.request.get(f"/api/compare/{comparison_id}?tasks=false").json()
+    browser_rows = page.evaluate(
+        "async (c) => (await import('/static/compare_rows.js')).compareRows(c)", answer
+    )
+    server_rows = [
+        {CAMEL.get(key, key): value for key, value in row.items() if key != "run_ids"}
+        for row in compareview.compare_rows(answer)
+    ]
+    assert browser_rows == server_rows
+    shown = {
+        "going": any(not row["final"] for row in server_rows),
+        "final": any(row["verdict"] for row in server_rows),
+        "repeated": any(f["range"] for row in server_rows for f in row["figures"].values()),
+    }
+    assert shown[name], server_rows
 
 
 def test_rendering_without_javascript_is_possible(browser):
