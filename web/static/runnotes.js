@@ -2,7 +2,7 @@
 // that served it (numbers by the formats of web/presentation.py, as there), and the sentences
 // the API words: a warning when other processes loaded the worker hosts, the tasks that ran
 // again after their worker stopped, and the time none of its tasks was running.
-import { compareText, number } from "./fanout.js";
+import { number } from "./fanout.js";
 
 function workersText(n) {
   return n === 1 ? "1 worker" : `${n} workers`;
