@@ -2,7 +2,8 @@
 
 Each function has a twin of the same name in web/static/fanout.js (camelCase there), which reads
 the same rules from the page: the server writes a page that works without JavaScript, the browser
-updates it live, and tests/web/test_format_agreement.py holds the two to the same strings.
+updates it live, and tests/web/test_format_agreement.py holds the two to the same strings. The
+rounding itself (`fixed`) is producer/numbers.py's, the CLI's, so the pages and the CLI agree too.
 """
 
 from __future__ import annotations
@@ -10,31 +11,14 @@ from __future__ import annotations
 import math
 import re
 import time
-from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Any
 
 from contract.states import Strategy
+from producer import numbers
+from producer.numbers import fixed
 from web.presentation import AGO, DASH, LANE, NUMBERS, SECONDS, Step
 
-#: Room for every digit of any float (1.8e308 has 309) and then some decimals.
-_EXACT = Context(prec=400)
 _WORKER_ID = re.compile(LANE.worker_id_pattern)
-#: As JavaScript writes them.
-_NOT_FINITE = {math.inf: "Infinity", -math.inf: "-Infinity"}
-
-
-def fixed(value: float, decimals: int, *, grouped: bool = False) -> str:
-    """`value` to `decimals` places, a tie rounded away from zero, judged on the float's exact
-    value: what JavaScript's Number.prototype.toFixed does. Python's own format rounds a tie to
-    even, so 0.125 was "12 %" here and "13 %" in the browser. No sign on a zero ("-0.000")."""
-    if not math.isfinite(value):
-        return _NOT_FINITE.get(value, "NaN")
-    exact = Decimal(value).quantize(
-        Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP, context=_EXACT
-    )
-    if exact.is_zero():
-        exact = exact.copy_abs()
-    return format(exact, ",f" if grouped else "f")
 
 
 def number(name: str, value: float | None) -> str:
@@ -51,8 +35,9 @@ def count(value: float | None) -> str:
 
 
 def counted(value: float | None, noun: str) -> str:
-    """A count and its noun, plural unless one: "1 URL", "20,000 URLs" (nouns take an "s")."""
-    return f"{count(value)} {noun if value == 1 else noun + 's'}"
+    """A count and its noun, plural unless one: "1 URL", "20,000 URLs" (producer/numbers.py's
+    rule, the CLI's); the dash and the plural for no count."""
+    return f"{DASH} {noun}s" if value is None else numbers.counted(value, noun)
 
 
 def millis(value_s: float | None) -> str:

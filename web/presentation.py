@@ -7,7 +7,8 @@ Three renderings follow this one definition:
   data block the Content-Security-Policy lets through since it never runs), which
   web/static/fanout.js reads instead of keeping its own copy;
 * the stylesheet: `stylesheet()` sets the colours as CSS custom properties, with the badge rules
-  that use them, served as /static/presentation.css after app.css.
+  that use them, served as /static/presentation.css after app.css. The charts read their
+  colours, the states' and CHART_COLOURS, from these properties (fanout.js `colour`).
 
 tests/web/test_format_agreement.py holds the server's and the browser's rendering of the same run
 to one another, and the browser's computed badge colours to this module;
@@ -66,6 +67,31 @@ WORKER_STATES: dict[str, Look] = {
     "idle": Look("idle", "#f1f5f9", "#475569"),
     "dead": Look("dead", "#fee2e2", "#991b1b"),
     "gone": Look("gone", "#fee2e2", "#991b1b"),
+}
+
+#: The charts' colours beside the states' (`--chart-<name>` on the page, read by the scripts'
+#: charts): their frame and text, their series, and the timeline's busy scale. Eight digits carry
+#: an alpha (#ffffff00 is transparent).
+CHART_COLOURS: dict[str, str] = {
+    "text": "#334155",
+    "muted": "#64748b",
+    "ink": "#0f172a",
+    "paper": "#ffffff00",
+    "plot": "#ffffff",
+    "grid": "#e2e8f0",
+    "hover": "#0f172a",
+    "hover-text": "#f8fafc",
+    "bar-edge": "#ffffffe6",
+    "primary": "#4f46e5",  # the measured series: wall time, throughput, tasks ended
+    "secondary": "#f59e0b",  # the series beside it: the USL fit, live workers
+    "spread": "#1e1b4b",  # min-max whiskers on the primary
+    "ideal": "#a5b4fc",  # the ideal lower bound, as a bar
+    "ideal-line": "#0f172a",  # the ideal, as a line across the timeline
+    "guide": "#94a3b8",  # linear scaling
+    "left-out": "#dc2626",  # sweep points left out of the fit
+    "busy-none": "#f8fafc",
+    "busy-low": "#dbeafe",
+    "busy-full": "#1d4ed8",
 }
 
 #: Badge class prefix (`state-ok`, `run-done`, `worker-busy`) -> the states it colours.
@@ -165,14 +191,14 @@ def page_data() -> dict[str, Any]:
 
 
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
-_COLOUR = re.compile(r"#[0-9a-f]{6}")
+_COLOUR = re.compile(r"#[0-9a-f]{6}(?:[0-9a-f]{2})?")
 
 
 @cache
 def stylesheet() -> str:
     """The badge colours as custom properties (`--state-ok-bg`, `--state-ok-text`, and
     `--state-ok` for the chart colour), and the badge rules that use them; chips' dots take
-    the chart colour, as the timeline does."""
+    the chart colour, as the timeline does. Then the charts' own colours (`--chart-grid`)."""
     variables, rules = [], []
     for kind, states in BADGES.items():
         for name, look in states.items():
@@ -185,6 +211,10 @@ def stylesheet() -> str:
             if look.chart:
                 variables.append(f"  {var}: {look.chart};")
                 rules.append(f".dot.{kind}-{name} {{ background: var({var}); }}")
+    for name, colour in CHART_COLOURS.items():
+        if not re.fullmatch(r"[a-z][a-z-]*", name) or not _COLOUR.fullmatch(colour):
+            raise ValueError(f"not a CSS name or colour: chart {name} {colour}")
+        variables.append(f"  --chart-{name}: {colour};")
     head = "/* Generated from web/presentation.py, where these colours are defined. */"
     return "\n".join([head, ":root {", *variables, "}", *rules, ""])
 

@@ -390,6 +390,15 @@ class Bins(BaseModel):
     failed: list[list[float]]
 
 
+class RunNotes(BaseModel):
+    """How the run went beyond its figures (web.runview.run_notes), with the run page's words."""
+
+    reruns: Count = Field(description="Tasks run again: their worker stopped before they ended")
+    paused_s: float = Field(description="Time after the first start with no task running")
+    rerun_note: str = Field(description="The page's sentence on `reruns`; empty for none")
+    pause_note: str = Field(description="The page's sentence on `paused_s`; empty for none")
+
+
 class Timeline(BaseModel):
     model_config = ConfigDict(title="Timeline")
 
@@ -406,6 +415,7 @@ class Timeline(BaseModel):
     bars: Bars | None = None
     running: Running | None = None
     bins: Bins | None = None
+    notes: RunNotes | None = None
 
 
 RESPONSES: tuple[type[BaseModel], ...] = (

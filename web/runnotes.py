@@ -4,9 +4,11 @@ tasks ran again after their worker stopped, and how long none of its tasks was r
 its wall time includes).
 
 The first two read fields the reader adds (`summary.workers`, `host_load`), the others the
-run's notes (web.runview.run_notes, also in each timeline answer); each says nothing when its
-data is not there. static/runnotes.js writes the same sentences for the live page, with the
-same number formats (web/presentation.py); the host-load warning it takes from the API as is.
+run's notes (web.runview.run_notes); each says nothing when its data is not there.
+static/runnotes.js writes the workers note for the live page, with the same number formats
+(web/presentation.py); the other sentences it takes from the API as they are: the host-load
+warning from `host_load.note`, the rerun and pause notes from the timeline answer's `notes`
+(`worded`).
 """
 
 from __future__ import annotations
@@ -67,6 +69,12 @@ def rerun_note(notes: dict[str, Any] | None) -> str:
         f"{counted(n, 'task')} ran again: their worker stopped before {them} ended (a restart "
         "or a crash), so each was run once more; the table gives each its attempt."
     )
+
+
+def worded(notes: dict[str, Any]) -> dict[str, Any]:
+    """The run's notes with their sentences (`rerun_note`, `pause_note`), as the timeline answer
+    carries them for the live page."""
+    return notes | {"rerun_note": rerun_note(notes), "pause_note": pause_note(notes)}
 
 
 def pause_note(notes: dict[str, Any] | None) -> str:

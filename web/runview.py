@@ -20,6 +20,7 @@ from producer.timeline import MAX_BARS, Window, timeline
 from web.columns_cache import RunView, get_columns_cache
 from web.formats import lane, short_lane
 from web.presentation import DASH
+from web.runnotes import worded
 
 __all__ = [
     "SORT_KEYS",
@@ -157,5 +158,5 @@ def timeline_view(
         "lanes": [lane(item) for item in lanes],
         "lane_labels": [short_lane(item) for item in lanes],
         "final": view.finished,
-        "notes": view.derive(("notes",), lambda: run_notes(view.tasks, now)),
+        "notes": worded(view.derive(("notes",), lambda: run_notes(view.tasks, now))),
     }

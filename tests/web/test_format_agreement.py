@@ -18,11 +18,11 @@ import pytest
 import requests
 
 from contract import keys
-from contract.states import RunState, TaskState
+from contract.states import RunState, Strategy, TaskState
 from producer import hostnote
 from tests.web.conftest import DONE_TIMEOUT_MS, assert_no_csp_violation
-from tests.web.records import write_run
-from web import formats, presentation, runnotes
+from tests.web.records import write_comparison, write_run
+from web import compareview, formats, presentation, runnotes
 
 pytestmark = pytest.mark.browser
 
@@ -113,8 +113,10 @@ CASES: list[tuple[str, tuple[Any, ...]]] = [
     ("peak_text", ({"summary": {"peak_concurrency": 1234}, "counts": {"running": 2}},)),
     ("peak_text", ({"summary": {"peak_concurrency": None}, "counts": {"running": 8}},)),
     ("peak_text", ({"summary": {"peak_concurrency": None}, "counts": {"running": 0}},)),
-    *[("rerun_note", (notes,)) for notes in (None, {"reruns": 0}, {"reruns": 1}, {"reruns": 854})],
-    *[("pause_note", ({"paused_s": v},)) for v in (0, 0.0, 1.25, 29.9, 754.5)],
+    # The browser shows the server's words (runnotes.worded, in the timeline answer).
+    *[("rerun_note", (runnotes.worded({"reruns": n}),)) for n in (0, 1, 854)],
+    ("rerun_note", (None,)),
+    *[("pause_note", (runnotes.worded({"paused_s": v}),)) for v in (0, 0.0, 1.25, 29.9, 754.5)],
     ("pause_note", (None,)),
     ("host_load_note", ({},)),
     ("host_load_note", (_load({"b-host": 0.5, "B-host": 0.5, "a-host": 0.125}),)),
@@ -189,7 +191,8 @@ ADD_BADGES = """(classes) => {
 
 BROWSER_DEFINITIONS = """async () => {
   const m = await import("/static/fanout.js");
-  return [m.STATE_COLOURS, m.STATE_LABELS, m.RUN_STATE_LABELS].map(Object.entries);
+  const colours = Object.keys(m.STATE_LABELS).map((state) => [state, m.stateColour(state)]);
+  return [colours, ...[m.STATE_LABELS, m.RUN_STATE_LABELS].map(Object.entries)];
 }"""
 
 
@@ -202,11 +205,57 @@ def test_every_state_has_the_defined_colours_and_label_in_the_browser(page):
     page.evaluate(ADD_BADGES, classes)
     assert assert_badges_have_the_defined_colours(page) == len(classes)
 
+    names = [f"chart-{name}" for name in presentation.CHART_COLOURS]
+    read = page.evaluate(
+        "async (names) => names.map((await import('/static/fanout.js')).colour)", names
+    )
+    assert read == list(presentation.CHART_COLOURS.values())
+
     chart, labels, run_labels = page.evaluate(BROWSER_DEFINITIONS)
     states, runs = presentation.TASK_STATES.items(), presentation.RUN_STATES.items()
     assert chart == [[name, look.chart] for name, look in states]
     assert labels == [[name, look.label] for name, look in states]  # in the server's order
     assert run_labels == [[name, look.label] for name, look in runs]
+    assert_no_csp_violation(page)
+
+
+#: The run timeline's drawn bars: each trace's name and its first bar's fill; the plot's and the
+#: paper's backgrounds.
+READ_TIMELINE_COLOURS = """() => {
+  const el = document.getElementById("timeline");
+  const bars = [...el.querySelectorAll(".barlayer .trace")].map((trace, i) =>
+    [el.data[i].name, getComputedStyle(trace.querySelector(".point path")).fill]);
+  const paper = getComputedStyle(el.querySelector(".main-svg")).backgroundColor;
+  return { bars, plot: getComputedStyle(el.querySelector("rect.bg")).fill, paper };
+}"""
+
+
+#: A stylesheet's colours for the test below, overriding presentation.css's.
+RESTYLED = {"state-ok": "#123456", "chart-plot": "#fefdfc"}
+
+
+def test_the_charts_draw_with_the_stylesheets_colours(page, redis_client):
+    """The timeline's bars take the states' colours, its backgrounds the chart frame's, from the
+    stylesheet: a page whose stylesheet says otherwise draws otherwise, so the scripts hold no
+    colour of their own."""
+
+    def restyle(route) -> None:
+        response = route.fetch()
+        extra = " ".join(f"--{name}: {value};" for name, value in RESTYLED.items())
+        route.fulfill(response=response, body=f"{response.text()}:root {{ {extra} }}")
+
+    page.route("**/static/presentation*.css*", restyle)
+    states = [TaskState.OK, TaskState.HTTP_ERROR, TaskState.TIMEOUT]
+    run_id = write_run(redis_client, [f"http://127.0.0.1:9/{n}" for n in range(3)], states)
+    page.goto(f"/runs/{run_id}")
+    page.wait_for_selector('#timeline[data-final="true"] .barlayer .point')
+    drawn = page.evaluate(READ_TIMELINE_COLOURS)
+    looks = presentation.TASK_STATES
+    expected = {state.value: rgb(looks[state.value].chart) for state in states}
+    expected[TaskState.OK.value] = rgb(RESTYLED["state-ok"])
+    assert sorted(drawn["bars"]) == sorted([looks[k].label, v] for k, v in expected.items())
+    assert drawn["plot"] == rgb(RESTYLED["chart-plot"])
+    assert drawn["paper"] == "rgba(255, 255, 255, 0)"  # --chart-paper, #ffffff00: transparent
     assert_no_csp_violation(page)
 
 
@@ -329,6 +378,54 @@ def test_a_run_on_rounding_ties_reads_the_same_before_and_after_the_scripts(
     if name == "figures":
         assert [row[1].rsplit("=", 1)[1] for row in live["rows"]] == ["B", "_", "a", "b"]
         assert "63 ms" in [row[6] for row in live["rows"]]
+
+
+#: compareview's keys that compare_rows.js names in camelCase; `run_ids` it keeps to itself.
+CAMEL = {"run_id": "runId", "peak_concurrency": "peakConcurrency"}
+
+
+def _comparison(redis, name: str) -> str:
+    """A comparison by what it shows: a strategy still going ("going"), two final ones with a
+    verdict ("final"), three runs of each with the last threads run going ("repeated": medians,
+    ranges, runs done)."""
+    seq, thr = Strategy.SEQUENTIAL, Strategy.THREADS
+    urls, ok = [f"http://a.example/{i}" for i in range(4)], [TaskState.OK] * 4
+
+    def run(strategy: Strategy, duration_s: float, *, going: bool = False) -> str:
+        going_args = {"ended": 1, "running": 1} if going else {}
+        return write_run(redis, urls, ok, strategy=strategy, duration_s=duration_s, **going_args)
+
+    if name == "going":
+        run_ids = [run(seq, 0.2), run(thr, 0.1, going=True)]
+    elif name == "final":
+        run_ids = [run(seq, 0.2), run(thr, 0.0625)]
+    else:
+        run_ids = [
+            run(s, 0.2 + 0.01 * i, going=s is thr and i == 2) for i in range(3) for s in (seq, thr)
+        ]
+    return write_comparison(redis, urls, run_ids)
+
+
+@pytest.mark.parametrize("name", ["going", "final", "repeated"])
+def test_the_browser_builds_the_compare_rows_as_the_server_does(page, redis_client, name):
+    """compare_rows.js and web/compareview.py, over the same answer of the API."""
+    comparison_id = _comparison(redis_client, name)
+    page.goto("/")
+    answer = page.request.get(f"/api/compare/{comparison_id}?tasks=false").json()
+    browser_rows = page.evaluate(
+        "async (c) => (await import('/static/compare_rows.js')).compareRows(c)", answer
+    )
+    server_rows = [
+        {CAMEL.get(key, key): value for key, value in row.items() if key != "run_ids"}
+        for row in compareview.compare_rows(answer)
+    ]
+    assert browser_rows == server_rows
+    shown = {
+        "going": any(not row["final"] for row in server_rows),
+        "final": any(row["verdict"] for row in server_rows),
+        "repeated": any(f["range"] for row in server_rows for f in row["figures"].values()),
+    }
+    assert shown[name], server_rows
 
 
 def test_rendering_without_javascript_is_possible(browser):

@@ -42,7 +42,25 @@ def test_the_run_page_names_reruns_and_the_time_no_task_ran(client, redis_client
     assert note(html, "pause").startswith("For 29.9 s no task of this run was running")
     assert "wall time includes that time" in note(html, "pause")
     timeline = client.get(f"/api/runs/{run_id}/timeline").get_json()
-    assert timeline["notes"] == {"reruns": 2, "paused_s": pytest.approx(29.9)}
+    assert timeline["notes"] == {
+        "reruns": 2,
+        "paused_s": pytest.approx(29.9),
+        "rerun_note": note(html, "rerun"),
+        "pause_note": note(html, "pause"),
+    }
+
+
+def test_the_api_document_describes_the_timelines_notes(client, redis_client):
+    from jsonschema import Draft202012Validator
+
+    document = client.get("/openapi.json").get_json()
+    schemas = document["components"]["schemas"]
+    assert "notes" in schemas["Timeline"]["properties"]
+    notes = schemas["RunNotes"]
+    assert set(notes["required"]) == {"reruns", "paused_s", "rerun_note", "pause_note"}
+    run_id = write_run(redis_client, URLS, OK, timings_s=TIMINGS)
+    timeline = client.get(f"/api/runs/{run_id}/timeline").get_json()
+    Draft202012Validator(notes).validate(timeline["notes"])
 
 
 def test_a_run_without_reruns_or_pauses_has_neither_note(client, redis_client):
@@ -93,6 +111,27 @@ def test_notes_appear_on_an_open_page_as_their_data_arrives(page, redis_client):
     note = page.locator("[data-host-load]")
     note.wait_for(timeout=10_000)
     assert note.inner_text().startswith("Other processes kept the worker hosts")
+
+
+@pytest.mark.browser
+def test_the_open_page_shows_the_servers_words_for_its_notes(page, redis_client):
+    """The live page writes no sentence of its own: it shows the texts of the timeline answer."""
+    run_id = write_run(redis_client, URLS, OK, timings_s=TIMINGS)
+    run_again(redis_client, run_id, 2)
+    words = {"rerun_note": "the server's rerun note", "pause_note": "the server's pause note"}
+
+    def worded(route) -> None:
+        answer = route.fetch().json()
+        route.fulfill(json=answer | {"notes": answer["notes"] | words})
+
+    page.route(f"**/api/runs/{run_id}/timeline*", worded)
+    page.goto(f"/runs/{run_id}")
+    page.wait_for_selector('#timeline[data-final="true"]', timeout=DONE_TIMEOUT_MS)
+    page.wait_for_function(
+        "(text) => document.querySelector('[data-rerun-note]').textContent === text",
+        arg=words["rerun_note"],
+    )
+    assert page.inner_text("[data-pause-note]") == words["pause_note"]
 
 
 def _fields_of(redis, run_id: str) -> dict[str, str]:

@@ -3,7 +3,7 @@
 // Figures that may still change are greyed "so far", with no verdict (compare_rows.js); the
 // chart shows only final strategies, and an empty state until the first one is.
 import {
-  PLOTLY_FONT, RUN_STATE_LABELS, esc, getJSON, percent, plot, poll, seconds,
+  RUN_STATE_LABELS, chartFrame, colour, esc, getJSON, percent, plot, poll, seconds,
 } from "./fanout.js";
 import { compareRowHtml, compareRows } from "./compare_rows.js";
 import { RunTimeline } from "./runtimeline.js";
@@ -38,13 +38,13 @@ function whiskers(rows, name, side) {
 }
 
 function annotation(row, wall, ideal) {
-  const muted = { size: 12, color: "#64748b" };
+  const muted = { size: 12, color: colour("chart-muted") };
   if (!row.final) {
     return { x: row.strategy, y: 0, text: esc(`${row.state} · ${row.progress}`), font: muted };
   }
   const text = row.verdict ? `<b>${esc(row.verdict.text)}</b> vs sequential` : esc(row.figures.wall_s.text);
   const top = Math.max(row.stats.wall_s?.max ?? wall ?? 0, ideal ?? 0);
-  return { x: row.strategy, y: top, text, font: { size: 12, color: "#0f172a" } };
+  return { x: row.strategy, y: top, text, font: { size: 12, color: colour("chart-ink") } };
 }
 
 function renderChart(rows) {
@@ -65,24 +65,24 @@ function renderChart(rows) {
   }));
   const traces = [
     {
-      type: "bar", name: "wall time", x: names, y: wall, marker: { color: "#4f46e5" },
+      type: "bar", name: "wall time", x: names, y: wall, marker: { color: colour("chart-primary") },
       error_y: {
         type: "data", symmetric: false, array: plus, arrayminus: minus,
-        visible: plus.some((v) => v != null), color: "#1e1b4b", thickness: 1.5, width: 6,
+        visible: plus.some((v) => v != null), color: colour("chart-spread"), thickness: 1.5, width: 6,
       },
       hovertemplate: "%{x}: %{y:.3f} s<extra>wall time (median)</extra>",
     },
     {
-      type: "bar", name: "ideal lower bound", x: names, y: ideal, marker: { color: "#a5b4fc" },
+      type: "bar", name: "ideal lower bound", x: names, y: ideal, marker: { color: colour("chart-ideal") },
       hovertemplate: "%{x}: %{y:.3f} s<extra>ideal lower bound</extra>",
     },
   ];
   const layout = {
     barmode: "group", bargap: 0.3, height: 320, annotations,
     margin: { l: 56, r: 16, t: 30, b: 40 },
-    font: PLOTLY_FONT, paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "#ffffff",
+    ...chartFrame(),
     legend: { orientation: "h", x: 0, y: 1.02, yanchor: "bottom" },
-    yaxis: { title: { text: "seconds" }, gridcolor: "#e2e8f0", range: [0, top * 1.18], ticksuffix: " s" },
+    yaxis: { title: { text: "seconds" }, gridcolor: colour("chart-grid"), range: [0, top * 1.18], ticksuffix: " s" },
     xaxis: { categoryorder: "array", categoryarray: names },
   };
   plot(chart, traces, layout);

@@ -13,8 +13,18 @@ function presentation() {
 const { badges: BADGES, formats: FORMATS } = presentation();
 export const DASH = FORMATS.dash;
 
-// Task state -> chart colour, and -> label; run state -> label. In the server's order.
-export const STATE_COLOURS = Object.fromEntries(BADGES.state.map((s) => [s.name, s.chart]));
+// A colour of the page's stylesheet (presentation.css, from web/presentation.py): `name` is the
+// custom property without its dashes, "state-ok" or "chart-grid". Read when a chart is drawn.
+export function colour(name) {
+  return getComputedStyle(document.documentElement).getPropertyValue(`--${name}`).trim();
+}
+
+// A task state's chart colour (--state-ok).
+export function stateColour(state) {
+  return colour(`state-${state}`);
+}
+
+// Task state -> label; run state -> label. In the server's order.
 export const STATE_LABELS = Object.fromEntries(BADGES.state.map((s) => [s.name, s.label]));
 export const RUN_STATE_LABELS = Object.fromEntries(BADGES.run.map((s) => [s.name, s.label]));
 
@@ -274,8 +284,15 @@ export function plot(el, traces, layout, config = PLOTLY_CONFIG) {
   return true;
 }
 
-export const PLOTLY_FONT = {
-  family: "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",
-  size: 12,
-  color: "#334155",
-};
+// What every chart's layout shares: its font, and its paper and plot backgrounds.
+export function chartFrame() {
+  return {
+    font: {
+      family: "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",
+      size: 12,
+      color: colour("chart-text"),
+    },
+    paper_bgcolor: colour("chart-paper"),
+    plot_bgcolor: colour("chart-plot"),
+  };
+}

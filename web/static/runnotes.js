@@ -1,8 +1,8 @@
 // What the run page says about a run's conditions, as web/runnotes.py writes it: the workers
-// that served it, a warning when other processes loaded the worker hosts, the tasks that ran
-// again after their worker stopped, and the time none of its tasks was running. Numbers by the
-// formats of web/presentation.py, as there.
-import { compareText, counted, number, seconds } from "./fanout.js";
+// that served it (numbers by the formats of web/presentation.py, as there), and the sentences
+// the API words: a warning when other processes loaded the worker hosts, the tasks that ran
+// again after their worker stopped, and the time none of its tasks was running.
+import { number } from "./fanout.js";
 
 function workersText(n) {
   return n === 1 ? "1 worker" : `${n} workers`;
@@ -36,18 +36,12 @@ export function hostLoadNote(run) {
   return (run.host_load && run.host_load.note) || "";
 }
 
+// The tasks that ran again, and the time no task ran: the timeline answer's `notes` word them
+// (web/runnotes.py `worded`).
 export function rerunNote(notes) {
-  const n = notes?.reruns || 0;
-  if (!n) return "";
-  const them = n === 1 ? "it" : "they";
-  return `${counted(n, "task")} ran again: their worker stopped before ${them} ended (a restart `
-    + "or a crash), so each was run once more; the table gives each its attempt.";
+  return notes?.rerun_note || "";
 }
 
 export function pauseNote(notes) {
-  const paused = notes?.paused_s || 0;
-  if (paused <= 0) return "";
-  return `For ${seconds(paused)} no task of this run was running (no worker was running it: a `
-    + "restart, or workers busy with other work). Its wall time includes that time, and so do "
-    + "its efficiency and throughput.";
+  return notes?.pause_note || "";
 }

@@ -3,13 +3,17 @@
 // tasks). Dragging zooms the time axis; the server answers the zoomed window with bars again
 // once it is small enough. A live small run asks only for the bars that ended since the last poll.
 import {
-  LANE_SEPARATOR, PLOTLY_FONT, STATE_COLOURS, STATE_LABELS, count, esc, getJSON, millis, percent,
-  plot, plotlyReady,
+  LANE_SEPARATOR, STATE_LABELS, chartFrame, colour, count, esc, getJSON, millis, percent,
+  plot, plotlyReady, stateColour,
 } from "./fanout.js";
 
 const TRACE_ORDER = ["ok", "http_error", "error", "timeout", "refused", "lost", "running"];
 const MAX_HOVER_URL = 90;
-const BUSY_SCALE = [[0, "#f8fafc"], [0.02, "#dbeafe"], [1, "#1d4ed8"]];
+
+// The heatmap's scale: an idle lane's colour, a barely busy one's, a lane busy all the time.
+function busyScale() {
+  return [[0, colour("chart-busy-none")], [0.02, colour("chart-busy-low")], [1, colour("chart-busy-full")]];
+}
 
 function clip(text, n) {
   const s = String(text ?? "");
@@ -194,8 +198,8 @@ export class RunTimeline {
         hovertext: t.text, hoverinfo: "text", width: 0.72,
         opacity: state === "running" ? 0.75 : 1,
         marker: {
-          color: STATE_COLOURS[state],
-          line: { color: "rgba(255,255,255,0.9)", width: all.length > 400 ? 0 : 1 },
+          color: stateColour(state),
+          line: { color: colour("chart-bar-edge"), width: all.length > 400 ? 0 : 1 },
         },
       });
     }
@@ -215,7 +219,7 @@ export class RunTimeline {
     this.el.dataset.bars = "0";
     this.el.dataset.running = "0";
     return [{
-      type: "heatmap", x, y: data.lanes, z: bins.busy, zmin: 0, zmax: 1, colorscale: BUSY_SCALE,
+      type: "heatmap", x, y: data.lanes, z: bins.busy, zmin: 0, zmax: 1, colorscale: busyScale(),
       hovertext: text, hoverinfo: "text", xgap: 0, ygap: 2,
       colorbar: { title: { text: "busy", side: "right" }, thickness: 10, len: 0.9, tickformat: ".0%" },
     }];
@@ -230,11 +234,11 @@ export class RunTimeline {
     if (!compact && whole && ideal && this.run.state === "done") {
       shapes.push({
         type: "line", xref: "x", yref: "paper", x0: ideal, x1: ideal, y0: 0, y1: 1,
-        line: { color: "#0f172a", width: 1.5, dash: "dash" },
+        line: { color: colour("chart-ideal-line"), width: 1.5, dash: "dash" },
       });
       annotations.push({
         xref: "x", yref: "paper", x: ideal, y: 1, yanchor: "bottom", showarrow: false,
-        text: "ideal", font: { size: 11, color: "#0f172a" },
+        text: "ideal", font: { size: 11, color: colour("chart-ideal-line") },
       });
     }
     return {
@@ -243,16 +247,16 @@ export class RunTimeline {
         ? Math.max(110, 46 + Math.min(lanes, 60) * (lanes > 30 ? 10 : 16))
         : Math.max(200, 92 + Math.min(lanes, 60) * (lanes > 30 ? 12 : 24)),
       margin: { l: marginLeft ?? 8, r: 16, t: compact ? 6 : 34, b: 38 },
-      font: PLOTLY_FONT,
-      paper_bgcolor: "rgba(0,0,0,0)",
-      plot_bgcolor: "#ffffff",
+      ...chartFrame(),
       showlegend: !compact && data.mode === "bars",
       legend: { orientation: "h", x: 0, y: 1.0, yanchor: "bottom", traceorder: "normal" },
-      hoverlabel: { align: "left", bgcolor: "#0f172a", font: { color: "#f8fafc", size: 12 } },
+      hoverlabel: {
+        align: "left", bgcolor: colour("chart-hover"), font: { color: colour("chart-hover-text"), size: 12 },
+      },
       xaxis: {
         title: { text: compact ? "" : "seconds since the first start", standoff: 6 },
         zeroline: false,
-        gridcolor: "#e2e8f0",
+        gridcolor: colour("chart-grid"),
         ticksuffix: " s",
         range: whole ? [0, xMax ?? Math.max(data.end, 1e-3)] : [data.from, data.to],
         autorange: false,

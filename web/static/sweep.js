@@ -1,7 +1,7 @@
 // The sweep page, live: GET /api/sweeps/<id> until the sweep ends; one chart of throughput
 // against workers with the linear ideal and the fitted USL curve.
 import {
-  PLOTLY_FONT, esc, fixed, getJSON, plot, number, percent, poll, rate, seconds, setText,
+  chartFrame, colour, esc, fixed, getJSON, plot, number, percent, poll, rate, seconds, setText,
 } from "./fanout.js";
 
 const root = document.querySelector(".sweep-root");
@@ -53,7 +53,7 @@ function render(sweep) {
   const traces = [{
     type: "scatter", mode: "markers", name: "measured",
     x: fitted.map((p) => p.workers), y: fitted.map((p) => p.throughput),
-    marker: { color: "#4f46e5", size: 10 },
+    marker: { color: colour("chart-primary"), size: 10 },
     hovertemplate: "%{x} workers: %{y:.1f} tasks/s<extra></extra>",
   }];
   if (left.length) {
@@ -61,29 +61,29 @@ function render(sweep) {
       type: "scatter", mode: "markers", name: "left out of the fit",
       x: left.map((p) => p.workers), y: left.map((p) => p.throughput),
       text: left.map((p) => p.marks.join("; ")),
-      marker: { color: "#dc2626", size: 10, symbol: "x" },
+      marker: { color: colour("chart-left-out"), size: 10, symbol: "x" },
       hovertemplate: "%{x} workers: %{y:.1f} tasks/s (%{text})<extra></extra>",
     });
   }
   if (sweep.ideal) {
     traces.push({
       type: "scatter", mode: "lines", name: "linear ideal", x: sweep.ideal.n, y: sweep.ideal.x,
-      line: { color: "#94a3b8", dash: "dash" }, hoverinfo: "skip",
+      line: { color: colour("chart-guide"), dash: "dash" }, hoverinfo: "skip",
     });
   }
   if (sweep.curve) {
     traces.push({
       type: "scatter", mode: "lines", name: "USL fit", x: sweep.curve.n, y: sweep.curve.x,
-      line: { color: "#f59e0b", width: 2 },
+      line: { color: colour("chart-secondary"), width: 2 },
       hovertemplate: "N = %{x:.1f}: %{y:.1f} tasks/s<extra></extra>",
     });
   }
   const layout = {
     height: 360, margin: { l: 60, r: 20, t: 30, b: 50 },
-    font: PLOTLY_FONT, paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "#ffffff",
+    ...chartFrame(),
     legend: { orientation: "h", x: 0, y: 1.02, yanchor: "bottom" },
-    xaxis: { title: { text: "workers (N)" }, gridcolor: "#e2e8f0", rangemode: "tozero" },
-    yaxis: { title: { text: "throughput (tasks / s)" }, gridcolor: "#e2e8f0", rangemode: "tozero" },
+    xaxis: { title: { text: "workers (N)" }, gridcolor: colour("chart-grid"), rangemode: "tozero" },
+    yaxis: { title: { text: "throughput (tasks / s)" }, gridcolor: colour("chart-grid"), rangemode: "tozero" },
     uirevision: "sweep",
   };
   plot(chart, traces, layout);

@@ -1,6 +1,6 @@
 // The workers page, live: GET /api/workers and GET /api/stats every second or so.
 import {
-  PLOTLY_FONT, ago, count, esc, getJSON, plot, poll, setText, shortWorker,
+  ago, chartFrame, colour, count, esc, getJSON, plot, poll, setText, shortWorker,
 } from "./fanout.js";
 
 const root = document.querySelector(".workers-root");
@@ -93,12 +93,12 @@ function renderStats(series) {
   const x = series.seconds.map((s) => new Date(s * 1000));
   const traces = [
     {
-      type: "bar", name: "tasks ended / s", x, y: series.tasks, marker: { color: "#4f46e5" },
+      type: "bar", name: "tasks ended / s", x, y: series.tasks, marker: { color: colour("chart-primary") },
       hovertemplate: "%{x|%H:%M:%S}: %{y} tasks<extra></extra>",
     },
     {
       type: "scatter", mode: "lines", name: "live workers", x, y: series.workers, yaxis: "y2",
-      line: { color: "#f59e0b", width: 2, shape: "hv" },
+      line: { color: colour("chart-secondary"), width: 2, shape: "hv" },
       hovertemplate: "%{x|%H:%M:%S}: %{y} workers<extra></extra>",
     },
   ];
@@ -106,10 +106,10 @@ function renderStats(series) {
   const layout = {
     height: 300, bargap: 0.05,
     margin: { l: 56, r: 56, t: 30, b: 40 },
-    font: PLOTLY_FONT, paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "#ffffff",
+    ...chartFrame(),
     legend: { orientation: "h", x: 0, y: 1.02, yanchor: "bottom" },
-    xaxis: { type: "date", gridcolor: "#e2e8f0" },
-    yaxis: { title: { text: "tasks / s" }, gridcolor: "#e2e8f0", rangemode: "tozero" },
+    xaxis: { type: "date", gridcolor: colour("chart-grid") },
+    yaxis: { title: { text: "tasks / s" }, gridcolor: colour("chart-grid"), rangemode: "tozero" },
     yaxis2: {
       title: { text: "workers" }, overlaying: "y", side: "right", rangemode: "tozero",
       range: [0, peakWorkers + 1], dtick: peakWorkers > 10 ? undefined : 1, showgrid: false,
