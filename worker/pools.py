@@ -54,6 +54,12 @@ def process_pool(
         return pool
 
 
+def process_pool_pids() -> set[int]:
+    """Pids of the kept process pool's live children (none when there is no pool)."""
+    kept = _processes
+    return set(getattr(kept[1], "_processes", None) or ()) if kept is not None else set()
+
+
 def discard_process_pool(pool: ProcessPoolExecutor) -> None:
     """A child died: the pool is broken for good, so the next job gets a fresh one."""
     global _processes
