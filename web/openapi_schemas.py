@@ -13,6 +13,7 @@ from contract.settings import Settings
 from contract.states import RunState, Strategy, TaskState, Workload
 from contract.target import TargetMode
 from producer.validation import MAX_URL_LENGTH
+from web.openapi_cost import COST_PROPERTY, cost_schemas
 from web.repeat import MAX_REPEAT
 
 REF = "#/components/schemas/"
@@ -156,6 +157,7 @@ def schemas(settings: Settings) -> dict[str, Any]:
                 "items": ref("Start"),
                 "description": "Started, not ended",
             },
+            "cost": COST_PROPERTY,
             "now": {"type": "number", "description": "The server's clock, epoch seconds"},
             "since": {
                 "type": "integer",
@@ -253,6 +255,7 @@ def schemas(settings: Settings) -> dict[str, Any]:
         "Start": start,
         "Summary": summary,
         "Run": run,
+        **cost_schemas(),
         "RunList": object_schema(
             {"runs": {"type": "array", "items": ref("Run")}, "limit": COUNT, "offset": COUNT}
         ),

@@ -11,6 +11,7 @@ from contract import keys
 from contract.cost import WorkerCost
 from contract.states import Strategy, TaskState
 from tests.web.records import write_comparison, write_run
+from tests.web.schema import assert_matches
 
 MIB = 2**20
 
@@ -46,14 +47,17 @@ def text_of(html: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
 
 
-def test_the_api_has_the_cost_per_host_and_in_total(client, redis_client):
+def test_the_api_has_the_cost_per_host_and_in_total(client, redis_client, settings):
     run_id = a_run(
         redis_client,
         Strategy.PROCESSES,
         w1=a_worker("h1", 150.0, 17, 88),
         w2=a_worker("h2", 2.0, 1, 20),
     )
-    cost = client.get(f"/api/runs/{run_id}?tasks=false").get_json()["cost"]
+    record = client.get(f"/api/runs/{run_id}?tasks=false").get_json()
+    assert_matches(settings, "Run", record)
+    assert_matches(settings, "Cost", record["cost"])
+    cost = record["cost"]
     assert set(cost["hosts"]) == {"h1", "h2"}
     assert cost["hosts"]["h1"]["processes"] == 17
     assert cost["total"]["processes"] == 18
