@@ -21,7 +21,7 @@ from producer.presets import local_demo
 from producer.submit import submit_run
 from producer.wait import wait_for_run
 from tests.support import alive_workers, start_redis, start_worker, wait_until
-from worker import pools
+from worker import cost_book, pools
 from worker.cost import JobMeter
 
 CONCURRENCY = 16
@@ -139,3 +139,22 @@ def test_a_meter_counts_the_pool_child_and_its_own_memory():
 def test_the_cost_key_is_one_of_the_runs_keys():
     assert keys.cost_key("0123456789ab") in keys.run_keys("0123456789ab")
     assert json.loads(cost.WorkerCost("h").to_json())["host"] == "h"
+
+
+def test_a_short_jobs_cost_waits_for_the_samplers_tick_and_a_long_ones_does_not(tmp_path):
+    service = start_redis(tmp_path)
+    try:
+        client = redis_lib.Redis.from_url(service.url)
+        run_id = "00000000c057"
+        job = cost.WorkerCost("h", jobs=1, processes=1)
+        cost_book.record(client, run_id, job, 60, defer=True)
+        assert client.hgetall(keys.cost_key(run_id)) == {}  # not yet: no round trip paid
+        cost_book.write_pending()
+        (written,) = client.hvals(keys.cost_key(run_id))
+        assert cost.WorkerCost.from_json(written).jobs == 1
+        cost_book.record(client, run_id, job, 60)  # a long job: written before it returns
+        (written,) = client.hvals(keys.cost_key(run_id))
+        assert cost.WorkerCost.from_json(written).jobs == 2
+        assert 0 < client.ttl(keys.cost_key(run_id)) <= 60
+    finally:
+        service.stop()

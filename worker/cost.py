@@ -22,6 +22,7 @@ import os
 import resource
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import psutil
@@ -193,6 +194,8 @@ class _Sampler:
         self._lock = threading.Lock()
         self._open: set[JobMeter] = set()
         self._thread: threading.Thread | None = None
+        #: Called after each tick's readings (`worker.cost_book` writes the costs it deferred).
+        self.after_tick: list[Callable[[], None]] = []
 
     def start(self) -> None:
         """Before the first meter reads its threads: the sampler is the worker's, not a job's."""
@@ -220,6 +223,11 @@ class _Sampler:
                     meter.sample()
                 except Exception:
                     log.debug("cost sample failed", exc_info=True)
+            for hook in self.after_tick:
+                try:
+                    hook()
+                except Exception:
+                    log.debug("cost write failed; kept for the next tick", exc_info=True)
 
     def forget_after_fork(self) -> None:
         self._lock = threading.Lock()
