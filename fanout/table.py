@@ -17,9 +17,10 @@ from producer.numbers import count, counted, fixed
 #: Joins the least and the greatest of a range: an en dash (U+2013).
 RANGE_DASH = "\u2013"
 
+#: The cost columns come before `ok`, which stays last for scripts that read the last field.
 HEADERS = [
-    "strategy", "wall", "ideal", "efficiency", "speed-up vs sequential", "ok",
-    "memory added", "processes", "threads", "ctx switches vol/invol", "CPU user/sys",
+    "strategy", "wall", "ideal", "efficiency", "speed-up vs sequential",
+    "memory added", "processes", "threads", "ctx switches vol/invol", "CPU user/sys", "ok",
 ]  # fmt: skip
 
 
@@ -81,8 +82,8 @@ def comparison_cells(comparison: dict[str, Any]) -> tuple[list[str], list[list[s
                 _cell(row["ideal_s"], _seconds, ranged),
                 _cell(row["efficiency"], _ratio, ranged),
                 _cell(row["vs_sequential"], _times, ranged),
-                f"{count(row['ok'])}/{count(row['tasks'])}",
                 *cost_cells(comparison, row["run_ids"]),
+                f"{count(row['ok'])}/{count(row['tasks'])}",
             ]
         )
     return HEADERS, cells
