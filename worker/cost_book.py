@@ -8,11 +8,11 @@ first.
 
 A job's cost is written before the recorder's last flush, which may end the run: a run that is
 done has its whole cost. Except for short jobs on a warm worker (the queue strategy's one-URL
-jobs), which would pay a Redis round trip each, a few percent of such a job: their cost is
-written by the sampler's next tick, within `worker.cost.SAMPLE_EVERY_S`, so a run of them can
-be done a moment before its cost is whole. It is still provisional then: the run is final once
-a worker finalizes it, `contract.runfacts.SETTLE_S` after its end. A worker stopping writes
-what it holds on exit; one killed loses the cost of its last short jobs.
+jobs), which would pay a Redis round trip each, a few percent of such a job: the sampler
+thread writes their cost, at most every WRITE_EVERY_S, so a run of them can be done up to that
+long before its cost is whole. It is still provisional then: the run is final once a worker
+finalizes it, `contract.runfacts.SETTLE_S` after its end. A worker stopping writes what it holds
+on exit; one killed loses the cost of its last short jobs.
 """
 
 from __future__ import annotations
@@ -41,14 +41,19 @@ log = logging.getLogger(__name__)
 KEPT_RUNS = 64
 
 #: A job shorter than this, on a worker that has run a job before, leaves its write to the
-#: sampler's next tick (see the module).
+#: sampler (see the module).
 DEFER_UNDER_S = 0.1
+
+#: The sampler writes the deferred costs at most this often: a run of one-URL jobs costs a
+#: write per interval, not per job.
+WRITE_EVERY_S = 0.5
 
 _kept: OrderedDict[str, tuple[int, WorkerCost]] = OrderedDict()
 _lock = threading.Lock()
 #: (run id, worker) -> (client, cost, ttl): written by the sampler's next tick.
 _pending: dict[tuple[str, str], tuple[Redis, WorkerCost, int]] = {}
 _jobs_here = 0
+_written_at = 0.0
 
 
 def _so_far(redis: Redis, run_id: str, worker: str) -> WorkerCost | None:
@@ -87,8 +92,14 @@ def record(
     return merged
 
 
-def write_pending() -> None:
-    """Write the deferred costs; one that fails stays for the next call."""
+def write_pending(*, now: float | None = None) -> None:
+    """Write the deferred costs, at most every WRITE_EVERY_S unless `now` is None (at exit);
+    one that fails stays for the next call."""
+    global _written_at
+    if now is not None:
+        if now - _written_at < WRITE_EVERY_S:
+            return
+        _written_at = now
     with _lock:
         pending = list(_pending.items())
         _pending.clear()
@@ -108,10 +119,19 @@ def _forget_after_fork() -> None:
     _jobs_here = 0
 
 
-SAMPLER.after_tick.append(write_pending)
+SAMPLER.after_tick.append(lambda: write_pending(now=time.monotonic()))
 os.register_at_fork(after_in_child=_forget_after_fork)
+
+
+def _write_pending_at_exit() -> None:
+    try:
+        write_pending()
+    except Exception as exc:  # Redis gone first: the cost of the last short jobs is lost
+        log.warning("the cost of %d runs' last jobs is not kept: %s", len(_pending), exc)
+
+
 # Run at a worker's exit, a supervised one's too (a multiprocessing child skips atexit).
-multiprocessing.util.Finalize(None, write_pending, exitpriority=10)
+multiprocessing.util.Finalize(None, _write_pending_at_exit, exitpriority=10)
 
 
 @contextmanager
