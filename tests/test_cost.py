@@ -18,6 +18,7 @@ from contract.settings import Settings
 from contract.states import Strategy
 from producer.connection import fanout_queue
 from producer.presets import local_demo
+from producer.reader import load_run
 from producer.submit import submit_run
 from producer.wait import wait_for_run
 from tests.support import alive_workers, start_redis, start_worker, wait_until
@@ -28,12 +29,14 @@ CONCURRENCY = 16
 
 
 @pytest.fixture
-def fresh_worker(tmp_path, stack_env):
-    """One supervised worker on a Redis of the test's own: no other run warmed its pools."""
+def fresh_worker(tmp_path, stack_env, request):
+    """One supervised worker on a Redis of the test's own: no other run warmed its pools. A
+    test parametrized indirectly names the worker class (`simple` by default)."""
+    worker_class = getattr(request, "param", "simple")
     redis_service = start_redis(tmp_path)
     env = dict(stack_env, REDIS_URL=redis_service.url)
     client = redis_lib.Redis.from_url(redis_service.url)
-    worker = start_worker(tmp_path, env, name="cost")
+    worker = start_worker(tmp_path, env, name="cost", extra_args=("--class", worker_class))
     wait_until(lambda: alive_workers(client), 30, "the worker")
     yield env, client
     worker.stop(timeout_s=10)
@@ -75,6 +78,25 @@ def test_each_strategy_costs_what_the_tutorial_says(fresh_worker, origin_url):
         assert figures["cpu_user_s"] + figures["cpu_system_s"] > 0
         assert figures["ctx_switches_voluntary"] > 0
         assert figures["memory_peak_bytes"] >= figures["memory_idle_bytes"] > 0
+
+
+@pytest.mark.parametrize("fresh_worker", ["simple", "fork"], indirect=True)
+def test_every_job_of_a_queue_run_is_in_its_cost_once_the_run_is_final(fresh_worker, origin_url):
+    """One-URL jobs: a fork worker's work-horses each add theirs to the worker's field; a
+    simple worker's short jobs are written by its sampler, before the run is final."""
+    env, client = fresh_worker
+    urls = tuple(f"{origin_url}/delay/0?n={i}" for i in range(6))
+    spec = RunSpec(urls, Strategy.QUEUE, 1)
+    run_id = submit_run(client, fanout_queue(client), spec, Settings.from_env(env))
+    wait_for_run(client, run_id, timeout_s=60)
+
+    def record() -> dict:
+        return load_run(client, run_id, include_tasks=False)
+
+    wait_until(lambda: not record()["provisional"], 30, "the run final")
+    figures = record()["cost"]["total"]
+    assert (figures["workers"], figures["jobs"]) == (1, len(urls)), figures
+    assert figures["processes"] == 1 and figures["processes_started"] == 0, figures
 
 
 def test_a_host_sums_its_workers_and_the_run_its_hosts():
