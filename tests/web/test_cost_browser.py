@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 import requests
 
+from tests.conftest import ARTIFACTS
 from tests.web.conftest import DONE_TIMEOUT_MS, assert_no_csp_violation
 
 pytestmark = pytest.mark.browser
@@ -40,6 +41,7 @@ def test_the_pages_fill_in_the_cost_as_runs_end(page, web_server, origin_url):
     assert processes[0] == "processes" and processes[3] == "5"  # the worker and 4 children
     page.reload()
     assert cost_rows(page) == filled  # the script writes what the server renders
+    page.screenshot(path=str(ARTIFACTS / "compare-cost.png"), full_page=True)
 
     api = f"{web_server.url}/api{response.json()['url']}"
     comparison = requests.get(api, timeout=10)
@@ -49,4 +51,5 @@ def test_the_pages_fill_in_the_cost_as_runs_end(page, web_server, origin_url):
     assert cards.is_visible()
     assert page.inner_text('[data-cost-field="processes"]') == "5"
     assert "MiB" in page.inner_text('[data-cost-field="memory_added"]')
+    page.screenshot(path=str(ARTIFACTS / "run-cost.png"), full_page=True)
     assert_no_csp_violation(page)
