@@ -40,6 +40,8 @@ RUN python -c "import tomllib; print(*[d for d in tomllib.load(open('pyproject.t
 COPY . .
 RUN mkdir -p web/static/vendor \
  && cp node_modules/plotly.js-cartesian-dist-min/plotly-cartesian.min.js web/static/vendor/ \
+ && cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css \
+       web/static/vendor/ \
  && /opt/venv/bin/pip install --no-cache-dir --no-deps . \
  && /opt/venv/bin/pip check \
  && /opt/venv/bin/fanout --help >/dev/null

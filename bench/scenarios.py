@@ -339,7 +339,7 @@ def cpu(ctx: Ctx) -> Outcome:
 
 
 def _all():
-    from bench import client_cpu, footprint, scale, services
+    from bench import client_cpu, footprint, peers, scale, services
 
     return [
         ("tutorial", tutorial),
@@ -356,11 +356,13 @@ def _all():
         ("reading", services.reading),
         ("footprint", footprint.footprint),
         ("scale", scale.scale),
+        ("peers", peers.peers),
     ]
 
 
 #: (name, function) of every scenario, in the order they run.
 SCENARIOS = _all()
 #: Scenarios `--quick` leaves out unless named: their reduced sizes would still cost the CI
-#: smoke about a minute (scale: two runs, a browser and its page loads).
-FULL_ONLY = frozenset({"scale"})
+#: smoke about a minute (scale: two runs, a browser and its page loads; peers: three other
+#: job queues' workers, started per workload).
+FULL_ONLY = frozenset({"scale", "peers"})

@@ -208,6 +208,17 @@ def host_lease_key(host: str) -> str:
     return f"{PREFIX}hosts:lease:{host}"
 
 
+#: How long a host's process tree outlives its last publication: a few of its once-a-second
+#: beats, so a stopped or killed host's tree leaves the pages within seconds.
+PROC_TREE_TTL_S = 5
+
+
+def proc_tree_key(host: str) -> str:
+    """String (expiring): JSON snapshot of one host's process tree (its supervisor, workers and
+    their children), rewritten every second by its supervisor (`worker.proctree`)."""
+    return f"{PREFIX}hosts:tree:{host}"
+
+
 def sweep_key(sweep_id: str) -> str:
     """Hash: a scaling sweep's spec, state, step, points (JSON) and the target to restore."""
     return f"{PREFIX}sweep:{sweep_id}"

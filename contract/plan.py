@@ -137,9 +137,23 @@ def iter_job_datas(
                 result_ttl=jobs.RESULT_TTL_S,
                 failure_ttl=failure_ttl_s,
                 meta=meta,
-                description=f"fanout {spec.strategy.value} run {run_id} part {part}",
+                description=job_description(spec.strategy, run_id, part),
             )
         )
+
+
+def job_description(strategy: Strategy, run_id: str, part: int) -> str:
+    """What `rq info` and the Workers page show for a job; it names the strategy first."""
+    return f"fanout {strategy.value} run {run_id} part {part}"
+
+
+def described_strategy(description: str | None) -> str | None:
+    """The strategy a `job_description` names (None for any other description): what the
+    process tree reads to tell a worker's pool children working from kept idle."""
+    words = (description or "").split()
+    if len(words) == 6 and words[0] == "fanout" and words[2] == "run" and words[4] == "part":
+        return words[1]
+    return None
 
 
 def parts_count(spec: RunSpec, chunk_size: int) -> int:

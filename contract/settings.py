@@ -53,6 +53,8 @@ class Settings:
     max_redirects: int = 5
     max_urls: int = 100_000
     max_concurrency: int = 500
+    #: The most fetches one submission may ask: URLs x strategies x repeat (0: max_urls).
+    max_fetches: int = 0
     ttl_s: int = 24 * 3600
     cpu_rounds: int = 350_000
     api_token: str = ""
@@ -87,11 +89,18 @@ class Settings:
             max_redirects=_int(env, "FANOUT_MAX_REDIRECTS", 5),
             max_urls=_int(env, "FANOUT_MAX_URLS", 100_000),
             max_concurrency=_int(env, "FANOUT_MAX_CONCURRENCY", 500),
+            max_fetches=_int(env, "FANOUT_MAX_FETCHES", 0),
             ttl_s=_int(env, "FANOUT_TTL_S", 24 * 3600),
             cpu_rounds=_int(env, "FANOUT_CPU_ROUNDS", 350_000),
             api_token=env.get("FANOUT_API_TOKEN") or "",
             max_workers_per_host=_int(env, "FANOUT_MAX_WORKERS_PER_HOST", 16),
         )
+
+
+def fetch_limit(settings: Settings) -> int:
+    """The most fetches one submission may ask (FANOUT_MAX_FETCHES, by default FANOUT_MAX_URLS):
+    a comparison of every strategy, repeated, counts each run's URLs."""
+    return settings.max_fetches or settings.max_urls
 
 
 def default_web_url(web_host: str, web_port: int) -> str:

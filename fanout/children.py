@@ -22,6 +22,8 @@ from typing import Any, TypeVar
 import redis as redis_lib
 import requests
 
+from contract.parent_death import preexec_die_with_parent
+
 ROOT = Path(__file__).resolve().parent.parent
 
 #: How much of a log `Child.tail` quotes.
@@ -150,9 +152,12 @@ def start(
     env: dict[str, str] | None = None,
     cwd: Path | None = ROOT,
     own_group: bool = True,
+    parent_death_signal: int | None = None,
 ) -> Child:
     """Start `args` (in the repository root unless `cwd` says otherwise) with stdout and stderr
-    appended to `log_path`, or to ours when it is None."""
+    appended to `log_path`, or to ours when it is None. With `parent_death_signal`, the child
+    gets that signal when the calling thread ends (`contract.parent_death`)."""
+    preexec = preexec_die_with_parent(parent_death_signal) if parent_death_signal else None
     log = log_path.open("ab") if log_path else None
     try:
         proc = subprocess.Popen(
@@ -162,6 +167,7 @@ def start(
             stdout=log,
             stderr=subprocess.STDOUT if log else None,
             start_new_session=own_group,
+            preexec_fn=preexec,
         )
     finally:
         if log:

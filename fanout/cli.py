@@ -217,7 +217,7 @@ def _batch_options(func):
             is_flag=True,
             help="A batch on the local origin (40 x 250 ms; with --workload cpu, 40 x 0 ms).",
         ),
-        click.option("--concurrency", "-c", type=int, default=8, show_default=True),
+        click.option("--concurrency", "-c", default="8", show_default=True),
         click.option(
             "--workload", type=click.Choice(WORKLOADS), default="fetch", show_default=True
         ),
@@ -422,6 +422,44 @@ def workers_scale(n: int, per_host: bool) -> None:
         say(f"[i] {host['host']}: {count(host['share'])} to run, {count(host['live'])} live now")
 
 
+# --- the process tree ------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--watch", is_flag=True, help="Redraw every INTERVAL seconds until Ctrl-C.")
+@click.option(
+    "--interval", type=click.FloatRange(0.5, 60), default=1.0, show_default=True,
+    help="Seconds between redraws with --watch.",
+)  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print the snapshots as JSON.")
+def ps(watch: bool, interval: float, as_json: bool) -> None:
+    """Every live host's process tree: supervisor, workers, children (as `ps -f --forest`)."""
+    import time
+
+    from fanout.ps import tree_lines
+    from producer.proctree import read_trees
+
+    settings = _settings()
+    with _connected(settings) as redis:
+        try:
+            while True:
+                trees = read_trees(redis)
+                if as_json:
+                    click.echo(json.dumps(trees, indent=None if watch else 2))
+                else:
+                    if watch and sys.stdout.isatty():
+                        click.clear()
+                    for line in tree_lines(trees):
+                        say(line)
+                if not watch:
+                    return
+                time.sleep(interval)
+                if not as_json and not sys.stdout.isatty():
+                    say("")
+        except KeyboardInterrupt:  # how a --watch ends
+            return
+
+
 @main.command()
 @click.argument("urls", nargs=-1)
 @click.option("--file", "url_file", type=click.File("r"), help="Read URLs, one per line.")
@@ -435,7 +473,7 @@ def workers_scale(n: int, per_host: bool) -> None:
 @click.option(
     "--strategy", "-s", type=click.Choice(["queue", "hybrid"]), default="queue", show_default=True
 )
-@click.option("--concurrency", "-c", type=int, default=8, show_default=True)
+@click.option("--concurrency", "-c", default="8", show_default=True)
 @click.option("--workload", type=click.Choice(WORKLOADS), default="fetch", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the whole sweep as JSON.")
 @click.option("--timeout", type=float, default=3600, show_default=True, help="Seconds.")

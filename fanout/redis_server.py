@@ -80,10 +80,13 @@ def run_redis_server(redis_url: str, data_dir: Path) -> int:
     is stopping at the same moment and still talks to Redis), then stop it cleanly.
 
     The child stays in our process group and writes to our output: honcho prints its lines, and
-    a SIGKILL honcho sends our group cannot leave it running."""
+    a SIGKILL honcho sends our group cannot leave it running. If we are killed alone, it gets a
+    SIGTERM (it writes its AOF and exits)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     args = redis_server_args(redis_url, data_dir)
-    child = children.start("redis", args, None, cwd=None, own_group=False)
+    child = children.start(
+        "redis", args, None, cwd=None, own_group=False, parent_death_signal=signal.SIGTERM
+    )
     stopping = threading.Event()
 
     def request_stop(signum: int, frame: object) -> None:

@@ -9,22 +9,31 @@ kills them all 5 s later): with Redis and the origin gone first, workers printed
 tracebacks, a task in flight was recorded as `error: Connection refused`, and killed workers
 stayed registered. So the workers stop first (a warm shutdown: the job in hand ends), then the
 web app and the origin, then Redis last. A second Ctrl-C kills what is left.
+
+Every service dies with `fanout up`, even a SIGKILLed one: honcho runs each in a session of its
+own, where no terminal or group signal reaches it, so each asks for a parent-death signal
+(`contract.parent_death`), and so do the services' own children.
 """
 
 from __future__ import annotations
 
+import functools
+import multiprocessing
 import os
 import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from honcho.environ import parse_procfile
 from honcho.manager import Manager
 from honcho.printer import Printer
+from honcho.process import Popen, Process
 
 from contract import fleet
+from contract.parent_death import die_with_parent, preexec_die_with_parent
 from contract.settings import Settings
 
 PROCFILE = Path(__file__).resolve().parent.parent / "Procfile"
@@ -37,16 +46,42 @@ STOP_ORDER: tuple[tuple[str, ...], ...] = (("worker",), ("web", "origin"), ("red
 GRACE_S = {"worker": 90.0, "web": 15.0, "origin": 15.0, "redis": 15.0}
 
 
+class ServiceRunner(Process):
+    """honcho's runner of one service: a fork of `fanout up` that starts the service in a session
+    of its own and relays its output. It dies with `fanout up`, and the service dies with it
+    (`contract.parent_death`), so a SIGKILLed `fanout up` leaves no service holding its port."""
+
+    def run(self, events=None, ignore_signals=False) -> None:  # type: ignore[no-untyped-def]
+        parent = multiprocessing.parent_process()
+        if parent is not None and parent.pid is not None:
+            die_with_parent(signal.SIGKILL, parent.pid)
+        self._child_ctor = functools.partial(
+            Popen, preexec_fn=preexec_die_with_parent(signal.SIGKILL)
+        )
+        super().run(events, ignore_signals)
+
+
 class OrderedManager(Manager):
     """honcho's Manager, stopping its processes group by group (see the module docstring)."""
 
-    def __init__(self, printer: Printer, stop_order=STOP_ORDER, grace_s=None) -> None:
+    def __init__(
+        self,
+        printer: Printer,
+        stop_order: tuple[tuple[str, ...], ...] = STOP_ORDER,
+        grace_s: dict[str, float] | None = None,
+        jobs_in_hand: Callable[[], int | None] = lambda: None,
+    ) -> None:
         super().__init__(printer)
+        self._process_ctor = ServiceRunner
         self.stop_order = stop_order
         self.grace_s = dict(GRACE_S, **(grace_s or {}))
+        self.jobs_in_hand = jobs_in_hand
         self._stopping: threading.Thread | None = None
-        self._signals = 0
-        self._forced = False
+        #: What started the stop, for its announcement: a signal, or a process that exited.
+        self._why = ""
+        #: Held while signalling a group, so a forced stop never interleaves with the ordered one.
+        self._lock = threading.RLock()
+        self._forced = threading.Event()
 
     def _start(self) -> None:
         """After honcho's loop has set its handlers: ours count the signals."""
@@ -55,12 +90,11 @@ class OrderedManager(Manager):
         super()._start()
 
     def _on_signal(self, signum: int, frame: object) -> None:
-        self._signals += 1
-        if self._signals > 1:
+        """The first signal stops in order; any signal during a stop stops at once."""
+        if self._stopping is not None:
             self._force()
             return
-        name = signal.Signals(signum).name
-        self._system_print(f"{name} received: stopping workers, then web and origin, then redis\n")
+        self._why = f"{signal.Signals(signum).name} received"
         self.returncode = 128 + signum
         self.terminate()
 
@@ -69,6 +103,9 @@ class OrderedManager(Manager):
         loop keeps printing the processes' last lines."""
         if self._stopping is not None:
             return
+        if not self._why:
+            exited = [n for n, p in self._processes.items() if "returncode" in p]
+            self._why = f"{', '.join(exited) or 'a process'} stopped"
         self._terminating = True
         self._stopping = threading.Thread(target=self._stop_in_order, name="stop", daemon=True)
         self._stopping.start()
@@ -78,8 +115,10 @@ class OrderedManager(Manager):
         deadlines per group instead."""
 
     def _force(self) -> None:
-        if not self._forced:
-            self._forced = True
+        with self._lock:
+            if self._forced.is_set():
+                return
+            self._forced.set()
             self._system_print("stopping now: killing what is left\n")
             self._killall(force=True)
 
@@ -96,25 +135,78 @@ class OrderedManager(Manager):
     def _running(self, names: list[str]) -> list[str]:
         return [n for n in names if "returncode" not in self._processes[n]]
 
+    def _grace(self, names: list[str]) -> float:
+        return max(self.grace_s.get(name.rsplit(".", 1)[0], 15.0) for name in names)
+
+    def _announce(self) -> None:
+        """One line: what the stop waits for, how long at most, and how to cut it short."""
+        workers = [n for n in self._processes if n.rsplit(".", 1)[0] == "worker"]
+        running = self._running(workers)
+        if running:
+            jobs = self.jobs_in_hand()
+            grace = f"up to {self._grace(running):.0f} s"
+            if jobs is None:
+                waits = f"the workers finish their jobs in hand ({grace})"
+            elif jobs == 0:
+                waits = "the workers stop (no job in hand)"
+            else:
+                waits = f"the workers finish {jobs} job{'s' * (jobs != 1)} in hand ({grace})"
+        else:
+            waits = "no worker to wait for"
+        after = [" and ".join(group) for group in self.stop_order if group != ("worker",)]
+        later = ", then ".join(after)
+        again = " again" if self._why.endswith("received") else ""
+        self._system_print(
+            f"{self._why}: {waits}; then {later} stop. "
+            f"Press Ctrl-C{again} to stop everything at once.\n"
+        )
+
     def _stop_in_order(self) -> None:
+        self._announce()
         for group in self._groups():
-            running = self._running(group)
-            if not running:
-                continue
-            for name in running:
-                pid = self._processes[name].get("pid")
-                if pid:
-                    self._system_print(f"sending SIGTERM to {name} (pid {pid})\n")
-                    self._procmgr.terminate(pid)
-            grace = max(self.grace_s.get(name.rsplit(".", 1)[0], 15.0) for name in running)
+            with self._lock:
+                if self._forced.is_set():
+                    return
+                running = self._running(group)
+                if not running:
+                    continue
+                for name in running:
+                    pid = self._processes[name].get("pid")
+                    if pid:
+                        self._system_print(f"sending SIGTERM to {name} (pid {pid})\n")
+                        self._procmgr.terminate(pid)
+            grace = self._grace(running)
             deadline = time.monotonic() + grace
-            while self._running(group) and time.monotonic() < deadline and not self._forced:
-                time.sleep(0.05)
-            for name in self._running(group):
-                pid = self._processes[name].get("pid")
-                if pid:
-                    self._system_print(f"{name} did not stop in {grace:.0f} s: SIGKILL\n")
-                    self._procmgr.kill(pid)
+            while self._running(group) and time.monotonic() < deadline:
+                if self._forced.wait(0.05):
+                    return
+            with self._lock:
+                if self._forced.is_set():
+                    return
+                for name in self._running(group):
+                    pid = self._processes[name].get("pid")
+                    if pid:
+                        self._system_print(f"{name} did not stop in {grace:.0f} s: SIGKILL\n")
+                        self._procmgr.kill(pid)
+
+
+def jobs_in_hand(redis_url: str) -> Callable[[], int | None]:
+    """How many jobs the live workers hold now; None if Redis cannot say within a second."""
+
+    def count() -> int | None:
+        from redis import Redis
+
+        from producer.connection import fanout_queue
+        from producer.workers import list_workers
+
+        try:
+            redis = Redis.from_url(redis_url, socket_connect_timeout=1, socket_timeout=1)
+            rows = list_workers(redis, fanout_queue(redis))
+        except Exception:
+            return None
+        return sum(1 for row in rows if row["state"] == "busy")
+
+    return count
 
 
 def run_stack(workers: int, procfile: Path = PROCFILE) -> int:
@@ -124,13 +216,17 @@ def run_stack(workers: int, procfile: Path = PROCFILE) -> int:
     env = dict(os.environ, PYTHONUNBUFFERED="1", WORKERS=str(workers))
     env[fleet.STACK_ENV] = str(os.getpid())  # the workers tell the stack's CPU from others'
     env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
-    manager = OrderedManager(Printer(sys.stdout, colour=sys.stdout.isatty()))
+    manager = OrderedManager(
+        Printer(sys.stdout, colour=sys.stdout.isatty()),
+        jobs_in_hand=jobs_in_hand(Settings.from_env(env).redis_url),
+    )
     for name, command in entries.items():
         process_env = env
         if name == "worker":  # as compose's depends_on: the local origin answers first
             origin = env.get("ORIGIN_URL") or Settings.from_env(env).origin_url
             process_env = dict(env, FANOUT_WAIT_FOR=f"{origin}/healthz")
         process_env = dict(process_env, **{fleet.STACK_PART_ENV: name})
-        manager.add_process(f"{name}.1", command, env=process_env, quiet=False)
+        # exec: the service itself, not a shell around it, is the runner's child and dies with it
+        manager.add_process(f"{name}.1", f"exec {command}", env=process_env, quiet=False)
     manager.loop()
     return manager.returncode or 0

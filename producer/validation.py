@@ -1,31 +1,20 @@
-"""Turns untrusted input (form, JSON, CLI) into a RunSpec, or says exactly what is wrong."""
+"""Turns untrusted input (form, upload, JSON, CLI) into a RunSpec, or says exactly what is wrong.
+
+The verdict on each value is contract.verdicts' (the worker asks it too); this module applies it
+to a whole submission and reports every bad line at once."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
-from enum import Enum
 from typing import Any
-from urllib.parse import urlsplit
 
+from contract import verdicts
 from contract.records import RunSpec
 from contract.settings import Settings
 from contract.states import Strategy, Workload
-from contract.urls import client_disagreement
+from contract.verdicts import MAX_URL_LENGTH, InvalidInput, url_problem
 
-MAX_URL_LENGTH = 2048
-
-
-class InvalidInput(ValueError):
-    """Bad input, with the field (and line) it concerns: shown to users, never a traceback."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
-
-    def to_dict(self) -> dict[str, str]:
-        return {"error": self.message, "field": self.field}
+__all__ = ["MAX_URL_LENGTH", "FleetConflict", "InvalidInput", "build_spec", "check_urls"]
 
 
 class FleetConflict(InvalidInput):
@@ -42,16 +31,6 @@ def whole_number(value: Any) -> int | None:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return None
-
-
-def is_unicode_scalars(text: str) -> bool:
-    """Whether `text` can be stored and shown: JSON (and Python's `surrogateescape` argv) can
-    carry a lone surrogate, which no UTF-8 page, CSV or Redis reply can encode."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 #: Bad lines named in one message; the count says how many more there were.
@@ -72,30 +51,6 @@ def parse_url_lines(text: str) -> list[str]:
     return [url for _, url in numbered_url_lines(text)]
 
 
-def url_problem(url: Any) -> str | None:
-    """What is wrong with one URL, or None."""
-    if not isinstance(url, str):
-        return f"expected a URL string, got {type(url).__name__}"
-    if not is_unicode_scalars(url):
-        return "the URL is not valid Unicode (it holds a lone surrogate)"
-    url = url.strip()
-    if not url:
-        return "empty URL"
-    if len(url) > MAX_URL_LENGTH:
-        return f"URL longer than {MAX_URL_LENGTH} characters"
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in url):
-        return "URL contains control characters"
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError as exc:
-        return f"{url!r} is not a valid URL ({exc})"
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        return f"{url!r} is not an http(s) URL"
-    problem = client_disagreement(url)
-    return None if problem is None else f"{url!r} {problem}"
-
-
 def check_urls(
     urls: Sequence[Any], settings: Settings, *, lines: Sequence[int] | None = None
 ) -> tuple[str, ...]:
@@ -112,47 +67,21 @@ def check_urls(
     for number, url in zip(numbers, urls, strict=True):
         problem = url_problem(url)
         if problem is not None:
-            bad.append(f"line {number}: {problem}")
+            shown = f"{url[:100]!r}: " if isinstance(url, str) and url else ""
+            bad.append(f"line {number}: {shown}{problem}")
     if bad:
         shown = "; ".join(bad[:MAX_REPORTED])
         more = f"; and {len(bad) - MAX_REPORTED} more" if len(bad) > MAX_REPORTED else ""
         head = f"{len(bad)} bad lines: " if len(bad) > 1 else ""
         raise InvalidInput("urls", f"{head}{shown}{more}")
-    return tuple(url.strip() for url in urls)
-
-
-def check_choice(enum: type[Enum], field: str, value: Any) -> Any:
-    try:
-        return enum(value)
-    except ValueError:
-        choices = ", ".join(member.value for member in enum)
-        raise InvalidInput(field, f"{field} must be one of: {choices} (got {value!r})") from None
-
-
-def check_concurrency(value: Any, settings: Settings) -> int:
-    if isinstance(value, bool):
-        raise InvalidInput("concurrency", "concurrency must be an integer")
-    if isinstance(value, float) and not math.isfinite(value):  # JSON's 1e400, Infinity, NaN
-        raise InvalidInput("concurrency", f"concurrency must be a finite integer (got {value!r})")
-    try:
-        number = int(value)
-    except (TypeError, ValueError, OverflowError):
-        raise InvalidInput(
-            "concurrency", f"concurrency must be an integer (got {value!r})"
-        ) from None
-    if isinstance(value, float) and value != number:
-        raise InvalidInput("concurrency", "concurrency must be an integer")
-    if not 1 <= number <= settings.max_concurrency:
-        raise InvalidInput(
-            "concurrency", f"concurrency must be between 1 and {settings.max_concurrency}"
-        )
-    return number
+    return tuple(urls)
 
 
 def build_spec(
     data: Mapping[str, Any], settings: Settings, *, strategy_required: bool = True
 ) -> RunSpec:
-    """Validate a submission (`urls`, `strategy`, `concurrency`, `workload`)."""
+    """Validate a submission (`urls` as a list or as text, one a line; `strategy`,
+    `concurrency`, `workload`) as the form, the upload and the CLI send it."""
     urls = data.get("urls")
     lines = None
     if isinstance(urls, str):
@@ -165,7 +94,9 @@ def build_spec(
         raise InvalidInput("strategy", "strategy is required")
     return RunSpec(
         urls=check_urls(urls, settings, lines=lines),
-        strategy=check_choice(Strategy, "strategy", strategy),
-        concurrency=check_concurrency(data.get("concurrency", 8), settings),
-        workload=check_choice(Workload, "workload", data.get("workload", Workload.FETCH.value)),
+        strategy=verdicts.choice(Strategy, "strategy", strategy),
+        concurrency=verdicts.whole_number(
+            data.get("concurrency", 8), "concurrency", 1, settings.max_concurrency
+        ),
+        workload=verdicts.choice(Workload, "workload", data.get("workload", Workload.FETCH.value)),
     )

@@ -134,6 +134,10 @@ def test_a_workers_jobs_merge_into_one_figure_per_run():
     assert cost.WorkerCost.from_json(merged.to_json()) == merged
 
 
+def _nothing() -> None:
+    """The pool children's initializer: they need none here."""
+
+
 def _hold_ballast(megabytes: int, seconds: float) -> int:
     ballast = bytearray(megabytes * 1024 * 1024)
     ballast[::4096] = b"x" * len(ballast[::4096])  # touched: resident, and the child's alone
@@ -144,7 +148,7 @@ def _hold_ballast(megabytes: int, seconds: float) -> int:
 def test_a_meter_counts_the_pool_child_and_its_own_memory():
     meter = JobMeter("h", count_children=True)
     try:
-        pool = pools.process_pool(1, 1, None, ())
+        pool = pools.process_pool(1, 1, _nothing, ())
         child = pool.submit(_hold_ballast, 32, 1.5)
         time.sleep(1)
         meter.sample()

@@ -101,6 +101,7 @@ DEFAULTS: dict[str, Callable[[], object] | None] = {
     "FANOUT_MAX_BYTES": _settings_default("max_bytes"),
     "FANOUT_MAX_REDIRECTS": _settings_default("max_redirects"),
     "FANOUT_MAX_URLS": _settings_default("max_urls"),
+    "FANOUT_MAX_FETCHES": _settings_default("max_fetches"),
     "FANOUT_MAX_CONCURRENCY": _settings_default("max_concurrency"),
     "FANOUT_TTL_S": _settings_default("ttl_s"),
     "FANOUT_CPU_ROUNDS": _settings_default("cpu_rounds"),
@@ -200,14 +201,26 @@ def test_every_redis_key_the_docs_name_is_built_by_contract_keys() -> None:
         re.sub(r"\{[^}]*\}", "", value)
         for value in re.findall(r'f"\{PREFIX\}([^"]*)"', (ROOT / "contract/keys.py").read_text())
     }
-    assert keys.PREFIX == "fanout:"
+    named = re.compile(rf"(?<![:\w]){re.escape(keys.PREFIX)}([a-z][a-z:]*)")
     for page in PAGES:
-        for name in re.findall(r"(?<![:\w])fanout:([a-z][a-z:]*)", page.read_text()):
+        for name in named.findall(page.read_text()):
             if name in IMAGE_TAGS:
                 continue
             assert any(b.startswith(name) or name.startswith(b) for b in built if b), (
-                f"{page.name} names fanout:{name}, which contract/keys.py does not build"
+                f"{page.name} names {keys.PREFIX}{name}, which contract/keys.py does not build"
             )
+
+
+def test_the_readmes_second_terminal_is_what_the_newcomer_test_runs() -> None:
+    from tests.newcomer.quick_start import README_COMMANDS
+
+    lines = (ROOT / "README.md").read_text().splitlines()
+    shown = [
+        line.split("#", 1)[0].strip().removeprefix(".venv/bin/")
+        for line in lines
+        if line.startswith(".venv/bin/fanout ")
+    ]
+    assert tuple(shown) == README_COMMANDS
 
 
 def test_the_readme_is_a_newcomers_page() -> None:

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 import psutil
 import pytest
@@ -152,3 +153,52 @@ def _ping(client, proc, log_path) -> bool:
     except redis_lib.RedisError:
         assert proc.poll() is None, log_path.read_text()
         return False
+
+
+def _lines_after(text: str, marker: str) -> list[str]:
+    lines = text.splitlines()
+    first = next(i for i, line in enumerate(lines) if marker in line)
+    return lines[first + 1 :]
+
+
+def test_ctrl_c_says_what_it_waits_for_once_and_a_second_one_stops_truthfully(stack):
+    """The first Ctrl-C says in one line what the stop waits for and that a second Ctrl-C stops
+    at once; RQ's "Waiting for workers" is not repeated every second; after the second Ctrl-C no
+    process is said to have outlasted its grace, and nothing is sent SIGTERM after the kill."""
+    from contract import keys
+    from contract.records import RunSpec
+    from contract.settings import Settings
+    from contract.states import Strategy
+    from producer.connection import fanout_queue
+    from producer.submit import submit_run
+
+    proc, env, ports, log_path = stack
+    client = redis_lib.Redis(port=int(ports["FANOUT_REDIS_PORT"]))
+    wait_until(lambda: _ping(client, proc, log_path), 60, "the embedded redis-server")
+    wait_until(lambda: len(alive_workers(client)) == 2, 60, "2 workers")
+    settings = Settings.from_env(env)
+    origin = f"http://127.0.0.1:{ports['ORIGIN_PORT']}"
+    urls = tuple(f"{origin}/delay/9000?n={i}" for i in range(2))
+    run_id = submit_run(client, fanout_queue(client), RunSpec(urls, Strategy.QUEUE), settings)
+    wait_until(lambda: client.hlen(keys.running_key(run_id)) >= 2, 30, "tasks running")
+
+    proc.send_signal(signal.SIGINT)
+    announced = wait_until(
+        lambda: [line for line in log_path.read_text().splitlines() if "SIGINT received" in line],
+        10,
+        "the stop's announcement",
+    )
+    assert len(announced) == 1, announced
+    assert "2 jobs in hand" in announced[0] and "up to 90 s" in announced[0], announced
+    assert "Ctrl-C again" in announced[0], announced
+    wait_until(lambda: "Waiting for" in log_path.read_text(), 10, "the supervisor waiting")
+    time.sleep(4)
+    waiting = [line for line in log_path.read_text().splitlines() if "aiting for" in line]
+    assert len(waiting) == 1, waiting
+
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=60)
+    after = _lines_after(log_path.read_text(errors="replace"), "stopping now")
+    assert not [line for line in after if "sending SIGTERM" in line or "did not stop" in line], (
+        after
+    )

@@ -19,7 +19,7 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
 from contract.settings import Settings
-from web import api, assets, metrics, ops, pages, scaling_api, tasks_api, views
+from web import api, api_reference, assets, metrics, ops, pages, scaling_api, tasks_api, views
 from web.body_limit import init_body_limit
 from web.clients import init_clients
 from web.columns_cache import init_columns_cache
@@ -82,6 +82,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     init_ids(app)
     metrics.init_metrics(app)
     blueprints = (pages.bp, api.bp, tasks_api.bp, scaling_api.bp, ops.bp, assets.bp, metrics.bp)
+    app.register_blueprint(api_reference.bp)
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     return app

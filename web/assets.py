@@ -7,17 +7,21 @@ bundle (npm's `plotly.js-cartesian-dist-min`, pinned in package-lock.json): 1.5 
 full bundle's 4.8 MB, which took seconds to evaluate on a busy 2-core machine. `make` (and the
 Docker build) copies it from node_modules into `web/static/vendor/`, so an installed package
 carries it. Each URL carries its content's digest, so it is cached for a year; the bundle is
-gzipped once per process (1.5 MB -> ~0.5 MB) for clients that accept it.
+gzipped once per process (1.5 MB -> ~0.5 MB) for clients that accept it. A bundle found is read
+once per process; a missing one is looked for again on each request (503 until it is there), so
+`make assets` beside a running app needs no restart. PLOTLY_BUNDLE (app config) names another
+path.
 """
 
 from __future__ import annotations
 
 import gzip
 import hashlib
-from functools import cache
+from dataclasses import dataclass
 from importlib.resources import files
+from pathlib import Path
 
-from flask import Blueprint, Response, request, url_for
+from flask import Blueprint, Response, current_app, request, url_for
 
 from web import presentation
 
@@ -31,37 +35,62 @@ MISSING = (
 )
 
 
-@cache
-def plotly_js() -> bytes | None:
-    path = files("web").joinpath("static", "vendor", BUNDLE)
-    return path.read_bytes() if path.is_file() else None
+@dataclass
+class Bundle:
+    """The bundle's bytes, their digest (its URL's version and ETag) and, once asked, gzipped."""
+
+    body: bytes
+    digest: str
+    gzipped: bytes | None = None
+
+    def gzip(self) -> bytes:
+        if self.gzipped is None:
+            self.gzipped = gzip.compress(self.body, compresslevel=6, mtime=0)
+        return self.gzipped
 
 
-@cache
-def plotly_js_gzip() -> bytes:
-    return gzip.compress(plotly_js() or b"", compresslevel=6, mtime=0)
+#: Bundles found, by path. A missing one is not kept: `make assets` run beside a live app puts
+#: it in place, and the next request finds it.
+_found: dict[str, Bundle] = {}
 
 
-@cache
-def plotly_digest() -> str:
-    return hashlib.sha256(plotly_js() or b"").hexdigest()[:16]
+def bundle_path() -> str:
+    """The app's PLOTLY_BUNDLE, else the copy installed in the package."""
+    configured = current_app.config.get("PLOTLY_BUNDLE")
+    return str(configured or files("web").joinpath("static", "vendor", BUNDLE))
+
+
+def plotly_bundle() -> Bundle | None:
+    path = bundle_path()
+    bundle = _found.get(path)
+    if bundle is None:
+        try:
+            body = Path(path).read_bytes()
+        except OSError:
+            return None
+        bundle = _found.setdefault(path, Bundle(body, hashlib.sha256(body).hexdigest()[:16]))
+    return bundle
 
 
 def plotly_url() -> str:
-    return url_for("assets.plotly_script", v=plotly_digest())
+    bundle = plotly_bundle()
+    return url_for("assets.plotly_script", v=bundle.digest if bundle else "missing")
 
 
 @bp.get(f"/static/vendor/{BUNDLE}")
 def plotly_script() -> Response:
     """The bundle; its ETag is its digest, so revalidation is a 304."""
-    if plotly_js() is None:
-        return Response(MISSING, status=503, mimetype="text/plain")
-    etag = f"plotly-{plotly_digest()}"
+    bundle = plotly_bundle()
+    if bundle is None:
+        return Response(
+            MISSING, status=503, mimetype="text/plain", headers={"Cache-Control": "no-store"}
+        )
+    etag = f"plotly-{bundle.digest}"
     gzipped = "gzip" in request.headers.get("Accept-Encoding", "")
     if request.if_none_match.contains(etag):
         response = Response(status=304)
     else:
-        body = plotly_js_gzip() if gzipped else plotly_js()
+        body = bundle.gzip() if gzipped else bundle.body
         response = Response(body, mimetype="text/javascript")
         if gzipped:
             response.headers["Content-Encoding"] = "gzip"

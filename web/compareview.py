@@ -126,7 +126,8 @@ def _from_runs(comparison: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _from_rows(comparison: dict[str, Any]) -> list[dict[str, Any]]:
-    """The reader's rows; a strategy with no run done yet shows its going run's figures."""
+    """The reader's rows; a strategy with no run done yet shows its going run's figures (a
+    queued one its first run's: "0/40" tasks ok, as its progress says)."""
     by_id = {run["id"]: run for run in comparison["runs"]}
     rows = []
     for row in comparison["rows"]:
@@ -134,11 +135,12 @@ def _from_rows(comparison: dict[str, Any]) -> list[dict[str, Any]]:
         stats = {name: row.get(name) for name in FORMATS}
         totals = (row["peak_concurrency"], row["ok"], row["tasks"])
         going = next((run for run in runs if run["state"] == "running"), None)
-        if not row["done"] and going is not None:
-            s = going["summary"]
+        current = going or (runs[0] if runs else None)  # a queued strategy: its next run's
+        if not row["done"] and current is not None:
+            s = current["summary"]
             stats = {name: _point(s.get(name)) for name in FORMATS if name != "vs_sequential"}
             stats["vs_sequential"] = None
-            totals = (s["peak_concurrency"], going["counts"]["ok"], going["total"])
+            totals = (s["peak_concurrency"], current["counts"]["ok"], current["total"])
         rows.append(_row(row["strategy"], runs, bool(row["final"]), stats, totals, row["done"]))
     return rows
 

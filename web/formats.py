@@ -13,6 +13,7 @@ import time
 from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Any
 
+from contract.states import Strategy
 from web.presentation import AGO, DASH, LANE, NUMBERS, SECONDS, Step
 
 #: Room for every digit of any float (1.8e308 has 309) and then some decimals.
@@ -47,6 +48,11 @@ def number(name: str, value: float | None) -> str:
 def count(value: float | None) -> str:
     """Thousands grouped: 1,234,567 (a fraction is rounded to a whole)."""
     return number("count", value)
+
+
+def counted(value: float | None, noun: str) -> str:
+    """A count and its noun, plural unless one: "1 URL", "20,000 URLs" (nouns take an "s")."""
+    return f"{count(value)} {noun if value == 1 else noun + 's'}"
 
 
 def millis(value_s: float | None) -> str:
@@ -111,3 +117,26 @@ def lane(task: dict[str, Any]) -> str:
 def short_lane(task: dict[str, Any]) -> str:
     """The lane with the worker's name shortened, for tables and chart axes."""
     return _lane(task, short_worker(task.get("worker"))) if task.get("host") else DASH
+
+
+#: Strategies that do not take the run's concurrency: sequential runs one task at a time, queue
+#: one task per job (its tasks in flight are the workers).
+_NO_CONCURRENCY = (Strategy.SEQUENTIAL, Strategy.QUEUE)
+
+
+def strategy_label(spec: dict[str, Any]) -> str:
+    """The strategy, with its concurrency where the strategy uses it: "threads x 8", "queue"."""
+    strategy = str(spec["strategy"])
+    if strategy in {s.value for s in _NO_CONCURRENCY}:
+        return strategy
+    return f"{strategy} \u00d7 {spec['concurrency']}"
+
+
+def peak_text(run: dict[str, Any]) -> str:
+    """The run's peak concurrency. It is known once the run has ended (it needs every task's
+    interval); until then, at least the tasks in flight now: "≥ 8"."""
+    peak = run["summary"].get("peak_concurrency")
+    if peak is not None:
+        return count(peak)
+    running = run["counts"].get("running") or 0
+    return f"\u2265 {count(running)}" if running else DASH

@@ -1,10 +1,12 @@
 """The new-run form. Flask-WTF gives it CSRF protection; the checks themselves are
-`producer.validation.build_spec`'s, so the form, the API and the CLI say the same things."""
+`producer.validation.build_spec`'s (contract.verdicts' rules), so the form, the upload, the API,
+the CLI and the worker say the same things."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from flask import request
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import SelectChoice, SelectField, StringField, SubmitField, TextAreaField
@@ -65,6 +67,8 @@ class RunForm(FlaskForm):
     def _urls_text(self) -> str:
         """The pasted URLs, then the uploaded file's (its line numbers follow the pasted ones)."""
         pasted = self.urls.data or ""
+        if len(request.files.getlist(self.urls_file.name)) > 1:
+            raise InvalidInput("urls_file", "send one file of URLs (this form got several)")
         upload = self.urls_file.data
         if not upload or not getattr(upload, "filename", ""):
             return pasted

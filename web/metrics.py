@@ -123,7 +123,8 @@ def init_metrics(app: Flask) -> Metrics:
         ),
         submissions=Counter(
             "fanout_web_runs_submitted",
-            "Runs submitted through the web app (a comparison counts each of its runs).",
+            "Runs submitted through the web app, by the form (URLs pasted or uploaded) or the "
+            "API, each once; a comparison counts each of its runs.",
             ["kind"],
             registry=own,
         ),

@@ -1,7 +1,8 @@
-"""`GET /openapi.json`: OpenAPI 3.1 for everything a program may call, written by hand.
+"""`GET /openapi.json`: OpenAPI 3.1 for everything a program may call.
 
 Built per request from the settings, so the limits it states (URLs per run, concurrency) are the
-ones the server enforces; schemas live in web.openapi_schemas.
+ones the server enforces. The request bodies' schemas are web.bodies' pydantic models (the same
+that validate them), the responses' web.responses' models.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from contract.settings import Settings
+from web.bodies import body_schemas
 from web.openapi_parts import (
     JSON,
     TEXT,
@@ -16,10 +18,11 @@ from web.openapi_parts import (
     json_response,
     path_param,
     query_param,
+    ref,
     text_response,
 )
-from web.openapi_schemas import ref, schemas
-from web.openapi_tables import table_paths, table_schemas
+from web.openapi_tables import table_paths
+from web.responses import response_schemas
 
 FINISHED_ETAG = "Weak, on finished runs only: send it back as If-None-Match for a 304"
 
@@ -141,6 +144,16 @@ def _api_paths() -> dict[str, Any]:
                 "summary": "RQ workers on fanout's queue, queue depth and registry counts",
                 "responses": {
                     "200": json_response("Workers and queue", "Workers"),
+                    **error_responses(401, 503),
+                },
+            }
+        },
+        "/api/workers/tree": {
+            "get": {
+                "operationId": "getWorkerTree",
+                "summary": "Each live host's process tree: supervisor, workers, their children",
+                "responses": {
+                    "200": json_response("The trees, published each second", "ProcessTree"),
                     **error_responses(401, 503),
                 },
             }
@@ -278,7 +291,7 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
         },
         "paths": _api_paths() | table_paths() | _ops_paths(),
         "components": {
-            "schemas": schemas(settings) | table_schemas(),
+            "schemas": response_schemas() | body_schemas(settings),
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
     }

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from web.openapi_schemas import ID, ref
+from contract import keys
+from contract.states import TaskState
 
+REF = "#/components/schemas/"
 TEXT = {"type": "string"}
+ID = {"type": "string", "pattern": f"^{keys.ID_PATTERN}$", "description": "12 hex digits"}
+TASK_STATE = {"type": "string", "enum": [s.value for s in TaskState]}
 
 JSON = "application/json"
+
+
+def ref(name: str) -> dict[str, str]:
+    """A component: a body's model (web.bodies, web.responses)."""
+    return {"$ref": REF + name}
 
 
 def json_response(description: str, schema: str) -> dict[str, Any]:

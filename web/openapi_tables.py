@@ -1,90 +1,18 @@
-"""Schemas and paths of the run page's reads: a page of the task table, and the timeline."""
+"""Paths of the run page's reads: a page of the task table, and the timeline (their bodies are
+web.responses' TaskPage and Timeline)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from contract.states import TaskState
-from web.openapi_parts import error_responses, json_response, path_param, query_param
-from web.openapi_schemas import (
-    COUNT,
-    INT_OR_NULL,
-    NUMBER_OR_NULL,
-    STRING_OR_NULL,
+from web.openapi_parts import (
     TASK_STATE,
-    object_schema,
-    ref,
+    error_responses,
+    json_response,
+    path_param,
+    query_param,
 )
 from web.runview import MAX_PAGE_ROWS, PAGE_ROWS, SORT_KEYS
-
-NUMBERS = {"type": "array", "items": {"type": "number"}}
-STRINGS = {"type": "array", "items": {"type": "string"}}
-
-
-def table_schemas() -> dict[str, Any]:
-    row = object_schema(
-        {
-            "index": COUNT,
-            "url": {"type": "string"},
-            "state": TASK_STATE,
-            "status": INT_OR_NULL,
-            "bytes": INT_OR_NULL,
-            "start": NUMBER_OR_NULL | {"description": "Seconds from the run's first start"},
-            "duration": NUMBER_OR_NULL,
-            "cpu": NUMBER_OR_NULL,
-            "lane": {"type": "string", "description": "host / worker / pid / thread"},
-            "lane_label": {"type": "string"},
-            "attempt": INT_OR_NULL,
-            "error": STRING_OR_NULL,
-        }
-    )
-    page = object_schema(
-        {
-            "sort": {"type": "string", "enum": list(SORT_KEYS)},
-            "order": {"type": "string", "enum": ["asc", "desc"]},
-            "state": {"type": ["string", "null"], "enum": [*(s.value for s in TaskState), None]},
-            "offset": COUNT,
-            "limit": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_ROWS},
-            "matched": COUNT | {"description": "Rows the filter selects, over all pages"},
-            "total": COUNT,
-            "rows": {"type": "array", "items": ref("TaskRow"), "maxItems": MAX_PAGE_ROWS},
-        }
-    )
-    columns = {
-        name: {"type": "array"}
-        for name in ("index", "lane", "start", "duration", "state", "url", "status", "bytes")
-    }
-    bars = object_schema(columns | {"cpu": {"type": "array"}, "error": {"type": "array"}})
-    running = object_schema({"index": NUMBERS, "lane": NUMBERS, "start": NUMBERS, "url": STRINGS})
-    grid = {"type": "array", "items": NUMBERS}
-    bins = object_schema(
-        {
-            "width": {"type": "number"},
-            "count": COUNT,
-            "busy": grid,
-            "ended": grid,
-            "failed": grid,
-        }
-    )
-    timeline = object_schema(
-        {
-            "mode": {"type": "string", "enum": ["bars", "bins", "empty"]},
-            "lanes": STRINGS,
-            "lane_labels": STRINGS,
-            "end": {"type": "number"},
-            "from": {"type": "number"},
-            "to": {"type": "number"},
-            "ended": COUNT,
-            "final": {"type": "boolean"},
-            "since": COUNT,
-            "now": {"type": "number"},
-            "bars": bars,
-            "running": running,
-            "bins": bins,
-        },
-        required=["mode", "lanes", "lane_labels", "end", "ended", "final"],
-    )
-    return {"TaskRow": row, "TaskPage": page, "Timeline": timeline}
 
 
 def table_paths() -> dict[str, Any]:

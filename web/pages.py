@@ -3,6 +3,8 @@ the scripts in web/static then keep it live through the JSON API."""
 
 from __future__ import annotations
 
+import re
+import time
 from typing import Any
 
 from flask import (
@@ -12,12 +14,14 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     stream_with_context,
     url_for,
 )
 from redis.exceptions import RedisError
 from werkzeug.exceptions import BadRequest, NotFound
 
+from contract.keys import ID_PATTERN
 from producer import stats
 from producer.reader import (
     RunNotFound,
@@ -32,14 +36,16 @@ from producer.submit import submit_comparison, submit_run
 from producer.sweep import SweepNotFound, list_sweeps, load_sweep
 from producer.validation import InvalidInput, build_spec
 from producer.workers import workers_overview
+from web import lessons
 from web.clients import get_queue, get_redis, get_settings
 from web.compareview import compare_context
 from web.errors import REDIS_DOWN, REDIS_OUTAGES
 from web.export import csv_chunks, json_chunks, trace_chunks
 from web.forms import RunForm, find_preset, preset_table
+from web.metrics import count_submission
 from web.persistence import current_persistence
 from web.repeat import MAX_REPEAT, parse_repeat
-from web.runview import PAGE_ROWS, SORT_KEYS, STATE_FILTERS, TableQuery, table
+from web.runview import PAGE_ROWS, SORT_KEYS, STATE_FILTERS, TableQuery, notes_view, table
 from web.security import grant_ui_reads, token_matches
 
 bp = Blueprint("pages", __name__)
@@ -93,12 +99,14 @@ def new_run() -> Response:
         return _new_run_page(form, 400)
     try:
         if compare:
-            comparison_id, _ = submit_comparison(
+            comparison_id, run_ids = submit_comparison(
                 get_redis(), get_queue(), spec, settings, repeat=repeat
             )
+            count_submission("comparison", len(run_ids))
             target = url_for("pages.compare", comparison_id=comparison_id)
         else:
             run_id = submit_run(get_redis(), get_queue(), spec, settings)
+            count_submission("run", 1)
             target = url_for("pages.run", run_id=run_id)
     except REDIS_OUTAGES:
         form.form_errors.append(REDIS_DOWN)
@@ -127,9 +135,10 @@ def run(run_id: str) -> Response:
     try:
         record = load_run(redis, run_id, include_tasks=False)
         page = table(redis, run_id, _page_query())
+        notes = notes_view(redis, run_id, time.time())
     except RunNotFound:
         raise NotFound(f"No run {run_id!r}: it never existed or has expired.") from None
-    return _render("run.html", run=record, table=page)
+    return _render("run.html", run=record, table=page, notes=notes)
 
 
 def _export(run_id: str, suffix: str, mimetype: str, chunks) -> Response:
@@ -251,3 +260,92 @@ def sweep(sweep_id: str) -> Response:
     except SweepNotFound:
         raise NotFound(f"No sweep {sweep_id!r}: it never existed or has expired.") from None
     return _render("sweep.html", sweep=record)
+
+
+# The Lessons page: five steps, each a comparison on the demo origin explained with its own
+# numbers (web.lessons). A step's last comparison is in the URL (`?threads=<id>`) and in the
+# session, so a reload, or a visit from the nav, shows the answers again.
+LESSONS_SESSION = "lessons"
+ID_RE = re.compile(ID_PATTERN)
+
+
+def _lesson_ids() -> dict[str, str]:
+    """Each step's comparison: the session's, then the URL's (which wins); bad ids are 400."""
+    remembered = session.get(LESSONS_SESSION)
+    ids = {
+        key: value
+        for key, value in (remembered if isinstance(remembered, dict) else {}).items()
+        if key in lessons.BY_KEY and isinstance(value, str) and ID_RE.fullmatch(value)
+    }
+    for key in lessons.BY_KEY:
+        value = request.args.get(key)
+        if value is None:
+            continue
+        if not ID_RE.fullmatch(value):
+            raise BadRequest(f"{key} must be a comparison id (12 hexadecimal digits).")
+        ids[key] = value
+    return ids
+
+
+def _lesson_answer(lesson: lessons.Lesson, comparison_id: str) -> lessons.Answer:
+    try:
+        comparison = load_comparison(get_redis(), comparison_id, include_tasks=False)
+    except RunNotFound:
+        return lessons.Answer(
+            comparison_id,
+            final=True,
+            progress="",
+            cautions=(f"Comparison {comparison_id} has expired or never existed: run the step.",),
+        )
+    return lessons.explain(lesson, comparison)
+
+
+def _lessons_page(
+    ids: dict[str, str], status: int = 200, errors: dict[str, str] | None = None
+) -> Response:
+    answers: dict[str, lessons.Answer] = {}
+    redis_down = status == 503 or (not ids and not redis_ok())
+    try:
+        for key, comparison_id in ids.items():
+            answers[key] = _lesson_answer(lessons.BY_KEY[key], comparison_id)
+    except REDIS_OUTAGES:
+        redis_down = True
+    return _render(
+        "lessons.html",
+        status,
+        lessons=lessons.LESSONS,
+        answers=answers,
+        errors=errors or {},
+        batch_text=lessons.batch_text,
+        redis_down=redis_down,
+    )
+
+
+@bp.get("/lessons")
+def lessons_page() -> Response:
+    ids = _lesson_ids()
+    session[LESSONS_SESSION] = ids
+    return _lessons_page(ids)
+
+
+@bp.post("/lessons/<key>")
+def lesson_run(key: str) -> Response:
+    """A step's button (a form, CSRF-checked): its comparison, then 303 back to the step."""
+    lesson = lessons.BY_KEY.get(key)
+    if lesson is None:
+        raise NotFound(f"No lesson {key!r}: the steps are {', '.join(lessons.BY_KEY)}.")
+    ids = _lesson_ids()
+    settings = get_settings()
+    try:
+        spec = lessons.lesson_spec(lesson, settings)
+        comparison_id, _ = submit_comparison(
+            get_redis(), get_queue(), spec, settings, lesson.strategies
+        )
+    except InvalidInput as error:
+        message = f"This step's batch is refused by the server's settings: {error.message}"
+        return _lessons_page(ids, 400, {key: message})
+    except REDIS_OUTAGES:
+        return _lessons_page(ids, 503, {key: REDIS_DOWN})
+    ids[key] = comparison_id
+    session[LESSONS_SESSION] = ids
+    return redirect(url_for("pages.lessons_page", **ids, _anchor=key), code=303)

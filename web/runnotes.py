@@ -1,8 +1,11 @@
-"""Sentences the run page says about the conditions of a run: which workers served it, and
-whether other processes loaded the worker hosts (then its figures may be distorted).
+"""Sentences the run page says about the conditions of a run: which workers served it, whether
+other processes loaded the worker hosts (then its figures may be distorted), how many of its
+tasks ran again after their worker stopped, and how long none of its tasks was running (time
+its wall time includes).
 
-Both read fields the reader adds (`summary.workers`, `host_load`) and say nothing
-when a record has none. static/runnotes.js writes the same sentences for the live page, with the
+The first two read fields the reader adds (`summary.workers`, `host_load`), the others the
+run's notes (web.runview.run_notes, also in each timeline answer); each says nothing when its
+data is not there. static/runnotes.js writes the same sentences for the live page, with the
 same number formats (web/presentation.py); the host-load warning it takes from the API as is.
 """
 
@@ -11,11 +14,24 @@ from __future__ import annotations
 from typing import Any
 
 from producer import hostnote
-from web.formats import number
+from web.formats import counted, number, seconds
 
 
 def _workers(n: int) -> str:
     return f"{n} worker" if n == 1 else f"{n} workers"
+
+
+def _steps(changes: list[list[float]]) -> list[tuple[str, int]]:
+    """(offset as shown, workers live from then): changes that read at the same offset are
+    one, the last of them; a step that leaves the count as it was is none."""
+    steps: list[tuple[str, int]] = []
+    for offset_s, live in changes:
+        at = number("offset_s", offset_s)
+        if steps and steps[-1][0] == at:
+            steps.pop()
+        if not steps or steps[-1][1] != int(live):
+            steps.append((at, int(live)))
+    return steps
 
 
 def workers_note(workers: dict[str, Any] | None) -> str:
@@ -23,12 +39,12 @@ def workers_note(workers: dict[str, Any] | None) -> str:
     if not workers:
         return ""
     text = f"served by {_workers(workers['served'])}"
-    changes = workers.get("changes") or []
-    if len(changes) < 2:
-        return f"{text} · {workers['live']} live throughout"
-    steps = [_workers(changes[0][1])]
-    steps += [f"{live} from +{number('offset_s', offset_s)}" for offset_s, live in changes[1:]]
-    return f"{text} · live: {', '.join(steps)}"
+    steps = _steps(workers.get("changes") or [])
+    if len(steps) < 2:
+        live = steps[0][1] if steps else workers["live"]
+        return f"{text} · {live} live throughout"
+    named = [_workers(steps[0][1])] + [f"{live} from +{at}" for at, live in steps[1:]]
+    return f"{text} · live: {', '.join(named)}"
 
 
 def host_load_note(run: dict[str, Any]) -> str:
@@ -39,3 +55,28 @@ def host_load_note(run: dict[str, Any]) -> str:
     if "note" in load:
         return str(load["note"])
     return hostnote.host_load_note(load, comparison=bool(run.get("comparison")))
+
+
+def rerun_note(notes: dict[str, Any] | None) -> str:
+    """ "854 tasks ran again: their worker stopped before they ended (...)"; empty for none."""
+    n = (notes or {}).get("reruns") or 0
+    if not n:
+        return ""
+    them = "it" if n == 1 else "they"
+    return (
+        f"{counted(n, 'task')} ran again: their worker stopped before {them} ended (a restart "
+        "or a crash), so each was run once more; the table gives each its attempt."
+    )
+
+
+def pause_note(notes: dict[str, Any] | None) -> str:
+    """The time none of the run's tasks was running, which its wall time includes; empty when
+    there was none."""
+    paused = (notes or {}).get("paused_s") or 0
+    if paused <= 0:
+        return ""
+    return (
+        f"For {seconds(paused)} no task of this run was running (no worker was running it: a "
+        "restart, or workers busy with other work). Its wall time includes that time, and so do "
+        "its efficiency and throughput."
+    )

@@ -10,21 +10,34 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from redis import Redis
 
 from contract import urls_list
 from contract.states import TaskState
-from producer.task_table import SORT_KEYS, TableQuery, matching, page_tasks
+from producer.task_table import SORT_KEYS, TableQuery, TasksView, matching, page_tasks
 from producer.timeline import MAX_BARS, Window, timeline
 from web.columns_cache import RunView, get_columns_cache
 from web.formats import lane, short_lane
 from web.presentation import DASH
 
-__all__ = ["SORT_KEYS", "TableQuery", "table", "table_row", "timeline_view"]
+__all__ = [
+    "SORT_KEYS",
+    "TableQuery",
+    "notes_view",
+    "run_notes",
+    "table",
+    "table_row",
+    "timeline_view",
+]
 
 #: Rows per page, and the most one request may ask for.
 PAGE_ROWS = 100
 MAX_PAGE_ROWS = 1000
+
+#: A stretch with none of a run's tasks running that is shorter than this is a worker taking its
+#: next task or job, not a pause.
+PAUSE_MIN_S = 1.0
 
 #: The states a table may be filtered by.
 STATE_FILTERS = tuple(state.value for state in TaskState)
@@ -94,6 +107,35 @@ def table(redis: Redis, run_id: str, query: TableQuery) -> Table:
     return Table(query, rows, len(order), tasks.total)
 
 
+def run_notes(tasks: TasksView, now: float) -> dict[str, Any]:
+    """How the run went beyond its figures, for the run page's notes (web.runnotes):
+    `reruns`, its tasks run more than once (their worker stopped before they ended: a restart
+    or a crash; `attempt` > 1), and `paused_s`, the time between its first start and its last
+    end (or now) in which none of its tasks was running, in stretches of PAUSE_MIN_S or more:
+    time its wall time includes though no worker was running the run."""
+    columns = tasks.columns
+    a = columns.arrays()
+    running = [s for s in tasks.starts if columns.row_of(int(s["index"])) is None]
+    reruns = int((np.array(columns.attempt, dtype=np.int64) > 1).sum())
+    reruns += sum(1 for s in running if (s.get("attempt") or 1) > 1)
+    timed = ~(np.isnan(a.started_at) | np.isnan(a.finished_at))
+    begin = np.concatenate([a.started_at[timed], [float(s["started_at"]) for s in running]])
+    end = np.concatenate([a.finished_at[timed], [now] * len(running)])
+    paused = 0.0
+    if len(begin) > 1:
+        order = np.argsort(begin, kind="stable")
+        reached = np.maximum.accumulate(end[order])[:-1]  # the latest end before each start
+        gaps = begin[order][1:] - reached
+        paused = float(gaps[gaps >= PAUSE_MIN_S].sum())
+    return {"reruns": reruns, "paused_s": paused}
+
+
+def notes_view(redis: Redis, run_id: str, now: float) -> dict[str, Any]:
+    """`run_notes` of a run, kept once it is finished. Raises RunNotFound."""
+    view = _view(redis, run_id)
+    return view.derive(("notes",), lambda: run_notes(view.tasks, now))
+
+
 def timeline_view(
     redis: Redis, run_id: str, now: float, window: Window | None, since: int | None
 ) -> dict[str, Any]:
@@ -115,4 +157,5 @@ def timeline_view(
         "lanes": [lane(item) for item in lanes],
         "lane_labels": [short_lane(item) for item in lanes],
         "final": view.finished,
+        "notes": view.derive(("notes",), lambda: run_notes(view.tasks, now)),
     }

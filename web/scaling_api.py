@@ -7,7 +7,6 @@ conflicts with (a sweep owning the target, more workers than the live hosts may 
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
@@ -15,19 +14,18 @@ from flask import Blueprint, Response, jsonify, request, url_for
 
 from contract.records import RunSpec
 from contract.states import Strategy, Workload
+from contract.target import TargetMode
 from producer.presets import sweep_batch
 from producer.scaling import TargetLocked, parse_target, set_target, target_overview
 from producer.sweep import SweepBusy, SweepNotFound, create_sweep, load_sweep
-from producer.validation import FleetConflict, build_spec
-from web.api import _accepted, _check_types, _check_url_shapes, _json_body, require_token
+from producer.validation import FleetConflict
+from web.api_common import accepted, json_body, require_token
+from web.bodies import parse, sweep_models, target_models
 from web.clients import get_redis, get_settings
 from web.errors import ApiError
 
 bp = Blueprint("scaling_api", __name__, url_prefix="/api")
 bp.before_request(require_token)
-
-#: The strategies a sweep may use: the ones whose jobs spread over the workers.
-SWEEP_STRATEGIES = (Strategy.QUEUE.value, Strategy.HYBRID.value)
 
 
 @bp.get("/workers/target")
@@ -41,15 +39,13 @@ def get_target() -> Response:
 def put_target() -> Response:
     """`{"per_host": n}` or `{"total": n}`; the hosts' supervisors follow within a second."""
     settings = get_settings()
-    if not request.is_json:
-        raise ApiError(415, "send the target as JSON (Content-Type: application/json)")
-    try:
-        data = json.loads(request.get_data())
-    except (ValueError, RecursionError):
-        raise ApiError(400, "the body is not valid JSON") from None
+    data = json_body("the target", object_only=False)
+    target = parse_target(data)  # exactly one of per_host and total, a whole number
+    per_host, total = target_models(settings)
+    parse(per_host if target.mode is TargetMode.PER_HOST else total, data)
     redis = get_redis()
     try:
-        set_target(redis, parse_target(data), settings.max_workers_per_host)
+        set_target(redis, target, settings.max_workers_per_host)
     except TargetLocked as exc:
         raise ApiError(409, str(exc), "target") from None
     except FleetConflict as exc:
@@ -57,54 +53,39 @@ def put_target() -> Response:
     return jsonify(target_overview(redis, settings.max_workers_per_host))
 
 
-#: The fields of a sweep request: `urls` or `preset`, and these.
-SWEEP_FIELDS = {"strategy", "workload", "concurrency", "workers"}
-
-
-def _sweep_spec(data: dict[str, Any]) -> RunSpec:
-    """The batch: `urls`, or `preset` (`io`: 80 x /delay/200; `cpu`: 80 x the cpu workload)."""
+def _sweep_spec(data: dict[str, Any]) -> tuple[RunSpec, list[int]]:
+    """The batch (`urls`, or a `preset`: web.bodies.sweep_models) and the worker counts."""
     settings = get_settings()
-    unknown = sorted(set(data) - SWEEP_FIELDS - {"urls", "preset"})
-    if unknown:
-        raise ApiError(400, f"unknown field(s): {', '.join(unknown)}", unknown[0])
-    strategy = data.get("strategy", Strategy.QUEUE.value)
-    if strategy not in SWEEP_STRATEGIES:
-        raise ApiError(400, "strategy must be queue or hybrid (the ones spread over workers)")
-    preset = data.get("preset")
-    if preset is not None:
-        if "urls" in data or preset not in ("io", "cpu"):
-            raise ApiError(400, 'give urls or a preset ("io" or "cpu"), not both', "preset")
-        workload = Workload.CPU if preset == "cpu" else Workload.FETCH
-        submission = {
-            "urls": list(sweep_batch(settings.origin_url, workload)),
-            "workload": workload.value,
-        }
+    if "urls" in data and "preset" in data:
+        raise ApiError(400, 'give urls or a preset ("io" or "cpu"), not both', "preset")
+    of_urls, of_preset = sweep_models(settings)
+    body = parse(of_preset if "preset" in data else of_urls, data)
+    if "preset" in data:
+        workload = Workload.CPU if body.preset == "cpu" else Workload.FETCH
+        urls = tuple(sweep_batch(settings.origin_url, workload))
     else:
-        _check_types(data)
-        submission = {"urls": data["urls"], "workload": data.get("workload", "fetch")}
-    submission |= {"strategy": strategy, "concurrency": data.get("concurrency", 8)}
-    spec = build_spec(submission, settings)
-    if preset is None:
-        _check_url_shapes(data["urls"])  # as sent: build_spec strips them
-    return spec
+        workload, urls = body.workload, tuple(body.urls)
+    spec = RunSpec(
+        urls=urls, strategy=Strategy(body.strategy), concurrency=body.concurrency, workload=workload
+    )
+    return spec, body.workers
 
 
 @bp.post("/sweeps")
 def post_sweep() -> Response:
     """202 with the sweep's id; a supervisor runs the batch at each worker count in turn."""
-    data = _json_body()
-    spec = _sweep_spec(data)
+    spec, counts = _sweep_spec(json_body())
     settings = get_settings()
     try:
         sweep_id = create_sweep(
-            get_redis(), spec, data.get("workers"), settings.max_workers_per_host, settings.ttl_s
+            get_redis(), spec, counts, settings.max_workers_per_host, settings.ttl_s
         )
     except SweepBusy as exc:
         raise ApiError(409, str(exc), "workers") from None
     except FleetConflict as exc:
         raise ApiError(409, exc.message, exc.field) from None
     body = {"id": sweep_id, "url": url_for("pages.sweep", sweep_id=sweep_id)}
-    return _accepted(body, url_for("scaling_api.get_sweep", sweep_id=sweep_id))
+    return accepted(body, url_for("scaling_api.get_sweep", sweep_id=sweep_id))
 
 
 @bp.get("/sweeps/<id:sweep_id>")

@@ -13,7 +13,8 @@ from flask import Blueprint, Response, jsonify, request
 
 from producer.reader import RunNotFound
 from producer.timeline import Window
-from web.api import MAX_INDEX, _whole, require_token
+from web.api import MAX_INDEX
+from web.api_common import query_whole, require_token
 from web.clients import get_redis
 from web.errors import ApiError
 from web.runview import (
@@ -44,8 +45,8 @@ def table_query() -> TableQuery:
     sort = _choice("sort", SORT_KEYS, "index") or "index"
     order = _choice("order", ("asc", "desc"), "asc")
     state = _choice("state", STATE_FILTERS, None)
-    offset = _whole("offset", 0, 0, MAX_INDEX)
-    limit = _whole("limit", PAGE_ROWS, 1, MAX_PAGE_ROWS)
+    offset = query_whole("offset", 0, 0, MAX_INDEX)
+    limit = query_whole("limit", PAGE_ROWS, 1, MAX_PAGE_ROWS)
     return TableQuery(sort, order == "desc", state, offset, limit)
 
 
@@ -80,7 +81,7 @@ def get_timeline(run_id: str) -> Response:
     if end is not None:  # a window ending before it starts is the instant `from`
         end = max(end, start or 0.0)
     window = None if start is None and end is None else Window(start or 0.0, end)
-    since = _whole("since", 0, 0, MAX_INDEX) if "since" in request.args else None
+    since = query_whole("since", 0, 0, MAX_INDEX) if "since" in request.args else None
     try:
         data = timeline_view(get_redis(), run_id, time.time(), window, since)
     except RunNotFound:

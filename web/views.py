@@ -17,18 +17,21 @@ from web.assets import plotly_url
 from web.formats import (
     ago,
     count,
+    counted,
     fixed,
     lane,
     millis,
     number,
+    peak_text,
     percent,
     rate,
     seconds,
     short_worker,
+    strategy_label,
     times,
 )
 from web.presentation import DASH
-from web.runnotes import host_load_note, workers_note
+from web.runnotes import host_load_note, pause_note, rerun_note, workers_note
 
 STATE_LABELS = {name: look.label for name, look in presentation.TASK_STATES.items()}
 RUN_STATE_LABELS = {name: look.label for name, look in presentation.RUN_STATES.items()}
@@ -67,6 +70,9 @@ def init_views(app: Flask) -> None:
         "times": times,
         "rate": rate,
         "count": count,
+        "counted": counted,
+        "strategy_label": strategy_label,
+        "peak_text": peak_text,
         "fixed": fixed,
         "number": _number,
         "when": when,
@@ -77,6 +83,8 @@ def init_views(app: Flask) -> None:
         "short_worker": short_worker,
         "workers_note": workers_note,
         "host_load_note": host_load_note,
+        "rerun_note": rerun_note,
+        "pause_note": pause_note,
     }
     app.jinja_env.filters.update(filters)
     app.jinja_env.globals["STATE_LABELS"] = STATE_LABELS

@@ -15,6 +15,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from functools import cache
 
 import psutil
@@ -62,17 +63,28 @@ def own_cpu_s(process: psutil.Process) -> float:
 
 class Heartbeat:
     """Joins the fleet, beats every second, leaves on a clean stop; between beats, every
-    RECONCILE_EVERY_S, does the shared housekeeping."""
+    RECONCILE_EVERY_S, does the shared housekeeping. A worker that finds itself gone from RQ's
+    registry (`forget_the_dead` took it for dead while it was stopped) is put back there."""
 
-    def __init__(self, redis: Redis, worker_name: str, queue: Queue, writer: TaskWriter) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        worker_name: str,
+        queue: Queue,
+        writer: TaskWriter,
+        rejoin: Callable[[], bool] = lambda: False,
+    ) -> None:
         self.redis = redis
         self.worker_name = worker_name
         self.queue = queue
         self.writer = writer
+        #: Puts the worker back in RQ's registry; False if it has not joined it yet or is leaving.
+        self.rejoin = rejoin
         self._process = psutil.Process()
         self._stack_mark = os.environ.get(fleet.STACK_ENV, "")
         self._stack_part = os.environ.get(fleet.STACK_PART_ENV, "")
         self._stack = StackCpu(self._stack_mark) if self._stack_mark else None
+        self._last_beat = time.monotonic()
 
     def join(self) -> None:
         span = {
@@ -99,7 +111,21 @@ class Heartbeat:
         pipe.zadd(cpu_key, {sample: now})
         pipe.zremrangebyscore(cpu_key, "-inf", now - keys.HISTORY_TTL_S)
         pipe.expire(cpu_key, keys.HISTORY_TTL_S)
-        pipe.execute()
+        pipe.sismember(WORKERS_BY_QUEUE_KEY % self.queue.name, self._rq_key)
+        registered = pipe.execute()[-1]
+        silent_s, self._last_beat = time.monotonic() - self._last_beat, time.monotonic()
+        if not registered and self.rejoin():
+            # Stopped (SIGSTOP, a stalled host) past the liveness window: the others' housekeeping
+            # took it for dead and removed it from RQ's registry. It beats again, so it is back.
+            log.warning(
+                "worker %s: taken for dead after %.0f s without a beat; registered again",
+                self.worker_name,
+                silent_s,
+            )
+
+    @property
+    def _rq_key(self) -> str:
+        return Worker.redis_worker_namespace_prefix + self.worker_name
 
     def leave(self) -> None:
         """A clean stop: the span ends now, and the worker is no longer counted alive."""

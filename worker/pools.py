@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import threading
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any
+
+from contract.parent_death import die_with_parent
 
 #: Threads are started only when lanes need them; this only caps a runaway.
 MAX_THREADS = 1024
@@ -44,6 +47,8 @@ def process_pool(
             return kept[1]
         if _processes is not None:
             _processes[1].shutdown(wait=True, cancel_futures=True)
+        if threading.current_thread() is threading.main_thread():  # the kernel's "parent"
+            initializer, initargs = _child_start, (os.getpid(), initializer, initargs)
         pool = ProcessPoolExecutor(
             max_workers=needed,
             mp_context=multiprocessing.get_context("fork"),
@@ -58,6 +63,13 @@ def process_pool_pids() -> set[int]:
     """Pids of the kept process pool's live children (none when there is no pool)."""
     kept = _processes
     return set(getattr(kept[1], "_processes", None) or ()) if kept is not None else set()
+
+
+def _child_start(parent_pid: int, initializer: Any, initargs: tuple[Any, ...]) -> None:
+    """A pool child dies with the worker: a SIGKILLed worker's children would otherwise wait on
+    their task queue forever (they hold its write end too, so they never see it close)."""
+    die_with_parent(signal.SIGKILL, parent_pid)
+    initializer(*initargs)
 
 
 def discard_process_pool(pool: ProcessPoolExecutor) -> None:

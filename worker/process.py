@@ -11,23 +11,31 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import multiprocessing
+import os
 import signal
 import threading
 import time
 from typing import Any
 
 from redis import Redis
-from rq import Queue, SimpleWorker, Worker
+from rq import Queue, SimpleWorker, Worker, worker_registration
+from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
 from rq.exceptions import StopRequested
 from rq.job import Job
+from rq.scheduler import RQScheduler
 from rq.serializers import JSONSerializer
 from rq.worker import BaseWorker
 
 import worker.jobs  # noqa: F401 - preloaded before any fork: the whole point of a warm worker
 from contract import connection, fleet, keys, sequence
+from contract.parent_death import die_with_parent
 from contract.settings import Settings
 from worker import identity, pools
+from worker.bookkeeping import OncePerSecondBookkeeping
 from worker.heartbeat import Heartbeat
+from worker.redis_gone import REDIS_GONE, StopWithoutRedis
+from worker.scheduler import FanoutScheduler
 from worker.task_writer import TaskWriter
 
 log = logging.getLogger(__name__)
@@ -44,9 +52,18 @@ class _FanoutMixin:
     DEQUEUE_WAIT_S = 1
 
     _stop_requested: bool
+    scheduler: RQScheduler | None
+    #: Set when the worker deregisters from RQ; then it is never put back (`_rejoin_registry`).
+    _leaving = False
+    _registry_lock: threading.Lock
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._registry_lock = threading.Lock()
 
     def _install_signal_handlers(self) -> None:
-        """RQ's SIGINT/SIGTERM handlers, plus RETIRE_SIGNAL: a supervisor shrinking its pool."""
+        """RQ's SIGINT/SIGTERM handlers, plus RETIRE_SIGNAL: a supervisor shrinking its pool or
+        stopping, or the supervisor's death (the worker's parent-death signal)."""
         super()._install_signal_handlers()  # type: ignore[misc]
         signal.signal(RETIRE_SIGNAL, self._retire)
 
@@ -58,7 +75,12 @@ class _FanoutMixin:
         short by the stack's own stop (`fanout up`'s Ctrl-C reaches the whole process group), so
         retiring uses its own signal and leaves SIGINT/SIGTERM as they were: still a warm stop.
         """
-        self.log.info("Worker %s: retired by its supervisor", self.name)  # type: ignore[attr-defined]
+        supervisor = multiprocessing.parent_process()
+        if supervisor is not None and supervisor.pid != os.getppid():  # its parent-death signal
+            why = "its supervisor is gone: stopping after the job in hand"
+        else:
+            why = "retired by its supervisor"
+        self.log.info("Worker %s: %s", self.name, why)  # type: ignore[attr-defined]
         self._shutdown()
 
     def _shutdown(self) -> None:
@@ -70,8 +92,38 @@ class _FanoutMixin:
         SIGTERMs measured here). Setting the flag defers the stop to the loop's next check.
         """
         self._stop_requested = True
-        if self.scheduler:  # type: ignore[attr-defined]
+        if self.scheduler:
             self.stop_scheduler()  # type: ignore[attr-defined]
+
+    def _start_scheduler(
+        self,
+        burst: bool = False,
+        logging_level: str | None = "INFO",
+        date_format: str = DEFAULT_LOGGING_DATE_FORMAT,
+        log_format: str = DEFAULT_LOGGING_FORMAT,
+    ) -> None:
+        """RQ's (`BaseWorker._start_scheduler`), with a scheduler that dies with this worker
+        (`worker.scheduler`). `tests/test_orphans.py` pins RQ's source this copies."""
+        scheduler = FanoutScheduler(
+            self.queues,  # type: ignore[attr-defined]
+            connection=self.connection,  # type: ignore[attr-defined]
+            logging_level=logging_level if logging_level is not None else self.log.level,  # type: ignore[attr-defined]
+            date_format=date_format,
+            log_format=log_format,
+            serializer=self.serializer,  # type: ignore[attr-defined]
+        )
+        self.scheduler = scheduler
+        scheduler.acquire_locks()  # type: ignore[no-untyped-call]
+        if scheduler.acquired_locks:
+            if burst:
+                try:
+                    scheduler.register_birth()
+                    scheduler.enqueue_scheduled_jobs()  # type: ignore[no-untyped-call]
+                finally:
+                    scheduler.release_locks()  # type: ignore[no-untyped-call]
+                    scheduler.register_death()
+            else:
+                scheduler.start()
 
     def dequeue_job_and_maintain_ttl(
         self, timeout: int | None, max_idle_time: int | None = None
@@ -81,9 +133,13 @@ class _FanoutMixin:
             return super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)  # type: ignore[misc,no-any-return]
         while not self._stop_requested:
             # With max_idle_time equal to the wait, RQ returns None after one empty wait.
-            result: tuple[Job, Queue] | None = super().dequeue_job_and_maintain_ttl(  # type: ignore[misc]
-                self.DEQUEUE_WAIT_S, self.DEQUEUE_WAIT_S
-            )
+            try:
+                result: tuple[Job, Queue] | None = super().dequeue_job_and_maintain_ttl(  # type: ignore[misc]
+                    self.DEQUEUE_WAIT_S, self.DEQUEUE_WAIT_S
+                )
+            except REDIS_GONE as error:  # RQ retries inside; its first write is outside that
+                self._stop_if_stopping(error)  # type: ignore[attr-defined]
+                raise
             if result is not None:
                 return result  # the loop runs it, then sees the flag: the job in hand finishes
         self.log.info("Worker %s: stopping on request", self.name)  # type: ignore[attr-defined]
@@ -91,11 +147,17 @@ class _FanoutMixin:
 
     def work(self, *args: Any, **kwargs: Any) -> bool:
         identity.set_worker_name(self.name)  # type: ignore[attr-defined]
+        # A supervisor's fork (None if alone): if the supervisor dies, a warm stop; the job in
+        # hand ends and is reported, then the worker exits instead of running on unsupervised.
+        supervisor = multiprocessing.parent_process()
+        if supervisor is not None and supervisor.pid is not None:
+            die_with_parent(RETIRE_SIGNAL, supervisor.pid)
         heartbeat = Heartbeat(
             self.connection,  # type: ignore[attr-defined]
             self.name,  # type: ignore[attr-defined]
             fanout_queue(self.connection),  # type: ignore[attr-defined]
             TaskWriter(self.connection, Settings.from_env().ttl_s),  # type: ignore[attr-defined]
+            rejoin=self._rejoin_registry,
         )
         heartbeat.join()
         stop = threading.Event()
@@ -110,6 +172,30 @@ class _FanoutMixin:
             thread.join(timeout=5)
             with contextlib.suppress(Exception):
                 heartbeat.leave()
+
+    def _rejoin_registry(self) -> bool:
+        """Back into RQ's worker registry, with the fields RQ's birth wrote and the state and job
+        in hand (RQ's job counters restart from zero). In the heartbeat thread; the lock keeps
+        it from undoing `register_death`. False before RQ's birth and once leaving."""
+        with self._registry_lock:
+            if self._leaving or self.birth_date is None:  # type: ignore[attr-defined]
+                return False
+            fields = dict(self.serialize())  # type: ignore[attr-defined]
+            fields["state"] = self.get_state()  # type: ignore[attr-defined]
+            execution = getattr(self, "execution", None)
+            if fields["state"] == "busy" and execution is not None:
+                fields["current_job"] = execution.job_id
+            with self.connection.pipeline() as pipe:  # type: ignore[attr-defined]
+                pipe.hset(self.key, mapping=fields)  # type: ignore[attr-defined]
+                worker_registration.register(self, pipe)  # type: ignore[arg-type]
+                pipe.expire(self.key, self.worker_ttl + 60)  # type: ignore[attr-defined]
+                pipe.execute()
+            return True
+
+    def register_death(self) -> None:
+        with self._registry_lock:
+            self._leaving = True
+            super().register_death()  # type: ignore[misc]
 
     def handle_job_success(self, job: Job, queue: Queue, started_job_registry: Any) -> None:
         super().handle_job_success(job, queue, started_job_registry)  # type: ignore[misc]
@@ -132,12 +218,24 @@ class _FanoutMixin:
             self.log.warning("could not release the next run of %s", comparison_id, exc_info=True)  # type: ignore[attr-defined]
 
 
-class FanoutSimpleWorker(_FanoutMixin, SimpleWorker):
+class FanoutSimpleWorker(OncePerSecondBookkeeping, _FanoutMixin, StopWithoutRedis, SimpleWorker):
     """Runs each job in the worker process itself (no fork per job)."""
 
 
-class FanoutForkWorker(_FanoutMixin, Worker):
-    """RQ's default model: a fresh work-horse process per job."""
+class FanoutForkWorker(_FanoutMixin, StopWithoutRedis, Worker):
+    """RQ's default model: a fresh work-horse process per job, which dies with the worker."""
+
+    _forked_by = 0
+
+    def fork_work_horse(self, job: Job, queue: Queue) -> None:
+        self._forked_by = os.getpid()  # in the worker's main thread, where RQ forks
+        super().fork_work_horse(job, queue)
+
+    def main_work_horse(self, job: Job, queue: Queue) -> None:
+        """In the work-horse: a SIGKILLed worker takes it along (RQ puts it in a group of its
+        own, which no group signal of the worker's reaches)."""
+        die_with_parent(signal.SIGKILL, self._forked_by)
+        super().main_work_horse(job, queue)
 
     def perform_job(self, *args: Any, **kwargs: Any) -> bool:
         """Runs in the work-horse, which ends with os._exit: its pools go with the job."""

@@ -30,7 +30,7 @@ from rq.worker_pool import WorkerData, WorkerPool
 
 from contract import keys
 from contract.target import live_hosts, read_target, shares
-from worker import identity
+from worker import identity, proctree
 from worker.process import RETIRE_SIGNAL
 
 log = logging.getLogger(__name__)
@@ -83,6 +83,38 @@ class HostLease:
             self.redis.delete(key)
 
 
+#: RQ's pool says this once a second while its workers stop; it is let through this often.
+WAITING_EVERY_S = 15.0
+
+
+class WaitingLine(logging.Filter):
+    """RQ's "Waiting for workers to shutdown..." said once, with what is waited for, and then
+    every WAITING_EVERY_S instead of every second (a warm stop can take a task deadline)."""
+
+    MESSAGE = "Waiting for workers to shutdown..."
+
+    def __init__(self, pool: WorkerPool) -> None:
+        super().__init__()
+        self.pool = pool
+        self.last_said: float | None = None
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg != self.MESSAGE:
+            return True
+        now = time.monotonic()
+        if self.last_said is not None and now - self.last_said < WAITING_EVERY_S:
+            return False
+        count = len(self.pool.worker_dict)
+        workers = f"{count} worker{'s' * (count != 1)}"
+        if self.last_said is None:
+            record.msg = f"Waiting for {workers} to stop: each finishes its job in hand first"
+        else:
+            record.msg = f"Still waiting for {workers} to stop"
+        record.args = ()
+        self.last_said = now
+        return True
+
+
 class ElasticPool(WorkerPool):
     """RQ's WorkerPool, sized by the target each second (see the module docstring).
 
@@ -115,6 +147,7 @@ class ElasticPool(WorkerPool):
         self.retiring: set[str] = set()
         self.share = default_size
         self.num_workers = self._wanted()
+        self.log.addFilter(WaitingLine(self))
 
     # --- what this host should run --------------------------------------------------------
 
@@ -250,6 +283,7 @@ def run_pool(
         worker_class=worker_class,
         tick_hooks=tick_hooks,
     )
+    pool.tick_hooks.append(proctree.for_pool(pool).publish)  # `fanout ps`, the Workers page
     pool.beat()
     log.info("supervisor of host %s: %d workers to start", lease.name, pool.num_workers)
     try:
@@ -257,5 +291,5 @@ def run_pool(
     finally:
         try:
             pool.leave()
-        except RedisError:
-            log.warning("could not leave the live hosts cleanly", exc_info=True)
+        except RedisError as error:
+            log.warning("Redis unreachable: stopping without reporting (%s)", error)

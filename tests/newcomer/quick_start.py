@@ -11,8 +11,22 @@ from contract.states import Strategy
 STRATEGIES = [strategy.value for strategy in Strategy]
 DEMO_URLS = 40
 
-#: The sweep the smoke runs: small, and still enough worker counts for the USL fit (three).
-SWEEP_WORKERS = (1, 2, 4)
+#: The sweep the README shows: the fewest worker counts the USL fit takes as evidence (four).
+SWEEP_WORKERS = (1, 2, 4, 8)
+
+#: The worker target the README's `fanout workers scale` sets.
+WORKERS_SCALED = 4
+
+#: The README's second terminal, in its order: `tests/test_docs.py` holds the README to this list,
+#: and the newcomer test runs exactly these.
+README_COMMANDS = (
+    "fanout run --strategy threads --concurrency 32 --demo",
+    "fanout compare --demo",
+    "fanout compare --demo --repeat 3",
+    "fanout compare --demo --workload cpu -c 2",
+    f"fanout workers scale {WORKERS_SCALED}",
+    f"fanout sweep --demo --workers {','.join(str(n) for n in SWEEP_WORKERS)}",
+)
 
 
 @dataclass

@@ -27,7 +27,7 @@ from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS
 READY_TIMEOUT_S = float(os.environ.get("FANOUT_NEWCOMER_READY_S", "900"))
 #: Ctrl-C to exit: workers may finish the job in hand (fanout/stack.py's grace), then the rest.
 STOP_TIMEOUT_S = 120
-WORKERS_SCALED = 4
+WORKERS_SCALED = quick_start.WORKERS_SCALED
 
 pytestmark = [pytest.mark.newcomer, pytest.mark.timeout(1800)]
 
@@ -64,27 +64,24 @@ def second_terminal(stack: Stack, findings: Findings) -> quick_start.Pages:
         )
         return quick_start.expect_ok(result, line)
 
-    with findings.check("fanout run --strategy threads --concurrency 32 --demo"):
-        out = command("run", "--strategy", "threads", "--concurrency", "32", "--demo")
-        found.run = quick_start.expect_run(out, web)
-    with findings.check("fanout compare --demo"):
-        out = command("compare", "--demo")
+    run, compare, repeat, cpu, scale, sweep = quick_start.README_COMMANDS
+    with findings.check(run):
+        found.run = quick_start.expect_run(command(*run.split()[1:]), web)
+    with findings.check(compare):
         found.compare = quick_start.expect_comparison(
-            out, web, "40 URLs, concurrency 8, fetch", repeat=1
+            command(*compare.split()[1:]), web, "40 URLs, concurrency 8, fetch", repeat=1
         )
-    with findings.check("fanout compare --demo --repeat 3"):
-        out = command("compare", "--demo", "--repeat", "3")
+    with findings.check(repeat):
+        out = command(*repeat.split()[1:])
         quick_start.expect_comparison(out, web, "each strategy run 3 times", repeat=3)
-    with findings.check("fanout compare --demo --workload cpu -c 2"):
-        out = command("compare", "--demo", "--workload", "cpu", "-c", "2")
+    with findings.check(cpu):
+        out = command(*cpu.split()[1:])
         quick_start.expect_comparison(out, web, "40 URLs, concurrency 2, cpu", repeat=1)
-    with findings.check(f"fanout workers scale {WORKERS_SCALED}"):
-        out = command("workers", "scale", str(WORKERS_SCALED))
-        assert f"[i] target: {WORKERS_SCALED} in total" in out, out
-    counts = ",".join(str(n) for n in quick_start.SWEEP_WORKERS)
-    with findings.check(f"fanout sweep --demo --workers {counts}"):
-        out = command("sweep", "--demo", "--workers", counts)
-        found.sweep = quick_start.expect_sweep(out, web)
+    with findings.check(scale):
+        out = command(*scale.split()[1:])
+        assert f"[i] target: {WORKERS_SCALED} workers in total" in out, out
+    with findings.check(sweep):
+        found.sweep = quick_start.expect_sweep(command(*sweep.split()[1:]), web)
     return found
 
 

@@ -78,9 +78,13 @@ def test_every_page_passes_axe(page, web_server, origin_url, axe_source):
     check("runs")
     page.goto("/workers")
     page.wait_for_selector("#throughput[data-points]")
+    page.wait_for_selector("[data-proctree][data-updated] tr[data-role=worker]")  # the tree drawn
     check("workers")
     page.goto("/sweeps")
     check("sweeps")
+    page.goto("/lessons?threads=" + compare_url.rsplit("/", 1)[1])  # a step with its answer
+    page.wait_for_selector('#threads[data-final="true"]', timeout=DONE_TIMEOUT_MS)
+    check("lessons")
     response = page.goto("/runs/" + "0" * 12)
     assert response is not None and response.status == 404
     check("not found")

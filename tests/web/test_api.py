@@ -126,7 +126,7 @@ def test_a_body_that_is_not_json_is_415(client, content_type):
 
 
 def test_an_unknown_run_is_404_json(client, settings):
-    for path in ("/api/runs/000000000000", "/api/compare/000000000000", "/api/nope", "/api"):
+    for path in ("/api/runs/000000000000", "/api/compare/000000000000", "/api/nope"):
         response = client.get(path)
         assert response.status_code == 404, path
         assert_matches(settings, "Error", response.get_json())

@@ -114,7 +114,7 @@ def test_run_page_renders_summary_and_table_without_javascript(client, redis_cli
         assert label in html
     assert "Speed-up over the sum of task times" in html
     assert re.search(r'data-field="efficiency">\d+ %<', html)
-    assert f'href="/runs/{run_id}.csv"' in html and f'href="/api/runs/{run_id}"' in html
+    assert f'href="/runs/{run_id}.csv"' in html and f'href="/runs/{run_id}.json"' in html
 
 
 def test_run_table_sorts_on_the_server(client, redis_client):

@@ -233,3 +233,15 @@ def test_runs_list_shows_a_running_runs_figures_as_partial(client, redis_client)
     assert 'data-provisional="true"' in attrs and text(cells).count("so far") == 2
     attrs, cells = by_id[done]
     assert 'data-provisional="false"' in attrs and "so far" not in text(cells)
+
+
+def test_a_queued_strategy_counts_its_tasks_alike_in_state_and_ok(client, redis_client):
+    sequential = write_run(redis_client, URLS, OK, strategy=SEQ, ended=1, running=1)
+    threads = write_run(redis_client, URLS, OK, strategy=THREADS, ended=0)
+    comparison = write_comparison(redis_client, URLS, [sequential, threads])
+    rows = compare_rows(client.get(f"/compare/{comparison}").get_data(as_text=True))
+    _, cells = rows["threads"]
+    assert re.search(r'data-f="progress">([^<]*)<', cells).group(1) == "0/4"
+    assert text(cell(cells, "ok")) == "0/4"
+    _, going = rows["sequential"]
+    assert text(cell(going, "ok")) == "1/4"

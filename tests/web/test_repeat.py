@@ -21,7 +21,7 @@ def test_a_bad_repeat_is_400_naming_the_field(client, settings, value):
     error = response.get_json()
     assert_matches(settings, "Error", error)
     assert error["field"] == "repeat"
-    assert "whole number from 1 to 10" in error["error"]
+    assert "between 1 and 10" in error["error"]
 
 
 @pytest.mark.parametrize("literal", ["1e400", "-1e400", "NaN", "Infinity"])
@@ -92,4 +92,4 @@ def test_a_bad_repeat_in_the_form_is_shown_next_to_the_field(client, origin_url,
     assert response.status_code == 400
     html = response.get_data(as_text=True)
     error = re.search(r'id="repeat-error"[^>]*>(.*?)</p>', html, re.S)
-    assert error and "1 to 10" in error.group(1)
+    assert error and "between 1 and 10" in error.group(1)

@@ -38,7 +38,7 @@ DISAGREEING = [
 
 @pytest.mark.parametrize("url", DISAGREEING)
 def test_a_url_the_clients_read_differently_is_refused_at_submission(url):
-    """The form and the CLI go through check_urls (the API's own URL pattern is stricter)."""
+    """The form, the upload, the API and the CLI go through check_urls."""
     with pytest.raises(InvalidInput) as info:
         check_urls([url], SETTINGS)
     assert info.value.field == "urls"
@@ -54,10 +54,21 @@ def test_the_api_refuses_numeric_spellings_with_a_message(client, url):
 
 @pytest.mark.parametrize(
     "url",
-    ["http://127.0.0.1:8081/x", "https://bücher.de/", "http://[::1]:80/", "HTTP://A.EXAMPLE./"],
+    [
+        "http://127.0.0.1:8081/x",
+        "https://xn--bcher-kva.de/",
+        "http://[::1]:80/",
+        "HTTP://A.EXAMPLE./",
+    ],
 )
 def test_urls_both_clients_read_alike_are_accepted(url):
     assert check_urls([url], SETTINGS) == (url,)
+
+
+def test_a_non_ascii_host_is_refused_with_its_idna_spelling_suggested():
+    """The clients' IDNA (2003 and 2008) part ways on some names: the xn-- form is one name."""
+    with pytest.raises(InvalidInput, match="IDNA form"):
+        check_urls(["https://bücher.de/"], SETTINGS)
 
 
 def _accepted(url: str) -> bool:

@@ -3,7 +3,7 @@
 // Figures that may still change are greyed "so far", with no verdict (compare_rows.js); the
 // chart shows only final strategies, and an empty state until the first one is.
 import {
-  PLOTLY_CONFIG, PLOTLY_FONT, RUN_STATE_LABELS, esc, getJSON, percent, poll, seconds,
+  PLOTLY_FONT, RUN_STATE_LABELS, esc, getJSON, percent, plot, poll, seconds,
 } from "./fanout.js";
 import { compareRowHtml, compareRows } from "./compare_rows.js";
 import { RunTimeline } from "./runtimeline.js";
@@ -85,7 +85,7 @@ function renderChart(rows) {
     yaxis: { title: { text: "seconds" }, gridcolor: "#e2e8f0", range: [0, top * 1.18], ticksuffix: " s" },
     xaxis: { categoryorder: "array", categoryarray: names },
   };
-  window.Plotly.react(chart, traces, layout, PLOTLY_CONFIG);
+  plot(chart, traces, layout);
 }
 
 // "threads · run 2 of 3" when each strategy runs several times (compareview.compare_context).

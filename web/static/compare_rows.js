@@ -79,19 +79,20 @@ function fromRuns(comparison) {
   });
 }
 
-// A strategy with no run done yet shows its going run's figures, so far.
+// A strategy with no run done yet shows its going run's figures, so far (a queued one its
+// first run's: "0/40" tasks ok, as its progress says).
 function fromRows(comparison) {
   const byId = new Map(comparison.runs.map((r) => [r.id, r]));
   return comparison.rows.map((row) => {
     const runs = row.run_ids.map((id) => byId.get(id)).filter(Boolean);
     let stats = Object.fromEntries(NAMES.map((name) => [name, row[name] ?? null]));
     let totals = [row.peak_concurrency, row.ok, row.tasks];
-    const going = runs.find((r) => r.state === "running");
-    if (!row.done && going) {
-      const s = going.summary;
+    const current = runs.find((r) => r.state === "running") ?? runs[0];
+    if (!row.done && current) {
+      const s = current.summary;
       stats = Object.fromEntries(MEASURED.map((name) => [name, point(s[name])]));
       stats.vs_sequential = null;
-      totals = [s.peak_concurrency, going.counts.ok, going.total];
+      totals = [s.peak_concurrency, current.counts.ok, current.total];
     }
     return makeRow(row.strategy, runs, Boolean(row.final), stats, totals, row.done);
   });

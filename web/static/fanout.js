@@ -45,6 +45,20 @@ export function count(v) {
   return number("count", v);
 }
 
+// A count and its noun, plural unless one: "1 URL", "20,000 URLs".
+export function counted(v, noun) {
+  return `${count(v)} ${v === 1 ? noun : `${noun}s`}`;
+}
+
+// The run's peak concurrency; until it is known (once the run has ended), at least the tasks
+// in flight now: "≥ 8".
+export function peakText(run) {
+  const peak = run.summary.peak_concurrency;
+  if (peak !== null && peak !== undefined) return count(peak);
+  const running = run.counts.running || 0;
+  return running ? `\u2265 ${count(running)}` : DASH;
+}
+
 export function millis(v) {
   return number("millis", v);
 }
@@ -101,6 +115,7 @@ export function urlCell(url) {
 }
 
 const LANE = FORMATS.lane;
+export const LANE_SEPARATOR = LANE.separator;
 const WORKER_ID = new RegExp(`^(?:${LANE.worker_id_pattern})$`);
 
 export function shortWorker(name) {
@@ -193,11 +208,71 @@ export function setText(root, selector, text) {
   for (const el of root.querySelectorAll(selector)) el.textContent = text;
 }
 
+// No tips: plotly's "Double-click to zoom back out" notifier sits at the page's top right,
+// over the run page's export buttons.
 export const PLOTLY_CONFIG = {
   displaylogo: false,
   responsive: true,
+  showTips: false,
   modeBarButtonsToRemove: ["select2d", "lasso2d", "autoScale2d", "toImage"],
 };
+
+// plotly.js comes as its own script (web/assets.py). A page whose bundle did not load (the
+// server answers 503 until `make assets` has run) still updates everything else; each chart
+// says why it is missing instead of drawing.
+export const PLOTLY_MISSING = "No chart: plotly.js did not load from this server (its file is "
+  + "missing: `make assets` installs it). The rest of this page stays live.";
+
+let plotlyLoading = null;
+
+// Resolves true once plotly.js has run, false if it failed; never rejects. A page's `defer`
+// script (#plotly-script) has run or failed before the page's modules run; without one, the
+// script is added from `src` (the run page adds it after its first reads are out: evaluating
+// plotly.js holds the main thread for most of a second).
+export function plotlyReady(src) {
+  if (window.Plotly) return Promise.resolve(true);
+  if (plotlyLoading) return plotlyLoading;
+  let script = document.getElementById("plotly-script");
+  if (!script && src) {
+    script = Object.assign(document.createElement("script"), { id: "plotly-script", src });
+    script.dataset.added = "";
+    document.head.append(script);
+  }
+  if (!script || !("added" in script.dataset)) {
+    plotlyLoading = Promise.resolve(Boolean(window.Plotly));
+  } else {
+    plotlyLoading = new Promise((resolve) => {
+      script.addEventListener("load", () => resolve(Boolean(window.Plotly)), { once: true });
+      script.addEventListener("error", () => resolve(false), { once: true });
+    });
+  }
+  return plotlyLoading;
+}
+
+// Writes in `el` why it holds no chart (data-chart-unavailable).
+export function showChartUnavailable(el) {
+  let note = el.querySelector(":scope > [data-chart-unavailable]");
+  if (!note) {
+    note = document.createElement("p");
+    note.className = "chart-placeholder";
+    note.dataset.chartUnavailable = "";
+    el.append(note);
+  }
+  note.textContent = PLOTLY_MISSING;
+  el.dataset.chart = "unavailable";
+}
+
+// Plotly.react when plotly.js is there, else the note why not; true when drawn.
+export function plot(el, traces, layout, config = PLOTLY_CONFIG) {
+  if (!window.Plotly) {
+    showChartUnavailable(el);
+    return false;
+  }
+  el.querySelector(":scope > [data-chart-unavailable]")?.remove();
+  delete el.dataset.chart;
+  window.Plotly.react(el, traces, layout, config);
+  return true;
+}
 
 export const PLOTLY_FONT = {
   family: "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",

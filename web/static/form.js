@@ -1,16 +1,41 @@
 // The new-run form: a preset select that fills the fields (without JavaScript, the links do it
-// by reloading), and a live count of the URLs in the textarea.
-import { count } from "./fanout.js";
+// by reloading), and a live count of the URLs it will send: the textarea's and the chosen
+// file's, counted as the server counts them (blank lines and `#` comments skipped).
+import { counted } from "./fanout.js";
 
 const data = JSON.parse(document.getElementById("preset-data").textContent);
 const select = document.getElementById("preset");
 const links = document.querySelector("[data-preset-links]");
 const urls = document.getElementById("urls");
+const upload = document.getElementById("urls_file");
 const counter = document.querySelector("[data-url-count]");
+let fileUrls = 0; // URLs in the chosen file
+let reading = 0; // the latest file read: an older one that ends later is dropped
+
+function urlLines(text) {
+  return text.split(/\r?\n/).filter((l) => l.trim() && !l.trim().startsWith("#")).length;
+}
 
 function countUrls() {
-  const n = urls.value.split("\n").filter((l) => l.trim() && !l.trim().startsWith("#")).length;
-  counter.textContent = n === 1 ? "1 URL" : `${count(n)} URLs`;
+  const file = upload?.files?.[0];
+  const total = urlLines(urls.value) + (file ? fileUrls : 0);
+  counter.textContent = file ? `${counted(total, "URL")} (${counted(fileUrls, "URL")} in ${file.name})`
+    : counted(total, "URL");
+}
+
+async function readFile() {
+  const file = upload.files[0];
+  const mine = ++reading;
+  fileUrls = 0;
+  if (file) {
+    try {
+      const n = urlLines(await file.text());
+      if (mine === reading) fileUrls = n;
+    } catch {
+      /* unreadable here: the server says what is wrong with it */
+    }
+  }
+  if (mine === reading) countUrls();
 }
 
 select.hidden = false;
@@ -25,4 +50,6 @@ select.addEventListener("change", () => {
   countUrls();
 });
 urls.addEventListener("input", countUrls);
-countUrls();
+upload?.addEventListener("change", readFile);
+if (upload?.files?.length) readFile();
+else countUrls();

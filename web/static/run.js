@@ -2,10 +2,10 @@
 // and the page of the task table in view, until the run is done. None of them grows with the
 // run: the table is a page the server sorts and filters, the timeline a bounded view.
 import {
-  DASH, STATE_LABELS, count, esc, fixed, getJSON, millis, percent, poll, rate, seconds, setText,
-  times, urlCell,
+  DASH, STATE_LABELS, count, esc, fixed, getJSON, millis, peakText, percent, poll, rate, seconds,
+  setText, times, urlCell,
 } from "./fanout.js";
-import { hostLoadNote, workersNote } from "./runnotes.js";
+import { hostLoadNote, pauseNote, rerunNote, workersNote } from "./runnotes.js";
 import { RunTimeline } from "./runtimeline.js";
 
 const root = document.querySelector("[data-run-id]");
@@ -105,13 +105,20 @@ function renderProvisional(run) {
   for (const note of cards.querySelectorAll("[data-ideal-basis]")) note.hidden = note.dataset.idealBasis !== basis;
 }
 
-function renderConditions(run) {
-  const workers = root.querySelector("[data-workers-note]");
-  workers.textContent = workersNote(run.summary.workers);
-  workers.hidden = !workers.textContent;
-  const load = root.querySelector("[data-host-load]");
-  load.textContent = hostLoadNote(run);
-  load.hidden = !load.textContent;
+function setNote(selector, text) {
+  const note = root.querySelector(selector);
+  if (note.textContent !== text) note.textContent = text;
+  note.hidden = !text;
+}
+
+// Every note, on each poll: each appears as soon as its data does (a busy host, a re-run).
+// `notes` comes with each timeline answer (web/runview.py's run_notes).
+function renderConditions(run, notes) {
+  setNote("[data-workers-note]", workersNote(run.summary.workers));
+  setNote("[data-host-load]", hostLoadNote(run));
+  if (!notes) return;
+  setNote("[data-rerun-note]", rerunNote(notes));
+  setNote("[data-pause-note]", pauseNote(notes));
 }
 
 function renderSummary(run) {
@@ -121,7 +128,7 @@ function renderSummary(run) {
   setText(root, '[data-field="slots"]', String(s.slots));
   setText(root, '[data-field="efficiency"]', percent(s.efficiency));
   setText(root, '[data-field="speedup"]', times(s.speedup));
-  setText(root, '[data-field="peak_concurrency"]', s.peak_concurrency == null ? "\u2014" : String(s.peak_concurrency));
+  setText(root, '[data-field="peak_concurrency"]', peakText(run));
   setText(root, '[data-field="throughput_per_s"]', rate(s.throughput_per_s));
   setText(root, '[data-field="workers_at_start"]', String(run.workers_at_start));
   root.querySelector("[data-partial]").hidden = run.state === "done";
@@ -154,7 +161,7 @@ function render(run) {
   renderProgress(run);
   renderSummary(run);
   renderProvisional(run);
-  renderConditions(run);
+  renderConditions(run, timeline.data?.notes);
 }
 
 // Sorting, filtering and paging ask the server for the page, and keep it in the address bar.
@@ -192,17 +199,23 @@ card.addEventListener("click", (event) => {
 });
 
 // Each poll reads the summary (no tasks), then the timeline and the table page in view, until the
-// run is final (`provisional` false: done, and its host load in); a run
+// run is final (`provisional` false: done, and its host load in, so the busy-host note shows
+// on an open page without a reload); a run
 // that takes long to draw polls less often (never more than about half of the time drawing).
 // The three reads go out together: the timeline does not wait for the summary.
 poll(async () => {
   const [run, fresh] = await Promise.all([
     getJSON(`/api/runs/${encodeURIComponent(runId)}?tasks=false`), timeline.load(), loadTable(),
   ]);
-  const started = performance.now();
+  let started = performance.now();
   render(run);
   timeline.run = run;
-  if (fresh) timeline.draw();
   renderMs = performance.now() - started;
+  if (fresh) {
+    await timeline.ready(); // loaded or failed: the figures above never wait for it
+    started = performance.now();
+    timeline.draw();
+    renderMs += performance.now() - started;
+  }
   return Boolean(run.provisional ?? run.state !== "done") || !timeline.data?.final;
 }, () => Math.max(pollMs, 2 * renderMs));

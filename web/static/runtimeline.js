@@ -3,7 +3,8 @@
 // tasks). Dragging zooms the time axis; the server answers the zoomed window with bars again
 // once it is small enough. A live small run asks only for the bars that ended since the last poll.
 import {
-  PLOTLY_CONFIG, PLOTLY_FONT, STATE_COLOURS, STATE_LABELS, count, esc, getJSON, millis, percent,
+  LANE_SEPARATOR, PLOTLY_FONT, STATE_COLOURS, STATE_LABELS, count, esc, getJSON, millis, percent,
+  plot, plotlyReady,
 } from "./fanout.js";
 
 const TRACE_ORDER = ["ok", "http_error", "error", "timeout", "refused", "lost", "running"];
@@ -48,26 +49,37 @@ function running(data) {
   }));
 }
 
-// plotly.js: the pages that draw at once load it with a `defer` script (#plotly-script). The run
-// page preloads it and runs it here, once its first reads are out: its evaluation holds the main
-// thread for most of a second, and a read asked after it would wait for that too.
-let plotlyLoading = null;
-
-function plotlyReady(el) {
-  if (window.Plotly) return Promise.resolve();
-  if (plotlyLoading) return plotlyLoading;
-  let script = document.getElementById("plotly-script");
-  if (!script && el.dataset.plotlySrc) {
-    script = Object.assign(document.createElement("script"), { id: "plotly-script", src: el.dataset.plotlySrc });
-    document.head.append(script);
+// A hybrid run's jobs take whichever threads of their worker's pool are free, so over a run a
+// worker's tasks pass through many more threads than it runs at once. Its lanes are then the
+// slots that ran tasks: each task on the first lane of its worker process free when it starts,
+// so a process has as many lanes as it ran tasks at once. The hover still names the thread.
+function slotLanes(bars, data, labels) {
+  const sep = LANE_SEPARATOR;
+  const processOf = (lane) => lane.split(sep).slice(0, 3).join(sep);
+  const ends = new Map(); // process -> when each of its slots is free again
+  const y = new Map(); // task index -> its slot lane
+  const sorted = [...bars].sort((p, q) => p.start - q.start || p.index - q.index);
+  for (const bar of sorted) {
+    const process = processOf(bar.lane);
+    if (!ends.has(process)) ends.set(process, []);
+    const slots = ends.get(process);
+    let k = slots.findIndex((free) => free <= bar.start);
+    if (k < 0) k = slots.push(0) - 1;
+    slots[k] = bar.start + bar.duration;
+    y.set(bar.index, `${process}${sep}slot ${k + 1}`);
   }
-  if (!script) return Promise.reject(new Error("plotly.js is not on this page"));
-  plotlyLoading = new Promise((resolve, reject) => {
-    if (window.Plotly) resolve();
-    script.addEventListener("load", resolve, { once: true });
-    script.addEventListener("error", () => reject(new Error("plotly.js did not load")), { once: true });
-  });
-  return plotlyLoading;
+  const names = [];
+  const shown = [];
+  const order = new Set([...data.lanes.map(processOf), ...ends.keys()]);
+  for (const process of [...order].filter((p) => ends.has(p))) {
+    const first = data.lanes.find((lane) => processOf(lane) === process);
+    const short = first ? processOf(labels.get(first)) : process;
+    ends.get(process).forEach((_, k) => {
+      names.push(`${process}${sep}slot ${k + 1}`);
+      shown.push(`${short}${sep}slot ${k + 1}`);
+    });
+  }
+  return { y, names, labels: shown };
 }
 
 export class RunTimeline {
@@ -84,6 +96,13 @@ export class RunTimeline {
     this.data = null;
     this.run = null;
     this.listening = false;
+    this.plotly = null; // plotlyReady(): asked once the first read is out
+  }
+
+  // Resolves once plotly.js has loaded or failed (then draw() says why there is no chart).
+  ready() {
+    this.plotly ??= plotlyReady(this.el.dataset.plotlySrc);
+    return this.plotly;
   }
 
   query() {
@@ -92,7 +111,10 @@ export class RunTimeline {
   }
 
   async update(run) {
-    if (await this.load(run)) this.draw();
+    if (await this.load(run)) {
+      await this.ready();
+      this.draw();
+    }
   }
 
   // Reads the timeline the view needs; false when a zoom overtook the answer.
@@ -100,7 +122,8 @@ export class RunTimeline {
     if (run) this.run = run;
     const asked = this.window;
     const answer = getJSON(`/api/runs/${encodeURIComponent(this.runId)}/timeline?${this.query()}`);
-    const [data] = await Promise.all([answer, plotlyReady(this.el)]);
+    this.ready();
+    const data = await answer;
     if (asked !== this.window) return false; // zoomed meanwhile: that answer will draw
     if (data.since !== undefined) {
       for (const bar of ended(data)) this.bars.set(bar.index, bar);
@@ -123,7 +146,6 @@ export class RunTimeline {
   draw() {
     const { el, data, run } = this;
     el.dataset.mode = data.mode;
-    el.dataset.lanes = String(data.lanes.length);
     if (data.mode === "empty") {
       this.showEmpty(run);
       el.dataset.bars = "0";
@@ -131,25 +153,33 @@ export class RunTimeline {
     }
     el.querySelector(":scope > [data-chart-empty]")?.remove();
     const labels = new Map(data.lanes.map((lane, i) => [lane, data.lane_labels[i]]));
-    const traces = data.mode === "bins" ? this.binTraces(data) : this.barTraces(data, labels);
+    let lanes = { y: null, names: data.lanes, labels: data.lane_labels };
+    let traces;
+    if (data.mode === "bins") {
+      traces = this.binTraces(data);
+    } else {
+      const all = data.since !== undefined ? [...this.bars.values()] : ended(data);
+      all.push(...running(data));
+      if (run?.spec?.strategy === "hybrid") lanes = slotLanes(all, data, labels);
+      traces = this.barTraces(all, labels, lanes.y);
+    }
+    el.dataset.lanes = String(lanes.names.length);
     const whole = !this.window;
-    const layout = this.layout(data, whole);
-    window.Plotly.react(el, traces, layout, PLOTLY_CONFIG);
+    el.dataset.final = String(Boolean(data.final && whole));
+    if (!plot(el, traces, this.layout(data, whole, lanes))) return;
     if (!this.listening && !this.options.compact) {
       this.listening = true;
       el.on("plotly_relayout", (event) => this.zoom(event));
     }
-    el.dataset.final = String(Boolean(data.final && whole));
     if (!el.dataset.drawnAt) el.dataset.drawnAt = String(performance.now());
   }
 
-  barTraces(data, labels) {
-    const all = data.since !== undefined ? [...this.bars.values()] : ended(data);
-    all.push(...running(data));
+  // One trace per state; `slots` (task index -> lane) places a hybrid run's bars on slots.
+  barTraces(all, labels, slots) {
     const byState = new Map(TRACE_ORDER.map((state) => [state, { y: [], base: [], x: [], text: [] }]));
     for (const bar of all) {
       const t = byState.get(bar.state) || byState.get("error");
-      t.y.push(bar.lane);
+      t.y.push(slots ? slots.get(bar.index) : bar.lane);
       t.base.push(bar.start);
       t.x.push(bar.duration);
       t.text.push(barHover(bar, labels.get(bar.lane) || bar.lane));
@@ -191,8 +221,8 @@ export class RunTimeline {
     }];
   }
 
-  layout(data, whole) {
-    const lanes = data.lanes.length;
+  layout(data, whole, drawn) {
+    const lanes = drawn.names.length;
     const { compact, xMax, marginLeft } = this.options;
     const shapes = [];
     const annotations = [];
@@ -229,8 +259,8 @@ export class RunTimeline {
         fixedrange: compact,
       },
       yaxis: {
-        type: "category", categoryorder: "array", categoryarray: data.lanes, tickvals: data.lanes,
-        ticktext: data.lane_labels, autorange: "reversed", automargin: marginLeft === undefined,
+        type: "category", categoryorder: "array", categoryarray: drawn.names, tickvals: drawn.names,
+        ticktext: drawn.labels, autorange: "reversed", automargin: marginLeft === undefined,
         showgrid: false, fixedrange: true, tickfont: { size: compact || lanes > 30 ? 9 : 11 },
       },
       shapes,

@@ -1,7 +1,7 @@
 // The sweep page, live: GET /api/sweeps/<id> until the sweep ends; one chart of throughput
 // against workers with the linear ideal and the fitted USL curve.
 import {
-  PLOTLY_CONFIG, PLOTLY_FONT, esc, fixed, getJSON, number, percent, poll, rate, seconds, setText,
+  PLOTLY_FONT, esc, fixed, getJSON, plot, number, percent, poll, rate, seconds, setText,
 } from "./fanout.js";
 
 const root = document.querySelector(".sweep-root");
@@ -86,7 +86,7 @@ function render(sweep) {
     yaxis: { title: { text: "throughput (tasks / s)" }, gridcolor: "#e2e8f0", rangemode: "tozero" },
     uirevision: "sweep",
   };
-  window.Plotly.react(chart, traces, layout, PLOTLY_CONFIG);
+  plot(chart, traces, layout);
   chart.dataset.points = String(sweep.points.length);
   chart.dataset.traces = String(traces.length);
 }

@@ -1,6 +1,6 @@
 // The workers page, live: GET /api/workers and GET /api/stats every second or so.
 import {
-  PLOTLY_CONFIG, PLOTLY_FONT, ago, count, esc, getJSON, poll, setText, shortWorker,
+  PLOTLY_FONT, ago, count, esc, getJSON, plot, poll, setText, shortWorker,
 } from "./fanout.js";
 
 const root = document.querySelector(".workers-root");
@@ -116,7 +116,7 @@ function renderStats(series) {
     },
     uirevision: "throughput",
   };
-  window.Plotly.react(chart, traces, layout, PLOTLY_CONFIG);
+  plot(chart, traces, layout);
   chart.dataset.points = String(series.seconds.length);
 }
 

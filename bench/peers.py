@@ -1,0 +1,590 @@
+"""The peers scenario: fanout beside the job queues a user already knows (Celery, Dramatiq, arq),
+on the same origin, the same task body and the same completion rule.
+
+Each peer gets a private redis-server of its own (same build and flags as the stack's: no
+persistence), so INFO commandstats counts one system alone; Celery also runs on the machine's
+RabbitMQ when one answers on 127.0.0.1:5672 (guest/guest), on a queue of its own name that is
+deleted afterwards. The bench starts each peer's worker processes per workload (subprocesses in
+their own process group) and stops them after it; every arm runs while the other systems'
+workers idle (their CPU and commands are not counted in it, only their share of the machine;
+they are not paused with SIGSTOP: an arq worker stopped and continued so died in a trial run).
+
+Completion rule, the same for all: the wall time runs from the first enqueue (fanout: the run's
+`submitted_at`) to the last task's end as the system's own tasks record it (peers: the task whose
+INCR brings the round's counter to its total pushes its end time, see `bench.peer_body`; fanout:
+the run record's `finished_at`). Worker CPU is user + system time of the worker processes and
+all their children (psutil) over the arm; Redis commands are the INFO commandstats delta over
+the arm, the bench's own waiting subtracted (commands inside Lua scripts count: work Redis does).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.metadata
+import importlib.util
+import os
+import statistics
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import psutil
+import redis as redis_lib
+
+from bench import peer_body
+from bench.measure import SETTLE_S, Ctx, ideal_s, urls
+from bench.model import Outcome, fmt
+from contract.records import RunSpec
+from contract.states import Strategy, Workload
+from fanout.children import Child, free_port, start
+from fanout.redis_server import start_redis
+
+RABBIT_URL = "amqp://guest:guest@127.0.0.1:5672//"
+COLUMNS = [
+    ("tput", "tasks/s"),
+    ("wall_s", "wall s"),
+    ("eff", "eff (nominal)"),
+    ("cpu_ms", "worker CPU per task, ms"),
+    ("cmds", "Redis commands per task"),
+]
+#: arq enqueues this many jobs at once (its pool's connections are limited).
+ENQUEUE_IN_FLIGHT = 16
+#: A peer's round that has not ended by then is given up, and the peer with it.
+ROUND_TIMEOUT_S = 120
+#: Every arm's slots in the I/O-wait workload.
+IO_SLOTS = 32
+
+
+@dataclass
+class Shape:
+    """One workload and how every system is tuned for it."""
+
+    key: str
+    title: str
+    delay_ms: int
+    body_bytes: int
+    workload: str
+    n_full: int
+    n_quick: int
+    #: (label, strategy, concurrency) of fanout's arms, on 2 workers.
+    fanout: list[tuple[str, str, int]]
+    #: Celery: (pool, concurrency per instance, instances, prefetch multiplier).
+    celery: tuple[str, int, int, int]
+    #: Dramatiq: (processes, threads per process).
+    dramatiq: tuple[int, int]
+    #: arq: (processes, max_jobs per process).
+    arq: tuple[int, int]
+    slots: int | None = None
+
+
+SHAPES = [
+    Shape(
+        "tiny",
+        "/delay/0",
+        0,
+        64,
+        "fetch",
+        1200,
+        200,
+        [
+            ("fanout asyncio C=64 (one job)", "asyncio", 64),
+            ("fanout hybrid W=2 x 8", "hybrid", 8),
+            ("fanout queue W=2 (one RQ job per URL)", "queue", 1),
+        ],
+        ("threads", 8, 2, 16),
+        (2, 8),
+        (2, 32),
+    ),
+    Shape(
+        "io",
+        "/delay/100",
+        100,
+        1024,
+        "fetch",
+        480,
+        96,
+        [
+            (f"fanout asyncio C={IO_SLOTS} (one job)", "asyncio", IO_SLOTS),
+            (f"fanout hybrid W=2 x {IO_SLOTS // 2}", "hybrid", IO_SLOTS // 2),
+        ],
+        ("threads", IO_SLOTS // 2, 2, 4),
+        (2, IO_SLOTS // 2),
+        (2, IO_SLOTS // 2),
+        slots=IO_SLOTS,
+    ),
+    Shape(
+        "cpu",
+        "cpu (~50 ms)",
+        0,
+        4096,
+        "cpu",
+        32,
+        8,
+        [("fanout queue W=2 (one RQ job per URL)", "queue", 1)],
+        ("prefork", 2, 1, 1),
+        (2, 1),
+        (2, 1),
+    ),
+]
+
+
+def installed(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+def rabbit_answers() -> str:
+    """'' when RabbitMQ answers on 127.0.0.1:5672 as guest, else why not."""
+    if not installed("kombu"):
+        return "kombu (Celery) is not installed"
+    from kombu import Connection
+
+    try:
+        with Connection(RABBIT_URL, connect_timeout=2) as conn:
+            conn.connect()
+    except Exception as exc:
+        return f"no RabbitMQ on 127.0.0.1:5672 as guest ({type(exc).__name__})"
+    return ""
+
+
+def tree_cpu_s(pids: list[int]) -> float:
+    """User + system seconds of these processes, their reaped children and their live ones."""
+    total = 0.0
+    for pid in pids:
+        with contextlib.suppress(psutil.Error):
+            proc = psutil.Process(pid)
+            for each in [proc, *proc.children(recursive=True)]:
+                with contextlib.suppress(psutil.Error):
+                    t = each.cpu_times()
+                    total += t.user + t.system + t.children_user + t.children_system
+    return total
+
+
+def command_total(client: redis_lib.Redis) -> int:
+    stats = client.info("commandstats")
+    return sum(int(v["calls"]) for k, v in stats.items() if k != "cmdstat_info")
+
+
+# --- the peers ---------------------------------------------------------------------------------
+
+
+class PeerStuck(RuntimeError):
+    """A peer's round did not end: the peer is left out of the rest of the workload."""
+
+
+@dataclass
+class Peer:
+    """One peer system on one broker: its private Redis, its workers for the current shape, and
+    how it enqueues a round."""
+
+    name: str
+    label: str
+    module: str
+    redis_url: str = ""
+    broker_url: str = ""
+    queue: str = field(default_factory=lambda: f"fanout-peer-{uuid.uuid4().hex[:8]}")
+    redis: redis_lib.Redis | None = None
+    workers: list[Child] = field(default_factory=list)
+    tuning: str = ""
+    _enqueue: Callable[[list[tuple[Any, ...]]], None] | None = None
+
+    def env(self, ctx: Ctx, **extra: str) -> dict[str, str]:
+        return {
+            **ctx.stack.env,
+            peer_body.BROKER_ENV: self.broker_url,
+            peer_body.COUNTER_ENV: self.redis_url,
+            peer_body.QUEUE_ENV: self.queue,
+            **extra,
+        }
+
+    def spawn(self, ctx: Ctx, name: str, args: list[str], **extra: str) -> None:
+        log = ctx.stack.work_dir / f"peer-{self.name}-{name}-{len(self.workers)}.log"
+        self.workers.append(start(name, [sys.executable, *args], log, env=self.env(ctx, **extra)))
+
+    def start_workers(self, ctx: Ctx, shape: Shape) -> None:
+        self.stop_workers()
+        if self.name.startswith("celery"):
+            pool, conc, instances, prefetch = shape.celery
+            self._celery_enqueue()
+            for i in range(instances):
+                args = ["-m", "celery", "-A", "bench.peer_celery", "worker", "-P", pool]
+                args += ["-c", str(conc), "--prefetch-multiplier", str(prefetch)]
+                args += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
+                args += ["-l", "WARNING", "-n", f"{self.name}{i}@%h", "-Q", self.queue]
+                self.spawn(ctx, "celery", args)
+            self.tuning = (
+                f"{instances} x `celery worker -P {pool} -c {conc} --prefetch-multiplier "
+                f"{prefetch}`"
+            )
+        elif self.name == "dramatiq":
+            processes, threads = shape.dramatiq
+            args = ["-m", "dramatiq", "bench.peer_dramatiq"]
+            args += ["--processes", str(processes), "--threads", str(threads)]
+            self.spawn(ctx, "dramatiq", args)
+            self._dramatiq_enqueue()
+            self.tuning = f"`dramatiq --processes {processes} --threads {threads}`"
+        else:
+            processes, max_jobs = shape.arq
+            for _ in range(processes):
+                self.spawn(ctx, "arq", ["-m", "bench.peer_arq"], FANOUT_PEER_MAX_JOBS=str(max_jobs))
+            self._arq_enqueue()
+            self.tuning = f"{processes} x arq worker, max_jobs {max_jobs}, poll_delay 10 ms"
+
+    def _celery_enqueue(self) -> None:
+        from bench.peer_celery import TASK, make_app
+
+        app = make_app(self.broker_url, self.queue)
+
+        def enqueue(arg_lists: list[tuple[Any, ...]]) -> None:
+            with app.producer_or_acquire() as producer:
+                for args in arg_lists:
+                    app.send_task(TASK, args=args, queue=self.queue, producer=producer)
+
+        self._enqueue = enqueue
+
+    def _dramatiq_enqueue(self) -> None:
+        from dramatiq import Message
+        from dramatiq.brokers.redis import RedisBroker
+
+        from bench.peer_dramatiq import ACTOR
+
+        broker = RedisBroker(url=self.broker_url)
+        broker.declare_queue(self.queue)
+
+        def enqueue(arg_lists: list[tuple[Any, ...]]) -> None:
+            for args in arg_lists:
+                message = Message(
+                    queue_name=self.queue, actor_name=ACTOR, args=args, kwargs={}, options={}
+                )
+                broker.enqueue(message)
+
+        self._enqueue = enqueue
+
+    def _arq_enqueue(self) -> None:
+        from arq import create_pool
+        from arq.connections import RedisSettings
+
+        from bench.peer_arq import FUNCTION
+
+        def enqueue(arg_lists: list[tuple[Any, ...]]) -> None:
+            async def main() -> None:
+                pool = await create_pool(RedisSettings.from_dsn(self.broker_url))
+                gate = asyncio.Semaphore(ENQUEUE_IN_FLIGHT)
+
+                async def one(args: tuple[Any, ...]) -> None:
+                    async with gate:
+                        await pool.enqueue_job(FUNCTION, *args, _queue_name=self.queue)
+
+                try:
+                    await asyncio.gather(*(one(args) for args in arg_lists))
+                finally:
+                    await pool.aclose()
+
+            asyncio.run(main())
+
+        self._enqueue = enqueue
+
+    def stop_workers(self) -> None:
+        for child in self.workers:
+            child.stop(timeout_s=10)
+        self.workers = []
+
+    def run_round(self, batch: list[str], shape: Shape, rounds: int) -> dict[str, float]:
+        """One measured round: enqueue every URL, wait for the last end, read the costs."""
+        assert self.redis is not None and self._enqueue is not None
+        key = f"peer-round:{uuid.uuid4().hex[:12]}"
+        arg_lists = [(url, shape.workload, rounds, key, len(batch)) for url in batch]
+        pids = [w.pid for w in self.workers]
+        self.redis.config_resetstat()
+        cpu = tree_cpu_s(pids)
+        t0 = time.time()
+        self._enqueue(arg_lists)
+        waits, deadline = 0, time.monotonic() + ROUND_TIMEOUT_S
+        while True:
+            waits += 1
+            done = self.redis.blpop([peer_body.done_key(key)], timeout=1)
+            if done is not None:
+                break
+            if time.monotonic() > deadline or not all(w.alive() for w in self.workers):
+                ended = int(self.redis.get(key) or 0)
+                raise PeerStuck(
+                    f"{self.label}: {ended}/{len(batch)} tasks ended after "
+                    f"{time.monotonic() - deadline + ROUND_TIMEOUT_S:.0f} s"
+                )
+        commands = command_total(self.redis) - waits  # less the bench's BLPOPs
+        cpu = tree_cpu_s(pids) - cpu
+        self.redis.delete(key)
+        return _sample(len(batch), float(done[1]) - t0, cpu, commands)
+
+
+def _sample(count: int, wall_s: float, cpu_s: float, commands: int) -> dict[str, float]:
+    return {
+        "wall_s": wall_s,
+        "tput": count / wall_s,
+        "cpu_ms": cpu_s / count * 1000,
+        "cmds": commands / count,
+    }
+
+
+def make_peers(ctx: Ctx, notes: list[str]) -> tuple[list[Peer], list[Child]]:
+    """The peers that are installed, each with a private redis-server (returned to stop)."""
+    peers: list[Peer] = []
+    servers: list[Child] = []
+
+    def private_redis(name: str) -> str:
+        url = f"redis://127.0.0.1:{free_port()}/0"
+        log = ctx.stack.work_dir / f"peer-redis-{name}.log"
+        data = ctx.stack.work_dir / f"peer-redis-{name}"
+        servers.append(start_redis(url, data, log, "--appendonly", "no"))
+        return url
+
+    wanted = [
+        ("celery-redis", "Celery {version} (redis broker)", "celery"),
+        ("celery-amqp", "Celery {version} (RabbitMQ broker)", "celery"),
+        ("dramatiq", "Dramatiq {version} (redis broker)", "dramatiq"),
+        ("arq", "arq {version}", "arq"),
+    ]
+    for name, label, module in wanted:
+        if not installed(module):
+            notes.append(
+                f"{label.replace(' {version}', '')}: skipped, `{module}` is not installed "
+                "(pip extra `peers`)."
+            )
+            continue
+        if name == "celery-amqp":
+            why = rabbit_answers()
+            if why:
+                notes.append(f"{label.replace(' {version}', '')}: skipped, {why}.")
+                continue
+        version = importlib.metadata.version(module)
+        peer = Peer(name, label.format(version=version), module)
+        peer.redis_url = private_redis(name)
+        peer.broker_url = RABBIT_URL if name == "celery-amqp" else peer.redis_url
+        peer.redis = redis_lib.Redis.from_url(peer.redis_url)
+        peers.append(peer)
+    return peers, servers
+
+
+def delete_rabbit_queue(queue: str) -> None:
+    from kombu import Connection
+
+    with contextlib.suppress(Exception), Connection(RABBIT_URL, connect_timeout=2) as conn:
+        channel = conn.default_channel
+        channel.queue_delete(queue)
+        channel.exchange_delete(queue)
+
+
+# --- fanout ------------------------------------------------------------------------------------
+
+
+def fanout_round(
+    ctx: Ctx, batch: list[str], shape: Shape, strategy: str, concurrency: int
+) -> dict[str, float]:
+    """One fanout run, measured like a peer's round; the bench's own polls are not counted."""
+    from producer.connection import fanout_queue
+    from producer.reader import load_run
+    from producer.submit import submit_run
+    from producer.wait import run_state
+
+    stack = ctx.stack
+    client = stack.client
+    spec = RunSpec(tuple(batch), Strategy(strategy), concurrency, Workload(shape.workload))
+    pids = stack.worker_pids()
+    client.config_resetstat()
+    cpu = tree_cpu_s(pids)
+    run_id = submit_run(client, fanout_queue(client), spec, stack.settings)
+    polls, deadline = 0, time.monotonic() + 300
+    while True:
+        polls += 1
+        state, _, _ = run_state(client, run_id)
+        if state == "done":
+            break
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"fanout {strategy} run {run_id} not done after 300 s")
+        time.sleep(0.01)
+    commands = command_total(client) - polls
+    cpu = tree_cpu_s(pids) - cpu
+    record = load_run(client, run_id)
+    if record["counts"]["ok"] != len(batch):
+        raise RuntimeError(f"fanout {strategy} run {run_id}: {record['counts']}")
+    wall_s = record["finished_at"] - record["submitted_at"]
+    return _sample(len(batch), wall_s, cpu, commands)
+
+
+# --- the scenario ------------------------------------------------------------------------------
+
+
+def task_seconds(batch: list[str], shape: Shape, rounds: int) -> float | None:
+    """One cpu task's CPU seconds, run in the bench process (the least of 3; CPU time, which
+    other processes on the machine disturb less than wall time): the cpu workload's nominal
+    bound is n of them on 2 cores."""
+    if shape.workload != "cpu":
+        return None
+    times = []
+    for url in batch[:3]:
+        started = time.process_time()
+        peer_body.fetch(url, "cpu", rounds)
+        times.append(time.process_time() - started)
+    return min(times)
+
+
+def _eff(shape: Shape, sample: dict[str, float], count: int, task_s: float | None) -> None:
+    if shape.slots:
+        sample["eff"] = ideal_s(count, shape.delay_ms / 1000, shape.slots) / sample["wall_s"]
+    elif task_s:
+        sample["eff"] = count * task_s / 2 / sample["wall_s"]
+
+
+def peers(ctx: Ctx) -> Outcome:
+    title = "fanout beside Celery, Dramatiq and arq: same origin, task body and completion rule"
+    out = Outcome("peers", title, COLUMNS)
+    notes: list[str] = []
+    rounds_n = ctx.size(4, 1)
+    cpu_rounds = ctx.stack.settings.cpu_rounds
+    loads = [os.getloadavg()[0]]
+    peer_list, servers = make_peers(ctx, notes)
+    tunings: list[str] = []
+    try:
+        for shape in SHAPES:
+            _run_shape(ctx, out, shape, peer_list, rounds_n, cpu_rounds, tunings)
+            loads.append(os.getloadavg()[0])
+    finally:
+        for peer in peer_list:
+            peer.stop_workers()
+            if peer.name == "celery-amqp":
+                delete_rabbit_queue(peer.queue)
+        for server in servers:
+            server.stop()
+    out.notes.extend(_intro_notes(ctx, rounds_n, cpu_rounds))
+    out.notes.extend(notes)
+    out.notes.extend(tunings)
+    out.notes.append(
+        "Load average (1 min) at the scenario's start and after each workload: "
+        + ", ".join(f"{x:.2f}" for x in loads)
+        + "."
+    )
+    return out
+
+
+def _intro_notes(ctx: Ctx, rounds_n: int, cpu_rounds: int) -> list[str]:
+    sizes = ", ".join(f"{s.title}: {ctx.size(s.n_full, s.n_quick)} tasks" for s in SHAPES)
+    return [
+        f"{sizes}; {rounds_n} rounds, each arm once per round, in reverse order every other "
+        "round; medians (spread in brackets). fanout on 2 SimpleWorkers (asyncio runs its one "
+        "job on one of them). The cpu task is a GET of a 4 KiB body then "
+        f"{cpu_rounds:,} rounds of `worker.cpu.burn` on its SHA-256, as fanout's task.",
+        "Every peer task: GET the URL (Celery and Dramatiq: one keep-alive `requests` Session "
+        "per thread; arq: one aiohttp ClientSession per worker), read the body, then one INCR "
+        "on a counter in the peer's Redis (included in its commands per task: fanout's own "
+        "records are its completion count, and are in its commands too). Wall: first enqueue "
+        "to the last task's recorded end. Worker CPU: every worker process and child (psutil), "
+        "idle polling included; the bench's enqueuing is not in it. Every arm runs while the "
+        "other systems' workers idle beside it (arq's poll every 10 ms). Redis commands: INFO "
+        "commandstats delta on the system's own private redis-server, the bench's waits less; "
+        "Celery on RabbitMQ counts only the counter's INCRs (AMQP traffic is not Redis's).",
+        f"eff (nominal): /delay/100: n x 100 ms / {IO_SLOTS} slots (every arm has "
+        f"{IO_SLOTS}) over the wall; cpu: n x one task's CPU time in the bench process / 2 cores "
+        "over the wall; /delay/0: none.",
+    ]
+
+
+def _run_shape(
+    ctx: Ctx,
+    out: Outcome,
+    shape: Shape,
+    peer_list: list[Peer],
+    rounds_n: int,
+    cpu_rounds: int,
+    tunings: list[str],
+) -> None:
+    n = ctx.size(shape.n_full, shape.n_quick)
+    origin = ctx.stack.origin_url
+    batch = urls(origin, n, shape.delay_ms, shape.body_bytes)
+    warm = urls(origin, min(n, 64), shape.delay_ms, shape.body_bytes)
+    ctx.workers(2)
+    for peer in peer_list:
+        peer.start_workers(ctx, shape)
+    arms: list[tuple[str, Callable[[list[str]], dict[str, float]]]] = []
+    ref = next((p for p in peer_list if p.name == "celery-redis"), None)
+    ref_label = f"{shape.title}: {ref.label}" if ref else None
+    for label, strategy, conc in shape.fanout:
+        out.new(f"{shape.title}: {label}", ref=ref_label)
+        arms.append((label, lambda b, s=strategy, c=conc: fanout_round(ctx, b, shape, s, c)))
+    for peer in peer_list:
+        out.new(f"{shape.title}: {peer.label}", baseline=True)
+        arms.append((peer.label, lambda b, p=peer: p.run_round(b, shape, cpu_rounds)))
+    tunings.append(
+        f"{shape.title} tuning: "
+        + "; ".join(f"{p.label}: {p.tuning}" for p in peer_list)
+        + "; fanout: "
+        + ", ".join(label for label, _, _ in shape.fanout)
+        + "."
+    )
+    task_s = task_seconds(batch, shape, cpu_rounds)
+    peer_list = list(peer_list)  # this workload's: a peer that gets stuck leaves it
+    try:
+        for peer in list(peer_list):  # warm-up: workers up, connections and sessions open
+            try:
+                peer.run_round(warm, shape, cpu_rounds)
+            except PeerStuck as exc:
+                _give_up(out, shape, peer, exc, peer_list, arms)
+        for _label, strategy, conc in shape.fanout:
+            fanout_round(ctx, warm, shape, strategy, conc)
+        paired: dict[str, list[float]] = {}
+        fanout_labels = {label for label, _, _ in shape.fanout}
+        for number in range(rounds_n):
+            order = list(arms) if number % 2 == 0 else arms[::-1]
+            tputs: dict[str, float] = {}
+            for label, run in order:
+                peer = next((p for p in peer_list if p.label == label), None)
+                if peer is None and label not in fanout_labels:
+                    continue  # given up earlier in this workload
+                try:
+                    sample = run(batch)
+                except PeerStuck as exc:
+                    assert peer is not None
+                    _give_up(out, shape, peer, exc, peer_list, arms)
+                    continue
+                _eff(shape, sample, n, task_s)
+                out.get(f"{shape.title}: {label}").add(**sample)
+                tputs[label] = sample["tput"]
+                time.sleep(SETTLE_S)
+            _pair(paired, tputs, shape, peer_list)
+    finally:
+        for peer in peer_list:
+            peer.stop_workers()
+    if paired:
+        out.notes.append(
+            f"{shape.title}, tasks/s ratios measured in the same round (median of rounds): "
+            + "; ".join(f"{k} {fmt(statistics.median(v))}x" for k, v in paired.items())
+            + "."
+        )
+
+
+def _give_up(
+    out: Outcome,
+    shape: Shape,
+    peer: Peer,
+    exc: PeerStuck,
+    peer_list: list[Peer],
+    arms: list[tuple[str, Callable[[list[str]], dict[str, float]]]],
+) -> None:
+    """Note why, stop the peer's workers and leave it out of the rest of this workload."""
+    out.notes.append(f"{shape.title}: {exc}; left out of the rest of this workload.")
+    peer.stop_workers()
+    peer_list.remove(peer)
+    arms[:] = [arm for arm in arms if arm[0] != peer.label]
+
+
+def _pair(
+    paired: dict[str, list[float]], tputs: dict[str, float], shape: Shape, peer_list: list[Peer]
+) -> None:
+    """Each fanout arm's tasks/s over each peer's, in this round."""
+    for label, strategy, _ in shape.fanout:
+        for peer in peer_list:
+            if tputs.get(peer.label) and label in tputs:
+                key = f"fanout {strategy} / {peer.name}"
+                paired.setdefault(key, []).append(tputs[label] / tputs[peer.label])

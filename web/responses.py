@@ -1,0 +1,469 @@
+"""The JSON API's response bodies, declared once as pydantic models: the OpenAPI document states
+their JSON Schema (web.openapi), and tests/web validate real responses against it, so a body that
+drifts from its model fails a test, not a client.
+
+The bodies are built by producer.reader, producer.workers, producer.stats, producer.scaling,
+producer.sweep and web.runview; every field listed without a default is always present.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic.json_schema import models_json_schema
+
+from contract import keys
+from contract.states import RunState, Strategy, TaskState, Workload
+from contract.target import TargetMode
+from web.runview import MAX_PAGE_ROWS, SORT_KEYS
+
+REF_TEMPLATE = "#/components/schemas/{model}"
+
+Count = Annotated[int, Field(ge=0)]
+Id = Annotated[str, Field(pattern=f"^{keys.ID_PATTERN}$", description="12 hex digits")]
+SortKey = Literal[SORT_KEYS]  # type: ignore[valid-type]
+
+
+class Error(BaseModel):
+    """Every 4xx and 5xx of the API: what is wrong, and which field (and line) when one is."""
+
+    error: str
+    field: str | None
+
+
+#: How many tasks are in each state (every state, 0 when none).
+StateCounts: type[BaseModel] = create_model(
+    "StateCounts",
+    **{state.value: (Count, ...) for state in TaskState},  # type: ignore[call-overload]
+)
+
+
+class RunSpec(BaseModel):
+    urls: list[str] = Field(
+        default=[], description="With the tasks of a page: the URLs of its indexes (`offset` on)"
+    )
+    strategy: Strategy
+    concurrency: Annotated[int, Field(ge=1)]
+    workload: Workload
+
+
+class Task(BaseModel):
+    index: Count
+    url: str
+    state: TaskState
+    status_code: int | None
+    bytes: Count
+    error: str | None
+    started_at: float | None
+    finished_at: float | None
+    duration_s: float | None
+    cpu_s: float | None
+    worker: str | None
+    host: str | None
+    pid: int | None
+    thread: str | None
+    cores: int | None
+    attempt: Annotated[int, Field(ge=1)]
+
+
+class Start(BaseModel):
+    """A task that started and has not ended."""
+
+    index: Count
+    url: str
+    started_at: float
+    worker: str
+    host: str
+    pid: int
+    thread: str
+    attempt: Annotated[int, Field(ge=1)]
+
+
+class Summary(BaseModel):
+    tasks: Count
+    timed: Count
+    wall_s: float | None
+    latency_s: float | None
+    sum_s: float
+    work_s: float
+    ideal_s: float | None
+    efficiency: float | None
+    speedup: float | None
+    peak_concurrency: int | None
+    throughput_per_s: float | None
+    slots: Count
+    cores: int | None
+    counts: StateCounts  # type: ignore[valid-type]
+
+
+class CostFigures(BaseModel):
+    """What the processes that ran a run cost the operating system (contract.cost): one host's
+    workers summed, or every host's."""
+
+    workers: Count = Field(description="Worker processes that ran jobs of the run")
+    jobs: Count
+    memory_idle_bytes: Count = Field(
+        description="RSS of those workers when their first job of the run started"
+    )
+    memory_peak_bytes: Count = Field(
+        description="Peak RSS of each worker plus the USS of its pool children, summed"
+    )
+    memory_added_bytes: Count = Field(description="The peak less the idle workers")
+    processes: Count = Field(description="The workers and their pool children that ran tasks")
+    processes_started: Count = Field(description="Of the children, those forked for the run")
+    threads: Count = Field(description="Threads of those processes at their peak")
+    threads_started: Count = Field(description="Threads absent when their job started")
+    ctx_switches_voluntary: Count
+    ctx_switches_involuntary: Count
+    cpu_user_s: Annotated[float, Field(ge=0)]
+    cpu_system_s: Annotated[float, Field(ge=0)]
+    samples: Count
+
+
+class Cost(BaseModel):
+    hosts: dict[str, CostFigures]
+    total: CostFigures
+
+
+class Run(BaseModel):
+    id: Id
+    spec: RunSpec
+    state: RunState
+    total: Count
+    done: Count
+    counts: StateCounts  # type: ignore[valid-type]
+    duplicates: Count
+    jobs: Count
+    workers_at_start: Count
+    comparison: Id | None
+    submitted_at: float | None
+    started_at: float | None
+    finished_at: float | None
+    first_task_at: float | None
+    summary: Summary
+    cost: Cost | None = Field(
+        default=None,
+        description="What the run cost the operating system, per host and in total (null "
+        "until a worker has measured one of its jobs)",
+    )
+    tasks: list[Task] = Field(default=[], description="Ended tasks by index")
+    running: list[Start] = Field(default=[], description="Started, not ended")
+    now: float = Field(default=0, description="The server's clock, epoch seconds")
+    since: Count = Field(
+        default=0, description="Echoes the `since` parameter: `tasks` holds only newer ones"
+    )
+    offset: Count = Field(default=0, description="The page's first index")
+    limit: Annotated[int, Field(ge=1)] = Field(default=1, description="The page's size")
+    next_offset: int | None = Field(
+        default=None, description="The next page's `offset`, null on the last page"
+    )
+
+
+class RunList(BaseModel):
+    runs: list[Run]
+    limit: Count
+    offset: Count
+
+
+class Comparison(BaseModel):
+    id: Id
+    spec: RunSpec
+    submitted_at: float | None
+    state: RunState
+    runs: list[Run]
+    now: float
+
+
+class RunAccepted(BaseModel):
+    id: Id
+    url: str
+
+
+class RunLink(BaseModel):
+    id: Id
+    strategy: Strategy
+    url: str
+
+
+class ComparisonAccepted(BaseModel):
+    id: Id
+    url: str
+    runs: list[RunLink]
+
+
+class CurrentJob(BaseModel):
+    id: str
+    description: str | None
+    run_id: str | None
+
+
+class Worker(BaseModel):
+    name: str
+    host: str | None
+    pid: int | None
+    state: str
+    current_job: CurrentJob | None
+    jobs_done: Count
+    jobs_failed: Count
+    working_s: float
+    born_at: float | None
+    rq_heartbeat_at: float | None
+    heartbeat_at: float | None
+    alive: bool
+
+
+class Queue(BaseModel):
+    name: str
+    queued: Count
+    started: Count
+    deferred: Count
+    scheduled: Count
+    finished: Count
+    failed: Count
+    canceled: Count
+
+
+class GoneWorker(BaseModel):
+    name: str
+    host: str
+    joined_at: float
+    left_at: float
+    heartbeat_at: float | None
+    how: str
+
+
+class Workers(BaseModel):
+    now: float
+    queue: Queue
+    workers: list[Worker]
+    live: Count
+    gone: list[GoneWorker]
+
+
+class TreeProcess(BaseModel):
+    """One process of a host's tree (worker.proctree), listed after its parent."""
+
+    pid: Count
+    ppid: Count
+    depth: Count
+    role: Literal["supervisor", "worker", "scheduler", "horse", "child", "other"]
+    state: str = Field(description="RQ's, for a worker; busy or idle below one")
+    worker: str | None
+    name: str
+    cmd: str
+    status: str
+    threads: Count
+    rss: Count = Field(description="Resident memory, bytes")
+    cpu: Annotated[float, Field(ge=0, description="% of one core over the last second")]
+
+
+class HostTree(BaseModel):
+    host: str
+    hostname: str
+    at: float
+    cost_ms: Annotated[float, Field(ge=0, description="CPU the supervisor's previous publish took")]
+    fork_workers: bool
+    processes: list[TreeProcess]
+
+
+class ProcessTree(BaseModel):
+    """`GET /api/workers/tree`: producer.proctree's reading of every live host's snapshot."""
+
+    now: float
+    hosts: list[HostTree]
+
+
+class Stats(BaseModel):
+    start: int
+    end: int
+    step_s: Literal[1]
+    seconds: list[int]
+    tasks: list[Count]
+    workers: list[Count]
+    total_tasks: Count
+    peak_tasks_per_s: Count
+    live_workers: Count
+
+
+class Health(BaseModel):
+    status: Literal["ok", "unavailable"]
+    redis: Literal["ok", "unreachable"]
+    error: str = ""
+    persistence: dict[str, Any] | None = Field(
+        default=None,
+        description="Whether a Redis restart would lose queued work (`durability`: aof, "
+        "snapshots, none or unknown), with a sentence to show",
+    )
+
+
+class Target(BaseModel):
+    mode: TargetMode
+    n: Count
+
+
+class HostShare(BaseModel):
+    host: str
+    share: int | None
+    live: Count
+    running: int | None
+    stopping: Count
+    max: int | None
+
+
+class WorkerTarget(BaseModel):
+    target: Target | None
+    hosts: list[HostShare]
+    live: Count
+    max_per_host: Count
+    sweep: str | None
+
+
+class SweepAccepted(BaseModel):
+    id: Id
+    url: str
+
+
+class SweepPoint(BaseModel):
+    workers: Annotated[int, Field(ge=1)]
+    throughput: float | None
+    wall_s: float | None
+    efficiency: float | None
+    run_id: Id
+    others_cores: float | None
+
+
+class UslFit(BaseModel):
+    lam: float
+    sigma: Annotated[float, Field(ge=0)]
+    kappa: Annotated[float, Field(ge=0)]
+    r2: float
+    peak_n: float | None
+    knee_n: int | None
+
+
+class Series(BaseModel):
+    n: list[Any]
+    x: list[Any]
+
+
+class Sweep(BaseModel):
+    id: Id
+    state: Literal["queued", "running", "done", "failed"]
+    error: str | None
+    spec: dict[str, Any]
+    workers: list[int]
+    step: Count
+    phase: str | None
+    run_id: str | None
+    driver: str | None
+    submitted_at: float
+    finished_at: float | None
+    restore: dict[str, Any] | None
+    points: list[SweepPoint]
+    fit: UslFit | None
+    fit_note: str | None
+    curve: Series | None
+    ideal: Series | None
+    now: float
+
+
+class TaskRow(BaseModel):
+    index: Count
+    url: str
+    state: TaskState
+    status: int | None
+    bytes: int | None
+    start: float | None = Field(description="Seconds from the run's first start")
+    duration: float | None
+    cpu: float | None
+    lane: str = Field(description="host / worker / pid / thread")
+    lane_label: str
+    attempt: int | None
+    error: str | None
+
+
+class TaskPage(BaseModel):
+    sort: SortKey
+    order: Literal["asc", "desc"]
+    state: TaskState | None
+    offset: Count
+    limit: Annotated[int, Field(ge=1, le=MAX_PAGE_ROWS)]
+    matched: Count = Field(description="Rows the filter selects, over all pages")
+    total: Count
+    rows: Annotated[list[TaskRow], Field(max_length=MAX_PAGE_ROWS)]
+
+
+class Bars(BaseModel):
+    """One column per field, a value per bar."""
+
+    index: list[Any]
+    lane: list[Any]
+    start: list[Any]
+    duration: list[Any]
+    state: list[Any]
+    url: list[Any]
+    status: list[Any]
+    bytes: list[Any]
+    cpu: list[Any]
+    error: list[Any]
+
+
+class Running(BaseModel):
+    index: list[float]
+    lane: list[float]
+    start: list[float]
+    url: list[str]
+
+
+class Bins(BaseModel):
+    width: float
+    count: Count
+    busy: list[list[float]]
+    ended: list[list[float]]
+    failed: list[list[float]]
+
+
+class Timeline(BaseModel):
+    model_config = ConfigDict(title="Timeline")
+
+    mode: Literal["bars", "bins", "empty"]
+    lanes: list[str]
+    lane_labels: list[str]
+    end: float
+    ended: Count
+    final: bool
+    from_: float = Field(default=0, alias="from")
+    to: float = 0
+    since: Count = 0
+    now: float = 0
+    bars: Bars | None = None
+    running: Running | None = None
+    bins: Bins | None = None
+
+
+RESPONSES: tuple[type[BaseModel], ...] = (
+    Error,
+    Run,
+    RunList,
+    Comparison,
+    RunAccepted,
+    ComparisonAccepted,
+    Workers,
+    ProcessTree,
+    Stats,
+    Health,
+    WorkerTarget,
+    SweepAccepted,
+    Sweep,
+    TaskPage,
+    Timeline,
+)
+
+
+def response_schemas() -> dict[str, Any]:
+    """The response bodies' JSON Schemas, as OpenAPI components (with the models they name)."""
+    _, top = models_json_schema(
+        [(model, "validation") for model in RESPONSES], ref_template=REF_TEMPLATE
+    )
+    return dict(top.get("$defs", {}))
