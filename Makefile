@@ -81,11 +81,13 @@ imports: $(BIN)/fanout ## The import contracts in pyproject.toml (import-linter)
 typecheck: $(BIN)/fanout ## mypy, strict on contract/, producer/ and worker/ (pyproject.toml)
 	$(BIN)/mypy
 
+# The bench is a development tool of the checkout (not installed with the package): it runs
+# from the repository root, where `bench` is importable.
 bench: $(BIN)/fanout $(ASSETS) ## Run the benchmarks, write bench/RESULTS.md
-	$(BIN)/fanout bench
+	$(BIN)/python -m bench.harness
 
 bench-quick: $(BIN)/fanout $(ASSETS) ## Reduced benchmark set (CI smoke)
-	$(BIN)/fanout bench --quick
+	$(BIN)/python -m bench.harness --quick
 
 clean: ## Remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache test-artifacts node_modules web/static/vendor

@@ -1,5 +1,7 @@
-"""`fanout bench [--quick] [--scenario NAME ...] [--out DIR]`: start a private stack, run the
-scenarios, write the report (RESULTS.md) and the scaling chart (scaling.svg) into DIR.
+"""`python -m bench.harness [--quick] [--out DIR] [SCENARIO ...]`, from the repository root
+(`make bench`; the bench is a development tool, not installed with the package): start a
+private stack, run the scenarios, write the report (RESULTS.md) and the scaling chart
+(scaling.svg) into DIR.
 
 The full run repeats every scenario 3 times (about 10 minutes on 2 cores); `--quick` runs each
 scenario once on reduced sizes (CI smoke, under 2 minutes), and its verdicts are indicative only.
@@ -218,10 +220,16 @@ if __name__ == "__main__":
     import argparse
 
     parser = argparse.ArgumentParser(
-        prog="python -m bench.harness", description="Development entry: some scenarios only."
+        prog="python -m bench.harness",
+        description="Benchmark every strategy against bare baselines on a private stack.",
     )
-    parser.add_argument("scenarios", nargs="*", help="scenario names (default: all)")
-    parser.add_argument("--quick", action="store_true")
+    parser.add_argument(
+        "scenarios",
+        nargs="*",
+        help="run only these (default: all), spliced into OUT/results.json: the other "
+        "scenarios' results are kept. `scale` runs only when full or named.",
+    )
+    parser.add_argument("--quick", action="store_true", help="a reduced set (CI smoke)")
     parser.add_argument("--out", type=Path, default=Path("bench"))
     parser.add_argument("--render", action="store_true", help="rewrite the report from its JSON")
     parser.add_argument(
@@ -238,4 +246,10 @@ if __name__ == "__main__":
     if options.render:
         rerender(options.out)
         sys.exit(0)
-    sys.exit(main(options.quick, options.out, set(options.scenarios) or None))
+    only = set(options.scenarios) or None
+    try:
+        chosen(options.quick, only)
+        previous_results(options.quick, options.out, only)
+    except ValueError as exc:
+        parser.error(str(exc))  # exit code 2, with the message
+    sys.exit(main(options.quick, options.out, only))

@@ -117,7 +117,7 @@ def render(
     lines = [
         "# fanout bench results",
         "",
-        f"Written by `fanout bench{' --quick' if quick else ''}` on "
+        f"Written by `python -m bench.harness{' --quick' if quick else ''}` on "
         f"{written_at}: {mode} mode, every scenario {reps} time(s), "
         f"{seconds / 60:.1f} min in all, on a private stack (redis-server without persistence, "
         "the origin, and workers restarted between scenarios). Quote the ratios: absolute times "

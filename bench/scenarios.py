@@ -240,6 +240,42 @@ def _note_chunk_bound(out: Outcome, batch: list[str], c: int, w: int, d: float) 
     )
 
 
+def hybrid_balance(ctx: Ctx) -> Outcome:
+    """Hybrid against the best strategy on the same slots: its chunks must leave no worker a
+    spare wave while another idles."""
+    out = Outcome("hybrid-balance", "hybrid vs threads, asyncio and bare RQ chunks at W", FETCH)
+    n, delay_ms, c = ctx.size(800, 96), ctx.size(100, 50), 32
+    d, batch = delay_ms / 1000, urls(ctx.stack.origin_url, n, delay_ms)
+    out.notes.append(
+        f"{n} URLs of {delay_ms} ms; hybrid with {c} threads per job on W workers; threads and "
+        f"asyncio with W x {c} in flight on one worker; bare RQ with W even chunks of {c} threads."
+    )
+    for w in (1, 2) if ctx.quick else (1, 2, 4, 8):
+        slots = min(n, w * c)
+        hyb = out.new(f"fanout hybrid W={w} x {c}")
+        others = [
+            (out.new(f"fanout threads C={w * c} (W={w})"), "threads"),
+            (out.new(f"fanout asyncio C={w * c} (W={w})"), "asyncio"),
+        ]
+        base = out.new(f"bare RQ even chunks W={w} x {c}", baseline=True)
+        size = -(-n // w)
+        chunks = [(batch[i : i + size], c) for i in range(0, n, size)]
+        for _ in range(ctx.reps):
+            ctx.workers(w)
+            hyb.add(**fanout_run(ctx, batch, "hybrid", c, delay_s=d, slots=slots))
+            for series, strategy in others:
+                series.add(**fanout_run(ctx, batch, strategy, w * c, delay_s=d, slots=slots))
+            ctx.workers(w, "bare")
+            base.add(**bare(ctx, "bench.jobs.fetch_chunk", chunks, n, d, slots))
+        rivals = [s for s, _ in others] + [base]
+        best = max((s.median("eff") or 0.0 for s in rivals), default=0.0)
+        value = hyb.median("eff")
+        ok = None if value is None or not best else value >= 0.95 * best
+        ratio = None if value is None or not best else value / best
+        out.check(f"hybrid W={w}: eff >= 0.95 x the best", fmt(ratio, 3), fmt(best, 3), ok)
+    return out
+
+
 def tiny_tasks(ctx: Ctx) -> Outcome:
     cols = [
         ("wall_s", "wall s"),
@@ -347,6 +383,7 @@ def _all():
         ("asyncio-c500", asyncio_c500),
         ("queue-scaling", queue_scaling),
         ("hybrid-scaling", hybrid_scaling),
+        ("hybrid-balance", hybrid_balance),
         ("tiny-tasks", tiny_tasks),
         ("cpu", cpu),
         ("cpu-sweep", cpu_sweep),

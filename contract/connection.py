@@ -3,7 +3,8 @@
 * `socket_connect_timeout=2`: loopback or a LAN connects in milliseconds; two seconds means
   Redis is down, and the caller's own retry (a worker's backoff, a page's 503) takes over.
 * `socket_timeout=10`: above the longest blocking call fanout makes (a worker's BLMOVE waits
-  1 s at a time, see `worker.process`), so only a Redis that stopped answering trips it.
+  1 s at a time, see `worker.process`; a producer's XREAD BLOCK at most 5 s, see
+  `producer.wait`), so only a Redis that stopped answering trips it.
 * `health_check_interval=30`: a connection idle that long is PINGed before reuse, so a Redis
   restart is noticed at the next call rather than as a broken pipe mid-write.
 """

@@ -86,6 +86,18 @@ def ended_runs_key() -> str:
     return f"{PREFIX}ended"
 
 
+def run_ends_key() -> str:
+    """Stream, capped: one entry per run's end (`run`: its id), written with its last task, so
+    a producer that waits for a run blocks on a read (XREAD BLOCK) rather than polling it. One
+    stream for every run: a stream costs ~4.7 KB even with one entry."""
+    return f"{PREFIX}ends"
+
+
+#: Entries the run-ends and beats streams keep (about; XADD MAXLEN ~): a second's worth and
+#: more, so a waiter between two reads misses none (it reads the run anyway each second).
+STREAM_KEPT = 1000
+
+
 def active_comparisons_key() -> str:
     """Set: comparisons with runs not released yet; the reconcilers release them."""
     return f"{PREFIX}compare:active"
@@ -116,6 +128,12 @@ def worker_cpu_key(worker_name: str) -> str:
     """Sorted set: `time busy own` CPU samples (seconds) scored by time: the machine's busy CPU
     and the worker's own (with its children), to tell how busy other processes kept the host."""
     return f"{PREFIX}workers:cpu:{worker_name}"
+
+
+def worker_beats_key() -> str:
+    """Stream, capped: one entry per worker CPU sample (`at`: its time), so a producer waiting
+    for a run's host load wakes on the sample that brings it rather than polling."""
+    return f"{PREFIX}workers:beats"
 
 
 #: How long the per-second throughput and worker history is kept.

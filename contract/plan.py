@@ -20,10 +20,6 @@ from contract.states import Strategy
 #: Seconds added to a job's timeout beyond the worst case of its tasks' deadlines.
 JOB_TIMEOUT_MARGIN_S = 60
 
-#: A hybrid chunk holds at most this many waves of its threads: longer chunks cost fewer jobs,
-#: shorter ones balance better over the workers.
-MAX_WAVES_PER_CHUNK = 4
-
 
 @dataclass(frozen=True)
 class RunTasks:
@@ -67,11 +63,13 @@ class RunTasks:
 
 
 def hybrid_chunk_size(spec: RunSpec, workers: int) -> int:
-    """`concurrency` tasks per wave, and as many waves per chunk as keep every worker busy with
-    at least four chunks (between 1 and MAX_WAVES_PER_CHUNK waves)."""
-    per_wave = max(1, spec.concurrency)
-    waves = len(spec.urls) // (per_wave * max(1, workers) * 4)
-    return per_wave * max(1, min(MAX_WAVES_PER_CHUNK, waves))
+    """One chunk per live worker, as even as whole tasks allow: each worker then runs
+    ceil(n / (workers * concurrency)) waves, the fewest any cut into jobs can give, and none is
+    left a spare chunk while another idles. With no live worker, how many will come is unknown:
+    chunks of one wave each, which any number of them share out."""
+    if workers < 1:
+        return max(1, spec.concurrency)
+    return max(1, -(-len(spec.urls) // workers))
 
 
 def partition(spec: RunSpec, chunk_size: int = 1) -> list[list[list[Any]]]:

@@ -21,6 +21,12 @@ def task_line(task: dict[str, Any]) -> str:
     return f"[-] {domain} [{task['url']}]: {state} ({detail})"
 
 
+def say(line: str) -> None:
+    """One line on stdout, flushed now: a pipe would otherwise hold it until the batch ends.
+    Plain `print`, so that under a live progress bar rich's stdout proxy puts it above the bar."""
+    print(line, flush=True)
+
+
 def seconds(value: float | None) -> str:
     return "-" if value is None else f"{fixed(value, 3, grouped=True)} s"
 

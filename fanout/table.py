@@ -11,7 +11,6 @@ from typing import Any
 from rich.table import Table
 
 from fanout.report import busy_warning, mebibytes
-from producer.comparison import rows as producer_rows
 from producer.numbers import count, counted, fixed
 
 #: Joins the least and the greatest of a range: an en dash (U+2013).
@@ -22,25 +21,6 @@ HEADERS = [
     "strategy", "wall", "ideal", "efficiency", "speed-up vs sequential",
     "memory added", "processes", "threads", "ctx switches vol/invol", "CPU user/sys", "ok",
 ]  # fmt: skip
-
-
-def comparison_rows(comparison: dict[str, Any]) -> list[dict[str, Any]]:
-    """The producer's rows; built from the runs for a record written before rows existed."""
-    rows = comparison.get("rows")
-    if rows is not None:
-        return rows
-    strategies = comparison.get("strategies") or list(
-        dict.fromkeys(run["spec"]["strategy"] for run in comparison["runs"])
-    )
-    repeat = comparison.get("repeat") or max(
-        (sum(1 for r in comparison["runs"] if r["spec"]["strategy"] == s) for s in strategies),
-        default=1,
-    )
-    return producer_rows(comparison["runs"], strategies, repeat)
-
-
-def _repeat(comparison: dict[str, Any], rows: list[dict[str, Any]]) -> int:
-    return comparison.get("repeat") or max((len(row["run_ids"]) for row in rows), default=1)
 
 
 def _cell(stat: dict[str, float] | None, median: Callable[[float], str], ranged: bool) -> str:
@@ -68,8 +48,8 @@ def _times(value: float) -> str:
 
 def comparison_cells(comparison: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     """The headers and one row of text cells per strategy, for either kind of table."""
-    rows = comparison_rows(comparison)
-    ranged = _repeat(comparison, rows) > 1
+    rows = comparison["rows"]
+    ranged = comparison["repeat"] > 1
     cells = []
     for row in rows:
         strategy = row["strategy"]
@@ -120,7 +100,7 @@ def comparison_title(comparison: dict[str, Any]) -> str:
     spec = comparison["spec"]
     total = comparison.get("total") or len(spec.get("urls", ()))
     title = f"{counted(total, 'URL')}, concurrency {count(spec['concurrency'])}, {spec['workload']}"
-    repeat = _repeat(comparison, comparison_rows(comparison))
+    repeat = comparison["repeat"]
     if repeat > 1:
         title += f"; each strategy run {count(repeat)} times: median (min{RANGE_DASH}max)"
     if comparison.get("provisional"):
@@ -137,7 +117,7 @@ def comparison_notes(comparison: dict[str, Any]) -> list[str]:
         "[i] memory added: the peak of the worker and its pool children over the idle worker; "
         "processes and threads: those that ran the run (started: created for it)",
     ]
-    if _repeat(comparison, comparison_rows(comparison)) > 1:
+    if comparison["repeat"] > 1:
         notes += [
             f"[i] with repeats, each figure is the median of the rounds (min{RANGE_DASH}max)",
             "[i] speed-up vs sequential is the median of the per-round ratios (each round's "
@@ -149,7 +129,7 @@ def comparison_notes(comparison: dict[str, Any]) -> list[str]:
 def comparison_warning(comparison: dict[str, Any]) -> str | None:
     """One line naming the strategies whose runs met a busy worker host, with the most cores
     other processes took from any of them (and fanout's own services, the most of each)."""
-    busy = [row["strategy"] for row in comparison_rows(comparison) if row["busy"]]
+    busy = [row["strategy"] for row in comparison["rows"] if row["busy"]]
     if not busy:
         return None
     loads = [
@@ -170,7 +150,7 @@ def comparison_warning(comparison: dict[str, Any]) -> str | None:
         "max_others_cores": max((load["max_others_cores"] for load in loads), default=None),
         "own_cores": own,
     }
-    repeat = _repeat(comparison, comparison_rows(comparison))
+    repeat = comparison["repeat"]
     advice = "try --repeat 3" if repeat <= 1 else "try a larger --repeat"
     return busy_warning(worst, advice, busy)
 

@@ -23,7 +23,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from fanout.report import task_line
+from fanout.report import say, task_line
 from producer.numbers import count
 from producer.reader import load_comparison, load_run
 from producer.wait import follow_run, wait_for_run, wait_until_final
@@ -97,12 +97,6 @@ class StrategyBars:
         )
 
 
-def say(line: str) -> None:
-    """One line on stdout, flushed now: a pipe would otherwise hold it until the batch ends.
-    Plain `print`, so that under a live progress bar rich's stdout proxy puts it above the bar."""
-    print(line, flush=True)
-
-
 def follow(redis: Redis, run_id: str, label: str, total: int, timeout_s: float) -> dict[str, Any]:
     """Print each task's line as it ends, in the order they end, as the tutorial did."""
     # On a terminal the bar and the lines share the screen: rich prints stdout above the bar.
@@ -117,7 +111,7 @@ def follow(redis: Redis, run_id: str, label: str, total: int, timeout_s: float) 
             progress.update(bar, completed=done)
 
         record = follow_run(redis, run_id, show, timeout_s=timeout_s)
-    return wait_until_final(redis, run_id, record)
+    return wait_until_final(redis, run_id, record, include_tasks=False)
 
 
 def wait(redis: Redis, run_id: str, label: str, total: int, timeout_s: float) -> dict[str, Any]:
@@ -129,8 +123,10 @@ def wait(redis: Redis, run_id: str, label: str, total: int, timeout_s: float) ->
             run_id,
             timeout_s=timeout_s,
             on_progress=lambda done, _total: progress.update(bar, completed=done),
+            include_tasks=False,
         )
-    return wait_until_final(redis, run_id, record)
+    wait_until_final(redis, run_id, record, include_tasks=False)
+    return load_run(redis, run_id)  # the whole record, tasks and all, read once
 
 
 def wait_for_comparison(redis: Redis, comparison_id: str, timeout_s: float) -> None:
@@ -143,19 +139,20 @@ def wait_for_comparison(redis: Redis, comparison_id: str, timeout_s: float) -> N
     with strategy_progress(Console(stderr=True)) as progress:
         bars = StrategyBars(progress, tasks_per_strategy)
         ended: Counter[str] = Counter()
+        records: dict[str, dict[str, Any]] = {}
         for run in runs:
             strategy = run["spec"]["strategy"]
             bars.begin(strategy)
-            wait_for_run(
+            records[run["id"]] = wait_for_run(
                 redis,
                 run["id"],
                 timeout_s=max(1.0, deadline - time.monotonic()),
                 on_progress=lambda done, _total, strategy=strategy, before=ended[strategy]: (
                     bars.advance(strategy, before + done)
                 ),
+                include_tasks=False,
             )
             ended[strategy] += run["total"]
             bars.end(strategy, ended[strategy])
-    for run in runs:  # the last ones' host load comes after their last task
-        record = load_run(redis, run["id"], include_tasks=False)
-        wait_until_final(redis, run["id"], record, include_tasks=False)
+    for run_id, record in records.items():  # the last ones' host load comes after their end
+        wait_until_final(redis, run_id, record, include_tasks=False)

@@ -36,7 +36,7 @@ def _float(value: bytes | str | None) -> float | None:
 
 
 def parse_record(value: bytes | str) -> Any:
-    """orjson parses a 2,000-task run's records about 5x faster than `json.loads`. What it
+    """orjson parses a big run's records several times faster than `json.loads`. What it
     refuses and the stdlib accepts (NaN, a lone surrogate) is parsed by the stdlib, so every
     record the workers' `json.dumps` wrote still reads."""
     try:
@@ -62,30 +62,27 @@ def load_run(
     not grow with the run. Tasks are read only as asked: with `since=n`, the ones that ended after
     the first n (in the order they ended: a live page fetches only what is new); else a page by
     index, `offset` and `limit` (None: to the end). The peak concurrency of an ended run that
-    no worker has finalized yet is read from its tasks once and kept, unless `read_peak` is
-    False (a list of runs leaves it None rather than read tasks).
+    no worker has finalized yet is read from its tasks (the finalizing worker keeps it), unless
+    `read_peak` is False (a list of runs leaves it None rather than read tasks). A read never
+    writes.
     """
     raw_run = redis.hgetall(keys.run_key(run_id))
     if not raw_run:
         raise RunNotFound(run_id)
     run = {_text(k): _text(v) for k, v in raw_run.items()}
-    spec_fields = json.loads(run["spec"])
-    legacy_urls = spec_fields.pop("urls", None)  # a run stored before URLs had their own list
-    spec = RunSpec.from_dict({**spec_fields, "urls": ()})
-    total = int(run.get("total") or len(legacy_urls or ()))
+    spec = RunSpec.from_dict({**json.loads(run["spec"]), "urls": ()})
+    total = int(run["total"])
     done = int(run.get("done") or 0)
     task_dicts: list[dict[str, Any]] = []
     running_raw: dict[Any, Any] = {}
-    if include_tasks or ("t_timed" not in run and done):
-        if since is not None and include_tasks:
+    if include_tasks:
+        if since is not None:
             task_dicts = _read_since(redis, run_id, since)
         else:
-            first = 0 if not include_tasks else max(0, offset)
-            last = total if limit is None or not include_tasks else min(total, first + limit)
+            first = max(0, offset)
+            last = total if limit is None else min(total, first + limit)
             task_dicts = _read_page(redis, run_id, first, last)
         running_raw = redis.hgetall(keys.running_key(run_id))
-    else:
-        running_raw = {}
     running_count = len(running_raw) if running_raw else int(redis.hlen(keys.running_key(run_id)))
     ended = {data["index"] for data in task_dicts}
     running = sorted(
@@ -102,21 +99,14 @@ def load_run(
         capacity = Capacity(facts.spans, slots_per_worker(spec, chunk_size), facts.served)
     counts = _counts(run)
     whole = since is None and offset == 0 and len(task_dicts) == done and bool(task_dicts)
-    if "t_timed" not in run and done:  # written before the totals existed: from its tasks
-        totals = Totals.from_tasks(
-            [TaskRecord.from_dict(data) for data in task_dicts], spec.workload
-        )
-    else:
-        cores = facts.cores if facts is not None else None
-        totals = Totals.from_fields(run, spec.workload, counts=counts, cores=cores)
-        if totals.peak is None and whole:  # every task is here anyway: the exact overlap
-            exact = Totals.from_tasks([TaskRecord.from_dict(d) for d in task_dicts], spec.workload)
-            totals = replace(totals, peak=exact.peak, cores=totals.cores or exact.cores)
-        elif totals.peak is None and read_peak and run.get("state") == RunState.DONE.value:
-            # Ended, not finalized yet: read once and kept, as the finalizing worker would.
-            peak = runfacts.read_peak(redis, run_id)
-            redis.hsetnx(keys.run_key(run_id), "t_peak", peak)
-            totals = replace(totals, peak=peak)
+    cores = facts.cores if facts is not None else None
+    totals = Totals.from_fields(run, spec.workload, counts=counts, cores=cores)
+    if totals.peak is None and whole:  # every task is here anyway: the exact overlap
+        exact = Totals.from_tasks([TaskRecord.from_dict(d) for d in task_dicts], spec.workload)
+        totals = replace(totals, peak=exact.peak, cores=totals.cores or exact.cores)
+    elif totals.peak is None and read_peak and run.get("state") == RunState.DONE.value:
+        # Ended, not finalized yet (`worker.finalize` keeps the peak): read, not kept.
+        totals = replace(totals, peak=runfacts.read_peak(redis, run_id))
     summary = summarize_totals(
         totals,
         workload=spec.workload,
@@ -161,10 +151,8 @@ def load_run(
             first = max(0, offset)
             stop = total if limit is None else min(total, first + limit)
             record["offset"] = first
-            record["spec"]["urls"] = (
-                legacy_urls[first:stop]
-                if legacy_urls is not None
-                else urls_list.read(redis, urls_list.owner(run, run_id), first, stop)
+            record["spec"]["urls"] = urls_list.read(
+                redis, urls_list.owner(run, run_id), first, stop
             )
         record["tasks"] = task_dicts
         record["running"] = [json.loads(start.to_json()) for start in running]
@@ -262,12 +250,10 @@ def load_comparison(
         state = "running"
     else:
         state = "queued"
-    repeat = int(data.get("repeat") or 1)
-    strategies = json.loads(data.get("strategies") or "null") or list(
-        dict.fromkeys(run["spec"]["strategy"] for run in runs)
-    )
+    repeat = int(data["repeat"])
+    strategies = json.loads(data["strategies"])
     spec = json.loads(data["spec"])
-    total = int(data.get("total") or len(spec.get("urls", ())))
+    total = int(data["total"])
     return {
         "id": comparison_id,
         "spec": spec,

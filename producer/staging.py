@@ -4,7 +4,8 @@ in bounded memory.
 Enqueueing 100,000 one-URL jobs in one MULTI held them all in the web process (+413 MB RSS,
 8.7 s). Instead the jobs are written in slices of SLICE jobs, each slice through RQ's own
 `enqueue_many` but pushed onto a staging list rather than the queue, every key with a TTL; the
-run's transaction then moves the staged ids onto the queue and lifts the TTLs (one Lua script).
+run's transaction then moves the staged ids onto the queue and lifts the TTLs
+(`producer/lua/staging_commit.lua`).
 A failure before that commits nothing a worker can see, and what was staged expires.
 """
 
@@ -18,7 +19,7 @@ from redis import Redis
 from rq import Queue
 from rq.job import Job
 
-from contract import keys
+from contract import keys, scripts
 
 #: Jobs above which a run is staged; below it, one MULTI holds them comfortably.
 STAGE_ABOVE = 2000
@@ -26,18 +27,6 @@ STAGE_ABOVE = 2000
 SLICE = 2000
 #: How long staged jobs wait for their run's commit before they expire.
 STAGING_TTL_S = 3600
-
-# KEYS: staging list, queue list.  ARGV: the job hash prefix.  Every staged id goes onto the
-# queue in order, its job hash made permanent again (RQ keeps queued jobs without a TTL).
-_COMMIT = """
-local ids = redis.call('LRANGE', KEYS[1], 0, -1)
-for _, id in ipairs(ids) do
-  redis.call('PERSIST', ARGV[1] .. id)
-  redis.call('RPUSH', KEYS[2], id)
-end
-redis.call('DEL', KEYS[1])
-return #ids
-"""
 
 
 class _StagingQueue(Queue):
@@ -76,4 +65,5 @@ def stage(redis: Redis, queue: Queue, run_id: str, datas: Iterable[Any]) -> int:
 
 def commit(pipe: Any, queue: Queue, run_id: str) -> None:
     """Queue the staged jobs, inside the caller's transaction."""
-    pipe.eval(_COMMIT, 2, keys.staging_key(run_id), queue.key, Job.redis_job_namespace_prefix)
+    queue_staged = scripts.register(pipe, "producer", "staging_commit")
+    queue_staged(keys=[keys.staging_key(run_id), queue.key], args=[Job.redis_job_namespace_prefix])

@@ -148,9 +148,8 @@ def submit_comparison_once(
     request: dict[str, object] = {
         "compare": spec.to_dict(),
         "strategies": [s.value for s in strategies],
+        "repeat": repeat,
     }
-    if repeat != 1:  # keys sent before repeats existed keep their fingerprint
-        request["repeat"] = repeat
     comparison_id = _id_for_key(redis, idempotency_key, request, settings.ttl_s)
     run_ids = _comparison_run_ids(redis, comparison_id)
     if run_ids is not None:

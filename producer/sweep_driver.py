@@ -5,10 +5,11 @@ the supervisor's loop already wakes once a second; and the sweep stays in Redis 
 so no step blocks (the pool keeps growing and shrinking while a run goes). `fanout worker` wires
 `SweepDriver.tick` into `worker.supervisor` (the worker package never imports the producer).
 
-One supervisor drives a sweep at a time: it takes the sweep's lease (SET NX, expiring) and
-renews it each tick. A supervisor that finds a running sweep with no lease knows its driver died
-mid-sweep, and fails it (`producer.sweep.fail_if_orphaned`) rather than resuming: the workers of
-a host that vanished mid-run would have skewed the point anyway.
+One supervisor drives a sweep at a time: it takes the sweep's lease (redis-py's `Lock`: SET NX
+with an expiry and a token) and renews it each tick. A supervisor that finds a running sweep
+with no lease knows its driver died mid-sweep, and fails it (`producer.sweep.fail_if_orphaned`)
+rather than resuming: the workers of a host that vanished mid-run would have skewed the point
+anyway.
 
 Steps, for each count N: set the total target to N; wait until exactly N workers are live
 (retired ones finish their job first); run the batch (`producer.submit.submit_run`); record the
@@ -20,10 +21,11 @@ from __future__ import annotations
 import json
 import logging
 import time
-import uuid
 from collections.abc import Callable
 
 from redis import Redis
+from redis.exceptions import LockError
+from redis.lock import Lock
 
 from contract import keys
 from contract.records import RunSpec
@@ -53,13 +55,6 @@ HOST_LOAD_WAIT_S = 5.0
 #: How long one run of the batch may take before the sweep fails.
 RUN_TIMEOUT_S = 1800.0
 
-_RENEW = """
-if redis.call('get', KEYS[1]) == ARGV[1] then
-  return redis.call('expire', KEYS[1], ARGV[2])
-end
-return 0
-"""
-
 
 class SweepDriver:
     """`tick()` once a second: claim or renew the current sweep, then move it one step on."""
@@ -70,22 +65,30 @@ class SweepDriver:
         """`host` names the driver in the sweep's record (the supervisor's host name)."""
         self.redis = redis
         self.settings = settings
-        self.instance = uuid.uuid4().hex
         self.host = host
+        self._lease: Lock | None = None
+
+    def lease(self, sweep_id: str) -> Lock:
+        """The sweep's driver lease as this driver sees it (one sweep at a time)."""
+        name = keys.sweep_driver_key(sweep_id)
+        if self._lease is None or self._lease.name != name:
+            self._lease = self.redis.lock(
+                name, timeout=DRIVER_LEASE_S, blocking=False, thread_local=False
+            )
+        return self._lease
 
     def _holds(self, sweep_id: str) -> bool:
-        renewed = self.redis.eval(
-            _RENEW, 1, keys.sweep_driver_key(sweep_id), self.instance, DRIVER_LEASE_S
-        )
-        return bool(renewed)
+        """Renews the lease if this driver holds it."""
+        try:
+            return self.lease(sweep_id).reacquire()
+        except LockError:  # never taken by this driver, or lapsed and maybe taken by another
+            return False
 
     def _claim(self, sweep_id: str, record: dict[str, str]) -> bool:
         if record.get("state") == SweepState.RUNNING.value:
             fail_if_orphaned(self.redis, sweep_id)  # had a driver, and its lease ran out
             return False
-        if not self.redis.set(
-            keys.sweep_driver_key(sweep_id), self.instance, nx=True, ex=DRIVER_LEASE_S
-        ):
+        if not self.lease(sweep_id).acquire(blocking=False):
             return False
         self.redis.hset(
             keys.sweep_key(sweep_id),

@@ -118,17 +118,67 @@ HOG = "import time\nend = time.time() + {s}\nwhile time.time() < end: pass\n"
 
 
 @pytest.fixture
-def private_fleet(stack_env: dict[str, str], tmp_path: Path) -> Iterator[tuple]:
-    """A Redis of the test's own and two supervised workers on it: for tests that count workers
-    or CPU, which the session's shared workers would disturb. Yields (client, workers)."""
-    redis = start_redis(tmp_path)
-    env = dict(stack_env, REDIS_URL=redis.url)
-    started = [start_worker(tmp_path, env, name=f"private-{n}") for n in (1, 2)]
-    client = redis_lib.Redis.from_url(redis.url)
+def private_redis_service(tmp_path: Path) -> Iterator[Service]:
+    """A redis-server of the test's own: for tests that count commands, reset statistics or
+    need a Redis no session worker reads."""
+    service = start_redis(tmp_path)
+    yield service
+    service.stop()
+
+
+@pytest.fixture
+def private_redis(private_redis_service: Service) -> Iterator[redis_lib.Redis]:
+    """A client of `private_redis_service`."""
+    client = redis_lib.Redis.from_url(private_redis_service.url)
+    yield client
+    client.close()
+
+
+class Fleet:
+    """Supervisors started on the test's own Redis (`client`), with `env`; stopped at the end."""
+
+    def __init__(self, client: redis_lib.Redis, env: dict[str, str], log_dir: Path) -> None:
+        self.client = client
+        self.env = env
+        self.log_dir = log_dir
+        self.started: list[Service] = []
+        #: How long each one may take to stop warm at the end, before it is killed.
+        self.stop_timeout_s = 30.0
+
+    def start(
+        self, name: str, *, host: str | None = None, pool: int = 1, extra_args: tuple[str, ...] = ()
+    ) -> Service:
+        """`fanout worker` named `name` (its log), as `--host host` when given."""
+        args = (*extra_args, "--host", host) if host else extra_args
+        service = start_worker(self.log_dir, self.env, name=name, extra_args=args, pool=pool)
+        self.started.append(service)
+        return service
+
+    def stop(self) -> None:
+        for service in self.started:
+            service.stop(timeout_s=self.stop_timeout_s)
+
+
+@pytest.fixture
+def fleet(
+    stack_env: dict[str, str],
+    private_redis_service: Service,
+    private_redis: redis_lib.Redis,
+    tmp_path: Path,
+) -> Iterator[Fleet]:
+    """A Redis of the test's own, and the supervisors a test starts on it: for tests that count
+    workers or CPU, which the session's shared workers would disturb."""
+    fleet = Fleet(private_redis, dict(stack_env, REDIS_URL=private_redis_service.url), tmp_path)
     try:
-        wait_until(lambda: len(alive_workers(client)) == 2, 30, "2 live workers")
-        yield client, started
+        yield fleet
     finally:
-        for worker in started:
-            worker.stop()
-        redis.stop()
+        fleet.stop()
+
+
+@pytest.fixture
+def private_fleet(fleet: Fleet) -> tuple[redis_lib.Redis, list[Service]]:
+    """`fleet` with two supervised workers, live. Yields (client, workers)."""
+    for n in (1, 2):
+        fleet.start(f"private-{n}")
+    wait_until(lambda: len(alive_workers(fleet.client)) == 2, 30, "2 live workers")
+    return fleet.client, fleet.started

@@ -1,5 +1,6 @@
-"""`fanout bench --quick` end to end: it starts its own stack, runs every scenario once on reduced
-sizes (but the full-only ones) and writes the report and the chart. No timing is asserted: CI
+"""`python -m bench.harness --quick` (`make bench-quick`) end to end: it starts its own stack,
+runs every scenario once on reduced sizes (but the full-only ones) and writes the report and the
+chart. No timing is asserted: CI
 machines vary. Splicing one scenario's new results into older ones is checked without a stack."""
 
 from __future__ import annotations

@@ -6,39 +6,22 @@ from __future__ import annotations
 
 import time
 
-import pytest
-import redis as redis_lib
-
 from contract.records import RunSpec
 from contract.states import Strategy, Workload
 from producer.connection import fanout_queue
 from producer.submit import submit_run
 from producer.wait import wait_for_run
-from tests.support import alive_workers, start_redis, start_worker, wait_until
-
-
-@pytest.fixture
-def fleet(stack_env, tmp_path):
-    redis = start_redis(tmp_path)
-    env = dict(stack_env, REDIS_URL=redis.url)
-    started = []
-    client = redis_lib.Redis.from_url(redis.url)
-
-    def grow(count: int) -> None:
-        first = len(started)
-        for n in range(first, first + count):
-            started.append(start_worker(tmp_path, env, name=f"cap-{n}"))
-
-    try:
-        yield client, grow
-    finally:
-        for worker in started:
-            worker.stop()
-        redis.stop()
+from tests.support import alive_workers, wait_until
 
 
 def test_workers_joining_mid_run_keep_efficiency_at_most_one(fleet, settings, origin_url):
-    client, grow = fleet
+    client = fleet.client
+
+    def grow(count: int) -> None:
+        first = len(fleet.started)
+        for n in range(first, first + count):
+            fleet.start(f"cap-{n}")
+
     grow(2)
     wait_until(lambda: len(alive_workers(client)) == 2, 30, "2 live workers")
     urls = tuple(f"{origin_url}/delay/100?n={i}" for i in range(240))

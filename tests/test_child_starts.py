@@ -19,7 +19,9 @@ from worker.task_writer import TaskWriter
 
 def _start(index: int) -> StartRecord:
     url = f"http://127.0.0.1:9/{index}"
-    return StartRecord(index, url, time.time(), worker="w", host="h", pid=1, thread="t")
+    return StartRecord(
+        index=index, url=url, started_at=time.time(), worker="w", host="h", pid=1, thread="t"
+    )
 
 
 class _Counted:

@@ -44,6 +44,20 @@ def fresh_worker(tmp_path, stack_env, request):
     redis_service.stop()
 
 
+def wait_for_cost(client: redis_lib.Redis, run_id: str) -> dict:
+    """The run's record once its cost covers every job of it."""
+
+    def complete() -> dict | None:
+        record = load_run(client, run_id)
+        cost_ = record["cost"]
+        return record if cost_ and cost_["total"]["jobs"] >= record["jobs"] else None
+
+    wait_until(lambda: complete() is not None, 30, "the run's cost")
+    record = complete()
+    assert record is not None
+    return record
+
+
 def test_each_strategy_costs_what_the_tutorial_says(fresh_worker, origin_url):
     env, client = fresh_worker
     settings = Settings.from_env(env)
@@ -53,7 +67,9 @@ def test_each_strategy_costs_what_the_tutorial_says(fresh_worker, origin_url):
         run_id = submit_run(client, fanout_queue(client), spec, settings)
         record = wait_for_run(client, run_id, timeout_s=120)
         assert {task["state"] for task in record["tasks"]} == {"ok"}
-        assert record["cost"] is not None, strategy
+        # The job writes its cost as it returns: a moment after its last records, which the
+        # recorder's flusher may write first. The run is final only once its cost is in.
+        record = wait_for_cost(client, run_id)
         assert list(record["cost"]["hosts"]) == list({t["host"] for t in record["tasks"]})
         costs[strategy] = record["cost"]["total"]
     asyncio, threads, processes = (
@@ -94,7 +110,9 @@ def test_every_job_of_a_queue_run_is_in_its_cost_once_the_run_is_final(fresh_wor
         return load_run(client, run_id, include_tasks=False)
 
     wait_until(lambda: not record()["provisional"], 30, "the run final")
-    figures = record()["cost"]["total"]
+    final = record()
+    figures = final["cost"]["total"]
+    assert final["jobs"] == len(urls)
     assert (figures["workers"], figures["jobs"]) == (1, len(urls)), figures
     assert figures["processes"] == 1 and figures["processes_started"] == 0, figures
 

@@ -240,11 +240,15 @@ def test_ok_counts_bytes_and_digests_the_body(
     for path, n in (("/bytes/12345", 12345), ("/bytes/70000?chunk=1000", 70000)):
         outcome = get(f"{origin_url}{path}", limits(allow), digest=True)
         assert outcome == FetchOutcome(
-            TaskState.OK, 200, n, None, hashlib.sha256(filler(n)).digest()
+            state=TaskState.OK,
+            status_code=200,
+            bytes=n,
+            error=None,
+            digest=hashlib.sha256(filler(n)).digest(),
         )
         # Not asked for: the body is counted, not hashed (the fetch workload never reads it).
         assert get(f"{origin_url}{path}", limits(allow)) == FetchOutcome(
-            TaskState.OK, 200, n, None, NO_DIGEST
+            state=TaskState.OK, status_code=200, bytes=n, error=None, digest=NO_DIGEST
         )
     empty = get(f"{origin_url}/bytes/0", limits(allow), digest=True)
     empty_digest = hashlib.sha256(b"").digest()

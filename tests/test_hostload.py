@@ -21,6 +21,7 @@ import redis as redis_lib
 
 from contract import fleet
 from contract.capacity import WorkerSpan
+from contract.fleet import STACK_ENV, STACK_PART_ENV
 from contract.records import RunSpec
 from contract.states import Strategy, Workload
 from fanout.children import http_ok
@@ -29,7 +30,8 @@ from producer import hostnote
 from producer.connection import fanout_queue
 from producer.reader import load_run
 from producer.submit import submit_run
-from tests.support import alive_workers, free_port, start_redis, start_worker, wait_until
+from tests.conftest import Fleet
+from tests.support import alive_workers, free_port, wait_until
 from web.runnotes import host_load_note
 
 SPIN = "while True: pass"
@@ -210,21 +212,13 @@ def test_a_host_busy_with_fanout_s_own_services_alone_gets_no_warning():
 
 
 @pytest.fixture
-def marked_fleet(stack_env: dict[str, str], tmp_path: Path) -> Iterator[tuple]:
-    """A Redis of the test's own and one supervised worker marked as a stack's. Yields
-    (client, token)."""
-    redis = start_redis(tmp_path)
+def marked_fleet(fleet: Fleet) -> tuple[redis_lib.Redis, str]:
+    """`fleet` with one supervised worker marked as a stack's. Yields (client, token)."""
     token = f"test-{uuid.uuid4().hex}"
-    env = dict(stack_env, REDIS_URL=redis.url, **{fleet.STACK_ENV: token})
-    env[fleet.STACK_PART_ENV] = "worker"
-    worker = start_worker(tmp_path, env, name="marked-1")
-    client = redis_lib.Redis.from_url(redis.url)
-    try:
-        wait_until(lambda: len(alive_workers(client)) == 1, 30, "1 live worker")
-        yield client, token
-    finally:
-        worker.stop()
-        redis.stop()
+    fleet.env.update({STACK_ENV: token, STACK_PART_ENV: "worker"})
+    fleet.start("marked-1")
+    wait_until(lambda: len(alive_workers(fleet.client)) == 1, 30, "1 live worker")
+    return fleet.client, token
 
 
 def _final(client: redis_lib.Redis, run_id: str) -> tuple[dict, list[tuple[bool, bool]]]:

@@ -32,7 +32,9 @@ def test_a_task_record_carries_its_start_and_outcome_field_by_field() -> None:
     limits = FetchLimits(1.0, 2.0, 3.0, 100, 2, Allowlist())
     ctx = TaskContext("run", Workload.FETCH, 3, limits, 10, "redis://127.0.0.1:1")
     start = start_record(7, "http://a.example/x", ctx, thread="lane")
-    outcome = FetchOutcome(TaskState.HTTP_ERROR, 404, 12, "why", b"")
+    outcome = FetchOutcome(
+        state=TaskState.HTTP_ERROR, status_code=404, bytes=12, error="why", digest=b""
+    )
     record = finish_record(start, outcome, 0.25, finished_at=start.started_at + 2)
 
     assert record.to_dict() == {

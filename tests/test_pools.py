@@ -13,7 +13,6 @@ import uuid
 
 import psutil
 import pytest
-import redis as redis_lib
 from rq import Worker
 
 from contract.records import RunSpec, StartRecord, TaskRecord
@@ -22,7 +21,7 @@ from contract.states import Strategy, Workload
 from producer.connection import fanout_queue
 from producer.submit import submit_run
 from producer.wait import wait_for_run
-from tests.support import alive_workers, start_redis, start_worker, wait_until
+from tests.support import alive_workers, wait_until
 from worker import pools
 from worker.fetch import FetchLimits
 from worker.strategies import run_threads
@@ -69,16 +68,12 @@ def test_thread_lanes_reuse_threads_and_sessions_across_jobs(settings, origin_ur
 
 
 @pytest.fixture
-def one_worker(tmp_path, stack_env):
-    redis_service = start_redis(tmp_path)
-    env = dict(stack_env, REDIS_URL=redis_service.url)
-    client = redis_lib.Redis.from_url(redis_service.url)
-    worker = start_worker(tmp_path, env, name="pools")
-    wait_until(lambda: alive_workers(client), 30, "the worker")
-    yield env, client
+def one_worker(fleet):
+    worker = fleet.start("pools")
+    wait_until(lambda: alive_workers(fleet.client), 30, "the worker")
+    yield fleet.env, fleet.client
     worker.stop(timeout_s=10)
     assert "Traceback" not in worker.log()
-    redis_service.stop()
 
 
 def test_processes_keep_their_children_while_the_size_fits(one_worker, origin_url):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 import pytest
-import redis as redis_lib
 
 from contract.records import RunSpec, TaskRecord
 from contract.states import Strategy, TaskState
@@ -37,31 +36,30 @@ def test_polling_with_since_sees_every_task_exactly_once(redis_client, settings,
     assert run_state(redis_client, run_id) == ("done", 30, 30)
 
 
-def test_since_returns_tasks_in_the_order_they_ended_not_by_index(tmp_path):
+def test_since_returns_tasks_in_the_order_they_ended_not_by_index(private_redis):
     """The order is written by the recorder itself, on a private Redis with no workers, so the
     finishing order is fixed by the test, not by timing: 2 ends first, then 0, then 1."""
     from contract.settings import Settings
-    from tests.support import start_redis
     from worker.task_writer import TaskWriter
 
-    service = start_redis(tmp_path)
-    client = redis_lib.Redis.from_url(service.url)
-    try:
-        urls = tuple(f"http://127.0.0.1:9/{i}" for i in range(3))
-        run_id = submit_run(
-            client, fanout_queue(client), RunSpec(urls, Strategy.THREADS, 3), Settings.from_env({})
+    client = private_redis
+    urls = tuple(f"http://127.0.0.1:9/{i}" for i in range(3))
+    run_id = submit_run(
+        client, fanout_queue(client), RunSpec(urls, Strategy.THREADS, 3), Settings.from_env({})
+    )
+    writer = TaskWriter(client, 3600)
+    for index in (2, 0, 1):
+        now = time.time()
+        record = TaskRecord(
+            index=index,
+            url=urls[index],
+            state=TaskState.OK,
+            status_code=200,
+            started_at=now,
+            finished_at=now,
         )
-        writer = TaskWriter(client, 3600)
-        for index in (2, 0, 1):
-            now = time.time()
-            record = TaskRecord(
-                index, urls[index], TaskState.OK, 200, started_at=now, finished_at=now
-            )
-            writer.finish(run_id, [record])
+        writer.finish(run_id, [record])
 
-        assert [t["index"] for t in load_run(client, run_id, since=0)["tasks"]] == [2, 0, 1]
-        assert [t["index"] for t in load_run(client, run_id, since=1)["tasks"]] == [0, 1]
-        assert [t["index"] for t in load_run(client, run_id)["tasks"]] == [0, 1, 2]
-    finally:
-        client.close()
-        service.stop()
+    assert [t["index"] for t in load_run(client, run_id, since=0)["tasks"]] == [2, 0, 1]
+    assert [t["index"] for t in load_run(client, run_id, since=1)["tasks"]] == [0, 1]
+    assert [t["index"] for t in load_run(client, run_id)["tasks"]] == [0, 1, 2]

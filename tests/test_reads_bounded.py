@@ -19,17 +19,10 @@ from contract.states import Strategy, TaskState, Workload
 from producer.connection import fanout_queue
 from producer.reader import list_runs, load_run
 from producer.submit import submit_run
-from tests.support import start_redis
+from worker.finalize import finalize_ended_runs
 from worker.task_writer import TaskWriter
 
 SMALL, BIG = 10, 20_000
-
-
-@pytest.fixture(scope="module")
-def private_redis(tmp_path_factory):
-    service = start_redis(tmp_path_factory.mktemp("bounded"))
-    yield redis_lib.Redis.from_url(service.url)
-    service.stop()
 
 
 def write_run(client: redis_lib.Redis, n: int, *, ended: int | None = None) -> str:
@@ -74,14 +67,32 @@ def test_a_summary_read_costs_the_same_for_10_tasks_and_20000(private_redis):
     client = private_redis
     small, big = write_run(client, SMALL), write_run(client, BIG)
     cost = {}
+    finalize_ended_runs(client, now=time.time() + 3600)  # the workers keep each ended run's peak
     for name, run_id in (("small", small), ("big", big)):
-        load_run(client, run_id, include_tasks=False)  # the first read may compute the peak
         cost[name] = sent_bytes(client, lambda r=run_id: load_run(client, r, include_tasks=False))
     record = load_run(client, big, include_tasks=False)
     assert record["done"] == BIG and record["summary"]["timed"] == BIG
     assert record["summary"]["sum_s"] == pytest.approx(BIG * 0.1)
     assert record["summary"]["peak_concurrency"] == 100  # 0.1 s tasks starting 1 ms apart
     assert cost["big"] <= 1.5 * cost["small"] + 256, cost
+
+
+def test_a_read_writes_nothing(private_redis):
+    """An ended run that no worker has finalized yet: reading it (its peak concurrency comes
+    from the tasks then) leaves every key as it was. A read that wrote would race the writers
+    and need write access to Redis."""
+    client = private_redis
+    run_id = write_run(client, SMALL)
+    table = client.command()
+    client.config_resetstat()
+    for include_tasks in (False, True):
+        load_run(client, run_id, include_tasks=include_tasks)
+    writes = {
+        name: stats["calls"]
+        for name, stats in client.info("commandstats").items()
+        if "write" in table[name.removeprefix("cmdstat_").partition("|")[0]]["flags"]
+    }
+    assert writes == {}
 
 
 def test_the_run_list_reads_no_task(private_redis):

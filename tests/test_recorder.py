@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 import pytest
-import redis as redis_lib
 
 from contract import keys
 from contract.records import RunSpec, StartRecord, TaskRecord
@@ -13,19 +12,15 @@ from contract.settings import Settings
 from contract.states import Strategy, TaskState
 from producer.connection import fanout_queue
 from producer.submit import submit_run
-from tests.support import start_redis, wait_until
+from tests.support import wait_until
 from worker.recorder import Recorder
 from worker.task_writer import TaskWriter
 
 
 @pytest.fixture
-def client(tmp_path):
+def client(private_redis):
     """A private redis-server: command counts are read from INFO, which no one else must move."""
-    service = start_redis(tmp_path)
-    client = redis_lib.Redis.from_url(service.url)
-    yield client
-    client.close()
-    service.stop()
+    return private_redis
 
 
 def _run(client, n: int) -> str:
@@ -35,7 +30,9 @@ def _run(client, n: int) -> str:
 
 def _start(index: int) -> StartRecord:
     url = f"http://127.0.0.1:9/{index}"
-    return StartRecord(index, url, time.time(), worker="w", host="h", pid=1, thread="t")
+    return StartRecord(
+        index=index, url=url, started_at=time.time(), worker="w", host="h", pid=1, thread="t"
+    )
 
 
 def _end(start: StartRecord) -> TaskRecord:

@@ -8,6 +8,7 @@ from typing import Any
 
 from fanout.report import summary_lines, task_line
 from fanout.table import comparison_cells, comparison_lines, plain_table
+from producer.comparison import rows as producer_rows
 
 BOX_OR_COLOUR = re.compile("[\u2500-\u257f\x1b]")
 
@@ -126,10 +127,22 @@ def test_a_busy_strategy_gets_a_warning_under_the_table():
     assert not any(line.startswith("[!]") for line in comparison_lines(a_comparison([a_row("q")])))
 
 
-def test_rows_are_built_from_the_runs_when_the_record_has_none():
-    """Today's records: no `rows`, no `repeat`, one run per strategy."""
+def from_runs(runs: list[dict[str, Any]], repeat: int) -> dict[str, Any]:
+    """A comparison record as the reader returns it: its rows built by the producer."""
+    strategies = list(dict.fromkeys(run["spec"]["strategy"] for run in runs))
+    return {
+        "id": "cmp",
+        "spec": runs[0]["spec"],
+        "state": "done",
+        "runs": runs,
+        "repeat": repeat,
+        "rows": producer_rows(runs, strategies, repeat),
+    }
+
+
+def test_rows_built_from_one_run_per_strategy():
     runs = [a_run("sequential", wall_s=10.0), a_run("threads", wall_s=1.25)]
-    comparison = {"id": "cmp", "spec": runs[0]["spec"], "state": "done", "runs": runs}
+    comparison = from_runs(runs, 1)
     headers, rows = comparison_cells(comparison)
     assert [row[0] for row in rows] == ["sequential", "threads"]
     cells = dict(zip(headers, rows[1], strict=True))
@@ -146,7 +159,7 @@ def test_rows_built_from_repeated_runs_pair_the_speed_up_by_repeat_index():
         a_run("sequential", wall_s=12.0, repeat_index=1),
         a_run("threads", wall_s=1.0, repeat_index=1),
     ]
-    comparison = {"id": "c", "spec": runs[0]["spec"], "state": "done", "runs": runs, "repeat": 2}
+    comparison = from_runs(runs, 2)
     cells = cells_of(comparison, "threads")
     assert cells["wall"] == "1.500 s (1.00\u20132.00)"
     assert cells["speed-up vs sequential"] == "8.50x (5.00\u201312.00)"

@@ -15,7 +15,6 @@ import signal
 import time
 
 import pytest
-import redis as redis_lib
 from rq import Worker
 from rq.registry import StartedJobRegistry
 
@@ -27,17 +26,8 @@ from producer.connection import fanout_queue
 from producer.submit import submit_run
 from producer.wait import run_state, wait_for_run
 from tests.checker import check_run
-from tests.support import alive_workers, start_redis, start_worker, wait_until
+from tests.support import alive_workers, start_worker, wait_until
 from worker.reconcile import STRANDED_AFTER_S, requeue_stranded
-
-
-@pytest.fixture
-def private_redis(tmp_path):
-    service = start_redis(tmp_path)
-    client = redis_lib.Redis.from_url(service.url)
-    yield service.url, client
-    client.close()
-    service.stop()
 
 
 def _submit(client, env, urls):
@@ -62,9 +52,11 @@ def _assert_ran_once_each(client, record) -> None:
 
 
 @pytest.mark.slow  # 30 workers started and signalled: ~50 s
-def test_sigterm_at_any_moment_strands_no_job(tmp_path, stack_env, origin_url, private_redis):
+def test_sigterm_at_any_moment_strands_no_job(
+    tmp_path, stack_env, origin_url, private_redis_service, private_redis
+):
     """Stock RQ stranded a job on 4 of 40 SIGTERMs here; 30 rounds miss that at 3%."""
-    url, client = private_redis
+    url, client = private_redis_service.url, private_redis
     env = dict(stack_env, REDIS_URL=url)
     run_id = _submit(client, env, tuple(f"{origin_url}/delay/0?n={i}" for i in range(3000)))
     rng = random.Random(20261125)
@@ -84,8 +76,10 @@ def test_sigterm_at_any_moment_strands_no_job(tmp_path, stack_env, origin_url, p
     _assert_ran_once_each(client, _finish(tmp_path, env, client, run_id))
 
 
-def test_idle_worker_stops_within_a_dequeue_wait(tmp_path, stack_env, private_redis):
-    url, client = private_redis
+def test_idle_worker_stops_within_a_dequeue_wait(
+    tmp_path, stack_env, private_redis_service, private_redis
+):
+    url, client = private_redis_service.url, private_redis
     worker = start_worker(
         tmp_path, dict(stack_env, REDIS_URL=url), name="idle", extra_args=("--no-supervise",)
     )
@@ -107,9 +101,9 @@ def test_idle_worker_stops_within_a_dequeue_wait(tmp_path, stack_env, private_re
 
 
 def test_job_stranded_by_a_killed_worker_is_queued_again(
-    tmp_path, stack_env, origin_url, private_redis
+    tmp_path, stack_env, origin_url, private_redis_service, private_redis
 ):
-    url, client = private_redis
+    url, client = private_redis_service.url, private_redis
     env = dict(stack_env, REDIS_URL=url)
     run_id = _submit(client, env, tuple(f"{origin_url}/delay/0?n={i}" for i in range(5)))
     # What a worker SIGKILLed between BLMOVE and registering the job leaves behind.
@@ -123,7 +117,7 @@ def test_job_stranded_by_a_killed_worker_is_queued_again(
 
 
 def test_requeue_waits_for_a_second_sighting_and_skips_started_jobs(private_redis):
-    _, client = private_redis
+    client = private_redis
     queue = fanout_queue(client)
     started = StartedJobRegistry(queue=queue).key
     stranded, taken = keys.job_id("r", 0), keys.job_id("r", 1)

@@ -12,8 +12,6 @@ import json
 import signal
 import time
 
-import pytest
-import redis as redis_lib
 from rq.worker_pool import WorkerPool
 
 from contract import keys
@@ -26,7 +24,7 @@ from producer.scaling import live_per_host
 from producer.submit import submit_run
 from producer.wait import wait_for_run
 from tests.checker import check_run
-from tests.support import alive_workers, start_redis, start_worker, wait_until
+from tests.support import alive_workers, wait_until
 
 #: The RQ 2.12.0 methods `worker.supervisor.ElasticPool` overrides or relies on, by the SHA-256
 #: of their source. If RQ changes one, re-read it against ElasticPool before updating the hash.
@@ -59,28 +57,6 @@ def test_a_total_is_spread_evenly_over_hosts_in_name_order():
     assert shares(target, []) == {}
 
 
-@pytest.fixture
-def fleet(tmp_path, stack_env):
-    """A private Redis, and a way to start supervisors on it (stopped at the end)."""
-    redis = start_redis(tmp_path)
-    env = dict(stack_env, REDIS_URL=redis.url)
-    client = redis_lib.Redis.from_url(redis.url)
-    started = []
-
-    def supervisor(host: str, pool: int = 1):
-        service = start_worker(tmp_path, env, name=f"sup-{host}", extra_args=("--host", host),
-                               pool=pool)  # fmt: skip
-        started.append(service)
-        return service
-
-    try:
-        yield client, supervisor, env
-    finally:
-        for service in started:
-            service.stop(timeout_s=30)
-        redis.stop()
-
-
 def _live(client) -> int:
     return len(alive_workers(client))
 
@@ -93,8 +69,8 @@ def _spans(client) -> dict[str, dict]:
 
 
 def test_pool_grows_and_shrinks_to_the_target(fleet):
-    client, supervisor, _ = fleet
-    supervisor("h1", pool=1)
+    client = fleet.client
+    fleet.start("sup-h1", host="h1", pool=1)
     wait_until(lambda: _live(client) == 1, 30, "the --pool default of 1 worker")
     write_target(client, Target(TargetMode.PER_HOST, 3))
     wait_until(lambda: _live(client) == 3, 30, "3 workers after growing")
@@ -111,9 +87,9 @@ def test_pool_grows_and_shrinks_to_the_target(fleet):
 
 
 def test_a_total_is_spread_over_live_hosts_and_a_host_may_run_none(fleet):
-    client, supervisor, _ = fleet
-    supervisor("host-a")
-    supervisor("host-b")
+    client = fleet.client
+    fleet.start("sup-host-a", host="host-a")
+    fleet.start("sup-host-b", host="host-b")
     wait_until(lambda: live_hosts(client) == ["host-a", "host-b"], 30, "two live hosts")
     write_target(client, Target(TargetMode.TOTAL, 3))
     wait_until(lambda: live_per_host(client) == {"host-a": 2, "host-b": 1}, 30, "a 2/1 split")
@@ -125,10 +101,10 @@ def test_a_total_is_spread_over_live_hosts_and_a_host_may_run_none(fleet):
 
 
 def test_two_supervisors_with_one_name_take_two_names(fleet):
-    client, supervisor, _ = fleet
-    supervisor("twin")
+    client = fleet.client
+    fleet.start("sup-twin", host="twin")
     wait_until(lambda: live_hosts(client) == ["twin"], 30, "the first twin")
-    supervisor("twin")
+    fleet.start("sup-twin", host="twin")
     wait_until(lambda: live_hosts(client) == ["twin", "twin/2"], 30, "the second as twin/2")
     write_target(client, Target(TargetMode.TOTAL, 2))
     wait_until(lambda: live_per_host(client) == {"twin": 1, "twin/2": 1}, 30, "1 each")
@@ -138,9 +114,9 @@ def test_two_supervisors_with_one_name_take_two_names(fleet):
 def test_shrinking_mid_run_finishes_the_jobs_in_hand_even_when_the_stack_stops(fleet, origin_url):
     """Retired workers finish their job, and a stop signal to the whole process group more than a
     second later (Ctrl-C on `fanout up`) is still a warm stop for them, not RQ's cold one."""
-    client, supervisor, env = fleet
+    client, env = fleet.client, fleet.env
     env.update(FANOUT_READ_TIMEOUT_S="10", FANOUT_TASK_DEADLINE_S="20")  # 6 s fetches
-    service = supervisor("h1", pool=2)
+    service = fleet.start("sup-h1", host="h1", pool=2)
     wait_until(lambda: _live(client) == 2, 30, "2 workers")
     urls = tuple(f"{origin_url}/delay/6000?n={i}" for i in range(2))
     spec = RunSpec(urls, Strategy.QUEUE, 1)

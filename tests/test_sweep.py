@@ -10,13 +10,12 @@ import subprocess
 import sys
 
 import pytest
-import redis as redis_lib
 
 from contract import keys
 from contract.target import Target, TargetMode, read_target, write_target
 from producer.sweep import load_sweep
 from tests.checker import check_run
-from tests.support import alive_workers, start_redis, start_worker, wait_until
+from tests.support import alive_workers, wait_until
 from tests.web.conftest import make_app
 from tests.web.schema import assert_matches
 
@@ -24,30 +23,22 @@ TOKEN = "scale-token"
 
 
 @pytest.fixture
-def stack(tmp_path, stack_env, settings):
-    """A private Redis, one supervisor (host h1, one worker) and two apps on it: open, and
-    with FANOUT_API_TOKEN set."""
-    redis = start_redis(tmp_path)
-    env = dict(stack_env, REDIS_URL=redis.url, FANOUT_MAX_WORKERS_PER_HOST="4")
-    client = redis_lib.Redis.from_url(redis.url)
-    ours = dataclasses.replace(settings, redis_url=redis.url, max_workers_per_host=4)
-    supervisors = [start_worker(tmp_path, env, name="sup-h1", extra_args=("--host", "h1"))]
-    try:
-        wait_until(lambda: len(alive_workers(client)) == 1, 30, "1 worker")
-        yield {
-            "client": client,
-            "url": redis.url,
-            "api": make_app(ours).test_client(),
-            "locked": make_app(dataclasses.replace(ours, api_token=TOKEN)).test_client(),
-            "supervisors": supervisors,
-            "start": lambda host: supervisors.append(
-                start_worker(tmp_path, env, name=f"sup-{host}", extra_args=("--host", host))
-            ),
-        }
-    finally:
-        for service in supervisors:
-            service.stop(timeout_s=30)
-        redis.stop()
+def stack(fleet, settings):
+    """The test's own Redis (`fleet`), one supervisor on it (host h1, one worker) and two apps:
+    open, and with FANOUT_API_TOKEN set."""
+    fleet.env["FANOUT_MAX_WORKERS_PER_HOST"] = "4"
+    url = fleet.env["REDIS_URL"]
+    ours = dataclasses.replace(settings, redis_url=url, max_workers_per_host=4)
+    fleet.start("sup-h1", host="h1")
+    wait_until(lambda: len(alive_workers(fleet.client)) == 1, 30, "1 worker")
+    return {
+        "client": fleet.client,
+        "url": url,
+        "api": make_app(ours).test_client(),
+        "locked": make_app(dataclasses.replace(ours, api_token=TOKEN)).test_client(),
+        "supervisors": fleet.started,
+        "start": lambda host: fleet.start(f"sup-{host}", host=host),
+    }
 
 
 def _put(client, body, **kwargs):
@@ -228,7 +219,7 @@ def test_workers_page_form_needs_the_token_when_one_is_set(stack):
 
 
 def test_sweep_that_never_sees_its_count_fails_and_restores_the_target(
-    tmp_path, settings, monkeypatch
+    private_redis, settings, monkeypatch
 ):
     """A host that beats but runs no worker (its supervisor stalled, say): the driver waits for
     the count, then fails the sweep with a message instead of waiting forever."""
@@ -239,26 +230,22 @@ def test_sweep_that_never_sees_its_count_fails_and_restores_the_target(
     from producer import sweep_driver
     from producer.sweep import create_sweep
 
-    redis = start_redis(tmp_path)
-    try:
-        client = redis_lib.Redis.from_url(redis.url)
-        client.zadd(keys.hosts_key(), {"silent": time.time()})  # a live host, no worker
-        write_target(client, Target(TargetMode.PER_HOST, 2))
-        spec = RunSpec(("http://127.0.0.1:1/",), Strategy.QUEUE)
-        sweep_id = create_sweep(client, spec, [1], 4, 600)
-        driver = sweep_driver.SweepDriver(client, settings, host=lambda: "silent")
-        driver.tick()
-        assert read_target(client) == Target(TargetMode.TOTAL, 1), "the sweep's target"
-        assert load_sweep(client, sweep_id)["state"] == "running"
-        monkeypatch.setattr(sweep_driver, "SCALE_TIMEOUT_S", -1.0)
-        driver.tick()
-        body = load_sweep(client, sweep_id)
-        assert body["state"] == "failed"
-        assert "0 workers live, not 1" in body["error"]
-        assert read_target(client) == Target(TargetMode.PER_HOST, 2)
-        assert not client.exists(keys.current_sweep_key())
-    finally:
-        redis.stop()
+    client = private_redis
+    client.zadd(keys.hosts_key(), {"silent": time.time()})  # a live host, no worker
+    write_target(client, Target(TargetMode.PER_HOST, 2))
+    spec = RunSpec(("http://127.0.0.1:1/",), Strategy.QUEUE)
+    sweep_id = create_sweep(client, spec, [1], 4, 600)
+    driver = sweep_driver.SweepDriver(client, settings, host=lambda: "silent")
+    driver.tick()
+    assert read_target(client) == Target(TargetMode.TOTAL, 1), "the sweep's target"
+    assert load_sweep(client, sweep_id)["state"] == "running"
+    monkeypatch.setattr(sweep_driver, "SCALE_TIMEOUT_S", -1.0)
+    driver.tick()
+    body = load_sweep(client, sweep_id)
+    assert body["state"] == "failed"
+    assert "0 workers live, not 1" in body["error"]
+    assert read_target(client) == Target(TargetMode.PER_HOST, 2)
+    assert not client.exists(keys.current_sweep_key())
 
 
 def _ended(api, sweep_id):

@@ -12,7 +12,6 @@ import time
 
 import psutil
 import pytest
-import redis as redis_lib
 from rq import Worker
 from rq.job import Job
 from rq.registry import StartedJobRegistry
@@ -26,25 +25,18 @@ from producer.connection import fanout_queue
 from producer.submit import submit_run
 from producer.wait import wait_for_run
 from tests.checker import check_run
-from tests.support import alive_workers, start_redis, start_worker, wait_until
+from tests.support import alive_workers, wait_until
 
 
 @pytest.fixture
-def private_stack(tmp_path, stack_env):
-    redis_service = start_redis(tmp_path)
-    env = dict(stack_env, REDIS_URL=redis_service.url)
-    client = redis_lib.Redis.from_url(redis_service.url)
-    started = []
+def private_stack(fleet):
+    """`fleet`, as (env, client, add_worker(name, *extra_args))."""
+    fleet.stop_timeout_s = 5
 
     def add_worker(name: str, *extra_args: str):
-        service = start_worker(tmp_path, env, name=name, extra_args=extra_args)
-        started.append(service)
-        return service
+        return fleet.start(name, extra_args=extra_args)
 
-    yield env, client, add_worker
-    for service in started:
-        service.stop(timeout_s=5)
-    redis_service.stop()
+    return fleet.env, fleet.client, add_worker
 
 
 def submit(client, env, urls, strategy, concurrency=1):

@@ -1,7 +1,6 @@
 """The compare page's rows: one per strategy, each saying whether its figures are final.
 
-Built from the reader's `rows` (median and min-max range over a strategy's repeated runs) when
-the record has them, else from its `runs`, one per strategy (records from before repeats). A
+Built from the reader's `rows` (median and min-max range over a strategy's repeated runs). A
 speed-up over sequential is a verdict, given only once both runs behind it are final: a run at
 4 of 40 tasks once showed "6.63x vs sequential" in bold. static/compare_rows.js builds the same
 rows from the same JSON, so the live page shows what a reload would.
@@ -28,12 +27,6 @@ FORMATS: dict[str, Callable[[float | None], str]] = {
 }
 
 _UNIT = re.compile(r"[^\d]*$")
-
-
-def is_provisional(record: dict[str, Any]) -> bool:
-    """Whether a run's or comparison's figures may still change: the reader's `provisional`,
-    or, in records from before it, any state but done."""
-    return bool(record.get("provisional", record.get("state") != "done"))
 
 
 def span(fmt: Callable[[float | None], str], low: float, high: float) -> str:
@@ -106,25 +99,6 @@ def _row(
     }
 
 
-def _from_runs(comparison: dict[str, Any]) -> list[dict[str, Any]]:
-    """Records from before `rows`: one run per strategy, its figures as they are so far."""
-    runs = comparison["runs"]
-    sequential = next((r for r in runs if r["spec"]["strategy"] == "sequential"), None)
-    baseline = None
-    if sequential is not None and not is_provisional(sequential):
-        baseline = sequential["summary"]["wall_s"]
-    rows = []
-    for run in runs:
-        s = run["summary"]
-        final = not is_provisional(run)
-        stats = {name: _point(s.get(name)) for name in FORMATS if name != "vs_sequential"}
-        vs = baseline / s["wall_s"] if final and baseline and s["wall_s"] else None
-        stats["vs_sequential"] = _point(vs)
-        totals = (s["peak_concurrency"], run["counts"]["ok"], run["total"])
-        rows.append(_row(run["spec"]["strategy"], [run], final, stats, totals, int(final)))
-    return rows
-
-
 def _from_rows(comparison: dict[str, Any]) -> list[dict[str, Any]]:
     """The reader's rows; a strategy with no run done yet shows its going run's figures (a
     queued one its first run's: "0/40" tasks ok, as its progress says)."""
@@ -148,7 +122,7 @@ def _from_rows(comparison: dict[str, Any]) -> list[dict[str, Any]]:
 def compare_rows(comparison: dict[str, Any]) -> list[dict[str, Any]]:
     """One row per strategy, in order. `verdict` (the speed-up vs sequential) only when both
     this strategy and sequential are final."""
-    rows = _from_rows(comparison) if comparison.get("rows") else _from_runs(comparison)
+    rows = _from_rows(comparison)
     sequential = next((row for row in rows if row["strategy"] == "sequential"), None)
     judged = sequential is not None and sequential["final"]
     for row in rows:

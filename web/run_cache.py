@@ -1,5 +1,5 @@
 """Finished runs kept in each web process, so re-reading one does not parse and summarize its
-thousands of task records again (`load_run` of 2,000 tasks: about 25 ms).
+thousands of task records again (`load_run` of a big run takes tens of milliseconds).
 
 A run in state `done` changes only by its `duplicates` counter (a zombie worker's late write
 counts there; the first writer keeps the record) and by expiring. So every read asks Redis one

@@ -6,13 +6,14 @@ a time and is the only writer of its field: the merge is kept in this process. A
 work-horse starts from its parent's memory, not its previous horse's, so it reads the field
 first.
 
-A job's cost is written before the recorder's last flush, which may end the run: a run that is
-done has its whole cost. Except for short jobs on a warm worker (the queue strategy's one-URL
-jobs), which would pay a Redis round trip each, a few percent of such a job: the sampler
-thread writes their cost, at most every WRITE_EVERY_S, so a run of them can be done up to that
-long before its cost is whole. It is still provisional then: the run is final once a worker
-finalizes it, `contract.runfacts.SETTLE_S` after its end. A worker stopping writes what it holds
-on exit; one killed loses the cost of its last short jobs.
+A job's cost is written as the job returns, before the recorder's last flush; the recorder's
+flusher may have written the job's last records a moment before, ending the run. Short jobs on
+a warm worker (the queue strategy's one-URL jobs) would pay a Redis round trip each, a few
+percent of such a job: the sampler thread writes their cost, at most every WRITE_EVERY_S. So a
+run can be done a moment before its cost is whole (`total.jobs` below the run's `jobs`); it is
+still provisional then: the run is final once a worker finalizes it, `contract.runfacts.SETTLE_S`
+after its end. A worker stopping writes what it holds on exit; one killed loses the cost of its
+last short jobs.
 """
 
 from __future__ import annotations

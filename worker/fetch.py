@@ -80,7 +80,7 @@ class FetchLimits:
         return min(self.connect_timeout_s, remaining), min(self.read_timeout_s, remaining)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class FetchOutcome:
     """How one fetch ended. `bytes` and `digest` cover the raw body read, even on failure;
     `digest` is the body's SHA-256 only when the fetch was asked for it (the cpu workload seeds
@@ -134,7 +134,9 @@ class _Progress:
 
     def outcome(self, state: TaskState, error: str | None = None) -> FetchOutcome:
         digest = NO_DIGEST if self._sha is None else self._sha.digest()
-        return FetchOutcome(state, self.status, self.bytes, error, digest)
+        return FetchOutcome(
+            state=state, status_code=self.status, bytes=self.bytes, error=error, digest=digest
+        )
 
     def finished(self) -> FetchOutcome:
         ok = self.status is not None and self.status < 400

@@ -1,8 +1,8 @@
 """Times out the asyncio strategy's fetches from one task per event loop.
 
 aiohttp's own timeouts arm two or three timers per request (the total, and a read timeout that is
-cancelled and armed again on every chunk received). For a tiny task those timers were a fifth of
-its client CPU (`fanout bench --scenario client-cpu`: 160 -> 130 µs a task without them). Here,
+cancelled and armed again on every chunk received). For a tiny task those timers are a large share
+of its client CPU (the client-cpu bench; figures in bench/RESULTS.md). Here,
 every `interval_s` one task looks at the fetches in flight and cancels those past their task's
 deadline or silent for longer than the read timeout; `fetch_async` turns that cancellation into a
 TIMEOUT outcome. A fetch so ends at most `interval_s` after its bound.

@@ -111,6 +111,9 @@ class Heartbeat:
         pipe.zadd(cpu_key, {sample: now})
         pipe.zremrangebyscore(cpu_key, "-inf", now - keys.HISTORY_TTL_S)
         pipe.expire(cpu_key, keys.HISTORY_TTL_S)
+        # Wakes a producer waiting for a run's host load (`producer.wait.wait_until_final`).
+        beats = keys.worker_beats_key()
+        pipe.xadd(beats, {"at": repr(now)}, maxlen=keys.STREAM_KEPT, approximate=True)
         pipe.sismember(WORKERS_BY_QUEUE_KEY % self.queue.name, self._rq_key)
         registered = pipe.execute()[-1]
         silent_s, self._last_beat = time.monotonic() - self._last_beat, time.monotonic()

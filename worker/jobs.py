@@ -70,7 +70,7 @@ def run_tasks(*args: Any, **kwargs: Any) -> dict[str, Any]:
     pairs = [(index, url) for index, url in message.tasks]
     with (
         Recorder(_writer_for(redis), message.run_id) as recorder,
-        measured(redis, message, conf.ttl_s),  # kept before the recorder's last flush
+        measured(redis, message, conf.ttl_s),  # what the job cost the OS
     ):
         RUNNERS[Strategy(message.strategy)](pairs, ctx, recorder, message.concurrency)
     return {"run_id": message.run_id, "part": message.part, "tasks": len(pairs)}

@@ -1,10 +1,10 @@
 """The worker process's long-lived pools: one of threads, one of forked processes.
 
-Both outlive the job. A ThreadPoolExecutor built per job cost 13.5% of a hybrid worker's GIL time
-(py-spy), and its threads took their keep-alive HTTP sessions with them. A process pool forked per
-job paid the fork and each child's Redis and HTTP connections on every job. Both pools are
-dropped in a forked child (a fork worker's work-horse, a pool child), where their threads and
-children do not exist.
+Both outlive the job. A ThreadPoolExecutor built per job costs a hybrid worker a large share of
+its GIL time (py-spy), and its threads take their keep-alive HTTP sessions with them. A process
+pool forked per job pays the fork and each child's Redis and HTTP connections on every job.
+Both pools are dropped in a forked child (a fork worker's work-horse, a pool child), where their
+threads and children do not exist.
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ from rq.job import Job, JobStatus
 from rq.registry import FailedJobRegistry, StartedJobRegistry
 from rq.serializers import JSONSerializer
 
-from contract import fleet, jobs, keys, replies
+from contract import fleet, jobs, keys, replies, scripts
 from contract.plan import RunTasks
 from contract.records import TaskRecord
 from contract.states import TaskState
@@ -43,15 +43,6 @@ RECONCILE_EVERY_S = 2.0
 MAX_ATTEMPTS = 2
 #: A live worker registers a dequeued job as started within milliseconds; 5 s means it died.
 STRANDED_AFTER_S = 5.0
-
-# Put a stranded job back at the head of the queue, unless a worker registered it meanwhile
-# (RQ's prepare removes it from the intermediate list in the same MULTI that starts it).
-_REQUEUE_STRANDED = """
-if redis.call('ZSCORE', KEYS[3], ARGV[1]) then return 0 end
-if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then return 0 end
-redis.call('LPUSH', KEYS[2], ARGV[1])
-return 1
-"""
 
 
 @dataclass
@@ -76,7 +67,8 @@ def requeue_stranded(redis: Redis, queue: Queue, *, now: float | None = None) ->
     """Jobs dequeued but never started, seen so on passes STRANDED_AFTER_S apart: queued again."""
     now = time.time() if now is None else now
     started = StartedJobRegistry(queue=queue).key
-    requeued = []
+    requeued: list[str] = []
+    requeue = None
     for raw in redis.lrange(queue.intermediate_queue_key, 0, -1):
         job_id = raw.decode() if isinstance(raw, bytes) else raw
         if keys.parse_job_id(job_id) is None or redis.zscore(started, job_id) is not None:
@@ -87,7 +79,8 @@ def requeue_stranded(redis: Redis, queue: Queue, *, now: float | None = None) ->
         if now - float(redis.get(marker) or now) < STRANDED_AFTER_S:
             continue
         keys_ = [queue.intermediate_queue_key, queue.key, started]
-        if redis.eval(_REQUEUE_STRANDED, 3, *keys_, job_id):
+        requeue = requeue or scripts.register(redis, "worker", "requeue_stranded")
+        if requeue(keys=keys_, args=[job_id]):
             redis.delete(marker)
             requeued.append(job_id)
             log.warning("queued %s again: its worker stopped before starting it", job_id)

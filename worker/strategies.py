@@ -160,7 +160,7 @@ async def _run_asyncio(
     """`concurrency` lanes, each a task taking the next URL until none is left, as the threads
     runner's lanes do. Not a task per URL under a semaphore: a 100,000-URL job would hold
     100,000 coroutines from its start, and the garbage collector walks them all, again and
-    again (`fanout bench --scenario client-cpu`)."""
+    again (the client-cpu bench)."""
     loop_thread = threading.current_thread().name
     todo = iter(tasks)  # shared by the lanes: one thread, so each task is taken once
     session = new_async_session(ctx.limits.allow, concurrency)

@@ -18,12 +18,12 @@ import json
 import logging
 import os
 import time
-import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from redis import Redis
-from redis.exceptions import RedisError
+from redis.exceptions import LockError, RedisError
+from redis.lock import Lock
 from rq import Worker
 from rq.serializers import JSONSerializer
 from rq.worker_pool import WorkerData, WorkerPool
@@ -35,15 +35,6 @@ from worker.process import RETIRE_SIGNAL
 
 log = logging.getLogger(__name__)
 
-#: Renews the lease if this process holds it, else takes it if it is free. 1 if held after.
-_RENEW = """
-if redis.call('get', KEYS[1]) == ARGV[1] then
-  return redis.call('expire', KEYS[1], ARGV[2])
-end
-if redis.call('set', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return 1 end
-return 0
-"""
-
 #: How many names (`host`, `host/2`, ...) a supervisor tries before giving up.
 MAX_NAMES = 64
 
@@ -54,14 +45,23 @@ class HostLease:
     def __init__(self, redis: Redis, base: str) -> None:
         self.redis = redis
         self.base = base
-        self.instance = uuid.uuid4().hex
         self.name = ""
+        #: The name held: redis-py's Lock (SET NX with an expiry and a token).
+        self.lock: Lock | None = None
 
     def _hold(self, name: str) -> bool:
-        held = self.redis.eval(
-            _RENEW, 1, keys.host_lease_key(name), self.instance, keys.ALIVE_TTL_S
-        )
-        return bool(held)
+        """Renews the name if this supervisor holds it, else takes it if it is free."""
+        key = keys.host_lease_key(name)
+        if self.lock is not None and self.lock.name == key:
+            try:
+                return self.lock.reacquire()
+            except LockError:
+                pass  # lapsed: taken again below if no one else has it
+        lock = self.redis.lock(key, timeout=keys.ALIVE_TTL_S, blocking=False, thread_local=False)
+        if not lock.acquire(blocking=False):
+            return False
+        self.lock = lock
+        return True
 
     def claim(self) -> str:
         for number in range(1, MAX_NAMES + 1):
@@ -78,9 +78,11 @@ class HostLease:
             log.warning("host name %s was taken over: this supervisor is now %s", old, self.name)
 
     def release(self) -> None:
-        key = keys.host_lease_key(self.name)
-        if self.redis.get(key) == self.instance.encode():
-            self.redis.delete(key)
+        try:
+            if self.lock is not None:
+                self.lock.release()
+        except LockError:
+            pass  # lapsed, or another supervisor holds it now: not this one's to free
 
 
 #: RQ's pool says this once a second while its workers stop; it is let through this often.

@@ -52,30 +52,39 @@ def thread_session(limits: FetchLimits) -> requests.Session:
 
 def start_record(index: int, url: str, ctx: TaskContext, thread: str | None = None) -> StartRecord:
     worker, host, pid, thread_name = identity.executor(thread)
-    return StartRecord(index, url, time.time(), worker, host, pid, thread_name, ctx.attempt)
+    return StartRecord(
+        index=index,
+        url=url,
+        started_at=time.time(),
+        worker=worker,
+        host=host,
+        pid=pid,
+        thread=thread_name,
+        attempt=ctx.attempt,
+    )
 
 
 def finish_record(
     start: StartRecord, outcome: FetchOutcome, cpu_s: float | None, finished_at: float | None = None
 ) -> TaskRecord:
     finished_at = time.time() if finished_at is None else finished_at
-    return TaskRecord(  # positional: ~0.7 us less than by keyword, once per task
-        start.index,
-        start.url,
-        outcome.state,
-        outcome.status_code,
-        outcome.bytes,
-        outcome.error,
-        start.started_at,
-        finished_at,
-        finished_at - start.started_at,
-        cpu_s,
-        start.worker,
-        start.host,
-        start.pid,
-        start.thread,
-        identity.cores(),
-        start.attempt,
+    return TaskRecord(
+        index=start.index,
+        url=start.url,
+        state=outcome.state,
+        status_code=outcome.status_code,
+        bytes=outcome.bytes,
+        error=outcome.error,
+        started_at=start.started_at,
+        finished_at=finished_at,
+        duration_s=finished_at - start.started_at,
+        cpu_s=cpu_s,
+        worker=start.worker,
+        host=start.host,
+        pid=start.pid,
+        thread=start.thread,
+        cores=identity.cores(),
+        attempt=start.attempt,
     )
 
 

@@ -125,8 +125,30 @@ def workers(live: int) -> PageSpec:
         expect(page.locator('[data-w="target"]')).to_contain_text(f"Target: {live} in total")
         assert page.locator("[data-worker-rows] tr").count() >= live
 
+    def tree(page: Page) -> None:
+        rows = page.locator('[data-proctree] tr[data-role="worker"]')
+        expect(rows).to_have_count(live, timeout=WAIT_MS)
+        expect(page.locator('[data-proctree] tr[data-role="supervisor"]')).to_have_count(1)
+
     steps = [("throughput chart drawn", chart), (f"{live} live workers", scaled)]
-    return PageSpec("workers", "/workers", steps)
+    return PageSpec("workers", "/workers", [*steps, ("process tree drawn", tree)])
+
+
+def sweeps(sweep_path: str | None) -> PageSpec:
+    def listed(page: Page) -> None:
+        if sweep_path:
+            expect(page.locator(f'a[href="{sweep_path}"]').first).to_be_visible(timeout=WAIT_MS)
+
+    return PageSpec("sweeps", "/sweeps", [("the sweep is listed", listed)])
+
+
+def lessons() -> PageSpec:
+    def steps(page: Page) -> None:
+        expect(page.locator("[data-lesson]")).to_have_count(5, timeout=WAIT_MS)
+        expect(page.locator("[data-lesson-run]")).to_have_count(5)
+        expect(page.locator("nav a").first).to_have_text("Lessons")
+
+    return PageSpec("lessons", "/lessons", [("five steps, first in the nav", steps)])
 
 
 def sweep(path: str) -> PageSpec:

@@ -94,9 +94,10 @@ def open_every_page(stack: Stack, found: quick_start.Pages, findings: Findings) 
         if url:
             specs.append(spec(url.removeprefix(web)))
     specs += [pages.runs(run_path), pages.workers(WORKERS_SCALED)]
-    if found.sweep:
-        specs.append(pages.sweep(found.sweep.removeprefix(web)))
-    specs.append(pages.api())
+    sweep_path = found.sweep.removeprefix(web) if found.sweep else None
+    if sweep_path:
+        specs.append(pages.sweep(sweep_path))
+    specs += [pages.sweeps(sweep_path), pages.lessons(), pages.api()]
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:

@@ -26,7 +26,8 @@ def hostile_batch(origin_url: str) -> list[str]:
     return [
         f"{origin_url}/html-error?x=<script>alert(1)</script>",
         f"{origin_url}/html-error",  # a 500 whose body, reason and a header carry script
-        f'{origin_url}/delay/0?q="><img src=x onerror=alert(2)>',
+        # A URL holds no space (refused at submission): `/` separates HTML attributes as well.
+        f'{origin_url}/delay/0?q="><img/src=x/onerror=alert(2)>',
         f"{origin_url}/redirect-to?url=javascript:alert(3)",
         f"{origin_url}/status/404?x=<svg/onload=alert(4)>",
     ]

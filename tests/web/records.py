@@ -67,7 +67,15 @@ def write_run(
     starts = [now - 5 + offset for offset, _ in timings_s]
     tasks = {str(i): _task(i, urls[i], states[i], starts[i], timings_s[i][1]) for i in range(ended)}
     in_flight = {
-        str(i): StartRecord(i, urls[i], starts[i], "w" * 32, "testhost", 4242, "fanout_0").to_json()
+        str(i): StartRecord(
+            index=i,
+            url=urls[i],
+            started_at=starts[i],
+            worker="w" * 32,
+            host="testhost",
+            pid=4242,
+            thread="fanout_0",
+        ).to_json()
         for i in range(ended, min(len(urls), ended + running))
     }
     state = "done" if ended == len(urls) else "running" if ended or running else "queued"
@@ -131,13 +139,17 @@ def write_comparison(
     """A comparison of the runs `run_ids` (written first, with write_run), in that order."""
     comparison_id = secrets.token_hex(6)
     spec = RunSpec(tuple(urls), Strategy.THREADS, 2, Workload.FETCH)
+    strategies = [client.hget(keys.run_key(run_id), "strategy").decode() for run_id in run_ids]
     with client.pipeline() as pipe:
         pipe.hset(
             keys.comparison_key(comparison_id),
             mapping={
                 "id": comparison_id,
                 "spec": json.dumps(spec.to_dict()),
+                "total": len(urls),
                 "runs": json.dumps(run_ids),
+                "strategies": json.dumps(strategies),
+                "repeat": 1,
                 "submitted_at": repr(time.time() - 6),
             },
         )

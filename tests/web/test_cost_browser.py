@@ -29,7 +29,7 @@ def test_the_pages_fill_in_the_cost_as_runs_end(page, web_server, origin_url):
     assert response.status_code == 202
     page.goto(response.json()["url"])
     live = page.locator("[data-cost-compare]")
-    assert live.get_attribute("data-state") != "done"  # the script, not the server, fills it
+    assert live.get_attribute("data-final") == "false"  # the script, not the server, fills it
     page.wait_for_function(
         """() => [...document.querySelectorAll("[data-cost-rows] tr")]
             .every((tr) => !tr.innerText.includes("\u2013"))""",

@@ -146,7 +146,13 @@ def test_a_processes_runs_children_appear_under_their_worker_stay_idle_then_go(
         timeout=15_000,
     )
     assert not any(psutil.pid_exists(pid) for pid in busy)
-    assert len(children_shown(page, worker_pid, "idle")) == 2
+    page.wait_for_function(  # the new pool's two, idle once the next snapshot says so
+        """pid => document.querySelectorAll(
+            `[data-proctree] tr[data-role="child"][data-state="idle"][data-ppid="${pid}"]`
+        ).length === 2""",
+        arg=worker_pid,
+        timeout=15_000,
+    )
     assert_no_csp_violation(page)
 
 

@@ -1,7 +1,6 @@
 // The compare page's rows, as web/compareview.py builds them: one per strategy, each saying
 // whether its figures are final. A speed-up over sequential is a verdict: given only once both
-// runs behind it are final. From the reader's `rows` (median and range over repeated runs)
-// when the record has them, else one row per run of `runs` (records from before repeats).
+// runs behind it are final. From the reader's `rows` (median and range over repeated runs).
 import {
   DASH, RUN_STATE_LABELS, esc, percent, seconds, times,
 } from "./fanout.js";
@@ -11,10 +10,6 @@ export const FORMATS = {
 };
 const NAMES = Object.keys(FORMATS);
 const MEASURED = NAMES.filter((name) => name !== "vs_sequential");
-
-export function isProvisional(record) {
-  return Boolean(record.provisional ?? record.state !== "done");
-}
 
 // A range with its unit once: "1.200–1.310 s", "80–85 %", "1.90–2.10×".
 export function span(fmt, low, high) {
@@ -65,20 +60,6 @@ function makeRow(strategy, runs, final, stats, [peak, ok, tasks], doneRuns) {
   };
 }
 
-function fromRuns(comparison) {
-  const runs = comparison.runs;
-  const sequential = runs.find((r) => r.spec.strategy === "sequential");
-  const baseline = sequential && !isProvisional(sequential) ? sequential.summary.wall_s : null;
-  return runs.map((run) => {
-    const s = run.summary;
-    const final = !isProvisional(run);
-    const stats = Object.fromEntries(MEASURED.map((name) => [name, point(s[name])]));
-    stats.vs_sequential = point(final && baseline && s.wall_s ? baseline / s.wall_s : null);
-    const totals = [s.peak_concurrency, run.counts.ok, run.total];
-    return makeRow(run.spec.strategy, [run], final, stats, totals, final ? 1 : 0);
-  });
-}
-
 // A strategy with no run done yet shows its going run's figures, so far (a queued one its
 // first run's: "0/40" tasks ok, as its progress says).
 function fromRows(comparison) {
@@ -99,7 +80,7 @@ function fromRows(comparison) {
 }
 
 export function compareRows(comparison) {
-  const rows = comparison.rows?.length ? fromRows(comparison) : fromRuns(comparison);
+  const rows = fromRows(comparison);
   const sequential = rows.find((r) => r.strategy === "sequential");
   const judged = Boolean(sequential && sequential.final);
   for (const row of rows) {

@@ -1,7 +1,7 @@
 // What a run cost the operating system (the record's `cost`), on the run page's cost cards
 // (_cost.html) and the compare page's cost table (_cost_compare.html). The server renders both;
 // while a run or comparison goes on, this polls its record (?tasks=false) and redraws them the
-// way the templates write them, until it is done: a run's cost is complete once it is done.
+// way the templates write them, until it is final.
 
 import { DASH, count, esc, fixed, getJSON, poll, seconds } from "./fanout.js";
 
@@ -66,23 +66,29 @@ function fillComparison(root, comparison) {
   root.querySelector("[data-cost-rows]").innerHTML = rows.join("");
 }
 
+// A record is final once done and no longer provisional: its cost is whole by then (a job
+// writes its cost a moment after its last records may have ended the run).
+function final(record) {
+  return record.state === "done" && !record.provisional;
+}
+
 function watchRun(root) {
-  if (root.dataset.runState === "done") return; // rendered with the run's whole cost
+  if (root.dataset.final === "true") return; // rendered with the run's whole cost
   const url = `/api/runs/${encodeURIComponent(root.dataset.runId)}?tasks=false`;
   poll(async () => {
     const run = await getJSON(url);
     if (run.cost) fillRun(root, run.cost);
-    return run.state !== "done";
+    return !final(run);
   }, POLL_MS);
 }
 
 function watchComparison(root) {
-  if (root.dataset.state === "done") return;
+  if (root.dataset.final === "true") return;
   const url = `/api/compare/${encodeURIComponent(root.dataset.comparisonId)}?tasks=false`;
   poll(async () => {
     const comparison = await getJSON(url);
     fillComparison(root, comparison);
-    return comparison.state !== "done";
+    return !final(comparison);
   }, POLL_MS);
 }
 
