@@ -62,6 +62,11 @@ def served_key(run_id: str) -> str:
     return f"{PREFIX}run:{run_id}:served"
 
 
+def cost_key(run_id: str) -> str:
+    """Hash: worker name -> JSON of what the run's jobs on that worker cost (`contract.cost`)."""
+    return f"{PREFIX}run:{run_id}:cost"
+
+
 def run_keys(run_id: str) -> tuple[str, ...]:
     """All keys of one run, for TTLs and deletion."""
     return (
@@ -71,6 +76,7 @@ def run_keys(run_id: str) -> tuple[str, ...]:
         running_key(run_id),
         served_key(run_id),
         urls_key(run_id),
+        cost_key(run_id),
     )
 
 

@@ -65,7 +65,37 @@ def summary_lines(run: dict[str, Any]) -> list[str]:
     )
     if run.get("provisional"):
         lines.append(f"[i] provisional: the run is {run['state']}; these figures will change")
+    lines += cost_lines(run.get("cost"))
     host_load = run.get("host_load")
     if host_load and host_load.get("busy"):
         lines.append(busy_warning(host_load, "try fanout compare --repeat 3"))
+    return lines
+
+
+def mebibytes(value: float | None) -> str:
+    return "-" if value is None else f"{fixed(value / 2**20, 1, grouped=True)} MiB"
+
+
+def cost_text(figures: dict[str, Any]) -> str:
+    """What the processes that ran a run cost the OS, in one line (`contract.cost`)."""
+    return (
+        f"memory +{mebibytes(figures['memory_added_bytes'])} over the idle worker's "
+        f"{mebibytes(figures['memory_idle_bytes'])} (peak "
+        f"{mebibytes(figures['memory_peak_bytes'])}), "
+        f"{counted(figures['processes'], 'process', 'processes')} "
+        f"({count(figures['processes_started'])} started), "
+        f"{counted(figures['threads'], 'thread')} ({count(figures['threads_started'])} started), "
+        f"context switches {count(figures['ctx_switches_voluntary'])} voluntary / "
+        f"{count(figures['ctx_switches_involuntary'])} involuntary, "
+        f"CPU {seconds(figures['cpu_user_s'])} user / {seconds(figures['cpu_system_s'])} sys"
+    )
+
+
+def cost_lines(cost: dict[str, Any] | None) -> list[str]:
+    """The run's cost in total, then per host when more than one host ran it."""
+    if not cost:
+        return []
+    lines = [f"[i] cost: {cost_text(cost['total'])}"]
+    if len(cost["hosts"]) > 1:
+        lines += [f"[i] cost on {host}: {cost_text(f)}" for host, f in cost["hosts"].items()]
     return lines

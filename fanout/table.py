@@ -4,18 +4,23 @@ log gets plain aligned text that `grep` and `awk` can read."""
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Callable
 from typing import Any
 
 from rich.table import Table
 
-from fanout.report import busy_warning
+from fanout.report import busy_warning, mebibytes
 from producer.numbers import count, counted, fixed
 
 #: Joins the least and the greatest of a range: an en dash (U+2013).
 RANGE_DASH = "\u2013"
 
-HEADERS = ["strategy", "wall", "ideal", "efficiency", "speed-up vs sequential", "ok"]
+#: The cost columns come before `ok`, which stays last for scripts that read the last field.
+HEADERS = [
+    "strategy", "wall", "ideal", "efficiency", "speed-up vs sequential",
+    "memory added", "processes", "threads", "ctx switches vol/invol", "CPU user/sys", "ok",
+]  # fmt: skip
 
 
 def _cell(stat: dict[str, float] | None, median: Callable[[float], str], ranged: bool) -> str:
@@ -57,10 +62,38 @@ def comparison_cells(comparison: dict[str, Any]) -> tuple[list[str], list[list[s
                 _cell(row["ideal_s"], _seconds, ranged),
                 _cell(row["efficiency"], _ratio, ranged),
                 _cell(row["vs_sequential"], _times, ranged),
+                *cost_cells(comparison, row["run_ids"]),
                 f"{count(row['ok'])}/{count(row['tasks'])}",
             ]
         )
     return HEADERS, cells
+
+
+def _median_cost(comparison: dict[str, Any], run_ids: list[str]) -> dict[str, float] | None:
+    """Each cost figure's median over a strategy's runs (`contract.cost`, the run's total)."""
+    costs = [
+        run["cost"]["total"]
+        for run in comparison["runs"]
+        if run["id"] in run_ids and run.get("cost")
+    ]
+    if not costs:
+        return None
+    return {name: statistics.median(cost[name] for cost in costs) for name in costs[0]}
+
+
+def cost_cells(comparison: dict[str, Any], run_ids: list[str]) -> list[str]:
+    """A strategy's cost: memory added, processes and threads (started), context switches and
+    CPU; the median of its runs when it ran several times."""
+    cost = _median_cost(comparison, run_ids)
+    if cost is None:
+        return ["-"] * 5
+    return [
+        f"+{mebibytes(cost['memory_added_bytes'])}",
+        f"{count(cost['processes'])} ({count(cost['processes_started'])} started)",
+        f"{count(cost['threads'])} ({count(cost['threads_started'])} started)",
+        f"{count(cost['ctx_switches_voluntary'])}/{count(cost['ctx_switches_involuntary'])}",
+        f"{fixed(cost['cpu_user_s'], 3)}/{fixed(cost['cpu_system_s'], 3)} s",
+    ]
 
 
 def comparison_title(comparison: dict[str, Any]) -> str:
@@ -81,6 +114,8 @@ def comparison_notes(comparison: dict[str, Any]) -> list[str]:
     notes = [
         "[i] wall: first task's start to last task's end; ideal: the least time the tasks allow",
         "[i] efficiency: ideal / wall; speed-up vs sequential: sequential's wall / this wall",
+        "[i] memory added: the peak of the worker and its pool children over the idle worker; "
+        "processes and threads: those that ran the run (started: created for it)",
     ]
     if comparison["repeat"] > 1:
         notes += [

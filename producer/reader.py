@@ -11,7 +11,7 @@ from typing import Any, overload
 import orjson
 from redis import Redis
 
-from contract import keys, replies, runfacts, urls_list
+from contract import cost, keys, replies, runfacts, urls_list
 from contract.records import RunSpec, StartRecord, TaskRecord
 from contract.states import TERMINAL_TASK_STATES, RunState, TaskState
 from contract.summary import Capacity, Totals, slots_for, slots_per_worker, summarize_totals
@@ -142,6 +142,7 @@ def load_run(
         "host_load": hostnote.with_note(
             facts.host_load if facts is not None else None, comparison=bool(run.get("comparison"))
         ),
+        "cost": cost.summarize(redis.hgetall(keys.cost_key(run_id))) if done else None,
     }
     if include_tasks:
         if since is not None:

@@ -5,7 +5,8 @@ The trace puts each task on the lane that ran it: a process per host/worker (`pi
 per worker thread or pool process (`tid`), named by metadata events, and one complete event
 (`ph: "X"`, `ts` and `dur` in microseconds from the run's first start) per task, so a run opens
 beside a profile of the same program (Trace Event Format, "Complete Events" and "Metadata
-Events").
+Events"), with what the run cost the operating system (`cost`, per host and in total) in
+its `otherData`. The JSON export carries the same `cost` as the run record.
 """
 
 from __future__ import annotations
@@ -129,7 +130,12 @@ def trace_chunks(
             batch = []
     if batch:
         yield "," + ",".join(batch)
-    yield '], "displayTimeUnit": "ms"}'
+    yield '], "displayTimeUnit": "ms", "otherData": ' + json.dumps(_other_data(record)) + "}"
+
+
+def _other_data(record: dict[str, Any]) -> dict[str, Any]:
+    """The trace's metadata (Trace Event Format, `otherData`): what the run cost the OS."""
+    return {"fanout_run": record["id"], "cost": record.get("cost")}
 
 
 def _meta(name: str, pid: int, tid: int, value: str) -> str:

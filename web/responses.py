@@ -97,6 +97,35 @@ class Summary(BaseModel):
     counts: StateCounts  # type: ignore[valid-type]
 
 
+class CostFigures(BaseModel):
+    """What the processes that ran a run cost the operating system (contract.cost): one host's
+    workers summed, or every host's."""
+
+    workers: Count = Field(description="Worker processes that ran jobs of the run")
+    jobs: Count
+    memory_idle_bytes: Count = Field(
+        description="RSS of those workers when their first job of the run started"
+    )
+    memory_peak_bytes: Count = Field(
+        description="Peak RSS of each worker plus the USS of its pool children, summed"
+    )
+    memory_added_bytes: Count = Field(description="The peak less the idle workers")
+    processes: Count = Field(description="The workers and their pool children that ran tasks")
+    processes_started: Count = Field(description="Of the children, those forked for the run")
+    threads: Count = Field(description="Threads of those processes at their peak")
+    threads_started: Count = Field(description="Threads absent when their job started")
+    ctx_switches_voluntary: Count
+    ctx_switches_involuntary: Count
+    cpu_user_s: Annotated[float, Field(ge=0)]
+    cpu_system_s: Annotated[float, Field(ge=0)]
+    samples: Count
+
+
+class Cost(BaseModel):
+    hosts: dict[str, CostFigures]
+    total: CostFigures
+
+
 class Run(BaseModel):
     id: Id
     spec: RunSpec
@@ -113,6 +142,11 @@ class Run(BaseModel):
     finished_at: float | None
     first_task_at: float | None
     summary: Summary
+    cost: Cost | None = Field(
+        default=None,
+        description="What the run cost the operating system, per host and in total (null "
+        "until a worker has measured one of its jobs)",
+    )
     tasks: list[Task] = Field(default=[], description="Ended tasks by index")
     running: list[Start] = Field(default=[], description="Started, not ended")
     now: float = Field(default=0, description="The server's clock, epoch seconds")

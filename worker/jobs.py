@@ -15,6 +15,7 @@ from contract import connection
 from contract.plan import RunTasks
 from contract.settings import Settings
 from contract.states import Strategy, Workload
+from worker.cost_book import measured
 from worker.fetch import FetchLimits
 from worker.recorder import Recorder
 from worker.strategies import RUNNERS
@@ -67,7 +68,10 @@ def run_tasks(*args: Any, **kwargs: Any) -> dict[str, Any]:
         redis_url=conf.redis_url,
     )
     pairs = [(index, url) for index, url in message.tasks]
-    with Recorder(_writer_for(redis), message.run_id) as recorder:
+    with (
+        Recorder(_writer_for(redis), message.run_id) as recorder,
+        measured(redis, message, conf.ttl_s),  # what the job cost the OS
+    ):
         RUNNERS[Strategy(message.strategy)](pairs, ctx, recorder, message.concurrency)
     return {"run_id": message.run_id, "part": message.part, "tasks": len(pairs)}
 

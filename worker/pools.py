@@ -59,6 +59,12 @@ def process_pool(
         return pool
 
 
+def process_pool_pids() -> set[int]:
+    """Pids of the kept process pool's live children (none when there is no pool)."""
+    kept = _processes
+    return set(getattr(kept[1], "_processes", None) or ()) if kept is not None else set()
+
+
 def _child_start(parent_pid: int, initializer: Any, initargs: tuple[Any, ...]) -> None:
     """A pool child dies with the worker: a SIGKILLed worker's children would otherwise wait on
     their task queue forever (they hold its write end too, so they never see it close)."""

@@ -1,0 +1,81 @@
+"""What measuring a job's cost (`worker.cost_book.measured`) adds to a tiny job, A/B in one
+process: the queue strategy's one-URL jobs run as a worker runs them (`worker.jobs.run_tasks`,
+recorder and all), in alternating blocks with the measuring on and off, so a busy machine's
+swings fall on both alike.
+
+    python -m bench.cost_overhead [jobs per block] [blocks]
+
+It starts a private redis-server and origin on free ports, and prints the median per-job CPU
+time of the process and wall time, on and off.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def main(per_block: int = 200, blocks: int = 10) -> str:
+    from fanout import children, redis_server
+
+    log_dir = Path(tempfile.mkdtemp(prefix="fanout-cost-overhead-"))
+    redis_port, origin_port = children.free_port(), children.free_port()
+    redis_url = f"redis://127.0.0.1:{redis_port}/0"
+    redis_service = redis_server.start_redis(redis_url, log_dir / "redis", log_dir / "redis.log")
+    origin = children.start_origin(origin_port, log_dir / "origin.log", dict(os.environ))
+    port = origin.url.rsplit(":", 1)[1]
+    os.environ.update(
+        REDIS_URL=redis_url,
+        ORIGIN_URL=origin.url,
+        FANOUT_ALLOW_HOSTS=f"127.0.0.1:{port}",
+    )
+    try:
+        return _measure(origin.url, per_block, blocks)
+    finally:
+        origin.stop()
+        redis_service.stop()
+
+
+def _measure(origin_url: str, per_block: int, blocks: int) -> str:
+    from bench.client_cpu import store_run
+    from contract.plan import RunTasks
+    from contract.settings import Settings
+    from producer.connection import connect
+    from worker import cost_book, jobs
+
+    settings = Settings.from_env(os.environ)
+    redis = connect(settings)
+    measured = jobs.measured
+    results: dict[bool, list[tuple[float, float]]] = {True: [], False: []}
+    for block in range(blocks + 1):
+        on = block % 2 == 0
+        jobs.measured = measured if on else (lambda *_: contextlib.nullcontext())  # type: ignore[assignment]
+        urls = [f"{origin_url}/delay/0?bytes=64&n={i}" for i in range(per_block)]
+        run_id = store_run(redis, settings, urls, "queue", 1)
+        cpu, wall = time.process_time(), time.perf_counter()
+        for index, url in enumerate(urls):
+            jobs.run_tasks(*RunTasks(run_id, index, [[index, url]], "queue", 1, "fetch").to_args())
+        if block:  # the first block warms the process up
+            cpu_s, wall_s = time.process_time() - cpu, time.perf_counter() - wall
+            results[on].append((cpu_s / per_block, wall_s / per_block))
+    jobs.measured = measured
+    cost_book.write_pending()  # while the private Redis still answers
+
+    def median(on: bool, which: int) -> float:
+        return statistics.median(sample[which] for sample in results[on]) * 1e6
+
+    return (
+        f"per one-URL job, median of {blocks // 2} blocks of {per_block} each way: "
+        f"CPU {median(True, 0):.0f} µs measured vs {median(False, 0):.0f} µs not "
+        f"({median(True, 0) / median(False, 0):.3f}x); wall {median(True, 1):.0f} µs vs "
+        f"{median(False, 1):.0f} µs ({median(True, 1) / median(False, 1):.3f}x)"
+    )
+
+
+if __name__ == "__main__":
+    print(main(*(int(arg) for arg in sys.argv[1:3])))

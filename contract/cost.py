@@ -1,0 +1,122 @@
+"""What a run cost the operating system: memory, processes, threads, context switches, CPU.
+
+Each worker measures the jobs it runs (`worker.cost`) and keeps one `WorkerCost` per run in the
+run's cost hash (`keys.cost_key`), merged over its jobs. Readers add the workers up per host and
+over the run (`summarize`). The figures are the lesson's: threads share their process's memory,
+so a threads run adds a few MB to one process; a processes run adds its children, each with
+memory of its own.
+
+Memory is the job's process's resident set (RSS) plus each child's unique set (USS: the pages
+only that child holds). A forked child's RSS counts the copy-on-write pages it still shares with
+its parent; its USS does not, so the sum is not counted twice.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+
+@dataclass
+class WorkerCost:
+    """One worker's cost over the jobs of one run it ran."""
+
+    host: str
+    jobs: int = 0
+    #: RSS of the job's process when its first job of the run started: the idle worker.
+    memory_idle_bytes: int = 0
+    #: Peak of the job's process's RSS plus its children's USS, over the samples of its jobs.
+    memory_peak_bytes: int = 0
+    #: The most any one job added over the idle process (its peak less its start).
+    memory_added_bytes: int = 0
+    #: The processes that ran the tasks: the job's process and its children (a job's most).
+    processes: int = 0
+    #: Of those, children forked while the jobs ran (a kept pool's children were forked before).
+    processes_started: int = 0
+    #: Threads of those processes at their peak (a job's most).
+    threads: int = 0
+    #: Threads seen that did not exist when their job started (a kept pool's were there).
+    threads_started: int = 0
+    ctx_switches_voluntary: int = 0
+    ctx_switches_involuntary: int = 0
+    cpu_user_s: float = 0.0
+    cpu_system_s: float = 0.0
+    #: Readings taken: one at each job's start and end, and one per sampler tick in between.
+    samples: int = 0
+
+    def merged(self, job: WorkerCost) -> WorkerCost:
+        """This worker's cost with one more job of the same run."""
+        if not self.jobs:
+            return job
+        return WorkerCost(
+            host=job.host,
+            jobs=self.jobs + job.jobs,
+            memory_idle_bytes=self.memory_idle_bytes,
+            memory_peak_bytes=max(self.memory_peak_bytes, job.memory_peak_bytes),
+            memory_added_bytes=max(self.memory_added_bytes, job.memory_added_bytes),
+            processes=max(self.processes, job.processes),
+            processes_started=self.processes_started + job.processes_started,
+            threads=max(self.threads, job.threads),
+            threads_started=self.threads_started + job.threads_started,
+            ctx_switches_voluntary=self.ctx_switches_voluntary + job.ctx_switches_voluntary,
+            ctx_switches_involuntary=self.ctx_switches_involuntary + job.ctx_switches_involuntary,
+            cpu_user_s=self.cpu_user_s + job.cpu_user_s,
+            cpu_system_s=self.cpu_system_s + job.cpu_system_s,
+            samples=self.samples + job.samples,
+        )
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> WorkerCost | None:
+        """None for a value this version cannot read: a cost is never worth failing a read."""
+        try:
+            data = json.loads(text)
+            return cls(**{k: v for k, v in data.items() if k in _FIELDS})
+        except (ValueError, TypeError, AttributeError):
+            return None
+
+
+_FIELDS = frozenset(f.name for f in fields(WorkerCost))
+
+#: The figures a host's and the run's cost sum over their workers, in the order they are shown.
+SUMMED = tuple(f.name for f in fields(WorkerCost) if f.name != "host")
+
+
+def _add(into: dict[str, Any], cost: WorkerCost) -> None:
+    into["workers"] += 1
+    for name in SUMMED:
+        into[name] += getattr(cost, name)
+
+
+def _empty() -> dict[str, Any]:
+    empty: dict[str, Any] = {"workers": 0}
+    empty.update({name: 0 for name in SUMMED})
+    return empty
+
+
+def _rounded(figures: dict[str, Any]) -> dict[str, Any]:
+    return {k: round(v, 3) if isinstance(v, float) else v for k, v in figures.items()}
+
+
+def summarize(per_worker: Mapping[Any, str | bytes]) -> dict[str, Any] | None:
+    """The run's cost per host and in total, from its cost hash (worker -> `WorkerCost` JSON);
+    None when no worker measured any job of it. A host's figures are its workers' sums: its
+    peak memory is the sum of each worker's peak, an upper bound when they peaked apart."""
+    hosts: dict[str, dict[str, Any]] = {}
+    total = _empty()
+    for raw in per_worker.values():
+        cost = WorkerCost.from_json(raw)
+        if cost is None:
+            continue
+        _add(hosts.setdefault(cost.host, _empty()), cost)
+        _add(total, cost)
+    if not hosts:
+        return None
+    return {
+        "hosts": {host: _rounded(hosts[host]) for host in sorted(hosts)},
+        "total": _rounded(total),
+    }
