@@ -38,7 +38,9 @@ def test_the_pages_fill_in_the_cost_as_runs_end(page, web_server, origin_url):
     filled = cost_rows(page)
     threads, processes = filled
     assert threads[0] == "threads" and threads[3:5] == ["1", "(0)"]
-    assert processes[0] == "processes" and processes[3] == "5"  # the worker and 4 children
+    # The worker and its pool's children: 4 at least (a pool kept from an earlier, larger run of
+    # the session's workers fits this one too, worker.pools).
+    assert processes[0] == "processes" and int(processes[3]) >= 5
     page.reload()
     assert cost_rows(page) == filled  # the script writes what the server renders
     page.screenshot(path=str(ARTIFACTS / "compare-cost.png"), full_page=True)

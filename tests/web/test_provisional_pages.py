@@ -25,7 +25,7 @@ THREADS = Strategy.THREADS
 def compare_rows(html: str) -> dict[str, tuple[str, str]]:
     """strategy -> (the <tr>'s attributes, its cells), from the compare table."""
     rows = {}
-    for attrs, cells in re.findall(r"<tr (data-[^>]*)>(.*?)</tr>", html, re.S):
+    for attrs, cells in re.findall(r"<tr (data-row=[^>]*)>(.*?)</tr>", html, re.S):
         strategy = re.search(r'<th scope="row">.*?>(\w+)</a>', cells, re.S).group(1)
         rows[strategy] = (attrs, cells)
     return rows
