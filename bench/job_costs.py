@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import redis as redis_lib
 from rq import Queue, Worker
@@ -95,7 +96,7 @@ def burst(stack: Stack, count: int, around: Callable[[Callable[[], None]], None]
 def monitored(stack: Stack, count: int) -> collections.Counter[tuple[str, str]]:
     """Commands per (side, family) over a submission and its burst, under MONITOR."""
     listener = redis_lib.Redis.from_url(stack.env["REDIS_URL"])
-    seen: list[dict] = []
+    seen: list[dict[str, Any]] = []
     stop = threading.Event()
 
     def listen() -> None:
@@ -150,7 +151,8 @@ def profiled(stack: Stack, count: int) -> tuple[float, list[tuple[str, float]]]:
     stats = pstats.Stats(profile).stats  # type: ignore[attr-defined]
 
     def cumulative(name: str, where: str) -> float:
-        return sum(v[3] for (f, _, n), v in stats.items() if n == name and where in f)
+        total: float = sum(v[3] for (f, _, n), v in stats.items() if n == name and where in f)
+        return total
 
     total = cumulative("work", "rq/worker/base")
     shares = [(label, cumulative(name, where) / total) for label, name, where in PHASES]
