@@ -60,7 +60,7 @@ def _prefix(template: str) -> str:
 #: Key heads by the code that writes them, each from its owner's own builder.
 FAMILIES = (
     (Worker.redis_worker_namespace_prefix, "RQ worker hash"),
-    (_prefix(Execution.key.fget(SimpleNamespace(composite_key="{0}"))), "RQ execution records"),  # type: ignore[attr-defined]
+    (_prefix(Execution.key.fget(SimpleNamespace(composite_key="{0}"))), "RQ execution records"),  # type: ignore[attr-defined]  # mypy does not see the property object on the class
     (_prefix(Result.get_key("{0}")), "RQ result stream"),
     (_prefix(StartedJobRegistry.key_template), "RQ registries"),
     (_prefix(FinishedJobRegistry.key_template), "RQ registries"),
@@ -148,7 +148,7 @@ def profiled(stack: Stack, count: int) -> tuple[float, list[tuple[str, float]]]:
     burst(stack, count, timed)
     profile = cProfile.Profile(time.thread_time)
     burst(stack, count, lambda run: profile.runcall(run))
-    stats = pstats.Stats(profile).stats  # type: ignore[attr-defined]
+    stats = pstats.Stats(profile).stats  # type: ignore[attr-defined]  # undocumented, untyped in typeshed
 
     def cumulative(name: str, where: str) -> float:
         total: float = sum(v[3] for (f, _, n), v in stats.items() if n == name and where in f)

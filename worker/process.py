@@ -123,14 +123,14 @@ class _FanoutMixin(_WorkerBase):
             serializer=self.serializer,
         )
         self.scheduler = scheduler
-        scheduler.acquire_locks()  # type: ignore[no-untyped-call]
+        scheduler.acquire_locks()  # type: ignore[no-untyped-call]  # unannotated in RQ
         if scheduler.acquired_locks:
             if burst:
                 try:
                     scheduler.register_birth()
-                    scheduler.enqueue_scheduled_jobs()  # type: ignore[no-untyped-call]
+                    scheduler.enqueue_scheduled_jobs()  # type: ignore[no-untyped-call]  # unannotated in RQ
                 finally:
-                    scheduler.release_locks()  # type: ignore[no-untyped-call]
+                    scheduler.release_locks()  # type: ignore[no-untyped-call]  # unannotated in RQ
                     scheduler.register_death()
             else:
                 scheduler.start()

@@ -206,7 +206,7 @@ class ElasticPool(WorkerPool):
 
     def check_workers(self, respawn: bool = True) -> None:
         """RQ's: reap the dead and respawn; here, respawn up to this host's share only."""
-        self.reap_workers()  # type: ignore[no-untyped-call]
+        self.reap_workers()  # type: ignore[no-untyped-call]  # unannotated in RQ
         self.retiring &= set(self.worker_dict)
         if respawn and self.status != self.Status.STOPPED:
             self.num_workers = self._wanted()
