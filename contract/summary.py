@@ -171,8 +171,8 @@ class Totals:
     @classmethod
     def from_tasks(cls, tasks: Sequence[TaskRecord], workload: Workload) -> Totals:
         timed = [t for t in tasks if t.started_at is not None and t.finished_at is not None]
-        starts = [t.started_at for t in timed if t.started_at is not None]  # all of them
-        ends = [t.finished_at for t in timed if t.finished_at is not None]  # all of them
+        starts = [t.started_at for t in timed if t.started_at is not None]  # narrows only
+        ends = [t.finished_at for t in timed if t.finished_at is not None]  # narrows only
         durations = [e - b for b, e in zip(starts, ends, strict=True)]
         work = (
             [t.cpu_s if t.cpu_s is not None else d for t, d in zip(timed, durations, strict=True)]
