@@ -78,7 +78,7 @@ lint: $(BIN)/fanout ## ruff check and ruff format --check
 imports: $(BIN)/fanout ## The import contracts in pyproject.toml (import-linter)
 	$(BIN)/lint-imports --no-logo
 
-typecheck: $(BIN)/fanout ## mypy, strict on contract/, producer/ and worker/ (pyproject.toml)
+typecheck: $(BIN)/fanout ## mypy, strict on every package, bench/ included (pyproject.toml)
 	$(BIN)/mypy
 
 # The bench is a development tool of the checkout (not installed with the package): it runs

@@ -18,12 +18,17 @@ import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import requests
 
 from worker.cpu import burn
+
+if TYPE_CHECKING:
+    from rq import Queue
+
+    from bench.stack import Stack
 
 # --- the tutorial, as it was written -----------------------------------------------------------
 
@@ -129,7 +134,7 @@ DIRECT = {
 }
 
 
-def run_direct(stack, name: str, urls: list[str], **kwargs: Any) -> float:
+def run_direct(stack: Stack, name: str, urls: list[str], **kwargs: Any) -> float:
     """Run a direct baseline in a fresh interpreter; returns its wall time in seconds (and
     leaves the origin's CPU seconds over the whole child in `stack.last_origin_s`)."""
     result = stack.work_dir / f"direct-{name}.json"
@@ -149,7 +154,7 @@ def run_direct(stack, name: str, urls: list[str], **kwargs: Any) -> float:
 # --- bare RQ -----------------------------------------------------------------------------------
 
 
-def bare_queue(stack):
+def bare_queue(stack: Stack) -> Queue:
     from rq import Queue
     from rq.serializers import JSONSerializer
 
@@ -159,7 +164,7 @@ def bare_queue(stack):
 
 
 def enqueue_bare(
-    stack, func: str, arg_lists: list[tuple], result_ttl: int = 3600
+    stack: Stack, func: str, arg_lists: list[tuple[Any, ...]], result_ttl: int = 3600
 ) -> tuple[float, list[str]]:
     """Enqueue `func(*args)` for each args with one `enqueue_many`; returns (t0, job ids)."""
     from rq import Queue
@@ -171,7 +176,7 @@ def enqueue_bare(
     return started, [job.id for job in jobs]
 
 
-def _done_count(stack) -> int:
+def _done_count(stack: Stack) -> int:
     queue = bare_queue(stack)
     pipe = stack.client.pipeline(transaction=False)
     pipe.zcard(queue.finished_job_registry.key)
@@ -179,13 +184,13 @@ def _done_count(stack) -> int:
     return sum(pipe.execute())
 
 
-def wait_bare(stack, before: int, count: int, timeout_s: float = 300) -> None:
+def wait_bare(stack: Stack, before: int, count: int, timeout_s: float = 300) -> None:
     from fanout.children import wait_until
 
     wait_until(lambda: _done_count(stack) >= before + count, timeout_s, f"{count} bare jobs")
 
 
-def job_times(stack, job_ids: list[str]) -> tuple[float, float, int]:
+def job_times(stack: Stack, job_ids: list[str]) -> tuple[float, float, int]:
     """(first started_at, last ended_at, failed jobs) of finished bare jobs, epoch seconds."""
     from rq.job import Job
     from rq.utils import utcparse
@@ -200,7 +205,7 @@ def job_times(stack, job_ids: list[str]) -> tuple[float, float, int]:
     return min(starts), max(ends), failed
 
 
-def run_bare(stack, func: str, arg_lists: list[tuple]) -> dict[str, float]:
+def run_bare(stack: Stack, func: str, arg_lists: list[tuple[Any, ...]]) -> dict[str, float]:
     """Enqueue and wait: `e2e_s` from the enqueue to the last job's end, `span_s` from the first
     job's start to the last one's end."""
     before = _done_count(stack)

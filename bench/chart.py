@@ -45,7 +45,14 @@ def _log_range(values: list[float]) -> tuple[float, float]:
     return low, high
 
 
-def _panel(x0: float, title: str, metric: str, groups, ticks: list[float], target=None):
+def _panel(
+    x0: float,
+    title: str,
+    metric: str,
+    groups: dict[str, list[Series]],
+    ticks: list[float],
+    target: float | None = None,
+) -> list[str]:
     """One panel; a log y axis when `ticks` are 1-2-5 ticks over decades (throughput)."""
     workers = sorted({s.workers for group in groups.values() for s in group if s.workers})
     span = max(1.0, math.log2(max(workers or [1])))
@@ -88,8 +95,11 @@ def _panel(x0: float, title: str, metric: str, groups, ticks: list[float], targe
             f"target {target:.2f}</text>"
         )
     for colour, group in zip(COLOURS, groups.values(), strict=False):
-        points = [(s.workers, s.median(metric), s.spread(metric)) for s in group]
-        points = [(w, m, r) for w, m, r in points if m is not None and r is not None]
+        points: list[tuple[int, float, tuple[float, float]]] = []
+        for s in group:  # each charted series has a worker count (`chart_series`)
+            m, r = s.median(metric), s.spread(metric)
+            if s.workers is not None and m is not None and r is not None:
+                points.append((s.workers, m, r))
         if len(points) > 1:
             path = " ".join(f"{px(w):.1f},{py(m):.1f}" for w, m, _ in points)
             parts.append(

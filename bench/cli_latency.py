@@ -20,7 +20,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
+from typing import cast
 
 from bench.stack import Stack, WorkerSet
 from contract import keys
@@ -33,7 +35,7 @@ SUMMARY_START = "[i] Time transcurred"
 TASK_LINE_STARTS = ("[+] ", "[-] ")
 
 
-def _stamped_lines(stream, into: list[tuple[float, str]]) -> threading.Thread:
+def _stamped_lines(stream: Iterable[str], into: list[tuple[float, str]]) -> threading.Thread:
     def read() -> None:
         for line in stream:
             into.append((time.time(), line.rstrip("\n")))
@@ -56,6 +58,7 @@ def one_run(stack: Stack, urls: list[str], args: list[str]) -> dict[str, float]:
         stderr=subprocess.PIPE,
         text=True,
     )
+    assert proc.stdout is not None and proc.stderr is not None  # both piped
     readers = [_stamped_lines(proc.stdout, out), _stamped_lines(proc.stderr, err)]
     proc.wait(timeout=120)
     exited = time.time()
@@ -84,7 +87,7 @@ def one_run(stack: Stack, urls: list[str], args: list[str]) -> dict[str, float]:
 
 def first_sample_after(stack: Stack, when: float) -> float:
     """When the first worker CPU sample after `when` was taken (what makes a run final)."""
-    names = stack.client.hkeys(keys.worker_spans_key())
+    names = cast("list[bytes]", stack.client.hkeys(keys.worker_spans_key()))
     pipe = stack.client.pipeline(transaction=False)
     for name in names:
         pipe.zrangebyscore(keys.worker_cpu_key(name.decode()), when, "+inf", 0, 1, withscores=True)

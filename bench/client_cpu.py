@@ -73,7 +73,8 @@ def client_cpu(ctx: Ctx) -> Outcome:
     for _arm, label, _, _, base in ARMS:
         out.new(label, baseline=base is None, ref=_label(base) if base else None)
     ctx.workers(0)
-    loads, paired = [], {name: [] for name, *_, base in ARMS if base}
+    loads: list[float] = []
+    paired: dict[str, list[float]] = {name: [] for name, *_, base in ARMS if base}
     arms = {
         name: _Arm(ctx, name, strategy, concurrency, batch, warm_batch, rounds)
         for name, _, strategy, concurrency, _ in ARMS
@@ -87,7 +88,7 @@ def client_cpu(ctx: Ctx) -> Outcome:
                 cpu[name] = sample["cpu_us"]
                 out.get(label).add(**sample)
             for name in paired:
-                base = next(b for arm, *_, b in ARMS if arm == name)
+                base = next(b for arm, *_, b in ARMS if arm == name and b is not None)
                 paired[name].append(cpu[name] / cpu[base])
     finally:
         for arm in arms.values():
@@ -210,7 +211,9 @@ class _Arm:
             run = self.ctx.stack.client.hgetall(keys.run_key(run_id))
             ok, total = int(run.get(b"n_ok", 0)), int(run.get(b"total", -1))
             if run.get(b"state") != b"done" or ok != total:
-                raise RuntimeError(f"client-cpu run {run_id}: {ok}/{total} ok, {run.get(b'state')}")
+                raise RuntimeError(
+                    f"client-cpu run {run_id}: {ok}/{total} ok, {run.get(b'state')!r}"
+                )
 
 
 def _redis_cpu_s(ctx: Ctx) -> float:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import cast
 
 import psutil
 from rq.job import Job
@@ -10,6 +11,7 @@ from rq.job import Job
 from bench.baselines import enqueue_bare, run_bare
 from bench.measure import Ctx, fanout_run, urls
 from bench.model import Outcome, fmt
+from bench.stack import Stack
 from contract import jobs, keys
 from fanout.children import wait_until
 
@@ -20,7 +22,7 @@ def _rss_mb(pid: int) -> float:
     return psutil.Process(pid).memory_info().rss / MB
 
 
-def _used_memory(stack) -> int:
+def _used_memory(stack: Stack) -> int:
     return int(stack.client.info("memory")["used_memory"])
 
 
@@ -75,7 +77,11 @@ def footprint(ctx: Ctx) -> Outcome:
         before = _used_memory(stack)
         args = [(u,) for u in urls(origin, n, 0, 64)]
         job_keys = [Job.key_for(i) for i in enqueue_bare(stack, "bench.jobs.fetch", args, 0)[1]]
-        wait_until(lambda k=job_keys: stack.client.exists(*k) == 0, 300, "result_ttl=0 jobs")
+
+        def expired(k: list[str] = job_keys) -> bool:
+            return stack.client.exists(*k) == 0
+
+        wait_until(expired, 300, "result_ttl=0 jobs")
         time.sleep(0.3)
         rows["bare_job0"].add(value=(_used_memory(stack) - before) / n)
         web = stack.web_proc()
@@ -106,9 +112,10 @@ def footprint(ctx: Ctx) -> Outcome:
     return out
 
 
-def _wait_for_rq_jobs_to_expire(stack) -> None:
+def _wait_for_rq_jobs_to_expire(stack: Stack) -> None:
     """What stays of the latest run: RQ keeps its finished jobs for RESULT_TTL_S only."""
-    run_id = stack.client.zrevrange(keys.runs_index_key(), 0, 0)[0].decode()
+    newest = cast("list[bytes]", stack.client.zrevrange(keys.runs_index_key(), 0, 0))
+    run_id = newest[0].decode()
     pattern = f"{keys.RQ_PREFIX}*{keys.job_id_prefix(run_id)}*"  # job, results, executions
     time.sleep(jobs.RESULT_TTL_S)
     wait_until(

@@ -23,6 +23,7 @@ import time
 import traceback
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from bench.chart import scaling_svg
 from bench.cpuload import busy_s, others_cores
@@ -89,14 +90,14 @@ def run_scenarios(ctx: Ctx, only: set[str] | None = None) -> list[Outcome]:
     return outcomes
 
 
-def _outcome(data: dict) -> Outcome:
+def _outcome(data: dict[str, Any]) -> Outcome:
     series = [Series(**s) for s in data.pop("series")]
     checks = [Check(**c) for c in data.pop("checks")]
     data["columns"] = [tuple(c) for c in data["columns"]]
     return Outcome(**data, series=series, checks=checks)
 
 
-def write_outputs(out_dir: Path, data: dict) -> None:
+def write_outputs(out_dir: Path, data: dict[str, Any]) -> None:
     """RESULTS.md and scaling.svg from the raw data (also kept, as results.json)."""
     outcomes = [_outcome(dict(o)) for o in data["outcomes"]]
     facts = [tuple(f) for f in data["facts"]]
@@ -138,7 +139,7 @@ def comment(out_dir: Path, name: str, text: str) -> None:
     write_outputs(out_dir, data)
 
 
-def splice(old: dict, new: dict) -> dict:
+def splice(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     """`old` with the outcomes of `new` in place of (or added beside) the ones of the same
     name, in the scenarios' order; the header stays `old`'s, and `spliced` says what is newer."""
     if old["quick"] != new["quick"]:
@@ -158,13 +159,13 @@ def splice(old: dict, new: dict) -> dict:
     return old | {"outcomes": outcomes, "spliced": [*earlier, entry], "skipped": skipped}
 
 
-def previous_results(quick: bool, out_dir: Path, only: set[str] | None) -> dict | None:
+def previous_results(quick: bool, out_dir: Path, only: set[str] | None) -> dict[str, Any] | None:
     """The results a run of `only` some scenarios is spliced into (None: a fresh file).
     ValueError when they are of the other mode."""
     path = Path(out_dir) / DATA_NAME
     if not only or not path.exists():
         return None
-    old: dict = json.loads(path.read_text())
+    old: dict[str, Any] = json.loads(path.read_text())
     if old["quick"] != quick:
         raise ValueError(
             f"{path} holds a {'quick' if old['quick'] else 'full'} run: splice into it "

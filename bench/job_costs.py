@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import redis as redis_lib
 from rq import Queue, Worker
@@ -59,7 +60,7 @@ def _prefix(template: str) -> str:
 #: Key heads by the code that writes them, each from its owner's own builder.
 FAMILIES = (
     (Worker.redis_worker_namespace_prefix, "RQ worker hash"),
-    (_prefix(Execution.key.fget(SimpleNamespace(composite_key="{0}"))), "RQ execution records"),  # type: ignore[attr-defined]
+    (_prefix(Execution.key.fget(SimpleNamespace(composite_key="{0}"))), "RQ execution records"),  # type: ignore[attr-defined]  # mypy does not see the property object on the class
     (_prefix(Result.get_key("{0}")), "RQ result stream"),
     (_prefix(StartedJobRegistry.key_template), "RQ registries"),
     (_prefix(FinishedJobRegistry.key_template), "RQ registries"),
@@ -95,7 +96,7 @@ def burst(stack: Stack, count: int, around: Callable[[Callable[[], None]], None]
 def monitored(stack: Stack, count: int) -> collections.Counter[tuple[str, str]]:
     """Commands per (side, family) over a submission and its burst, under MONITOR."""
     listener = redis_lib.Redis.from_url(stack.env["REDIS_URL"])
-    seen: list[dict] = []
+    seen: list[dict[str, Any]] = []
     stop = threading.Event()
 
     def listen() -> None:
@@ -147,10 +148,11 @@ def profiled(stack: Stack, count: int) -> tuple[float, list[tuple[str, float]]]:
     burst(stack, count, timed)
     profile = cProfile.Profile(time.thread_time)
     burst(stack, count, lambda run: profile.runcall(run))
-    stats = pstats.Stats(profile).stats  # type: ignore[attr-defined]
+    stats = pstats.Stats(profile).stats  # type: ignore[attr-defined]  # undocumented, untyped in typeshed
 
     def cumulative(name: str, where: str) -> float:
-        return sum(v[3] for (f, _, n), v in stats.items() if n == name and where in f)
+        total: float = sum(v[3] for (f, _, n), v in stats.items() if n == name and where in f)
+        return total
 
     total = cumulative("work", "rq/worker/base")
     shares = [(label, cumulative(name, where) / total) for label, name, where in PHASES]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,7 +69,9 @@ def fanout_run(
     return metrics(record, delay_s, slots, origin_s)
 
 
-def metrics(record: dict[str, Any], delay_s: float | None, slots: int | None, origin_s: float):
+def metrics(
+    record: dict[str, Any], delay_s: float | None, slots: int | None, origin_s: float
+) -> dict[str, float | None]:
     count = record["total"]
     wall_s = record["finished_at"] - record["submitted_at"]
     summary = record["summary"]
@@ -97,7 +100,14 @@ def direct_metrics(
     }
 
 
-def direct(ctx: Ctx, name: str, urls_: list[str], delay_s=None, slots=None, **kwargs) -> dict:
+def direct(
+    ctx: Ctx,
+    name: str,
+    urls_: list[str],
+    delay_s: float | None = None,
+    slots: int | None = None,
+    **kwargs: Any,
+) -> dict[str, float | None]:
     """A direct baseline (see `bench.baselines`), measured like a fanout run."""
     from bench.baselines import run_direct
 
@@ -105,7 +115,14 @@ def direct(ctx: Ctx, name: str, urls_: list[str], delay_s=None, slots=None, **kw
     return direct_metrics(wall_s, len(urls_), delay_s, slots, ctx.stack.last_origin_s)
 
 
-def bare(ctx: Ctx, func: str, arg_lists: list[tuple], count: int, delay_s=None, slots=None):
+def bare(
+    ctx: Ctx,
+    func: str,
+    arg_lists: list[tuple[Any, ...]],
+    count: int,
+    delay_s: float | None = None,
+    slots: int | None = None,
+) -> dict[str, float | None]:
     """A bare-RQ baseline over `count` tasks, measured like a fanout run."""
     from bench.baselines import run_bare
 
@@ -126,7 +143,9 @@ def command_calls(stack: Stack) -> tuple[int, int]:
     return total, evalsha
 
 
-def burst(ctx: Ctx, kind: str, cls: str, count: int, enqueue) -> dict[str, float]:
+def burst(
+    ctx: Ctx, kind: str, cls: str, count: int, enqueue: Callable[[], object]
+) -> dict[str, float]:
     """Enqueue `count` jobs with no worker listening, then time one burst worker over them."""
     stack = ctx.stack
     ctx.workers(0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -65,8 +66,8 @@ class Outcome:
     #: A paragraph on what the numbers say, written after reading them (`harness.comment`).
     comment: str = ""
 
-    def new(self, label: str, **kwargs: object) -> Series:
-        series = Series(label, **kwargs)  # type: ignore[arg-type]
+    def new(self, label: str, **kwargs: Any) -> Series:
+        series = Series(label, **kwargs)
         self.series.append(series)
         return series
 

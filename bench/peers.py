@@ -30,6 +30,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import psutil
@@ -140,7 +141,7 @@ def rabbit_answers() -> str:
     """'' when RabbitMQ answers on 127.0.0.1:5672 as guest, else why not."""
     if not installed("kombu"):
         return "kombu (Celery) is not installed"
-    from kombu import Connection
+    from kombu.connection import Connection
 
     try:
         with Connection(RABBIT_URL, connect_timeout=2) as conn:
@@ -256,7 +257,7 @@ class Peer:
 
         def enqueue(arg_lists: list[tuple[Any, ...]]) -> None:
             for args in arg_lists:
-                message = Message(
+                message: Message[Any] = Message(
                     queue_name=self.queue, actor_name=ACTOR, args=args, kwargs={}, options={}
                 )
                 broker.enqueue(message)
@@ -369,7 +370,7 @@ def make_peers(ctx: Ctx, notes: list[str]) -> tuple[list[Peer], list[Child]]:
 
 
 def delete_rabbit_queue(queue: str) -> None:
-    from kombu import Connection
+    from kombu.connection import Connection
 
     with contextlib.suppress(Exception), Connection(RABBIT_URL, connect_timeout=2) as conn:
         channel = conn.default_channel
@@ -505,6 +506,7 @@ def _run_shape(
     batch = urls(origin, n, shape.delay_ms, shape.body_bytes)
     warm = urls(origin, min(n, 64), shape.delay_ms, shape.body_bytes)
     ctx.workers(2)
+    peer: Peer | None
     for peer in peer_list:
         peer.start_workers(ctx, shape)
     arms: list[tuple[str, Callable[[list[str]], dict[str, float]]]] = []
@@ -512,10 +514,12 @@ def _run_shape(
     ref_label = f"{shape.title}: {ref.label}" if ref else None
     for label, strategy, conc in shape.fanout:
         out.new(f"{shape.title}: {label}", ref=ref_label)
-        arms.append((label, lambda b, s=strategy, c=conc: fanout_round(ctx, b, shape, s, c)))
+        arms.append(
+            (label, partial(fanout_round, ctx, shape=shape, strategy=strategy, concurrency=conc))
+        )
     for peer in peer_list:
         out.new(f"{shape.title}: {peer.label}", baseline=True)
-        arms.append((peer.label, lambda b, p=peer: p.run_round(b, shape, cpu_rounds)))
+        arms.append((peer.label, partial(peer.run_round, shape=shape, rounds=cpu_rounds)))
     tunings.append(
         f"{shape.title} tuning: "
         + "; ".join(f"{p.label}: {p.tuning}" for p in peer_list)

@@ -14,15 +14,21 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rq.worker import BaseWorker
+
+    from contract.settings import Settings
 
 
-def _settings():
+def _settings() -> Settings:
     from contract.settings import Settings
 
     return Settings.from_env()
 
 
-def _bare_worker(cls: str):
+def _bare_worker(cls: str) -> BaseWorker:
     from redis import Redis
     from rq import Queue, SimpleWorker, Worker
     from rq.serializers import JSONSerializer
@@ -31,7 +37,7 @@ def _bare_worker(cls: str):
     from bench.stack import BARE_QUEUE
 
     redis = Redis.from_url(_settings().redis_url)  # a bare baseline: nothing of fanout
-    worker_cls = SimpleWorker if cls == "simple" else Worker
+    worker_cls: type[BaseWorker] = SimpleWorker if cls == "simple" else Worker
     queue = Queue(BARE_QUEUE, connection=redis, serializer=JSONSerializer)
     return worker_cls([queue], connection=redis, serializer=JSONSerializer)
 

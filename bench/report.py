@@ -6,6 +6,7 @@ import os
 import platform
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Any
 
 from bench.model import Outcome, Series, fmt, ratio
 
@@ -111,7 +112,7 @@ def render(
     chart_name: str,
     written_at: str,
     skipped: list[str] | None = None,
-    spliced: list[dict] | None = None,
+    spliced: list[dict[str, Any]] | None = None,
 ) -> str:
     mode = "quick (reduced sizes, CI smoke)" if quick else "full"
     lines = [
@@ -173,7 +174,7 @@ def render(
     return "\n".join(lines)
 
 
-def _later_lines(skipped: list[str], spliced: list[dict]) -> list[str]:
+def _later_lines(skipped: list[str], spliced: list[dict[str, Any]]) -> list[str]:
     """What the header's run did not measure: scenarios left out, and ones measured later
     and spliced in (`bench.harness.splice`)."""
     lines = []

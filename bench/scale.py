@@ -133,7 +133,11 @@ def _fill_run_list(ctx: Ctx, sizes: int) -> int:
     one = urls(stack.origin_url, 1, 0, 64)
     run_ids = [submit_only(stack, one, "threads", 1) for _ in range(max(0, missing))]
     for run_id in run_ids:
-        wait_until(lambda r=run_id: run_state(stack.client, r)[0] == "done", 120, "a 1-URL run")
+
+        def done(r: str = run_id) -> bool:
+            return run_state(stack.client, r)[0] == "done"
+
+        wait_until(done, 120, "a 1-URL run")
     return max(0, missing)
 
 

@@ -7,8 +7,10 @@ submission, reading, footprint) are in `bench.services`; `SCENARIOS` lists them 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from bench.measure import Ctx, bare, direct, fanout_run, ideal_s, urls
-from bench.model import Outcome, fmt
+from bench.model import Outcome, Series, fmt
 from contract.plan import hybrid_chunk_size, partition
 from contract.records import RunSpec
 from contract.states import Strategy
@@ -156,10 +158,12 @@ def queue_scaling(ctx: Ctx) -> Outcome:
     return out
 
 
-def _usl_note(out: Outcome, series: list) -> None:
+def _usl_note(out: Outcome, series: list[Series]) -> None:
     """The Universal Scalability Law fitted to fanout's throughput at each worker count (the
     sweep's fit, `producer.usl`), as a note: sigma, kappa, R^2 and where it peaks."""
-    points = [(s.workers, s.median("tput")) for s in series if s.median("tput")]
+    points = [
+        (s.workers, tput) for s in series if s.workers is not None and (tput := s.median("tput"))
+    ]
     model = usl.fit([w for w, _ in points], [x for _, x in points])
     if model is None:
         out.notes.append("USL: fewer than 3 worker counts, no fit.")
@@ -294,11 +298,13 @@ def tiny_tasks(ctx: Ctx) -> Outcome:
         f"64-byte bodies. hybrid: {n} URLs, {c} threads, {chunk} URLs per chunk; "
         f"queue: {nq} URLs; asyncio: {n} URLs, C=64 on one worker."
     )
+    hybrid_fan, queue_fan = f"fanout hybrid W=2 x {c}", "fanout queue W=2"
+    async_fan = "fanout asyncio C=64"
     rows = [
-        ("bare RQ chunks W=2 x 8", f"fanout hybrid W=2 x {c}"),
-        ("bare RQ SimpleWorker W=2", "fanout queue W=2"),
+        ("bare RQ chunks W=2 x 8", hybrid_fan),
+        ("bare RQ SimpleWorker W=2", queue_fan),
         ("bare ThreadPoolExecutor C=8 (1 process)", None),
-        ("bare aiohttp C=64 (1 process)", "fanout asyncio C=64"),
+        ("bare aiohttp C=64 (1 process)", async_fan),
     ]
     for base, fan in rows:
         out.new(base, baseline=True)
@@ -306,9 +312,9 @@ def tiny_tasks(ctx: Ctx) -> Outcome:
             out.new(fan, ref=base)
     for _ in range(ctx.reps):
         ctx.workers(2)
-        out.get(rows[0][1]).add(**fanout_run(ctx, batch, "hybrid", c))
-        out.get(rows[1][1]).add(**fanout_run(ctx, qbatch, "queue", 1))
-        out.get(rows[3][1]).add(**fanout_run(ctx, batch, "asyncio", 64))
+        out.get(hybrid_fan).add(**fanout_run(ctx, batch, "hybrid", c))
+        out.get(queue_fan).add(**fanout_run(ctx, qbatch, "queue", 1))
+        out.get(async_fan).add(**fanout_run(ctx, batch, "asyncio", 64))
         ctx.workers(2, "bare")
         out.get(rows[0][0]).add(
             **bare(ctx, "bench.jobs.fetch_chunk", [(ch, c) for ch in chunks], n)
@@ -316,7 +322,7 @@ def tiny_tasks(ctx: Ctx) -> Outcome:
         out.get(rows[1][0]).add(**bare(ctx, "bench.jobs.fetch", [(url,) for url in qbatch], nq))
         out.get(rows[2][0]).add(**direct(ctx, "pool_threads", batch, concurrency=c))
         out.get(rows[3][0]).add(**direct(ctx, "aiohttp_gather", batch, concurrency=64))
-    _at_least(out, "hybrid on 2 workers: >= 2,000 tasks/s", rows[0][1], "tput", 2000)
+    _at_least(out, "hybrid on 2 workers: >= 2,000 tasks/s", hybrid_fan, "tput", 2000)
     return out
 
 
@@ -349,8 +355,8 @@ def cpu(ctx: Ctx) -> Outcome:
             label = f"fanout {strategy}" + (f" C={c}" if strategy != "queue" else " W=2")
             out.get(label).add(**fanout_run(ctx, batch, strategy, c, workload="cpu"))
             if name:
-                sample = direct(ctx, name, batch, rounds=rounds, **kwargs)
-                out.get(f"bare {name.replace('cpu_', '')} C={c}").add(wall_s=sample["wall_s"])
+                timed = direct(ctx, name, batch, rounds=rounds, **kwargs)
+                out.get(f"bare {name.replace('cpu_', '')} C={c}").add(wall_s=timed["wall_s"])
     for series in out.series:
         seq = out.get("bare sequential C=1" if series.baseline else "fanout sequential C=1")
         for sample in series.samples:
@@ -362,19 +368,19 @@ def cpu(ctx: Ctx) -> Outcome:
     ):
         value = out.get(label).median("speedup")
         ref = out.get(label).ref
-        base = out.get(ref).median("speedup") if ref else None
+        ref_speedup = out.get(ref).median("speedup") if ref else None
         ok = value is not None and value >= low and (high is None or value <= high)
         target = f">= {low}x" if high is None else "~1x (0.8 to 1.2)"
         out.check(
             f"cpu {label.removeprefix('fanout ')}: speed-up {target}",
             f"{fmt(value)}x",
-            f"{fmt(base)}x" if base else "-",
+            f"{fmt(ref_speedup)}x" if ref_speedup else "-",
             ok,
         )
     return out
 
 
-def _all():
+def _all() -> list[tuple[str, Callable[[Ctx], Outcome]]]:
     from bench import client_cpu, footprint, peers, scale, services
 
     return [

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, cast
 
 from bench.baselines import bare_queue, enqueue_bare
 from bench.measure import (
@@ -21,6 +23,11 @@ from fanout.children import wait_until
 from producer.connection import fanout_queue
 from producer.reader import load_run
 from producer.wait import wait_for_run
+
+if TYPE_CHECKING:
+    import requests
+
+    from bench.stack import Stack
 
 
 def _p95(values: list[float]) -> float:
@@ -96,7 +103,7 @@ def queue_overhead(ctx: Ctx) -> Outcome:
     return out
 
 
-def _first_start_latency(stack, submit) -> tuple[float, float]:
+def _first_start_latency(stack: Stack, submit: Callable[[], str]) -> tuple[float, float]:
     """(submit call ms, submit -> first task started ms) of a 1-URL run submitted by `submit`."""
     before = time.time()
     run_id = submit()
@@ -106,12 +113,13 @@ def _first_start_latency(stack, submit) -> tuple[float, float]:
     return (called - before) * 1000, (first - before) * 1000
 
 
-def _bare_latency(stack) -> float:
+def _bare_latency(stack: Stack) -> float:
     queue = bare_queue(stack)
     before = time.time()
     job = queue.enqueue("bench.jobs.noop", result_ttl=3600)
     wait_until(lambda: job.get_status(refresh=True) == "finished", 30, "a bare job")
     job.refresh()
+    assert job.started_at is not None, "a finished job has started"
     return (job.started_at.timestamp() - before) * 1000
 
 
@@ -187,7 +195,8 @@ def _post_run(web_url: str, batch: list[str]) -> str:
     body = {"urls": batch, "strategy": "threads", "concurrency": 1}
     response = requests.post(f"{web_url}/api/runs", json=body, timeout=10)
     response.raise_for_status()
-    return response.json()["id"]
+    run_id: str = response.json()["id"]
+    return run_id
 
 
 def reading(ctx: Ctx) -> Outcome:
@@ -203,7 +212,8 @@ def reading(ctx: Ctx) -> Outcome:
     web = out.new(label, ref=base.label) if web_url else None
     ctx.workers(1)
     fanout_run(ctx, urls(stack.origin_url, n, 0, 64), "asyncio", 200)
-    run_id = stack.client.zrevrange(keys.runs_index_key(), 0, 0)[0].decode()
+    newest = cast("list[bytes]", stack.client.zrevrange(keys.runs_index_key(), 0, 0))
+    run_id = newest[0].decode()
     out.notes.append(
         f"{n} tasks, {calls} reads per repetition. GET: one keep-alive HTTP client, the whole "
         "body read, not parsed (as the baseline); the web app under gunicorn, 1 process x 4 "
@@ -237,18 +247,18 @@ def reading(ctx: Ctx) -> Outcome:
     return out
 
 
-def _timed(call) -> float:
+def _timed(call: Callable[[], object]) -> float:
     started = time.perf_counter()
     call()
     return (time.perf_counter() - started) * 1000
 
 
-def _get(session, url: str) -> None:
+def _get(session: requests.Session, url: str) -> None:
     response = session.get(url, timeout=10)
     response.raise_for_status()
 
 
-def _raw_read(stack, run_id: str) -> None:
+def _raw_read(stack: Stack, run_id: str) -> None:
     pipe = stack.client.pipeline(transaction=False)
     for key in (keys.run_key(run_id), keys.tasks_key(run_id), keys.running_key(run_id)):
         pipe.hgetall(key)

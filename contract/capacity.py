@@ -40,7 +40,8 @@ class WorkerSpan:
     @classmethod
     def from_list(cls, data: Sequence[object]) -> WorkerSpan:
         name, host, start, end, cores = data
-        return cls(str(name), str(host), float(start), float(end), _int_or_none(cores))  # type: ignore[arg-type]
+        # JSON items are objects to mypy; float() of one that is not a number raises, as it should.
+        return cls(str(name), str(host), float(start), float(end), _int_or_none(cores))  # type: ignore[arg-type]  # see above
 
 
 def _int_or_none(value: object) -> int | None:

@@ -171,9 +171,9 @@ class Totals:
     @classmethod
     def from_tasks(cls, tasks: Sequence[TaskRecord], workload: Workload) -> Totals:
         timed = [t for t in tasks if t.started_at is not None and t.finished_at is not None]
-        starts = [t.started_at for t in timed]
-        ends = [t.finished_at for t in timed]
-        durations = [e - b for b, e in zip(starts, ends, strict=True)]  # type: ignore[operator]
+        starts = [t.started_at for t in timed if t.started_at is not None]  # narrows only
+        ends = [t.finished_at for t in timed if t.finished_at is not None]  # narrows only
+        durations = [e - b for b, e in zip(starts, ends, strict=True)]
         work = (
             [t.cpu_s if t.cpu_s is not None else d for t, d in zip(timed, durations, strict=True)]
             if workload is Workload.CPU
@@ -185,11 +185,11 @@ class Totals:
             sum_d=sum(durations),
             sum_w=sum(work),
             max_w=max(work, default=0.0),
-            first=min(starts) if timed else None,  # type: ignore[type-var]
-            last=max(ends) if timed else None,  # type: ignore[type-var]
+            first=min(starts) if timed else None,
+            last=max(ends) if timed else None,
             counts=count_states(tasks),
             cores=_cores(timed),
-            peak=peak_concurrency(zip(starts, ends, strict=True)),  # type: ignore[arg-type]
+            peak=peak_concurrency(zip(starts, ends, strict=True)),
         )
 
 
@@ -226,16 +226,17 @@ def summarize_totals(
     """`summarize` over totals: the one place the figures are computed."""
     first, last, cores = totals.first, totals.last, totals.cores
     timed = totals.timed > 0 and first is not None and last is not None
-    wall_s = last - first if timed else None  # type: ignore[operator]
+    wall_s = last - first if timed else None  # type: ignore[operator]  # `timed`: neither is None
     usable = min(slots, cores) if workload is Workload.CPU and cores else slots
     ideal_s = max(totals.max_w, totals.sum_w / max(1, usable)) if timed else None
     extra: dict[str, Any] = {}
     if capacity is not None and timed:
-        window = cap.overlapping(capacity.spans, first, last)  # type: ignore[arg-type]
+        assert first is not None and last is not None  # what `timed` says
+        window = cap.overlapping(capacity.spans, first, last)
         steps = cap.steps(
             window,
-            first,  # type: ignore[arg-type]
-            last,  # type: ignore[arg-type]
+            first,
+            last,
             slots_per_worker=capacity.slots_per_worker,
             cap_by_cores=workload is Workload.CPU,
         )
@@ -244,7 +245,7 @@ def summarize_totals(
         slots = max(1, peak_workers * capacity.slots_per_worker)
         extra = {
             "ideal_basis": "capacity",
-            "capacity_slot_s": cap.slot_seconds(steps, last),  # type: ignore[arg-type]
+            "capacity_slot_s": cap.slot_seconds(steps, last),
             "workers": {
                 "served": capacity.served,
                 "live": steps[0].workers if steps else 0,

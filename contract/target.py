@@ -11,7 +11,7 @@ import json
 import time
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, cast
 
 from redis import Redis
 from redis.typing import EncodableT, FieldT
@@ -83,8 +83,10 @@ def write_target(redis: Redis, target: Target | None) -> None:
 def live_hosts(redis: Redis, *, now: float | None = None) -> list[str]:
     """Hosts whose supervisor beat within `keys.ALIVE_TTL_S`, in name order."""
     now = time.time() if now is None else now
-    names = redis.zrangebyscore(keys.hosts_key(), now - keys.ALIVE_TTL_S, "+inf")
-    return sorted(_text(name) for name in names)  # type: ignore[arg-type]
+    names = cast(
+        "list[bytes | str]", redis.zrangebyscore(keys.hosts_key(), now - keys.ALIVE_TTL_S, "+inf")
+    )
+    return sorted(_text(name) for name in names)
 
 
 def read_host_info(redis: Redis, hosts: list[str]) -> dict[str, dict[str, Any]]:

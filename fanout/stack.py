@@ -26,6 +26,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from honcho.environ import parse_procfile
 from honcho.manager import Manager
@@ -51,7 +52,7 @@ class ServiceRunner(Process):
     of its own and relays its output. It dies with `fanout up`, and the service dies with it
     (`contract.parent_death`), so a SIGKILLed `fanout up` leaves no service holding its port."""
 
-    def run(self, events=None, ignore_signals=False) -> None:  # type: ignore[no-untyped-def]
+    def run(self, events: Any = None, ignore_signals: bool = False) -> None:
         parent = multiprocessing.parent_process()
         if parent is not None and parent.pid is not None:
             die_with_parent(signal.SIGKILL, parent.pid)

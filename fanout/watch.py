@@ -143,13 +143,17 @@ def wait_for_comparison(redis: Redis, comparison_id: str, timeout_s: float) -> N
         for run in runs:
             strategy = run["spec"]["strategy"]
             bars.begin(strategy)
+
+            def advance(
+                done: int, _total: int, strategy: str = strategy, before: int = ended[strategy]
+            ) -> None:
+                bars.advance(strategy, before + done)
+
             records[run["id"]] = wait_for_run(
                 redis,
                 run["id"],
                 timeout_s=max(1.0, deadline - time.monotonic()),
-                on_progress=lambda done, _total, strategy=strategy, before=ended[strategy]: (
-                    bars.advance(strategy, before + done)
-                ),
+                on_progress=advance,
                 include_tasks=False,
             )
             ended[strategy] += run["total"]

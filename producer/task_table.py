@@ -82,14 +82,16 @@ def matching(view: TasksView, query: TableQuery, urls: Callable[[], Sequence[str
     sort = query.sort if query.sort in SORT_KEYS else "index"
     if sort == "index":
         order = np.sort(indexes)
-        return (order[::-1] if query.descending else order).tolist()  # type: ignore[no-any-return]
+        ordered: list[int] = (order[::-1] if query.descending else order).tolist()
+        return ordered
     key = _keys(_Candidates(view, rows, running, run_list, pending), sort, urls)
     present = ~np.isnan(key)
     ranked = indexes[present][np.lexsort((indexes[present], key[present]))]
     if query.descending:
         ranked = ranked[::-1]
     missing = np.sort(indexes[~present])
-    return np.concatenate([ranked, missing]).tolist()  # type: ignore[no-any-return]
+    ordered = np.concatenate([ranked, missing]).tolist()
+    return ordered
 
 
 def _pending(view: TasksView, running: dict[int, Any]) -> list[int]:

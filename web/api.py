@@ -77,7 +77,7 @@ def submit() -> Response:
                 raise ApiError(422, str(exc), "Idempotency-Key") from None
         if created:
             count_submission("run", 1)
-        answer = {"id": run_id, "url": url_for("pages.run", run_id=run_id)}
+        answer: dict[str, Any] = {"id": run_id, "url": url_for("pages.run", run_id=run_id)}
         response = accepted(answer, url_for("api.get_run", run_id=run_id))
         if not created:
             response.headers["Idempotent-Replayed"] = "true"

@@ -11,11 +11,22 @@ ends 408 and its connection closes.
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NoReturn, Protocol, TypeVar
 
 import gevent
 from gunicorn.http.errors import NoMoreData
 from werkzeug.exceptions import RequestTimeout
+
+_Read = TypeVar("_Read")
+
+
+class _Body(Protocol):
+    """What gunicorn's request body offers (gunicorn ships no types)."""
+
+    def read(self, size: int | None = None) -> bytes: ...
+    def readline(self, size: int | None = None) -> bytes: ...
+    def readlines(self, size: int | None = None) -> list[bytes]: ...
 
 
 class DeadlineBody:
@@ -23,7 +34,7 @@ class DeadlineBody:
 
     def __init__(self, req: Any, timeout_s: float) -> None:
         self._req = req
-        self._body = req.body
+        self._body: _Body = req.body
         self._timeout_s = timeout_s
         self._deadline = time.monotonic() + timeout_s
         #: Set once the request is answered: what is left of the body is only being discarded.
@@ -47,7 +58,7 @@ class DeadlineBody:
             raise StopIteration
         return line
 
-    def _bounded(self, read: Any, size: int | None) -> Any:
+    def _bounded(self, read: Callable[[int | None], _Read], size: int | None) -> _Read:
         remaining = self._deadline - time.monotonic()
         if remaining <= 0:
             self._expire()
@@ -62,7 +73,7 @@ class DeadlineBody:
         finally:
             timer.close()
 
-    def _expire(self) -> None:
+    def _expire(self) -> NoReturn:
         """The request ends 408 and gunicorn closes its connection after answering (the rest of
         the body is never waited for). Once answered, gunicorn is discarding the body before
         the next request: the connection just closes, as after a client that went away."""

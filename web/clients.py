@@ -30,7 +30,8 @@ def init_clients(app: Flask, settings: Settings) -> Clients:
 
 
 def clients() -> Clients:
-    return current_app.extensions[EXTENSION]
+    found: Clients = current_app.extensions[EXTENSION]
+    return found
 
 
 def get_settings() -> Settings:

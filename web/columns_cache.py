@@ -60,7 +60,8 @@ class RunView:
         with self.entry.lock:
             if key in derived:
                 derived.move_to_end(key)
-                return derived[key]  # type: ignore[no-any-return]
+                cached: T = derived[key]
+                return cached
         value = compute()
         with self.entry.lock:
             derived[key] = value

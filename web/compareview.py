@@ -33,7 +33,8 @@ def span(fmt: Callable[[float | None], str], low: float, high: float) -> str:
     """Low to high with the unit written once, an en dash between: 1.200 to 1.310 s reads
     "1.200\u20131.310 s", 80 to 85 % reads "80\u201385 %"."""
     first, last = fmt(low), fmt(high)
-    unit = _UNIT.search(last).group()  # always matches, maybe empty
+    found = _UNIT.search(last)  # always matches, maybe empty
+    unit = found.group() if found else ""
     if unit and first.endswith(unit):
         first = first[: -len(unit)]
     return f"{first}\u2013{last}"

@@ -37,7 +37,9 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def _rows(tasks: Iterable[dict[str, Any]], running: Iterable[dict[str, Any]]):
+def _rows(
+    tasks: Iterable[dict[str, Any]], running: Iterable[dict[str, Any]]
+) -> Iterator[dict[str, Any]]:
     yield from tasks
     for start in running:
         yield dict(start, state="running")

@@ -10,6 +10,7 @@ FANOUT_WEB_BODY_TIMEOUT_S of its headers (`web.body_deadline`).
 from __future__ import annotations
 
 import os
+from typing import Any
 
 #: `FANOUT_WEB_BODY_TIMEOUT_S` when not set: seconds a request's whole body may take to arrive.
 DEFAULT_BODY_TIMEOUT_S = 30.0
@@ -36,14 +37,14 @@ BODY_TIMEOUT_S = body_timeout_s()
 keepalive = 2
 
 
-def child_exit(server, worker) -> None:
+def child_exit(server: Any, worker: Any) -> None:
     """prometheus_client's multiprocess mode keeps a file per process; a dead one's gauges go."""
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
 
 
-def post_worker_init(worker) -> None:
+def post_worker_init(worker: Any) -> None:
     """At start (in the first worker only), say whether a restart of the Redis behind the app
     would lose queued work. In a worker, not the master: the master must not import redis (and
     ssl) before gevent patches the workers it forks ("Monkey-patching ssl after ssl has already
@@ -67,15 +68,15 @@ def post_worker_init(worker) -> None:
     log("%s", persistence.message)
 
 
-def pre_request(worker, req) -> None:
+def pre_request(worker: Any, req: Any) -> None:
     """Bound the time the request's body may take (in the worker, after gevent patched it)."""
     from web.body_deadline import DeadlineBody
 
     req.body = DeadlineBody(req, BODY_TIMEOUT_S)
 
 
-def post_request(worker, req, environ, resp) -> None:
+def post_request(worker: Any, req: Any, environ: Any, resp: Any) -> None:
     """The request is answered: a body deadline that passes now only closes the connection."""
-    body = getattr(req, "body", None)
+    body: Any = getattr(req, "body", None)
     if hasattr(body, "answered"):
         body.answered = True

@@ -11,7 +11,7 @@ provider, so nothing that serialized before fails now.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from flask import Response
@@ -43,7 +43,9 @@ class OrjsonProvider(DefaultJSONProvider):
             body = self._encode(obj, sort_keys=self.sort_keys)
         except orjson.JSONEncodeError:
             body = super().dumps(obj, separators=(",", ":")).encode()
-        return self._app.response_class(body + b"\n", mimetype=self.mimetype)
+        # A Flask app's `response_class` is a flask.Response (the sansio App types it wider).
+        response_class = cast("type[Response]", self._app.response_class)
+        return response_class(body + b"\n", mimetype=self.mimetype)
 
     def _encode(self, obj: Any, *, sort_keys: bool) -> bytes:
         option = (_OPTIONS | orjson.OPT_SORT_KEYS) if sort_keys else _OPTIONS

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from flask import (
@@ -20,6 +21,7 @@ from flask import (
 )
 from redis.exceptions import RedisError
 from werkzeug.exceptions import BadRequest, NotFound
+from werkzeug.wrappers import Response as BaseResponse
 
 from contract.keys import ID_PATTERN
 from producer import stats
@@ -51,6 +53,12 @@ from web.security import grant_ui_reads, token_matches
 bp = Blueprint("pages", __name__)
 
 
+#: What `_export` streams: `chunks(record, tasks, running)` yields the body's pieces.
+Chunks = Callable[
+    [dict[str, Any], Iterable[dict[str, Any]], Iterable[dict[str, Any]]], Iterator[str]
+]
+
+
 def redis_ok() -> bool:
     try:
         return bool(get_redis().ping())
@@ -79,7 +87,7 @@ def _new_run_page(form: RunForm, status: int = 200, redis_down: bool = False) ->
 
 
 @bp.route("/", methods=["GET", "POST"])
-def new_run() -> Response:
+def new_run() -> BaseResponse:
     """The form. `?preset=demo` fills it without JavaScript; POST submits it (303 to the run)."""
     form = RunForm()
     if request.method == "GET":
@@ -141,7 +149,7 @@ def run(run_id: str) -> Response:
     return _render("run.html", run=record, table=page, notes=notes)
 
 
-def _export(run_id: str, suffix: str, mimetype: str, chunks) -> Response:
+def _export(run_id: str, suffix: str, mimetype: str, chunks: Chunks) -> Response:
     """A download streamed from Redis a slice of tasks at a time (`producer.reader.iter_tasks`):
     `chunks(record, tasks, running)` yields the body."""
     redis = get_redis()
@@ -229,7 +237,7 @@ def workers() -> Response:
 
 
 @bp.post("/workers/target")
-def set_workers_target() -> Response:
+def set_workers_target() -> BaseResponse:
     """The Workers page's scale control (a form, CSRF-checked; the API token too when set)."""
     settings = get_settings()
     if settings.api_token and not token_matches(request.form.get("token", "")):
@@ -329,7 +337,7 @@ def lessons_page() -> Response:
 
 
 @bp.post("/lessons/<key>")
-def lesson_run(key: str) -> Response:
+def lesson_run(key: str) -> BaseResponse:
     """A step's button (a form, CSRF-checked): its comparison, then 303 back to the step."""
     lesson = lessons.BY_KEY.get(key)
     if lesson is None:
@@ -348,4 +356,5 @@ def lesson_run(key: str) -> Response:
         return _lessons_page(ids, 503, {key: REDIS_DOWN})
     ids[key] = comparison_id
     session[LESSONS_SESSION] = ids
-    return redirect(url_for("pages.lessons_page", **ids, _anchor=key), code=303)
+    values: dict[str, Any] = dict(ids)
+    return redirect(url_for("pages.lessons_page", _anchor=key, **values), code=303)

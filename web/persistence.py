@@ -52,4 +52,5 @@ def init_persistence(app: Flask) -> None:
 
 
 def current_persistence() -> Persistence | None:
-    return current_app.extensions[EXTENSION].current()
+    view: PersistenceView = current_app.extensions[EXTENSION]
+    return view.current()

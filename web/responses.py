@@ -22,7 +22,7 @@ REF_TEMPLATE = "#/components/schemas/{model}"
 
 Count = Annotated[int, Field(ge=0)]
 Id = Annotated[str, Field(pattern=f"^{keys.ID_PATTERN}$", description="12 hex digits")]
-SortKey = Literal[SORT_KEYS]  # type: ignore[valid-type]
+SortKey = Literal[SORT_KEYS]  # type: ignore[valid-type]  # a Literal of a tuple made at run time
 
 
 class Error(BaseModel):
@@ -35,7 +35,7 @@ class Error(BaseModel):
 #: How many tasks are in each state (every state, 0 when none).
 StateCounts: type[BaseModel] = create_model(
     "StateCounts",
-    **{state.value: (Count, ...) for state in TaskState},  # type: ignore[call-overload]
+    **{state.value: (Count, ...) for state in TaskState},  # type: ignore[call-overload]  # fields from a ** mapping
 )
 
 
@@ -94,7 +94,7 @@ class Summary(BaseModel):
     throughput_per_s: float | None
     slots: Count
     cores: int | None
-    counts: StateCounts  # type: ignore[valid-type]
+    counts: StateCounts  # type: ignore[valid-type]  # a model made at run time (create_model)
 
 
 class CostFigures(BaseModel):
@@ -132,7 +132,7 @@ class Run(BaseModel):
     state: RunState
     total: Count
     done: Count
-    counts: StateCounts  # type: ignore[valid-type]
+    counts: StateCounts  # type: ignore[valid-type]  # a model made at run time (create_model)
     duplicates: Count
     jobs: Count
     workers_at_start: Count

@@ -54,7 +54,9 @@ class Version:
 
     def matches(self, record: dict[str, Any]) -> bool:
         """The record was read at this version, not before or after a change."""
-        return record["state"] == self.state and record["duplicates"] == int(self.duplicates or 0)
+        return bool(
+            record["state"] == self.state and record["duplicates"] == int(self.duplicates or 0)
+        )
 
 
 def run_version(redis: Redis, run_id: str) -> Version:
@@ -132,4 +134,5 @@ def init_run_cache(app: Flask) -> RunCache:
 
 
 def get_run_cache() -> RunCache:
-    return current_app.extensions[EXTENSION]
+    cache: RunCache = current_app.extensions[EXTENSION]
+    return cache

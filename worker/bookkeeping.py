@@ -13,38 +13,44 @@ RQ's pipelines) and writes inside a pipeline always go through.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rq.utils import now
+
+if TYPE_CHECKING:  # mypy checks the mixin as the RQ worker it is mixed into
+    from rq.worker import BaseWorker as _WorkerBase
+else:
+    _WorkerBase = object
+
 
 #: The least time between two writes of the same bookkeeping, seconds.
 EVERY_S = 1.0
 
 
-class OncePerSecondBookkeeping:
+class OncePerSecondBookkeeping(_WorkerBase):
     """A mixin for an RQ worker class, placed before it."""
 
     _state_written: tuple[str, float] = ("", 0.0)
     _suspension_checked_at = 0.0
 
     def heartbeat(self, timeout: int | None = None, pipeline: Any = None) -> None:
-        last = self.last_heartbeat  # type: ignore[attr-defined]
+        last = self.last_heartbeat
         own_ttl = timeout is not None or pipeline is not None
         if not own_ttl and last is not None and (now() - last).total_seconds() < EVERY_S:
             return
-        super().heartbeat(timeout, pipeline)  # type: ignore[misc]
+        super().heartbeat(timeout, pipeline)
 
     def set_state(self, state: str, pipeline: Any = None) -> None:
         clock = time.monotonic()
         written, at = self._state_written
         if pipeline is None and state == written and clock - at < EVERY_S:
             return
-        super().set_state(state, pipeline)  # type: ignore[misc]
+        super().set_state(state, pipeline)
         self._state_written = (state, clock) if pipeline is None else ("", 0.0)
 
     def check_for_suspension(self, burst: bool) -> None:
         clock = time.monotonic()
         if clock - self._suspension_checked_at < EVERY_S:
             return
-        super().check_for_suspension(burst)  # type: ignore[misc]
+        super().check_for_suspension(burst)
         self._suspension_checked_at = time.monotonic()

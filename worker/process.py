@@ -16,7 +16,7 @@ import os
 import signal
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from redis import Redis
 from rq import Queue, SimpleWorker, Worker, worker_registration
@@ -38,13 +38,19 @@ from worker.redis_gone import REDIS_GONE, StopWithoutRedis
 from worker.scheduler import FanoutScheduler
 from worker.task_writer import TaskWriter
 
+if TYPE_CHECKING:  # mypy checks the mixin as the RQ worker it is mixed into
+    from rq.worker import BaseWorker as _WorkerBase
+else:
+    _WorkerBase = object
+
+
 log = logging.getLogger(__name__)
 
 #: What a supervisor sends a worker it no longer needs (see `_FanoutMixin._retire`).
 RETIRE_SIGNAL = signal.SIGUSR1
 
 
-class _FanoutMixin:
+class _FanoutMixin(_WorkerBase):
     """Names the executor, keeps the alive key fresh, runs the reconciler, and stops only at
     safe points of the loop."""
 
@@ -57,6 +63,10 @@ class _FanoutMixin:
     _leaving = False
     _registry_lock: threading.Lock
 
+    if TYPE_CHECKING:  # StopWithoutRedis's, the class after this one in each worker
+
+        def _stop_if_stopping(self, error: Exception) -> None: ...
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._registry_lock = threading.Lock()
@@ -64,7 +74,7 @@ class _FanoutMixin:
     def _install_signal_handlers(self) -> None:
         """RQ's SIGINT/SIGTERM handlers, plus RETIRE_SIGNAL: a supervisor shrinking its pool or
         stopping, or the supervisor's death (the worker's parent-death signal)."""
-        super()._install_signal_handlers()  # type: ignore[misc]
+        super()._install_signal_handlers()  # type: ignore[no-untyped-call]  # unannotated in RQ
         signal.signal(RETIRE_SIGNAL, self._retire)
 
     def _retire(self, signum: int, frame: object) -> None:
@@ -80,7 +90,7 @@ class _FanoutMixin:
             why = "its supervisor is gone: stopping after the job in hand"
         else:
             why = "retired by its supervisor"
-        self.log.info("Worker %s: %s", self.name, why)  # type: ignore[attr-defined]
+        self.log.info("Worker %s: %s", self.name, why)
         self._shutdown()
 
     def _shutdown(self) -> None:
@@ -93,7 +103,7 @@ class _FanoutMixin:
         """
         self._stop_requested = True
         if self.scheduler:
-            self.stop_scheduler()  # type: ignore[attr-defined]
+            self.stop_scheduler()  # type: ignore[no-untyped-call]  # unannotated in RQ
 
     def _start_scheduler(
         self,
@@ -105,22 +115,22 @@ class _FanoutMixin:
         """RQ's (`BaseWorker._start_scheduler`), with a scheduler that dies with this worker
         (`worker.scheduler`). `tests/test_orphans.py` pins RQ's source this copies."""
         scheduler = FanoutScheduler(
-            self.queues,  # type: ignore[attr-defined]
-            connection=self.connection,  # type: ignore[attr-defined]
-            logging_level=logging_level if logging_level is not None else self.log.level,  # type: ignore[attr-defined]
+            self.queues,
+            connection=self.connection,
+            logging_level=logging_level if logging_level is not None else self.log.level,
             date_format=date_format,
             log_format=log_format,
-            serializer=self.serializer,  # type: ignore[attr-defined]
+            serializer=self.serializer,
         )
         self.scheduler = scheduler
-        scheduler.acquire_locks()  # type: ignore[no-untyped-call]
+        scheduler.acquire_locks()  # type: ignore[no-untyped-call]  # unannotated in RQ
         if scheduler.acquired_locks:
             if burst:
                 try:
                     scheduler.register_birth()
-                    scheduler.enqueue_scheduled_jobs()  # type: ignore[no-untyped-call]
+                    scheduler.enqueue_scheduled_jobs()  # type: ignore[no-untyped-call]  # unannotated in RQ
                 finally:
-                    scheduler.release_locks()  # type: ignore[no-untyped-call]
+                    scheduler.release_locks()  # type: ignore[no-untyped-call]  # unannotated in RQ
                     scheduler.register_death()
             else:
                 scheduler.start()
@@ -130,33 +140,33 @@ class _FanoutMixin:
     ) -> tuple[Job, Queue] | None:
         """RQ's dequeue, in waits of DEQUEUE_WAIT_S, so a deferred stop is seen within one."""
         if timeout is None or max_idle_time is not None:  # burst, or RQ's own idle limit
-            return super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)  # type: ignore[misc,no-any-return]
+            return super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
         while not self._stop_requested:
             # With max_idle_time equal to the wait, RQ returns None after one empty wait.
             try:
-                result: tuple[Job, Queue] | None = super().dequeue_job_and_maintain_ttl(  # type: ignore[misc]
+                result: tuple[Job, Queue] | None = super().dequeue_job_and_maintain_ttl(
                     self.DEQUEUE_WAIT_S, self.DEQUEUE_WAIT_S
                 )
             except REDIS_GONE as error:  # RQ retries inside; its first write is outside that
-                self._stop_if_stopping(error)  # type: ignore[attr-defined]
+                self._stop_if_stopping(error)
                 raise
             if result is not None:
                 return result  # the loop runs it, then sees the flag: the job in hand finishes
-        self.log.info("Worker %s: stopping on request", self.name)  # type: ignore[attr-defined]
+        self.log.info("Worker %s: stopping on request", self.name)
         raise StopRequested  # work() ends its loop on this, outside any Redis call
 
     def work(self, *args: Any, **kwargs: Any) -> bool:
-        identity.set_worker_name(self.name)  # type: ignore[attr-defined]
+        identity.set_worker_name(self.name)
         # A supervisor's fork (None if alone): if the supervisor dies, a warm stop; the job in
         # hand ends and is reported, then the worker exits instead of running on unsupervised.
         supervisor = multiprocessing.parent_process()
         if supervisor is not None and supervisor.pid is not None:
             die_with_parent(RETIRE_SIGNAL, supervisor.pid)
         heartbeat = Heartbeat(
-            self.connection,  # type: ignore[attr-defined]
-            self.name,  # type: ignore[attr-defined]
-            fanout_queue(self.connection),  # type: ignore[attr-defined]
-            TaskWriter(self.connection, Settings.from_env().ttl_s),  # type: ignore[attr-defined]
+            self.connection,
+            self.name,
+            fanout_queue(self.connection),
+            TaskWriter(self.connection, Settings.from_env().ttl_s),
             rejoin=self._rejoin_registry,
         )
         heartbeat.join()
@@ -165,7 +175,7 @@ class _FanoutMixin:
         thread.daemon = True
         thread.start()
         try:
-            return super().work(*args, **kwargs)  # type: ignore[misc,no-any-return]
+            return super().work(*args, **kwargs)
         finally:
             pools.shutdown()
             stop.set()
@@ -178,31 +188,31 @@ class _FanoutMixin:
         in hand (RQ's job counters restart from zero). In the heartbeat thread; the lock keeps
         it from undoing `register_death`. False before RQ's birth and once leaving."""
         with self._registry_lock:
-            if self._leaving or self.birth_date is None:  # type: ignore[attr-defined]
+            if self._leaving or self.birth_date is None:
                 return False
-            fields = dict(self.serialize())  # type: ignore[attr-defined]
-            fields["state"] = self.get_state()  # type: ignore[attr-defined]
+            fields = dict(self.serialize())
+            fields["state"] = self.get_state()
             execution = getattr(self, "execution", None)
             if fields["state"] == "busy" and execution is not None:
                 fields["current_job"] = execution.job_id
-            with self.connection.pipeline() as pipe:  # type: ignore[attr-defined]
-                pipe.hset(self.key, mapping=fields)  # type: ignore[attr-defined]
-                worker_registration.register(self, pipe)  # type: ignore[arg-type]
-                pipe.expire(self.key, self.worker_ttl + 60)  # type: ignore[attr-defined]
+            with self.connection.pipeline() as pipe:
+                pipe.hset(self.key, mapping=fields)
+                worker_registration.register(self, pipe)
+                pipe.expire(self.key, self.worker_ttl + 60)
                 pipe.execute()
             return True
 
     def register_death(self) -> None:
         with self._registry_lock:
             self._leaving = True
-            super().register_death()  # type: ignore[misc]
+            super().register_death()  # type: ignore[no-untyped-call]  # unannotated in RQ
 
     def handle_job_success(self, job: Job, queue: Queue, started_job_registry: Any) -> None:
-        super().handle_job_success(job, queue, started_job_registry)  # type: ignore[misc]
+        super().handle_job_success(job, queue, started_job_registry)
         self._after_job(job, queue)
 
     def handle_job_failure(self, job: Job, queue: Queue, *args: Any, **kwargs: Any) -> None:
-        super().handle_job_failure(job, queue, *args, **kwargs)  # type: ignore[misc]
+        super().handle_job_failure(job, queue, *args, **kwargs)
         self._after_job(job, queue)
 
     def _after_job(self, job: Job, queue: Queue) -> None:
@@ -212,10 +222,10 @@ class _FanoutMixin:
         if not comparison_id:
             return
         try:
-            live = fleet.count_alive(self.connection)  # type: ignore[attr-defined]
-            sequence.release(self.connection, queue, comparison_id, live_workers=live)  # type: ignore[attr-defined]
+            live = fleet.count_alive(self.connection)
+            sequence.release(self.connection, queue, comparison_id, live_workers=live)
         except Exception:  # the housekeeping pass releases it instead
-            self.log.warning("could not release the next run of %s", comparison_id, exc_info=True)  # type: ignore[attr-defined]
+            self.log.warning("could not release the next run of %s", comparison_id, exc_info=True)
 
 
 class FanoutSimpleWorker(OncePerSecondBookkeeping, _FanoutMixin, StopWithoutRedis, SimpleWorker):

@@ -11,13 +11,19 @@ from __future__ import annotations
 
 import contextlib
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq.exceptions import StopRequested
 from rq.job import Job
 from rq.queue import Queue
+
+if TYPE_CHECKING:  # mypy checks the mixin as the RQ worker it is mixed into
+    from rq.worker import BaseWorker as _WorkerBase
+else:
+    _WorkerBase = object
+
 
 #: What a Redis that is gone raises: refused or timed-out connections, unanswered calls.
 REDIS_GONE = (RedisConnectionError, RedisTimeoutError)
@@ -28,7 +34,7 @@ REDIS_GONE = (RedisConnectionError, RedisTimeoutError)
 MAX_RECONNECT_WAIT_S = 5.0
 
 
-class StopWithoutRedis:
+class StopWithoutRedis(_WorkerBase):
     """A mixin for RQ workers: with a stop requested, a Redis error stops the worker."""
 
     max_connection_wait_time = MAX_RECONNECT_WAIT_S
@@ -39,9 +45,9 @@ class StopWithoutRedis:
     def _say_redis_gone(self, error: Exception) -> None:
         if not self._said_redis_gone:
             self._said_redis_gone = True
-            self.log.warning(  # type: ignore[attr-defined]
+            self.log.warning(
                 "Worker %s: Redis unreachable: stopping without reporting (%s)",
-                self.name,  # type: ignore[attr-defined]
+                self.name,
                 error,
             )
 
@@ -54,7 +60,7 @@ class StopWithoutRedis:
     def heartbeat(self, timeout: int | None = None, pipeline: Any = None) -> None:
         """RQ calls it before every attempt to reach a lost Redis, and between jobs."""
         try:
-            super().heartbeat(timeout, pipeline)  # type: ignore[misc]
+            super().heartbeat(timeout, pipeline)
         except REDIS_GONE as error:
             self._stop_if_stopping(error)
             raise
@@ -62,7 +68,7 @@ class StopWithoutRedis:
     def execute_job(self, job: Job, queue: Queue) -> Any:
         """The job in hand ends; reporting it needs Redis."""
         try:
-            return super().execute_job(job, queue)  # type: ignore[misc]
+            return super().execute_job(job, queue)
         except REDIS_GONE as error:
             self._stop_if_stopping(error)
             raise
@@ -74,13 +80,13 @@ class StopWithoutRedis:
             self._say_redis_gone(error)
             time.sleep(2.0)
             return
-        super()._pubsub_exception_handler(error, *args)  # type: ignore[misc]
+        super()._pubsub_exception_handler(error, *args)
 
     def teardown(self) -> None:
         """RQ's (stop the scheduler, deregister, unsubscribe), saying once if Redis is gone."""
         try:
-            super().teardown()  # type: ignore[misc]
+            super().teardown()  # type: ignore[no-untyped-call]  # RQ leaves BaseWorker.teardown unannotated
         except REDIS_GONE as error:
             self._say_redis_gone(error)
             with contextlib.suppress(Exception):
-                self.unsubscribe()  # type: ignore[attr-defined]
+                self.unsubscribe()  # type: ignore[no-untyped-call]  # RQ leaves BaseWorker.unsubscribe unannotated

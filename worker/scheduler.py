@@ -26,14 +26,14 @@ class FanoutScheduler(RQScheduler):
     def start(self) -> BaseProcess:
         """In the worker's main thread (RQ starts it from the work loop), as the kernel needs."""
         self._worker_pid = os.getpid()
-        return super().start()  # type: ignore[no-untyped-call,no-any-return]
+        return super().start()  # type: ignore[no-untyped-call,no-any-return]  # unannotated in RQ
 
     def work(self) -> None:
         """In the forked scheduler: RQ's SIGTERM handler first, then the parent-death signal.
         A lost Redis ends it with one line (the worker starts another once Redis is back)."""
-        self._install_signal_handlers()  # type: ignore[no-untyped-call]
+        self._install_signal_handlers()  # type: ignore[no-untyped-call]  # unannotated in RQ
         die_with_parent(signal.SIGTERM, self._worker_pid)
         try:
-            super().work()  # type: ignore[no-untyped-call]
+            super().work()  # type: ignore[no-untyped-call]  # unannotated in RQ
         except REDIS_GONE as error:
             self.log.warning("Scheduler: Redis unreachable: stopping (%s)", error)

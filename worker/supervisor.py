@@ -26,6 +26,7 @@ from redis.exceptions import LockError, RedisError
 from redis.lock import Lock
 from rq import Worker
 from rq.serializers import JSONSerializer
+from rq.worker import BaseWorker
 from rq.worker_pool import WorkerData, WorkerPool
 
 from contract import keys
@@ -131,7 +132,7 @@ class ElasticPool(WorkerPool):
         *,
         default_size: int,
         max_size: int,
-        worker_class: type[Worker],
+        worker_class: type[BaseWorker],
         tick_hooks: Iterable[Callable[[], None]] = (),
     ) -> None:
         super().__init__(
@@ -205,7 +206,7 @@ class ElasticPool(WorkerPool):
 
     def check_workers(self, respawn: bool = True) -> None:
         """RQ's: reap the dead and respawn; here, respawn up to this host's share only."""
-        self.reap_workers()  # type: ignore[no-untyped-call]
+        self.reap_workers()  # type: ignore[no-untyped-call]  # unannotated in RQ
         self.retiring &= set(self.worker_dict)
         if respawn and self.status != self.Status.STOPPED:
             self.num_workers = self._wanted()
@@ -270,7 +271,7 @@ def run_pool(
     host: str,
     pool_size: int,
     max_size: int,
-    worker_class: type[Worker],
+    worker_class: type[BaseWorker],
     tick_hooks: Iterable[Callable[[], None]] = (),
     logging_level: str = "INFO",
 ) -> None:
