@@ -8,7 +8,9 @@ them. So a change of the records' layout reaches these tests too."""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, replace
+from typing import Any
 
 import redis as redis_lib
 from rq import Queue
@@ -44,6 +46,10 @@ class _Plan:
     submitted_at: float
     #: (start, duration) of each task, in epoch seconds.
     times: tuple[tuple[float, float], ...]
+    #: Tasks recorded as their second attempt (the reconciler's retry).
+    reruns: frozenset[int] = frozenset()
+    #: The pool threads the tasks take in turn.
+    threads: int = 2
 
 
 _PLANS: dict[str, _Plan] = {}
@@ -53,10 +59,12 @@ def _queue(client: redis_lib.Redis) -> Queue:
     return Queue(UNWORKED_QUEUE, connection=client, serializer=JSONSerializer)
 
 
-def _task(index: int, url: str, state: TaskState, start: float, duration_s: float) -> TaskRecord:
+def _task(plan: _Plan, index: int) -> TaskRecord:
+    state = plan.states[index]
+    start, duration_s = plan.times[index]
     return TaskRecord(
         index=index,
-        url=url,
+        url=plan.urls[index],
         state=state,
         status_code=200 if state is TaskState.OK else None,
         bytes=1024,
@@ -68,15 +76,16 @@ def _task(index: int, url: str, state: TaskState, start: float, duration_s: floa
         worker=WORKER,
         host=HOST,
         pid=4242,
-        thread=f"fanout_{index % 2}",
+        thread=f"fanout_{index % plan.threads}",
         cores=2,
+        attempt=2 if index in plan.reruns else 1,
     )
 
 
-def _record(client: redis_lib.Redis, run_id: str, plan: _Plan, ttl_s: int) -> None:
-    """The plan's ends, then its starts, as the workers write them."""
+def _record(client: redis_lib.Redis, run_id: str, plan: _Plan, ttl_s: int, first: int = 0) -> None:
+    """The plan's ends from task `first` on, then its starts, as the workers write them."""
     writer = TaskWriter(client, ttl_s)
-    ends = [_task(i, plan.urls[i], plan.states[i], *plan.times[i]) for i in range(plan.ended)]
+    ends = [_task(plan, i) for i in range(first, plan.ended)]
     for first in range(0, len(ends), BATCH):
         batch = ends[first : first + BATCH]
         assert writer.finish(run_id, batch) == len(batch), run_id
@@ -95,11 +104,13 @@ def _record(client: redis_lib.Redis, run_id: str, plan: _Plan, ttl_s: int) -> No
     writer.start(run_id, starts)
 
 
-def _finalize(client: redis_lib.Redis, run_id: str, plan: _Plan) -> None:
-    """An ended run's facts (one worker served it, no fleet history around it) and its peak,
-    kept as a worker's housekeeping keeps them; a run still going is left as it is."""
+def _finalize(
+    client: redis_lib.Redis, run_id: str, plan: _Plan, host_load: dict[str, Any] | None = None
+) -> None:
+    """An ended run's facts (one worker served it, no fleet history around it, `host_load`) and
+    its peak, kept as a worker's housekeeping keeps them; a run still going is left as it is."""
     if plan.ended == len(plan.urls):
-        runfacts.keep(client, run_id, runfacts.RunFacts((), 1, None))
+        runfacts.keep(client, run_id, runfacts.RunFacts((), 1, host_load))
         finalize_ended_runs(client, now=time.time() + 3600)
 
 
@@ -114,6 +125,8 @@ def write_run(
     running: int = 0,
     duration_s: float = 0.1,
     timings_s: list[tuple[float, float]] | None = None,
+    reruns: Collection[int] = (),
+    threads: int = 2,
 ) -> str:
     """A run of `urls` whose task i ended in `states[i]`, `duration_s` each, on two threads (one
     for sequential). With `ended=n` only the first n have ended and the next `running` are
@@ -122,7 +135,8 @@ def write_run(
     `timings_s` gives each task its own (start offset, duration) instead; offsets and durations
     that are multiples of 2**-20 s keep the run's figures from its tasks exact (wall time, sums),
     so a test can put them on a rounding tie. The run ends when its last end is written: its
-    latency is the writer's clock's."""
+    latency is the writer's clock's. The tasks `reruns` ran as their second attempt; the tasks
+    took `threads` pool threads in turn."""
     now = time.time()
     lanes = 1 if strategy is Strategy.SEQUENTIAL else 2
     if timings_s is None:
@@ -135,6 +149,8 @@ def write_run(
         running=running,
         submitted_at=now - 6,
         times=tuple((now - 5 + offset, duration) for offset, duration in timings_s),
+        reruns=frozenset(reruns),
+        threads=threads,
     )
     spec = RunSpec(plan.urls, strategy, 2, Workload.FETCH)
     settings = Settings(ttl_s=ttl_s)
@@ -144,6 +160,22 @@ def write_run(
     _queue(client).empty()
     _PLANS[run_id] = plan
     return run_id
+
+
+def finish_run(
+    client: redis_lib.Redis,
+    run_id: str,
+    *,
+    host_load: dict[str, Any] | None = None,
+    ttl_s: int = 600,
+) -> None:
+    """The rest of a run written with write_run ended, as planned, and the run finalized with
+    `host_load` (the load other processes put on its hosts)."""
+    plan = _PLANS[run_id]
+    ended = replace(plan, ended=len(plan.urls), running=0)
+    _record(client, run_id, ended, ttl_s, first=plan.ended)
+    _finalize(client, run_id, ended, host_load)
+    _PLANS[run_id] = ended
 
 
 def write_comparison(
