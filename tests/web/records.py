@@ -162,20 +162,29 @@ def write_run(
     return run_id
 
 
-def finish_run(
+def end_tasks(
     client: redis_lib.Redis,
     run_id: str,
     *,
+    ended: int | None = None,
     host_load: dict[str, Any] | None = None,
     ttl_s: int = 600,
 ) -> None:
-    """The rest of a run written with write_run ended, as planned, and the run finalized with
-    `host_load` (the load other processes put on its hosts)."""
+    """More tasks of a run written with write_run ended as planned: the first `ended` (all by
+    default). A run whose every task has ended is finalized with `host_load` (the load other
+    processes put on its hosts)."""
     plan = _PLANS[run_id]
-    ended = replace(plan, ended=len(plan.urls), running=0)
-    _record(client, run_id, ended, ttl_s, first=plan.ended)
-    _finalize(client, run_id, ended, host_load)
-    _PLANS[run_id] = ended
+    ended = len(plan.urls) if ended is None else ended
+    later = replace(plan, ended=ended, running=max(0, plan.ended + plan.running - ended))
+    _record(client, run_id, later, ttl_s, first=plan.ended)
+    _finalize(client, run_id, later, host_load)
+    _PLANS[run_id] = later
+
+
+def end_again(client: redis_lib.Redis, run_id: str, index: int, *, ttl_s: int = 600) -> int:
+    """A late second end of task `index` (a zombie's), through the workers' writer: the first
+    end stays, and the run counts a duplicate. Returns how many ends were new (0)."""
+    return TaskWriter(client, ttl_s).finish(run_id, [_task(_PLANS[run_id], index)])
 
 
 def write_comparison(

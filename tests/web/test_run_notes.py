@@ -11,7 +11,7 @@ import pytest
 
 from contract.states import TaskState
 from tests.web.conftest import DONE_TIMEOUT_MS
-from tests.web.records import finish_run, write_run
+from tests.web.records import end_tasks, write_run
 
 URLS = [f"http://a.example/{i}" for i in range(4)]
 OK = [TaskState.OK] * 4
@@ -62,7 +62,7 @@ def test_notes_appear_on_an_open_page_as_their_data_arrives(page, redis_client):
     assert page.locator("[data-host-load]").is_hidden()
 
     load = {"busy": True, "others_cores": {"vm": 1.5}, "threshold_cores": 0.25}
-    finish_run(redis_client, run_id, host_load=load)
+    end_tasks(redis_client, run_id, host_load=load)
 
     page.wait_for_selector('[data-run-id][data-state="done"]', timeout=DONE_TIMEOUT_MS)
     rerun = page.locator("[data-rerun-note]")
