@@ -238,6 +238,7 @@ def submit_comparison(
     *,
     comparison_id: str | None = None,
     repeat: int = 1,
+    now: float | None = None,
 ) -> tuple[str, list[str]]:
     """The same batch under each strategy, `repeat` times interleaved (s1 s2 .. s1 s2 ..), one
     run after another: only the first run's jobs are enqueued now, and each next run when the
@@ -247,7 +248,7 @@ def submit_comparison(
     if not 1 <= repeat <= MAX_REPEAT:
         raise ValueError(f"repeat must be from 1 to {MAX_REPEAT}")
     comparison_id = comparison_id or new_id()
-    now = time.time()
+    now = time.time() if now is None else now
     order = [(strategy, index) for index in range(repeat) for strategy in strategies]
     run_ids = [new_id() for _ in order]
     with redis.pipeline(transaction=True) as pipe:

@@ -24,7 +24,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from contract import keys
-from contract.records import StartRecord
 from contract.settings import Settings
 from contract.states import TaskState
 from tests.reliability.conftest import UNLIMITED, figure
@@ -136,13 +135,8 @@ HUGE_NUMBERS = ("99999999999999999999", str(2**64), "1" + "0" * 400, "1e400", "-
 def seeded_run(fuzz_redis) -> str:
     """A run in the fuzzed app's Redis with every one of its keys, as a running run has."""
     client = redis_lib.Redis.from_url(fuzz_redis.url)
-    run_id = write_run(client, ["http://a.example/0", "http://a.example/1"],
-                       [TaskState.OK, TaskState.ERROR])  # fmt: skip
-    start = StartRecord(index=1, url="http://a.example/1", started_at=time.time(), worker="w",
-                        host="h", pid=1, thread="t")  # fmt: skip
-    client.hset(keys.running_key(run_id), "1", start.to_json())
-    client.rpush(keys.order_key(run_id), 0)
-    return run_id
+    return write_run(client, ["http://a.example/0", "http://a.example/1"],
+                     [TaskState.OK, TaskState.ERROR], ended=1, running=1)  # fmt: skip
 
 
 def _call(case, app: Flask, seen: Counter[int]) -> None:

@@ -14,7 +14,7 @@ import requests
 from contract.states import Strategy, TaskState
 from tests.conftest import ARTIFACTS
 from tests.web.conftest import DONE_TIMEOUT_MS, assert_no_csp_violation
-from tests.web.records import write_comparison, write_run
+from tests.web.records import comparison_runs, write_comparison, write_run
 from tests.web.shapes import comparison_shape, run_shape
 
 pytestmark = pytest.mark.browser
@@ -151,6 +151,7 @@ def shaped_comparison(web_server, redis_client, urls):
             )
         )
     comparison_id = write_comparison(redis_client, urls, run_ids)
+    run_ids = comparison_runs(redis_client, comparison_id)
     real = requests.get(f"{web_server.url}/api/compare/{comparison_id}?tasks=false", timeout=10)
     record = real.json()
     final = comparison_shape(record, repeat=3, busy_runs=(run_ids[5],))

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import time
 from pathlib import Path
 from urllib.parse import quote
 
@@ -18,7 +17,6 @@ import pytest
 import redis as redis_lib
 
 from contract import keys
-from contract.records import StartRecord
 from contract.states import TaskState
 from producer.validation import InvalidInput, build_spec
 from tests.support import start_redis
@@ -51,15 +49,8 @@ ID_SUFFIXES = [":running", ":tasks", ":order", ":nope", "*", "?", "[0-9]", ":run
 @pytest.fixture
 def running_run(redis_client, settings) -> str:
     """A run with every one of its keys present: tasks ended, one running, an order list."""
-    run_id = write_run(redis_client, ["http://a.example/0", "http://a.example/1"],
-                       [TaskState.OK, TaskState.OK])  # fmt: skip
-    start = StartRecord(index=1, url="http://a.example/1", started_at=time.time(), attempt=1,
-                        worker="w", host="h", pid=1, thread="t")  # fmt: skip
-    redis_client.hset(keys.running_key(run_id), "1", start.to_json())
-    redis_client.rpush(keys.order_key(run_id), 0)
-    redis_client.expire(keys.running_key(run_id), 600)
-    redis_client.expire(keys.order_key(run_id), 600)
-    return run_id
+    return write_run(redis_client, ["http://a.example/0", "http://a.example/1"],
+                     [TaskState.OK, TaskState.OK], ended=1, running=1)  # fmt: skip
 
 
 @pytest.mark.parametrize("suffix", ID_SUFFIXES)

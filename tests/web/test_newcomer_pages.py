@@ -4,13 +4,11 @@ has a lane per slot."""
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
 import requests
 
-from contract import keys
 from contract.states import Strategy, TaskState
 from tests.web.conftest import DONE_TIMEOUT_MS
 from tests.web.records import write_run
@@ -71,11 +69,7 @@ def test_a_hybrid_timeline_has_a_lane_per_slot_not_per_pool_thread(page, redis_c
     urls = [f"http://a.example/{i}" for i in range(16)]
     timings = [((i // 2) * 0.25, 0.25) for i in range(16)]
     run_id = write_run(redis_client, urls, [TaskState.OK] * 16, strategy=Strategy.HYBRID,
-                       timings_s=timings)  # fmt: skip
-    for index in range(16):
-        record = json.loads(redis_client.hget(keys.tasks_key(run_id), index))
-        record["thread"] = f"fanout_{index % 8}"
-        redis_client.hset(keys.tasks_key(run_id), index, json.dumps(record))
+                       timings_s=timings, threads=8)  # fmt: skip
     page.goto(f"/runs/{run_id}")
     page.wait_for_selector('#timeline[data-final="true"]', timeout=DONE_TIMEOUT_MS)
     assert page.get_attribute("#timeline", "data-bars") == "16"

@@ -117,7 +117,7 @@ def repeated_comparison(redis_client, *, threads_done: int) -> dict:
         )
     comparison_id = write_comparison(redis_client, URLS, run_ids)
     comparison = load_comparison(redis_client, comparison_id, include_tasks=False)
-    return comparison_shape(comparison, repeat=3, busy_runs=(run_ids[5],))
+    return comparison_shape(comparison, repeat=3, busy_runs=(comparison["runs"][5]["id"],))
 
 
 def test_repeated_comparison_shows_medians_ranges_and_busy_hosts(app, redis_client):

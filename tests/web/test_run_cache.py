@@ -9,7 +9,7 @@ from flask import Flask
 from contract import keys
 from contract.states import TaskState
 from tests.web.conftest import make_app
-from tests.web.records import write_run
+from tests.web.records import end_again, end_tasks, write_run
 from web.run_cache import EXTENSION, RunCache, Version
 
 URLS = ["http://a.example/1", "http://a.example/2", "http://a.example/3"]
@@ -62,7 +62,7 @@ def test_a_bumped_duplicates_counter_is_never_served_stale(app, redis_client):
     client = app.test_client()
     before = client.get(f"/api/runs/{run_id}")
     assert before.get_json()["duplicates"] == 0
-    redis_client.hincrby(keys.run_key(run_id), "duplicates", 1)  # a zombie's late write
+    assert end_again(redis_client, run_id, 0) == 0  # a zombie's late write
     after = client.get(f"/api/runs/{run_id}")
     assert after.get_json()["duplicates"] == 1
     assert after.headers["ETag"] != before.headers["ETag"]
@@ -83,12 +83,12 @@ def test_an_expired_run_is_404_even_when_cached(app, redis_client):
 
 
 def test_a_running_run_is_never_cached(app, redis_client):
-    run_id = write_run(redis_client, URLS, STATES)
-    redis_client.hset(keys.run_key(run_id), "state", "running")
+    run_id = write_run(redis_client, URLS, STATES, ended=1, running=2)
     client = app.test_client()
     first = client.get(f"/api/runs/{run_id}")
     assert first.get_json()["state"] == "running" and "ETag" not in first.headers
-    redis_client.hdel(keys.tasks_key(run_id), "2")
+    assert [task["index"] for task in first.get_json()["tasks"]] == [0]
+    end_tasks(redis_client, run_id, ended=2)
     second = client.get(f"/api/runs/{run_id}")
     assert [task["index"] for task in second.get_json()["tasks"]] == [0, 1]
     assert len(cache_of(app)) == 0 and cache_of(app).hits == 0
@@ -104,7 +104,7 @@ def test_if_none_match_is_304_without_a_body_and_another_tag_is_200(app, redis_c
     assert same.headers["ETag"] == etag
     other = client.get(f"/api/runs/{run_id}", headers={"If-None-Match": 'W/"something-else"'})
     assert other.status_code == 200 and len(other.get_json()["tasks"]) == 3
-    redis_client.hincrby(keys.run_key(run_id), "duplicates", 1)
+    end_again(redis_client, run_id, 0)
     stale = client.get(f"/api/runs/{run_id}", headers={"If-None-Match": etag})
     assert stale.status_code == 200 and stale.get_json()["duplicates"] == 1
 

@@ -5,27 +5,18 @@ other note of the page (a busy host)."""
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
 
-from contract import keys
 from contract.states import TaskState
 from tests.web.conftest import DONE_TIMEOUT_MS
-from tests.web.records import write_run
+from tests.web.records import end_tasks, write_run
 
 URLS = [f"http://a.example/{i}" for i in range(4)]
 OK = [TaskState.OK] * 4
 #: Two tasks, then nothing for 29.9 s (the stack restarting), then two more.
 TIMINGS = [(0.0, 0.1), (0.0, 0.1), (30.0, 0.1), (30.0, 0.1)]
-
-
-def run_again(redis, run_id: str, *indexes: int) -> None:
-    """Mark tasks as their second attempt, as the reconciler's retry records them."""
-    for index in indexes:
-        record = json.loads(redis.hget(keys.tasks_key(run_id), index))
-        redis.hset(keys.tasks_key(run_id), index, json.dumps(record | {"attempt": 2}))
 
 
 def note(html: str, name: str) -> str | None:
@@ -35,8 +26,7 @@ def note(html: str, name: str) -> str | None:
 
 
 def test_the_run_page_names_reruns_and_the_time_no_task_ran(client, redis_client):
-    run_id = write_run(redis_client, URLS, OK, timings_s=TIMINGS)
-    run_again(redis_client, run_id, 2, 3)
+    run_id = write_run(redis_client, URLS, OK, timings_s=TIMINGS, reruns=(2, 3))
     html = client.get(f"/runs/{run_id}").get_data(as_text=True)
     assert note(html, "rerun").startswith("2 tasks ran again: their worker stopped"), html
     assert note(html, "pause").startswith("For 29.9 s no task of this run was running")
@@ -71,7 +61,7 @@ def test_a_run_without_reruns_or_pauses_has_neither_note(client, redis_client):
 
 @pytest.mark.browser
 def test_notes_appear_on_an_open_page_as_their_data_arrives(page, redis_client):
-    run_id = write_run(redis_client, URLS, OK, timings_s=TIMINGS, ended=2)
+    run_id = write_run(redis_client, URLS, OK, timings_s=TIMINGS, ended=2, reruns=(2, 3))
     # A run is final once its host load is in (`provisional`, contract.runfacts.settled): until
     # then its summary says provisional, and the open page reads on. This run's records have no
     # worker spans to wait for, so the summary is held provisional here until its load is in.
@@ -89,13 +79,8 @@ def test_notes_appear_on_an_open_page_as_their_data_arrives(page, redis_client):
     assert page.locator("[data-rerun-note]").is_hidden()
     assert page.locator("[data-host-load]").is_hidden()
 
-    done = write_run(redis_client, URLS, OK, timings_s=TIMINGS)  # the same run, ended: copied
-    run_again(redis_client, done, 2, 3)
     load = {"busy": True, "others_cores": {"vm": 1.5}, "threshold_cores": 0.25}
-    redis_client.hset(keys.run_key(done), "host_load", json.dumps(load))
-    for key in (keys.tasks_key, keys.order_key):
-        redis_client.copy(key(done), key(run_id), replace=True)
-    redis_client.hset(keys.run_key(run_id), mapping=_fields_of(redis_client, done))
+    end_tasks(redis_client, run_id, host_load=load)
 
     page.wait_for_selector('[data-run-id][data-state="done"]', timeout=DONE_TIMEOUT_MS)
     rerun = page.locator("[data-rerun-note]")
@@ -116,8 +101,7 @@ def test_notes_appear_on_an_open_page_as_their_data_arrives(page, redis_client):
 @pytest.mark.browser
 def test_the_open_page_shows_the_servers_words_for_its_notes(page, redis_client):
     """The live page writes no sentence of its own: it shows the texts of the timeline answer."""
-    run_id = write_run(redis_client, URLS, OK, timings_s=TIMINGS)
-    run_again(redis_client, run_id, 2)
+    run_id = write_run(redis_client, URLS, OK, timings_s=TIMINGS, reruns=(2,))
     words = {"rerun_note": "the server's rerun note", "pause_note": "the server's pause note"}
 
     def worded(route) -> None:
@@ -132,9 +116,3 @@ def test_the_open_page_shows_the_servers_words_for_its_notes(page, redis_client)
         arg=words["rerun_note"],
     )
     assert page.inner_text("[data-pause-note]") == words["pause_note"]
-
-
-def _fields_of(redis, run_id: str) -> dict[str, str]:
-    """The ended run's hash but its id and spec: its state, counts and totals."""
-    fields = {k.decode(): v.decode() for k, v in redis.hgetall(keys.run_key(run_id)).items()}
-    return {k: v for k, v in fields.items() if k not in ("id", "spec", "urls_owner")}
