@@ -18,8 +18,9 @@ from contract.runfacts import SAMPLES_LATE_S
 from contract.settings import Settings
 from contract.states import Strategy, Workload
 from producer import presets
+from producer.numbers import fixed
 from producer.validation import build_spec
-from web.formats import fixed, seconds, times
+from web.formats import seconds, times
 from web.presentation import DASH
 
 #: URLs in a step's batch, and the demo origin's delay for each (fetch steps).

@@ -12,13 +12,13 @@ from urllib.parse import urlsplit
 
 from flask import Flask, url_for
 
+from producer.numbers import fixed
 from web import presentation
 from web.assets import plotly_url
 from web.formats import (
     ago,
     count,
     counted,
-    fixed,
     lane,
     millis,
     number,
