@@ -53,4 +53,4 @@ class WorkerSettings:
 
 
 if __name__ == "__main__":
-    run_worker(WorkerSettings)  # type: ignore[arg-type]  # arq's settings Protocol rejects its documented plain class
+    run_worker(WorkerSettings)
