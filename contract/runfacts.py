@@ -30,6 +30,9 @@ class RunFacts:
     host_load: dict[str, Any] | None
     #: Cores over the distinct hosts that ran the run's tasks (None if unknown).
     cores: int | None = None
+    #: Whether every worker near the run has a CPU sample past its end: until then a later
+    #: sample (another worker's) can still move the host load.
+    sampled_past_end: bool = True
 
 
 def _text(value: bytes | str | None) -> str | None:
@@ -44,10 +47,13 @@ def window(served: dict[str, tuple[str, float, float]]) -> tuple[float, float] |
 
 
 def settled(facts: RunFacts, finished_at: float | None, now: float) -> bool:
-    """Whether an ended run's facts are complete: its host load is in, or none will come (no
-    worker span near it, or no sample past its end for `SAMPLES_LATE_S`: the workers stopped).
-    Until then the run is not final, and its facts are not kept."""
-    if facts.host_load is not None or not facts.spans or finished_at is None:
+    """Whether an ended run's facts are complete: its host load is in, from a sample past its
+    end of every worker near it (so no later sample moves it), or none will come (no worker span
+    near it, or not every sample past its end within `SAMPLES_LATE_S`: workers stopped). Until
+    then the run is not final, and its facts are not kept."""
+    if not facts.spans or finished_at is None:
+        return True
+    if facts.host_load is not None and facts.sampled_past_end:
         return True
     return now - finished_at > SAMPLES_LATE_S
 
@@ -66,7 +72,8 @@ def read_live(redis: Redis, run_id: str, *, now: float | None = None) -> RunFact
     near = [life for life in lives if life.span.start <= end and life.span.end >= start]
     samples = fleet.read_samples(redis, (life.span.name for life in near), start, end)
     load = fleet.host_load(near, samples, start, end)
-    return RunFacts(tuple(spans), len(served), load, served_cores(spans, served))
+    past_end = all(series and series[-1].at >= end for series in samples.values())
+    return RunFacts(tuple(spans), len(served), load, served_cores(spans, served), past_end)
 
 
 def served_cores(

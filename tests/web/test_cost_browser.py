@@ -51,7 +51,7 @@ def test_the_pages_fill_in_the_cost_as_runs_end(page, web_server, origin_url):
     page.goto(f"/runs/{processes_run}")
     cards = page.locator("[data-cost]")
     assert cards.is_visible()
-    assert page.inner_text('[data-cost-field="processes"]') == "5"
+    assert int(page.inner_text('[data-cost-field="processes"]')) >= 5  # a kept pool may be larger
     assert "MiB" in page.inner_text('[data-cost-field="memory_added"]')
     page.screenshot(path=str(ARTIFACTS / "run-cost.png"), full_page=True)
     assert_no_csp_violation(page)

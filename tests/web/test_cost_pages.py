@@ -10,7 +10,7 @@ import re
 from contract import keys
 from contract.cost import WorkerCost
 from contract.states import Strategy, TaskState
-from tests.web.records import write_comparison, write_run
+from tests.web.records import comparison_runs, write_comparison, write_run
 from tests.web.schema import assert_matches
 
 MIB = 2**20
@@ -94,10 +94,14 @@ def test_the_run_page_shows_the_cost_cards(client, redis_client):
 
 
 def test_the_compare_page_has_a_cost_row_per_strategy(client, redis_client):
-    threads = a_run(redis_client, Strategy.THREADS, w=a_worker("h", 1.5, 1, 21))
-    processes = a_run(redis_client, Strategy.PROCESSES, w=a_worker("h", 150.0, 17, 88))
+    threads = a_run(redis_client, Strategy.THREADS)
+    processes = a_run(redis_client, Strategy.PROCESSES)
     urls = [f"http://127.0.0.1:9/x?n={i}" for i in range(4)]
     comparison_id = write_comparison(redis_client, urls, [threads, processes])
+    # The comparison's own runs (write_comparison submits them afresh) get the workers' costs.
+    costs = [a_worker("h", 1.5, 1, 21), a_worker("h", 150.0, 17, 88)]
+    for run_id, cost in zip(comparison_runs(redis_client, comparison_id), costs, strict=True):
+        redis_client.hset(keys.cost_key(run_id), mapping={"w": cost})
     html = client.get(f"/compare/{comparison_id}").get_data(as_text=True)
     rows = {
         strategy: text_of(row).strip()
