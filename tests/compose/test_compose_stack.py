@@ -281,11 +281,11 @@ def test_changing_the_per_host_target_mid_run_loses_no_task(stack):
     assert len({task["host"] for task in tasks}) == 2
 
 
-def test_a_sweep_over_one_two_and_four_workers_runs_end_to_end(stack):
+def test_a_sweep_over_one_to_four_workers_runs_end_to_end(stack):
     stack.scale_workers(2)
     _put_target(stack, {"per_host": 1})
     urls = [f"{ORIGIN}/delay/100?n={i}" for i in range(24)]
-    body = {"urls": urls, "strategy": "queue", "workers": [1, 2, 4]}
+    body = {"urls": urls, "strategy": "queue", "workers": [1, 2, 3, 4]}
     response = stack.http.post(WEB + "/api/sweeps", json=body, timeout=10)
     assert response.status_code == 202, response.text
     sweep_id = response.json()["id"]
@@ -296,9 +296,10 @@ def test_a_sweep_over_one_two_and_four_workers_runs_end_to_end(stack):
     stack.wait_for(ended, 300, "the sweep to end")
     sweep = stack.get(f"/api/sweeps/{sweep_id}")
     assert sweep["state"] == "done", sweep.get("error")
-    assert [point["workers"] for point in sweep["points"]] == [1, 2, 4]
+    assert [point["workers"] for point in sweep["points"]] == [1, 2, 3, 4]
     assert all(0 < point["efficiency"] <= 1.0001 for point in sweep["points"])
-    assert sweep["fit"] is not None
+    usable = [point for point in sweep["points"] if not point["marks"]]
+    assert (sweep["fit"] is not None) == (len(usable) >= 4), sweep  # a fit needs four points
     assert stack.get("/api/workers/target")["target"] == {"mode": "per_host", "n": 1}  # put back
 
 
@@ -310,7 +311,7 @@ def _put_target(stack: Stack, body: dict) -> None:
 def test_slow_clients_do_not_freeze_the_web_tier_in_compose(stack):
     """The same slow-client load as the local stack's test, through Docker's published port.
 
-    Here the default submit limit holds (5 per second per client), and the 64 dribblers' POSTs
+    Here the default submit limit holds (60 runs per second per client), and the 64 dribblers' POSTs
     count against it: behind the published port every client is the bridge's gateway address, and
     through docker-proxy on a loaded machine their headers can reach the app after the settle
     second. So a probe that is told 429 comes back after Retry-After. Every answer, 429 or 202,
