@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from redis import Redis
+from redis.exceptions import RedisError
 
 from contract import keys
 from contract.cost import WorkerCost
@@ -161,5 +162,7 @@ def measured(redis: Redis, message: RunTasks, ttl_s: int) -> Iterator[None]:
             defer = warm and time.monotonic() - started < DEFER_UNDER_S
             try:
                 record(redis, run_id, meter.finish(), ttl_s, defer=defer)
+            except RedisError as error:  # Redis away: one line, the job's outcome stands
+                log.warning("run %s: this job's cost is not kept (%s)", run_id, error)
             except Exception:
                 log.warning("run %s: this job's cost is not kept", run_id, exc_info=True)

@@ -3,8 +3,8 @@ stack (gunicorn with 2 processes, 2 workers, its own Redis) and poll them to the
 
 Every run must complete with each task recorded exactly once (tests/checker.py). Latencies and
 Redis memory are measured and printed, not asserted: they depend on the machine. What is
-asserted about memory is that it is bounded by TTLs: every fanout key expires, except the two
-documented sorted sets that are trimmed instead.
+asserted about memory is that it is bounded: every fanout key expires, except the documented
+sets and streams that their writers trim instead.
 """
 
 from __future__ import annotations
@@ -27,13 +27,11 @@ CLIENTS = 50
 RUNS = 500
 DEADLINE_S = 120
 POLL_S = 0.5
-#: fanout keys kept without a TTL, each trimmed by score instead (see contract/keys.py):
-#: the run index (trimmed at every submission to FANOUT_TTL_S) and the heartbeat set (trimmed
-#: to HISTORY_TTL_S at every beat).
 #: Keys trimmed by their writers rather than expired: the run index (on submission), the
 #: heartbeats and spans (by the workers' housekeeping, after the one-hour history), the hosts
 #: (by the supervisors, which drop silent ones and themselves on a stop), and the work lists the
-#: housekeeping drains (ended runs, comparisons with runs to release).
+#: housekeeping drains (ended runs, comparisons with runs to release); and the two streams the
+#: CLI waits on (run ends, worker beats), capped by length at every write (keys.STREAM_KEPT).
 UNEXPIRED = {
     keys.runs_index_key(),
     keys.alive_workers_key(),
@@ -42,6 +40,8 @@ UNEXPIRED = {
     keys.worker_spans_key(),
     keys.ended_runs_key(),
     keys.active_comparisons_key(),
+    keys.run_ends_key(),
+    keys.worker_beats_key(),
 }
 
 

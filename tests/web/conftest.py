@@ -120,12 +120,11 @@ def response_problem(response, problems: list[str]) -> None:
         problems.append(f"{response.status} for {response.url}")
 
 
-@pytest.fixture
-def page(browser, web_server, workers) -> Iterator[object]:
-    """A fresh browser page on the web server that fails the test on any script error, 4xx/5xx
-    answer or failed request."""
+def watched_page(browser, base_url: str) -> Iterator[object]:
+    """A fresh browser page on `base_url` that fails the test on any script error, 4xx/5xx
+    answer or failed request (a fixture's body: yield from it)."""
     ARTIFACTS.mkdir(exist_ok=True)
-    context = browser.new_context(viewport={"width": 1360, "height": 900}, base_url=web_server.url)
+    context = browser.new_context(viewport={"width": 1360, "height": 900}, base_url=base_url)
     context.add_init_script(CSP_WATCH_SCRIPT)
     page = context.new_page()
     problems: list[str] = []
@@ -136,6 +135,12 @@ def page(browser, web_server, workers) -> Iterator[object]:
     yield page
     context.close()
     assert not problems, problems
+
+
+@pytest.fixture
+def page(browser, web_server, workers) -> Iterator[object]:
+    """A fresh browser page on the web server, watched (`watched_page`)."""
+    yield from watched_page(browser, web_server.url)
 
 
 def assert_no_csp_violation(page) -> None:

@@ -16,14 +16,7 @@ import requests
 
 from tests.conftest import ARTIFACTS
 from tests.support import Service, alive_workers, start_redis, start_web, start_worker, wait_until
-from tests.web.conftest import (
-    CSP_WATCH_SCRIPT,
-    DONE_TIMEOUT_MS,
-    assert_no_csp_violation,
-    console_problem,
-    request_problem,
-    response_problem,
-)
+from tests.web.conftest import DONE_TIMEOUT_MS, assert_no_csp_violation, watched_page
 from tests.web.schema import assert_matches
 
 pytestmark = pytest.mark.browser
@@ -50,20 +43,9 @@ def own_stack(stack_env: dict[str, str], tmp_path: Path) -> Iterator[tuple[Servi
 
 @pytest.fixture
 def tree_page(browser, own_stack) -> Iterator[object]:
-    """A page on the own stack's web server that fails the test on any script error, 4xx/5xx
-    answer or failed request (as tests/web/conftest.py's `page`)."""
+    """A watched page on the own stack's web server (as tests/web/conftest.py's `page`)."""
     web, _ = own_stack
-    context = browser.new_context(viewport={"width": 1360, "height": 900}, base_url=web.url)
-    context.add_init_script(CSP_WATCH_SCRIPT)
-    page = context.new_page()
-    problems: list[str] = []
-    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-    page.on("console", lambda message: console_problem(message, problems))
-    page.on("response", lambda response: response_problem(response, problems))
-    page.on("requestfailed", lambda request: request_problem(request, problems))
-    yield page
-    context.close()
-    assert not problems, problems
+    yield from watched_page(browser, web.url)
 
 
 def children_shown(page, worker_pid: int, state: str) -> set[int]:
