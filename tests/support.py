@@ -3,6 +3,7 @@ ports. Starting, waiting and stopping are `fanout.children`'s, shared with the b
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -92,3 +93,15 @@ def start_worker(
     if not {"--no-supervise", "--burst"} & set(args):
         args += ["--pool", str(pool)]
     return start_service(name, [sys.executable, "-m", "fanout", "worker", *args], log_dir, env)
+
+
+def start_up(env: dict[str, str], log_path: Path, workers: int = 2) -> subprocess.Popen[bytes]:
+    """`fanout up` as a user starts it, in its own session (so a test can signal its whole
+    process group, as a terminal's Ctrl-C does), its output in `log_path`."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "fanout", "up", "--workers", str(workers)],
+        env=env,
+        stdout=log_path.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )

@@ -13,8 +13,6 @@ import hashlib
 import inspect
 import os
 import signal
-import subprocess
-import sys
 import time
 
 import psutil
@@ -31,7 +29,14 @@ from contract.states import Strategy
 from producer.connection import fanout_queue
 from producer.submit import submit_run
 from producer.wait import wait_for_run
-from tests.support import alive_workers, free_port, start_redis, start_worker, wait_until
+from tests.support import (
+    alive_workers,
+    free_port,
+    start_redis,
+    start_up,
+    start_worker,
+    wait_until,
+)
 
 #: The RQ 2.12.0 code `worker.process` copies or hooks into for these children, by the SHA-256 of
 #: its source. If RQ changes one, re-read it against worker/process.py and worker/scheduler.py.
@@ -86,13 +91,7 @@ def up(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in inherited}
     env.update(ports, FANOUT_DATA_DIR=str(tmp_path / "data"))
     log_path = tmp_path / "up.log"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "fanout", "up", "--workers", "2"],
-        env=env,
-        stdout=log_path.open("wb"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    proc = start_up(env, log_path)
     seen: list[psutil.Process] = []
     try:
         yield proc, ports, log_path, seen

@@ -13,7 +13,7 @@ import pytest
 import redis as redis_lib
 import requests
 
-from tests.support import alive_workers, free_port, wait_until
+from tests.support import alive_workers, free_port, start_up, wait_until
 
 
 @pytest.fixture
@@ -22,14 +22,7 @@ def stack(tmp_path):
     inherited = ("REDIS_URL", "ORIGIN_URL", "FANOUT_ALLOW_HOSTS")
     env = {k: v for k, v in os.environ.items() if k not in inherited}
     env.update(ports, FANOUT_DATA_DIR=str(tmp_path / "data"))
-    log = (tmp_path / "up.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "fanout", "up", "--workers", "2"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    proc = start_up(env, tmp_path / "up.log")
     yield proc, env, ports, tmp_path / "up.log"
     if proc.poll() is None:
         os.killpg(proc.pid, signal.SIGKILL)
@@ -124,13 +117,7 @@ def test_ctrl_c_mid_run_stops_workers_first_and_loses_nothing(stack, tmp_path):
     assert "Traceback" not in text, text[-4000:]
     assert "SIGKILL" not in text, text[-4000:]
 
-    again = subprocess.Popen(
-        [sys.executable, "-m", "fanout", "up", "--workers", "2"],
-        env=env,
-        stdout=(tmp_path / "up2.log").open("wb"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    again = start_up(env, tmp_path / "up2.log")
     try:
         wait_until(lambda: _ping(client, again, tmp_path / "up2.log"), 60, "redis again")
         record = wait_for_run(client, run_id, timeout_s=120)

@@ -7,8 +7,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import subprocess
-import sys
 
 import psutil
 import pytest
@@ -20,7 +18,7 @@ from contract.settings import Settings
 from contract.states import Strategy
 from producer.connection import fanout_queue
 from producer.submit import submit_run
-from tests.support import alive_workers, free_port, start_redis, wait_until
+from tests.support import alive_workers, free_port, start_redis, start_up, wait_until
 
 
 @pytest.mark.slow  # on the code it fixes, the stop waited the workers' whole 90 s grace
@@ -30,13 +28,7 @@ def test_a_warm_stop_without_redis_ends_without_waiting_out_the_grace(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("ORIGIN_URL", "FANOUT_ALLOW_HOSTS")}
     env.update(ports, REDIS_URL=redis.url, FANOUT_DATA_DIR=str(tmp_path / "data"))
     log_path = tmp_path / "up.log"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "fanout", "up", "--workers", "2"],
-        env=env,
-        stdout=log_path.open("wb"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    proc = start_up(env, log_path)
     family: list[psutil.Process] = []
     try:
         client = redis_lib.Redis.from_url(redis.url)
