@@ -137,3 +137,29 @@ def test_shrinking_mid_run_finishes_the_jobs_in_hand_even_when_the_stack_stops(f
     assert counts.get("ok") == 2, record["counts"]
     assert counts["duplicates"] == 0
     assert "cold shut down" not in service.log()
+
+
+def test_a_tick_hook_that_finds_redis_away_logs_one_line_not_a_traceback(private_redis, caplog):
+    """The stack stops Redis with the workers; a hook (the sweep driver's tick) that runs in that
+    window must say so in one line (CI saw a traceback in the warm stop without Redis)."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from rq import Worker
+
+    from worker.supervisor import ElasticPool, HostLease
+
+    def redis_gone() -> None:
+        raise RedisConnectionError("Error 111 connecting to 127.0.0.1:1. Connection refused.")
+
+    pool = ElasticPool(
+        private_redis,
+        HostLease(private_redis, "hook-host"),
+        default_size=0,
+        max_size=0,
+        worker_class=Worker,
+        tick_hooks=[redis_gone],
+    )
+    with caplog.at_level("WARNING", logger="worker.supervisor"):
+        pool.check_workers(respawn=False)
+    lines = [r for r in caplog.records if r.name == "worker.supervisor"]
+    assert [r.exc_info for r in lines] == [None], [r.getMessage() for r in lines]
+    assert "Redis unreachable" in lines[0].getMessage()

@@ -215,8 +215,10 @@ class ElasticPool(WorkerPool):
         for hook in self.tick_hooks:
             try:
                 hook()
+            except RedisError as error:  # Redis away (e.g. stopped with the stack): one line
+                log.warning("hook %s skipped: Redis unreachable (%s)", _name(hook), error)
             except Exception:
-                log.warning("supervisor hook %r failed", hook, exc_info=True)
+                log.warning("supervisor hook %s failed", _name(hook), exc_info=True)
 
     def stop_workers(self) -> None:
         """RQ's, with the retire signal: a warm stop that never arms RQ's cold shutdown. The
@@ -296,3 +298,7 @@ def run_pool(
             pool.leave()
         except RedisError as error:
             log.warning("Redis unreachable: stopping without reporting (%s)", error)
+
+
+def _name(hook: Callable[[], None]) -> str:
+    return getattr(hook, "__qualname__", repr(hook))
