@@ -14,7 +14,7 @@ from bench.model import Outcome, Series, fmt
 from contract.plan import hybrid_chunk_size, partition
 from contract.records import RunSpec
 from contract.states import Strategy
-from producer import usl
+from figures import usl
 from producer.presets import local_demo
 
 FETCH = [
@@ -160,7 +160,7 @@ def queue_scaling(ctx: Ctx) -> Outcome:
 
 def _usl_note(out: Outcome, series: list[Series]) -> None:
     """The Universal Scalability Law fitted to fanout's throughput at each worker count (the
-    sweep's fit, `producer.usl`), as a note: sigma, kappa, R^2 and where it peaks."""
+    sweep's fit, `figures.usl`), as a note: sigma, kappa, R^2 and where it peaks."""
     points = [
         (s.workers, tput) for s in series if s.workers is not None and (tput := s.median("tput"))
     ]

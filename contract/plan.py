@@ -1,7 +1,7 @@
 """How a run becomes RQ jobs: its parts, each part's typed message, id and timeout.
 
 Both sides enqueue: the producer a run's jobs at submission, the workers the next run of a
-comparison once the previous one has ended (see `contract.sequence`) and a retry of a dead
+comparison once the previous one has ended (see `producer.sequence`) and a retry of a dead
 worker's tasks. One definition here keeps them identical.
 """
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import builtins
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -149,3 +150,28 @@ class StartRecord:
 
 
 _START_FIELDS = frozenset(f.name for f in fields(StartRecord))
+
+
+@dataclass(frozen=True)
+class WorkerSpan:
+    """One worker's lifetime (epoch seconds): joined, and left (its clean stop or, if it was
+    killed, its last heartbeat; `now` while it lives)."""
+
+    name: str
+    host: str
+    start: float
+    end: float
+    cores: int | None = None
+
+    def to_list(self) -> list[object]:
+        return [self.name, self.host, self.start, self.end, self.cores]
+
+    @classmethod
+    def from_list(cls, data: Sequence[object]) -> WorkerSpan:
+        name, host, start, end, cores = data
+        # JSON items are objects to mypy; float() of one that is not a number raises, as it should.
+        return cls(str(name), str(host), float(start), float(end), _int_or_none(cores))  # type: ignore[arg-type]  # see above
+
+
+def _int_or_none(value: object) -> int | None:
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None

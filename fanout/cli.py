@@ -164,18 +164,37 @@ def worker(
     if burst or no_supervise:
         run_worker(settings, worker_class=worker_class, burst=burst)
         return
-    from producer.sweep_driver import SweepDriver
     from worker.supervisor import run_pool
 
-    redis = connect(settings)
     run_pool(
-        redis,
+        connect(settings),
         host=host_name or identity.host(),
         pool_size=pool_size,
         max_size=settings.max_workers_per_host,
         worker_class=WORKER_CLASSES[worker_class],
-        tick_hooks=[SweepDriver(redis, settings, host=identity.supervisor).tick],
     )
+
+
+@main.command()
+def conductor() -> None:
+    """Release each comparison's runs one after another and drive the scaling sweeps.
+
+    One per stack is enough (`fanout up` and compose run one); more are safe.
+    """
+    import logging
+    import threading
+
+    from conductor.loop import Conductor
+    from contract import connection
+    from worker.process import wait_for_redis
+
+    settings = _settings()
+    wait_for_redis(settings)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    Conductor(connection.connect(settings.redis_url), settings).run(stop)
 
 
 # --- producer --------------------------------------------------------------------------------

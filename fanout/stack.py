@@ -40,11 +40,15 @@ from contract.settings import Settings
 PROCFILE = Path(__file__).resolve().parent.parent / "Procfile"
 
 #: Who stops first. Processes not named here stop with the last group but one.
-STOP_ORDER: tuple[tuple[str, ...], ...] = (("worker",), ("web", "origin"), ("redis",))
+STOP_ORDER: tuple[tuple[str, ...], ...] = (
+    ("worker",),
+    ("conductor", "web", "origin"),
+    ("redis",),
+)
 
 #: How long each group may take to stop before it is killed. Workers finish the job in hand:
 #: a hybrid chunk's worst case is 4 waves of the task deadline (20 s each).
-GRACE_S = {"worker": 90.0, "web": 15.0, "origin": 15.0, "redis": 15.0}
+GRACE_S = {"worker": 90.0, "conductor": 15.0, "web": 15.0, "origin": 15.0, "redis": 15.0}
 
 
 class ServiceRunner(Process):

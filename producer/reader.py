@@ -11,10 +11,11 @@ from typing import Any, overload
 import orjson
 from redis import Redis
 
-from contract import cost, keys, replies, runfacts, urls_list
+from contract import cost, keys, replies, urls_list
 from contract.records import RunSpec, StartRecord, TaskRecord
 from contract.states import TERMINAL_TASK_STATES, RunState, TaskState
-from contract.summary import Capacity, Totals, slots_for, slots_per_worker, summarize_totals
+from figures import runfacts
+from figures.summary import Capacity, Totals, slots_for, slots_per_worker, summarize_totals
 from producer import comparison, hostnote
 
 

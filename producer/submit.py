@@ -16,11 +16,11 @@ from redis.exceptions import RedisError, WatchError
 from redis.typing import EncodableT, FieldT
 from rq import Queue
 
-from contract import fleet, keys, plan, sequence, urls_list
+from contract import fleet, keys, plan, urls_list
 from contract.records import RunSpec
 from contract.settings import Settings
 from contract.states import RunState, Strategy
-from producer import staging
+from producer import sequence, staging
 
 log = logging.getLogger(__name__)
 
@@ -242,7 +242,7 @@ def submit_comparison(
 ) -> tuple[str, list[str]]:
     """The same batch under each strategy, `repeat` times interleaved (s1 s2 .. s1 s2 ..), one
     run after another: only the first run's jobs are enqueued now, and each next run when the
-    previous one has ended (`contract.sequence`), so runs never compete for the workers.
+    previous one has ended (`producer.sequence`), so runs never compete for the workers.
 
     Every record is written in one MULTI/EXEC: a failure leaves nothing behind."""
     if not 1 <= repeat <= MAX_REPEAT:

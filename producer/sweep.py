@@ -2,7 +2,7 @@
 
 The sweep lives in Redis (`keys.sweep_key`), not in the process that asked for it: a web
 request must not block for minutes, and a thread of a gunicorn process dies when gunicorn
-recycles it. It is driven by a host's supervisor (`producer.sweep_driver`), one step per second,
+recycles it. It is driven by a host's supervisor (`conductor.sweep_driver`), one step per second,
 and owns the worker target from creation (`keys.current_sweep_key`, SET NX) until it ends, when
 the target it found is put back. Its driver holds an expiring lease; a sweep still running
 when the lease has expired lost its driver, and whoever notices (another supervisor, a reader)
@@ -22,7 +22,7 @@ from redis.exceptions import WatchError
 from contract import keys, replies
 from contract.records import RunSpec
 from contract.target import Target, live_hosts, read_target
-from producer import usl
+from figures import usl
 from producer.submit import new_id
 from producer.validation import FleetConflict, InvalidInput, whole_number
 
@@ -166,7 +166,7 @@ def fail_if_orphaned(redis: Redis, sweep_id: str) -> bool:
         return False
     host = record.get("driver") or "?"
     message = (
-        f"its driver (the supervisor of host {host}) stopped for more than {DRIVER_LEASE_S} s "
+        f"its driver (the conductor {host}) stopped for more than {DRIVER_LEASE_S} s "
         "mid-sweep; the target was put back"
     )
     return end_sweep(redis, sweep_id, SweepState.FAILED, message, expect="running")

@@ -16,7 +16,8 @@ from typing import Any, cast
 from redis import Redis
 from redis.typing import KeyT, StreamIdT
 
-from contract import connection, keys, runfacts
+from contract import connection, keys
+from figures import runfacts
 from producer.reader import load_run
 
 #: The longest a blocking read waits before the run is read anyway.

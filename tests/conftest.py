@@ -18,6 +18,7 @@ from contract.settings import Settings
 from tests.support import (
     Service,
     alive_workers,
+    start_conductor,
     start_origin,
     start_redis,
     start_worker,
@@ -105,8 +106,9 @@ def redis_client(redis_url: str) -> redis_lib.Redis:
 def workers(
     service_logs: Path, stack_env: dict[str, str], redis_client: redis_lib.Redis
 ) -> Iterator[list[Service]]:
-    """Two supervised workers, like `make up`'s default."""
+    """Two supervised workers and a conductor, like `make up`'s default."""
     started = [start_worker(service_logs, stack_env, name=f"worker-{n}") for n in range(1, 3)]
+    started.append(start_conductor(service_logs, stack_env))
     wait_until(lambda: len(alive_workers(redis_client)) >= 2, 30, "2 live workers")
     yield started
     for service in started:
@@ -142,13 +144,18 @@ class Fleet:
         self.env = env
         self.log_dir = log_dir
         self.started: list[Service] = []
+        #: `fanout conductor` on the same Redis: comparisons and sweeps move on.
+        self.conductor: Service | None = None
         #: How long each one may take to stop warm at the end, before it is killed.
         self.stop_timeout_s = 30.0
 
     def start(
         self, name: str, *, host: str | None = None, pool: int = 1, extra_args: tuple[str, ...] = ()
     ) -> Service:
-        """`fanout worker` named `name` (its log), as `--host host` when given."""
+        """`fanout worker` named `name` (its log), as `--host host` when given; the fleet's
+        conductor starts with the first."""
+        if self.conductor is None:
+            self.conductor = start_conductor(self.log_dir, self.env)
         args = (*extra_args, "--host", host) if host else extra_args
         service = start_worker(self.log_dir, self.env, name=name, extra_args=args, pool=pool)
         self.started.append(service)
@@ -157,6 +164,8 @@ class Fleet:
     def stop(self) -> None:
         for service in self.started:
             service.stop(timeout_s=self.stop_timeout_s)
+        if self.conductor is not None:
+            self.conductor.stop()
 
 
 @pytest.fixture

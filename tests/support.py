@@ -95,6 +95,11 @@ def start_worker(
     return start_service(name, [sys.executable, "-m", "fanout", "worker", *args], log_dir, env)
 
 
+def start_conductor(log_dir: Path, env: dict[str, str], *, name: str = "conductor") -> Service:
+    """`fanout conductor`: releases comparisons' runs in turn and drives sweeps."""
+    return start_service(name, [sys.executable, "-m", "fanout", "conductor"], log_dir, env)
+
+
 def start_up(env: dict[str, str], log_path: Path, workers: int = 2) -> subprocess.Popen[bytes]:
     """`fanout up` as a user starts it, in its own session (so a test can signal its whole
     process group, as a terminal's Ctrl-C does), its output in `log_path`."""

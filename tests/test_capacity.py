@@ -8,11 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from contract import capacity as cap
-from contract.capacity import WorkerSpan
-from contract.records import TaskRecord
+from contract.records import TaskRecord, WorkerSpan
 from contract.states import TaskState, Workload
-from contract.summary import Capacity, summarize
+from figures import capacity as cap
+from figures.summary import Capacity, summarize
 
 
 def record(index: int, start: float, end: float, worker: str, **extra) -> TaskRecord:

@@ -16,9 +16,10 @@ from statistics import median
 import pytest
 from rq.registry import StartedJobRegistry
 
-from contract import keys, runfacts
+from contract import keys
 from contract.records import RunSpec
 from contract.states import Strategy, Workload
+from figures import runfacts
 from producer.connection import fanout_queue
 from producer.reader import load_comparison, load_run
 from producer.submit import submit_comparison, submit_run

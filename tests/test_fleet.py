@@ -9,9 +9,10 @@ import time
 
 from rq import Worker
 
-from contract import keys, runfacts
+from contract import keys
 from contract.records import RunSpec
 from contract.states import Strategy, Workload
+from figures import runfacts
 from producer.connection import fanout_queue
 from producer.reader import load_run
 from producer.submit import submit_run

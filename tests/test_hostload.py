@@ -20,12 +20,12 @@ import pytest
 import redis as redis_lib
 
 from contract import fleet
-from contract.capacity import WorkerSpan
 from contract.fleet import STACK_ENV, STACK_PART_ENV
-from contract.records import RunSpec
+from contract.records import RunSpec, WorkerSpan
 from contract.states import Strategy, Workload
 from fanout.children import http_ok
 from fanout.report import summary_lines
+from figures import hostload
 from producer import hostnote
 from producer.connection import fanout_queue
 from producer.reader import load_run
@@ -149,24 +149,24 @@ def test_the_stack_s_own_services_are_not_other_processes():
     0.1 (fanout's own); 0.15 cores left for other processes: under the quarter of a core."""
     stack = {"worker": 2.5, "origin": 4.0, "redis": 1.0}
     lives = [_life("w1", stack="T", part="worker")]
-    load = fleet.host_load(lives, {"w1": _samples(9.0, 2.0, stack)}, 0.0, 10.0)
+    load = hostload.host_load(lives, {"w1": _samples(9.0, 2.0, stack)}, 0.0, 10.0)
     assert load is not None
     assert load["others_cores"] == {"vm": 0.15}
     assert load["own_cores"] == {"vm": {"origin": 0.4, "redis": 0.1, "supervisor": 0.05}}
-    assert load["busy"] is False and load["threshold_cores"] == fleet.BUSY_OTHERS_CORES
+    assert load["busy"] is False and load["threshold_cores"] == hostload.BUSY_OTHERS_CORES
 
 
 def test_other_processes_above_a_quarter_of_a_core_make_the_host_busy():
     stack = {"worker": 2.5, "origin": 4.0, "redis": 1.0}
     lives = [_life("w1", stack="T", part="worker")]
-    load = fleet.host_load(lives, {"w1": _samples(14.0, 2.0, stack)}, 0.0, 10.0)
+    load = hostload.host_load(lives, {"w1": _samples(14.0, 2.0, stack)}, 0.0, 10.0)
     assert load is not None and load["busy"] is True
     assert load["max_others_cores"] == 0.65
 
 
 def test_a_worker_outside_any_stack_counts_only_its_own_cpu_as_fanout_s():
     lives = [_life("w1")]
-    load = fleet.host_load(lives, {"w1": _samples(9.0, 2.0, {})}, 0.0, 10.0)
+    load = hostload.host_load(lives, {"w1": _samples(9.0, 2.0, {})}, 0.0, 10.0)
     assert load is not None and load["others_cores"] == {"vm": 0.7} and load["busy"] is True
     assert load["own_cores"] == {"vm": {}}
 
@@ -321,7 +321,7 @@ def test_up_marks_its_processes_and_the_cli_reports_a_run_final_with_its_own_ser
                 continue  # a fork honcho runs a process from; redis-server's title over it
             assert marks.get(fleet.STACK_ENV) == str(proc.pid), child.cmdline()
             parts.add(marks.get(fleet.STACK_PART_ENV))
-    assert parts == {"redis", "origin", "web", "worker"}
+    assert parts == {"redis", "origin", "web", "worker", "conductor"}
     result = subprocess.run(
         [sys.executable, "-m", "fanout", "run", "--demo", "-s", "threads", "-c", "20", "--json"],
         env=env,
@@ -334,4 +334,6 @@ def test_up_marks_its_processes_and_the_cli_reports_a_run_final_with_its_own_ser
     assert record["provisional"] is False and record["host_load"] is not None, record
     (own,) = record["host_load"]["own_cores"].values()
     assert sum(own.values()) > 0, record["host_load"]
-    assert set(own) <= {"redis", "origin", "web", "supervisor", "fanout up"}, record["host_load"]
+    assert set(own) <= {"redis", "origin", "web", "supervisor", "conductor", "fanout up"}, record[
+        "host_load"
+    ]

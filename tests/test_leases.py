@@ -7,10 +7,10 @@ from __future__ import annotations
 import pytest
 from redis.lock import Lock
 
+from conductor.sweep_driver import SweepDriver
 from contract import keys
 from contract.settings import Settings
 from producer.sweep import DRIVER_LEASE_S
-from producer.sweep_driver import SweepDriver
 from worker.supervisor import HostLease
 
 

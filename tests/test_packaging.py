@@ -14,7 +14,7 @@ from fanout.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
-PRODUCT = ["contract", "producer", "worker", "web", "fanout", "origin"]
+PRODUCT = ["contract", "figures", "producer", "conductor", "worker", "web", "fanout", "origin"]
 
 
 def test_the_bench_is_not_installed_with_the_package():

@@ -6,7 +6,7 @@ import pytest
 
 from contract.records import RunSpec, TaskRecord
 from contract.states import Strategy, TaskState, Workload
-from contract.summary import ideal_lower_bound, peak_concurrency, slots_for, summarize
+from figures.summary import ideal_lower_bound, peak_concurrency, slots_for, summarize
 
 
 def task(index: int, start: float, end: float, **extra) -> TaskRecord:

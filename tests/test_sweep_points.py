@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from fanout.sweep_table import sweep_lines
-from producer import usl
+from figures import usl
 from producer.sweep import analysis
 from producer.sweep_points import point_from_run
 

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from producer import usl
+from figures import usl
 
 
 @pytest.mark.parametrize(

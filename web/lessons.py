@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from contract.records import RunSpec
-from contract.runfacts import SAMPLES_LATE_S
 from contract.settings import Settings
 from contract.states import Strategy, Workload
+from figures.runfacts import SAMPLES_LATE_S
 from producer import presets
 from producer.numbers import fixed
 from producer.validation import build_spec

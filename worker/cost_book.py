@@ -11,7 +11,7 @@ flusher may have written the job's last records a moment before, ending the run.
 a warm worker (the queue strategy's one-URL jobs) would pay a Redis round trip each, a few
 percent of such a job: the sampler thread writes their cost, at most every WRITE_EVERY_S. So a
 run can be done a moment before its cost is whole (`total.jobs` below the run's `jobs`); it is
-still provisional then: the run is final once a worker finalizes it, `contract.runfacts.SETTLE_S`
+still provisional then: the run is final once a worker finalizes it, `figures.runfacts.SETTLE_S`
 after its end. A worker stopping writes what it holds on exit; one killed loses the cost of its
 last short jobs.
 """

@@ -1,4 +1,4 @@
-"""Ended runs get their facts kept (`contract.runfacts.snapshot`) by whichever worker's
+"""Ended runs get their facts kept (`figures.runfacts.snapshot`) by whichever worker's
 housekeeping pass claims them first, once their CPU samples have settled."""
 
 from __future__ import annotations
@@ -8,7 +8,8 @@ import time
 
 from redis import Redis
 
-from contract import keys, runfacts
+from contract import keys
+from figures import runfacts
 
 log = logging.getLogger(__name__)
 

@@ -1,10 +1,10 @@
 """The worker's life in Redis: its span, its once-a-second beat and CPU sample, and the
-housekeeping every worker shares (reconcile, finalize ended runs, release comparisons, forget
-the dead).
+housekeeping every worker shares (reconcile, finalize ended runs, forget the dead). A
+comparison's next run is released by the conductor (`conductor.loop`).
 
 The span (`keys.worker_spans_key()`) says when the worker joined and, on a clean stop, when it
 left; a killed worker's span ends at its last beat. Spans are what the capacity of a queued run
-and the live-worker history are computed from (`contract.capacity`, `contract.fleet`).
+and the live-worker history are computed from (`figures.capacity`, `contract.fleet`).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from redis import Redis
 from rq import Queue, Worker
 from rq.worker_registration import REDIS_WORKER_KEYS, WORKERS_BY_QUEUE_KEY
 
-from contract import fleet, keys, sequence
+from contract import fleet, keys
 from worker import identity
 from worker.finalize import finalize_ended_runs
 from worker.reconcile import RECONCILE_EVERY_S, reconcile
@@ -143,10 +143,6 @@ class Heartbeat:
     def housekeeping(self) -> None:
         reconcile(self.redis, self.queue, self.writer)
         finalize_ended_runs(self.redis)
-        live = fleet.count_alive(self.redis)
-        for raw in self.redis.smembers(keys.active_comparisons_key()):
-            comparison_id = raw.decode() if isinstance(raw, bytes) else raw
-            sequence.release(self.redis, self.queue, comparison_id, live_workers=live)
         forget_the_dead(self.redis, self.queue)
 
     def run(self, stop: threading.Event) -> None:

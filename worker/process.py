@@ -28,7 +28,7 @@ from rq.serializers import JSONSerializer
 from rq.worker import BaseWorker
 
 import worker.jobs  # noqa: F401 - preloaded before any fork: the whole point of a warm worker
-from contract import connection, fleet, keys, sequence
+from contract import connection, keys
 from contract.parent_death import die_with_parent
 from contract.settings import Settings
 from worker import identity, pools
@@ -206,26 +206,6 @@ class _FanoutMixin(_WorkerBase):
         with self._registry_lock:
             self._leaving = True
             super().register_death()  # type: ignore[no-untyped-call]  # unannotated in RQ
-
-    def handle_job_success(self, job: Job, queue: Queue, started_job_registry: Any) -> None:
-        super().handle_job_success(job, queue, started_job_registry)
-        self._after_job(job, queue)
-
-    def handle_job_failure(self, job: Job, queue: Queue, *args: Any, **kwargs: Any) -> None:
-        super().handle_job_failure(job, queue, *args, **kwargs)
-        self._after_job(job, queue)
-
-    def _after_job(self, job: Job, queue: Queue) -> None:
-        """RQ has let go of the job: if it was the last of a comparison's run, start the next
-        run now rather than at the next housekeeping pass."""
-        comparison_id = (job.meta or {}).get("comparison")
-        if not comparison_id:
-            return
-        try:
-            live = fleet.count_alive(self.connection)
-            sequence.release(self.connection, queue, comparison_id, live_workers=live)
-        except Exception:  # the housekeeping pass releases it instead
-            self.log.warning("could not release the next run of %s", comparison_id, exc_info=True)
 
 
 class FanoutSimpleWorker(OncePerSecondBookkeeping, _FanoutMixin, StopWithoutRedis, SimpleWorker):

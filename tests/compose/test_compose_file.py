@@ -28,7 +28,7 @@ from tests.compose.conftest import (
 )
 
 SCHEMA = SHARED / "compose-spec.json"
-PYTHON_SERVICES = ("origin", "web", "worker")
+PYTHON_SERVICES = ("origin", "web", "worker", "conductor")
 #: Published ports and where: the web app and, in its profile, rq-dashboard. Nothing else.
 PUBLISHED = {"web": 8000, "monitor": 9181}
 REDIS_FLAGS = {

@@ -2,7 +2,7 @@
 record (hostile URLs, every state, a run half-way through) without waiting for workers: the
 producer submits them (`producer.submit`, on a queue no worker takes), the workers' script
 records their tasks' starts and ends (`worker.task_writer`), and an ended run gets its facts
-(`contract.runfacts.keep`) and its peak (`worker.finalize`) as a worker's housekeeping keeps
+(`figures.runfacts.keep`) and its peak (`worker.finalize`) as a worker's housekeeping keeps
 them. So a change of the records' layout reaches these tests too."""
 
 from __future__ import annotations
@@ -16,10 +16,12 @@ import redis as redis_lib
 from rq import Queue
 from rq.serializers import JSONSerializer
 
-from contract import keys, runfacts, sequence
+from contract import keys
 from contract.records import RunSpec, StartRecord, TaskRecord
 from contract.settings import Settings
 from contract.states import Strategy, TaskState, Workload
+from figures import runfacts
+from producer import sequence
 from producer.reader import load_comparison
 from producer.submit import submit_comparison, submit_run
 from worker.finalize import finalize_ended_runs

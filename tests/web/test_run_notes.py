@@ -62,7 +62,7 @@ def test_a_run_without_reruns_or_pauses_has_neither_note(client, redis_client):
 @pytest.mark.browser
 def test_notes_appear_on_an_open_page_as_their_data_arrives(page, redis_client):
     run_id = write_run(redis_client, URLS, OK, timings_s=TIMINGS, ended=2, reruns=(2, 3))
-    # A run is final once its host load is in (`provisional`, contract.runfacts.settled): until
+    # A run is final once its host load is in (`provisional`, figures.runfacts.settled): until
     # then its summary says provisional, and the open page reads on. This run's records have no
     # worker spans to wait for, so the summary is held provisional here until its load is in.
     held = {"provisional": True}

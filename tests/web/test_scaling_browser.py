@@ -11,7 +11,14 @@ import requests
 
 from contract.target import Target, TargetMode, read_target, write_target
 from tests.conftest import ARTIFACTS
-from tests.support import alive_workers, start_redis, start_web, start_worker, wait_until
+from tests.support import (
+    alive_workers,
+    start_conductor,
+    start_redis,
+    start_web,
+    start_worker,
+    wait_until,
+)
 from tests.web.conftest import (
     CSP_WATCH_SCRIPT,
     assert_no_csp_violation,
@@ -30,11 +37,13 @@ def scaling_stack(tmp_path_factory, stack_env) -> Iterator[dict]:
     client = redis_lib.Redis.from_url(redis.url)
     supervisor = start_worker(logs, env, name="sup-b1", extra_args=("--host", "b1"))
     web = start_web(logs, env, processes=1, name="scaling-web")
+    conductor = start_conductor(logs, env)
     try:
         wait_until(lambda: len(alive_workers(client)) == 1, 30, "1 worker")
         yield {"client": client, "web": web}
     finally:
         supervisor.stop(timeout_s=30)
+        conductor.stop()
         web.stop()
         redis.stop()
     assert "Traceback" not in web.log(), web.log()

@@ -10,7 +10,7 @@ The ideal lower bound (`ideal_s`) of a batch at a number of slots (tasks that ca
 
 For ``queue`` and ``hybrid`` runs the slots are not a constant: workers join and leave while the
 run goes. There the bound is computed from the capacity that really existed, the lifetimes of the
-workers alive during the run (see `contract.capacity`): the least time in which the slots they
+workers alive during the run (see `figures.capacity`): the least time in which the slots they
 offered from the first start add up to the work, and never less than the longest task.
 
 ``efficiency = ideal_s / wall_s`` (1.0 is perfect) and ``speedup = sum_s / wall_s`` (the average
@@ -23,9 +23,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from contract import capacity as cap
-from contract.records import RunSpec, TaskRecord
+from contract.records import RunSpec, TaskRecord, WorkerSpan
 from contract.states import Strategy, TaskState, Workload
+from figures import capacity as cap
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,7 @@ def slots_per_worker(spec: RunSpec, chunk_size: int | None = None) -> int:
 class Capacity:
     """The workers' lifetimes around a queued run, and how many tasks each runs at once."""
 
-    spans: tuple[cap.WorkerSpan, ...]
+    spans: tuple[WorkerSpan, ...]
     slots_per_worker: int
     served: int = 0
 

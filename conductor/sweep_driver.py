@@ -1,15 +1,13 @@
-"""Drives the current scaling sweep one step per tick, from a host's supervisor loop.
+"""Drives the current scaling sweep one step per tick, from the conductor's loop.
 
-Why a supervisor: every sweep needs at least one live host, so there is always one to drive it;
-the supervisor's loop already wakes once a second; and the sweep stays in Redis between ticks,
-so no step blocks (the pool keeps growing and shrinking while a run goes). `fanout worker` wires
-`SweepDriver.tick` into `worker.supervisor` (the worker package never imports the producer).
+The sweep stays in Redis between ticks, so no step blocks (the pool keeps growing and shrinking
+while a run goes), and a restarted conductor picks up where its record says.
 
-One supervisor drives a sweep at a time: it takes the sweep's lease (redis-py's `Lock`: SET NX
-with an expiry and a token) and renews it each tick. A supervisor that finds a running sweep
-with no lease knows its driver died mid-sweep, and fails it (`producer.sweep.fail_if_orphaned`)
-rather than resuming: the workers of a host that vanished mid-run would have skewed the point
-anyway.
+One conductor drives a sweep at a time: it takes the sweep's lease (redis-py's `Lock`: SET NX
+with an expiry and a token) and renews it each tick. A conductor (or a reader) that finds a
+running sweep with no lease knows its driver died mid-sweep, and fails it
+(`producer.sweep.fail_if_orphaned`) rather than resuming: a point measured across the driver's
+gap would say nothing true.
 
 Steps, for each count N: set the total target to N; wait until exactly N workers are live
 (retired ones finish their job first); run the batch (`producer.submit.submit_run`); record the

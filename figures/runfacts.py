@@ -12,8 +12,10 @@ from typing import Any
 
 from redis import Redis
 
-from contract import capacity, fleet, keys
-from contract.summary import peak_concurrency
+from contract import fleet, keys
+from contract.records import WorkerSpan
+from figures import capacity, hostload
+from figures.summary import peak_concurrency
 
 #: Seconds after a run's end before its snapshot is taken: the workers' CPU samples come once a
 #: second, and the load over the run is interpolated between the samples around its end.
@@ -25,7 +27,7 @@ SAMPLES_LATE_S = 15.0
 
 @dataclass(frozen=True)
 class RunFacts:
-    spans: tuple[capacity.WorkerSpan, ...]
+    spans: tuple[WorkerSpan, ...]
     served: int
     host_load: dict[str, Any] | None
     #: Cores over the distinct hosts that ran the run's tasks (None if unknown).
@@ -71,13 +73,13 @@ def read_live(redis: Redis, run_id: str, *, now: float | None = None) -> RunFact
     )
     near = [life for life in lives if life.span.start <= end and life.span.end >= start]
     samples = fleet.read_samples(redis, (life.span.name for life in near), start, end)
-    load = fleet.host_load(near, samples, start, end)
+    load = hostload.host_load(near, samples, start, end)
     past_end = all(series and series[-1].at >= end for series in samples.values())
     return RunFacts(tuple(spans), len(served), load, served_cores(spans, served), past_end)
 
 
 def served_cores(
-    spans: list[capacity.WorkerSpan], served: dict[str, tuple[str, float, float]]
+    spans: list[WorkerSpan], served: dict[str, tuple[str, float, float]]
 ) -> int | None:
     per_host = {span.host: span.cores for span in spans if span.name in served and span.cores}
     return sum(per_host.values()) or None
@@ -113,7 +115,7 @@ def from_record(run: dict[str, str | None]) -> RunFacts | None:
     if not raw:
         return None
     try:
-        spans = tuple(capacity.WorkerSpan.from_list(item) for item in json.loads(raw))
+        spans = tuple(WorkerSpan.from_list(item) for item in json.loads(raw))
         host_load = json.loads(run.get("host_load") or "null")
         served = int(run.get("served_workers") or 0)
         cores = int(run.get("cores") or 0) or None

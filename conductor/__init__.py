@@ -1,0 +1,1 @@
+"""The orchestrator: one process (`fanout conductor`) releases comparison runs and drives sweeps."""
