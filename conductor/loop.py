@@ -72,16 +72,17 @@ class Conductor:
         )
 
     def on_ends(self, run_ids: list[str]) -> None:
-        """Ended runs: their comparisons are tried at once, then every RETRY_S."""
+        """Ended runs: their active comparisons are tried at once, then every RETRY_S."""
         if not run_ids:
             return
         pipe = self.redis.pipeline(transaction=False)
         for run_id in run_ids:
             pipe.hget(keys.run_key(run_id), "comparison")
+        comparisons = {_text(raw) for raw in pipe.execute() if raw}
+        active = self.redis.smembers(keys.active_comparisons_key())
         until = time.monotonic() + RETRY_FOR_S
-        for raw in pipe.execute():
-            if raw:
-                self.pending[_text(raw)] = until
+        for comparison_id in comparisons & {_text(raw) for raw in active}:
+            self.pending[comparison_id] = until
 
     def retry_pending(self) -> None:
         now = time.monotonic()

@@ -14,56 +14,56 @@ from rq.worker import WorkerStatus
 from worker.process import FanoutSimpleWorker
 
 
-def _worker(redis_client: redis_lib.Redis) -> FanoutSimpleWorker:
-    queue = Queue(f"bookkeeping-{uuid.uuid4().hex[:8]}", connection=redis_client)
-    worker = FanoutSimpleWorker([queue], connection=redis_client, serializer=JSONSerializer)
+def _worker(private_redis: redis_lib.Redis) -> FanoutSimpleWorker:
+    queue = Queue(f"bookkeeping-{uuid.uuid4().hex[:8]}", connection=private_redis)
+    worker = FanoutSimpleWorker([queue], connection=private_redis, serializer=JSONSerializer)
     worker.register_birth()
     return worker
 
 
-def _commands(redis_client: redis_lib.Redis) -> int:
-    stats = redis_client.info("commandstats")
+def _commands(private_redis: redis_lib.Redis) -> int:
+    stats = private_redis.info("commandstats")
     return sum(int(v["calls"]) for k, v in stats.items() if k != "cmdstat_info")
 
 
-def _sent(redis_client: redis_lib.Redis, action) -> int:
-    """Commands Redis ran for `action` (this test's client is the only one writing meanwhile;
-    the INFO reads are left out)."""
-    before = _commands(redis_client)
+def _sent(private_redis: redis_lib.Redis, action) -> int:
+    """Commands Redis ran for `action` (on the test's own Redis, where this client is the only
+    one writing; the INFO reads are left out)."""
+    before = _commands(private_redis)
     action()
-    return _commands(redis_client) - before
+    return _commands(private_redis) - before
 
 
-def test_a_second_heartbeat_within_a_second_sends_nothing(redis_client: redis_lib.Redis) -> None:
-    worker = _worker(redis_client)
+def test_a_second_heartbeat_within_a_second_sends_nothing(private_redis: redis_lib.Redis) -> None:
+    worker = _worker(private_redis)
     try:
         worker.heartbeat()
-        assert _sent(redis_client, worker.heartbeat) == 0
+        assert _sent(private_redis, worker.heartbeat) == 0
         # a beat with its own TTL (a job's) always goes through
-        assert _sent(redis_client, lambda: worker.heartbeat(600)) == 2
-        assert redis_client.ttl(worker.key) > 500
+        assert _sent(private_redis, lambda: worker.heartbeat(600)) == 2
+        assert private_redis.ttl(worker.key) > 500
         # an old beat is renewed
         worker.last_heartbeat = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=5)
-        assert _sent(redis_client, worker.heartbeat) == 2
+        assert _sent(private_redis, worker.heartbeat) == 2
     finally:
         worker.register_death()
 
 
-def test_an_unchanged_state_is_not_written_again(redis_client: redis_lib.Redis) -> None:
-    worker = _worker(redis_client)
+def test_an_unchanged_state_is_not_written_again(private_redis: redis_lib.Redis) -> None:
+    worker = _worker(private_redis)
     try:
         worker.set_state(WorkerStatus.IDLE)
-        assert _sent(redis_client, lambda: worker.set_state(WorkerStatus.IDLE)) == 0
-        assert _sent(redis_client, lambda: worker.set_state(WorkerStatus.BUSY)) == 1
+        assert _sent(private_redis, lambda: worker.set_state(WorkerStatus.IDLE)) == 0
+        assert _sent(private_redis, lambda: worker.set_state(WorkerStatus.BUSY)) == 1
         assert worker.get_state() == WorkerStatus.BUSY
     finally:
         worker.register_death()
 
 
-def test_the_suspension_check_runs_once_a_second(redis_client: redis_lib.Redis) -> None:
-    worker = _worker(redis_client)
+def test_the_suspension_check_runs_once_a_second(private_redis: redis_lib.Redis) -> None:
+    worker = _worker(private_redis)
     try:
         worker.check_for_suspension(burst=False)
-        assert _sent(redis_client, lambda: worker.check_for_suspension(burst=False)) == 0
+        assert _sent(private_redis, lambda: worker.check_for_suspension(burst=False)) == 0
     finally:
         worker.register_death()

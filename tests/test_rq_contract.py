@@ -36,8 +36,6 @@ WORKER_CLASSES = [BaseWorker, SimpleWorker, Worker]
 OVERRIDES: dict[str, tuple[list[str], set[str]]] = {
     "_shutdown": ([], set()),
     "dequeue_job_and_maintain_ttl": (["timeout", "max_idle_time"], {"max_idle_time"}),
-    "handle_job_success": (["job", "queue", "started_job_registry"], set()),
-    "handle_job_failure": (["job", "queue"], set()),
     "work": (["burst", "logging_level"], {"burst", "logging_level"}),
     "perform_job": (["job", "queue"], set()),
 }
@@ -115,18 +113,6 @@ def test_the_loop_still_calls_the_overrides_the_way_fanout_expects() -> None:
     )
 
 
-def test_the_success_and_failure_handlers_are_where_rq_lets_go_of_the_job() -> None:
-    """`_after_job` releases a comparison's next run once RQ has let go of the job: both
-    handlers must still be called from the job's execution."""
-    perform = _source(BaseWorker.perform_job)
-    assert "self.handle_job_success(" in perform, _changed(
-        "perform_job no longer calls handle_job_success"
-    )
-    assert "self.handle_job_failure(" in perform, _changed(
-        "perform_job no longer calls handle_job_failure"
-    )
-
-
 def test_worker_pool_builds_workers_the_way_fanout_configures_it() -> None:
     params = inspect.signature(WorkerPool.__init__).parameters
     for name in ("queues", "connection", "num_workers", "worker_class", "serializer"):
@@ -145,7 +131,7 @@ def test_the_queue_internals_the_reconciler_reads() -> None:
         "Queue.intermediate_queue_key is gone"
     )
     assert StartedJobRegistry.key_template == "rq:wip:{0}", _changed(
-        "the started registry's key template changed (contract/sequence.py reads the registry)"
+        "the started registry's key template changed (producer/sequence.py reads the registry)"
     )
 
 

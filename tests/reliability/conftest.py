@@ -22,6 +22,7 @@ import requests
 from tests.support import (
     Service,
     alive_workers,
+    start_conductor,
     start_redis,
     start_worker,
     wait_until,
@@ -92,6 +93,9 @@ class Stack:
         return service
 
     def add_workers(self, count: int) -> list[Service]:
+        """`count` supervisors of one worker each; with the first, the stack's conductor."""
+        if not any(service.name == "conductor" for service in self.services):
+            self.services.append(start_conductor(self.log_dir, self.env))
         before = len(alive_workers(self.client))
         started = [
             start_worker(self.log_dir, self.env, name=f"worker-{len(self.services)}-{n}")

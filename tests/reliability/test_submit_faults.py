@@ -177,7 +177,7 @@ def test_a_comparison_cut_before_its_exec_leaves_nothing(cutter_app, origin_url)
 
 def test_a_comparison_whose_first_release_is_cut_still_runs(cutter_app, origin_url):
     """The records landed but the release of the first run did not: the client hears 202, and
-    a worker's housekeeping releases the runs one after another."""
+    the conductor releases the runs one after another."""
     stack, cutter, client = cutter_app
     cutter.cut, cutter.pass_first = Cut.BEFORE_EXEC, 1
     response = client.post("/api/runs", json=run_body(origin_url, compare=True))
@@ -191,7 +191,7 @@ def test_a_comparison_whose_first_release_is_cut_still_runs(cutter_app, origin_u
         assert counts["ok"] == 1 and counts["duplicates"] == 0
     figure(
         f"comparison whose release was cut: 202, then all {len(run_ids)} runs released by the "
-        "workers' housekeeping and completed, each task recorded once"
+        "conductor and completed, each task recorded once"
     )
 
 

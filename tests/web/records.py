@@ -211,9 +211,10 @@ def write_comparison(
         repeat=repeat,
         now=min(plan.submitted_at for plan in plans),
     )
+    # This helper releases the runs itself, on its own queue: not the session's conductor.
+    client.srem(keys.active_comparisons_key(), comparison_id)
     for run_id, plan in zip(runs, plans, strict=True):
         _record(client, run_id, plan, ttl_s)
-        # At once: the workers' housekeeping would release the next run on their own queue.
         sequence.release(client, queue, comparison_id, live_workers=2)
         _finalize(client, run_id, plan)
     queue.empty()
