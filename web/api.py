@@ -41,6 +41,10 @@ bp.before_request(require_token)
 
 #: What an Idempotency-Key may be: a UUID, a hash, any short token of visible ASCII.
 _IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,200}")
+IDEMPOTENCY_KEY = ("Any unique token (a UUID): a retry with the same key and batch gets the first "
+                   "request's run or comparison, created once")  # fmt: skip
+REPLAYED = {"Location": "", "Idempotent-Replayed": "true when the Idempotency-Key's run (or "
+            "comparison) existed already"}  # fmt: skip
 FINISHED_ETAG = "Weak, on finished runs only: send it back as If-None-Match for a 304"
 
 
@@ -59,42 +63,18 @@ def _idempotency_key() -> str | None:
     "submitRun",
     "Submit a batch as a run, or with compare=true as a comparison",
     body=SUBMISSION,
-    headers=(
-        header(
-            "Idempotency-Key",
-            "Any unique token (a UUID): a retry with the same key and batch gets the first "
-            "request's run or comparison, created once",
-            _IDEMPOTENCY_KEY.pattern,
-        ),
-    ),
-    replies={
-        202: Reply(
-            POLL,
-            (r.RunAccepted, r.ComparisonAccepted),
-            headers={
-                "Location": "",
-                "Idempotent-Replayed": "true when the Idempotency-Key's run (or comparison) "
-                "existed already",
-            },
-        )
-    },
+    headers=(header("Idempotency-Key", IDEMPOTENCY_KEY, _IDEMPOTENCY_KEY.pattern),),
+    replies={202: Reply(POLL, (r.RunAccepted, r.ComparisonAccepted), headers=REPLAYED)},
     errors=(409, 422),
 )
 def submit(body: Any) -> Response:
     """202 with the run's id; `"compare": true` submits the batch under every strategy."""
     settings = get_settings()
-    compare = body.compare
-    strategies = body.strategies
-    repeat = body.repeat
-    spec = RunSpec(
-        urls=tuple(body.urls),
-        strategy=body.strategy,
-        concurrency=body.concurrency,
-        workload=body.workload,
-    )
+    strategies, repeat = body.strategies, body.repeat
+    spec = RunSpec(tuple(body.urls), body.strategy, body.concurrency, body.workload)
     redis, queue = get_redis(), get_queue()
     idempotency_key = _idempotency_key()
-    if not compare:
+    if not body.compare:
         created = True
         if idempotency_key is None:
             run_id = submit_run(redis, queue, spec, settings)

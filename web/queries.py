@@ -8,10 +8,11 @@ the order they are declared: the first bad one is the answer.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, GetCoreSchemaHandler, GetJsonSchemaHandler, ValidationInfo
+from pydantic import BaseModel, Field, GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic_core import PydanticUseDefault, core_schema
 
 from contract.verdicts import InvalidInput
@@ -27,150 +28,118 @@ MAX_INDEX = 10_000_000
 MAX_SECONDS = 10_000_000
 
 
-def _name(info: ValidationInfo) -> str:
-    return (info.field_name or "").rstrip("_")  # `from_` is `from` in the query
+@dataclass(frozen=True, eq=False)
+class Check:
+    """A query field's check (its raw text and name in, its value out, or InvalidInput) and the
+    JSON Schema it documents: pydantic metadata, as `Annotated[int, whole(1, 200)]`."""
 
-
-@dataclass(frozen=True)
-class _Check:
-    """A query field's check (raw text in, value out) and the JSON Schema it documents."""
-
-    def check(self, raw: str, name: str) -> Any:
-        raise NotImplementedError
-
-    def schema(self) -> dict[str, Any]:
-        return {"type": "string"}
+    check: Callable[[str, str], Any]
+    schema: dict[str, Any]
 
     def __get_pydantic_core_schema__(
         self, source: Any, handler: GetCoreSchemaHandler
     ) -> core_schema.CoreSchema:
-        return core_schema.with_info_before_validator_function(
-            lambda raw, info: self.check(raw, _name(info)), handler(source)
-        )
+        def check(raw: str, info: core_schema.ValidationInfo) -> Any:
+            return self.check(raw, (info.field_name or "").rstrip("_"))  # `from_` is `from`
 
-    def __get_pydantic_json_schema__(
-        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
-    ) -> dict[str, Any]:
-        return self.schema()
+        return core_schema.with_info_before_validator_function(check, handler(source))
+
+    def __get_pydantic_json_schema__(self, _: Any, __: GetJsonSchemaHandler) -> dict[str, Any]:
+        return self.schema
 
 
-@dataclass(frozen=True)
-class Whole(_Check):
+def whole(low: int, high: int) -> Check:
     """ASCII digits only: no sign, no exponent, no spaces (`int()` would take all three)."""
 
-    low: int
-    high: int
-
-    def check(self, raw: str, name: str) -> int:
-        digits = raw.isascii() and raw.isdigit() and len(raw) <= 9
-        if not (digits and self.low <= int(raw) <= self.high):
-            raise InvalidInput(
-                name, f"{name} must be a whole number from {self.low} to {self.high}"
-            )
+    def check(raw: str, name: str) -> int:
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= 9 and low <= int(raw) <= high):
+            raise InvalidInput(name, f"{name} must be a whole number from {low} to {high}")
         return int(raw)
 
-    def schema(self) -> dict[str, Any]:
-        return {"type": "integer", "minimum": self.low, "maximum": self.high}
+    return Check(check, {"type": "integer", "minimum": low, "maximum": high})
 
 
-@dataclass(frozen=True)
-class Flag(_Check):
-    def check(self, raw: str, name: str) -> bool:
-        if raw.lower() in ("1", "true", "yes"):
-            return True
-        if raw.lower() in ("0", "false", "no"):
-            return False
-        raise InvalidInput(name, f"{name} must be true or false (got {raw!r})")
-
-    def schema(self) -> dict[str, Any]:
-        return {"type": "boolean"}
+def _flag(raw: str, name: str) -> bool:
+    if raw.lower() in ("1", "true", "yes", "0", "false", "no"):
+        return raw.lower() in ("1", "true", "yes")
+    raise InvalidInput(name, f"{name} must be true or false (got {raw!r})")
 
 
-@dataclass(frozen=True)
-class OneOf(_Check):
+def one_of(choices: tuple[str, ...]) -> Check:
     """One of `choices`; empty is the default (a form's unselected filter)."""
 
-    choices: tuple[str, ...]
-
-    def check(self, raw: str, name: str) -> str:
+    def check(raw: str, name: str) -> str:
         if raw == "":
             raise PydanticUseDefault
-        if raw not in self.choices:
-            shown = ", ".join(self.choices)
+        if raw not in choices:
+            shown = ", ".join(choices)
             raise InvalidInput(name, f"{name} must be one of {shown} (got {raw[:40]!r})")
         return raw
 
-    def schema(self) -> dict[str, Any]:
-        return {"type": "string", "enum": list(self.choices)}
+    return Check(check, {"type": "string", "enum": list(choices)})
 
 
-@dataclass(frozen=True)
-class Seconds(_Check):
-    def check(self, raw: str, name: str) -> float:
-        try:
-            value = float(raw)
-        except ValueError:
-            value = float("nan")
-        if not 0 <= value <= MAX_SECONDS:  # NaN compares false: refused too
-            raise InvalidInput(name, f"{name} must be a number of seconds from 0 to {MAX_SECONDS}")
-        return value
-
-    def schema(self) -> dict[str, Any]:
-        return {"type": "number", "minimum": 0, "maximum": MAX_SECONDS}
+def _seconds(raw: str, name: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not 0 <= value <= MAX_SECONDS:  # NaN compares false: refused too
+        raise InvalidInput(name, f"{name} must be a number of seconds from 0 to {MAX_SECONDS}")
+    return value
 
 
-@dataclass(frozen=True)
-class All(_Check):
-    def check(self, raw: str, name: str) -> str:
-        if raw != "all":
-            raise InvalidInput(name, f"{name} must be all (fit the marked points too) or absent")
-        return raw
+def _all(raw: str, name: str) -> str:
+    if raw != "all":
+        raise InvalidInput(name, f"{name} must be all (fit the marked points too) or absent")
+    return raw
 
-    def schema(self) -> dict[str, Any]:
-        return {"type": "string", "enum": ["all"]}
+
+FLAG = Check(_flag, {"type": "boolean"})
+SECONDS = Check(_seconds, {"type": "number", "minimum": 0, "maximum": MAX_SECONDS})
 
 
 class RunsQuery(BaseModel):
-    limit: Annotated[int, Whole(1, 200), Field(description="Runs per page")] = 50
-    offset: Annotated[int, Whole(0, 1_000_000), Field(description="Runs to skip")] = 0
+    limit: Annotated[int, whole(1, 200)] = Field(50, description="Runs per page")
+    offset: Annotated[int, whole(0, 1_000_000)] = Field(0, description="Runs to skip")
 
 
 class ComparisonQuery(BaseModel):
-    tasks: Annotated[bool, Flag(), Field(description="Include every task record")] = True
+    tasks: Annotated[bool, FLAG] = Field(True, description="Include every task record")
 
 
 class RunQuery(ComparisonQuery):
-    since: Annotated[int | None, Whole(0, MAX_INDEX)] = Field(
+    since: Annotated[int | None, whole(0, MAX_INDEX)] = Field(
         None,
         description="Only the tasks that ended after the first `since` (in the order they "
         "ended): a live page passes how many it already has",
     )
-    offset: Annotated[int, Whole(0, MAX_INDEX)] = Field(
+    offset: Annotated[int, whole(0, MAX_INDEX)] = Field(
         0, description="Without `since`: tasks from this index on (a page by index)"
     )
-    limit: Annotated[int, Whole(1, MAX_TASKS_PAGE)] = Field(
+    limit: Annotated[int, whole(1, MAX_TASKS_PAGE)] = Field(
         TASKS_PAGE,
         description="Without `since`: at most this many tasks (`next_offset` names the next page)",
     )
 
 
 class StatsQuery(BaseModel):
-    window: Annotated[
-        int, Whole(10, stats.MAX_WINDOW_S), Field(description="Seconds of history")
-    ] = 300
+    window: Annotated[int, whole(10, stats.MAX_WINDOW_S)] = Field(
+        300, description="Seconds of history"
+    )
 
 
 class TableArgs(BaseModel):
     """The task table's query (the run page's links use the same arguments)."""
 
-    sort: Annotated[str, OneOf(SORT_KEYS), Field(description="Column to sort by")] = "index"
-    order: Annotated[str, OneOf(("asc", "desc")), Field(description="asc or desc")] = "asc"
-    state: Annotated[str | None, OneOf(STATE_FILTERS)] = Field(
+    sort: Annotated[str, one_of(SORT_KEYS)] = Field("index", description="Column to sort by")
+    order: Annotated[str, one_of(("asc", "desc"))] = Field("asc", description="asc or desc")
+    state: Annotated[str | None, one_of(STATE_FILTERS)] = Field(
         None, description="Only tasks in this state"
     )
-    offset: Annotated[int, Whole(0, MAX_INDEX), Field(description="Rows to skip")] = 0
-    limit: Annotated[int, Whole(1, MAX_PAGE_ROWS), Field(description="Rows in the page")] = (
-        PAGE_ROWS
+    offset: Annotated[int, whole(0, MAX_INDEX)] = Field(0, description="Rows to skip")
+    limit: Annotated[int, whole(1, MAX_PAGE_ROWS)] = Field(
+        PAGE_ROWS, description="Rows in the page"
     )
 
     def table_query(self) -> TableQuery:
@@ -178,21 +147,20 @@ class TableArgs(BaseModel):
 
 
 class TimelineQuery(BaseModel):
-    """`from`/`to` zoom in (a window ending before it starts is the instant `from`)."""
-
-    from_: Annotated[float | None, Seconds()] = Field(
+    from_: Annotated[float | None, SECONDS] = Field(
         None, alias="from", description="Zoomed window's start, seconds from the first start"
     )
-    to: Annotated[float | None, Seconds()] = Field(
+    to: Annotated[float | None, SECONDS] = Field(
         None, description="Zoomed window's end (at or before `from`: the tasks running at `from`)"
     )
-    since: Annotated[int | None, Whole(0, MAX_INDEX)] = Field(
+    since: Annotated[int | None, whole(0, MAX_INDEX)] = Field(
         None,
         description="Without a window: only bars after the first `since` ended tasks (a live "
         "page's poll)",
     )
 
     def window(self) -> Window | None:
+        """None without `from` or `to`; a window ending before it starts is the instant `from`."""
         start, end = self.from_, self.to
         if start is None and end is None:
             return None
@@ -200,6 +168,6 @@ class TimelineQuery(BaseModel):
 
 
 class SweepQuery(BaseModel):
-    fit: Annotated[
-        Literal["all"] | None, All(), Field(description="all: fit the marked points too")
-    ] = None
+    fit: Annotated[Literal["all"] | None, Check(_all, {"type": "string", "enum": ["all"]})] = Field(
+        None, description="all: fit the marked points too"
+    )

@@ -98,3 +98,27 @@ def test_every_declared_operation_answers_as_declared(checked, origin_url):
         rule.endpoint for rule in app.url_map.iter_rules() if rule.rule.startswith("/api/")
     }
     assert called == declared_api
+
+
+RUN = "/api/runs/000000000000"  # unknown: the query is refused before the run is looked up
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("/api/runs?limit=0", "limit must be a whole number from 1 to 200"),
+        ("/api/runs?limit=5&offset=+1", "offset must be a whole number from 0 to 1000000"),
+        (f"{RUN}?since=x&tasks=maybe", "tasks must be true or false (got 'maybe')"),
+        ("/api/compare/000000000000?tasks=", "tasks must be true or false (got '')"),
+        (f"{RUN}/tasks?order=up", "order must be one of asc, desc (got 'up')"),
+        (f"{RUN}/tasks?state=&limit=1001", "limit must be a whole number from 1 to 1000"),
+        (f"{RUN}/timeline?from=nan", "from must be a number of seconds from 0 to 10000000"),
+        (f"{RUN}/timeline?to=1e400", "to must be a number of seconds from 0 to 10000000"),
+        ("/api/sweeps/000000000000?fit=", "fit must be all (fit the marked points too) or absent"),
+    ],
+)
+def test_a_bad_query_is_the_first_bad_fields_message(client, url, message):
+    """The messages the hand-written query checks gave, field by field in their order."""
+    response = client.get(url)
+    assert response.status_code == 400
+    assert response.get_json() == {"error": message, "field": message.split()[0]}
