@@ -9,6 +9,7 @@ from the settings, so the limits it states (URLs per run, concurrency) are the o
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 from flask import Flask, current_app, has_app_context
@@ -22,6 +23,7 @@ from web.bodies import REF_TEMPLATE, body_schemas
 from web.operations import Operation, Reply, declared, ok
 
 JSON = "application/json"
+TEXT = {"type": "string"}
 HTML_414 = Reply("The request line is over 4094 bytes (gunicorn's answer)", media="text/html")
 #: The routes outside /api/ that programs call, declared here: their views are pages and probes.
 OTHERS = {
@@ -98,7 +100,7 @@ def _query(model: type[BaseModel]) -> list[dict[str, Any]]:
     parameters = []
     for name, field in schema["properties"].items():
         field.pop("title", None)
-        if field.get("default", 0) is None:
+        if field.get("default", 0) is None:  # absent, not null
             del field["default"]
         description = field.pop("description", "")
         parameters.append({"name": name, "in": "query", "required": False,
@@ -109,7 +111,7 @@ def _query(model: type[BaseModel]) -> list[dict[str, Any]]:
 def _operation(operation: Operation, rule: Rule, method: str, settings: Settings) -> dict[str, Any]:
     api = rule.rule.startswith("/api/")
     parameters = [
-        {"name": name, "in": "path", "required": True, "schema": CONVERTERS[converter]}
+        {"name": name, "in": "path", "required": True, "schema": CONVERTERS.get(converter, TEXT)}
         for converter, name in PARAMETER.findall(rule.rule)
     ]
     parameters += _query(operation.query) if operation.query else []
@@ -144,16 +146,19 @@ def _declarations(app: Flask) -> list[tuple[Rule, Operation]]:
     return found
 
 
+@lru_cache(maxsize=4)
+def _app(settings: Settings) -> Flask:
+    from web.app import create_app  # the app imports this module (for /openapi.json)
+
+    return create_app({"SETTINGS": settings, "SECRET_KEY": "openapi"})
+
+
 def openapi_document(settings: Settings, app: Flask | None = None) -> dict[str, Any]:
     """The whole document for `app`'s routes (by default the current app, or outside one the
     app create_app builds on these settings). With FANOUT_API_TOKEN set, /api/* declares bearer
     security."""
-    if app is None and has_app_context():
-        app = current_app
-    elif app is None:
-        from web.app import create_app  # the app imports this module (for /openapi.json)
-
-        app = create_app({"SETTINGS": settings, "SECRET_KEY": "openapi"})
+    if app is None:
+        app = current_app if has_app_context() else _app(settings)
     paths: dict[str, dict[str, Any]] = {}
     models: dict[str, type[BaseModel]] = {"Error": r.Error}
     for rule, operation in _declarations(app):
