@@ -25,11 +25,14 @@ from producer.submit import (
     submit_run_once,
 )
 from producer.workers import workers_overview
-from web.api_common import accepted, json_body, query_flag, query_whole, require_token
-from web.bodies import parse, submission_model
+from web import responses as r
+from web.api_common import accepted, require_token
+from web.bodies import SUBMISSION
 from web.clients import get_queue, get_redis, get_settings
 from web.errors import ApiError
 from web.metrics import count_submission
+from web.operations import POLL, Reply, declare, header, ok
+from web.queries import ComparisonQuery, RunQuery, RunsQuery, StatsQuery
 from web.run_cache import Variant, etag, get_run_cache, run_version
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -38,6 +41,11 @@ bp.before_request(require_token)
 
 #: What an Idempotency-Key may be: a UUID, a hash, any short token of visible ASCII.
 _IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,200}")
+IDEMPOTENCY_KEY = ("Any unique token (a UUID): a retry with the same key and batch gets the first "
+                   "request's run or comparison, created once")  # fmt: skip
+REPLAYED = {"Location": "", "Idempotent-Replayed": "true when the Idempotency-Key's run (or "
+            "comparison) existed already"}  # fmt: skip
+FINISHED_ETAG = "Weak, on finished runs only: send it back as If-None-Match for a 304"
 
 
 def _idempotency_key() -> str | None:
@@ -51,22 +59,22 @@ def _idempotency_key() -> str | None:
 
 
 @bp.post("/runs")
-def submit() -> Response:
+@declare(
+    "submitRun",
+    "Submit a batch as a run, or with compare=true as a comparison",
+    body=SUBMISSION,
+    headers=(header("Idempotency-Key", IDEMPOTENCY_KEY, _IDEMPOTENCY_KEY.pattern),),
+    replies={202: Reply(POLL, (r.RunAccepted, r.ComparisonAccepted), headers=REPLAYED)},
+    errors=(409, 422),
+)
+def submit(body: Any) -> Response:
     """202 with the run's id; `"compare": true` submits the batch under every strategy."""
     settings = get_settings()
-    body = parse(submission_model(settings), json_body())
-    compare = body.compare
-    strategies = body.strategies
-    repeat = body.repeat
-    spec = RunSpec(
-        urls=tuple(body.urls),
-        strategy=body.strategy,
-        concurrency=body.concurrency,
-        workload=body.workload,
-    )
+    strategies, repeat = body.strategies, body.repeat
+    spec = RunSpec(tuple(body.urls), body.strategy, body.concurrency, body.workload)
     redis, queue = get_redis(), get_queue()
     idempotency_key = _idempotency_key()
-    if not compare:
+    if not body.compare:
         created = True
         if idempotency_key is None:
             run_id = submit_run(redis, queue, spec, settings)
@@ -117,24 +125,11 @@ def submit() -> Response:
 
 
 @bp.get("/runs")
-def get_runs() -> Response:
-    """Newest first, without their tasks."""
-    limit = query_whole("limit", 50, 1, 200)
-    offset = query_whole("offset", 0, 0, 1_000_000)
-    return jsonify(
-        {
-            "runs": list_runs(get_redis(), limit=limit, offset=offset),
-            "limit": limit,
-            "offset": offset,
-        }
-    )
-
-
-#: Tasks one GET returns by default, and at most: `?offset=` pages through bigger runs.
-TASKS_PAGE = 5000
-#: The largest task index a query may name (the most URLs a run can hold, with room).
-MAX_INDEX = 10_000_000
-MAX_TASKS_PAGE = 20_000
+@declare("listRuns", "Runs, newest first, without their tasks", query=RunsQuery,
+         replies=ok("The runs", r.RunList))  # fmt: skip
+def get_runs(query: RunsQuery) -> Response:
+    runs = list_runs(get_redis(), limit=query.limit, offset=query.offset)
+    return jsonify({"runs": runs, "limit": query.limit, "offset": query.offset})
 
 
 def _load_run(run_id: str, variant: Variant) -> dict[str, Any]:
@@ -158,17 +153,23 @@ def _load_run(run_id: str, variant: Variant) -> dict[str, Any]:
 
 
 @bp.get("/runs/<id:run_id>")
-def get_run(run_id: str) -> Response:
+@declare(
+    "getRun",
+    "One run: spec, state, counts, summary, tasks and running tasks",
+    query=RunQuery,
+    headers=(header("If-None-Match", "A finished run's ETag from an earlier answer"),),
+    replies={
+        200: Reply("The run", (r.Run,), headers={"ETag": FINISHED_ETAG}),
+        304: Reply("The finished run is unchanged since that ETag"),
+    },
+)
+def get_run(run_id: str, query: RunQuery) -> Response:
     """The reader's run record, plus `now` (the server's clock, to grow running bars by).
 
     A finished run is served from this process's cache while one HMGET says it has not changed
     (see web.run_cache), with a weak ETag: a matching If-None-Match is a 304.
     """
-    include_tasks = query_flag("tasks", True)
-    since = query_whole("since", -1, 0, MAX_INDEX) if "since" in request.args else None
-    offset = query_whole("offset", 0, 0, MAX_INDEX)
-    limit = query_whole("limit", TASKS_PAGE, 1, MAX_TASKS_PAGE)
-    variant: Variant = (include_tasks, since, offset, limit)
+    variant: Variant = (query.tasks, query.since, query.offset, query.limit)
     version = run_version(get_redis(), run_id)
     if not version.finished:  # queued, running or unknown: read fresh (404 when unknown)
         return jsonify(_load_run(run_id, variant) | {"now": time.time()})
@@ -190,10 +191,11 @@ def get_run(run_id: str) -> Response:
 
 
 @bp.get("/compare/<id:comparison_id>")
-def get_comparison(comparison_id: str) -> Response:
-    include_tasks = query_flag("tasks", True)
+@declare("getComparison", "One comparison: the same batch under each strategy",
+         query=ComparisonQuery, replies=ok("The comparison", r.Comparison))  # fmt: skip
+def get_comparison(comparison_id: str, query: ComparisonQuery) -> Response:
     try:
-        comparison = load_comparison(get_redis(), comparison_id, include_tasks=include_tasks)
+        comparison = load_comparison(get_redis(), comparison_id, include_tasks=query.tasks)
     except RunNotFound:
         raise ApiError(
             404, f"no comparison {comparison_id!r} (never submitted, or expired)"
@@ -202,20 +204,25 @@ def get_comparison(comparison_id: str) -> Response:
 
 
 @bp.get("/workers")
+@declare("getWorkers", "RQ workers on fanout's queue, queue depth and registry counts",
+         replies=ok("Workers and queue", r.Workers))  # fmt: skip
 def get_workers() -> Response:
     return jsonify(workers_overview(get_redis(), get_queue()))
 
 
 @bp.get("/workers/tree")
+@declare("getWorkerTree", "Each live host's process tree: supervisor, workers, their children",
+         replies=ok("The trees, published each second", r.ProcessTree))  # fmt: skip
 def get_worker_tree() -> Response:
     """Each live host's process tree, as its supervisor published it (`fanout ps`'s data)."""
     return jsonify(read_trees(get_redis()))
 
 
 @bp.get("/stats")
-def get_stats() -> Response:
-    """Tasks ended per second and live workers per second, over the last `window` seconds."""
-    window_s = query_whole("window", 300, 10, stats.MAX_WINDOW_S)
+@declare("getStats", "Tasks ended per second and live workers per second", query=StatsQuery,
+         replies=ok("The series", r.Stats))  # fmt: skip
+def get_stats(query: StatsQuery) -> Response:
+    """Over the last `window` seconds."""
     redis = get_redis()
-    series = stats.throughput_series(redis, window_s=window_s)
+    series = stats.throughput_series(redis, window_s=query.window)
     return jsonify(series | {"live_workers": stats.live_worker_count(redis)})

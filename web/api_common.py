@@ -1,5 +1,5 @@
-"""What every JSON API blueprint shares: the bearer token, the body as a JSON object, query
-numbers and flags, and the 202 with its Location.
+"""What every JSON API blueprint shares: the bearer token, the body as a JSON object and the
+202 with its Location (the query strings are web.queries' models).
 
 Errors are ApiError or InvalidInput, answered as `{"error", "field"}` (web.errors).
 """
@@ -14,9 +14,6 @@ from flask import Response, jsonify, request
 from web.errors import ApiError, json_error
 from web.security import token_problem
 
-_TRUE = {"1", "true", "yes"}
-_FALSE = {"0", "false", "no"}
-
 
 def require_token() -> Response | None:
     """A blueprint's before_request: 401 unless FANOUT_API_TOKEN is unset or sent."""
@@ -26,26 +23,6 @@ def require_token() -> Response | None:
     response = json_error(401, problem)
     response.headers["WWW-Authenticate"] = 'Bearer realm="fanout"'
     return response
-
-
-def query_flag(name: str, default: bool) -> bool:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    if raw.lower() in _TRUE:
-        return True
-    if raw.lower() in _FALSE:
-        return False
-    raise ApiError(400, f"{name} must be true or false (got {raw!r})", name)
-
-
-def query_whole(name: str, default: int, low: int, high: int) -> int:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 9 and low <= int(raw) <= high):
-        raise ApiError(400, f"{name} must be a whole number from {low} to {high}", name)
-    return int(raw)
 
 
 def json_body(what: str = "the submission", *, object_only: bool = True) -> Any:

@@ -9,6 +9,8 @@ states (URLs per run, concurrency) are the server's settings, so one model class
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
@@ -26,7 +28,9 @@ from pydantic.json_schema import models_json_schema
 from contract import verdicts
 from contract.settings import Settings, fetch_limit
 from contract.states import Strategy, Workload
+from contract.target import Target, TargetMode
 from contract.verdicts import MAX_URL_LENGTH, URL_PATTERN, InvalidInput
+from producer.scaling import parse_target
 from producer.submit import MAX_REPEAT
 from producer.sweep import MAX_COUNTS as MAX_SWEEP_COUNTS
 from producer.validation import check_urls
@@ -294,6 +298,37 @@ def _first_refusal(exc: ValidationError) -> InvalidInput:
     if error["type"] == "extra_forbidden":
         return InvalidInput(field, f"unknown field: {field}")
     return InvalidInput(field, f"{'.'.join(loc)}: {error['msg']}")
+
+
+def _target(settings: Settings, data: Any) -> Target:
+    target = parse_target(data)  # exactly one of per_host and total, a whole number
+    per_host, total = target_models(settings)
+    parse(per_host if target.mode is TargetMode.PER_HOST else total, data)
+    return target
+
+
+def _sweep(settings: Settings, data: dict[str, Any]) -> Any:
+    if "urls" in data and "preset" in data:
+        raise InvalidInput("preset", 'give urls or a preset ("io" or "cpu"), not both')
+    of_urls, of_preset = sweep_models(settings)
+    return parse(of_preset if "preset" in data else of_urls, data)
+
+
+@dataclass(frozen=True)
+class Body:
+    """A request body as an API view declares it (web.operations): its component in the
+    OpenAPI document, and how it is read under the settings (the first refusal raised)."""
+
+    component: str
+    read: Callable[[Settings, Any], Any]
+    #: What a 415 calls it, and whether it must be an object before `read` looks.
+    what: str = "the submission"
+    object_only: bool = True
+
+
+SUBMISSION = Body("Submission", lambda settings, data: parse(submission_model(settings), data))
+TARGET = Body("TargetRequest", _target, "the target", object_only=False)
+SWEEP = Body("SweepRequest", _sweep)
 
 
 def body_schemas(settings: Settings) -> dict[str, Any]:

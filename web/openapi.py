@@ -1,287 +1,178 @@
 """`GET /openapi.json`: OpenAPI 3.1 for everything a program may call.
 
-Built per request from the settings, so the limits it states (URLs per run, concurrency) are the
-ones the server enforces. The request bodies' schemas are web.bodies' pydantic models (the same
-that validate them), the responses' web.responses' models.
+Generated from the app's url_map (paths and their parameters) and each view's declaration
+(web.operations: summary, query model, body, replies), so the document says what the views do
+and validate; a rule under /api/ without a declaration is an error, not a gap. Built per request
+from the settings, so the limits it states (URLs per run, concurrency) are the ones enforced.
 """
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
 from typing import Any
 
+from flask import Flask, current_app, has_app_context
+from pydantic import BaseModel, TypeAdapter
+from pydantic.json_schema import models_json_schema
+from werkzeug.routing import Rule
+
 from contract.settings import Settings
-from web.bodies import body_schemas
-from web.openapi_parts import (
-    JSON,
-    TEXT,
-    error_responses,
-    json_response,
-    path_param,
-    query_param,
-    ref,
-    text_response,
-)
-from web.openapi_tables import table_paths
-from web.responses import response_schemas
+from web import responses as r
+from web.bodies import REF_TEMPLATE, body_schemas
+from web.operations import Operation, Reply, declared, ok
 
-FINISHED_ETAG = "Weak, on finished runs only: send it back as If-None-Match for a 304"
+JSON = "application/json"
+TEXT = {"type": "string"}
+HTML_414 = Reply("The request line is over 4094 bytes (gunicorn's answer)", media="text/html")
+#: The routes outside /api/ that programs call, declared here: their views are pages and probes.
+OTHERS = {
+    "pages.run_as_csv": Operation(
+        "exportRunCsv",
+        "A run's tasks as CSV",
+        {
+            200: Reply("One row per task", media="text/csv"),
+            404: Reply("No such run (an HTML page)", media="text/html"),
+            503: Reply("Redis is unreachable (an HTML page)", media="text/html"),
+        },
+    ),
+    "ops.healthz": Operation(
+        "health",
+        "200 when Redis answers, 503 when not",
+        ok("Healthy", r.Health) | {503: Reply("Redis is unreachable", (r.Health,))},
+        public=True,
+    ),
+    "metrics.scrape": Operation(
+        "metrics",
+        "Prometheus text exposition",
+        {200: Reply("Metrics", media="text/plain")},
+        public=True,
+    ),
+    "ops.openapi": Operation(
+        "openapi", "This document", {200: Reply("OpenAPI 3.1", media=JSON)}, public=True
+    ),
+}
+ERRORS = {
+    400: "Invalid input: `error` says what, `field` which field (and line)",
+    401: "FANOUT_API_TOKEN is set and the bearer token is missing or wrong",
+    404: "No such run, comparison or sweep (never submitted, or expired)",
+    409: "Conflict with the current state: the Idempotency-Key's comparison is still being "
+    "created, a sweep owns the worker target, or more workers than the live hosts may run",
+    413: "The body is over the size limit (1 MiB by default)",
+    415: "The body is not JSON",
+    422: "The Idempotency-Key was first used with a different batch",
+    429: "Over FANOUT_RATE_LIMIT_SUBMIT (or _READ): `error` says the limit; see Retry-After",
+    503: "Redis is unreachable",
+}
+#: A route's `<converter:name>`: its path parameter, and the converters' schemas.
+PARAMETER = re.compile(r"<(?:(\w+):)?(\w+)>")
+CONVERTERS = {"id": TypeAdapter(r.Id).json_schema()}
 
-TASKS_FLAG = query_param("tasks", "Include every task record (default true)", {"type": "boolean"})
+
+def error_statuses(operation: Operation, rule: Rule, method: str) -> list[int]:
+    """What any /api/ operation of this shape may answer besides its replies."""
+    codes = {401, 503, *operation.errors}
+    codes |= {400} if operation.query or operation.body or operation.headers else set()
+    codes |= {413, 415} if operation.body else set()
+    codes |= {404} if rule.arguments else set()
+    codes |= {429} if method in ("GET", "POST") else set()  # web.limits: reads and submissions
+    return sorted(codes)
 
 
-def _api_paths() -> dict[str, Any]:
+def _reply(reply: Reply) -> dict[str, Any]:
+    answer: dict[str, Any] = {"description": reply.description}
+    if reply.headers:
+        answer["headers"] = {
+            name: {"schema": {"type": "string"}} | ({"description": text} if text else {})
+            for name, text in reply.headers.items()
+        }
+    refs = [{"$ref": REF_TEMPLATE.format(model=model.__name__)} for model in reply.models]
+    if reply.media:
+        kind = "object" if reply.media == JSON else "string"
+        answer["content"] = {reply.media: {"schema": {"type": kind}}}
+    elif refs:
+        answer["content"] = {JSON: {"schema": refs[0] if len(refs) == 1 else {"anyOf": refs}}}
+    return answer
+
+
+def _query(model: type[BaseModel]) -> list[dict[str, Any]]:
+    schema = model.model_json_schema(ref_template=REF_TEMPLATE)
+    parameters = []
+    for name, field in schema["properties"].items():
+        field.pop("title", None)
+        if field.get("default", 0) is None:  # absent, not null
+            del field["default"]
+        description = field.pop("description", "")
+        parameters.append({"name": name, "in": "query", "required": False,
+                           "description": description, "schema": field})  # fmt: skip
+    return parameters
+
+
+def _operation(operation: Operation, rule: Rule, method: str, settings: Settings) -> dict[str, Any]:
+    api = rule.rule.startswith("/api/")
+    parameters = [
+        {"name": name, "in": "path", "required": True, "schema": CONVERTERS.get(converter, TEXT)}
+        for converter, name in PARAMETER.findall(rule.rule)
+    ]
+    parameters += _query(operation.query) if operation.query else []
+    parameters += list(operation.headers)
+    answer: dict[str, Any] = {"operationId": operation.operation_id, "summary": operation.summary}
+    if parameters:
+        answer["parameters"] = parameters
+    if operation.body:
+        schema = {"$ref": REF_TEMPLATE.format(model=operation.body.component)}
+        answer["requestBody"] = {"required": True, "content": {JSON: {"schema": schema}}}
+    replies = dict(operation.replies)
+    if api:
+        for code in error_statuses(operation, rule, method):
+            replies[code] = Reply(ERRORS[code], (r.Error,))
+    replies[414] = HTML_414
+    answer["responses"] = {str(code): _reply(reply) for code, reply in replies.items()}
+    if operation.public:
+        answer["security"] = []
+    elif api and settings.api_token:
+        answer["security"] = [{"bearer": []}]
+    return answer
+
+
+def _declarations(app: Flask) -> list[tuple[Rule, Operation]]:
+    found = []
+    for rule in app.url_map.iter_rules():
+        operation = declared(app.view_functions[rule.endpoint]) or OTHERS.get(rule.endpoint)
+        if operation is not None:
+            found.append((rule, operation))
+        elif rule.rule.startswith("/api/"):
+            raise LookupError(f"{rule.rule} ({rule.endpoint}) has no @declare (web.operations)")
+    return found
+
+
+@lru_cache(maxsize=4)
+def _app(settings: Settings) -> Flask:
+    from web.app import create_app  # the app imports this module (for /openapi.json)
+
+    return create_app({"SETTINGS": settings, "SECRET_KEY": "openapi"})
+
+
+def openapi_document(settings: Settings, app: Flask | None = None) -> dict[str, Any]:
+    """The whole document for `app`'s routes (by default the current app, or outside one the
+    app create_app builds on these settings). With FANOUT_API_TOKEN set, /api/* declares bearer
+    security."""
+    if app is None:
+        app = current_app if has_app_context() else _app(settings)
+    paths: dict[str, dict[str, Any]] = {}
+    models: dict[str, type[BaseModel]] = {"Error": r.Error}
+    for rule, operation in _declarations(app):
+        path = PARAMETER.sub(r"{\2}", rule.rule)
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            paths.setdefault(path, {})[method.lower()] = _operation(
+                operation, rule, method, settings
+            )
+        for reply in operation.replies.values():
+            models |= {model.__name__: model for model in reply.models}
+    _, top = models_json_schema(
+        [(model, "validation") for model in models.values()], ref_template=REF_TEMPLATE
+    )
     return {
-        "/api/runs": {
-            "post": {
-                "operationId": "submitRun",
-                "summary": "Submit a batch as a run, or with compare=true as a comparison",
-                "requestBody": {"required": True, "content": {JSON: {"schema": ref("Submission")}}},
-                "parameters": [
-                    {
-                        "name": "Idempotency-Key",
-                        "in": "header",
-                        "required": False,
-                        "description": "Any unique token (a UUID): a retry with the same key and "
-                        "batch gets the first request's run or comparison, created once",
-                        "schema": {"type": "string", "pattern": "^[\\x21-\\x7e]{1,200}$"},
-                    }
-                ],
-                "responses": {
-                    "202": {
-                        "description": "Accepted; poll the Location header's URL",
-                        "headers": {
-                            "Location": {"schema": {"type": "string"}},
-                            "Idempotent-Replayed": {
-                                "description": "true when the Idempotency-Key's run (or "
-                                "comparison) existed already",
-                                "schema": TEXT,
-                            },
-                        },
-                        "content": {
-                            JSON: {
-                                "schema": {"anyOf": [ref("RunAccepted"), ref("ComparisonAccepted")]}
-                            }
-                        },
-                    },
-                    **error_responses(400, 401, 409, 413, 415, 422, 429, 503),
-                },
-            },
-            "get": {
-                "operationId": "listRuns",
-                "summary": "Runs, newest first, without their tasks",
-                "parameters": [
-                    query_param(
-                        "limit",
-                        "Runs per page",
-                        {"type": "integer", "minimum": 1, "maximum": 200, "default": 50},
-                    ),
-                    query_param(
-                        "offset",
-                        "Runs to skip",
-                        {"type": "integer", "minimum": 0, "maximum": 1_000_000, "default": 0},
-                    ),
-                ],
-                "responses": {
-                    "200": json_response("The runs", "RunList"),
-                    **error_responses(400, 401, 503),
-                },
-            },
-        },
-        "/api/runs/{run_id}": {
-            "get": {
-                "operationId": "getRun",
-                "summary": "One run: spec, state, counts, summary, tasks and running tasks",
-                "parameters": [
-                    path_param("run_id"),
-                    TASKS_FLAG,
-                    query_param(
-                        "since",
-                        "Only the tasks that ended after the first `since` (in the order they "
-                        "ended): a live page passes how many it already has",
-                        {"type": "integer", "minimum": 0, "maximum": 10_000_000},
-                    ),
-                    query_param(
-                        "offset",
-                        "Without `since`: tasks from this index on (a page by index)",
-                        {"type": "integer", "minimum": 0, "maximum": 10_000_000, "default": 0},
-                    ),
-                    query_param(
-                        "limit",
-                        "Without `since`: at most this many tasks (`next_offset` names the next "
-                        "page)",
-                        {"type": "integer", "minimum": 1, "maximum": 20_000, "default": 5000},
-                    ),
-                    {
-                        "name": "If-None-Match",
-                        "in": "header",
-                        "required": False,
-                        "description": "A finished run's ETag from an earlier answer",
-                        "schema": TEXT,
-                    },
-                ],
-                "responses": {
-                    "200": json_response("The run", "Run")
-                    | {"headers": {"ETag": {"description": FINISHED_ETAG, "schema": TEXT}}},
-                    "304": {"description": "The finished run is unchanged since that ETag"},
-                    **error_responses(400, 401, 404, 503),
-                },
-            }
-        },
-        "/api/compare/{comparison_id}": {
-            "get": {
-                "operationId": "getComparison",
-                "summary": "One comparison: the same batch under each strategy",
-                "parameters": [path_param("comparison_id"), TASKS_FLAG],
-                "responses": {
-                    "200": json_response("The comparison", "Comparison"),
-                    **error_responses(400, 401, 404, 503),
-                },
-            }
-        },
-        "/api/workers": {
-            "get": {
-                "operationId": "getWorkers",
-                "summary": "RQ workers on fanout's queue, queue depth and registry counts",
-                "responses": {
-                    "200": json_response("Workers and queue", "Workers"),
-                    **error_responses(401, 503),
-                },
-            }
-        },
-        "/api/workers/tree": {
-            "get": {
-                "operationId": "getWorkerTree",
-                "summary": "Each live host's process tree: supervisor, workers, their children",
-                "responses": {
-                    "200": json_response("The trees, published each second", "ProcessTree"),
-                    **error_responses(401, 503),
-                },
-            }
-        },
-        "/api/workers/target": {
-            "get": {
-                "operationId": "getWorkerTarget",
-                "summary": "The worker target, and per live host its share and live workers",
-                "responses": {
-                    "200": json_response("The target", "WorkerTarget"),
-                    **error_responses(401, 503),
-                },
-            },
-            "put": {
-                "operationId": "setWorkerTarget",
-                "summary": "Scale: every host's supervisor follows the target within seconds",
-                "requestBody": {
-                    "required": True,
-                    "content": {JSON: {"schema": ref("TargetRequest")}},
-                },
-                "responses": {
-                    "200": json_response("The target set", "WorkerTarget"),
-                    **error_responses(400, 401, 409, 413, 415, 503),
-                },
-            },
-        },
-        "/api/sweeps": {
-            "post": {
-                "operationId": "submitSweep",
-                "summary": "Run one batch at each total of workers; fit the USL to the points",
-                "requestBody": {
-                    "required": True,
-                    "content": {JSON: {"schema": ref("SweepRequest")}},
-                },
-                "responses": {
-                    "202": {
-                        "description": "Accepted; poll the Location header's URL",
-                        "headers": {"Location": {"schema": {"type": "string"}}},
-                        "content": {JSON: {"schema": ref("SweepAccepted")}},
-                    },
-                    **error_responses(400, 401, 409, 413, 415, 429, 503),
-                },
-            }
-        },
-        "/api/sweeps/{sweep_id}": {
-            "get": {
-                "operationId": "getSweep",
-                "summary": "A sweep's points, its USL fit and the linear ideal",
-                "parameters": [path_param("sweep_id")],
-                "responses": {
-                    "200": json_response("The sweep", "Sweep"),
-                    **error_responses(401, 404, 503),
-                },
-            }
-        },
-        "/api/stats": {
-            "get": {
-                "operationId": "getStats",
-                "summary": "Tasks ended per second and live workers per second",
-                "parameters": [
-                    query_param(
-                        "window",
-                        "Seconds of history",
-                        {"type": "integer", "minimum": 10, "maximum": 3600, "default": 300},
-                    ),
-                ],
-                "responses": {
-                    "200": json_response("The series", "Stats"),
-                    **error_responses(400, 401, 503),
-                },
-            }
-        },
-    }
-
-
-def _ops_paths() -> dict[str, Any]:
-    return {
-        "/runs/{run_id}.csv": {
-            "get": {
-                "operationId": "exportRunCsv",
-                "summary": "A run's tasks as CSV",
-                "parameters": [path_param("run_id")],
-                "responses": {
-                    "200": text_response("One row per task", "text/csv"),
-                    "404": text_response("No such run (an HTML page)", "text/html"),
-                    "414": text_response("The request line is over 4094 bytes", "text/html"),
-                    "503": text_response("Redis is unreachable (an HTML page)", "text/html"),
-                },
-            }
-        },
-        "/healthz": {
-            "get": {
-                "operationId": "health",
-                "summary": "200 when Redis answers, 503 when not",
-                "security": [],
-                "responses": {
-                    "200": json_response("Healthy", "Health"),
-                    "503": json_response("Redis is unreachable", "Health"),
-                },
-            }
-        },
-        "/metrics": {
-            "get": {
-                "operationId": "metrics",
-                "summary": "Prometheus text exposition",
-                "security": [],
-                "responses": {"200": text_response("Metrics", "text/plain")},
-            }
-        },
-        "/openapi.json": {
-            "get": {
-                "operationId": "openapi",
-                "summary": "This document",
-                "security": [],
-                "responses": {
-                    "200": {
-                        "description": "OpenAPI 3.1",
-                        "content": {JSON: {"schema": {"type": "object"}}},
-                    }
-                },
-            }
-        },
-    }
-
-
-def openapi_document(settings: Settings) -> dict[str, Any]:
-    """The whole document. With FANOUT_API_TOKEN set, /api/* declares bearer security."""
-    document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {
             "title": "fanout",
@@ -289,15 +180,9 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
             "description": "A job-queue concurrency lab: submit a batch of URLs, watch RQ workers "
             "fetch it under a strategy, read the timed records back.",
         },
-        "paths": _api_paths() | table_paths() | _ops_paths(),
+        "paths": paths,
         "components": {
-            "schemas": response_schemas() | body_schemas(settings),
+            "schemas": dict(top.get("$defs", {})) | body_schemas(settings),
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
     }
-    if settings.api_token:
-        for path, item in document["paths"].items():
-            if path.startswith("/api/"):
-                for operation in item.values():
-                    operation["security"] = [{"bearer": []}]
-    return document

@@ -10,25 +10,30 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request, url_for
+from flask import Blueprint, Response, jsonify, url_for
 
 from contract.records import RunSpec
 from contract.states import Strategy, Workload
-from contract.target import TargetMode
+from contract.target import Target
 from producer.presets import sweep_batch
-from producer.scaling import TargetLocked, parse_target, set_target, target_overview
+from producer.scaling import TargetLocked, set_target, target_overview
 from producer.sweep import SweepBusy, SweepNotFound, create_sweep, load_sweep
 from producer.validation import FleetConflict
-from web.api_common import accepted, json_body, require_token
-from web.bodies import parse, sweep_models, target_models
+from web import responses as r
+from web.api_common import accepted, require_token
+from web.bodies import SWEEP, TARGET
 from web.clients import get_redis, get_settings
 from web.errors import ApiError
+from web.operations import POLL, Reply, declare, ok
+from web.queries import SweepQuery
 
 bp = Blueprint("scaling_api", __name__, url_prefix="/api")
 bp.before_request(require_token)
 
 
 @bp.get("/workers/target")
+@declare("getWorkerTarget", "The worker target, and per live host its share and live workers",
+         replies=ok("The target", r.WorkerTarget))  # fmt: skip
 def get_target() -> Response:
     """The target (null until set) and, per live host, its share and the workers live on it."""
     settings = get_settings()
@@ -36,16 +41,14 @@ def get_target() -> Response:
 
 
 @bp.put("/workers/target")
-def put_target() -> Response:
+@declare("setWorkerTarget", "Scale: every host's supervisor follows the target within seconds",
+         body=TARGET, replies=ok("The target set", r.WorkerTarget), errors=(409,))  # fmt: skip
+def put_target(body: Target) -> Response:
     """`{"per_host": n}` or `{"total": n}`; the hosts' supervisors follow within a second."""
     settings = get_settings()
-    data = json_body("the target", object_only=False)
-    target = parse_target(data)  # exactly one of per_host and total, a whole number
-    per_host, total = target_models(settings)
-    parse(per_host if target.mode is TargetMode.PER_HOST else total, data)
     redis = get_redis()
     try:
-        set_target(redis, target, settings.max_workers_per_host)
+        set_target(redis, body, settings.max_workers_per_host)
     except TargetLocked as exc:
         raise ApiError(409, str(exc), "target") from None
     except FleetConflict as exc:
@@ -53,50 +56,53 @@ def put_target() -> Response:
     return jsonify(target_overview(redis, settings.max_workers_per_host))
 
 
-def _sweep_spec(data: dict[str, Any]) -> tuple[RunSpec, list[int]]:
-    """The batch (`urls`, or a `preset`: web.bodies.sweep_models) and the worker counts."""
-    settings = get_settings()
-    if "urls" in data and "preset" in data:
-        raise ApiError(400, 'give urls or a preset ("io" or "cpu"), not both', "preset")
-    of_urls, of_preset = sweep_models(settings)
-    body = parse(of_preset if "preset" in data else of_urls, data)
-    if "preset" in data:
+def _sweep_spec(body: Any) -> RunSpec:
+    """The batch: `urls`, or a `preset`'s (web.bodies.sweep_models)."""
+    if hasattr(body, "preset"):
         workload = Workload.CPU if body.preset == "cpu" else Workload.FETCH
-        urls = tuple(sweep_batch(settings.origin_url, workload))
+        urls = tuple(sweep_batch(get_settings().origin_url, workload))
     else:
         workload, urls = body.workload, tuple(body.urls)
-    spec = RunSpec(
+    return RunSpec(
         urls=urls, strategy=Strategy(body.strategy), concurrency=body.concurrency, workload=workload
     )
-    return spec, body.workers
 
 
 @bp.post("/sweeps")
-def post_sweep() -> Response:
+@declare(
+    "submitSweep",
+    "Run one batch at each total of workers; fit the USL to the points",
+    body=SWEEP,
+    replies={202: Reply(POLL, (r.SweepAccepted,), headers={"Location": ""})},
+    errors=(409,),
+)
+def post_sweep(body: Any) -> Response:
     """202 with the sweep's id; a supervisor runs the batch at each worker count in turn."""
-    spec, counts = _sweep_spec(json_body())
     settings = get_settings()
     try:
         sweep_id = create_sweep(
-            get_redis(), spec, counts, settings.max_workers_per_host, settings.ttl_s
+            get_redis(),
+            _sweep_spec(body),
+            body.workers,
+            settings.max_workers_per_host,
+            settings.ttl_s,
         )
     except SweepBusy as exc:
         raise ApiError(409, str(exc), "workers") from None
     except FleetConflict as exc:
         raise ApiError(409, exc.message, exc.field) from None
-    body = {"id": sweep_id, "url": url_for("pages.sweep", sweep_id=sweep_id)}
-    return accepted(body, url_for("scaling_api.get_sweep", sweep_id=sweep_id))
+    answer = {"id": sweep_id, "url": url_for("pages.sweep", sweep_id=sweep_id)}
+    return accepted(answer, url_for("scaling_api.get_sweep", sweep_id=sweep_id))
 
 
 @bp.get("/sweeps/<id:sweep_id>")
-def get_sweep(sweep_id: str) -> Response:
+@declare("getSweep", "A sweep's points, its USL fit and the linear ideal", query=SweepQuery,
+         replies=ok("The sweep", r.Sweep))  # fmt: skip
+def get_sweep(sweep_id: str, query: SweepQuery) -> Response:
     """The points so far, the USL fit (or why none) and the linear ideal; `?fit=all` fits the
     marked points too."""
-    fit = request.args.get("fit")
-    if fit not in (None, "all"):
-        raise ApiError(400, "fit must be all (fit the marked points too) or absent", "fit")
     try:
-        record = load_sweep(get_redis(), sweep_id, include_marked=fit == "all")
+        record = load_sweep(get_redis(), sweep_id, include_marked=query.fit == "all")
         return jsonify(record | {"now": time.time()})
     except SweepNotFound:
         raise ApiError(404, f"no sweep {sweep_id!r} (never submitted, or expired)") from None
