@@ -17,11 +17,11 @@ import statistics
 import time
 from dataclasses import dataclass, field
 
-from bench.browser import PageLoad, RunPageBrowser
+from bench.browser import PageLoad, RunPageBrowser, run_page_browser
 from bench.cpuload import busy_s, others_cores
 from bench.measure import MB, Ctx, submit_only, urls, used_memory, wait_rq_jobs_expired
 from bench.model import Outcome, Series, fmt, ratio
-from bench.webload import WebRssPeak, session, timed_get
+from bench.webload import session, timed_get, web_rss_peak
 from contract import jobs, keys
 from contract.plan import hybrid_chunk_size
 from contract.records import RunSpec
@@ -231,11 +231,11 @@ def scale(ctx: Ctx) -> Outcome:
         _rate_runs(ctx, web_url, size)
     filled = _fill_run_list(ctx, len(sizes))
     for size in runs:
-        with WebRssPeak(web.pid) as rss:
+        with web_rss_peak(web.pid) as rss:
             _run(ctx, web_url, size)
         size.sample["web_rss_mb"] = rss.worker_bytes / MB
     load_before = os.getloadavg()[0]
-    with WebRssPeak(web.pid) as rss, RunPageBrowser() as browser:
+    with web_rss_peak(web.pid) as rss, run_page_browser() as browser:
         _reads(ctx, web_url, runs)
         _page_loads(ctx, web_url, runs, browser)
         chromium = browser.version
