@@ -41,10 +41,7 @@ def machine_facts(redis_version: str) -> list[tuple[str, str]]:
                 break
     except OSError:
         pass
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:
-        usable = os.cpu_count() or 0
+    usable = len(os.sched_getaffinity(0))
     import psutil
 
     memory_gib = psutil.virtual_memory().total / 1024**3
