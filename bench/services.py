@@ -6,6 +6,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING
 
 from bench.baselines import bare_queue, enqueue_bare
@@ -56,43 +57,21 @@ def queue_overhead(ctx: Ctx) -> Outcome:
     )
     for cls, count in counts.items():
         tiny = urls(stack.origin_url, count, 0, 64)
-        plan = [
-            (
-                f"bare RQ noop ({cls})",
-                None,
-                "bare",
-                lambda n=count: enqueue_bare(stack, "bench.jobs.noop", [()] * n),
-            ),
-            (
-                f"fanout noop ({cls})",
-                f"bare RQ noop ({cls})",
-                "fanout",
-                lambda n=count: enqueue_fanout_noops(stack, n),
-            ),
-            (
-                f"bare RQ fetch /delay/0 ({cls})",
-                None,
-                "bare",
-                lambda u=tiny: enqueue_bare(stack, "bench.jobs.fetch", [(x,) for x in u]),
-            ),
-            (
-                f"fanout run_tasks 1 URL /delay/0 ({cls})",
-                f"bare RQ fetch /delay/0 ({cls})",
-                "fanout",
-                lambda u=tiny: submit_only(stack, u, "queue"),
-            ),
+        noops, fetches = [()] * count, [(url,) for url in tiny]
+        bare_noop, bare_fetch = f"bare RQ noop ({cls})", f"bare RQ fetch /delay/0 ({cls})"
+        fan_noop, fan_fetch = f"fanout noop ({cls})", f"fanout run_tasks 1 URL /delay/0 ({cls})"
+        plan: list[tuple[str, str | None, str, Callable[[], object]]] = [
+            (bare_noop, None, "bare", partial(enqueue_bare, stack, "bench.jobs.noop", noops)),
+            (fan_noop, bare_noop, "fanout", partial(enqueue_fanout_noops, stack, count)),
+            (bare_fetch, None, "bare", partial(enqueue_bare, stack, "bench.jobs.fetch", fetches)),
+            (fan_fetch, bare_fetch, "fanout", partial(submit_only, stack, tiny, "queue")),
         ]
         for label, ref, _, _ in plan:
             out.new(label, baseline=ref is None, ref=ref)
         for _ in range(ctx.reps):
             for label, _, kind, enqueue in plan:
                 out.get(label).add(**burst(ctx, kind, cls, count, enqueue))
-        pairs = [
-            (f"fanout noop ({cls})", f"bare RQ noop ({cls})"),
-            (f"fanout run_tasks 1 URL /delay/0 ({cls})", f"bare RQ noop ({cls})"),
-            (f"fanout run_tasks 1 URL /delay/0 ({cls})", f"bare RQ fetch /delay/0 ({cls})"),
-        ]
-        for label, ref in pairs:
+        for label, ref in ((fan_noop, bare_noop), (fan_fetch, bare_noop), (fan_fetch, bare_fetch)):
             bare = out.get(ref).median("per_job_ms")
             value = ratio(out.get(label).median("per_job_ms"), bare)
             out.check(
