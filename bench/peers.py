@@ -32,10 +32,10 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-import psutil
 import redis as redis_lib
 
 from bench import peer_body
+from bench.cpuload import tree_cpu_s
 from bench.measure import SETTLE_S, Ctx, ideal_s, urls
 from bench.model import Outcome, fmt
 from contract.records import RunSpec
@@ -147,19 +147,6 @@ def rabbit_answers() -> str:
     except Exception as exc:
         return f"no RabbitMQ on 127.0.0.1:5672 as guest ({type(exc).__name__})"
     return ""
-
-
-def tree_cpu_s(pids: list[int]) -> float:
-    """User + system seconds of these processes, their reaped children and their live ones."""
-    total = 0.0
-    for pid in pids:
-        with contextlib.suppress(psutil.Error):
-            proc = psutil.Process(pid)
-            for each in [proc, *proc.children(recursive=True)]:
-                with contextlib.suppress(psutil.Error):
-                    t = each.cpu_times()
-                    total += t.user + t.system + t.children_user + t.children_system
-    return total
 
 
 def command_total(client: redis_lib.Redis) -> int:
