@@ -73,7 +73,8 @@ def client_cpu(ctx: Ctx) -> Outcome:
         out.new(label, baseline=base is None, ref=_label(base) if base else None)
     ctx.workers(0)
     loads: list[float] = []
-    paired: dict[str, list[float]] = {name: [] for name, *_, base in ARMS if base}
+    bases = {name: base for name, *_, base in ARMS if base}
+    paired: dict[str, list[float]] = {name: [] for name in bases}
     arms = {
         name: _Arm(ctx, name, strategy, concurrency, batch, warm_batch, rounds)
         for name, _, strategy, concurrency, _ in ARMS
@@ -86,17 +87,15 @@ def client_cpu(ctx: Ctx) -> Outcome:
                 sample = arms[name].measure(number)
                 cpu[name] = sample["cpu_us"]
                 out.get(label).add(**sample)
-            for name in paired:
-                base = next(b for arm, *_, b in ARMS if arm == name and b is not None)
+            for name, base in bases.items():
                 paired[name].append(cpu[name] / cpu[base])
     finally:
         for arm in arms.values():
             arm.close()
     for arm in arms.values():
         arm.check_runs_done()
-    for name, label, _, _, base in ARMS:
-        if base is None:
-            continue
+    for name, base in bases.items():
+        label = _label(name)
         # The verdict is the median of the ratios measured side by side in each round, not the
         # ratio of each arm's median, which can set a fast second of one arm against a slow one
         # of the other.
