@@ -222,13 +222,13 @@ def _usage_error(exc: InvalidInput) -> click.UsageError:
 
 
 def _batch_spec(
-    settings: Settings,
-    strategy: str,
     urls: tuple[str, ...],
     url_file: TextIO | None,
     demo: bool,
     concurrency: str,
     workload: str,
+    strategy: str,
+    settings: Settings,
     demo_batch: Callable[[str, str], Iterable[str]] = _demo_batch,
 ) -> RunSpec:
     """The batch the options describe, checked as the API checks it (bad input exits 2)."""
@@ -303,7 +303,7 @@ def _interruptible(kind: str, batch_id: str, page: str) -> Iterator[None]:
 def run(as_json: bool, timeout: float, strategy: str, **batch: Any) -> None:
     """Submit one run and print each URL's outcome as it ends, then the summary."""
     settings = _settings()
-    spec = _batch_spec(settings, strategy, **batch)
+    spec = _batch_spec(strategy=strategy, settings=settings, **batch)
     with _connected(settings) as redis:
         run_id = submit_run(redis, fanout_queue(redis), spec, settings)
         page = f"{settings.web_url}/runs/{run_id}"
@@ -338,7 +338,7 @@ def compare(as_json: bool, timeout: float, strategies: str, repeat: int, **batch
     unknown = [s for s in chosen if s not in STRATEGIES]
     if unknown or not chosen:
         raise click.UsageError(f"unknown strategies {unknown}; choose from {', '.join(STRATEGIES)}")
-    spec = _batch_spec(settings, chosen[0], **batch)
+    spec = _batch_spec(strategy=chosen[0], settings=settings, **batch)
     with _connected(settings) as redis:
         comparison_id, _ = submit_comparison(
             redis, fanout_queue(redis), spec, settings, [Strategy(s) for s in chosen], repeat=repeat
@@ -483,8 +483,8 @@ def sweep(as_json: bool, timeout: float, counts: str, strategy: str, **batch: An
             "--workers takes comma-separated whole numbers, e.g. 1,2,4,8"
         ) from None
     spec = _batch_spec(
-        settings,
-        strategy,
+        strategy=strategy,
+        settings=settings,
         **batch,
         demo_batch=lambda origin_url, workload: sweep_batch(origin_url, Workload(workload)),
     )
