@@ -10,6 +10,7 @@ fanout's runs are timed: from the enqueue to the last job's end.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import multiprocessing
@@ -23,6 +24,7 @@ from urllib.parse import urlsplit
 
 import requests
 
+from bench.jobs import _session
 from worker.cpu import burn
 
 if TYPE_CHECKING:
@@ -61,16 +63,10 @@ def tutorial_processes(urls: list[str]) -> None:
 
 # --- bare pools --------------------------------------------------------------------------------
 
-_local = threading.local()
-
 
 def session_get(url: str) -> bytes:
     """GET with this thread's own keep-alive `requests` Session: what a bare thread pool does."""
-    session = getattr(_local, "session", None)
-    if session is None:
-        session = _local.session = requests.Session()
-        session.trust_env = False
-    return session.get(url, timeout=(3, 10)).content
+    return _session().get(url, timeout=(3, 10)).content
 
 
 def pool_threads(urls: list[str], concurrency: int) -> None:
@@ -79,16 +75,18 @@ def pool_threads(urls: list[str], concurrency: int) -> None:
         list(pool.map(session_get, urls))
 
 
-def aiohttp_gather(urls: list[str], concurrency: int) -> None:
-    """One event loop, at most `concurrency` requests in flight."""
+def aiohttp_gather(urls: list[str], concurrency: int, gated: bool = False) -> None:
+    """One event loop, at most `concurrency` requests in flight (the connector's limit; `gated`:
+    a semaphore's too)."""
     import aiohttp
 
     async def main() -> None:
+        gate = asyncio.Semaphore(concurrency) if gated else contextlib.nullcontext()
         connector = aiohttp.TCPConnector(limit=concurrency)
         async with aiohttp.ClientSession(connector=connector) as session:
 
             async def one(url: str) -> None:
-                async with session.get(url) as response:
+                async with gate, session.get(url) as response:
                     await response.read()
 
             await asyncio.gather(*(one(url) for url in urls))

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import math
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 CHROMIUM = "/usr/bin/chromium"
@@ -52,39 +53,12 @@ class PageLoad:
 
 
 class RunPageBrowser:
-    """One Chromium for the scenario; each `load` is a new browser context (empty cache, no
-    cookies), so every load fetches the page, its scripts and its data afresh."""
+    """One Chromium for the scenario (`run_page_browser`); each `load` is a new browser context
+    (empty cache, no cookies), so every load fetches the page, its scripts and its data afresh."""
 
-    def __init__(self, executable: str = CHROMIUM) -> None:
-        if not Path(executable).exists() and not shutil.which("chromium"):
-            raise RuntimeError(f"{executable} is missing: apt-get install chromium")
-        self.executable = executable
-        self._playwright: Any = None
-        self._browser: Any = None
-
-    def __enter__(self) -> RunPageBrowser:
-        from playwright.sync_api import sync_playwright
-
-        self._playwright = sync_playwright().start()
-        self._browser = self._playwright.chromium.launch(
-            executable_path=self.executable, args=CHROMIUM_ARGS
-        )
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        if self._browser is not None:
-            self._browser.close()
-        if self._playwright is not None:
-            self._playwright.stop()
-
-    @property
-    def version(self) -> str:
-        return str(self._browser.version)
+    def __init__(self, browser: Any) -> None:
+        self._browser = browser
+        self.version = str(browser.version)
 
     def load(self, url: str) -> PageLoad:
         context = self._browser.new_context()
@@ -110,6 +84,21 @@ class RunPageBrowser:
             )
         finally:
             context.close()
+
+
+@contextmanager
+def run_page_browser(executable: str = CHROMIUM) -> Iterator[RunPageBrowser]:
+    """Debian's Chromium under Playwright, closed when the block ends."""
+    if not Path(executable).exists() and not shutil.which("chromium"):
+        raise RuntimeError(f"{executable} is missing: apt-get install chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            yield RunPageBrowser(browser)
+        finally:
+            browser.close()
 
 
 def _ms(value: float | None) -> float:

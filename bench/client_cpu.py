@@ -16,7 +16,6 @@ origin's CPU is not the client's and is not counted.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import statistics
@@ -28,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bench.baselines import session_get
+from bench.baselines import aiohttp_gather, session_get
 from bench.measure import Ctx, urls
 from bench.model import Outcome, fmt, ratio
 
@@ -74,7 +73,8 @@ def client_cpu(ctx: Ctx) -> Outcome:
         out.new(label, baseline=base is None, ref=_label(base) if base else None)
     ctx.workers(0)
     loads: list[float] = []
-    paired: dict[str, list[float]] = {name: [] for name, *_, base in ARMS if base}
+    bases = {name: base for name, *_, base in ARMS if base}
+    paired: dict[str, list[float]] = {name: [] for name in bases}
     arms = {
         name: _Arm(ctx, name, strategy, concurrency, batch, warm_batch, rounds)
         for name, _, strategy, concurrency, _ in ARMS
@@ -87,17 +87,15 @@ def client_cpu(ctx: Ctx) -> Outcome:
                 sample = arms[name].measure(number)
                 cpu[name] = sample["cpu_us"]
                 out.get(label).add(**sample)
-            for name in paired:
-                base = next(b for arm, *_, b in ARMS if arm == name and b is not None)
+            for name, base in bases.items():
                 paired[name].append(cpu[name] / cpu[base])
     finally:
         for arm in arms.values():
             arm.close()
     for arm in arms.values():
         arm.check_runs_done()
-    for name, label, _, _, base in ARMS:
-        if base is None:
-            continue
+    for name, base in bases.items():
+        label = _label(name)
         # The verdict is the median of the ratios measured side by side in each round, not the
         # ratio of each arm's median, which can set a fast second of one arm against a slow one
         # of the other.
@@ -255,24 +253,6 @@ def bare_requests(urls_: list[str], concurrency: int) -> None:
     list(_pool.map(session_get, urls_))
 
 
-def bare_aiohttp(urls_: list[str], concurrency: int) -> None:
-    """One ClientSession per batch (as fanout opens one per job), `concurrency` in flight."""
-    import aiohttp
-
-    async def main() -> None:
-        gate = asyncio.Semaphore(concurrency)
-        connector = aiohttp.TCPConnector(limit=concurrency)
-        async with aiohttp.ClientSession(connector=connector) as session:
-
-            async def one(url: str) -> None:
-                async with gate, session.get(url) as response:
-                    await response.read()
-
-            await asyncio.gather(*(one(url) for url in urls_))
-
-    asyncio.run(main())
-
-
 def fanout_job(urls_: list[str], run_id: str, strategy: str, concurrency: int) -> None:
     """What a worker runs for a one-part run: `worker.jobs.run_tasks`, recorder and all."""
     from contract.plan import RunTasks
@@ -295,10 +275,13 @@ def main(argv: list[str]) -> None:
         def run(batch: list[str], n: int) -> None:
             fanout_job(batch, runs[n], strategy, concurrency)
     else:
-        bare = bare_aiohttp if arm == "aiohttp" else bare_requests
 
         def run(batch: list[str], n: int) -> None:
-            bare(batch, concurrency)
+            # aiohttp: one ClientSession per batch (as fanout opens one per job)
+            if arm == "aiohttp":
+                aiohttp_gather(batch, concurrency, gated=True)
+            else:
+                bare_requests(batch, concurrency)
 
     for line in sys.stdin:
         if line.strip() == "warm":

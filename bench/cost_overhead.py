@@ -5,8 +5,8 @@ swings fall on both alike.
 
     python -m bench.cost_overhead [jobs per block] [blocks]
 
-It starts a private redis-server and origin on free ports, and prints the median per-job CPU
-time of the process and wall time, on and off.
+It starts a private stack (`bench.stack`: redis-server and origin on free ports), and prints
+the median per-job CPU time of the process and wall time, on and off.
 """
 
 from __future__ import annotations
@@ -21,24 +21,15 @@ from pathlib import Path
 
 
 def main(per_block: int = 200, blocks: int = 10) -> str:
-    from fanout import children, redis_server
+    from bench.stack import Stack
 
-    log_dir = Path(tempfile.mkdtemp(prefix="fanout-cost-overhead-"))
-    redis_port, origin_port = children.free_port(), children.free_port()
-    redis_url = f"redis://127.0.0.1:{redis_port}/0"
-    redis_service = redis_server.start_redis(redis_url, log_dir / "redis", log_dir / "redis.log")
-    origin = children.start_origin(origin_port, log_dir / "origin.log", dict(os.environ))
-    port = origin.url.rsplit(":", 1)[1]
-    os.environ.update(
-        REDIS_URL=redis_url,
-        ORIGIN_URL=origin.url,
-        FANOUT_ALLOW_HOSTS=f"127.0.0.1:{port}",
-    )
+    stack = Stack(Path(tempfile.mkdtemp(prefix="fanout-cost-overhead-")))
+    stack.start()
+    os.environ.update(stack.env)
     try:
-        return _measure(origin.url, per_block, blocks)
+        return _measure(stack.origin_url, per_block, blocks)
     finally:
-        origin.stop()
-        redis_service.stop()
+        stack.stop()
 
 
 def _measure(origin_url: str, per_block: int, blocks: int) -> str:

@@ -9,17 +9,25 @@ import os
 import psutil
 
 
-def busy_s() -> tuple[float, float]:
-    """(CPU seconds the whole machine was busy, CPU seconds of the bench's own processes)."""
-    times = psutil.cpu_times()
-    busy = sum(times) - times.idle - getattr(times, "iowait", 0.0)
-    own = sum(os.times()[:4])  # this process and its reaped children (baselines, bursts)
-    # recursive: gunicorn's workers and Chromium are grandchildren, alive until the end
-    for proc in psutil.Process().children(recursive=True):
+def tree_cpu_s(pids: list[int]) -> float:
+    """User + system seconds of these processes, their reaped children and their live ones."""
+    total = 0.0
+    for pid in pids:
         with contextlib.suppress(psutil.Error):
-            cpu = proc.cpu_times()
-            own += cpu.user + cpu.system + cpu.children_user + cpu.children_system
-    return busy, own
+            proc = psutil.Process(pid)
+            for each in [proc, *proc.children(recursive=True)]:
+                with contextlib.suppress(psutil.Error):
+                    t = each.cpu_times()
+                    total += t.user + t.system + t.children_user + t.children_system
+    return total
+
+
+def busy_s() -> tuple[float, float]:
+    """(CPU seconds the whole machine was busy, CPU seconds of the bench's own processes: this
+    one, its reaped children (baselines, bursts) and its live descendants (gunicorn's workers
+    and Chromium are grandchildren, alive until the end))."""
+    times = psutil.cpu_times()
+    return sum(times) - times.idle - times.iowait, tree_cpu_s([os.getpid()])
 
 
 def others_cores(before: tuple[float, float], after: tuple[float, float], seconds: float) -> float:

@@ -3,27 +3,26 @@
 from __future__ import annotations
 
 import time
-from typing import cast
 
 import psutil
 from rq.job import Job
 
 from bench.baselines import enqueue_bare, run_bare
-from bench.measure import Ctx, fanout_run, urls
+from bench.measure import (
+    MB,
+    Ctx,
+    fanout_run,
+    newest_run_id,
+    urls,
+    used_memory,
+    wait_rq_jobs_expired,
+)
 from bench.model import Outcome, fmt
-from bench.stack import Stack
-from contract import jobs, keys
 from fanout.children import wait_until
-
-MB = 1024 * 1024
 
 
 def _rss_mb(pid: int) -> float:
     return psutil.Process(pid).memory_info().rss / MB
-
-
-def _used_memory(stack: Stack) -> int:
-    return int(stack.client.info("memory")["used_memory"])
 
 
 def footprint(ctx: Ctx) -> Outcome:
@@ -58,23 +57,23 @@ def footprint(ctx: Ctx) -> Outcome:
             ctx.workers(1, kind, cls)
             time.sleep(1)
             rows[key].add(value=_rss_mb(stack.worker_pids()[0]))
-        before = _used_memory(stack)
+        before = used_memory(stack)
         fanout_run(ctx, urls(origin, n, 0, 64), "asyncio", 200)
-        _wait_for_rq_jobs_to_expire(stack)
-        rows["async"].add(value=(_used_memory(stack) - before) / n)
+        wait_rq_jobs_expired(stack, newest_run_id(stack))
+        rows["async"].add(value=(used_memory(stack) - before) / n)
         fanout_run(ctx, urls(origin, 200, 50), "threads", 32)
         time.sleep(2)
         rows["used"].add(value=_rss_mb(stack.worker_pids()[0]))
         ctx.workers(2)
-        before = _used_memory(stack)
+        before = used_memory(stack)
         fanout_run(ctx, urls(origin, n, 0, 64), "queue", 1)
-        _wait_for_rq_jobs_to_expire(stack)
-        rows["queue"].add(value=(_used_memory(stack) - before) / n)
+        wait_rq_jobs_expired(stack, newest_run_id(stack))
+        rows["queue"].add(value=(used_memory(stack) - before) / n)
         ctx.workers(2, "bare")
-        before = _used_memory(stack)
+        before = used_memory(stack)
         run_bare(stack, "bench.jobs.fetch", [(u,) for u in urls(origin, n, 0, 64)])
-        rows["bare_job"].add(value=(_used_memory(stack) - before) / n)
-        before = _used_memory(stack)
+        rows["bare_job"].add(value=(used_memory(stack) - before) / n)
+        before = used_memory(stack)
         args = [(u,) for u in urls(origin, n, 0, 64)]
         job_keys = [Job.key_for(i) for i in enqueue_bare(stack, "bench.jobs.fetch", args, 0)[1]]
 
@@ -83,7 +82,7 @@ def footprint(ctx: Ctx) -> Outcome:
 
         wait_until(expired, 300, "result_ttl=0 jobs")
         time.sleep(0.3)
-        rows["bare_job0"].add(value=(_used_memory(stack) - before) / n)
+        rows["bare_job0"].add(value=(used_memory(stack) - before) / n)
         web = stack.web_proc()
         if web is not None:
             for _ in range(5):
@@ -110,20 +109,6 @@ def footprint(ctx: Ctx) -> Outcome:
     if stack.web_proc() is None:
         out.notes.append(f"web app not measured: {stack.web_error}")
     return out
-
-
-def _wait_for_rq_jobs_to_expire(stack: Stack) -> None:
-    """What stays of the latest run: RQ keeps its finished jobs for RESULT_TTL_S only."""
-    newest = cast("list[bytes]", stack.client.zrevrange(keys.runs_index_key(), 0, 0))
-    run_id = newest[0].decode()
-    pattern = f"{keys.RQ_PREFIX}*{keys.job_id_prefix(run_id)}*"  # job, results, executions
-    time.sleep(jobs.RESULT_TTL_S)
-    wait_until(
-        lambda: next(stack.client.scan_iter(match=pattern, count=1000), None) is None,
-        60,
-        "the run's finished RQ jobs to expire",
-    )
-    time.sleep(0.3)
 
 
 def _get(base_url: str, path: str) -> None:

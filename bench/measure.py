@@ -6,18 +6,20 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from bench.stack import Stack, WorkerSet
-from contract import jobs
+from contract import jobs, keys
 from contract.records import RunSpec
 from contract.states import Strategy, Workload
+from fanout.children import wait_until
 from producer.connection import fanout_queue
 from producer.submit import submit_run
 from producer.wait import wait_for_run
 
 #: Pause between repetitions, so one run's stragglers (recorder threads, horses) are gone.
 SETTLE_S = 0.3
+MB = 1024 * 1024
 
 
 @dataclass
@@ -167,6 +169,29 @@ def burst(
         "cmds_per_job": calls / count,
         "evalsha_per_job": evalsha / count,
     }
+
+
+def used_memory(stack: Stack) -> int:
+    return int(stack.client.info("memory")["used_memory"])
+
+
+def newest_run_id(stack: Stack) -> str:
+    newest = cast("list[bytes]", stack.client.zrevrange(keys.runs_index_key(), 0, 0))
+    return newest[0].decode()
+
+
+def wait_rq_jobs_expired(stack: Stack, run_id: str) -> None:
+    """What stays of a run: RQ keeps its finished jobs (their results and executions too) for
+    `jobs.RESULT_TTL_S` only; fanout's own records stay."""
+    pattern = f"{keys.RQ_PREFIX}*{keys.job_id_prefix(run_id)}*"
+    time.sleep(jobs.RESULT_TTL_S)
+    wait_until(
+        lambda: next(stack.client.scan_iter(match=pattern, count=10_000), None) is None,
+        120,
+        "the run's finished RQ jobs to expire",
+        poll_s=0.2,
+    )
+    time.sleep(SETTLE_S)
 
 
 def enqueue_fanout_noops(stack: Stack, count: int) -> None:

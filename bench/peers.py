@@ -25,7 +25,6 @@ import importlib.metadata
 import importlib.util
 import os
 import statistics
-import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -33,16 +32,15 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-import psutil
 import redis as redis_lib
 
 from bench import peer_body
+from bench.cpuload import tree_cpu_s
 from bench.measure import SETTLE_S, Ctx, ideal_s, urls
 from bench.model import Outcome, fmt
 from contract.records import RunSpec
 from contract.states import Strategy, Workload
-from fanout.children import Child, free_port, start
-from fanout.redis_server import start_redis
+from fanout.children import Child
 
 RABBIT_URL = "amqp://guest:guest@127.0.0.1:5672//"
 COLUMNS = [
@@ -151,19 +149,6 @@ def rabbit_answers() -> str:
     return ""
 
 
-def tree_cpu_s(pids: list[int]) -> float:
-    """User + system seconds of these processes, their reaped children and their live ones."""
-    total = 0.0
-    for pid in pids:
-        with contextlib.suppress(psutil.Error):
-            proc = psutil.Process(pid)
-            for each in [proc, *proc.children(recursive=True)]:
-                with contextlib.suppress(psutil.Error):
-                    t = each.cpu_times()
-                    total += t.user + t.system + t.children_user + t.children_system
-    return total
-
-
 def command_total(client: redis_lib.Redis) -> int:
     stats = client.info("commandstats")
     return sum(int(v["calls"]) for k, v in stats.items() if k != "cmdstat_info")
@@ -202,8 +187,8 @@ class Peer:
         }
 
     def spawn(self, ctx: Ctx, name: str, args: list[str], **extra: str) -> None:
-        log = ctx.stack.work_dir / f"peer-{self.name}-{name}-{len(self.workers)}.log"
-        self.workers.append(start(name, [sys.executable, *args], log, env=self.env(ctx, **extra)))
+        log_name = f"peer-{self.name}-{name}"
+        self.workers.append(ctx.stack.python(log_name, *args, env=self.env(ctx, **extra)))
 
     def start_workers(self, ctx: Ctx, shape: Shape) -> None:
         self.stop_workers()
@@ -334,14 +319,6 @@ def make_peers(ctx: Ctx, notes: list[str]) -> tuple[list[Peer], list[Child]]:
     """The peers that are installed, each with a private redis-server (returned to stop)."""
     peers: list[Peer] = []
     servers: list[Child] = []
-
-    def private_redis(name: str) -> str:
-        url = f"redis://127.0.0.1:{free_port()}/0"
-        log = ctx.stack.work_dir / f"peer-redis-{name}.log"
-        data = ctx.stack.work_dir / f"peer-redis-{name}"
-        servers.append(start_redis(url, data, log, "--appendonly", "no"))
-        return url
-
     wanted = [
         ("celery-redis", "Celery {version} (redis broker)", "celery"),
         ("celery-amqp", "Celery {version} (RabbitMQ broker)", "celery"),
@@ -362,7 +339,8 @@ def make_peers(ctx: Ctx, notes: list[str]) -> tuple[list[Peer], list[Child]]:
                 continue
         version = importlib.metadata.version(module)
         peer = Peer(name, label.format(version=version), module)
-        peer.redis_url = private_redis(name)
+        servers.append(ctx.stack.private_redis(f"peer-redis-{name}"))
+        peer.redis_url = servers[-1].url
         peer.broker_url = RABBIT_URL if name == "celery-amqp" else peer.redis_url
         peer.redis = redis_lib.Redis.from_url(peer.redis_url)
         peers.append(peer)

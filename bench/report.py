@@ -8,6 +8,8 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from bench.model import Outcome, Series, fmt, ratio
 
 HOW_TO_READ = """\
@@ -33,20 +35,11 @@ def _pkg(name: str) -> str:
 
 
 def machine_facts(redis_version: str) -> list[tuple[str, str]]:
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:
-        usable = os.cpu_count() or 0
-    import psutil
-
+    cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
+    model = next(
+        (line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), ""
+    )
+    usable = len(os.sched_getaffinity(0))
     memory_gib = psutil.virtual_memory().total / 1024**3
     return [
         ("cores", f"{os.cpu_count()} ({usable} usable by this process) {model}".strip()),

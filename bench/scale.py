@@ -17,13 +17,11 @@ import statistics
 import time
 from dataclasses import dataclass, field
 
-from rq.job import Job
-
-from bench.browser import PageLoad, RunPageBrowser
+from bench.browser import PageLoad, RunPageBrowser, run_page_browser
 from bench.cpuload import busy_s, others_cores
-from bench.measure import Ctx, submit_only, urls
+from bench.measure import MB, Ctx, submit_only, urls, used_memory, wait_rq_jobs_expired
 from bench.model import Outcome, Series, fmt, ratio
-from bench.webload import WebRssPeak, session, timed_get
+from bench.webload import session, timed_get, web_rss_peak
 from contract import jobs, keys
 from contract.plan import hybrid_chunk_size
 from contract.records import RunSpec
@@ -39,7 +37,6 @@ WORKERS = 4
 CONCURRENCY = 8
 #: The run list's page (`/api/runs?limit=50`).
 LISTED_RUNS = 50
-MB = 1024 * 1024
 #: Runs whose tasks/s is measured, per size: a 1,000-task run lasts about a second and a half,
 #: so one of them is noise (0.88x and 1.38x of the 100,000 rate in two runs of this scenario).
 #: The median of these is the size's rate; the first is the one every other row measures.
@@ -100,27 +97,10 @@ class SizeRun:
     rates: list[float] = field(default_factory=list)
 
 
-def _used_memory(ctx: Ctx) -> int:
-    return int(ctx.stack.client.info("memory")["used_memory"])
-
-
 def _run_keys_bytes(ctx: Ctx, run_id: str) -> int:
     """MEMORY USAGE of every key of the run, SAMPLES 0: every element counted, not estimated."""
     client = ctx.stack.client
     return sum(int(client.memory_usage(key, samples=0) or 0) for key in keys.run_keys(run_id))
-
-
-def _wait_rq_jobs_expired(ctx: Ctx, run_id: str) -> None:
-    """RQ keeps a finished job for `jobs.RESULT_TTL_S`; fanout's own records stay."""
-    client, pattern = ctx.stack.client, Job.key_for(f"{keys.job_id_prefix(run_id)}*")
-    time.sleep(jobs.RESULT_TTL_S)
-    wait_until(
-        lambda: next(client.scan_iter(match=pattern, count=10_000), None) is None,
-        120,
-        "the run's finished RQ jobs to expire",
-        poll_s=0.2,
-    )
-    time.sleep(0.3)
 
 
 def _fill_run_list(ctx: Ctx, sizes: int) -> int:
@@ -184,21 +164,21 @@ def _run(ctx: Ctx, web_url: str, size: SizeRun) -> None:
     """Submit, wait, and measure the run, its Redis bytes and its first reads."""
     stack, count, sample, client = ctx.stack, size.count, size.sample, session()
     sample["load1"] = os.getloadavg()[0]
-    before, origin_before = _used_memory(ctx), stack.origin_cpu_s()
+    before, origin_before = used_memory(stack), stack.origin_cpu_s()
     started, cpu_before = time.perf_counter(), busy_s()
     run_id, sample["submit_s"] = _submit(ctx, web_url, count)
     size.run_id = run_id
     size.rates.append(_rate(ctx, web_url, run_id, count))
     sample["others"] = others_cores(cpu_before, busy_s(), time.perf_counter() - started)
-    sample["redis_done_b"] = (_used_memory(ctx) - before) / count
+    sample["redis_done_b"] = (used_memory(stack) - before) / count
     run = client.get(f"{web_url}/api/runs/{run_id}?tasks=false", timeout=300).json()
     sample["wall_s"] = run["summary"]["wall_s"]
     sample["tput"] = statistics.median(size.rates)
     run_s = run["finished_at"] - run["submitted_at"]
     sample["origin_cpu"] = (stack.origin_cpu_s() - origin_before) / run_s
     sample["redis_keys_b"] = _run_keys_bytes(ctx, run_id) / count
-    _wait_rq_jobs_expired(ctx, run_id)
-    sample["redis_kept_b"] = (_used_memory(ctx) - before) / count
+    wait_rq_jobs_expired(stack, run_id)
+    sample["redis_kept_b"] = (used_memory(stack) - before) / count
     sample["first_timeline_ms"] = timed_get(client, f"{web_url}/api/runs/{run_id}/timeline")
     path = READS[1][2].format(id=run_id)
     sample["first_table_ms"] = timed_get(client, web_url + path)
@@ -251,11 +231,11 @@ def scale(ctx: Ctx) -> Outcome:
         _rate_runs(ctx, web_url, size)
     filled = _fill_run_list(ctx, len(sizes))
     for size in runs:
-        with WebRssPeak(web.pid) as rss:
+        with web_rss_peak(web.pid) as rss:
             _run(ctx, web_url, size)
         size.sample["web_rss_mb"] = rss.worker_bytes / MB
     load_before = os.getloadavg()[0]
-    with WebRssPeak(web.pid) as rss, RunPageBrowser() as browser:
+    with web_rss_peak(web.pid) as rss, run_page_browser() as browser:
         _reads(ctx, web_url, runs)
         _page_loads(ctx, web_url, runs, browser)
         chromium = browser.version

@@ -192,27 +192,31 @@ def cpu_sweep(ctx: Ctx) -> Outcome:
     return out
 
 
+def _chunks(batch: list[str], c: int, workers: int) -> list[list[str]]:
+    """The URLs of each job fanout's hybrid strategy cuts the batch into on `workers`."""
+    spec = RunSpec(tuple(batch), Strategy.HYBRID, c)
+    return [[url for _, url in part] for part in partition(spec, hybrid_chunk_size(spec, workers))]
+
+
 def hybrid_scaling(ctx: Ctx) -> Outcome:
     out = Outcome("hybrid-scaling", "hybrid (chunks on a pool of threads) at W workers", FETCH)
     n, delay_ms, c = ctx.size(2000, 128), ctx.size(100, 50), ctx.size(16, 4)
     d, batch = delay_ms / 1000, urls(ctx.stack.origin_url, n, delay_ms)
     bare_w = ctx.size(4, 2)
     for w in (2,) if ctx.quick else (1, 2, 4, 8):
-        chunk = hybrid_chunk_size(RunSpec(tuple(batch), Strategy.HYBRID, c), w)
+        chunks = _chunks(batch, c, w)
         ref = None
         if w == bare_w:
             ref = f"bare RQ chunks W={w} x {c}"
             out.new(ref, baseline=True, chart="bare RQ hybrid", workers=w)
         fan = out.new(f"fanout hybrid W={w} x {c}", ref=ref, chart="fanout hybrid", workers=w)
-        out.notes.append(f"W={w}: {chunk} URLs per chunk ({-(-n // chunk)} jobs).")
+        out.notes.append(f"W={w}: {len(chunks[0])} URLs per chunk ({len(chunks)} jobs).")
         ctx.workers(w)
         for _ in range(ctx.reps):
             fan.add(**fanout_run(ctx, batch, "hybrid", c, delay_s=d, slots=min(n, w * c)))
         if ref is None:
             continue
         ctx.workers(w, "bare")
-        spec = RunSpec(tuple(batch), Strategy.HYBRID, c)
-        chunks = [[url for _, url in part] for part in partition(spec, chunk)]
         for _ in range(ctx.reps):
             sample = bare(ctx, "bench.jobs.fetch_chunk", [(ch, c) for ch in chunks], n, d, w * c)
             out.get(ref).add(**sample)
@@ -227,8 +231,7 @@ def hybrid_scaling(ctx: Ctx) -> Outcome:
 def _note_chunk_bound(out: Outcome, batch: list[str], c: int, w: int, d: float) -> None:
     """A chunk is a job: its waves run on one worker, so the busiest worker holds at least
     ceil(all waves / w) of them, and never less than one whole chunk."""
-    spec = RunSpec(tuple(batch), Strategy.HYBRID, c)
-    parts = partition(spec, hybrid_chunk_size(spec, w))
+    parts = _chunks(batch, c, w)
     waves = [-(-len(part) // c) for part in parts]
     bound_s = max(max(waves), -(-sum(waves) // w)) * d
     cap = ideal_s(len(batch), d, w * c) / bound_s
@@ -291,9 +294,8 @@ def tiny_tasks(ctx: Ctx) -> Outcome:
     n, nq, c = ctx.size(2000, 400), ctx.size(500, 100), 8
     origin = ctx.stack.origin_url
     batch, qbatch = urls(origin, n, 0, 64), urls(origin, nq, 0, 64)
-    chunk = hybrid_chunk_size(RunSpec(tuple(batch), Strategy.HYBRID, c), 2)
-    spec = RunSpec(tuple(batch), Strategy.HYBRID, c)
-    chunks = [[url for _, url in part] for part in partition(spec, chunk)]
+    chunks = _chunks(batch, c, 2)
+    chunk = len(chunks[0])
     out.notes.append(
         f"64-byte bodies. hybrid: {n} URLs, {c} threads, {chunk} URLs per chunk; "
         f"queue: {nq} URLs; asyncio: {n} URLs, C=64 on one worker."
@@ -344,19 +346,18 @@ def cpu(ctx: Ctx) -> Outcome:
         ("processes", 2, "cpu_processes", {"concurrency": 2}),
         ("queue", 1, None, {}),
     ]
-    for strategy, c, name, _ in plan:
-        base = f"bare {name.replace('cpu_', '')} C={c}" if name else None
-        if base:
-            out.new(base, baseline=True)
-        out.new(f"fanout {strategy}" + (f" C={c}" if strategy != "queue" else " W=2"), ref=base)
+    labels = [f"fanout {s}" + (f" C={c}" if s != "queue" else " W=2") for s, c, _, _ in plan]
+    for (strategy, c, name, _), label in zip(plan, labels, strict=True):
+        if name:
+            out.new(f"bare {strategy} C={c}", baseline=True)
+        out.new(label, ref=f"bare {strategy} C={c}" if name else None)
     ctx.workers(2)
     for _ in range(ctx.reps):
-        for strategy, c, name, kwargs in plan:
-            label = f"fanout {strategy}" + (f" C={c}" if strategy != "queue" else " W=2")
+        for (strategy, c, name, kwargs), label in zip(plan, labels, strict=True):
             out.get(label).add(**fanout_run(ctx, batch, strategy, c, workload="cpu"))
             if name:
                 timed = direct(ctx, name, batch, rounds=rounds, **kwargs)
-                out.get(f"bare {name.replace('cpu_', '')} C={c}").add(wall_s=timed["wall_s"])
+                out.get(f"bare {strategy} C={c}").add(wall_s=timed["wall_s"])
     for series in out.series:
         seq = out.get("bare sequential C=1" if series.baseline else "fanout sequential C=1")
         for sample in series.samples:

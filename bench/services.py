@@ -6,7 +6,8 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, cast
+from functools import partial
+from typing import TYPE_CHECKING
 
 from bench.baselines import bare_queue, enqueue_bare
 from bench.measure import (
@@ -14,10 +15,13 @@ from bench.measure import (
     burst,
     enqueue_fanout_noops,
     fanout_run,
+    newest_run_id,
     submit_only,
     urls,
 )
-from bench.model import Outcome, fmt, ratio
+from bench.model import Outcome, Series, fmt, ratio
+from bench.webload import session as web_session
+from bench.webload import timed_get
 from contract import keys
 from fanout.children import wait_until
 from producer.connection import fanout_queue
@@ -25,8 +29,6 @@ from producer.reader import load_run
 from producer.wait import wait_for_run
 
 if TYPE_CHECKING:
-    import requests
-
     from bench.stack import Stack
 
 
@@ -55,43 +57,21 @@ def queue_overhead(ctx: Ctx) -> Outcome:
     )
     for cls, count in counts.items():
         tiny = urls(stack.origin_url, count, 0, 64)
-        plan = [
-            (
-                f"bare RQ noop ({cls})",
-                None,
-                "bare",
-                lambda n=count: enqueue_bare(stack, "bench.jobs.noop", [()] * n),
-            ),
-            (
-                f"fanout noop ({cls})",
-                f"bare RQ noop ({cls})",
-                "fanout",
-                lambda n=count: enqueue_fanout_noops(stack, n),
-            ),
-            (
-                f"bare RQ fetch /delay/0 ({cls})",
-                None,
-                "bare",
-                lambda u=tiny: enqueue_bare(stack, "bench.jobs.fetch", [(x,) for x in u]),
-            ),
-            (
-                f"fanout run_tasks 1 URL /delay/0 ({cls})",
-                f"bare RQ fetch /delay/0 ({cls})",
-                "fanout",
-                lambda u=tiny: submit_only(stack, u, "queue"),
-            ),
+        noops, fetches = [()] * count, [(url,) for url in tiny]
+        bare_noop, bare_fetch = f"bare RQ noop ({cls})", f"bare RQ fetch /delay/0 ({cls})"
+        fan_noop, fan_fetch = f"fanout noop ({cls})", f"fanout run_tasks 1 URL /delay/0 ({cls})"
+        plan: list[tuple[str, str | None, str, Callable[[], object]]] = [
+            (bare_noop, None, "bare", partial(enqueue_bare, stack, "bench.jobs.noop", noops)),
+            (fan_noop, bare_noop, "fanout", partial(enqueue_fanout_noops, stack, count)),
+            (bare_fetch, None, "bare", partial(enqueue_bare, stack, "bench.jobs.fetch", fetches)),
+            (fan_fetch, bare_fetch, "fanout", partial(submit_only, stack, tiny, "queue")),
         ]
         for label, ref, _, _ in plan:
             out.new(label, baseline=ref is None, ref=ref)
         for _ in range(ctx.reps):
             for label, _, kind, enqueue in plan:
                 out.get(label).add(**burst(ctx, kind, cls, count, enqueue))
-        pairs = [
-            (f"fanout noop ({cls})", f"bare RQ noop ({cls})"),
-            (f"fanout run_tasks 1 URL /delay/0 ({cls})", f"bare RQ noop ({cls})"),
-            (f"fanout run_tasks 1 URL /delay/0 ({cls})", f"bare RQ fetch /delay/0 ({cls})"),
-        ]
-        for label, ref in pairs:
+        for label, ref in ((fan_noop, bare_noop), (fan_fetch, bare_noop), (fan_fetch, bare_fetch)):
             bare = out.get(ref).median("per_job_ms")
             value = ratio(out.get(label).median("per_job_ms"), bare)
             out.check(
@@ -111,6 +91,17 @@ def _first_start_latency(stack: Stack, submit: Callable[[], str]) -> tuple[float
     record = wait_for_run(stack.client, run_id, timeout_s=60, poll_s=0.01)
     first = min(task["started_at"] for task in record["tasks"])
     return (called - before) * 1000, (first - before) * 1000
+
+
+def _latencies(stack: Stack, submit: Callable[[], str], samples: int) -> dict[str, float]:
+    """The median and p95 of `samples` runs' submit -> first task started, and the median call."""
+    runs = [_first_start_latency(stack, submit) for _ in range(samples)]
+    lat = [r[1] for r in runs]
+    return {
+        "median_ms": statistics.median(lat),
+        "p95_ms": _p95(lat),
+        "call_ms": statistics.median(r[0] for r in runs),
+    }
 
 
 def _bare_latency(stack: Stack) -> float:
@@ -146,26 +137,9 @@ def submission(ctx: Ctx) -> Outcome:
         out.notes.append(f"web app not measured: {stack.web_error}")
     for _ in range(ctx.reps):
         ctx.workers(2)
-        runs = [
-            _first_start_latency(stack, lambda: submit_only(stack, url, "threads", 1))
-            for _ in range(samples)
-        ]
-        lat = [r[1] for r in runs]
-        fan.add(
-            median_ms=statistics.median(lat),
-            p95_ms=_p95(lat),
-            call_ms=statistics.median(r[0] for r in runs),
-        )
+        fan.add(**_latencies(stack, lambda: submit_only(stack, url, "threads", 1), samples))
         if web and web_url:
-            runs = [
-                _first_start_latency(stack, lambda: _post_run(web_url, url)) for _ in range(samples)
-            ]
-            lat = [r[1] for r in runs]
-            web.add(
-                median_ms=statistics.median(lat),
-                p95_ms=_p95(lat),
-                call_ms=statistics.median(r[0] for r in runs),
-            )
+            web.add(**_latencies(stack, lambda: _post_run(web_url, url), samples))
         ctx.workers(2, "bare")
         lat = [_bare_latency(stack) for _ in range(samples)]
         base.add(median_ms=statistics.median(lat), p95_ms=_p95(lat))
@@ -212,25 +186,22 @@ def reading(ctx: Ctx) -> Outcome:
     web = out.new(label, ref=base.label) if web_url else None
     ctx.workers(1)
     fanout_run(ctx, urls(stack.origin_url, n, 0, 64), "asyncio", 200)
-    newest = cast("list[bytes]", stack.client.zrevrange(keys.runs_index_key(), 0, 0))
-    run_id = newest[0].decode()
+    run_id = newest_run_id(stack)
     out.notes.append(
         f"{n} tasks, {calls} reads per repetition. GET: one keep-alive HTTP client, the whole "
         "body read, not parsed (as the baseline); the web app under gunicorn, 1 process x 4 "
         "threads, whose cache keeps the finished run after its first read."
     )
-    plan = [
+    plan: list[tuple[Series, Callable[[], object]]] = [
         (base, lambda: _raw_read(stack, run_id)),
         (direct, lambda: load_run(stack.client, run_id)),
     ]
     if web and web_url:
-        import requests
-
-        session = requests.Session()
+        session = web_session()
         url = f"{web_url}/api/runs/{run_id}"
-        first_ms = _timed(lambda: _get(session, url))
+        first_ms = timed_get(session, url)
         out.notes.append(f"The first GET (a cache miss): {fmt(first_ms)} ms.")
-        plan.append((web, lambda: _get(session, url)))
+        plan.append((web, lambda: timed_get(session, url)))
     else:
         out.notes.append(f"web app not measured: {stack.web_error}")
     for _ in range(ctx.reps):
@@ -251,11 +222,6 @@ def _timed(call: Callable[[], object]) -> float:
     started = time.perf_counter()
     call()
     return (time.perf_counter() - started) * 1000
-
-
-def _get(session: requests.Session, url: str) -> None:
-    response = session.get(url, timeout=10)
-    response.raise_for_status()
 
 
 def _raw_read(stack: Stack, run_id: str) -> None:

@@ -61,17 +61,25 @@ class Stack:
         self._spawned += 1
         return self.work_dir / f"{self._spawned:03d}-{name}.log"
 
-    def python(self, name: str, *args: str) -> Child:
-        return start(name, [sys.executable, *args], self._log_path(name), env=self.env)
+    def python(self, name: str, *args: str, env: dict[str, str] | None = None) -> Child:
+        return start(name, [sys.executable, *args], self._log_path(name), env=env or self.env)
+
+    def private_redis(self, name: str) -> Child:
+        """A redis-server of its own on a free port, without persistence (disk writes would
+        show in the numbers)."""
+        url = f"redis://127.0.0.1:{free_port()}/0"
+        return start_redis(url, self.work_dir / name, self._log_path(name), "--appendonly", "no")
 
     # --- the stack --------------------------------------------------------------------------
 
     def start(self) -> None:
         self.work_dir.mkdir(parents=True, exist_ok=True)
-        redis_port, origin_port = free_port(), free_port()
+        redis = self.private_redis("redis")
+        self.procs.append(redis)
+        origin_port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
         env.update(
-            REDIS_URL=f"redis://127.0.0.1:{redis_port}/0",
+            REDIS_URL=redis.url,
             ORIGIN_URL=f"http://127.0.0.1:{origin_port}",
             ORIGIN_PORT=str(origin_port),
             FANOUT_ALLOW_HOSTS=f"127.0.0.1:{origin_port}",
@@ -82,10 +90,6 @@ class Stack:
         if self.cpu_rounds:
             env["FANOUT_CPU_ROUNDS"] = str(self.cpu_rounds)
         self.env = env
-        redis_log = self._log_path("redis")
-        no_disk = ("--appendonly", "no")  # persistence would show in the numbers
-        redis = start_redis(env["REDIS_URL"], self.work_dir / "redis", redis_log, *no_disk)
-        self.procs.append(redis)
         self.redis = connection.connect(env["REDIS_URL"])
         self.procs.append(start_origin(origin_port, self._log_path("origin"), env))
 

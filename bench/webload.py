@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import threading
 import time
-from types import TracebackType
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 
 import psutil
 import requests
@@ -26,38 +28,35 @@ def timed_get(client: requests.Session, url: str) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-class WebRssPeak:
+@dataclass
+class RssPeak:
     """The peak RSS (bytes) of the gunicorn master and of its worker processes (the largest
-    one's), sampled every `every_s` seconds while the block runs."""
+    one's)."""
 
-    def __init__(self, master_pid: int, every_s: float = 0.05) -> None:
-        self.master = psutil.Process(master_pid)
-        self.every_s = every_s
-        self.worker_bytes = 0
-        self.master_bytes = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, name="web-rss", daemon=True)
+    master_bytes: int = 0
+    worker_bytes: int = 0
 
-    def _sample(self) -> None:
+
+@contextmanager
+def web_rss_peak(master_pid: int, every_s: float = 0.05) -> Iterator[RssPeak]:
+    """The peaks, sampled every `every_s` seconds in a thread while the block runs."""
+    master, peak, stop = psutil.Process(master_pid), RssPeak(), threading.Event()
+
+    def sample() -> None:
         while True:
             try:
-                self.master_bytes = max(self.master_bytes, self.master.memory_info().rss)
-                for child in self.master.children():
-                    self.worker_bytes = max(self.worker_bytes, child.memory_info().rss)
+                peak.master_bytes = max(peak.master_bytes, master.memory_info().rss)
+                for child in master.children():
+                    peak.worker_bytes = max(peak.worker_bytes, child.memory_info().rss)
             except psutil.Error:
                 pass  # a worker exiting between the listing and the read
-            if self._stop.wait(self.every_s):
+            if stop.wait(every_s):
                 return
 
-    def __enter__(self) -> WebRssPeak:
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self._stop.set()
-        self._thread.join()
+    thread = threading.Thread(target=sample, name="web-rss", daemon=True)
+    thread.start()
+    try:
+        yield peak
+    finally:
+        stop.set()
+        thread.join()

@@ -97,12 +97,7 @@ class TaskRecord:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TaskRecord:
-        try:  # the fast path: a record this version wrote
-            return cls(**{**data, "state": TaskState(data["state"])})
-        except TypeError:  # fields from another version: keep the ones this one knows
-            values = {k: v for k, v in data.items() if k in _TASK_FIELDS}
-            values["state"] = TaskState(values["state"])
-            return cls(**values)
+        return cls(**{**data, "state": TaskState(data["state"])})
 
     @classmethod
     def from_json(cls, text: str | builtins.bytes) -> TaskRecord:

@@ -29,7 +29,7 @@ def store(pipe: Any, owner_id: str, urls: Sequence[str], ttl_s: int) -> None:
 
 def owner(run: Mapping[str, Any], run_id: str) -> str:
     """Whose list holds the run's URLs: its comparison's, or its own."""
-    return run.get("urls_owner") or run_id
+    return str(run["urls_owner"])
 
 
 def read(redis: Redis, owner_id: str, start: int = 0, stop: int | None = None) -> list[str]:

@@ -8,7 +8,7 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
@@ -202,41 +202,35 @@ def conductor() -> None:
 
 _Command = TypeVar("_Command", bound=Callable[..., Any])
 
+RUN_DEMO = "A batch on the local origin (40 x 250 ms; with --workload cpu, 40 x 0 ms)."
 
-def _batch_options(func: _Command) -> _Command:
+
+def _batch_options(
+    demo_help: str = RUN_DEMO, json_help: str = "Print the whole record as JSON."
+) -> Callable[[_Command], _Command]:
+    """The options every batch command takes: its URLs, concurrency, workload, output and wait."""
     options = [
         click.argument("urls", nargs=-1),
         click.option("--file", "url_file", type=click.File("r"), help="Read URLs, one per line."),
-        click.option(
-            "--demo",
-            is_flag=True,
-            help="A batch on the local origin (40 x 250 ms; with --workload cpu, 40 x 0 ms).",
-        ),
+        click.option("--demo", is_flag=True, help=demo_help),
         click.option("--concurrency", "-c", default="8", show_default=True),
         click.option(
             "--workload", type=click.Choice(WORKLOADS), default="fetch", show_default=True
         ),
-        click.option("--json", "as_json", is_flag=True, help="Print the whole record as JSON."),
+        click.option("--json", "as_json", is_flag=True, help=json_help),
         click.option("--timeout", type=float, default=3600, show_default=True, help="Seconds."),
     ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+
+    def decorate(func: _Command) -> _Command:
+        for option in reversed(options):
+            func = option(func)
+        return func
+
+    return decorate
 
 
-def _collect_urls(
-    urls: tuple[str, ...], url_file: TextIO | None, demo: bool, workload: str, settings: Settings
-) -> list[str]:
-    collected = list(urls)
-    if url_file is not None:
-        collected += parse_url_lines(url_file.read())
-    if demo and workload == Workload.CPU.value:
-        collected += cpu_batch(settings.origin_url)
-    elif demo:
-        collected += local_demo(settings.origin_url)
-    if not collected:
-        raise click.UsageError("give URLs as arguments, --file FILE, or --demo")
-    return collected
+def _demo_batch(origin_url: str, workload: str) -> Iterable[str]:
+    return (cpu_batch if workload == Workload.CPU.value else local_demo)(origin_url)
 
 
 def _usage_error(exc: InvalidInput) -> click.UsageError:
@@ -254,10 +248,18 @@ def _batch_spec(
     workload: str,
     strategy: str,
     settings: Settings,
+    demo_batch: Callable[[str, str], Iterable[str]] = _demo_batch,
 ) -> RunSpec:
     """The batch the options describe, checked as the API checks it (bad input exits 2)."""
+    collected = list(urls)
+    if url_file is not None:
+        collected += parse_url_lines(url_file.read())
+    if demo:
+        collected += demo_batch(settings.origin_url, workload)
+    if not collected:
+        raise click.UsageError("give URLs as arguments, --file FILE, or --demo")
     data = {
-        "urls": _collect_urls(urls, url_file, demo, workload, settings),
+        "urls": collected,
         "strategy": strategy,
         "concurrency": concurrency,
         "workload": workload,
@@ -313,23 +315,14 @@ def _interruptible(kind: str, batch_id: str, page: str) -> Iterator[None]:
 
 
 @main.command()
-@_batch_options
+@_batch_options()
 @click.option(
     "--strategy", "-s", type=click.Choice(STRATEGIES), default="threads", show_default=True
 )
-def run(
-    urls: tuple[str, ...],
-    url_file: TextIO | None,
-    demo: bool,
-    concurrency: str,
-    workload: str,
-    as_json: bool,
-    timeout: float,
-    strategy: str,
-) -> None:
+def run(as_json: bool, timeout: float, strategy: str, **batch: Any) -> None:
     """Submit one run and print each URL's outcome as it ends, then the summary."""
     settings = _settings()
-    spec = _batch_spec(urls, url_file, demo, concurrency, workload, strategy, settings)
+    spec = _batch_spec(strategy=strategy, settings=settings, **batch)
     with _connected(settings) as redis:
         run_id = submit_run(redis, fanout_queue(redis), spec, settings)
         page = f"{settings.web_url}/runs/{run_id}"
@@ -348,7 +341,7 @@ def run(
 
 
 @main.command()
-@_batch_options
+@_batch_options()
 @click.option(
     "--strategies", default=",".join(STRATEGIES), show_default=True,
     help="Comma-separated strategies, run one after another.",
@@ -357,24 +350,14 @@ def run(
     "--repeat", type=click.IntRange(1, 10), default=1, show_default=True,
     help="Run each strategy N times, interleaved; the table shows medians and ranges.",
 )  # fmt: skip
-def compare(
-    urls: tuple[str, ...],
-    url_file: TextIO | None,
-    demo: bool,
-    concurrency: str,
-    workload: str,
-    as_json: bool,
-    timeout: float,
-    strategies: str,
-    repeat: int,
-) -> None:
+def compare(as_json: bool, timeout: float, strategies: str, repeat: int, **batch: Any) -> None:
     """Run the same batch under every strategy, one run at a time, and print a table."""
     settings = _settings()
     chosen = [s.strip() for s in strategies.split(",") if s.strip()]
     unknown = [s for s in chosen if s not in STRATEGIES]
     if unknown or not chosen:
         raise click.UsageError(f"unknown strategies {unknown}; choose from {', '.join(STRATEGIES)}")
-    spec = _batch_spec(urls, url_file, demo, concurrency, workload, chosen[0], settings)
+    spec = _batch_spec(strategy=chosen[0], settings=settings, **batch)
     with _connected(settings) as redis:
         comparison_id, _ = submit_comparison(
             redis, fanout_queue(redis), spec, settings, [Strategy(s) for s in chosen], repeat=repeat
@@ -493,33 +476,17 @@ def ps(watch: bool, interval: float, as_json: bool) -> None:
 
 
 @main.command()
-@click.argument("urls", nargs=-1)
-@click.option("--file", "url_file", type=click.File("r"), help="Read URLs, one per line.")
-@click.option(
-    "--demo", is_flag=True,
-    help="The ready-made batch: 80 x /delay/200 on the local origin (with --workload cpu, 80 x "
+@_batch_options(
+    "The ready-made batch: 80 x /delay/200 on the local origin (with --workload cpu, 80 x "
     "the cpu workload).",
-)  # fmt: skip
+    "Print the whole sweep as JSON.",
+)
 @click.option("--workers", "counts", default="1,2,4,8", show_default=True,
               help="Comma-separated totals of workers, each measured in turn.")  # fmt: skip
 @click.option(
     "--strategy", "-s", type=click.Choice(["queue", "hybrid"]), default="queue", show_default=True
 )
-@click.option("--concurrency", "-c", default="8", show_default=True)
-@click.option("--workload", type=click.Choice(WORKLOADS), default="fetch", show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print the whole sweep as JSON.")
-@click.option("--timeout", type=float, default=3600, show_default=True, help="Seconds.")
-def sweep(
-    urls: tuple[str, ...],
-    url_file: TextIO | None,
-    demo: bool,
-    counts: str,
-    strategy: str,
-    concurrency: str,
-    workload: str,
-    as_json: bool,
-    timeout: float,
-) -> None:
+def sweep(as_json: bool, timeout: float, counts: str, strategy: str, **batch: Any) -> None:
     """Run one batch at each total of workers and fit the Universal Scalability Law."""
     import time
 
@@ -534,25 +501,19 @@ def sweep(
         raise click.UsageError(
             "--workers takes comma-separated whole numbers, e.g. 1,2,4,8"
         ) from None
-    collected = list(urls)
-    if url_file is not None:
-        collected += parse_url_lines(url_file.read())
-    if demo:
-        collected += sweep_batch(settings.origin_url, Workload(workload))
-    if not collected:
-        raise click.UsageError("give URLs as arguments, --file FILE, or --demo")
-    data = {"urls": collected, "strategy": strategy, "concurrency": concurrency}
-    try:
-        spec = build_spec(data | {"workload": workload}, settings)
-    except InvalidInput as exc:
-        raise click.UsageError(f"{exc.field}: {exc.message}") from None
+    spec = _batch_spec(
+        strategy=strategy,
+        settings=settings,
+        **batch,
+        demo_batch=lambda origin_url, workload: sweep_batch(origin_url, Workload(workload)),
+    )
     with _connected(settings) as redis:
         try:
             sweep_id = create_sweep(
                 redis, spec, totals, settings.max_workers_per_host, settings.ttl_s
             )
         except InvalidInput as exc:
-            raise click.UsageError(f"{exc.field}: {exc.message}") from None
+            raise _usage_error(exc) from None
         except SweepBusy as exc:
             _fail(str(exc))
         _announce(f"sweep {sweep_id}", f"{settings.web_url}/sweeps/{sweep_id}")

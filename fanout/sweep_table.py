@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from fanout.report import busy_warning
+from fanout.report import worst_by_host
+from producer.hostnote import busy_line
 
 
 def _num(value: float | None, fmt: str) -> str:
@@ -28,14 +29,11 @@ def _busy_line(points: list[dict[str, Any]]) -> str | None:
     busy = [point for point in points if point.get("busy")]
     if not busy:
         return None
-    others: dict[str, float] = {}
-    for point in busy:
-        for host, cores in (point.get("others_by_host") or {}).items():
-            others[host] = max(cores, others.get(host, 0.0))
+    others = worst_by_host([point.get("others_by_host") for point in busy])
     cores = [p["others_cores"] for p in busy if p.get("others_cores") is not None]
     worst = {"others_cores": others, "max_others_cores": max(cores, default=None)}
     labels = [f"N = {point['workers']}" for point in busy]
-    return busy_warning(worst, "run the sweep again on a quiet host", labels)
+    return busy_line(worst, "run the sweep again on a quiet host", labels)
 
 
 def sweep_lines(sweep: dict[str, Any]) -> list[str]:

@@ -10,7 +10,8 @@ from typing import Any
 
 from rich.table import Table
 
-from fanout.report import busy_warning, mebibytes
+from fanout.report import mebibytes, number, seconds, worst_by_host
+from producer.hostnote import busy_line
 from producer.numbers import count, counted, fixed
 
 #: Joins the least and the greatest of a range: an en dash (U+2013).
@@ -34,18 +35,6 @@ def _cell(stat: dict[str, float] | None, median: Callable[[float], str], ranged:
     return f"{text} ({low}{RANGE_DASH}{high})"
 
 
-def _seconds(value: float) -> str:
-    return f"{fixed(value, 3, grouped=True)} s"
-
-
-def _ratio(value: float) -> str:
-    return fixed(value, 2, grouped=True)
-
-
-def _times(value: float) -> str:
-    return f"{_ratio(value)}x"
-
-
 def comparison_cells(comparison: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     """The headers and one row of text cells per strategy, for either kind of table."""
     rows = comparison["rows"]
@@ -58,10 +47,10 @@ def comparison_cells(comparison: dict[str, Any]) -> tuple[list[str], list[list[s
         cells.append(
             [
                 strategy,
-                _cell(row["wall_s"], _seconds, ranged),
-                _cell(row["ideal_s"], _seconds, ranged),
-                _cell(row["efficiency"], _ratio, ranged),
-                _cell(row["vs_sequential"], _times, ranged),
+                _cell(row["wall_s"], seconds, ranged),
+                _cell(row["ideal_s"], seconds, ranged),
+                _cell(row["efficiency"], number, ranged),
+                _cell(row["vs_sequential"], lambda v: f"{number(v)}x", ranged),
                 *cost_cells(comparison, row["run_ids"]),
                 f"{count(row['ok'])}/{count(row['tasks'])}",
             ]
@@ -137,22 +126,18 @@ def comparison_warning(comparison: dict[str, Any]) -> str | None:
         for run in comparison["runs"]
         if run.get("host_load") and run["host_load"].get("busy")
     ]
-    others: dict[str, float] = {}
     own: dict[str, dict[str, float]] = {}
     for load in loads:
-        for host, cores in (load.get("others_cores") or {}).items():
-            others[host] = max(cores, others.get(host, 0.0))
         for host, parts in (load.get("own_cores") or {}).items():
-            for name, cores in parts.items():
-                own.setdefault(host, {})[name] = max(cores, own.get(host, {}).get(name, 0.0))
+            own[host] = worst_by_host([own.get(host), parts])
     worst = {
-        "others_cores": others,
+        "others_cores": worst_by_host([load.get("others_cores") for load in loads]),
         "max_others_cores": max((load["max_others_cores"] for load in loads), default=None),
         "own_cores": own,
     }
     repeat = comparison["repeat"]
     advice = "try --repeat 3" if repeat <= 1 else "try a larger --repeat"
-    return busy_warning(worst, advice, busy)
+    return busy_line(worst, advice, busy)
 
 
 def plain_table(headers: list[str], rows: list[list[str]]) -> list[str]:

@@ -32,6 +32,7 @@ _STREAM_WRITE = 64 * 1024
 _ZEROS = bytes(_STREAM_WRITE)
 
 _BOMBS = web.AppKey("gzip_bombs", dict)
+ROUTES = web.RouteTableDef()
 MAX_BARRIER = 10_000
 BARRIER_TIMEOUT_MS = 10_000
 
@@ -68,10 +69,6 @@ def _location(raw: str | None) -> str:
     return raw
 
 
-def _is_head(request: web.Request) -> bool:
-    return request.method == "HEAD"
-
-
 async def _send_filler(
     request: web.Request, n: int, chunk: int | None = None
 ) -> web.StreamResponse:
@@ -88,7 +85,7 @@ async def _send_filler(
     else:
         response.enable_chunked_encoding()
     await response.prepare(request)
-    if _is_head(request):
+    if request.method == "HEAD":
         return response
     view = memoryview(_FILLER)
     step = min(chunk or _STREAM_WRITE, _MAX_WRITE)
@@ -102,15 +99,18 @@ async def _send_filler(
     return response
 
 
+@ROUTES.get("/")
 async def index(request: web.Request) -> web.Response:
     """What the origin serves, for people poking at it with a browser or curl."""
     return web.json_response({"endpoints": ENDPOINTS})
 
 
+@ROUTES.get("/healthz")
 async def healthz(request: web.Request) -> web.Response:
     return web.Response(text="ok")
 
 
+@ROUTES.get("/delay/{ms}")
 async def delay(request: web.Request) -> web.StreamResponse:
     ms = _whole(request.match_info["ms"], "delay (ms)", 0, MAX_DELAY_MS)
     n = _whole(request.query.get("bytes"), "bytes", 0, MAX_BYTES, DEFAULT_BYTES)
@@ -118,6 +118,7 @@ async def delay(request: web.Request) -> web.StreamResponse:
     return await _send_filler(request, n)
 
 
+@ROUTES.get("/bytes/{n}")
 async def sized(request: web.Request) -> web.StreamResponse:
     n = _whole(request.match_info["n"], "bytes", 0, MAX_BYTES)
     raw_chunk = request.query.get("chunk")
@@ -125,6 +126,7 @@ async def sized(request: web.Request) -> web.StreamResponse:
     return await _send_filler(request, n, chunk)
 
 
+@ROUTES.get("/status/{code}")
 async def status(request: web.Request) -> web.Response:
     """That status; a 1xx goes out alone, so the client then waits for a final answer forever."""
     code = _whole(request.match_info["code"], "status", 100, 599)
@@ -136,6 +138,7 @@ async def status(request: web.Request) -> web.Response:
     return web.Response(status=code, text=f"status {code}")
 
 
+@ROUTES.get("/redirect/{n}")
 async def redirect(request: web.Request) -> web.Response:
     """A chain of `n` relative 302s ending in 200, or, with ?to=URL, ending at URL instead."""
     n = _whole(request.match_info["n"], "redirects", 0, MAX_REDIRECTS)
@@ -150,6 +153,7 @@ async def redirect(request: web.Request) -> web.Response:
     return web.Response(status=302, headers={"Location": location})
 
 
+@ROUTES.get("/redirect-to")
 async def redirect_to(request: web.Request) -> web.Response:
     """Redirect anywhere, e.g. to a port the fetcher must refuse to follow."""
     location = _location(request.query.get("url"))
@@ -159,10 +163,12 @@ async def redirect_to(request: web.Request) -> web.Response:
     return web.Response(status=code, headers={"Location": location})
 
 
+@ROUTES.get("/redirect-loop")
 async def redirect_loop(request: web.Request) -> web.Response:
     return web.Response(status=302, headers={"Location": "/redirect-loop"})
 
 
+@ROUTES.get("/drip")
 async def drip(request: web.Request) -> web.StreamResponse:
     """One byte per interval, so only a total deadline (not a per-read timeout) can stop it.
 
@@ -173,7 +179,7 @@ async def drip(request: web.Request) -> web.StreamResponse:
     response = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
     response.content_length = n
     await response.prepare(request)
-    if _is_head(request):
+    if request.method == "HEAD":
         return response
     for i in range(n):
         await asyncio.sleep(interval_ms / 1000)
@@ -183,6 +189,7 @@ async def drip(request: web.Request) -> web.StreamResponse:
     return response
 
 
+@ROUTES.get("/hang")
 async def hang(request: web.Request) -> web.Response:
     """Accept and say nothing; the server cancels this on disconnect and on shutdown."""
     await asyncio.sleep(HANG_S)
@@ -210,6 +217,7 @@ class _Barrier:
 _BARRIERS = web.AppKey("barriers", dict)
 
 
+@ROUTES.get("/barrier/{name}/{n}")
 async def barrier(request: web.Request) -> web.StreamResponse:
     """Hold each request until `n` requests of this name are in flight at once, then answer them
     all; one that waits `timeout_ms` first answers 504, saying how many had arrived.
@@ -248,6 +256,7 @@ async def barrier(request: web.Request) -> web.StreamResponse:
     return await _send_filler(request, size)
 
 
+@ROUTES.get("/gzip-bomb")
 async def gzip_bomb(request: web.Request) -> web.Response:
     """A small gzip body that inflates to `mb` MiB: the fetcher must cap decoded bytes."""
     mb = _whole(request.query.get("mb"), "mb", 0, MAX_BOMB_MB, 100)
@@ -264,6 +273,7 @@ async def gzip_bomb(request: web.Request) -> web.Response:
     )
 
 
+@ROUTES.get("/huge")
 async def huge(request: web.Request) -> web.StreamResponse:
     """Zeros with a Content-Length of `gb` GiB (gb=0: endless, chunked), until the client leaves."""
     gb = _whole(request.query.get("gb"), "gb", 0, MAX_HUGE_GB, 10)
@@ -273,7 +283,7 @@ async def huge(request: web.Request) -> web.StreamResponse:
     else:
         response.enable_chunked_encoding()
     await response.prepare(request)
-    if _is_head(request):
+    if request.method == "HEAD":
         return response
     left = gb * GIB
     try:
@@ -286,6 +296,7 @@ async def huge(request: web.Request) -> web.StreamResponse:
     return response
 
 
+@ROUTES.get("/html-error")
 async def html_error(request: web.Request) -> web.Response:
     """A 500 whose body, reason phrase and a header carry script, for the UI's escaping tests."""
     payload = "<script>alert(1)</script>"
@@ -325,22 +336,5 @@ def create_app() -> web.Application:
     app = web.Application()
     app[_BOMBS] = {}
     app[_BARRIERS] = {}
-    app.add_routes(
-        [
-            web.get("/", index),
-            web.get("/healthz", healthz),
-            web.get("/delay/{ms}", delay),
-            web.get("/bytes/{n}", sized),
-            web.get("/status/{code}", status),
-            web.get("/redirect/{n}", redirect),
-            web.get("/redirect-to", redirect_to),
-            web.get("/redirect-loop", redirect_loop),
-            web.get("/drip", drip),
-            web.get("/hang", hang),
-            web.get("/barrier/{name}/{n}", barrier),
-            web.get("/gzip-bomb", gzip_bomb),
-            web.get("/huge", huge),
-            web.get("/html-error", html_error),
-        ]
-    )
+    app.add_routes(ROUTES)
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import resource
 import signal
 
 from aiohttp import web
@@ -19,10 +20,6 @@ SHUTDOWN_TIMEOUT_S = 0.5
 
 def _raise_open_files_limit() -> None:
     """Each concurrent client costs a file descriptor; the default soft limit may be 1024."""
-    try:
-        import resource
-    except ImportError:  # pragma: no cover - not on Windows
-        return
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     wanted = 65536 if hard == resource.RLIM_INFINITY else min(hard, 65536)
     if soft != resource.RLIM_INFINITY and soft < wanted:

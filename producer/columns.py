@@ -118,10 +118,7 @@ class RunColumns:
                 fresh.append(task)
         if not fresh:
             return
-        try:
-            rows = [_FIELDS(task) for task in fresh]
-        except KeyError:  # a record of another version: what it lacks is missing
-            rows = [tuple(task.get(name) for name in _FIELD_NAMES) for task in fresh]
+        rows = [_FIELDS(task) for task in fresh]
         (index, state, started, finished, status, size, cpu, attempt, host, worker, pid,
          thread, url, error) = zip(*rows, strict=True)  # fmt: skip
         self.index.extend(index)

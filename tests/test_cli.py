@@ -172,6 +172,14 @@ def test_bad_input_exits_2_with_a_message(stack_env, args, message):
     assert "Traceback" not in result.stderr
 
 
+def test_a_sweep_with_no_worker_counts_names_the_field_once(stack_env):
+    result = fanout("sweep", "--workers", ",", "http://a.example/", env=stack_env)
+    assert result.returncode == 2, result.stderr
+    assert "workers must be a non-empty list" in result.stderr
+    assert "workers: workers" not in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_unreachable_redis_is_a_message_not_a_traceback(stack_env, origin_url):
     from tests.support import free_port
 

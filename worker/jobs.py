@@ -51,12 +51,12 @@ def _redis() -> Redis:
     return connection.connect(settings().redis_url)
 
 
-def run_tasks(*args: Any, **kwargs: Any) -> dict[str, Any]:
-    """Run one part of a run, from its `contract.plan.RunTasks` message (positional, as enqueued,
-    or by keyword, as older retries were). Per-task failures become records; the job itself
-    fails only if its message is not a run_tasks message (a clear error in RQ's failed registry,
-    never a crashed worker) or Redis stays unreachable."""
-    message = RunTasks.from_job(args, kwargs)
+def run_tasks(*args: Any) -> dict[str, Any]:
+    """Run one part of a run, from its `contract.plan.RunTasks` message (positional, as enqueued).
+    Per-task failures become records; the job itself fails only if its message is not a
+    run_tasks message (a clear error in RQ's failed registry, never a crashed worker) or Redis
+    stays unreachable."""
+    message = RunTasks.from_job(args, {})
     conf = settings()
     redis = _redis()
     ctx = TaskContext(
