@@ -19,7 +19,8 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from contract.settings import Settings
-from fanout.cli import _batch_spec, main
+from fanout.cli import main
+from fanout.producer_commands import _batch_spec
 from tests.support import start_redis
 from tests.web.conftest import csrf_token, make_app
 from worker.guard import Refused
