@@ -199,7 +199,7 @@ def _chunks(batch: list[str], c: int, workers: int) -> list[list[str]]:
 
 
 def hybrid_scaling(ctx: Ctx) -> Outcome:
-    out = Outcome("hybrid-scaling", "hybrid (chunks on a pool of threads) at W workers", FETCH)
+    out = Outcome("hybrid-scaling", "hybrid (chunks, an event loop in each) at W workers", FETCH)
     n, delay_ms, c = ctx.size(2000, 128), ctx.size(100, 50), ctx.size(16, 4)
     d, batch = delay_ms / 1000, urls(ctx.stack.origin_url, n, delay_ms)
     bare_w = ctx.size(4, 2)
@@ -220,7 +220,7 @@ def hybrid_scaling(ctx: Ctx) -> Outcome:
         for _ in range(ctx.reps):
             sample = bare(ctx, "bench.jobs.fetch_chunk", [(ch, c) for ch in chunks], n, d, w * c)
             out.get(ref).add(**sample)
-    out.notes.insert(0, f"{n} URLs of {delay_ms} ms, {c} threads per job.")
+    out.notes.insert(0, f"{n} URLs of {delay_ms} ms, {c} lanes per job (bare RQ: {c} threads).")
     _at_least(
         out, f"hybrid W={bare_w} x {c}: eff >= 0.90", f"fanout hybrid W={bare_w} x {c}", "eff", 0.90
     )
@@ -254,8 +254,9 @@ def hybrid_balance(ctx: Ctx) -> Outcome:
     n, delay_ms, c = ctx.size(800, 96), ctx.size(100, 50), 32
     d, batch = delay_ms / 1000, urls(ctx.stack.origin_url, n, delay_ms)
     out.notes.append(
-        f"{n} URLs of {delay_ms} ms; hybrid with {c} threads per job on W workers; threads and "
-        f"asyncio with W x {c} in flight on one worker; bare RQ with W even chunks of {c} threads."
+        f"{n} URLs of {delay_ms} ms; hybrid with {c} asyncio lanes per job on W workers; threads "
+        f"and asyncio with W x {c} in flight on one worker; bare RQ with W even chunks of {c} "
+        "threads."
     )
     for w in (1, 2) if ctx.quick else (1, 2, 4, 8):
         slots = min(n, w * c)
@@ -297,7 +298,7 @@ def tiny_tasks(ctx: Ctx) -> Outcome:
     chunks = _chunks(batch, c, 2)
     chunk = len(chunks[0])
     out.notes.append(
-        f"64-byte bodies. hybrid: {n} URLs, {c} threads, {chunk} URLs per chunk; "
+        f"64-byte bodies. hybrid: {n} URLs, {c} lanes, {chunk} URLs per chunk; "
         f"queue: {nq} URLs; asyncio: {n} URLs, C=64 on one worker."
     )
     hybrid_fan, queue_fan = f"fanout hybrid W=2 x {c}", "fanout queue W=2"

@@ -55,3 +55,28 @@ def test_two_workers_run_a_hybrid_batch_within_one_wave_of_each_other(
     assert len(per_worker) == 2, per_worker
     low, high = sorted(per_worker.values())
     assert high - low <= concurrency, per_worker
+
+
+def test_a_hybrid_chunk_runs_its_tasks_on_one_event_loop_per_worker(
+    private_fleet, settings, origin_url
+):
+    """A chunk's tasks share one thread's event loop in its worker process, `concurrency` lanes
+    of it, not a pool thread per lane: W chunks at once share the host's cores, and thread lanes
+    cost about three times the client CPU per task (the hybrid-balance bench)."""
+    client, _ = private_fleet
+    concurrency = 4
+    urls = tuple(f"{origin_url}/delay/50?n={i}" for i in range(24))
+    run_id = submit_run(
+        client, fanout_queue(client), RunSpec(urls, Strategy.HYBRID, concurrency), settings
+    )
+    record = wait_for_run(client, run_id, timeout_s=60)
+    assert check_run(client, run_id)["duplicates"] == 0
+    assert {t["state"] for t in record["tasks"]} == {"ok"}
+    lanes: dict[tuple[str, int], set[str]] = {}
+    for task in record["tasks"]:
+        lanes.setdefault((task["worker"], task["pid"]), set()).add(task["thread"])
+    assert len(lanes) == 2, lanes
+    for names in lanes.values():
+        loops = {name.rpartition(":slot")[0] for name in names}
+        assert len(loops) == 1 and "" not in loops, names  # one loop's thread, its slots
+        assert len(names) <= concurrency, names

@@ -22,7 +22,7 @@ STRATEGY_HELP = {
     Strategy.PROCESSES.value: "a process pool, one job",
     Strategy.ASYNCIO.value: "an event loop, one job",
     Strategy.QUEUE.value: "one RQ job per URL, all workers",
-    Strategy.HYBRID.value: "chunks as jobs, threads in each",
+    Strategy.HYBRID.value: "chunks as jobs, an event loop in each",
 }
 
 WORKLOAD_HELP = {
