@@ -26,6 +26,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from contract.keys import ID_PATTERN
 from producer import stats
+from producer.proctree import read_trees
 from producer.reader import (
     RunNotFound,
     iter_tasks,
@@ -34,7 +35,6 @@ from producer.reader import (
     load_run,
     read_running,
 )
-from producer.proctree import read_trees
 from producer.scaling import TargetLocked, parse_target, set_target, target_overview
 from producer.submit import submit_comparison, submit_run
 from producer.sweep import SweepNotFound, list_sweeps, load_sweep

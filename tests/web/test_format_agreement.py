@@ -23,6 +23,7 @@ from web import presentation
 
 pytestmark = pytest.mark.browser
 
+
 def rgb(colour: str) -> str:
     """#16a34a as getComputedStyle writes it: rgb(22, 163, 74)."""
     r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
