@@ -93,3 +93,15 @@ def test_no_script_keeps_a_twin_of_a_server_formatter(script: Path) -> None:
         if re.search(rf"\bfunction {name}\(|\b(?:const|let) {name} = ", text)
     ]
     assert not twins, f"{script.name} keeps a copy of the server's {twins}"
+
+
+def test_the_forms_url_count_is_the_servers(client) -> None:
+    """The new-run form counts the URLs as it is typed; the words are the server's."""
+    assert client.get("/url-count?n=20000").text == "20,000 URLs"
+    answer = client.get("/url-count?n=1234&in_file=1&file=<a>.txt")
+    assert answer.mimetype == "text/plain"
+    assert answer.text == "1,234 URLs (1 URL in <a>.txt)"
+
+
+def test_the_pages_and_the_cli_write_memory_alike() -> None:
+    assert formats.mib(1.5 * 2**30) == numbers.mebibytes(1.5 * 2**30) == "1,536.0 MiB"

@@ -11,7 +11,7 @@ function presentation() {
   return JSON.parse(data.textContent);
 }
 
-const { badges: BADGES, formats: FORMATS } = presentation();
+const PRESENTATION = presentation();
 
 // A colour of the page's stylesheet (presentation.css, from web/presentation.py): `name` is the
 // custom property without its dashes, "state-ok" or "chart-grid". Read when a chart is drawn.
@@ -25,8 +25,8 @@ export function stateColour(state) {
 }
 
 // Task state -> label, in the server's order (the timeline's legend).
-export const STATE_LABELS = Object.fromEntries(BADGES.state.map((s) => [s.name, s.label]));
-export const LANE_SEPARATOR = FORMATS.lane.separator;
+export const STATE_LABELS = Object.fromEntries(PRESENTATION.states.map((s) => [s.name, s.label]));
+export const LANE_SEPARATOR = PRESENTATION.lane_separator;
 
 const ESCAPES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
 
