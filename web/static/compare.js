@@ -7,7 +7,6 @@ import { chartFrame, colour, esc, pageData, plot, poll, refreshLive } from "./fa
 import { RunTimeline } from "./runtimeline.js";
 
 const root = document.querySelector("[data-comparison-id]");
-const comparisonId = root.dataset.comparisonId;
 const pollMs = Math.max(700, Number(root.dataset.pollMs) || 700);
 const chart = document.getElementById("compare-chart");
 const timelines = new Map(); // run id -> RunTimeline, read until its run is final
