@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from producer import hostnote
+from producer import hostnote, numbers
 from producer.numbers import count, counted, fixed
 
 
@@ -74,7 +74,7 @@ def summary_lines(run: dict[str, Any]) -> list[str]:
 
 
 def mebibytes(value: float | None) -> str:
-    return "-" if value is None else f"{fixed(value / 2**20, 1, grouped=True)} MiB"
+    return "-" if value is None else numbers.mebibytes(value)
 
 
 def cost_text(figures: dict[str, Any]) -> str:

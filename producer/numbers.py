@@ -32,6 +32,11 @@ def count(value: float) -> str:
     return fixed(value, 0, grouped=True)
 
 
+def mebibytes(value_bytes: float) -> str:
+    """Bytes in MiB to one decimal, grouped: "1,234.5 MiB" (the pages' memory and the CLI's)."""
+    return f"{fixed(value_bytes / 2**20, 1, grouped=True)} MiB"
+
+
 def counted(value: float, singular: str, plural: str | None = None) -> str:
     """`value` things, grouped, with the singular for exactly one: "1 URL", "100,000 URLs".
     `plural` defaults to the singular and an `s`."""

@@ -2,8 +2,8 @@
 
 Built from the reader's `rows` (median and min-max range over a strategy's repeated runs). A
 speed-up over sequential is a verdict, given only once both runs behind it are final: a run at
-4 of 40 tasks once showed "6.63x vs sequential" in bold. static/compare_rows.js builds the same
-rows from the same JSON, so the live page shows what a reload would.
+4 of 40 tasks once showed "6.63x vs sequential" in bold. The live page takes the server's rendering
+of them (static/compare.js), and its chart reads them from the page (`chart`).
 """
 
 from __future__ import annotations
@@ -148,4 +148,13 @@ def compare_context(comparison: dict[str, Any]) -> dict[str, Any]:
         "busy": [row["strategy"] for row in rows if row["busy"]],
         "repeat": repeat,
         "timelines": timelines,
+        "chart": {
+            "rows": rows,
+            "runs": [
+                {"id": run["id"], "state": run["state"], "strategy": run["spec"]["strategy"]}
+                for run in comparison["runs"]
+            ],
+            "state": comparison["state"],
+            "final": comparison["state"] == "done" and not comparison.get("provisional", False),
+        },
     }

@@ -1,9 +1,9 @@
 """Numbers with their units, times ago and executors, written by the rules of web/presentation.py.
 
-Each function has a twin of the same name in web/static/fanout.js (camelCase there), which reads
-the same rules from the page: the server writes a page that works without JavaScript, the browser
-updates it live, and tests/web/test_format_agreement.py holds the two to the same strings. The
-rounding itself (`fixed`) is producer/numbers.py's, the CLI's, so the pages and the CLI agree too.
+The only place the pages' numbers are written: the Jinja filters (web/views.py) are these, and a
+live page places the server's fresh rendering rather than writing its own
+(tests/web/test_one_rendering.py). The rounding itself (`fixed`) is producer/numbers.py's, the
+CLI's, so the pages and the CLI agree too.
 """
 
 from __future__ import annotations
@@ -38,6 +38,11 @@ def counted(value: float | None, noun: str) -> str:
     """A count and its noun, plural unless one: "1 URL", "20,000 URLs" (producer/numbers.py's
     rule, the CLI's); the dash and the plural for no count."""
     return f"{DASH} {noun}s" if value is None else numbers.counted(value, noun)
+
+
+def mib(value_bytes: float | None) -> str:
+    """Memory in MiB, as the CLI writes it (producer/numbers.py); the dash for None."""
+    return DASH if value_bytes is None else numbers.mebibytes(value_bytes)
 
 
 def millis(value_s: float | None) -> str:

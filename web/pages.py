@@ -1,5 +1,6 @@
-"""The HTML pages. Each renders what it shows on the server (readable without JavaScript);
-the scripts in web/static then keep it live through the JSON API."""
+"""The HTML pages. Each renders what it shows on the server (readable without JavaScript); the
+scripts in web/static keep it live by reading the page again and placing the server's rendering
+of its live parts, so every word and number on a page is written here, by web/formats.py."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from contract.keys import ID_PATTERN
 from producer import stats
+from producer.proctree import read_trees
 from producer.reader import (
     RunNotFound,
     iter_tasks,
@@ -43,6 +45,7 @@ from web.clients import get_queue, get_redis, get_settings
 from web.compareview import compare_context
 from web.errors import REDIS_DOWN, REDIS_OUTAGES
 from web.export import csv_chunks, json_chunks, trace_chunks
+from web.formats import counted
 from web.forms import RunForm, find_preset, preset_table
 from web.metrics import count_submission
 from web.persistence import current_persistence
@@ -84,6 +87,18 @@ def _new_run_page(form: RunForm, status: int = 200, redis_down: bool = False) ->
         max_repeat=MAX_REPEAT,
         redis_down=redis_down,
     )
+
+
+@bp.get("/url-count")
+def url_count() -> Response:
+    """The new-run form's count of the URLs it will send, as the form's script counted them
+    (`n` in all, `in_file` of them in the file `file`): "1,234 URLs (34 URLs in urls.txt)"."""
+    n = min(max(0, request.args.get("n", 0, type=int)), 10**12)
+    text = counted(n, "URL")
+    if "file" in request.args:
+        in_file = min(max(0, request.args.get("in_file", 0, type=int)), n)
+        text += f" ({counted(in_file, 'URL')} in {request.args['file']})"
+    return Response(text, mimetype="text/plain")
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -222,6 +237,7 @@ def _workers_page(status: int = 200, target_error: str | None = None) -> Respons
         "workers.html",
         status,
         overview=workers_overview(redis, get_queue()),
+        trees=read_trees(redis),
         series=stats.throughput_series(redis, window_s=window_s),
         window_s=window_s,
         persistence=current_persistence(),

@@ -2,16 +2,17 @@
 
 Three renderings follow this one definition:
 
-* the server: the Jinja filters of web/formats.py read it (pages work without JavaScript);
-* the browser: every page carries `page_data()` as JSON (base.html, `#fanout-presentation`, a
-  data block the Content-Security-Policy lets through since it never runs), which
-  web/static/fanout.js reads instead of keeping its own copy;
+* the server: the Jinja filters of web/formats.py read it; the pages' scripts place the server's
+  rendering and write no word or number of their own (tests/web/test_one_rendering.py);
+* the browser's charts: every page carries `page_data()` as JSON (base.html,
+  `#fanout-presentation`, a data block the Content-Security-Policy lets through since it never
+  runs): the timeline's legend and lanes, read by web/static/fanout.js;
 * the stylesheet: `stylesheet()` sets the colours as CSS custom properties, with the badge rules
   that use them, served as /static/presentation.css after app.css. The charts read their
   colours, the states' and CHART_COLOURS, from these properties (fanout.js `colour`).
 
-tests/web/test_format_agreement.py holds the server's and the browser's rendering of the same run
-to one another, and the browser's computed badge colours to this module;
+tests/web/test_format_agreement.py holds a live page to its reload, and the browser's computed
+badge colours to this module;
 tests/web/test_contrast.py holds the badges to WCAG AA.
 """
 
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -173,20 +174,12 @@ LANE = LaneFormat(" / ", worker_id_length=32, worker_id_pattern="[0-9A-Za-z]+", 
 
 
 def page_data() -> dict[str, Any]:
-    """Everything above, as the JSON every page carries for fanout.js. States are lists, in
-    their order: Jinja's `tojson` sorts the keys of objects."""
+    """What the charts name, as the JSON every page carries for fanout.js: the task states'
+    labels as a list, in their order (Jinja's `tojson` sorts the keys of objects), and the
+    lanes' separator."""
     return {
-        "badges": {
-            kind: [{"name": name, **asdict(look)} for name, look in states.items()]
-            for kind, states in BADGES.items()
-        },
-        "formats": {
-            "dash": DASH,
-            "numbers": {name: asdict(fmt) for name, fmt in NUMBERS.items()},
-            "seconds": asdict(SECONDS),
-            "ago": asdict(AGO),
-            "lane": asdict(LANE),
-        },
+        "states": [{"name": name, "label": look.label} for name, look in TASK_STATES.items()],
+        "lane_separator": LANE.separator,
     }
 
 

@@ -4,11 +4,10 @@ tasks ran again after their worker stopped, and how long none of its tasks was r
 its wall time includes).
 
 The first two read fields the reader adds (`summary.workers`, `host_load`), the others the
-run's notes (web.runview.run_notes); each says nothing when its data is not there.
-static/runnotes.js writes the workers note for the live page, with the same number formats
-(web/presentation.py); the other sentences it takes from the API as they are: the host-load
-warning from `host_load.note`, the rerun and pause notes from the timeline answer's `notes`
-(`worded`).
+run's notes (web.runview.run_notes); each says nothing when its data is not there. The run
+page shows them as the server renders them, live too (static/run.js places the fresh rendering);
+the API carries the host-load warning (`host_load.note`) and the timeline answer the rerun and
+pause notes (`worded`) for its other readers.
 """
 
 from __future__ import annotations
@@ -51,7 +50,7 @@ def workers_note(workers: dict[str, Any] | None) -> str:
 
 def host_load_note(run: dict[str, Any]) -> str:
     """The warning for a run whose worker hosts other processes kept busy: the API's
-    `host_load.note`, worded by `producer.hostnote` (as static/runnotes.js shows it); worded
+    `host_load.note`, worded by `producer.hostnote` (the CLI's words too); worded
     there too for a record without it. Empty when they were not busy."""
     load = run.get("host_load") or {}
     if "note" in load:
@@ -73,7 +72,7 @@ def rerun_note(notes: dict[str, Any] | None) -> str:
 
 def worded(notes: dict[str, Any]) -> dict[str, Any]:
     """The run's notes with their sentences (`rerun_note`, `pause_note`), as the timeline answer
-    carries them for the live page."""
+    carries them."""
     return notes | {"rerun_note": rerun_note(notes), "pause_note": pause_note(notes)}
 
 

@@ -1,7 +1,8 @@
 """Jinja filters and globals: numbers with their units, times, and links only for http(s).
 
-The numbers and labels follow web/presentation.py, as the browser's scripts do (fanout.js reads
-the same definition from the page): a page that updates live shows what a reload would.
+The numbers and labels follow web/presentation.py. They are the pages' only ones: a live page
+places the server's fresh rendering of itself (fanout.js refreshLive), so it shows what a reload
+would.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from web.formats import (
     count,
     counted,
     lane,
+    mib,
     millis,
     number,
     peak_text,
@@ -66,6 +68,7 @@ def init_views(app: Flask) -> None:
     filters = {
         "seconds": seconds,
         "millis": millis,
+        "mib": mib,
         "percent": percent,
         "times": times,
         "rate": rate,

@@ -23,7 +23,9 @@ def test_form_run_is_drawn_live_with_one_bar_per_task(page, origin_url):
     page.fill("#urls", "\n".join(smaller))
     page.select_option("#strategy", "threads")
     page.fill("#concurrency", "2")
-    assert page.inner_text("[data-url-count]") == "12 URLs"
+    page.wait_for_function(
+        "() => document.querySelector('[data-url-count]').textContent === '12 URLs'"
+    )
     page.click("#run")
     page.wait_for_url(re.compile(r"/runs/[0-9a-f]{12}$"))
     page.wait_for_selector('[data-run-id][data-state="done"]', timeout=DONE_TIMEOUT_MS)

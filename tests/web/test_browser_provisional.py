@@ -1,7 +1,8 @@
 """The compare, run and workers pages in a real Chromium while figures are still partial: a
 real comparison through the real web server and workers, watched every 50 ms so that no frame
 ever shows a verdict before both runs behind it are final. The reader's coming fields
-are served, in their specified shape, by intercepting our own API (`page.route`)."""
+are served, in their specified shape, by intercepting the page (`page.route`): what the server
+renders of such a record, which the open page must place as it is."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from tests.conftest import ARTIFACTS
 from tests.web.conftest import DONE_TIMEOUT_MS, assert_no_csp_violation
 from tests.web.records import comparison_runs, write_comparison, write_run
 from tests.web.shapes import comparison_shape, run_shape
+from tests.web.test_provisional_pages import render_compare, render_run
 
 pytestmark = pytest.mark.browser
 
@@ -162,13 +164,17 @@ def shaped_comparison(web_server, redis_client, urls):
     return comparison_id, live, final
 
 
-def test_compare_page_draws_repeated_runs_as_median_and_range(page, web_server, redis_client):
+def html(body: str):
+    return lambda route: route.fulfill(body=body(), content_type="text/html; charset=utf-8")
+
+
+def test_compare_page_draws_repeated_runs_as_median_and_range(app, page, web_server, redis_client):
     urls = [f"http://a.example/{i}" for i in range(4)]
     comparison_id, live, final = shaped_comparison(web_server, redis_client, urls)
     served = {"record": live}
     page.route(
-        re.compile(rf".*/api/compare/{comparison_id}\b.*"),
-        lambda route: route.fulfill(json=served["record"]),
+        re.compile(rf".*/compare/{comparison_id}$"),
+        html(lambda: render_compare(app, served["record"])),
     )
     page.goto(f"/compare/{comparison_id}")
     threads = page.locator('tbody tr[data-row="threads"]')
@@ -197,7 +203,7 @@ def test_compare_page_draws_repeated_runs_as_median_and_range(page, web_server, 
     page.screenshot(path=str(ARTIFACTS / "compare-repeat.png"), full_page=True)
 
 
-def test_run_page_shows_partial_figures_workers_and_busy_hosts(page, web_server, redis_client):
+def test_run_page_shows_partial_figures_workers_and_busy_hosts(app, page, web_server, redis_client):
     """The page of a queued run, fed its later records: queued (no bars), then going (with the
     workers that served it and a busy host), then done."""
     urls = [f"http://a.example/{i}" for i in range(5)]
@@ -214,10 +220,7 @@ def test_run_page_shows_partial_figures_workers_and_busy_hosts(page, web_server,
 
     served = {"record": record(queued) | {"host_load": None}, "source": queued}
     served["record"]["summary"]["workers"] = None
-    page.route(
-        re.compile(rf".*/api/runs/{queued}\?.*"),
-        lambda route: route.fulfill(json=served["record"]),
-    )
+    page.route(re.compile(rf".*/runs/{queued}$"), html(lambda: render_run(app, served["record"])))
 
     def same_read_of_the_source(route) -> None:
         """The timeline and table of the run whose record is being served."""

@@ -1,7 +1,7 @@
 """The cost beside the time in a real Chromium: a real comparison (threads, then processes)
-through the real web server and workers. While it runs, static/cost.js fills the cost table as
-each strategy's run ends; once done, the page reads as the server renders it on a reload, and
-the processes run's page shows its children."""
+through the real web server and workers. While it runs, the page places the server's fresh
+cost table as each strategy's run ends; once done, the page reads as the server renders it on a
+reload, and the processes run's page shows its children."""
 
 from __future__ import annotations
 

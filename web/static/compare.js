@@ -1,32 +1,17 @@
-// The compare page, live: the table and bar chart from GET /api/compare/<id>?tasks=false, and
-// each run's timeline from GET /api/runs/<id> until that run is done, all on one time scale.
-// Figures that may still change are greyed "so far", with no verdict (compare_rows.js); the
-// chart shows only final strategies, and an empty state until the first one is.
-import {
-  RUN_STATE_LABELS, chartFrame, colour, esc, getJSON, percent, plot, poll, seconds,
-} from "./fanout.js";
-import { compareRowHtml, compareRows } from "./compare_rows.js";
+// The compare page, live: until the comparison is final, reads the page again and puts the
+// server's rendering of its table, notes and costs in place (refreshLive); draws the bar chart
+// from the rows the page carries (web/compareview.py), and each run's timeline from
+// GET /api/runs/<id>/timeline until that run's is final, all on one time scale. The chart shows
+// only final strategies, and an empty state until the first one is.
+import { chartFrame, colour, esc, pageData, plot, poll, refreshLive } from "./fanout.js";
 import { RunTimeline } from "./runtimeline.js";
 
 const root = document.querySelector("[data-comparison-id]");
-const comparisonId = root.dataset.comparisonId;
 const pollMs = Math.max(700, Number(root.dataset.pollMs) || 700);
 const chart = document.getElementById("compare-chart");
-const chartEmpty = root.querySelector("[data-chart-empty]");
-const tbody = root.querySelector("[data-compare-rows]");
 const timelines = new Map(); // run id -> RunTimeline, read until its run is final
-let tableHtml = "";
 let drawnScale = 0;
 let drawnMargin = 0;
-
-function renderTable(rows) {
-  const html = rows.map(compareRowHtml).join("");
-  if (html !== tableHtml) tbody.innerHTML = html;
-  tableHtml = html;
-  const busy = rows.filter((r) => r.busy).map((r) => r.strategy);
-  root.querySelector("[data-busy-warning]").hidden = busy.length === 0;
-  root.querySelector("[data-busy-strategies]").textContent = busy.join(", ");
-}
 
 // The distance from a median to its max (or min): Plotly's asymmetric error bars.
 function whiskers(rows, name, side) {
@@ -49,7 +34,6 @@ function annotation(row, wall, ideal) {
 
 function renderChart(rows) {
   const anyFinal = rows.some((r) => r.final);
-  chartEmpty.hidden = anyFinal;
   chart.hidden = !anyFinal;
   if (!anyFinal) return;
   const names = rows.map((r) => r.strategy);
@@ -88,41 +72,19 @@ function renderChart(rows) {
   plot(chart, traces, layout);
 }
 
-// "threads · run 2 of 3" when each strategy runs several times (compareview.compare_context).
-function labelTimelines(comparison) {
-  const repeat = comparison.repeat || 1;
-  if (repeat < 2) return;
-  for (const run of comparison.runs) {
-    const label = root.querySelector(`[data-stack-label="${CSS.escape(run.id)}"]`);
-    if (label && run.repeat_index != null) {
-      label.textContent = `${run.spec.strategy} · run ${run.repeat_index + 1} of ${repeat}`;
-    }
-  }
-}
-
 // Each run's timeline from GET /api/runs/<id>/timeline (bounded, whatever the run's size)
 // until it is final; all drawn to one time scale and one label width.
-async function refreshTimelines(comparison) {
+async function refreshTimelines(runs) {
   let changed = false;
-  for (const run of comparison.runs) {
+  for (const run of runs) {
     const el = root.querySelector(`[data-timeline-for="${CSS.escape(run.id)}"]`);
-    const note = root.querySelector(`[data-stack-note="${CSS.escape(run.id)}"]`);
-    if (run.state === "queued") {
-      if (note) note.textContent = "queued: runs after the ones above";
-      continue;
-    }
-    if (!el) continue;
+    if (run.state === "queued" || !el) continue;
     let timeline = timelines.get(run.id);
     if (!timeline) {
       timeline = new RunTimeline(el, run.id, { compact: true });
       timelines.set(run.id, timeline);
     }
     if (!timeline.data?.final) changed = (await timeline.load(run)) || changed;
-    if (note) {
-      note.textContent = run.state === "done"
-        ? `${seconds(run.summary.wall_s)} · efficiency ${percent(run.summary.efficiency)}`
-        : `${run.state} · ${run.done}/${run.total}`;
-    }
   }
   const drawn = [...timelines.values()].filter((t) => t.data);
   const scale = Math.max(0.01, 1.02 * Math.max(0, ...drawn.map((t) => t.data.end)));
@@ -138,16 +100,10 @@ async function refreshTimelines(comparison) {
 }
 
 poll(async () => {
-  const comparison = await getJSON(`/api/compare/${encodeURIComponent(comparisonId)}?tasks=false`);
-  const rows = compareRows(comparison);
-  renderTable(rows);
-  renderChart(rows);
-  labelTimelines(comparison);
-  await refreshTimelines(comparison);
+  const comparison = pageData(await refreshLive(), "compare-data");
+  renderChart(comparison.rows);
+  await refreshTimelines(comparison.runs);
   root.dataset.state = comparison.state;
-  const badge = root.querySelector("h1 [data-run-state]");
-  badge.textContent = RUN_STATE_LABELS[comparison.state] ?? comparison.state;
-  badge.className = `badge run-${comparison.state}`;
   const allDrawn = comparison.runs.every((r) => timelines.get(r.id)?.data?.final);
-  return !(comparison.state === "done" && allDrawn);
+  return !(comparison.final && allDrawn);
 }, pollMs);

@@ -1,8 +1,9 @@
-// Shared by the pages' scripts: formatting (the same as web/formats.py), fetching, polling.
+// Shared by the pages' scripts: fetching, polling, the server's rendering of a page, charts.
 //
-// Labels, colours and number formats are defined once, in web/presentation.py; every page carries
-// them as JSON (base.html). The formatters below follow them as web/formats.py does on the
-// server, so a page updated live reads as a reload would (tests/web/test_format_agreement.py).
+// The words and numbers on a page are the server's (Jinja with web/formats.py, the CLI's
+// rounding): a live page takes the server's rendering of its [data-live] parts (refreshLive), so
+// it reads as a reload would. Labels and colours come from web/presentation.py: the labels as
+// JSON on every page (base.html), the colours as the stylesheet's custom properties.
 
 function presentation() {
   const data = document.getElementById("fanout-presentation");
@@ -10,8 +11,7 @@ function presentation() {
   return JSON.parse(data.textContent);
 }
 
-const { badges: BADGES, formats: FORMATS } = presentation();
-export const DASH = FORMATS.dash;
+const PRESENTATION = presentation();
 
 // A colour of the page's stylesheet (presentation.css, from web/presentation.py): `name` is the
 // custom property without its dashes, "state-ok" or "chart-grid". Read when a chart is drawn.
@@ -24,128 +24,14 @@ export function stateColour(state) {
   return colour(`state-${state}`);
 }
 
-// Task state -> label; run state -> label. In the server's order.
-export const STATE_LABELS = Object.fromEntries(BADGES.state.map((s) => [s.name, s.label]));
-export const RUN_STATE_LABELS = Object.fromEntries(BADGES.run.map((s) => [s.name, s.label]));
-
-// `v` to `decimals` places, a tie rounded away from zero on the number's exact value (toFixed's
-// rule; web/formats.py rounds the same way), no sign on a zero, thousands grouped with "," when
-// `grouped`. Beyond 1e21, where toFixed writes an exponent, every digit still (BigInt): as Python.
-// Not toLocaleString: it rounds the shortest decimal (12.35 -> 12.4, where the float is
-// 12.3499...) and is slow over thousands of bars.
-export function fixed(v, decimals, grouped = false) {
-  if (!Number.isFinite(v)) return String(v);
-  let text = Math.abs(v) < 1e21 ? v.toFixed(decimals)
-    : `${BigInt(v)}${decimals ? `.${"0".repeat(decimals)}` : ""}`;
-  if (/^-[0.]+$/.test(text)) text = text.slice(1);
-  if (!grouped) return text;
-  const [whole, fraction] = text.split(".");
-  const withCommas = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
-  return fraction === undefined ? withCommas : `${withCommas}.${fraction}`;
-}
-
-// `v` by the number format `name` (presentation.NUMBERS); the dash for null or undefined.
-export function number(name, v) {
-  if (v === null || v === undefined) return DASH;
-  const f = FORMATS.numbers[name];
-  return `${fixed(v * f.scale, f.decimals, f.grouped)}${f.unit}`;
-}
-
-export function count(v) {
-  return number("count", v);
-}
-
-// A count and its noun, plural unless one: "1 URL", "20,000 URLs".
-export function counted(v, noun) {
-  return `${count(v)} ${v === 1 ? noun : `${noun}s`}`;
-}
-
-// The run's peak concurrency; until it is known (once the run has ended), at least the tasks
-// in flight now: "≥ 8".
-export function peakText(run) {
-  const peak = run.summary.peak_concurrency;
-  if (peak !== null && peak !== undefined) return count(peak);
-  const running = run.counts.running || 0;
-  return running ? `\u2265 ${count(running)}` : DASH;
-}
-
-export function millis(v) {
-  return number("millis", v);
-}
-
-export function percent(v) {
-  return number("percent", v);
-}
-
-export function times(v) {
-  return number("times", v);
-}
-
-export function rate(v) {
-  return number("rate", v);
-}
-
-function step(steps, v) {
-  return steps.find((s) => s.below === null || v < s.below);
-}
-
-// 0.253 s, 12.4 s, 3 min 05 s.
-export function seconds(v) {
-  if (v === null || v === undefined) return DASH;
-  const s = Number.isFinite(v) ? step(FORMATS.seconds.steps, v) : FORMATS.seconds.steps[0];
-  if (s) return `${fixed(v, s.decimals)}${s.unit}`;
-  const total = Number(fixed(v, 0));
-  return FORMATS.seconds.minutes
-    .replace("{min}", String(Math.floor(total / 60)))
-    .replace("{sec}", String(total % 60).padStart(2, "0"));
-}
-
-export function ago(epoch, now) {
-  if (epoch === null || epoch === undefined) return FORMATS.ago.never;
-  const delta = Math.max(0, now - epoch);
-  const s = step(FORMATS.ago.steps, delta);
-  return `${fixed(delta / s.per, s.decimals)}${s.unit}`;
-}
+// Task state -> label, in the server's order (the timeline's legend).
+export const STATE_LABELS = Object.fromEntries(PRESENTATION.states.map((s) => [s.name, s.label]));
+export const LANE_SEPARATOR = PRESENTATION.lane_separator;
 
 const ESCAPES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
 
 export function esc(value) {
   return String(value ?? "").replace(/[&<>"']/g, (ch) => ESCAPES[ch]);
-}
-
-// Only http(s) URLs become links: a javascript: URL must stay text.
-export function isHttpUrl(url) {
-  return typeof url === "string" && /^https?:\/\/[^\s]/i.test(url);
-}
-
-export function urlCell(url) {
-  return isHttpUrl(url)
-    ? `<a href="${esc(url)}" rel="noopener noreferrer nofollow" class="url">${esc(url)}</a>`
-    : `<span class="url">${esc(url)}</span>`;
-}
-
-const LANE = FORMATS.lane;
-export const LANE_SEPARATOR = LANE.separator;
-const WORKER_ID = new RegExp(`^(?:${LANE.worker_id_pattern})$`);
-
-export function shortWorker(name) {
-  if (!name) return DASH;
-  return name.length === LANE.worker_id_length && WORKER_ID.test(name)
-    ? name.slice(0, LANE.worker_id_keep) : name;
-}
-
-export function lane(t) {
-  return t.host ? [t.host, t.worker, t.pid, t.thread].join(LANE.separator) : DASH;
-}
-
-export function shortLane(t) {
-  return t.host ? [t.host, shortWorker(t.worker), t.pid, t.thread].join(LANE.separator) : DASH;
-}
-
-// Text by code unit, not localeCompare: the server sorts by code point (Python's str order),
-// and a collation would order "B" and "a", or "?" and "0", the other way round.
-export function compareText(x, y) {
-  return x < y ? -1 : x > y ? 1 : 0;
 }
 
 export class HttpError extends Error {
@@ -167,6 +53,25 @@ export async function getJSON(url) {
     throw new HttpError(response.status, message);
   }
   return response.json();
+}
+
+// Asks the server for `url` (this page by default) and puts its rendering of each [data-live]
+// part in place of this page's, where it changed; answers the server's page, for the figures
+// its charts read (data attributes, JSON). An error page throws, as getJSON does.
+export async function refreshLive(url = window.location.href) {
+  const response = await fetch(url, { headers: { Accept: "text/html" }, cache: "no-store" });
+  if (!response.ok) throw new HttpError(response.status, response.statusText);
+  const page = new DOMParser().parseFromString(await response.text(), "text/html");
+  for (const fresh of page.querySelectorAll("[data-live]")) {
+    const shown = document.querySelector(`[data-live="${CSS.escape(fresh.dataset.live)}"]`);
+    if (shown && shown.outerHTML !== fresh.outerHTML) shown.replaceWith(document.importNode(fresh, true));
+  }
+  return page;
+}
+
+// The JSON a page carries in <script type="application/json" id=...> (its charts' figures).
+export function pageData(page, id) {
+  return JSON.parse(page.getElementById(id).textContent);
 }
 
 export function showBanner(title, text) {
@@ -212,10 +117,6 @@ export function poll(step, interval) {
     }
   }
   loop();
-}
-
-export function setText(root, selector, text) {
-  for (const el of root.querySelectorAll(selector)) el.textContent = text;
 }
 
 // No tips: plotly's "Double-click to zoom back out" notifier sits at the page's top right,

@@ -3,8 +3,7 @@
 // tasks). Dragging zooms the time axis; the server answers the zoomed window with bars again
 // once it is small enough. A live small run asks only for the bars that ended since the last poll.
 import {
-  LANE_SEPARATOR, STATE_LABELS, chartFrame, colour, count, esc, getJSON, millis, percent,
-  plot, plotlyReady, stateColour,
+  LANE_SEPARATOR, STATE_LABELS, chartFrame, colour, esc, getJSON, plot, plotlyReady, stateColour,
 } from "./fanout.js";
 
 const TRACE_ORDER = ["ok", "http_error", "error", "timeout", "refused", "lost", "running"];
@@ -20,19 +19,29 @@ function clip(text, n) {
   return s.length > n ? `${s.slice(0, n - 1)}…` : s;
 }
 
-function barHover(bar, label) {
+// A bar's hover: its words are chosen here, its numbers plotly's to write (hovertemplate,
+// d3-format, as on the axes); its values, text included (never read as a template), in customdata.
+function barHover(bar) {
   const lines = [
-    `<b>#${bar.index}</b> · ${esc(STATE_LABELS[bar.state] || bar.state)}`,
-    esc(clip(bar.url, MAX_HOVER_URL)),
-    `start +${bar.start.toFixed(3)} s · ${bar.state === "running" ? "running for " : ""}${millis(bar.duration)}`,
+    `<b>#%{customdata[0]}</b> · ${esc(STATE_LABELS[bar.state] || bar.state)}`,
+    "%{customdata[4]}",
+    `start +%{base:.3f} s · ${bar.state === "running" ? "running for " : ""}%{customdata[1]:,.0f} ms`,
   ];
   if (bar.state !== "running") {
-    const status = bar.status != null ? `HTTP ${bar.status} · ` : "";
-    lines.push(`${status}${count(bar.bytes)} bytes${bar.cpu != null ? ` · CPU ${millis(bar.cpu)}` : ""}`);
+    const status = bar.status != null ? "HTTP %{customdata[7]} · " : "";
+    const bytes = bar.bytes != null ? "%{customdata[2]:,.0f}" : "–";
+    lines.push(`${status}${bytes} bytes${bar.cpu != null ? " · CPU %{customdata[3]:,.0f} ms" : ""}`);
   }
-  if (bar.error) lines.push(`<i>${esc(clip(bar.error, MAX_HOVER_URL))}</i>`);
-  lines.push(esc(label));
-  return lines.join("<br>");
+  if (bar.error) lines.push("<i>%{customdata[5]}</i>");
+  lines.push("%{customdata[6]}");
+  return `${lines.join("<br>")}<extra></extra>`;
+}
+
+function barData(bar, label) {
+  return [
+    bar.index, bar.duration * 1000, bar.bytes, bar.cpu == null ? null : bar.cpu * 1000,
+    esc(clip(bar.url, MAX_HOVER_URL)), esc(clip(bar.error, MAX_HOVER_URL)), esc(label), bar.status,
+  ];
 }
 
 // Columnar bars of an answer as objects keyed by lane name (lane ids differ between answers).
@@ -164,7 +173,7 @@ export class RunTimeline {
     } else {
       const all = data.since !== undefined ? [...this.bars.values()] : ended(data);
       all.push(...running(data));
-      if (run?.spec?.strategy === "hybrid") lanes = slotLanes(all, data, labels);
+      if (run?.strategy === "hybrid") lanes = slotLanes(all, data, labels);
       traces = this.barTraces(all, labels, lanes.y);
     }
     el.dataset.lanes = String(lanes.names.length);
@@ -180,13 +189,14 @@ export class RunTimeline {
 
   // One trace per state; `slots` (task index -> lane) places a hybrid run's bars on slots.
   barTraces(all, labels, slots) {
-    const byState = new Map(TRACE_ORDER.map((state) => [state, { y: [], base: [], x: [], text: [] }]));
+    const byState = new Map(TRACE_ORDER.map((state) => [state, { y: [], base: [], x: [], text: [], data: [] }]));
     for (const bar of all) {
       const t = byState.get(bar.state) || byState.get("error");
       t.y.push(slots ? slots.get(bar.index) : bar.lane);
       t.base.push(bar.start);
       t.x.push(bar.duration);
-      t.text.push(barHover(bar, labels.get(bar.lane) || bar.lane));
+      t.text.push(barHover(bar));
+      t.data.push(barData(bar, labels.get(bar.lane) || bar.lane));
     }
     this.el.dataset.bars = String(all.length);
     this.el.dataset.running = String(byState.get("running").x.length);
@@ -195,7 +205,7 @@ export class RunTimeline {
       if (!t.x.length) continue;
       traces.push({
         type: "bar", orientation: "h", name: STATE_LABELS[state], y: t.y, base: t.base, x: t.x,
-        hovertext: t.text, hoverinfo: "text", width: 0.72,
+        hovertemplate: t.text, customdata: t.data, width: 0.72,
         opacity: state === "running" ? 0.75 : 1,
         marker: {
           color: stateColour(state),
@@ -209,18 +219,17 @@ export class RunTimeline {
   binTraces(data) {
     const { bins } = data;
     const x = Array.from({ length: bins.count }, (_, i) => data.from + (i + 0.5) * bins.width);
-    const text = data.lanes.map((_, lane) => x.map((_, i) => {
-      const a = data.from + i * bins.width;
-      const n = bins.ended[lane][i];
-      const bad = bins.failed[lane][i];
-      return `${esc(data.lane_labels[lane])}<br>+${a.toFixed(2)}–${(a + bins.width).toFixed(2)} s`
-        + `<br>busy ${percent(bins.busy[lane][i])} · ${count(n)} ended${bad ? ` (${count(bad)} not ok)` : ""}`;
-    }));
+    const cells = data.lanes.map((_, lane) => x.map((_, i) => [
+      esc(data.lane_labels[lane]), data.from + i * bins.width, data.from + (i + 1) * bins.width,
+      bins.busy[lane][i] * 100, bins.ended[lane][i], bins.failed[lane][i],
+    ]));
     this.el.dataset.bars = "0";
     this.el.dataset.running = "0";
     return [{
       type: "heatmap", x, y: data.lanes, z: bins.busy, zmin: 0, zmax: 1, colorscale: busyScale(),
-      hovertext: text, hoverinfo: "text", xgap: 0, ygap: 2,
+      customdata: cells, xgap: 0, ygap: 2,
+      hovertemplate: "%{customdata[0]}<br>+%{customdata[1]:.2f}–%{customdata[2]:.2f} s<br>busy "
+        + "%{customdata[3]:.0f} % · %{customdata[4]:,.0f} ended (%{customdata[5]:,.0f} not ok)<extra></extra>",
       colorbar: { title: { text: "busy", side: "right" }, thickness: 10, len: 0.9, tickformat: ".0%" },
     }];
   }
@@ -230,7 +239,7 @@ export class RunTimeline {
     const { compact, xMax, marginLeft } = this.options;
     const shapes = [];
     const annotations = [];
-    const ideal = this.run?.summary?.ideal_s;
+    const ideal = this.run?.ideal_s;
     if (!compact && whole && ideal && this.run.state === "done") {
       shapes.push({
         type: "line", xref: "x", yref: "paper", x0: ideal, x1: ideal, y0: 0, y1: 1,
