@@ -3,6 +3,8 @@ and the pages read (`worker/job_path.py`), on a real Redis of the test's own."""
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
 import uuid
 from typing import Any
@@ -10,12 +12,14 @@ from typing import Any
 import pytest
 import redis as redis_lib
 from rq import Queue, Worker, get_current_job
+from rq.exceptions import StopRequested
 from rq.job import Job, JobStatus
 from rq.registry import FailedJobRegistry, FinishedJobRegistry, StartedJobRegistry
 from rq.serializers import JSONSerializer
 from rq.worker import WorkerStatus
 
 from contract import jobs
+from tests.support import wait_until
 from worker.process import FanoutSimpleWorker
 
 #: What `probe` saw of Redis while it ran.
@@ -179,3 +183,40 @@ def test_other_jobs_take_rqs_own_path(private_redis) -> None:
     _run_one(worker)
     assert job.get_status(refresh=True) == JobStatus.FINISHED
     assert job.return_value() == "probed"
+
+
+def test_a_worker_about_to_wait_on_an_empty_queue_writes_its_counts(private_redis) -> None:
+    """Before its first blocking wait (BLMOVE), not a second later."""
+    queue, worker = _setup(private_redis)
+    for _ in range(2):
+        queue.enqueue(jobs.NOOP, result_ttl=jobs.RESULT_TTL_S)
+    for _ in range(2):
+        _run_one(worker)
+    sent: list[str] = []
+    listening = threading.Thread(target=_listen, args=(private_redis, sent), daemon=True)
+    listening.start()
+    wait_until(lambda: sent, 10, "MONITOR to start")
+    waiting = threading.Thread(target=_wait_until_stopped, args=(worker,))
+    waiting.start()  # RQ's loop out of burst mode: the dequeue waits on the empty queue
+    try:
+        wait_until(lambda: any(c.startswith("BLMOVE") for c in sent), 10, "the worker to wait")
+    finally:
+        worker._stop_requested = True  # seen within one wait (DEQUEUE_WAIT_S)
+        waiting.join(10)
+    first_wait = next(i for i, c in enumerate(sent) if c.startswith("BLMOVE"))
+    assert any("successful_job_count" in c for c in sent[:first_wait]), sent[:first_wait]
+    assert int(private_redis.hget(worker.key, "successful_job_count") or 0) == 2
+
+
+def _listen(redis: redis_lib.Redis, sent: list[str]) -> None:
+    """Every command Redis runs, in order, into `sent` (a first PING marks the start)."""
+    client = redis_lib.Redis(connection_pool=redis.connection_pool)
+    with contextlib.suppress(redis_lib.ConnectionError), client.monitor() as monitor:
+        redis.ping()
+        for command in monitor.listen():
+            sent.append(command["command"])
+
+
+def _wait_until_stopped(worker: FanoutSimpleWorker) -> None:
+    with contextlib.suppress(StopRequested):
+        worker.dequeue_job_and_maintain_ttl(worker.dequeue_timeout)

@@ -10,15 +10,19 @@ written again; a suspension is seen within a second. Beats that carry their own 
 RQ's pipelines) and writes inside a pipeline always go through.
 
 The jobs done and working time of fanout's own jobs (`worker.job_path`) are added up here and
-written with the loop's heartbeat calls, at most once a second, and at the worker's death: the
-Workers page shows them a second late at most.
+written with the loop's heartbeat calls at most once a second, when the worker is about to wait
+on an empty queue, and at its death: the Workers page sees them a second late at most while the
+worker is busy, and all of them once it waits.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import TYPE_CHECKING, Any
 
+from rq.job import Job
+from rq.queue import Queue
 from rq.utils import now
 
 from worker.redis_gone import REDIS_GONE
@@ -82,6 +86,19 @@ class OncePerSecondBookkeeping(_WorkerBase):
             return
         super().check_for_suspension(burst)
         self._suspension_checked_at = time.monotonic()
+
+    def dequeue_job_and_maintain_ttl(
+        self, timeout: int | None, max_idle_time: int | None = None
+    ) -> tuple[Job, Queue] | None:
+        """With counts not yet written, a look that does not wait first (RQ's burst dequeue, a
+        non-blocking LMOVE): a worker about to wait on an empty queue writes them."""
+        if self._jobs_done and timeout is not None:
+            found = super().dequeue_job_and_maintain_ttl(None)
+            if found is not None:
+                return found
+            with contextlib.suppress(*REDIS_GONE):  # the dequeue below meets Redis as RQ does
+                self._write_counts()
+        return super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
 
     def _count_success(self, working_s: float) -> None:
         """A job done: RQ's `increment_successful_job_count` and `increment_total_working_time`,
