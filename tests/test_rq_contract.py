@@ -1,11 +1,12 @@
-"""Guards for the RQ internals that `worker/process.py` overrides or relies on.
+"""Guards for the RQ internals that `worker/process.py` (and its mixins `worker/bookkeeping.py`
+and `worker/job_path.py`) override or rely on.
 
-fanout's worker overrides six methods of RQ's worker classes (written against RQ 2.12.0) and
-leans on how RQ's own loop calls them. A newer RQ that renames a method, reorders its parameters
-or stops calling it would not break loudly: the override would silently stop running (a warm
-shutdown that strands jobs again, a comparison whose next run waits for housekeeping). Each test
-here names the RQ version it found and what fanout relies on, so an upgrade fails on the line
-that needs re-reading.
+fanout's worker overrides methods of RQ's worker classes (written against RQ 2.12.0) and leans
+on how RQ's own loop calls them; the per-job ones are pinned by the hash of RQ's source. A newer
+RQ that renames a method, reorders its parameters or stops calling it would not break loudly:
+the override would silently stop running (a warm shutdown that strands jobs again, a comparison
+whose next run waits for housekeeping). Each test here names the RQ version it found and what
+fanout relies on, so an upgrade fails on the line that needs re-reading.
 """
 
 from __future__ import annotations
