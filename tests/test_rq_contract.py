@@ -1,15 +1,17 @@
-"""Guards for the RQ internals that `worker/process.py` overrides or relies on.
+"""Guards for the RQ internals that `worker/process.py` (and its mixins `worker/bookkeeping.py`
+and `worker/job_path.py`) override or rely on.
 
-fanout's worker overrides six methods of RQ's worker classes (written against RQ 2.12.0) and
-leans on how RQ's own loop calls them. A newer RQ that renames a method, reorders its parameters
-or stops calling it would not break loudly: the override would silently stop running (a warm
-shutdown that strands jobs again, a comparison whose next run waits for housekeeping). Each test
-here names the RQ version it found and what fanout relies on, so an upgrade fails on the line
-that needs re-reading.
+fanout's worker overrides methods of RQ's worker classes (written against RQ 2.12.0) and leans
+on how RQ's own loop calls them; the per-job ones are pinned by the hash of RQ's source. A newer
+RQ that renames a method, reorders its parameters or stops calling it would not break loudly:
+the override would silently stop running (a warm shutdown that strands jobs again, a comparison
+whose next run waits for housekeeping). Each test here names the RQ version it found and what
+fanout relies on, so an upgrade fails on the line that needs re-reading.
 """
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 from collections.abc import Callable
 from typing import Any
@@ -17,13 +19,15 @@ from typing import Any
 import pytest
 import rq
 import rq.worker_pool
+from rq import executions
 from rq.job import Job
 from rq.queue import Queue
-from rq.registry import StartedJobRegistry
+from rq.registry import BaseRegistry, StartedJobRegistry
 from rq.worker import BaseWorker, SimpleWorker, Worker
 from rq.worker_pool import WorkerPool
 
-from contract import keys
+from contract import jobs, keys
+from worker.job_path import FanoutJobPath
 from worker.process import FanoutForkWorker, FanoutSimpleWorker, _FanoutMixin
 
 #: The RQ release these overrides were written against and read line by line.
@@ -150,11 +154,76 @@ def test_rqs_keys_live_under_the_prefix_fanout_scans() -> None:
 
 @pytest.mark.parametrize("cls", [FanoutSimpleWorker, FanoutForkWorker], ids=lambda c: c.__name__)
 def test_fanout_workers_resolve_to_the_overrides(cls: type[BaseWorker]) -> None:
-    """The mixin comes first in the MRO, so each override is what RQ's loop calls."""
+    """The mixin comes first in the MRO (after fanout's own mixins, which call on to it), so
+    each override is what RQ's loop calls."""
+    mro = cls.__mro__
     for name in OVERRIDES:
         if name == "perform_job":
             continue
-        assert getattr(cls, name) is getattr(_FanoutMixin, name), (
-            f"{cls.__name__}.{name} does not resolve to fanout's override"
-        )
+        owner = next(c for c in mro if name in c.__dict__)
+        assert owner is _FanoutMixin or (
+            mro.index(owner) < mro.index(_FanoutMixin) and owner.__module__.startswith("worker.")
+        ), f"{cls.__name__}.{name} does not resolve to fanout's override"
     assert "perform_job" in FanoutForkWorker.__dict__
+
+
+#: The RQ 2.12.0 code `worker/job_path.py` and `worker/bookkeeping.py` replace, copy or call for
+#: fanout's own jobs, by the SHA-256 of its source: the per-job methods they override (and the
+#: RQ functions those call), the loop that calls them in this order, and the one-command helpers
+#: the two transactions call. If RQ changes one, re-read the override against it, then update
+#: the hash.
+RQ_JOB_PATH_SOURCES: dict[str, tuple[Callable[..., Any], str]] = {
+    "BaseWorker.prepare_execution": (BaseWorker.prepare_execution, "899b4eaa689fcf35"),
+    "BaseWorker.prepare_job_execution": (BaseWorker.prepare_job_execution, "783c9dc74a37560b"),
+    "BaseWorker.handle_execution_ended": (BaseWorker.handle_execution_ended, "23748b027980a6cd"),
+    "BaseWorker.handle_job_success": (BaseWorker.handle_job_success, "d3a8e0ee111a7a5a"),
+    "BaseWorker.perform_job": (BaseWorker.perform_job, "8f75687c851037b7"),
+    "BaseWorker.work": (BaseWorker.work, "04b5cdf8e554d8a2"),
+    "BaseWorker.heartbeat": (BaseWorker.heartbeat, "d00c83971db2d72f"),
+    "BaseWorker.set_state": (BaseWorker.set_state, "bb8d4f1d93ff078b"),
+    "BaseWorker.check_for_suspension": (BaseWorker.check_for_suspension, "e8095ae1fcf966bd"),
+    "BaseWorker.register_death": (BaseWorker.register_death, "92e03f8d3c579ffa"),
+    "BaseWorker.increment_successful_job_count": (
+        BaseWorker.increment_successful_job_count,
+        "077c6bb479dce619",
+    ),
+    "BaseWorker.increment_total_working_time": (
+        BaseWorker.increment_total_working_time,
+        "91a9441e7a19ed62",
+    ),
+    "SimpleWorker.execute_job": (SimpleWorker.execute_job, "d8a40d49f515b558"),
+    "SimpleWorker.get_heartbeat_ttl": (SimpleWorker.get_heartbeat_ttl, "1ca53202c2d19241"),
+    "Job.perform": (Job.perform, "d86f4829a8d297be"),
+    "Job.prepare_for_execution": (Job.prepare_for_execution, "4e8e0eca634da20b"),
+    "Job._handle_success": (Job._handle_success, "35b96f8229b6053d"),
+    "Job.cleanup": (Job.cleanup, "16734aeb1eeab579"),
+    "StartedJobRegistry.add_execution": (StartedJobRegistry.add_execution, "058aeccefc8e8ea8"),
+    "StartedJobRegistry.remove_execution": (
+        StartedJobRegistry.remove_execution,
+        "e5ab5b1b503c5666",
+    ),
+    "BaseRegistry.add": (BaseRegistry.add, "2ae9a477b803b7db"),
+    "executions.prepare_execution": (executions.prepare_execution, "67351870bec3fddb"),
+    "executions.cleanup_execution": (executions.cleanup_execution, "2e97724f99a968f7"),
+    "executions.Execution.create": (executions.Execution.create, "11d84f7f0f523489"),
+}
+
+
+def test_the_rq_code_fanouts_job_path_replaces_is_unchanged() -> None:
+    changed = [
+        name
+        for name, (func, pinned) in RQ_JOB_PATH_SOURCES.items()
+        if hashlib.sha256(_source(func).encode()).hexdigest()[:16] != pinned
+    ]
+    assert not changed, _changed(
+        f"{', '.join(changed)} changed (worker/job_path.py and worker/bookkeeping.py replace "
+        "or copy it)"
+    )
+
+
+def test_fanouts_simple_worker_runs_its_own_jobs_on_the_job_path() -> None:
+    """The job path sits after `_FanoutMixin` (whose success handler must still run after it)
+    and before RQ's classes."""
+    mro = FanoutSimpleWorker.__mro__
+    assert mro.index(_FanoutMixin) < mro.index(FanoutJobPath) < mro.index(SimpleWorker)
+    assert jobs.RUN_TASKS in FanoutSimpleWorker.OWN_JOBS

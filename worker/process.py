@@ -34,6 +34,7 @@ from contract.settings import Settings
 from worker import identity, pools
 from worker.bookkeeping import OncePerSecondBookkeeping
 from worker.heartbeat import Heartbeat
+from worker.job_path import FanoutJobPath
 from worker.redis_gone import REDIS_GONE, StopWithoutRedis
 from worker.scheduler import FanoutScheduler
 from worker.task_writer import TaskWriter
@@ -208,8 +209,12 @@ class _FanoutMixin(_WorkerBase):
             super().register_death()  # type: ignore[no-untyped-call]  # unannotated in RQ
 
 
-class FanoutSimpleWorker(OncePerSecondBookkeeping, _FanoutMixin, StopWithoutRedis, SimpleWorker):
-    """Runs each job in the worker process itself (no fork per job)."""
+class FanoutSimpleWorker(
+    OncePerSecondBookkeeping, _FanoutMixin, FanoutJobPath, StopWithoutRedis, SimpleWorker
+):
+    """Runs each job in the worker process itself (no fork per job); fanout's own jobs take
+    two transactions of RQ bookkeeping (`worker.job_path`), after which `_FanoutMixin` sees
+    them end."""
 
 
 class FanoutForkWorker(_FanoutMixin, StopWithoutRedis, Worker):

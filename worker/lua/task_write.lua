@@ -19,7 +19,20 @@
 -- widen its span for the capacity (`contract.capacity`); the run's end puts it in the ended
 -- set, for the reconcilers to finalize, and an entry in the run-ends stream, for the producers
 -- that wait on it (`producer.wait`): once per run, so a flush costs the same.
-if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+-- The run's head, read once: its total, whether it started, the totals' kept maxima.
+local head = redis.call('HMGET', KEYS[1], 'total', 'started_at', 't_max_d', 't_max_c',
+  't_first', 't_last')
+if not head[1] and redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+local started = head[2]
+-- Marks the run started at `at` unless it is already (HSETNX: the first writer's time stays).
+local function mark_started(at)
+  if started then return end
+  started = at
+  if redis.call('HSETNX', KEYS[1], 'started_at', at) == 1 then
+    local alive = redis.call('ZCOUNT', KEYS[6], tonumber(ARGV[2]) - tonumber(ARGV[5]), '+inf')
+    redis.call('HSET', KEYS[1], 'state', 'running', 'workers_at_start', alive)
+  end
+end
 local starts_end = 11 + 2 * tonumber(ARGV[9])
 if starts_end > 11 then
   for i = 11, starts_end - 1, 2 do
@@ -28,12 +41,9 @@ if starts_end > 11 then
     end
   end
   redis.call('EXPIRE', KEYS[4], ARGV[1])
-  if redis.call('HSETNX', KEYS[1], 'started_at', ARGV[2]) == 1 then
-    local alive = redis.call('ZCOUNT', KEYS[6], tonumber(ARGV[2]) - tonumber(ARGV[5]), '+inf')
-    redis.call('HSET', KEYS[1], 'state', 'running', 'workers_at_start', alive)
-  end
+  mark_started(ARGV[2])
 end
-local total = tonumber(redis.call('HGET', KEYS[1], 'total') or '0')
+local total = tonumber(head[1] or '0')
 local added = 0
 local timed, sum_d, sum_c, max_d, max_c, first, last = 0, 0, 0, nil, nil, nil, nil
 local facts = cjson.decode(ARGV[10])
@@ -61,11 +71,10 @@ for k = 1, #facts do
   end
 end
 if timed > 0 then
-  local kept = redis.call('HMGET', KEYS[1], 't_max_d', 't_max_c', 't_first', 't_last')
-  if kept[1] and tonumber(kept[1]) > max_d then max_d = tonumber(kept[1]) end
-  if kept[2] and tonumber(kept[2]) > max_c then max_c = tonumber(kept[2]) end
-  if kept[3] and tonumber(kept[3]) < first then first = tonumber(kept[3]) end
-  if kept[4] and tonumber(kept[4]) > last then last = tonumber(kept[4]) end
+  if head[3] and tonumber(head[3]) > max_d then max_d = tonumber(head[3]) end
+  if head[4] and tonumber(head[4]) > max_c then max_c = tonumber(head[4]) end
+  if head[5] and tonumber(head[5]) < first then first = tonumber(head[5]) end
+  if head[6] and tonumber(head[6]) > last then last = tonumber(head[6]) end
   redis.call('HINCRBY', KEYS[1], 't_timed', timed)
   redis.call('HINCRBYFLOAT', KEYS[1], 't_sum_d', sum_d)
   redis.call('HINCRBYFLOAT', KEYS[1], 't_sum_c', sum_c)
@@ -78,10 +87,7 @@ if sent > added then
   redis.call('HINCRBY', KEYS[1], 'duplicates', sent - added)
 end
 if added > 0 then
-  if redis.call('HSETNX', KEYS[1], 'started_at', ARGV[4]) == 1 then
-    local alive = redis.call('ZCOUNT', KEYS[6], tonumber(ARGV[2]) - tonumber(ARGV[5]), '+inf')
-    redis.call('HSET', KEYS[1], 'state', 'running', 'workers_at_start', alive)
-  end
+  mark_started(ARGV[4])
   redis.call('EXPIRE', KEYS[2], ARGV[1])
   redis.call('EXPIRE', KEYS[3], ARGV[1])
   redis.call('INCRBY', KEYS[5], added)
