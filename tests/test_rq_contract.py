@@ -222,8 +222,7 @@ def test_the_rq_code_fanouts_job_path_replaces_is_unchanged() -> None:
 
 
 def test_fanouts_simple_worker_runs_its_own_jobs_on_the_job_path() -> None:
-    """The job path sits after `_FanoutMixin` (whose success handler must still run after it)
-    and before RQ's classes."""
+    """The job path sits after fanout's other mixins and before RQ's classes."""
     mro = FanoutSimpleWorker.__mro__
     assert mro.index(_FanoutMixin) < mro.index(FanoutJobPath) < mro.index(SimpleWorker)
     assert jobs.RUN_TASKS in FanoutSimpleWorker.OWN_JOBS

@@ -213,8 +213,7 @@ class FanoutSimpleWorker(
     OncePerSecondBookkeeping, _FanoutMixin, FanoutJobPath, StopWithoutRedis, SimpleWorker
 ):
     """Runs each job in the worker process itself (no fork per job); fanout's own jobs take
-    two transactions of RQ bookkeeping (`worker.job_path`), after which `_FanoutMixin` sees
-    them end."""
+    two transactions of RQ bookkeeping (`worker.job_path`)."""
 
 
 class FanoutForkWorker(_FanoutMixin, StopWithoutRedis, Worker):
