@@ -1,4 +1,4 @@
-"""What the producer and the worker agree on: states, Redis keys, records, settings.
+"""What every process agrees on: Redis keys, states, records, settings, job names, input verdicts.
 
-This package imports neither side, so web, producer and worker can be deployed apart.
+This package imports no other of fanout's, so web, conductor and worker deploy apart.
 """

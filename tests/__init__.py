@@ -1,0 +1,1 @@
+"""The test suite: real Redis, real workers, the local origin and a headless browser."""

@@ -1,0 +1,1 @@
+"""The RQ workers: jobs, strategies, guarded fetching, recording, reconciling, the supervisor."""
