@@ -313,7 +313,7 @@ def _notes(ctx: Ctx, runs: list[SizeRun], filled: int, chromium: str) -> list[st
         for size in runs
     )
     return [
-        f"hybrid, {CONCURRENCY} threads per job, chunks of {_chunk(big)} URLs "
+        f"hybrid, {CONCURRENCY} asyncio lanes per job, chunks of {_chunk(big)} URLs "
         f"({-(-big // _chunk(big)):,} jobs at {big:,}), on {WORKERS} fanout workers "
         "(SimpleWorker, as the bench stack runs them) on the bench's private stack; the web app "
         "is the bench's gunicorn, 1 worker process x 4 threads (`fanout up` runs gevent x 2 "
