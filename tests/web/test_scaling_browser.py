@@ -88,6 +88,15 @@ def test_scale_control_grows_then_refuses_out_of_bounds(page, scaling_stack):
     page.click(".scale-form button[type=submit]")
     assert "from 1 to 4" in page.inner_text("[data-target-error]")
     assert read_target(client) == Target(TargetMode.TOTAL, 3)
+    # The refused form's page (at /workers/target, a POST-only address) keeps polling the
+    # Workers page itself, and its message stays.
+    def poll(response) -> bool:
+        return response.request.method == "GET" and "/workers" in response.url
+
+    with page.expect_response(poll, timeout=15_000) as polled:
+        pass
+    assert polled.value.url.endswith("/workers") and polled.value.status == 200, polled.value.url
+    assert "from 1 to 4" in page.inner_text("[data-target-error]")
 
 
 def test_sweep_page_draws_points_ideal_and_usl_fit(page, scaling_stack, origin_url):

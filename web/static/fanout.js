@@ -55,10 +55,11 @@ export async function getJSON(url) {
   return response.json();
 }
 
-// Asks the server for `url` (this page by default) and puts its rendering of each [data-live]
-// part in place of this page's, where it changed; answers the server's page, for the figures
-// its charts read (data attributes, JSON). An error page throws, as getJSON does.
-export async function refreshLive(url = window.location.href) {
+// Asks the server for `url` (this page by default: its [data-live-url] when a form's POST
+// rendered it at another address) and puts its rendering of each [data-live] part in place of
+// this page's, where it changed; answers the server's page, for the figures its charts read
+// (data attributes, JSON). An error page throws, as getJSON does.
+export async function refreshLive(url = document.querySelector("[data-live-url]")?.dataset.liveUrl ?? window.location.href) {
   const response = await fetch(url, { headers: { Accept: "text/html" }, cache: "no-store" });
   if (!response.ok) throw new HttpError(response.status, response.statusText);
   const page = new DOMParser().parseFromString(await response.text(), "text/html");
