@@ -88,6 +88,7 @@ def test_scale_control_grows_then_refuses_out_of_bounds(page, scaling_stack):
     page.click(".scale-form button[type=submit]")
     assert "from 1 to 4" in page.inner_text("[data-target-error]")
     assert read_target(client) == Target(TargetMode.TOTAL, 3)
+
     # The refused form's page (at /workers/target, a POST-only address) keeps polling the
     # Workers page itself, and its message stays.
     def poll(response) -> bool:
