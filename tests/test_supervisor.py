@@ -163,3 +163,29 @@ def test_a_tick_hook_that_finds_redis_away_logs_one_line_not_a_traceback(private
     lines = [r for r in caplog.records if r.name == "worker.supervisor"]
     assert [r.exc_info for r in lines] == [None], [r.getMessage() for r in lines]
     assert "Redis unreachable" in lines[0].getMessage()
+
+
+def test_a_job_that_cannot_report_its_end_without_redis_logs_one_line(private_redis, caplog):
+    """fanout's job path sends nothing to Redis between the job and its failure handling, so a
+    job whose last flush met Redis gone reaches RQ's exception logging: one line, no traceback
+    (the slow warm-stop-without-Redis test saw the traceback)."""
+    import sys
+    import uuid
+
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from rq import Queue
+    from rq.serializers import JSONSerializer
+
+    from worker.process import FanoutSimpleWorker
+
+    queue = Queue(f"gone-{uuid.uuid4().hex[:8]}", connection=private_redis)
+    worker = FanoutSimpleWorker([queue], connection=private_redis, serializer=JSONSerializer)
+    job = queue.enqueue("worker.jobs.noop", serializer=JSONSerializer)
+    try:
+        raise RedisConnectionError("Error 111 connecting to 127.0.0.1:1. Connection refused.")
+    except RedisConnectionError:
+        exc_info = sys.exc_info()
+    with caplog.at_level("INFO"):
+        worker.handle_exception(job, *exc_info)
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert "Redis unreachable" in text and "Traceback" not in text, text

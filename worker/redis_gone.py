@@ -73,6 +73,20 @@ class StopWithoutRedis(_WorkerBase):
             self._stop_if_stopping(error)
             raise
 
+    def handle_exception(self, job: Job, *exc_info: Any) -> None:
+        """A job that could not report its end because Redis is gone: one line, not RQ's
+        traceback (its tasks are re-run once Redis is back; the reconciler finds them)."""
+        error = exc_info[1] if len(exc_info) > 1 else None
+        if isinstance(error, REDIS_GONE):
+            self.log.warning(
+                "Worker %s: job %s: Redis unreachable, its end is not reported (%s)",
+                self.name,
+                job.id,
+                error,
+            )
+            return
+        super().handle_exception(job, *exc_info)
+
     def _pubsub_exception_handler(self, error: Exception, *args: Any) -> None:
         """RQ's pubsub thread says "could not connect ... retrying" every 2 s while Redis is
         gone; once stopping, the one line above has said it."""
