@@ -27,6 +27,10 @@ from tests.support import (
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
+#: Every app the suite makes, in this process or as a `fanout web` child, checks each API reply
+#: against the models its route declares (web.operations.check_reply, Flask's FANOUT_ config).
+os.environ["FANOUT_CHECK_REPLIES"] = "true"
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Give every test its own node id. Schemathesis names one item per API operation but gives

@@ -115,6 +115,7 @@ DEFAULTS: dict[str, Callable[[], object] | None] = {
     "FANOUT_WEB_BODY_TIMEOUT_S": _body_timeout,
     "FANOUT_STACK": None,
     "FANOUT_STACK_PART": None,
+    "FANOUT_CHECK_REPLIES": None,
     "PROMETHEUS_MULTIPROC_DIR": None,
 }
 

@@ -2,9 +2,10 @@
 
 The declaration is what web.openapi documents (with the route's path parameters from the
 url_map) and what the view is called with: its query model and request body, parsed here before
-the view runs, the first refusal a 400 (web.queries, web.bodies). With CHECK_REPLIES set (the
-tests' tests/web/test_openapi_declarations.py) each answer is checked against the models its
-status declares, so a view that drifts from its declaration fails a test, not a client.
+the view runs, the first refusal a 400 (web.queries, web.bodies). With CHECK_REPLIES set
+(FANOUT_CHECK_REPLIES: every app the test suite makes) each answer is checked against the models
+its status declares, which name every field, so a view that drifts from its declaration fails a
+test, not a client.
 """
 
 from __future__ import annotations
@@ -93,8 +94,7 @@ def declared(view: Callable[..., Any]) -> Operation | None:
 
 def check_reply(operation: Operation, response: Response) -> None:
     """Raises AssertionError unless the status is declared and the JSON body is valid, strictly,
-    for one of its models (every declared field present and of its type; like the document's
-    schemas, a model does not forbid fields it does not name)."""
+    for one of its models: every declared field present and of its type, no other field."""
     reply = operation.replies.get(response.status_code)
     assert reply is not None, f"{operation.operation_id}: undeclared {response.status_code}"
     if not reply.models:

@@ -25,7 +25,14 @@ Id = Annotated[str, Field(pattern=f"^{keys.ID_PATTERN}$", description="12 hex di
 SortKey = Literal[SORT_KEYS]  # type: ignore[valid-type]  # a Literal of a tuple made at run time
 
 
-class Error(BaseModel):
+class Reply(BaseModel):
+    """A body names every field it may hold: one the model does not declare is refused where
+    replies are checked (web.operations.check_reply), and the document says so."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Error(Reply):
     """Every 4xx and 5xx of the API: what is wrong, and which field (and line) when one is."""
 
     error: str
@@ -35,11 +42,12 @@ class Error(BaseModel):
 #: How many tasks are in each state (every state, 0 when none).
 StateCounts: type[BaseModel] = create_model(
     "StateCounts",
+    __base__=Reply,
     **{state.value: (Count, ...) for state in TaskState},  # type: ignore[call-overload]  # fields from a ** mapping
 )
 
 
-class RunSpec(BaseModel):
+class RunSpec(Reply):
     urls: list[str] = Field(
         default=[], description="With the tasks of a page: the URLs of its indexes (`offset` on)"
     )
@@ -48,7 +56,7 @@ class RunSpec(BaseModel):
     workload: Workload
 
 
-class Task(BaseModel):
+class Task(Reply):
     index: Count
     url: str
     state: TaskState
@@ -67,7 +75,7 @@ class Task(BaseModel):
     attempt: Annotated[int, Field(ge=1)]
 
 
-class Start(BaseModel):
+class Start(Reply):
     """A task that started and has not ended."""
 
     index: Count
@@ -80,7 +88,16 @@ class Start(BaseModel):
     attempt: Annotated[int, Field(ge=1)]
 
 
-class Summary(BaseModel):
+class WorkersServed(Reply):
+    served: Count = Field(description="Workers that ran at least one task of the run")
+    live: Count = Field(description="Workers alive at the first start")
+    peak: Count
+    changes: list[tuple[float, Count]] = Field(
+        description="[seconds from the first start, workers alive from then on], per change"
+    )
+
+
+class Summary(Reply):
     tasks: Count
     timed: Count
     wall_s: float | None
@@ -95,9 +112,16 @@ class Summary(BaseModel):
     slots: Count
     cores: int | None
     counts: StateCounts  # type: ignore[valid-type]  # a model made at run time (create_model)
+    ideal_basis: Literal["slots", "capacity"] = Field(
+        description="`slots`: the strategy's fixed slots; `capacity`: the workers really alive"
+    )
+    capacity_slot_s: float | None = Field(
+        description="Slot-seconds offered from the first start to the last end (capacity only)"
+    )
+    workers: WorkersServed | None = Field(description="The workers over the run (capacity only)")
 
 
-class CostFigures(BaseModel):
+class CostFigures(Reply):
     """What the processes that ran a run cost the operating system (contract.cost): one host's
     workers summed, or every host's."""
 
@@ -121,27 +145,49 @@ class CostFigures(BaseModel):
     samples: Count
 
 
-class Cost(BaseModel):
+class Cost(Reply):
     hosts: dict[str, CostFigures]
     total: CostFigures
 
 
-class Run(BaseModel):
+class HostLoad(Reply):
+    """Cores each machine spent during the run besides the workers (figures.hostload)."""
+
+    others_cores: dict[str, float] = Field(description="Other processes than fanout's, per host")
+    max_others_cores: float
+    own_cores: dict[str, dict[str, float]] = Field(
+        description="fanout's own services other than its workers, per host and service"
+    )
+    threshold_cores: float = Field(description="Above this, a host was busy")
+    busy: bool
+    note: str = Field(description="The page's sentence; empty when no host was busy")
+
+
+class Run(Reply):
     id: Id
     spec: RunSpec
     state: RunState
+    provisional: bool = Field(
+        description="True until the run is done and its host load is in: figures may move"
+    )
     total: Count
     done: Count
     counts: StateCounts  # type: ignore[valid-type]  # a model made at run time (create_model)
     duplicates: Count
     jobs: Count
     workers_at_start: Count
+    chunk_size: int | None = Field(description="Tasks per job (hybrid), null for the others")
     comparison: Id | None
+    sweep: Id | None
+    repeat_index: Count = Field(description="Which round of its comparison (0 alone)")
     submitted_at: float | None
     started_at: float | None
     finished_at: float | None
     first_task_at: float | None
     summary: Summary
+    host_load: HostLoad | None = Field(
+        description="null until worker samples cover the run (they come once a second)"
+    )
     cost: Cost | None = Field(
         default=None,
         description="What the run cost the operating system, per host and in total (null "
@@ -160,45 +206,75 @@ class Run(BaseModel):
     )
 
 
-class RunList(BaseModel):
+class RunList(Reply):
     runs: list[Run]
     limit: Count
     offset: Count
 
 
-class Comparison(BaseModel):
+class Spread(Reply):
+    median: float
+    min: float
+    max: float
+
+
+class ComparisonRow(Reply):
+    """One strategy's runs, their figures as {median, min, max} over the rounds that ended."""
+
+    strategy: Strategy
+    run_ids: list[Id]
+    done: Count
+    total: Count
+    final: bool
+    wall_s: Spread | None
+    ideal_s: Spread | None
+    efficiency: Spread | None
+    speedup: Spread | None
+    vs_sequential: Spread | None
+    peak_concurrency: int | None
+    ok: Count
+    tasks: Count
+    busy: bool
+
+
+class Comparison(Reply):
     id: Id
     spec: RunSpec
+    total: Count
     submitted_at: float | None
     state: RunState
+    provisional: bool
+    repeat: Annotated[int, Field(ge=1)]
+    strategies: list[Strategy]
     runs: list[Run]
+    rows: list[ComparisonRow]
     now: float
 
 
-class RunAccepted(BaseModel):
+class RunAccepted(Reply):
     id: Id
     url: str
 
 
-class RunLink(BaseModel):
+class RunLink(Reply):
     id: Id
     strategy: Strategy
     url: str
 
 
-class ComparisonAccepted(BaseModel):
+class ComparisonAccepted(Reply):
     id: Id
     url: str
     runs: list[RunLink]
 
 
-class CurrentJob(BaseModel):
+class CurrentJob(Reply):
     id: str
     description: str | None
     run_id: str | None
 
 
-class Worker(BaseModel):
+class Worker(Reply):
     name: str
     host: str | None
     pid: int | None
@@ -213,7 +289,7 @@ class Worker(BaseModel):
     alive: bool
 
 
-class Queue(BaseModel):
+class Queue(Reply):
     name: str
     queued: Count
     started: Count
@@ -224,7 +300,7 @@ class Queue(BaseModel):
     canceled: Count
 
 
-class GoneWorker(BaseModel):
+class GoneWorker(Reply):
     name: str
     host: str
     joined_at: float
@@ -233,7 +309,7 @@ class GoneWorker(BaseModel):
     how: str
 
 
-class Workers(BaseModel):
+class Workers(Reply):
     now: float
     queue: Queue
     workers: list[Worker]
@@ -241,7 +317,7 @@ class Workers(BaseModel):
     gone: list[GoneWorker]
 
 
-class TreeProcess(BaseModel):
+class TreeProcess(Reply):
     """One process of a host's tree (worker.proctree), listed after its parent."""
 
     pid: Count
@@ -258,7 +334,7 @@ class TreeProcess(BaseModel):
     cpu: Annotated[float, Field(ge=0, description="% of one core over the last second")]
 
 
-class HostTree(BaseModel):
+class HostTree(Reply):
     host: str
     hostname: str
     at: float
@@ -267,14 +343,14 @@ class HostTree(BaseModel):
     processes: list[TreeProcess]
 
 
-class ProcessTree(BaseModel):
+class ProcessTree(Reply):
     """`GET /api/workers/tree`: producer.proctree's reading of every live host's snapshot."""
 
     now: float
     hosts: list[HostTree]
 
 
-class Stats(BaseModel):
+class Stats(Reply):
     start: int
     end: int
     step_s: Literal[1]
@@ -286,7 +362,7 @@ class Stats(BaseModel):
     live_workers: Count
 
 
-class Health(BaseModel):
+class Health(Reply):
     status: Literal["ok", "unavailable"]
     redis: Literal["ok", "unreachable"]
     error: str = ""
@@ -297,12 +373,12 @@ class Health(BaseModel):
     )
 
 
-class Target(BaseModel):
+class Target(Reply):
     mode: TargetMode
     n: Count
 
 
-class HostShare(BaseModel):
+class HostShare(Reply):
     host: str
     share: int | None
     live: Count
@@ -311,29 +387,34 @@ class HostShare(BaseModel):
     max: int | None
 
 
-class WorkerTarget(BaseModel):
+class WorkerTarget(Reply):
     target: Target | None
     hosts: list[HostShare]
     live: Count
     max_per_host: Count
+    min: dict[TargetMode, Count] = Field(description="The smallest target each mode takes")
     sweep: str | None
 
 
-class SweepAccepted(BaseModel):
+class SweepAccepted(Reply):
     id: Id
     url: str
 
 
-class SweepPoint(BaseModel):
+class SweepPoint(Reply):
     workers: Annotated[int, Field(ge=1)]
     throughput: float | None
     wall_s: float | None
     efficiency: float | None
     run_id: Id
-    others_cores: float | None
+    others_cores: float | None = Field(description="Other processes' cores on the busiest host")
+    others_by_host: dict[str, float]
+    busy: bool
+    marks: list[str] = Field(description="Why the point does not measure the batch at its N")
+    fitted: bool = Field(description="Whether the USL fit uses the point")
 
 
-class UslFit(BaseModel):
+class UslFit(Reply):
     lam: float
     sigma: Annotated[float, Field(ge=0)]
     kappa: Annotated[float, Field(ge=0)]
@@ -342,12 +423,12 @@ class UslFit(BaseModel):
     knee_n: int | None
 
 
-class Series(BaseModel):
+class Series(Reply):
     n: list[Any]
     x: list[Any]
 
 
-class Sweep(BaseModel):
+class Sweep(Reply):
     id: Id
     state: Literal["queued", "running", "done", "failed"]
     error: str | None
@@ -363,12 +444,13 @@ class Sweep(BaseModel):
     points: list[SweepPoint]
     fit: UslFit | None
     fit_note: str | None
+    fit_note_marked: str | None = Field(description="How many marked points the fit leaves out")
     curve: Series | None
     ideal: Series | None
     now: float
 
 
-class TaskRow(BaseModel):
+class TaskRow(Reply):
     index: Count
     url: str
     state: TaskState
@@ -383,7 +465,7 @@ class TaskRow(BaseModel):
     error: str | None
 
 
-class TaskPage(BaseModel):
+class TaskPage(Reply):
     sort: SortKey
     order: Literal["asc", "desc"]
     state: TaskState | None
@@ -394,7 +476,7 @@ class TaskPage(BaseModel):
     rows: Annotated[list[TaskRow], Field(max_length=MAX_PAGE_ROWS)]
 
 
-class Bars(BaseModel):
+class Bars(Reply):
     """One column per field, a value per bar."""
 
     index: list[Any]
@@ -409,14 +491,14 @@ class Bars(BaseModel):
     error: list[Any]
 
 
-class Running(BaseModel):
+class Running(Reply):
     index: list[float]
     lane: list[float]
     start: list[float]
     url: list[str]
 
 
-class Bins(BaseModel):
+class Bins(Reply):
     width: float
     count: Count
     busy: list[list[float]]
@@ -424,7 +506,7 @@ class Bins(BaseModel):
     failed: list[list[float]]
 
 
-class RunNotes(BaseModel):
+class RunNotes(Reply):
     """How the run went beyond its figures (web.runview.run_notes), with the run page's words."""
 
     reruns: Count = Field(description="Tasks run again: their worker stopped before they ended")
@@ -433,8 +515,8 @@ class RunNotes(BaseModel):
     pause_note: str = Field(description="The page's sentence on `paused_s`; empty for none")
 
 
-class Timeline(BaseModel):
-    model_config = ConfigDict(title="Timeline")
+class Timeline(Reply):
+    model_config = ConfigDict(title="Timeline", extra="forbid")
 
     mode: Literal["bars", "bins", "empty"]
     lanes: list[str]

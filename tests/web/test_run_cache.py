@@ -3,6 +3,8 @@ session's real Redis through the Flask test client."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from flask import Flask
 
@@ -118,8 +120,9 @@ def test_the_etag_is_the_same_in_every_process(app, settings, redis_client):
 
 def test_records_that_the_stdlib_wrote_and_orjson_refuses_still_read(app, redis_client):
     run_id = write_run(redis_client, URLS, STATES)
-    odd = '{"index":2,"url":"http://a.example/3","state":"error","error":"\\ud800 bad",'
-    redis_client.hset(keys.tasks_key(run_id), "2", odd + '"duration_s":NaN}')
+    written = json.loads(redis_client.hget(keys.tasks_key(run_id), "2"))
+    odd = written | {"state": "error", "error": "\ud800 bad", "duration_s": float("nan")}
+    redis_client.hset(keys.tasks_key(run_id), "2", json.dumps(odd))  # the stdlib: NaN, \\ud800
     response = app.test_client().get(f"/api/runs/{run_id}")
     assert response.status_code == 200
     assert response.get_json()["tasks"][2]["error"] == "\ud800 bad"
