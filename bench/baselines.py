@@ -28,8 +28,6 @@ from bench.jobs import _session
 from worker.cpu import burn
 
 if TYPE_CHECKING:
-    from rq import Queue
-
     from bench.stack import Stack
 
 # --- the tutorial, as it was written -----------------------------------------------------------
@@ -45,20 +43,23 @@ def tutorial_sequential(urls: list[str]) -> None:
         _tutorial_fetch(url)
 
 
+def _all_at_once(
+    kind: type[threading.Thread] | type[multiprocessing.Process], urls: list[str]
+) -> None:
+    """A thread or a process per URL, all started, then all joined."""
+    workers = [kind(target=_tutorial_fetch, args=(url,)) for url in urls]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+
+
 def tutorial_threads(urls: list[str]) -> None:
-    threads = [threading.Thread(target=_tutorial_fetch, args=(url,)) for url in urls]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    _all_at_once(threading.Thread, urls)
 
 
 def tutorial_processes(urls: list[str]) -> None:
-    procs = [multiprocessing.Process(target=_tutorial_fetch, args=(url,)) for url in urls]
-    for proc in procs:
-        proc.start()
-    for proc in procs:
-        proc.join()
+    _all_at_once(multiprocessing.Process, urls)
 
 
 # --- bare pools --------------------------------------------------------------------------------
@@ -152,40 +153,24 @@ def run_direct(stack: Stack, name: str, urls: list[str], **kwargs: Any) -> float
 # --- bare RQ -----------------------------------------------------------------------------------
 
 
-def bare_queue(stack: Stack) -> Queue:
-    from rq import Queue
-    from rq.serializers import JSONSerializer
-
-    from bench.stack import BARE_QUEUE
-
-    return Queue(BARE_QUEUE, connection=stack.client, serializer=JSONSerializer)
-
-
 def enqueue_bare(
     stack: Stack, func: str, arg_lists: list[tuple[Any, ...]], result_ttl: int = 3600
 ) -> tuple[float, list[str]]:
     """Enqueue `func(*args)` for each args with one `enqueue_many`; returns (t0, job ids)."""
     from rq import Queue
 
-    queue = bare_queue(stack)
     datas = [Queue.prepare_data(func, args=args, result_ttl=result_ttl) for args in arg_lists]
     started = time.time()
-    jobs = queue.enqueue_many(datas)
+    jobs = stack.queue("bare").enqueue_many(datas)
     return started, [job.id for job in jobs]
 
 
 def _done_count(stack: Stack) -> int:
-    queue = bare_queue(stack)
+    queue = stack.queue("bare")
     pipe = stack.client.pipeline(transaction=False)
     pipe.zcard(queue.finished_job_registry.key)
     pipe.zcard(queue.failed_job_registry.key)
     return sum(pipe.execute())
-
-
-def wait_bare(stack: Stack, before: int, count: int, timeout_s: float = 300) -> None:
-    from fanout.children import wait_until
-
-    wait_until(lambda: _done_count(stack) >= before + count, timeout_s, f"{count} bare jobs")
 
 
 def job_times(stack: Stack, job_ids: list[str]) -> tuple[float, float, int]:
@@ -206,14 +191,17 @@ def job_times(stack: Stack, job_ids: list[str]) -> tuple[float, float, int]:
 def run_bare(stack: Stack, func: str, arg_lists: list[tuple[Any, ...]]) -> dict[str, float]:
     """Enqueue and wait: `e2e_s` from the enqueue to the last job's end, `span_s` from the first
     job's start to the last one's end."""
+    from fanout.children import wait_until
+
     before = _done_count(stack)
     origin_before = stack.origin_cpu_s()
     t0, job_ids = enqueue_bare(stack, func, arg_lists)
-    wait_bare(stack, before, len(job_ids))
+    count = len(job_ids)
+    wait_until(lambda: _done_count(stack) >= before + count, 300, f"{count} bare jobs")
     stack.last_origin_s = stack.origin_cpu_s() - origin_before
     first, last, failed = job_times(stack, job_ids)
     if failed:
-        raise RuntimeError(f"{failed} of {len(job_ids)} bare jobs of {func} failed")
+        raise RuntimeError(f"{failed} of {count} bare jobs of {func} failed")
     time.sleep(0.3)
     return {"e2e_s": last - t0, "span_s": last - first}
 

@@ -26,8 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.chart import scaling_svg
-from bench.cpuload import busy_s, others_cores
-from bench.measure import Ctx
+from bench.measure import Ctx, busy_s, others_cores
 from bench.model import Check, Outcome, Series
 from bench.report import machine_facts, render
 from bench.scenarios import FULL_ONLY, SCENARIOS
@@ -102,17 +101,7 @@ def write_outputs(out_dir: Path, data: dict[str, Any]) -> None:
     outcomes = [_outcome(dict(o)) for o in data["outcomes"]]
     facts = [tuple(f) for f in data["facts"]]
     mode = "quick" if data["quick"] else "full"
-    report = render(
-        outcomes,
-        facts,
-        quick=data["quick"],
-        reps=data["reps"],
-        seconds=data["seconds"],
-        chart_name=CHART_NAME,
-        written_at=data["written_at"],
-        skipped=data.get("skipped", []),
-        spliced=data.get("spliced", []),
-    )
+    report = render(outcomes, data, CHART_NAME)
     (out_dir / REPORT_NAME).write_text(report)
     subtitle = (
         f"{mode} run, median of {data['reps']}; {os.cpu_count()} cores; Python {facts[3][1]}, "

@@ -35,8 +35,7 @@ from typing import Any
 import redis as redis_lib
 
 from bench import peer_body
-from bench.cpuload import tree_cpu_s
-from bench.measure import SETTLE_S, Ctx, ideal_s, urls
+from bench.measure import SETTLE_S, Ctx, ideal_s, tree_cpu_s, urls
 from bench.model import Outcome, fmt
 from contract.records import RunSpec
 from contract.states import Strategy, Workload

@@ -17,11 +17,25 @@ import statistics
 import time
 from dataclasses import dataclass, field
 
-from bench.browser import PageLoad, RunPageBrowser, run_page_browser
-from bench.cpuload import busy_s, others_cores
-from bench.measure import MB, Ctx, submit_only, urls, used_memory, wait_rq_jobs_expired
+from bench.measure import (
+    MB,
+    Ctx,
+    busy_s,
+    others_cores,
+    submit_only,
+    urls,
+    used_memory,
+    wait_rq_jobs_expired,
+)
 from bench.model import Outcome, Series, fmt, ratio
-from bench.webload import session, timed_get, web_rss_peak
+from bench.webload import (
+    PageLoad,
+    RunPageBrowser,
+    run_page_browser,
+    session,
+    timed_get,
+    web_rss_peak,
+)
 from contract import jobs, keys
 from contract.plan import hybrid_chunk_size
 from contract.records import RunSpec

@@ -383,7 +383,7 @@ def cpu(ctx: Ctx) -> Outcome:
 
 
 def _all() -> list[tuple[str, Callable[[Ctx], Outcome]]]:
-    from bench import client_cpu, footprint, peers, scale, services
+    from bench import client_cpu, peers, scale, services
 
     return [
         ("tutorial", tutorial),
@@ -399,7 +399,7 @@ def _all() -> list[tuple[str, Callable[[Ctx], Outcome]]]:
         ("queue-overhead", services.queue_overhead),
         ("submission", services.submission),
         ("reading", services.reading),
-        ("footprint", footprint.footprint),
+        ("footprint", services.footprint),
         ("scale", scale.scale),
         ("peers", peers.peers),
     ]

@@ -160,7 +160,8 @@ class Stack:
             time.sleep(0.2)
         return self.workers
 
-    def _queue(self, kind: str) -> Queue:
+    def queue(self, kind: str) -> Queue:
+        """The queue of `kind`'s workers: fanout's, or the bare-RQ baseline's."""
         name = BARE_QUEUE if kind == "bare" else keys.QUEUE_NAME
         return Queue(name, connection=self.client, serializer=JSONSerializer)
 
@@ -168,7 +169,7 @@ class Stack:
         for proc in self.workers:
             if not proc.alive():
                 raise RuntimeError(f"worker {proc.name} exited:\n{proc.tail()}")
-        queue = self._queue(self.worker_set.kind)
+        queue = self.queue(self.worker_set.kind)
         workers = Worker.all(queue=queue, serializer=JSONSerializer)
         idle = sum(1 for w in workers if w.get_state() == "idle")
         if self.worker_set.kind == "fanout":
@@ -180,7 +181,7 @@ class Stack:
         would count as a slot of the next queued run, and its span as capacity."""
         self.client.delete(keys.alive_workers_key(), keys.worker_spans_key())
         for kind in ("fanout", "bare"):
-            for worker in Worker.all(queue=self._queue(kind), serializer=JSONSerializer):
+            for worker in Worker.all(queue=self.queue(kind), serializer=JSONSerializer):
                 with contextlib.suppress(redis_lib.RedisError):
                     worker.register_death()
 
