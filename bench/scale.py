@@ -267,13 +267,13 @@ def scale(ctx: Ctx) -> Outcome:
     return out
 
 
-def _value(rows: dict[str, Series], metric: str, count: int) -> float | None:
-    return rows[metric].median(f"n{count}")
-
-
 def _checks(out: Outcome, rows: dict[str, Series], small: int, big: int) -> None:
+    def at(metric: str) -> tuple[float | None, float | None]:
+        """The metric's median at the biggest size and at the smallest."""
+        return rows[metric].median(f"n{big}"), rows[metric].median(f"n{small}")
+
     for metric, what in (("get_list_ms", "run list"), ("get_summary_ms", "summary")):
-        at_big, at_small = _value(rows, metric, big), _value(rows, metric, small)
+        at_big, at_small = at(metric)
         times = ratio(at_big, at_small)
         out.check(
             f"{what} GET at {big:,} tasks <= 1.5 x at {small:,}",
@@ -281,7 +281,7 @@ def _checks(out: Outcome, rows: dict[str, Series], small: int, big: int) -> None
             f"{fmt(at_small)} ms",
             None if times is None else times <= 1.5,
         )
-    drawn, drawn_small = _value(rows, "drawn_ms", big), _value(rows, "drawn_ms", small)
+    drawn, drawn_small = at("drawn_ms")
     out.check(
         f"page to timeline drawn at {big:,} tasks <= 2 s",
         f"{fmt(drawn / 1000 if drawn else None)} s",
@@ -292,14 +292,14 @@ def _checks(out: Outcome, rows: dict[str, Series], small: int, big: int) -> None
         ("redis_keys_b", "run's keys (MEMORY USAGE)"),
         ("redis_kept_b", "used_memory growth, RQ's jobs expired"),
     ):
-        value, base = _value(rows, metric, big), _value(rows, metric, small)
+        value, base = at(metric)
         out.check(
             f"Redis per stored task at {big:,}, {what} <= 600 B",
             f"{fmt(value)} B",
             f"{fmt(base)} B at {small:,}",
             None if value is None else value <= 600,
         )
-    at_big, at_small = _value(rows, "tput", big), _value(rows, "tput", small)
+    at_big, at_small = at("tput")
     times = ratio(at_big, at_small)
     out.check(
         f"tasks/s at {big:,} within 10 % of tasks/s at {small:,} (or above)",

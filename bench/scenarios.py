@@ -42,28 +42,25 @@ def tutorial(ctx: Ctx) -> Outcome:
     batch = list(local_demo(ctx.stack.origin_url, n, delay_ms))
     out.notes.append(f"{n} URLs of {delay_ms} ms, 1 to 64 KiB bodies; fanout on 1 worker.")
     pairs = [
-        ("tutorial_sequential", "tutorial: sequential loop", "sequential", 1, 1),
-        ("tutorial_threads", "tutorial: thread per URL", "threads", n, n),
-        ("tutorial_processes", "tutorial: process per URL", "processes", n, n),
+        ("tutorial_sequential", "tutorial: sequential loop", "sequential", 1),
+        ("tutorial_threads", "tutorial: thread per URL", "threads", n),
+        ("tutorial_processes", "tutorial: process per URL", "processes", n),
     ]
     ctx.workers(1)
-    for _name, label, strategy, concurrency, _slots in pairs:
+    for _name, label, strategy, c in pairs:
         out.new(label, baseline=True)
-        out.new(f"fanout {strategy} C={concurrency}", ref=label)
+        out.new(f"fanout {strategy} C={c}", ref=label)
     for _ in range(ctx.reps):
-        for name, label, strategy, concurrency, slots in pairs:
-            out.get(label).add(**direct(ctx, name, batch, d, slots))
-            sample = fanout_run(ctx, batch, strategy, concurrency, delay_s=d, slots=slots)
-            out.get(f"fanout {strategy} C={concurrency}").add(**sample)
-    fanout, base = out.get(f"fanout threads C={n}"), out.get("tutorial: thread per URL")
-    value, ref = fanout.median("wall_s"), base.median("wall_s")
+        for name, label, strategy, c in pairs:
+            out.get(label).add(**direct(ctx, name, batch, d, c))
+            out.get(f"fanout {strategy} C={c}").add(
+                **fanout_run(ctx, batch, strategy, c, delay_s=d, slots=c)
+            )
+    value = out.get(f"fanout threads C={n}").median("wall_s")
+    ref = out.get("tutorial: thread per URL").median("wall_s")
     ok = None if value is None or ref is None else value <= 1.1 * ref + 0.05
-    out.check(
-        f"fanout threads C={n} wall <= 1.1 x tutorial thread-per-URL + 50 ms",
-        f"{fmt(value, 3)} s",
-        f"{fmt(ref, 3)} s",
-        ok,
-    )
+    target = f"fanout threads C={n} wall <= 1.1 x tutorial thread-per-URL + 50 ms"
+    out.check(target, f"{fmt(value, 3)} s", f"{fmt(ref, 3)} s", ok)
     return out
 
 
@@ -90,15 +87,18 @@ def _note_wave_bound(out: Outcome, n: int, slots: int, d: float, labels: list[st
     cap = ideal_s(n, d, slots) / (waves * d)
     if cap >= 1:
         return
-    reached = ", ".join(
-        f"{label} {fmt(eff / cap, 3)}"
-        for label in labels
-        if (eff := out.get(label).median("eff")) is not None
-    )
     out.notes.append(
         f"{n} tasks of {d * 1000:g} ms on {slots} slots need {waves} waves, {waves * d:.3f} s: "
         f"no run can beat efficiency {cap:.3f} against the nominal bound "
-        f"({ideal_s(n, d, slots):.3f} s). Against the wave bound: {reached}."
+        f"({ideal_s(n, d, slots):.3f} s). Against the wave bound: "
+        f"{_reached([out.get(label) for label in labels], cap)}."
+    )
+
+
+def _reached(series: list[Series], cap: float) -> str:
+    """Each series' nominal efficiency as a share of the best any run could reach, `cap`."""
+    return ", ".join(
+        f"{s.label} {fmt(eff / cap, 3)}" for s in series if (eff := s.median("eff")) is not None
     )
 
 
@@ -235,11 +235,7 @@ def _note_chunk_bound(out: Outcome, batch: list[str], c: int, w: int, d: float) 
     waves = [-(-len(part) // c) for part in parts]
     bound_s = max(max(waves), -(-sum(waves) // w)) * d
     cap = ideal_s(len(batch), d, w * c) / bound_s
-    reached = ", ".join(
-        f"{s.label} {fmt(eff / cap, 3)}"
-        for s in out.series
-        if f"W={w} x" in s.label and (eff := s.median("eff")) is not None
-    )
+    reached = _reached([s for s in out.series if f"W={w} x" in s.label], cap)
     out.notes.append(
         f"W={w}: {len(parts)} chunks hold {sum(waves)} waves of {d * 1000:g} ms; the busiest "
         f"of {w} workers runs at least {bound_s / d:.0f} of them, {bound_s:.2f} s, so efficiency "

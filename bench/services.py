@@ -26,7 +26,7 @@ from bench.measure import (
 )
 from bench.model import Outcome, Series, fmt, ratio
 from bench.webload import session as web_session
-from bench.webload import timed_get
+from bench.webload import timed_get, timed_ms
 from contract import keys
 from fanout.children import wait_until
 from producer.connection import fanout_queue
@@ -150,13 +150,10 @@ def submission(ctx: Ctx) -> Outcome:
         base.add(median_ms=statistics.median(lat), p95_ms=_p95(lat))
         ctx.workers(0)
         many = urls(stack.origin_url, 2000, 0, 64)
-        started = time.perf_counter()
-        submit_only(stack, many, "queue")
-        big.add(call_ms=(time.perf_counter() - started) * 1000)
+        big.add(call_ms=timed_ms(partial(submit_only, stack, many, "queue")))
         fanout_queue(stack.client).empty()
-        started = time.perf_counter()
-        enqueue_bare(stack, "bench.jobs.noop", [()] * 2000)
-        big_base.add(call_ms=(time.perf_counter() - started) * 1000)
+        noops = partial(enqueue_bare, stack, "bench.jobs.noop", [()] * 2000)
+        big_base.add(call_ms=timed_ms(noops))
         stack.queue("bare").empty()
     value = fan.median("median_ms")
     out.check(
@@ -211,7 +208,7 @@ def reading(ctx: Ctx) -> Outcome:
         out.notes.append(f"web app not measured: {stack.web_error}")
     for _ in range(ctx.reps):
         for series, read in plan:
-            times = [_timed(read) for _ in range(calls)]
+            times = [timed_ms(read) for _ in range(calls)]
             series.add(p50_ms=statistics.median(times), p95_ms=_p95(times))
     value = web.median("p95_ms") if web else None
     out.check(
@@ -221,12 +218,6 @@ def reading(ctx: Ctx) -> Outcome:
         None if value is None else value <= 50,
     )
     return out
-
-
-def _timed(call: Callable[[], object]) -> float:
-    started = time.perf_counter()
-    call()
-    return (time.perf_counter() - started) * 1000
 
 
 def _raw_read(stack: Stack, run_id: str) -> None:

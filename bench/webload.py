@@ -14,7 +14,7 @@ import math
 import shutil
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,12 +31,16 @@ def session() -> requests.Session:
     return client
 
 
+def timed_ms(call: Callable[[], object]) -> float:
+    """Milliseconds `call` takes."""
+    started = time.perf_counter()
+    call()
+    return (time.perf_counter() - started) * 1000
+
+
 def timed_get(client: requests.Session, url: str) -> float:
     """Milliseconds to the whole body (read, not parsed)."""
-    started = time.perf_counter()
-    response = client.get(url, timeout=300)
-    response.raise_for_status()
-    return (time.perf_counter() - started) * 1000
+    return timed_ms(lambda: client.get(url, timeout=300).raise_for_status())
 
 
 @dataclass
