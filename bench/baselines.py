@@ -1,6 +1,6 @@
 """Baselines measured in the same run as fanout, on the same origin.
 
-Direct baselines run in a fresh interpreter (`python -m bench.baselines NAME RESULT ARGS_JSON`),
+Direct baselines run in a fresh interpreter (`python -m bench.baselines NAME ARGS_JSON RESULT`),
 timed around the work alone: the original tutorial's three programs, a bare ThreadPoolExecutor,
 bare aiohttp, and the CPU workload run by hand. Bare-RQ baselines enqueue `bench.jobs` functions
 with `enqueue_many` for the bench's bare workers (see `bench.stack`) and time them the same way
@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from bench.jobs import _session
+from bench.jobs import session_get
 from worker.cpu import burn
 
 if TYPE_CHECKING:
@@ -63,11 +63,6 @@ def tutorial_processes(urls: list[str]) -> None:
 
 
 # --- bare pools --------------------------------------------------------------------------------
-
-
-def session_get(url: str) -> bytes:
-    """GET with this thread's own keep-alive `requests` Session: what a bare thread pool does."""
-    return _session().get(url, timeout=(3, 10)).content
 
 
 def pool_threads(urls: list[str], concurrency: int) -> None:
@@ -136,18 +131,13 @@ DIRECT = {
 def run_direct(stack: Stack, name: str, urls: list[str], **kwargs: Any) -> float:
     """Run a direct baseline in a fresh interpreter; returns its wall time in seconds (and
     leaves the origin's CPU seconds over the whole child in `stack.last_origin_s`)."""
-    result = stack.work_dir / f"direct-{name}.json"
-    result.unlink(missing_ok=True)
-    args = json.dumps({"urls": urls, **kwargs})
     args_file = stack.work_dir / f"direct-{name}.args.json"
-    args_file.write_text(args)
+    args_file.write_text(json.dumps({"urls": urls, **kwargs}))
     origin_before = stack.origin_cpu_s()
-    child = stack.python(name, "-m", "bench.baselines", name, str(result), str(args_file))
-    code = child.proc.wait(timeout=600)
+    result = stack.work_dir / f"direct-{name}.json"
+    wall_s = stack.timed_child(name, result, "-m", "bench.baselines", name, str(args_file))
     stack.last_origin_s = stack.origin_cpu_s() - origin_before
-    if code != 0 or not result.exists():
-        raise RuntimeError(f"baseline {name} failed ({code}):\n{child.tail()}")
-    return float(json.loads(result.read_text())["wall_s"])
+    return wall_s
 
 
 # --- bare RQ -----------------------------------------------------------------------------------
@@ -207,7 +197,7 @@ def run_bare(stack: Stack, func: str, arg_lists: list[tuple[Any, ...]]) -> dict[
 
 
 def main(argv: list[str]) -> None:
-    name, result, args_file = argv
+    name, args_file, result = argv
     kwargs = json.loads(Path(args_file).read_text())
     func = DIRECT[name]
     started = time.perf_counter()

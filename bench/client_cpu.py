@@ -27,7 +27,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bench.baselines import aiohttp_gather, session_get
+from bench.baselines import aiohttp_gather
+from bench.jobs import session_get
 from bench.measure import Ctx, urls
 from bench.model import Outcome, fmt, ratio
 

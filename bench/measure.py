@@ -4,7 +4,6 @@ processes kept this machine meanwhile (it may be shared)."""
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import time
 from collections.abc import Callable
@@ -151,14 +150,9 @@ def burst(
     enqueue()
     stack.client.config_resetstat()
     result = stack.work_dir / "burst.json"
-    result.unlink(missing_ok=True)
-    args = ("-m", "bench.procs", "burst", kind, cls, str(result))
-    child = stack.python(f"burst-{kind}-{cls}", *args)
-    code = child.proc.wait(timeout=600)
-    if code != 0 or not result.exists():
-        raise RuntimeError(f"burst worker {kind}/{cls} failed ({code}):\n{child.tail()}")
+    args = ("-m", "bench.procs", "burst", kind, cls)
+    wall_s = stack.timed_child(f"burst-{kind}-{cls}", result, *args)
     calls, evalsha = command_calls(stack)
-    wall_s = float(json.loads(result.read_text())["wall_s"])
     time.sleep(SETTLE_S)
     return {
         "per_job_ms": wall_s / count * 1000,

@@ -8,6 +8,7 @@ are restarted between scenarios, so each scenario gets exactly the workers it na
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sys
 import time
@@ -63,6 +64,15 @@ class Stack:
 
     def python(self, name: str, *args: str, env: dict[str, str] | None = None) -> Child:
         return start(name, [sys.executable, *args], self._log_path(name), env=env or self.env)
+
+    def timed_child(self, name: str, result: Path, *args: str) -> float:
+        """Run `python ARGS... RESULT` to its end; the `wall_s` it wrote to RESULT (JSON)."""
+        result.unlink(missing_ok=True)
+        child = self.python(name, *args, str(result))
+        code = child.proc.wait(timeout=600)
+        if code != 0 or not result.exists():
+            raise RuntimeError(f"{name} failed ({code}):\n{child.tail()}")
+        return float(json.loads(result.read_text())["wall_s"])
 
     def private_redis(self, name: str) -> Child:
         """A redis-server of its own on a free port, without persistence (disk writes would
