@@ -61,7 +61,6 @@ IO_SLOTS = 32
 class Shape:
     """One workload and how every system is tuned for it."""
 
-    key: str
     title: str
     delay_ms: int
     body_bytes: int
@@ -81,7 +80,6 @@ class Shape:
 
 SHAPES = [
     Shape(
-        "tiny",
         "/delay/0",
         0,
         64,
@@ -98,7 +96,6 @@ SHAPES = [
         (2, 32),
     ),
     Shape(
-        "io",
         "/delay/100",
         100,
         1024,
@@ -115,7 +112,6 @@ SHAPES = [
         slots=IO_SLOTS,
     ),
     Shape(
-        "cpu",
         "cpu (~50 ms)",
         0,
         4096,

@@ -297,31 +297,24 @@ def tiny_tasks(ctx: Ctx) -> Outcome:
         f"64-byte bodies. hybrid: {n} URLs, {c} lanes, {chunk} URLs per chunk; "
         f"queue: {nq} URLs; asyncio: {n} URLs, C=64 on one worker."
     )
-    hybrid_fan, queue_fan = f"fanout hybrid W=2 x {c}", "fanout queue W=2"
-    async_fan = "fanout asyncio C=64"
-    rows = [
-        ("bare RQ chunks W=2 x 8", hybrid_fan),
-        ("bare RQ SimpleWorker W=2", queue_fan),
-        ("bare ThreadPoolExecutor C=8 (1 process)", None),
-        ("bare aiohttp C=64 (1 process)", async_fan),
-    ]
-    for base, fan in rows:
-        out.new(base, baseline=True)
-        if fan:
-            out.new(fan, ref=base)
+    hyb_base = out.new("bare RQ chunks W=2 x 8", baseline=True)
+    hyb = out.new(f"fanout hybrid W=2 x {c}", ref=hyb_base.label)
+    queue_base = out.new("bare RQ SimpleWorker W=2", baseline=True)
+    queue = out.new("fanout queue W=2", ref=queue_base.label)
+    pool = out.new("bare ThreadPoolExecutor C=8 (1 process)", baseline=True)
+    aio_base = out.new("bare aiohttp C=64 (1 process)", baseline=True)
+    aio = out.new("fanout asyncio C=64", ref=aio_base.label)
     for _ in range(ctx.reps):
         ctx.workers(2)
-        out.get(hybrid_fan).add(**fanout_run(ctx, batch, "hybrid", c))
-        out.get(queue_fan).add(**fanout_run(ctx, qbatch, "queue", 1))
-        out.get(async_fan).add(**fanout_run(ctx, batch, "asyncio", 64))
+        hyb.add(**fanout_run(ctx, batch, "hybrid", c))
+        queue.add(**fanout_run(ctx, qbatch, "queue", 1))
+        aio.add(**fanout_run(ctx, batch, "asyncio", 64))
         ctx.workers(2, "bare")
-        out.get(rows[0][0]).add(
-            **bare(ctx, "bench.jobs.fetch_chunk", [(ch, c) for ch in chunks], n)
-        )
-        out.get(rows[1][0]).add(**bare(ctx, "bench.jobs.fetch", [(url,) for url in qbatch], nq))
-        out.get(rows[2][0]).add(**direct(ctx, "pool_threads", batch, concurrency=c))
-        out.get(rows[3][0]).add(**direct(ctx, "aiohttp_gather", batch, concurrency=64))
-    _at_least(out, "hybrid on 2 workers: >= 2,000 tasks/s", hybrid_fan, "tput", 2000)
+        hyb_base.add(**bare(ctx, "bench.jobs.fetch_chunk", [(ch, c) for ch in chunks], n))
+        queue_base.add(**bare(ctx, "bench.jobs.fetch", [(url,) for url in qbatch], nq))
+        pool.add(**direct(ctx, "pool_threads", batch, concurrency=c))
+        aio_base.add(**direct(ctx, "aiohttp_gather", batch, concurrency=64))
+    _at_least(out, "hybrid on 2 workers: >= 2,000 tasks/s", hyb.label, "tput", 2000)
     return out
 
 
@@ -338,19 +331,17 @@ def cpu(ctx: Ctx) -> Outcome:
         f"{n} tasks of /delay/0 then {rounds:,} rounds of `worker.cpu.burn`; 2 workers."
     )
     plan = [
-        ("sequential", 1, "cpu_sequential", {}),
-        ("threads", 2, "cpu_threads", {"concurrency": 2}),
-        ("processes", 2, "cpu_processes", {"concurrency": 2}),
-        ("queue", 1, None, {}),
+        ("sequential", 1, "fanout sequential C=1", "cpu_sequential", {}),
+        ("threads", 2, "fanout threads C=2", "cpu_threads", {"concurrency": 2}),
+        ("processes", 2, "fanout processes C=2", "cpu_processes", {"concurrency": 2}),
+        ("queue", 1, "fanout queue W=2", None, {}),
     ]
-    labels = [f"fanout {s}" + (f" C={c}" if s != "queue" else " W=2") for s, c, _, _ in plan]
-    for (strategy, c, name, _), label in zip(plan, labels, strict=True):
-        if name:
-            out.new(f"bare {strategy} C={c}", baseline=True)
-        out.new(label, ref=f"bare {strategy} C={c}" if name else None)
+    for strategy, c, label, name, _ in plan:
+        base = out.new(f"bare {strategy} C={c}", baseline=True).label if name else None
+        out.new(label, ref=base)
     ctx.workers(2)
     for _ in range(ctx.reps):
-        for (strategy, c, name, kwargs), label in zip(plan, labels, strict=True):
+        for strategy, c, label, name, kwargs in plan:
             out.get(label).add(**fanout_run(ctx, batch, strategy, c, workload="cpu"))
             if name:
                 timed = direct(ctx, name, batch, rounds=rounds, **kwargs)
