@@ -99,13 +99,11 @@ def _outcome(data: dict[str, Any]) -> Outcome:
 def write_outputs(out_dir: Path, data: dict[str, Any]) -> None:
     """RESULTS.md and scaling.svg from the raw data (also kept, as results.json)."""
     outcomes = [_outcome(dict(o)) for o in data["outcomes"]]
-    facts = [tuple(f) for f in data["facts"]]
-    mode = "quick" if data["quick"] else "full"
-    report = render(outcomes, data, CHART_NAME)
-    (out_dir / REPORT_NAME).write_text(report)
+    (out_dir / REPORT_NAME).write_text(render(outcomes, data, CHART_NAME))
+    facts, mode = dict(data["facts"]), "quick" if data["quick"] else "full"
     subtitle = (
-        f"{mode} run, median of {data['reps']}; {os.cpu_count()} cores; Python {facts[3][1]}, "
-        f"RQ {facts[4][1]}, Redis {data['redis_version']}"
+        f"{mode} run, median of {data['reps']}; {os.cpu_count()} cores; Python {facts['Python']}, "
+        f"RQ {facts['RQ']}, Redis {data['redis_version']}"
     )
     (out_dir / CHART_NAME).write_text(scaling_svg(outcomes, subtitle))
 

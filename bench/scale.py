@@ -236,7 +236,7 @@ def scale(ctx: Ctx) -> Outcome:
     columns = [(f"n{n}", f"{n:,} tasks") for n in sizes]
     out = Outcome("scale", "1,000 to 100,000 tiny tasks through the web API", columns, ratio=None)
     stack = ctx.stack
-    web_url, web = stack.start_web(), stack.web_proc()
+    web_url, web = stack.start_web(), stack.web
     if web_url is None or web is None:
         raise RuntimeError(f"the web app is needed: {stack.web_error}")
     ctx.workers(WORKERS)

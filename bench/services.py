@@ -289,7 +289,7 @@ def footprint(ctx: Ctx) -> Outcome:
         wait_until(expired, 300, "result_ttl=0 jobs")
         time.sleep(0.3)
         rows["bare_job0"].add(value=(used_memory(stack) - before) / n)
-        web = stack.web_proc()
+        web = stack.web
         if web is not None:
             for _ in range(5):
                 _get(stack.start_web() or "", "/api/runs")
@@ -312,7 +312,7 @@ def footprint(ctx: Ctx) -> Outcome:
             fmt(base, 1),
             None if value is None else value <= bound,
         )
-    if stack.web_proc() is None:
+    if stack.web is None:
         out.notes.append(f"web app not measured: {stack.web_error}")
     return out
 

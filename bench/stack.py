@@ -52,7 +52,8 @@ class Stack:
         self.web_error = ""
         #: The origin's CPU seconds during the last direct or bare-RQ baseline.
         self.last_origin_s = 0.0
-        self._web: Child | None = None
+        #: The web app's gunicorn master, once `start_web` has started it.
+        self.web: Child | None = None
         self._web_url = ""
         self._spawned = 0
 
@@ -124,7 +125,7 @@ class Stack:
     def start_web(self) -> str | None:
         """The web app under gunicorn with one worker process, started once. None (and
         `web_error` says why) when it cannot start: the web app is another team's."""
-        if self._web is not None:
+        if self.web is not None:
             return self._web_url
         if self.web_error:
             return None
@@ -139,11 +140,8 @@ class Stack:
             self.web_error = "it did not start: " + proc.log(600).replace("\n", " ")
             return None
         self.procs.append(proc)
-        self._web, self._web_url = proc, url
+        self.web, self._web_url = proc, url
         return url
-
-    def web_proc(self) -> Child | None:
-        return self._web
 
     def stop(self) -> None:
         self.set_workers(WorkerSet())
