@@ -66,15 +66,12 @@ def chosen(quick: bool, only: set[str] | None = None) -> list[str]:
 
 
 def run_scenarios(ctx: Ctx, only: set[str] | None = None) -> list[Outcome]:
-    outcomes = []
-    names = chosen(ctx.quick, only)
-    for name, scenario in SCENARIOS:
-        if name not in names:
-            continue
+    outcomes, scenarios = [], dict(SCENARIOS)
+    for name in chosen(ctx.quick, only):
         _say(f"{name} ...")
         started, before = time.monotonic(), busy_s()
         try:
-            outcome = scenario(ctx)
+            outcome = scenarios[name](ctx)
         except Exception:
             outcome = Outcome(name, "did not finish", [], error=traceback.format_exc())
         outcome.seconds = time.monotonic() - started

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import statistics
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -55,13 +56,11 @@ def machine_facts(redis_version: str) -> list[tuple[str, str]]:
 
 
 def _cell(series: Series, metric: str) -> str:
-    median = series.median(metric)
-    if median is None:
-        return "-"
-    low, high = series.spread(metric) or (median, median)
-    if len(series.values(metric)) < 2:
-        return fmt(median)
-    return f"{fmt(median)} ({fmt(low)}-{fmt(high)})"
+    """The median, and (min-max) when there were several samples."""
+    values = series.values(metric)
+    if len(values) < 2:
+        return fmt(values[0] if values else None)
+    return f"{fmt(statistics.median(values))} ({fmt(min(values))}-{fmt(max(values))})"
 
 
 def _scenario_table(outcome: Outcome) -> list[str]:
