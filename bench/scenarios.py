@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from bench import client_cpu, peers, scale, services
 from bench.measure import Ctx, bare, direct, fanout_run, ideal_s, urls
 from bench.model import Outcome, Series, fmt
 from contract.plan import hybrid_chunk_size, partition
@@ -369,31 +370,25 @@ def cpu(ctx: Ctx) -> Outcome:
     return out
 
 
-def _all() -> list[tuple[str, Callable[[Ctx], Outcome]]]:
-    from bench import client_cpu, peers, scale, services
-
-    return [
-        ("tutorial", tutorial),
-        ("threads-c32", threads_c32),
-        ("asyncio-c500", asyncio_c500),
-        ("queue-scaling", queue_scaling),
-        ("hybrid-scaling", hybrid_scaling),
-        ("hybrid-balance", hybrid_balance),
-        ("tiny-tasks", tiny_tasks),
-        ("cpu", cpu),
-        ("cpu-sweep", cpu_sweep),
-        ("client-cpu", client_cpu.client_cpu),
-        ("queue-overhead", services.queue_overhead),
-        ("submission", services.submission),
-        ("reading", services.reading),
-        ("footprint", services.footprint),
-        ("scale", scale.scale),
-        ("peers", peers.peers),
-    ]
-
-
 #: (name, function) of every scenario, in the order they run.
-SCENARIOS = _all()
+SCENARIOS: list[tuple[str, Callable[[Ctx], Outcome]]] = [
+    ("tutorial", tutorial),
+    ("threads-c32", threads_c32),
+    ("asyncio-c500", asyncio_c500),
+    ("queue-scaling", queue_scaling),
+    ("hybrid-scaling", hybrid_scaling),
+    ("hybrid-balance", hybrid_balance),
+    ("tiny-tasks", tiny_tasks),
+    ("cpu", cpu),
+    ("cpu-sweep", cpu_sweep),
+    ("client-cpu", client_cpu.client_cpu),
+    ("queue-overhead", services.queue_overhead),
+    ("submission", services.submission),
+    ("reading", services.reading),
+    ("footprint", services.footprint),
+    ("scale", scale.scale),
+    ("peers", peers.peers),
+]
 #: Scenarios `--quick` leaves out unless named: their reduced sizes would still cost the CI
 #: smoke about a minute (scale: two runs, a browser and its page loads; peers: three other
 #: job queues' workers, started per workload).
