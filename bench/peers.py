@@ -35,11 +35,11 @@ from typing import Any
 import redis as redis_lib
 
 from bench import peer_body
-from bench.measure import SETTLE_S, Ctx, ideal_s, tree_cpu_s, urls
+from bench.measure import SETTLE_S, Ctx, ideal_s, submit_only, tree_cpu_s, urls
 from bench.model import Outcome, fmt
-from contract.records import RunSpec
-from contract.states import Strategy, Workload
 from fanout.children import Child
+from producer.reader import load_run
+from producer.wait import run_state
 
 RABBIT_URL = "amqp://guest:guest@127.0.0.1:5672//"
 COLUMNS = [
@@ -354,18 +354,12 @@ def fanout_round(
     ctx: Ctx, batch: list[str], shape: Shape, strategy: str, concurrency: int
 ) -> dict[str, float]:
     """One fanout run, measured like a peer's round; the bench's own polls are not counted."""
-    from producer.connection import fanout_queue
-    from producer.reader import load_run
-    from producer.submit import submit_run
-    from producer.wait import run_state
-
     stack = ctx.stack
     client = stack.client
-    spec = RunSpec(tuple(batch), Strategy(strategy), concurrency, Workload(shape.workload))
     pids = stack.worker_pids()
     client.config_resetstat()
     cpu = tree_cpu_s(pids)
-    run_id = submit_run(client, fanout_queue(client), spec, stack.settings)
+    run_id = submit_only(stack, batch, strategy, concurrency, shape.workload)
     polls, deadline = 0, time.monotonic() + 300
     while True:
         polls += 1

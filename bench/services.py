@@ -9,6 +9,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 import psutil
+import requests
 from rq.job import Job
 
 from bench.baselines import enqueue_bare, run_bare
@@ -166,8 +167,6 @@ def submission(ctx: Ctx) -> Outcome:
 
 
 def _post_run(web_url: str, batch: list[str]) -> str:
-    import requests
-
     body = {"urls": batch, "strategy": "threads", "concurrency": 1}
     response = requests.post(f"{web_url}/api/runs", json=body, timeout=10)
     response.raise_for_status()
@@ -292,7 +291,7 @@ def footprint(ctx: Ctx) -> Outcome:
         web = stack.web
         if web is not None:
             for _ in range(5):
-                _get(stack.start_web() or "", "/api/runs")
+                requests.get(f"{stack.start_web()}/api/runs", timeout=10)
             rows["web_master"].add(value=_rss_mb(web.pid))
             children = psutil.Process(web.pid).children()
             rows["web"].add(value=max((_rss_mb(c.pid) for c in children), default=None))
@@ -315,10 +314,3 @@ def footprint(ctx: Ctx) -> Outcome:
     if stack.web is None:
         out.notes.append(f"web app not measured: {stack.web_error}")
     return out
-
-
-def _get(base_url: str, path: str) -> None:
-    import requests
-
-    if base_url:
-        requests.get(base_url + path, timeout=10)
