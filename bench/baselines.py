@@ -1,6 +1,6 @@
 """Baselines measured in the same run as fanout, on the same origin.
 
-Direct baselines run in a fresh interpreter (`python -m bench.baselines NAME RESULT ARGS_JSON`),
+Direct baselines run in a fresh interpreter (`python -m bench.baselines NAME ARGS_JSON RESULT`),
 timed around the work alone: the original tutorial's three programs, a bare ThreadPoolExecutor,
 bare aiohttp, and the CPU workload run by hand. Bare-RQ baselines enqueue `bench.jobs` functions
 with `enqueue_many` for the bench's bare workers (see `bench.stack`) and time them the same way
@@ -24,12 +24,10 @@ from urllib.parse import urlsplit
 
 import requests
 
-from bench.jobs import _session
+from bench.jobs import session_get
 from worker.cpu import burn
 
 if TYPE_CHECKING:
-    from rq import Queue
-
     from bench.stack import Stack
 
 # --- the tutorial, as it was written -----------------------------------------------------------
@@ -45,28 +43,26 @@ def tutorial_sequential(urls: list[str]) -> None:
         _tutorial_fetch(url)
 
 
+def _all_at_once(
+    kind: type[threading.Thread] | type[multiprocessing.Process], urls: list[str]
+) -> None:
+    """A thread or a process per URL, all started, then all joined."""
+    workers = [kind(target=_tutorial_fetch, args=(url,)) for url in urls]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+
+
 def tutorial_threads(urls: list[str]) -> None:
-    threads = [threading.Thread(target=_tutorial_fetch, args=(url,)) for url in urls]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    _all_at_once(threading.Thread, urls)
 
 
 def tutorial_processes(urls: list[str]) -> None:
-    procs = [multiprocessing.Process(target=_tutorial_fetch, args=(url,)) for url in urls]
-    for proc in procs:
-        proc.start()
-    for proc in procs:
-        proc.join()
+    _all_at_once(multiprocessing.Process, urls)
 
 
 # --- bare pools --------------------------------------------------------------------------------
-
-
-def session_get(url: str) -> bytes:
-    """GET with this thread's own keep-alive `requests` Session: what a bare thread pool does."""
-    return _session().get(url, timeout=(3, 10)).content
 
 
 def pool_threads(urls: list[str], concurrency: int) -> None:
@@ -135,30 +131,16 @@ DIRECT = {
 def run_direct(stack: Stack, name: str, urls: list[str], **kwargs: Any) -> float:
     """Run a direct baseline in a fresh interpreter; returns its wall time in seconds (and
     leaves the origin's CPU seconds over the whole child in `stack.last_origin_s`)."""
-    result = stack.work_dir / f"direct-{name}.json"
-    result.unlink(missing_ok=True)
-    args = json.dumps({"urls": urls, **kwargs})
     args_file = stack.work_dir / f"direct-{name}.args.json"
-    args_file.write_text(args)
+    args_file.write_text(json.dumps({"urls": urls, **kwargs}))
     origin_before = stack.origin_cpu_s()
-    child = stack.python(name, "-m", "bench.baselines", name, str(result), str(args_file))
-    code = child.proc.wait(timeout=600)
+    result = stack.work_dir / f"direct-{name}.json"
+    wall_s = stack.timed_child(name, result, "-m", "bench.baselines", name, str(args_file))
     stack.last_origin_s = stack.origin_cpu_s() - origin_before
-    if code != 0 or not result.exists():
-        raise RuntimeError(f"baseline {name} failed ({code}):\n{child.tail()}")
-    return float(json.loads(result.read_text())["wall_s"])
+    return wall_s
 
 
 # --- bare RQ -----------------------------------------------------------------------------------
-
-
-def bare_queue(stack: Stack) -> Queue:
-    from rq import Queue
-    from rq.serializers import JSONSerializer
-
-    from bench.stack import BARE_QUEUE
-
-    return Queue(BARE_QUEUE, connection=stack.client, serializer=JSONSerializer)
 
 
 def enqueue_bare(
@@ -167,25 +149,18 @@ def enqueue_bare(
     """Enqueue `func(*args)` for each args with one `enqueue_many`; returns (t0, job ids)."""
     from rq import Queue
 
-    queue = bare_queue(stack)
     datas = [Queue.prepare_data(func, args=args, result_ttl=result_ttl) for args in arg_lists]
     started = time.time()
-    jobs = queue.enqueue_many(datas)
+    jobs = stack.queue("bare").enqueue_many(datas)
     return started, [job.id for job in jobs]
 
 
 def _done_count(stack: Stack) -> int:
-    queue = bare_queue(stack)
+    queue = stack.queue("bare")
     pipe = stack.client.pipeline(transaction=False)
     pipe.zcard(queue.finished_job_registry.key)
     pipe.zcard(queue.failed_job_registry.key)
     return sum(pipe.execute())
-
-
-def wait_bare(stack: Stack, before: int, count: int, timeout_s: float = 300) -> None:
-    from fanout.children import wait_until
-
-    wait_until(lambda: _done_count(stack) >= before + count, timeout_s, f"{count} bare jobs")
 
 
 def job_times(stack: Stack, job_ids: list[str]) -> tuple[float, float, int]:
@@ -206,20 +181,23 @@ def job_times(stack: Stack, job_ids: list[str]) -> tuple[float, float, int]:
 def run_bare(stack: Stack, func: str, arg_lists: list[tuple[Any, ...]]) -> dict[str, float]:
     """Enqueue and wait: `e2e_s` from the enqueue to the last job's end, `span_s` from the first
     job's start to the last one's end."""
+    from fanout.children import wait_until
+
     before = _done_count(stack)
     origin_before = stack.origin_cpu_s()
     t0, job_ids = enqueue_bare(stack, func, arg_lists)
-    wait_bare(stack, before, len(job_ids))
+    count = len(job_ids)
+    wait_until(lambda: _done_count(stack) >= before + count, 300, f"{count} bare jobs")
     stack.last_origin_s = stack.origin_cpu_s() - origin_before
     first, last, failed = job_times(stack, job_ids)
     if failed:
-        raise RuntimeError(f"{failed} of {len(job_ids)} bare jobs of {func} failed")
+        raise RuntimeError(f"{failed} of {count} bare jobs of {func} failed")
     time.sleep(0.3)
     return {"e2e_s": last - t0, "span_s": last - first}
 
 
 def main(argv: list[str]) -> None:
-    name, result, args_file = argv
+    name, args_file, result = argv
     kwargs = json.loads(Path(args_file).read_text())
     func = DIRECT[name]
     started = time.perf_counter()

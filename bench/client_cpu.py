@@ -27,7 +27,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bench.baselines import aiohttp_gather, session_get
+from bench.baselines import aiohttp_gather
+from bench.jobs import session_get
 from bench.measure import Ctx, urls
 from bench.model import Outcome, fmt, ratio
 
@@ -51,8 +52,7 @@ ARMS = (
 )
 
 
-def _label(arm: str) -> str:
-    return next(label for name, label, *_ in ARMS if name == arm)
+LABELS = {name: label for name, label, *_ in ARMS}
 
 
 def client_cpu(ctx: Ctx) -> Outcome:
@@ -65,12 +65,10 @@ def client_cpu(ctx: Ctx) -> Outcome:
     title = "client CPU per tiny task: fanout's fetch paths vs the bare libraries"
     out = Outcome("client-cpu", title, cols, ratio="cpu_us")
     n, warm, rounds = ctx.size(2000, 300), ctx.size(200, 50), ctx.size(12, 2)
-    batch, warm_batch = (
-        urls(ctx.stack.origin_url, n, 0, 64),
-        urls(ctx.stack.origin_url, warm, 0, 64),
-    )
+    origin = ctx.stack.origin_url
+    batch, warm_batch = urls(origin, n, 0, 64), urls(origin, warm, 0, 64)
     for _arm, label, _, _, base in ARMS:
-        out.new(label, baseline=base is None, ref=_label(base) if base else None)
+        out.new(label, baseline=base is None, ref=LABELS[base] if base else None)
     ctx.workers(0)
     loads: list[float] = []
     bases = {name: base for name, *_, base in ARMS if base}
@@ -95,14 +93,14 @@ def client_cpu(ctx: Ctx) -> Outcome:
     for arm in arms.values():
         arm.check_runs_done()
     for name, base in bases.items():
-        label = _label(name)
+        label = LABELS[name]
         # The verdict is the median of the ratios measured side by side in each round, not the
         # ratio of each arm's median, which can set a fast second of one arm against a slow one
         # of the other.
-        value, bare = out.get(label).median("cpu_us"), out.get(_label(base)).median("cpu_us")
+        value, bare = out.get(label).median("cpu_us"), out.get(LABELS[base]).median("cpu_us")
         times = statistics.median(paired[name]) if paired[name] else None
         out.check(
-            f"{label}: client CPU per task <= {TARGET} x {_label(base)}, median of the rounds' "
+            f"{label}: client CPU per task <= {TARGET} x {LABELS[base]}, median of the rounds' "
             "ratios",
             f"{fmt(times)}x ({fmt(value)} µs; ratio of medians {fmt(ratio(value, bare))}x)",
             f"{fmt(bare)} µs",
@@ -119,7 +117,7 @@ def client_cpu(ctx: Ctx) -> Outcome:
     out.notes.append(
         "Ratios per round (fanout / bare of the same round): "
         + "; ".join(
-            f"{_label(arm)} median {fmt(statistics.median(r), 3)} ({fmt(min(r), 3)}-"
+            f"{LABELS[arm]} median {fmt(statistics.median(r), 3)} ({fmt(min(r), 3)}-"
             f"{fmt(max(r), 3)})"
             for arm, r in paired.items()
         )

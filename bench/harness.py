@@ -26,8 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.chart import scaling_svg
-from bench.cpuload import busy_s, others_cores
-from bench.measure import Ctx
+from bench.measure import Ctx, busy_s, others_cores
 from bench.model import Check, Outcome, Series
 from bench.report import machine_facts, render
 from bench.scenarios import FULL_ONLY, SCENARIOS
@@ -67,15 +66,12 @@ def chosen(quick: bool, only: set[str] | None = None) -> list[str]:
 
 
 def run_scenarios(ctx: Ctx, only: set[str] | None = None) -> list[Outcome]:
-    outcomes = []
-    names = chosen(ctx.quick, only)
-    for name, scenario in SCENARIOS:
-        if name not in names:
-            continue
+    outcomes, scenarios = [], dict(SCENARIOS)
+    for name in chosen(ctx.quick, only):
         _say(f"{name} ...")
         started, before = time.monotonic(), busy_s()
         try:
-            outcome = scenario(ctx)
+            outcome = scenarios[name](ctx)
         except Exception:
             outcome = Outcome(name, "did not finish", [], error=traceback.format_exc())
         outcome.seconds = time.monotonic() - started
@@ -100,23 +96,11 @@ def _outcome(data: dict[str, Any]) -> Outcome:
 def write_outputs(out_dir: Path, data: dict[str, Any]) -> None:
     """RESULTS.md and scaling.svg from the raw data (also kept, as results.json)."""
     outcomes = [_outcome(dict(o)) for o in data["outcomes"]]
-    facts = [tuple(f) for f in data["facts"]]
-    mode = "quick" if data["quick"] else "full"
-    report = render(
-        outcomes,
-        facts,
-        quick=data["quick"],
-        reps=data["reps"],
-        seconds=data["seconds"],
-        chart_name=CHART_NAME,
-        written_at=data["written_at"],
-        skipped=data.get("skipped", []),
-        spliced=data.get("spliced", []),
-    )
-    (out_dir / REPORT_NAME).write_text(report)
+    (out_dir / REPORT_NAME).write_text(render(outcomes, data, CHART_NAME))
+    facts, mode = dict(data["facts"]), "quick" if data["quick"] else "full"
     subtitle = (
-        f"{mode} run, median of {data['reps']}; {os.cpu_count()} cores; Python {facts[3][1]}, "
-        f"RQ {facts[4][1]}, Redis {data['redis_version']}"
+        f"{mode} run, median of {data['reps']}; {os.cpu_count()} cores; Python {facts['Python']}, "
+        f"RQ {facts['RQ']}, Redis {data['redis_version']}"
     )
     (out_dir / CHART_NAME).write_text(scaling_svg(outcomes, subtitle))
 

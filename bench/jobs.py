@@ -14,12 +14,13 @@ import requests
 _local = threading.local()
 
 
-def _session() -> requests.Session:
+def session_get(url: str) -> bytes:
+    """GET with this thread's own keep-alive `requests` Session (made on first use)."""
     session = getattr(_local, "session", None)
     if session is None:
         session = _local.session = requests.Session()
         session.trust_env = False
-    return session
+    return session.get(url, timeout=(3, 10)).content
 
 
 def noop() -> None:
@@ -28,7 +29,7 @@ def noop() -> None:
 
 def fetch(url: str) -> int:
     """One URL per job: the bytes of its body."""
-    return len(_session().get(url, timeout=(3, 10)).content)
+    return len(session_get(url))
 
 
 def fetch_chunk(urls: list[str], threads: int) -> int:

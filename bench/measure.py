@@ -1,12 +1,16 @@
-"""How one fanout run, one burst of jobs and one batch of URLs are measured."""
+"""How one fanout run, one burst of jobs and one batch of URLs are measured, and how busy other
+processes kept this machine meanwhile (it may be shared)."""
 
 from __future__ import annotations
 
-import json
+import contextlib
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
+
+import psutil
 
 from bench.stack import Stack, WorkerSet
 from contract import jobs, keys
@@ -59,26 +63,18 @@ def fanout_run(
     """Submit one run and wait for it. `wall_s` is submission to the last task's end (what a
     user waits); `span_s` and `summary_eff` are fanout's own summary (first start to last end)."""
     stack = ctx.stack
-    spec = RunSpec(tuple(urls_), Strategy(strategy), concurrency, Workload(workload))
     origin_before = stack.origin_cpu_s()
-    run_id = submit_run(stack.client, fanout_queue(stack.client), spec, stack.settings)
+    run_id = submit_only(stack, urls_, strategy, concurrency, workload)
     record = wait_for_run(stack.client, run_id, timeout_s=900, poll_s=0.02)
     origin_s = stack.origin_cpu_s() - origin_before
     ok = record["counts"]["ok"]
     if ok != len(urls_):
         raise RuntimeError(f"run {run_id} ({strategy}): {ok}/{len(urls_)} ok: {record['counts']}")
     time.sleep(SETTLE_S)
-    return metrics(record, delay_s, slots, origin_s)
-
-
-def metrics(
-    record: dict[str, Any], delay_s: float | None, slots: int | None, origin_s: float
-) -> dict[str, float | None]:
-    count = record["total"]
     wall_s = record["finished_at"] - record["submitted_at"]
     summary = record["summary"]
     return {
-        **direct_metrics(wall_s, count, delay_s, slots, origin_s),
+        **direct_metrics(wall_s, len(urls_), delay_s, slots, origin_s),
         "summary_eff": summary["efficiency"],
         "span_s": summary["wall_s"],
     }
@@ -154,14 +150,9 @@ def burst(
     enqueue()
     stack.client.config_resetstat()
     result = stack.work_dir / "burst.json"
-    result.unlink(missing_ok=True)
-    args = ("-m", "bench.procs", "burst", kind, cls, str(result))
-    child = stack.python(f"burst-{kind}-{cls}", *args)
-    code = child.proc.wait(timeout=600)
-    if code != 0 or not result.exists():
-        raise RuntimeError(f"burst worker {kind}/{cls} failed ({code}):\n{child.tail()}")
+    args = ("-m", "bench.procs", "burst", kind, cls)
+    wall_s = stack.timed_child(f"burst-{kind}-{cls}", result, *args)
     calls, evalsha = command_calls(stack)
-    wall_s = float(json.loads(result.read_text())["wall_s"])
     time.sleep(SETTLE_S)
     return {
         "per_job_ms": wall_s / count * 1000,
@@ -201,6 +192,38 @@ def enqueue_fanout_noops(stack: Stack, count: int) -> None:
     fanout_queue(stack.client).enqueue_many(datas)
 
 
-def submit_only(stack: Stack, urls_: list[str], strategy: str, concurrency: int = 8) -> str:
-    spec = RunSpec(tuple(urls_), Strategy(strategy), concurrency, Workload.FETCH)
+def submit_only(
+    stack: Stack, urls_: list[str], strategy: str, concurrency: int = 8, workload: str = "fetch"
+) -> str:
+    spec = RunSpec(tuple(urls_), Strategy(strategy), concurrency, Workload(workload))
     return submit_run(stack.client, fanout_queue(stack.client), spec, stack.settings)
+
+
+# --- the machine's other load -------------------------------------------------------------------
+
+
+def tree_cpu_s(pids: list[int]) -> float:
+    """User + system seconds of these processes, their reaped children and their live ones."""
+    total = 0.0
+    for pid in pids:
+        with contextlib.suppress(psutil.Error):
+            proc = psutil.Process(pid)
+            for each in [proc, *proc.children(recursive=True)]:
+                with contextlib.suppress(psutil.Error):
+                    t = each.cpu_times()
+                    total += t.user + t.system + t.children_user + t.children_system
+    return total
+
+
+def busy_s() -> tuple[float, float]:
+    """(CPU seconds the whole machine was busy, CPU seconds of the bench's own processes: this
+    one, its reaped children (baselines, bursts) and its live descendants (gunicorn's workers
+    and Chromium are grandchildren, alive until the end))."""
+    times = psutil.cpu_times()
+    return sum(times) - times.idle - times.iowait, tree_cpu_s([os.getpid()])
+
+
+def others_cores(before: tuple[float, float], after: tuple[float, float], seconds: float) -> float:
+    """Cores other processes kept busy on average between two `busy_s()` readings."""
+    (busy, own), (busy_after, own_after) = before, after
+    return max(0.0, (busy_after - busy) - (own_after - own)) / seconds

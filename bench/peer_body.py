@@ -17,7 +17,7 @@ import time
 
 import redis as redis_lib
 
-from bench.jobs import _session
+from bench.jobs import session_get
 from worker.cpu import burn
 
 #: The peer's broker URL (a redis:// or amqp:// URL), read by its worker module at import.
@@ -53,7 +53,7 @@ def work(body: bytes, workload: str, rounds: int) -> int:
 
 def fetch(url: str, workload: str, rounds: int) -> int:
     """The synchronous body: this thread's keep-alive `requests` Session."""
-    return work(_session().get(url, timeout=(3, 10)).content, workload, rounds)
+    return work(session_get(url), workload, rounds)
 
 
 def count_end(key: str, total: int) -> None:

@@ -35,12 +35,11 @@ from typing import Any
 import redis as redis_lib
 
 from bench import peer_body
-from bench.cpuload import tree_cpu_s
-from bench.measure import SETTLE_S, Ctx, ideal_s, urls
+from bench.measure import SETTLE_S, Ctx, ideal_s, submit_only, tree_cpu_s, urls
 from bench.model import Outcome, fmt
-from contract.records import RunSpec
-from contract.states import Strategy, Workload
 from fanout.children import Child
+from producer.reader import load_run
+from producer.wait import run_state
 
 RABBIT_URL = "amqp://guest:guest@127.0.0.1:5672//"
 COLUMNS = [
@@ -62,7 +61,6 @@ IO_SLOTS = 32
 class Shape:
     """One workload and how every system is tuned for it."""
 
-    key: str
     title: str
     delay_ms: int
     body_bytes: int
@@ -82,7 +80,6 @@ class Shape:
 
 SHAPES = [
     Shape(
-        "tiny",
         "/delay/0",
         0,
         64,
@@ -99,7 +96,6 @@ SHAPES = [
         (2, 32),
     ),
     Shape(
-        "io",
         "/delay/100",
         100,
         1024,
@@ -116,7 +112,6 @@ SHAPES = [
         slots=IO_SLOTS,
     ),
     Shape(
-        "cpu",
         "cpu (~50 ms)",
         0,
         4096,
@@ -168,7 +163,6 @@ class Peer:
 
     name: str
     label: str
-    module: str
     redis_url: str = ""
     broker_url: str = ""
     queue: str = field(default_factory=lambda: f"fanout-peer-{uuid.uuid4().hex[:8]}")
@@ -177,18 +171,15 @@ class Peer:
     tuning: str = ""
     _enqueue: Callable[[list[tuple[Any, ...]]], None] | None = None
 
-    def env(self, ctx: Ctx, **extra: str) -> dict[str, str]:
-        return {
+    def spawn(self, ctx: Ctx, name: str, args: list[str], **extra: str) -> None:
+        env = {
             **ctx.stack.env,
             peer_body.BROKER_ENV: self.broker_url,
             peer_body.COUNTER_ENV: self.redis_url,
             peer_body.QUEUE_ENV: self.queue,
             **extra,
         }
-
-    def spawn(self, ctx: Ctx, name: str, args: list[str], **extra: str) -> None:
-        log_name = f"peer-{self.name}-{name}"
-        self.workers.append(ctx.stack.python(log_name, *args, env=self.env(ctx, **extra)))
+        self.workers.append(ctx.stack.python(f"peer-{self.name}-{name}", *args, env=env))
 
     def start_workers(self, ctx: Ctx, shape: Shape) -> None:
         self.stop_workers()
@@ -338,7 +329,7 @@ def make_peers(ctx: Ctx, notes: list[str]) -> tuple[list[Peer], list[Child]]:
                 notes.append(f"{label.replace(' {version}', '')}: skipped, {why}.")
                 continue
         version = importlib.metadata.version(module)
-        peer = Peer(name, label.format(version=version), module)
+        peer = Peer(name, label.format(version=version))
         servers.append(ctx.stack.private_redis(f"peer-redis-{name}"))
         peer.redis_url = servers[-1].url
         peer.broker_url = RABBIT_URL if name == "celery-amqp" else peer.redis_url
@@ -363,18 +354,12 @@ def fanout_round(
     ctx: Ctx, batch: list[str], shape: Shape, strategy: str, concurrency: int
 ) -> dict[str, float]:
     """One fanout run, measured like a peer's round; the bench's own polls are not counted."""
-    from producer.connection import fanout_queue
-    from producer.reader import load_run
-    from producer.submit import submit_run
-    from producer.wait import run_state
-
     stack = ctx.stack
     client = stack.client
-    spec = RunSpec(tuple(batch), Strategy(strategy), concurrency, Workload(shape.workload))
     pids = stack.worker_pids()
     client.config_resetstat()
     cpu = tree_cpu_s(pids)
-    run_id = submit_run(client, fanout_queue(client), spec, stack.settings)
+    run_id = submit_only(stack, batch, strategy, concurrency, shape.workload)
     polls, deadline = 0, time.monotonic() + 300
     while True:
         polls += 1
@@ -428,7 +413,7 @@ def peers(ctx: Ctx) -> Outcome:
     tunings: list[str] = []
     try:
         for shape in SHAPES:
-            _run_shape(ctx, out, shape, peer_list, rounds_n, cpu_rounds, tunings)
+            tunings.append(_run_shape(ctx, out, shape, peer_list, rounds_n, cpu_rounds))
             loads.append(os.getloadavg()[0])
     finally:
         for peer in peer_list:
@@ -471,72 +456,63 @@ def _intro_notes(ctx: Ctx, rounds_n: int, cpu_rounds: int) -> list[str]:
 
 
 def _run_shape(
-    ctx: Ctx,
-    out: Outcome,
-    shape: Shape,
-    peer_list: list[Peer],
-    rounds_n: int,
-    cpu_rounds: int,
-    tunings: list[str],
-) -> None:
+    ctx: Ctx, out: Outcome, shape: Shape, peer_list: list[Peer], rounds_n: int, cpu_rounds: int
+) -> str:
+    """Every arm's rounds of one workload; returns the note on how each system was tuned."""
     n = ctx.size(shape.n_full, shape.n_quick)
     origin = ctx.stack.origin_url
     batch = urls(origin, n, shape.delay_ms, shape.body_bytes)
     warm = urls(origin, min(n, 64), shape.delay_ms, shape.body_bytes)
     ctx.workers(2)
-    peer: Peer | None
     for peer in peer_list:
         peer.start_workers(ctx, shape)
-    arms: list[tuple[str, Callable[[list[str]], dict[str, float]]]] = []
     ref = next((p for p in peer_list if p.name == "celery-redis"), None)
     ref_label = f"{shape.title}: {ref.label}" if ref else None
+    arms: list[tuple[str, Peer | None, Callable[[list[str]], dict[str, float]]]] = []
     for label, strategy, conc in shape.fanout:
         out.new(f"{shape.title}: {label}", ref=ref_label)
-        arms.append(
-            (label, partial(fanout_round, ctx, shape=shape, strategy=strategy, concurrency=conc))
-        )
+        run = partial(fanout_round, ctx, shape=shape, strategy=strategy, concurrency=conc)
+        arms.append((label, None, run))
     for peer in peer_list:
         out.new(f"{shape.title}: {peer.label}", baseline=True)
-        arms.append((peer.label, partial(peer.run_round, shape=shape, rounds=cpu_rounds)))
-    tunings.append(
-        f"{shape.title} tuning: "
-        + "; ".join(f"{p.label}: {p.tuning}" for p in peer_list)
-        + "; fanout: "
-        + ", ".join(label for label, _, _ in shape.fanout)
-        + "."
-    )
+        arms.append((peer.label, peer, partial(peer.run_round, shape=shape, rounds=cpu_rounds)))
+    tuning = "; ".join(f"{p.label}: {p.tuning}" for p in peer_list)
+    fanout_arms = ", ".join(label for label, _, _ in shape.fanout)
     task_s = task_seconds(batch, shape, cpu_rounds)
-    peer_list = list(peer_list)  # this workload's: a peer that gets stuck leaves it
+    live = list(peer_list)  # this workload's: a peer that gets stuck leaves it
+
+    def give_up(peer: Peer, exc: PeerStuck) -> None:
+        out.notes.append(f"{shape.title}: {exc}; left out of the rest of this workload.")
+        peer.stop_workers()
+        live.remove(peer)
+
+    paired: dict[str, list[float]] = {}
     try:
-        for peer in list(peer_list):  # warm-up: workers up, connections and sessions open
+        for peer in list(live):  # warm-up: workers up, connections and sessions open
             try:
                 peer.run_round(warm, shape, cpu_rounds)
             except PeerStuck as exc:
-                _give_up(out, shape, peer, exc, peer_list, arms)
+                give_up(peer, exc)
         for _label, strategy, conc in shape.fanout:
             fanout_round(ctx, warm, shape, strategy, conc)
-        paired: dict[str, list[float]] = {}
-        fanout_labels = {label for label, _, _ in shape.fanout}
         for number in range(rounds_n):
-            order = list(arms) if number % 2 == 0 else arms[::-1]
             tputs: dict[str, float] = {}
-            for label, run in order:
-                peer = next((p for p in peer_list if p.label == label), None)
-                if peer is None and label not in fanout_labels:
+            for label, arm_peer, arm in arms if number % 2 == 0 else arms[::-1]:
+                if arm_peer is not None and arm_peer not in live:
                     continue  # given up earlier in this workload
                 try:
-                    sample = run(batch)
+                    sample = arm(batch)
                 except PeerStuck as exc:
-                    assert peer is not None
-                    _give_up(out, shape, peer, exc, peer_list, arms)
+                    assert arm_peer is not None
+                    give_up(arm_peer, exc)
                     continue
                 _eff(shape, sample, n, task_s)
                 out.get(f"{shape.title}: {label}").add(**sample)
                 tputs[label] = sample["tput"]
                 time.sleep(SETTLE_S)
-            _pair(paired, tputs, shape, peer_list)
+            _pair(paired, tputs, shape, live)
     finally:
-        for peer in peer_list:
+        for peer in live:
             peer.stop_workers()
     if paired:
         out.notes.append(
@@ -544,21 +520,7 @@ def _run_shape(
             + "; ".join(f"{k} {fmt(statistics.median(v))}x" for k, v in paired.items())
             + "."
         )
-
-
-def _give_up(
-    out: Outcome,
-    shape: Shape,
-    peer: Peer,
-    exc: PeerStuck,
-    peer_list: list[Peer],
-    arms: list[tuple[str, Callable[[list[str]], dict[str, float]]]],
-) -> None:
-    """Note why, stop the peer's workers and leave it out of the rest of this workload."""
-    out.notes.append(f"{shape.title}: {exc}; left out of the rest of this workload.")
-    peer.stop_workers()
-    peer_list.remove(peer)
-    arms[:] = [arm for arm in arms if arm[0] != peer.label]
+    return f"{shape.title} tuning: {tuning}; fanout: {fanout_arms}."
 
 
 def _pair(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import statistics
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -55,13 +56,11 @@ def machine_facts(redis_version: str) -> list[tuple[str, str]]:
 
 
 def _cell(series: Series, metric: str) -> str:
-    median = series.median(metric)
-    if median is None:
-        return "-"
-    low, high = series.spread(metric) or (median, median)
-    if len(series.values(metric)) < 2:
-        return fmt(median)
-    return f"{fmt(median)} ({fmt(low)}-{fmt(high)})"
+    """The median, and (min-max) when there were several samples."""
+    values = series.values(metric)
+    if len(values) < 2:
+        return fmt(values[0] if values else None)
+    return f"{fmt(statistics.median(values))} ({fmt(min(values))}-{fmt(max(values))})"
 
 
 def _scenario_table(outcome: Outcome) -> list[str]:
@@ -95,30 +94,21 @@ def _verdict(ok: bool | None, quick: bool) -> str:
     return f"{text} (quick mode: indicative only)" if quick else text
 
 
-def render(
-    outcomes: list[Outcome],
-    facts: list[tuple[str, str]],
-    *,
-    quick: bool,
-    reps: int,
-    seconds: float,
-    chart_name: str,
-    written_at: str,
-    skipped: list[str] | None = None,
-    spliced: list[dict[str, Any]] | None = None,
-) -> str:
+def render(outcomes: list[Outcome], data: dict[str, Any], chart_name: str) -> str:
+    """The report of `outcomes`, the run's results.json `data` giving its header."""
+    quick, facts = data["quick"], data["facts"]
     mode = "quick (reduced sizes, CI smoke)" if quick else "full"
     lines = [
         "# fanout bench results",
         "",
         f"Written by `python -m bench.harness{' --quick' if quick else ''}` on "
-        f"{written_at}: {mode} mode, every scenario {reps} time(s), "
-        f"{seconds / 60:.1f} min in all, on a private stack (redis-server without persistence, "
-        "the origin, and workers restarted between scenarios). Quote the ratios: absolute times "
-        "belong to this machine. Every sample is kept in `results.json`; "
+        f"{data['written_at']}: {mode} mode, every scenario {data['reps']} time(s), "
+        f"{data['seconds'] / 60:.1f} min in all, on a private stack (redis-server without "
+        "persistence, the origin, and workers restarted between scenarios). Quote the ratios: "
+        "absolute times belong to this machine. Every sample is kept in `results.json`; "
         "`python -m bench.harness --render` rewrites this file and the chart from it.",
         "",
-        *_later_lines(skipped or [], spliced or []),
+        *_later_lines(data.get("skipped", []), data.get("spliced", [])),
         "## Machine",
         "",
         "| | |",

@@ -17,11 +17,25 @@ import statistics
 import time
 from dataclasses import dataclass, field
 
-from bench.browser import PageLoad, RunPageBrowser, run_page_browser
-from bench.cpuload import busy_s, others_cores
-from bench.measure import MB, Ctx, submit_only, urls, used_memory, wait_rq_jobs_expired
+from bench.measure import (
+    MB,
+    Ctx,
+    busy_s,
+    others_cores,
+    submit_only,
+    urls,
+    used_memory,
+    wait_rq_jobs_expired,
+)
 from bench.model import Outcome, Series, fmt, ratio
-from bench.webload import session, timed_get, web_rss_peak
+from bench.webload import (
+    PageLoad,
+    RunPageBrowser,
+    run_page_browser,
+    session,
+    timed_get,
+    web_rss_peak,
+)
 from contract import jobs, keys
 from contract.plan import hybrid_chunk_size
 from contract.records import RunSpec
@@ -222,7 +236,7 @@ def scale(ctx: Ctx) -> Outcome:
     columns = [(f"n{n}", f"{n:,} tasks") for n in sizes]
     out = Outcome("scale", "1,000 to 100,000 tiny tasks through the web API", columns, ratio=None)
     stack = ctx.stack
-    web_url, web = stack.start_web(), stack.web_proc()
+    web_url, web = stack.start_web(), stack.web
     if web_url is None or web is None:
         raise RuntimeError(f"the web app is needed: {stack.web_error}")
     ctx.workers(WORKERS)
@@ -253,13 +267,13 @@ def scale(ctx: Ctx) -> Outcome:
     return out
 
 
-def _value(rows: dict[str, Series], metric: str, count: int) -> float | None:
-    return rows[metric].median(f"n{count}")
-
-
 def _checks(out: Outcome, rows: dict[str, Series], small: int, big: int) -> None:
+    def at(metric: str) -> tuple[float | None, float | None]:
+        """The metric's median at the biggest size and at the smallest."""
+        return rows[metric].median(f"n{big}"), rows[metric].median(f"n{small}")
+
     for metric, what in (("get_list_ms", "run list"), ("get_summary_ms", "summary")):
-        at_big, at_small = _value(rows, metric, big), _value(rows, metric, small)
+        at_big, at_small = at(metric)
         times = ratio(at_big, at_small)
         out.check(
             f"{what} GET at {big:,} tasks <= 1.5 x at {small:,}",
@@ -267,7 +281,7 @@ def _checks(out: Outcome, rows: dict[str, Series], small: int, big: int) -> None
             f"{fmt(at_small)} ms",
             None if times is None else times <= 1.5,
         )
-    drawn, drawn_small = _value(rows, "drawn_ms", big), _value(rows, "drawn_ms", small)
+    drawn, drawn_small = at("drawn_ms")
     out.check(
         f"page to timeline drawn at {big:,} tasks <= 2 s",
         f"{fmt(drawn / 1000 if drawn else None)} s",
@@ -278,14 +292,14 @@ def _checks(out: Outcome, rows: dict[str, Series], small: int, big: int) -> None
         ("redis_keys_b", "run's keys (MEMORY USAGE)"),
         ("redis_kept_b", "used_memory growth, RQ's jobs expired"),
     ):
-        value, base = _value(rows, metric, big), _value(rows, metric, small)
+        value, base = at(metric)
         out.check(
             f"Redis per stored task at {big:,}, {what} <= 600 B",
             f"{fmt(value)} B",
             f"{fmt(base)} B at {small:,}",
             None if value is None else value <= 600,
         )
-    at_big, at_small = _value(rows, "tput", big), _value(rows, "tput", small)
+    at_big, at_small = at("tput")
     times = ratio(at_big, at_small)
     out.check(
         f"tasks/s at {big:,} within 10 % of tasks/s at {small:,} (or above)",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from bench import client_cpu, peers, scale, services
 from bench.measure import Ctx, bare, direct, fanout_run, ideal_s, urls
 from bench.model import Outcome, Series, fmt
 from contract.plan import hybrid_chunk_size, partition
@@ -42,28 +43,25 @@ def tutorial(ctx: Ctx) -> Outcome:
     batch = list(local_demo(ctx.stack.origin_url, n, delay_ms))
     out.notes.append(f"{n} URLs of {delay_ms} ms, 1 to 64 KiB bodies; fanout on 1 worker.")
     pairs = [
-        ("tutorial_sequential", "tutorial: sequential loop", "sequential", 1, 1),
-        ("tutorial_threads", "tutorial: thread per URL", "threads", n, n),
-        ("tutorial_processes", "tutorial: process per URL", "processes", n, n),
+        ("tutorial_sequential", "tutorial: sequential loop", "sequential", 1),
+        ("tutorial_threads", "tutorial: thread per URL", "threads", n),
+        ("tutorial_processes", "tutorial: process per URL", "processes", n),
     ]
     ctx.workers(1)
-    for _name, label, strategy, concurrency, _slots in pairs:
+    for _name, label, strategy, c in pairs:
         out.new(label, baseline=True)
-        out.new(f"fanout {strategy} C={concurrency}", ref=label)
+        out.new(f"fanout {strategy} C={c}", ref=label)
     for _ in range(ctx.reps):
-        for name, label, strategy, concurrency, slots in pairs:
-            out.get(label).add(**direct(ctx, name, batch, d, slots))
-            sample = fanout_run(ctx, batch, strategy, concurrency, delay_s=d, slots=slots)
-            out.get(f"fanout {strategy} C={concurrency}").add(**sample)
-    fanout, base = out.get(f"fanout threads C={n}"), out.get("tutorial: thread per URL")
-    value, ref = fanout.median("wall_s"), base.median("wall_s")
+        for name, label, strategy, c in pairs:
+            out.get(label).add(**direct(ctx, name, batch, d, c))
+            out.get(f"fanout {strategy} C={c}").add(
+                **fanout_run(ctx, batch, strategy, c, delay_s=d, slots=c)
+            )
+    value = out.get(f"fanout threads C={n}").median("wall_s")
+    ref = out.get("tutorial: thread per URL").median("wall_s")
     ok = None if value is None or ref is None else value <= 1.1 * ref + 0.05
-    out.check(
-        f"fanout threads C={n} wall <= 1.1 x tutorial thread-per-URL + 50 ms",
-        f"{fmt(value, 3)} s",
-        f"{fmt(ref, 3)} s",
-        ok,
-    )
+    target = f"fanout threads C={n} wall <= 1.1 x tutorial thread-per-URL + 50 ms"
+    out.check(target, f"{fmt(value, 3)} s", f"{fmt(ref, 3)} s", ok)
     return out
 
 
@@ -90,15 +88,18 @@ def _note_wave_bound(out: Outcome, n: int, slots: int, d: float, labels: list[st
     cap = ideal_s(n, d, slots) / (waves * d)
     if cap >= 1:
         return
-    reached = ", ".join(
-        f"{label} {fmt(eff / cap, 3)}"
-        for label in labels
-        if (eff := out.get(label).median("eff")) is not None
-    )
     out.notes.append(
         f"{n} tasks of {d * 1000:g} ms on {slots} slots need {waves} waves, {waves * d:.3f} s: "
         f"no run can beat efficiency {cap:.3f} against the nominal bound "
-        f"({ideal_s(n, d, slots):.3f} s). Against the wave bound: {reached}."
+        f"({ideal_s(n, d, slots):.3f} s). Against the wave bound: "
+        f"{_reached([out.get(label) for label in labels], cap)}."
+    )
+
+
+def _reached(series: list[Series], cap: float) -> str:
+    """Each series' nominal efficiency as a share of the best any run could reach, `cap`."""
+    return ", ".join(
+        f"{s.label} {fmt(eff / cap, 3)}" for s in series if (eff := s.median("eff")) is not None
     )
 
 
@@ -235,11 +236,7 @@ def _note_chunk_bound(out: Outcome, batch: list[str], c: int, w: int, d: float) 
     waves = [-(-len(part) // c) for part in parts]
     bound_s = max(max(waves), -(-sum(waves) // w)) * d
     cap = ideal_s(len(batch), d, w * c) / bound_s
-    reached = ", ".join(
-        f"{s.label} {fmt(eff / cap, 3)}"
-        for s in out.series
-        if f"W={w} x" in s.label and (eff := s.median("eff")) is not None
-    )
+    reached = _reached([s for s in out.series if f"W={w} x" in s.label], cap)
     out.notes.append(
         f"W={w}: {len(parts)} chunks hold {sum(waves)} waves of {d * 1000:g} ms; the busiest "
         f"of {w} workers runs at least {bound_s / d:.0f} of them, {bound_s:.2f} s, so efficiency "
@@ -301,31 +298,24 @@ def tiny_tasks(ctx: Ctx) -> Outcome:
         f"64-byte bodies. hybrid: {n} URLs, {c} lanes, {chunk} URLs per chunk; "
         f"queue: {nq} URLs; asyncio: {n} URLs, C=64 on one worker."
     )
-    hybrid_fan, queue_fan = f"fanout hybrid W=2 x {c}", "fanout queue W=2"
-    async_fan = "fanout asyncio C=64"
-    rows = [
-        ("bare RQ chunks W=2 x 8", hybrid_fan),
-        ("bare RQ SimpleWorker W=2", queue_fan),
-        ("bare ThreadPoolExecutor C=8 (1 process)", None),
-        ("bare aiohttp C=64 (1 process)", async_fan),
-    ]
-    for base, fan in rows:
-        out.new(base, baseline=True)
-        if fan:
-            out.new(fan, ref=base)
+    hyb_base = out.new("bare RQ chunks W=2 x 8", baseline=True)
+    hyb = out.new(f"fanout hybrid W=2 x {c}", ref=hyb_base.label)
+    queue_base = out.new("bare RQ SimpleWorker W=2", baseline=True)
+    queue = out.new("fanout queue W=2", ref=queue_base.label)
+    pool = out.new("bare ThreadPoolExecutor C=8 (1 process)", baseline=True)
+    aio_base = out.new("bare aiohttp C=64 (1 process)", baseline=True)
+    aio = out.new("fanout asyncio C=64", ref=aio_base.label)
     for _ in range(ctx.reps):
         ctx.workers(2)
-        out.get(hybrid_fan).add(**fanout_run(ctx, batch, "hybrid", c))
-        out.get(queue_fan).add(**fanout_run(ctx, qbatch, "queue", 1))
-        out.get(async_fan).add(**fanout_run(ctx, batch, "asyncio", 64))
+        hyb.add(**fanout_run(ctx, batch, "hybrid", c))
+        queue.add(**fanout_run(ctx, qbatch, "queue", 1))
+        aio.add(**fanout_run(ctx, batch, "asyncio", 64))
         ctx.workers(2, "bare")
-        out.get(rows[0][0]).add(
-            **bare(ctx, "bench.jobs.fetch_chunk", [(ch, c) for ch in chunks], n)
-        )
-        out.get(rows[1][0]).add(**bare(ctx, "bench.jobs.fetch", [(url,) for url in qbatch], nq))
-        out.get(rows[2][0]).add(**direct(ctx, "pool_threads", batch, concurrency=c))
-        out.get(rows[3][0]).add(**direct(ctx, "aiohttp_gather", batch, concurrency=64))
-    _at_least(out, "hybrid on 2 workers: >= 2,000 tasks/s", hybrid_fan, "tput", 2000)
+        hyb_base.add(**bare(ctx, "bench.jobs.fetch_chunk", [(ch, c) for ch in chunks], n))
+        queue_base.add(**bare(ctx, "bench.jobs.fetch", [(url,) for url in qbatch], nq))
+        pool.add(**direct(ctx, "pool_threads", batch, concurrency=c))
+        aio_base.add(**direct(ctx, "aiohttp_gather", batch, concurrency=64))
+    _at_least(out, "hybrid on 2 workers: >= 2,000 tasks/s", hyb.label, "tput", 2000)
     return out
 
 
@@ -342,19 +332,17 @@ def cpu(ctx: Ctx) -> Outcome:
         f"{n} tasks of /delay/0 then {rounds:,} rounds of `worker.cpu.burn`; 2 workers."
     )
     plan = [
-        ("sequential", 1, "cpu_sequential", {}),
-        ("threads", 2, "cpu_threads", {"concurrency": 2}),
-        ("processes", 2, "cpu_processes", {"concurrency": 2}),
-        ("queue", 1, None, {}),
+        ("sequential", 1, "fanout sequential C=1", "cpu_sequential", {}),
+        ("threads", 2, "fanout threads C=2", "cpu_threads", {"concurrency": 2}),
+        ("processes", 2, "fanout processes C=2", "cpu_processes", {"concurrency": 2}),
+        ("queue", 1, "fanout queue W=2", None, {}),
     ]
-    labels = [f"fanout {s}" + (f" C={c}" if s != "queue" else " W=2") for s, c, _, _ in plan]
-    for (strategy, c, name, _), label in zip(plan, labels, strict=True):
-        if name:
-            out.new(f"bare {strategy} C={c}", baseline=True)
-        out.new(label, ref=f"bare {strategy} C={c}" if name else None)
+    for strategy, c, label, name, _ in plan:
+        base = out.new(f"bare {strategy} C={c}", baseline=True).label if name else None
+        out.new(label, ref=base)
     ctx.workers(2)
     for _ in range(ctx.reps):
-        for (strategy, c, name, kwargs), label in zip(plan, labels, strict=True):
+        for strategy, c, label, name, kwargs in plan:
             out.get(label).add(**fanout_run(ctx, batch, strategy, c, workload="cpu"))
             if name:
                 timed = direct(ctx, name, batch, rounds=rounds, **kwargs)
@@ -382,31 +370,25 @@ def cpu(ctx: Ctx) -> Outcome:
     return out
 
 
-def _all() -> list[tuple[str, Callable[[Ctx], Outcome]]]:
-    from bench import client_cpu, footprint, peers, scale, services
-
-    return [
-        ("tutorial", tutorial),
-        ("threads-c32", threads_c32),
-        ("asyncio-c500", asyncio_c500),
-        ("queue-scaling", queue_scaling),
-        ("hybrid-scaling", hybrid_scaling),
-        ("hybrid-balance", hybrid_balance),
-        ("tiny-tasks", tiny_tasks),
-        ("cpu", cpu),
-        ("cpu-sweep", cpu_sweep),
-        ("client-cpu", client_cpu.client_cpu),
-        ("queue-overhead", services.queue_overhead),
-        ("submission", services.submission),
-        ("reading", services.reading),
-        ("footprint", footprint.footprint),
-        ("scale", scale.scale),
-        ("peers", peers.peers),
-    ]
-
-
 #: (name, function) of every scenario, in the order they run.
-SCENARIOS = _all()
+SCENARIOS: list[tuple[str, Callable[[Ctx], Outcome]]] = [
+    ("tutorial", tutorial),
+    ("threads-c32", threads_c32),
+    ("asyncio-c500", asyncio_c500),
+    ("queue-scaling", queue_scaling),
+    ("hybrid-scaling", hybrid_scaling),
+    ("hybrid-balance", hybrid_balance),
+    ("tiny-tasks", tiny_tasks),
+    ("cpu", cpu),
+    ("cpu-sweep", cpu_sweep),
+    ("client-cpu", client_cpu.client_cpu),
+    ("queue-overhead", services.queue_overhead),
+    ("submission", services.submission),
+    ("reading", services.reading),
+    ("footprint", services.footprint),
+    ("scale", scale.scale),
+    ("peers", peers.peers),
+]
 #: Scenarios `--quick` leaves out unless named: their reduced sizes would still cost the CI
 #: smoke about a minute (scale: two runs, a browser and its page loads; peers: three other
 #: job queues' workers, started per workload).

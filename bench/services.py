@@ -1,5 +1,4 @@
-"""The service scenarios: the queue's cost per job, submission and reading (footprint is in
-`bench.footprint`)."""
+"""The service scenarios: the queue's cost per job, submission, reading and footprint."""
 
 from __future__ import annotations
 
@@ -9,8 +8,13 @@ from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING
 
-from bench.baselines import bare_queue, enqueue_bare
+import psutil
+import requests
+from rq.job import Job
+
+from bench.baselines import enqueue_bare, run_bare
 from bench.measure import (
+    MB,
     Ctx,
     burst,
     enqueue_fanout_noops,
@@ -18,10 +22,12 @@ from bench.measure import (
     newest_run_id,
     submit_only,
     urls,
+    used_memory,
+    wait_rq_jobs_expired,
 )
 from bench.model import Outcome, Series, fmt, ratio
 from bench.webload import session as web_session
-from bench.webload import timed_get
+from bench.webload import timed_get, timed_ms
 from contract import keys
 from fanout.children import wait_until
 from producer.connection import fanout_queue
@@ -105,7 +111,7 @@ def _latencies(stack: Stack, submit: Callable[[], str], samples: int) -> dict[st
 
 
 def _bare_latency(stack: Stack) -> float:
-    queue = bare_queue(stack)
+    queue = stack.queue("bare")
     before = time.time()
     job = queue.enqueue("bench.jobs.noop", result_ttl=3600)
     wait_until(lambda: job.get_status(refresh=True) == "finished", 30, "a bare job")
@@ -145,14 +151,11 @@ def submission(ctx: Ctx) -> Outcome:
         base.add(median_ms=statistics.median(lat), p95_ms=_p95(lat))
         ctx.workers(0)
         many = urls(stack.origin_url, 2000, 0, 64)
-        started = time.perf_counter()
-        submit_only(stack, many, "queue")
-        big.add(call_ms=(time.perf_counter() - started) * 1000)
+        big.add(call_ms=timed_ms(partial(submit_only, stack, many, "queue")))
         fanout_queue(stack.client).empty()
-        started = time.perf_counter()
-        enqueue_bare(stack, "bench.jobs.noop", [()] * 2000)
-        big_base.add(call_ms=(time.perf_counter() - started) * 1000)
-        bare_queue(stack).empty()
+        noops = partial(enqueue_bare, stack, "bench.jobs.noop", [()] * 2000)
+        big_base.add(call_ms=timed_ms(noops))
+        stack.queue("bare").empty()
     value = fan.median("median_ms")
     out.check(
         "submit_run -> first task started: median <= 50 ms",
@@ -164,8 +167,6 @@ def submission(ctx: Ctx) -> Outcome:
 
 
 def _post_run(web_url: str, batch: list[str]) -> str:
-    import requests
-
     body = {"urls": batch, "strategy": "threads", "concurrency": 1}
     response = requests.post(f"{web_url}/api/runs", json=body, timeout=10)
     response.raise_for_status()
@@ -206,7 +207,7 @@ def reading(ctx: Ctx) -> Outcome:
         out.notes.append(f"web app not measured: {stack.web_error}")
     for _ in range(ctx.reps):
         for series, read in plan:
-            times = [_timed(read) for _ in range(calls)]
+            times = [timed_ms(read) for _ in range(calls)]
             series.add(p50_ms=statistics.median(times), p95_ms=_p95(times))
     value = web.median("p95_ms") if web else None
     out.check(
@@ -218,14 +219,98 @@ def reading(ctx: Ctx) -> Outcome:
     return out
 
 
-def _timed(call: Callable[[], object]) -> float:
-    started = time.perf_counter()
-    call()
-    return (time.perf_counter() - started) * 1000
-
-
 def _raw_read(stack: Stack, run_id: str) -> None:
     pipe = stack.client.pipeline(transaction=False)
     for key in (keys.run_key(run_id), keys.tasks_key(run_id), keys.running_key(run_id)):
         pipe.hgetall(key)
     pipe.execute()
+
+
+def _rss_mb(pid: int) -> float:
+    return psutil.Process(pid).memory_info().rss / MB
+
+
+def footprint(ctx: Ctx) -> Outcome:
+    cols = [("value", "value")]
+    out = Outcome(
+        "footprint", "memory: worker and web RSS, Redis bytes per stored task", cols, ratio="value"
+    )
+    stack, n = ctx.stack, ctx.size(1000, 200)
+    origin = stack.origin_url
+    rows = {
+        "bare": out.new("bare rq.SimpleWorker, idle (MB)", baseline=True),
+        "fresh": out.new("fanout simple worker, idle after start (MB)", ref="bare"),
+        "used": out.new("fanout simple worker, idle after 2 runs (MB)", ref="bare"),
+        "fork": out.new("fanout fork worker, idle (MB)", ref="bare"),
+        "web": out.new("web app, one gunicorn worker process (MB)"),
+        "web_master": out.new("web app, gunicorn master (MB)"),
+        "bare_job": out.new("bare RQ fetch job, Redis bytes per job", baseline=True),
+        "bare_job0": out.new("bare RQ fetch job with result_ttl=0, Redis bytes per job"),
+        "async": out.new(f"fanout asyncio run of {n}, Redis bytes per task", ref="bare_job"),
+        "queue": out.new(f"fanout queue run of {n}, Redis bytes per task", ref="bare_job"),
+    }
+    for series in rows.values():
+        if series.ref in rows:
+            series.ref = rows[series.ref].label
+    for _ in range(ctx.reps):
+        for key, kind, cls in (
+            ("bare", "bare", "simple"),
+            ("fork", "fanout", "fork"),
+            ("fresh", "fanout", "simple"),
+        ):
+            ctx.workers(0)
+            ctx.workers(1, kind, cls)
+            time.sleep(1)
+            rows[key].add(value=_rss_mb(stack.worker_pids()[0]))
+        before = used_memory(stack)
+        fanout_run(ctx, urls(origin, n, 0, 64), "asyncio", 200)
+        wait_rq_jobs_expired(stack, newest_run_id(stack))
+        rows["async"].add(value=(used_memory(stack) - before) / n)
+        fanout_run(ctx, urls(origin, 200, 50), "threads", 32)
+        time.sleep(2)
+        rows["used"].add(value=_rss_mb(stack.worker_pids()[0]))
+        ctx.workers(2)
+        before = used_memory(stack)
+        fanout_run(ctx, urls(origin, n, 0, 64), "queue", 1)
+        wait_rq_jobs_expired(stack, newest_run_id(stack))
+        rows["queue"].add(value=(used_memory(stack) - before) / n)
+        ctx.workers(2, "bare")
+        before = used_memory(stack)
+        run_bare(stack, "bench.jobs.fetch", [(u,) for u in urls(origin, n, 0, 64)])
+        rows["bare_job"].add(value=(used_memory(stack) - before) / n)
+        before = used_memory(stack)
+        args = [(u,) for u in urls(origin, n, 0, 64)]
+        job_keys = [Job.key_for(i) for i in enqueue_bare(stack, "bench.jobs.fetch", args, 0)[1]]
+
+        def expired(k: list[str] = job_keys) -> bool:
+            return stack.client.exists(*k) == 0
+
+        wait_until(expired, 300, "result_ttl=0 jobs")
+        time.sleep(0.3)
+        rows["bare_job0"].add(value=(used_memory(stack) - before) / n)
+        web = stack.web
+        if web is not None:
+            for _ in range(5):
+                requests.get(f"{stack.start_web()}/api/runs", timeout=10)
+            rows["web_master"].add(value=_rss_mb(web.pid))
+            children = psutil.Process(web.pid).children()
+            rows["web"].add(value=max((_rss_mb(c.pid) for c in children), default=None))
+    for key, bound, unit in (
+        ("fresh", 60, "MB"),
+        ("used", 60, "MB"),
+        ("web", 100, "MB"),
+        ("async", 1024, "B"),
+        ("queue", 1024, "B"),
+    ):
+        series = rows[key]
+        value = series.median("value")
+        base = out.get(series.ref).median("value") if series.ref else None
+        out.check(
+            f"{series.label} <= {bound} {unit}",
+            fmt(value, 1),
+            fmt(base, 1),
+            None if value is None else value <= bound,
+        )
+    if stack.web is None:
+        out.notes.append(f"web app not measured: {stack.web_error}")
+    return out

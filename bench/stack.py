@@ -8,6 +8,7 @@ are restarted between scenarios, so each scenario gets exactly the workers it na
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sys
 import time
@@ -51,7 +52,8 @@ class Stack:
         self.web_error = ""
         #: The origin's CPU seconds during the last direct or bare-RQ baseline.
         self.last_origin_s = 0.0
-        self._web: Child | None = None
+        #: The web app's gunicorn master, once `start_web` has started it.
+        self.web: Child | None = None
         self._web_url = ""
         self._spawned = 0
 
@@ -63,6 +65,15 @@ class Stack:
 
     def python(self, name: str, *args: str, env: dict[str, str] | None = None) -> Child:
         return start(name, [sys.executable, *args], self._log_path(name), env=env or self.env)
+
+    def timed_child(self, name: str, result: Path, *args: str) -> float:
+        """Run `python ARGS... RESULT` to its end; the `wall_s` it wrote to RESULT (JSON)."""
+        result.unlink(missing_ok=True)
+        child = self.python(name, *args, str(result))
+        code = child.proc.wait(timeout=600)
+        if code != 0 or not result.exists():
+            raise RuntimeError(f"{name} failed ({code}):\n{child.tail()}")
+        return float(json.loads(result.read_text())["wall_s"])
 
     def private_redis(self, name: str) -> Child:
         """A redis-server of its own on a free port, without persistence (disk writes would
@@ -114,7 +125,7 @@ class Stack:
     def start_web(self) -> str | None:
         """The web app under gunicorn with one worker process, started once. None (and
         `web_error` says why) when it cannot start: the web app is another team's."""
-        if self._web is not None:
+        if self.web is not None:
             return self._web_url
         if self.web_error:
             return None
@@ -129,11 +140,8 @@ class Stack:
             self.web_error = "it did not start: " + proc.log(600).replace("\n", " ")
             return None
         self.procs.append(proc)
-        self._web, self._web_url = proc, url
+        self.web, self._web_url = proc, url
         return url
-
-    def web_proc(self) -> Child | None:
-        return self._web
 
     def stop(self) -> None:
         self.set_workers(WorkerSet())
@@ -160,7 +168,8 @@ class Stack:
             time.sleep(0.2)
         return self.workers
 
-    def _queue(self, kind: str) -> Queue:
+    def queue(self, kind: str) -> Queue:
+        """The queue of `kind`'s workers: fanout's, or the bare-RQ baseline's."""
         name = BARE_QUEUE if kind == "bare" else keys.QUEUE_NAME
         return Queue(name, connection=self.client, serializer=JSONSerializer)
 
@@ -168,7 +177,7 @@ class Stack:
         for proc in self.workers:
             if not proc.alive():
                 raise RuntimeError(f"worker {proc.name} exited:\n{proc.tail()}")
-        queue = self._queue(self.worker_set.kind)
+        queue = self.queue(self.worker_set.kind)
         workers = Worker.all(queue=queue, serializer=JSONSerializer)
         idle = sum(1 for w in workers if w.get_state() == "idle")
         if self.worker_set.kind == "fanout":
@@ -180,7 +189,7 @@ class Stack:
         would count as a slot of the next queued run, and its span as capacity."""
         self.client.delete(keys.alive_workers_key(), keys.worker_spans_key())
         for kind in ("fanout", "bare"):
-            for worker in Worker.all(queue=self._queue(kind), serializer=JSONSerializer):
+            for worker in Worker.all(queue=self.queue(kind), serializer=JSONSerializer):
                 with contextlib.suppress(redis_lib.RedisError):
                     worker.register_death()
 
