@@ -26,6 +26,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from contract.keys import ID_PATTERN
 from producer import stats
+from producer.presets import presets
 from producer.proctree import read_trees
 from producer.reader import (
     RunNotFound,
@@ -36,7 +37,7 @@ from producer.reader import (
     read_running,
 )
 from producer.scaling import TargetLocked, parse_target, set_target, target_overview
-from producer.submit import submit_comparison, submit_run
+from producer.submit import MAX_REPEAT, submit_comparison, submit_run
 from producer.sweep import SweepNotFound, list_sweeps, load_sweep
 from producer.validation import InvalidInput, build_spec
 from producer.workers import workers_overview
@@ -46,10 +47,9 @@ from web.compareview import compare_context
 from web.errors import REDIS_DOWN, REDIS_OUTAGES
 from web.export import csv_chunks, json_chunks, trace_chunks
 from web.formats import counted
-from web.forms import RunForm, find_preset, preset_table
+from web.forms import RunForm, find_preset
 from web.metrics import count_submission
 from web.persistence import current_persistence
-from web.repeat import MAX_REPEAT, parse_repeat
 from web.runview import PAGE_ROWS, SORT_KEYS, STATE_FILTERS, TableQuery, notes_view, table
 from web.security import grant_ui_reads, token_matches
 
@@ -81,7 +81,7 @@ def _new_run_page(form: RunForm, status: int = 200, redis_down: bool = False) ->
         "new_run.html",
         status,
         form=form,
-        presets=preset_table(settings),
+        presets=presets(settings.origin_url),  # their JSON is the form script's too
         max_concurrency=settings.max_concurrency,
         max_urls=settings.max_urls,
         max_repeat=MAX_REPEAT,
@@ -116,7 +116,7 @@ def new_run() -> BaseResponse:
     settings = get_settings()
     try:
         spec = build_spec(form.submission(), settings, strategy_required=not compare)
-        repeat = parse_repeat(form.repeat.data) if compare else 1
+        repeat = form.repeats() if compare else 1
     except InvalidInput as error:
         form.show_error(error)
         return _new_run_page(form, 400)

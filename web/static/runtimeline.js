@@ -3,7 +3,8 @@
 // tasks). Dragging zooms the time axis; the server answers the zoomed window with bars again
 // once it is small enough. A live small run asks only for the bars that ended since the last poll.
 import {
-  LANE_SEPARATOR, STATE_LABELS, chartFrame, colour, esc, getJSON, plot, plotlyReady, stateColour,
+  LANE_SEPARATOR, STATE_LABELS, chartFrame, colour, esc, getJSON, placeholder, plot, plotlyReady,
+  stateColour,
 } from "./fanout.js";
 
 const TRACE_ORDER = ["ok", "http_error", "error", "timeout", "refused", "lost", "running"];
@@ -160,7 +161,9 @@ export class RunTimeline {
     const { el, data, run } = this;
     el.dataset.mode = data.mode;
     if (data.mode === "empty") {
-      this.showEmpty(run);
+      placeholder(el, "data-chart-empty", run?.state === "queued"
+        ? "No task has started yet: the run is waiting for a worker."
+        : "No task has started yet.");
       el.dataset.bars = "0";
       return;
     }
@@ -282,32 +285,16 @@ export class RunTimeline {
   }
 
   zoom(event) {
+    // plotly names a zoom's range either way: "xaxis.range[0]" and "[1]", or "xaxis.range".
+    const [from, to] = event["xaxis.range"] ?? [event["xaxis.range[0]"], event["xaxis.range[1]"]];
     let next;
-    if (event["xaxis.range[0]"] !== undefined) {
-      next = [Math.max(0, event["xaxis.range[0]"]), event["xaxis.range[1]"]];
-    } else if (Array.isArray(event["xaxis.range"])) {
-      next = [Math.max(0, event["xaxis.range"][0]), event["xaxis.range"][1]];
-    } else if (event["xaxis.autorange"]) {
-      next = null;
-    } else {
-      return;
-    }
+    if (from !== undefined) next = [Math.max(0, from), to];
+    else if (event["xaxis.autorange"]) next = null;
+    else return;
     if (next && !(next[1] > next[0])) return;
     if (JSON.stringify(next) === JSON.stringify(this.window)) return;
     this.window = next;
     this.update(this.run).catch((error) => console.warn("timeline zoom failed", error));
   }
 
-  showEmpty(run) {
-    let note = this.el.querySelector(":scope > [data-chart-empty]");
-    if (!note) {
-      note = document.createElement("p");
-      note.className = "chart-placeholder";
-      note.dataset.chartEmpty = "";
-      this.el.append(note);
-    }
-    note.textContent = run?.state === "queued"
-      ? "No task has started yet: the run is waiting for a worker."
-      : "No task has started yet.";
-  }
 }
