@@ -140,6 +140,12 @@ class Answer:
     cautions: tuple[str, ...] = ()
 
 
+def run_again(comparison_id: str, why: str) -> Answer:
+    """No answer: the comparison cannot give this step's (`why`: "has expired")."""
+    caution = f"Comparison {comparison_id} {why}: run the step."
+    return Answer(comparison_id, final=True, progress="", cautions=(caution,))
+
+
 @dataclass(frozen=True)
 class Measured:
     """One strategy's figures in a comparison (the median over its runs: a lesson runs one)."""
@@ -341,15 +347,10 @@ def explain(lesson: Lesson, comparison: Mapping[str, Any]) -> Answer:
     ran = list(comparison.get("strategies") or ())
     workload = (comparison.get("spec") or {}).get("workload")
     if not set(lesson.strategy_names) <= set(ran) or workload != lesson.workload.value:
-        return Answer(
+        return run_again(
             comparison_id,
-            final=True,
-            progress="",
-            cautions=(
-                f"Comparison {comparison_id} ran {', '.join(ran)} on the {workload} workload, "
-                f"not this step's {', '.join(lesson.strategy_names)} on "
-                f"{lesson.workload.value}: run the step.",
-            ),
+            f"ran {', '.join(ran)} on the {workload} workload, not this step's "
+            f"{', '.join(lesson.strategy_names)} on {lesson.workload.value}",
         )
     text = progress(comparison)
     if comparison.get("provisional", comparison.get("state") != "done"):

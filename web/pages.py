@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from flask import (
@@ -54,12 +54,6 @@ from web.runview import PAGE_ROWS, SORT_KEYS, STATE_FILTERS, TableQuery, notes_v
 from web.security import grant_ui_reads, token_matches
 
 bp = Blueprint("pages", __name__)
-
-
-#: What `_export` streams: `chunks(record, tasks, running)` yields the body's pieces.
-Chunks = Callable[
-    [dict[str, Any], Iterable[dict[str, Any]], Iterable[dict[str, Any]]], Iterator[str]
-]
 
 
 def redis_ok() -> bool:
@@ -164,7 +158,9 @@ def run(run_id: str) -> Response:
     return _render("run.html", run=record, table=page, notes=notes)
 
 
-def _export(run_id: str, suffix: str, mimetype: str, chunks: Chunks) -> Response:
+def _export(
+    run_id: str, suffix: str, mimetype: str, chunks: Callable[..., Iterator[str]]
+) -> Response:
     """A download streamed from Redis a slice of tasks at a time (`producer.reader.iter_tasks`):
     `chunks(record, tasks, running)` yields the body."""
     redis = get_redis()
@@ -315,12 +311,7 @@ def _lesson_answer(lesson: lessons.Lesson, comparison_id: str) -> lessons.Answer
     try:
         comparison = load_comparison(get_redis(), comparison_id, include_tasks=False)
     except RunNotFound:
-        return lessons.Answer(
-            comparison_id,
-            final=True,
-            progress="",
-            cautions=(f"Comparison {comparison_id} has expired or never existed: run the step.",),
-        )
+        return lessons.run_again(comparison_id, "has expired or never existed")
     return lessons.explain(lesson, comparison)
 
 
