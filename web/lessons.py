@@ -20,7 +20,7 @@ from figures.runfacts import SAMPLES_LATE_S
 from producer import presets
 from producer.numbers import fixed
 from producer.validation import build_spec
-from web.formats import seconds, times
+from web.formats import count, seconds, times
 from web.presentation import DASH
 
 #: URLs in a step's batch, and the demo origin's delay for each (fetch steps).
@@ -194,10 +194,6 @@ def progress(comparison: Mapping[str, Any]) -> str:
     )
 
 
-def _count(value: float | None) -> str:
-    return DASH if value is None else str(value)
-
-
 def _plain(value: float | None) -> str:
     """A figure without a unit, to two places: "1.00 tasks in flight"."""
     return DASH if value is None else fixed(value, 2)
@@ -214,7 +210,7 @@ def _baseline(lesson: Lesson, m: dict[str, Measured], total: int) -> list[str]:
     each = s.wall_s / total if s.wall_s is not None and total else None
     return [
         f"Sequential fetched the {total} URLs in {seconds(s.wall_s)}: {seconds(each)} a URL on "
-        f"average, one at a time (at most {_count(s.peak)} in flight).",
+        f"average, one at a time (at most {count(s.peak)} in flight).",
         f"On average {_plain(s.summary.get('speedup'))} tasks were in flight: each URL's wait "
         "is added to the next one's. This is the time the next steps divide by.",
     ]
@@ -226,7 +222,7 @@ def _threads(lesson: Lesson, m: dict[str, Measured], total: int) -> list[str]:
     lines = [
         f"Threads finished in {seconds(t.wall_s)} against sequential's {seconds(s.wall_s)}: "
         f"{times(t.vs_sequential)}, {_near(t.vs_sequential, on_offer)} the {on_offer} in flight "
-        f"(at most {_count(t.peak)} fetches overlapped).",
+        f"(at most {count(t.peak)} fetches overlapped).",
     ]
     if _near(t.vs_sequential, on_offer) == "near":
         lines.append(
@@ -308,7 +304,7 @@ def _queue(lesson: Lesson, m: dict[str, Measured], total: int) -> list[str]:
     return [
         f"Queue made each of the {total} URLs a job of its own, and {alive} took them one at a "
         f"time each: {seconds(q.wall_s)} against sequential's {seconds(s.wall_s)}, {gain} (at "
-        f"most {_count(q.peak)} at once).",
+        f"most {count(q.peak)} at once).",
         f"More workers take more jobs at once: run `fanout workers scale {max(2, workers * 2)}` "
         "(or set the target on the Workers page), then run this step again.",
     ]

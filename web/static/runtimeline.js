@@ -45,21 +45,15 @@ function barData(bar, label) {
   ];
 }
 
-// Columnar bars of an answer as objects keyed by lane name (lane ids differ between answers).
-function ended(data) {
-  const b = data.bars;
-  return b.index.map((index, i) => ({
-    index, lane: data.lanes[b.lane[i]], start: b.start[i], duration: b.duration[i],
-    state: b.state[i], url: b.url[i], status: b.status[i], bytes: b.bytes[i], cpu: b.cpu[i],
-    error: b.error[i],
-  }));
-}
-
-function running(data) {
-  const r = data.running;
-  return r.index.map((index, i) => ({
-    index, lane: data.lanes[r.lane[i]], start: r.start[i], duration: Math.max(0, data.now - r.start[i]),
-    state: "running", url: r.url[i], status: null, bytes: null, cpu: null, error: null,
+// Columnar bars of an answer as objects keyed by lane name (lane ids differ between answers):
+// its ended bars, or with `now` its running ones (no end, status, bytes, CPU or error yet).
+function bars(data, now) {
+  const c = now === undefined ? data.bars : data.running;
+  return c.index.map((index, i) => ({
+    index, lane: data.lanes[c.lane[i]], start: c.start[i], url: c.url[i],
+    ...(now === undefined
+      ? { duration: c.duration[i], state: c.state[i], status: c.status[i], bytes: c.bytes[i], cpu: c.cpu[i], error: c.error[i] }
+      : { duration: Math.max(0, now - c.start[i]), state: "running", status: null, bytes: null, cpu: null, error: null }),
   }));
 }
 
@@ -140,7 +134,7 @@ export class RunTimeline {
     const data = await answer;
     if (asked !== this.window) return false; // zoomed meanwhile: that answer will draw
     if (data.since !== undefined) {
-      for (const bar of ended(data)) this.bars.set(bar.index, bar);
+      for (const bar of bars(data)) this.bars.set(bar.index, bar);
       this.since = data.ended;
     } else if (!this.window) {
       this.binned = data.mode === "bins";
@@ -174,8 +168,8 @@ export class RunTimeline {
     if (data.mode === "bins") {
       traces = this.binTraces(data);
     } else {
-      const all = data.since !== undefined ? [...this.bars.values()] : ended(data);
-      all.push(...running(data));
+      const all = data.since !== undefined ? [...this.bars.values()] : bars(data);
+      all.push(...bars(data, data.now));
       if (run?.strategy === "hybrid") lanes = slotLanes(all, data, labels);
       traces = this.barTraces(all, labels, lanes.y);
     }
