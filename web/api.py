@@ -69,56 +69,47 @@ def _idempotency_key() -> str | None:
 )
 def submit(body: Any) -> Response:
     """202 with the run's id; `"compare": true` submits the batch under every strategy."""
-    settings = get_settings()
-    strategies, repeat = body.strategies, body.repeat
+    settings, redis, queue, key = get_settings(), get_redis(), get_queue(), _idempotency_key()
     spec = RunSpec(tuple(body.urls), body.strategy, body.concurrency, body.workload)
-    redis, queue = get_redis(), get_queue()
-    idempotency_key = _idempotency_key()
-    if not body.compare:
-        created = True
-        if idempotency_key is None:
+    strategies, created = body.strategies, True
+    try:
+        if body.compare and key is None:
+            run_id, run_ids = submit_comparison(
+                redis, queue, spec, settings, strategies, repeat=body.repeat
+            )
+        elif body.compare and key is not None:
+            run_id, run_ids, created = submit_comparison_once(
+                redis, queue, spec, settings, strategies, key, repeat=body.repeat
+            )
+        elif key is None:
             run_id = submit_run(redis, queue, spec, settings)
         else:
-            try:
-                run_id, created = submit_run_once(redis, queue, spec, settings, idempotency_key)
-            except IdempotencyConflict as exc:
-                raise ApiError(422, str(exc), "Idempotency-Key") from None
+            run_id, created = submit_run_once(redis, queue, spec, settings, key)
+    except IdempotencyConflict as exc:
+        raise ApiError(422, str(exc), "Idempotency-Key") from None
+    except IdempotencyInProgress as exc:
+        raise ApiError(409, str(exc), "Idempotency-Key") from None
+    if not body.compare:
         if created:
             count_submission("run", 1)
         answer: dict[str, Any] = {"id": run_id, "url": url_for("pages.run", run_id=run_id)}
         response = accepted(answer, url_for("api.get_run", run_id=run_id))
-        if not created:
-            response.headers["Idempotent-Replayed"] = "true"
-        return response
-    created = True
-    if idempotency_key is None:
-        comparison_id, run_ids = submit_comparison(
-            redis, queue, spec, settings, strategies, repeat=repeat
-        )
-    else:
-        try:
-            comparison_id, run_ids, created = submit_comparison_once(
-                redis, queue, spec, settings, strategies, idempotency_key, repeat=repeat
-            )
-        except IdempotencyConflict as exc:
-            raise ApiError(422, str(exc), "Idempotency-Key") from None
-        except IdempotencyInProgress as exc:
-            raise ApiError(409, str(exc), "Idempotency-Key") from None
-    if created:
-        count_submission("comparison", len(run_ids))
-    answer = {
-        "id": comparison_id,
-        "url": url_for("pages.compare", comparison_id=comparison_id),
-        "runs": [  # in execution order: each strategy in turn, `repeat` times
-            {
-                "id": run_id,
-                "strategy": strategies[i % len(strategies)].value,
-                "url": url_for("pages.run", run_id=run_id),
-            }
-            for i, run_id in enumerate(run_ids)
-        ],
-    }
-    response = accepted(answer, url_for("api.get_comparison", comparison_id=comparison_id))
+    else:  # `run_id` is the comparison's
+        if created:
+            count_submission("comparison", len(run_ids))
+        answer = {
+            "id": run_id,
+            "url": url_for("pages.compare", comparison_id=run_id),
+            "runs": [  # in execution order: each strategy in turn, `repeat` times
+                {
+                    "id": one,
+                    "strategy": strategies[i % len(strategies)].value,
+                    "url": url_for("pages.run", run_id=one),
+                }
+                for i, one in enumerate(run_ids)
+            ],
+        }
+        response = accepted(answer, url_for("api.get_comparison", comparison_id=run_id))
     if not created:
         response.headers["Idempotent-Replayed"] = "true"
     return response

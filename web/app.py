@@ -19,7 +19,7 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
 from contract.settings import Settings
-from web import api, api_reference, assets, metrics, ops, pages, scaling_api, tasks_api, views
+from web import api, assets, metrics, ops, pages, scaling_api, tasks_api, views
 from web.body_limit import init_body_limit
 from web.clients import init_clients
 from web.columns_cache import init_columns_cache
@@ -73,16 +73,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     init_body_limit(app)  # before the limiter and CSRF read a form
     init_limits(app, app.config["SETTINGS"])  # before CSRF: a flood of bad forms counts too
     csrf = CSRFProtect(app)
-    csrf.exempt(api.bp)
-    csrf.exempt(scaling_api.bp)
-    csrf.exempt(tasks_api.bp)
+    for json_api in (api.bp, scaling_api.bp, tasks_api.bp):
+        csrf.exempt(json_api)
     init_security(app)
     init_errors(app)
     views.init_views(app)
     init_ids(app)
     metrics.init_metrics(app)
     blueprints = (pages.bp, api.bp, tasks_api.bp, scaling_api.bp, ops.bp, assets.bp, metrics.bp)
-    app.register_blueprint(api_reference.bp)
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     return app

@@ -76,30 +76,6 @@ def _progress(runs: list[dict[str, Any]], done_runs: int) -> str:
     return f"{text} · {going['done']}/{going['total']}" if going else text
 
 
-def _row(
-    strategy: str,
-    runs: list[dict[str, Any]],
-    final: bool,
-    stats: dict[str, Stats | None],
-    totals: tuple[Any, int, int],
-    done_runs: int,
-) -> dict[str, Any]:
-    peak, ok, tasks = totals
-    return {
-        "strategy": strategy,
-        "run_id": runs[0]["id"] if runs else None,
-        "run_ids": [run["id"] for run in runs],
-        "state": "done" if final else _state(runs) if runs else "queued",
-        "final": final,
-        "progress": _progress(runs, done_runs) if runs else DASH,
-        "stats": stats,
-        "figures": {name: figure(name, stats.get(name)) for name in FORMATS},
-        "peak_concurrency": DASH if peak is None else str(peak),
-        "ok": f"{ok}/{tasks}",
-        "busy": any(_busy(run) for run in runs),
-    }
-
-
 def _from_rows(comparison: dict[str, Any]) -> list[dict[str, Any]]:
     """The reader's rows; a strategy with no run done yet shows its going run's figures (a
     queued one its first run's: "0/40" tasks ok, as its progress says)."""
@@ -116,7 +92,22 @@ def _from_rows(comparison: dict[str, Any]) -> list[dict[str, Any]]:
             stats = {name: _point(s.get(name)) for name in FORMATS if name != "vs_sequential"}
             stats["vs_sequential"] = None
             totals = (s["peak_concurrency"], current["counts"]["ok"], current["total"])
-        rows.append(_row(row["strategy"], runs, bool(row["final"]), stats, totals, row["done"]))
+        final, (peak, ok, tasks) = bool(row["final"]), totals
+        rows.append(
+            {
+                "strategy": row["strategy"],
+                "run_id": runs[0]["id"] if runs else None,
+                "run_ids": [run["id"] for run in runs],
+                "state": "done" if final else _state(runs) if runs else "queued",
+                "final": final,
+                "progress": _progress(runs, row["done"]) if runs else DASH,
+                "stats": stats,
+                "figures": {name: figure(name, stats.get(name)) for name in FORMATS},
+                "peak_concurrency": DASH if peak is None else str(peak),
+                "ok": f"{ok}/{tasks}",
+                "busy": any(_busy(run) for run in runs),
+            }
+        )
     return rows
 
 

@@ -1,4 +1,4 @@
-"""Numbers with their units, times ago and executors, written by the rules of web/presentation.py.
+"""Numbers with their units (by web/presentation.py's NUMBERS), durations, times ago and executors.
 
 The only place the pages' numbers are written: the Jinja filters (web/views.py) are these, and a
 live page places the server's fresh rendering rather than writing its own
@@ -16,9 +16,10 @@ from typing import Any
 from contract.states import Strategy
 from producer import numbers
 from producer.numbers import fixed
-from web.presentation import AGO, DASH, LANE, NUMBERS, SECONDS, Step
+from web.presentation import DASH, LANE_SEPARATOR, NUMBERS
 
-_WORKER_ID = re.compile(LANE.worker_id_pattern)
+#: RQ pool workers are named by a 32-digit uuid: 8 digits tell them apart on a page.
+_WORKER_ID = re.compile(r"[0-9A-Za-z]{32}")
 
 
 def number(name: str, value: float | None) -> str:
@@ -61,42 +62,40 @@ def rate(per_s: float | None) -> str:
     return number("rate", per_s)
 
 
-def _step(steps: tuple[Step, ...], value: float) -> Step | None:
-    return next((step for step in steps if step.below is None or value < step.below), None)
-
-
 def seconds(value: float | None) -> str:
-    """Seconds with a precision that suits their size: 0.253 s, 12.4 s, 3 min 05 s."""
+    """Seconds with a precision that suits their size: 0.253 s, 12.4 s, 3 min 05 s (from 120 s)."""
     if value is None:
         return DASH
-    step = _step(SECONDS.steps, value) if math.isfinite(value) else SECONDS.steps[0]
-    if step is not None:
-        return fixed(value, step.decimals) + step.unit
+    if not math.isfinite(value) or value < 10:
+        return fixed(value, 3) + " s"
+    if value < 120:
+        return fixed(value, 1) + " s"
     minutes, rest = divmod(int(fixed(value, 0)), 60)
-    return SECONDS.minutes.replace("{min}", str(minutes)).replace("{sec}", f"{rest:02d}")
+    return f"{minutes} min {rest:02d} s"
 
 
 def ago(epoch_s: float | None, now: float | None = None) -> str:
+    """12 s ago, 5 min ago, 1.5 h ago."""
     if epoch_s is None:
-        return AGO.never
+        return "never"
     delta = max(0.0, (time.time() if now is None else now) - epoch_s)
-    step = _step(AGO.steps, delta)
-    assert step is not None  # the last step takes any value
-    return fixed(delta / step.per, step.decimals) + step.unit
+    if delta < 60:
+        return fixed(delta, 0) + " s ago"
+    if delta < 3600:
+        return fixed(delta / 60, 0) + " min ago"
+    return fixed(delta / 3600, 1) + " h ago"
 
 
 def short_worker(name: str | None) -> str:
     """RQ pool workers are named by a 32-digit uuid: its first 8 digits."""
     if not name:
         return DASH
-    if len(name) == LANE.worker_id_length and _WORKER_ID.fullmatch(name):
-        return name[: LANE.worker_id_keep]
-    return name
+    return name[:8] if _WORKER_ID.fullmatch(name) else name
 
 
 def _lane(task: dict[str, Any], worker: str | None) -> str:
     parts = (task["host"], worker, task.get("pid"), task.get("thread"))
-    return LANE.separator.join("" if part is None else str(part) for part in parts)
+    return LANE_SEPARATOR.join("" if part is None else str(part) for part in parts)
 
 
 def lane(task: dict[str, Any]) -> str:

@@ -11,9 +11,11 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import SelectChoice, SelectField, StringField, SubmitField, TextAreaField
 
+from contract import verdicts
 from contract.settings import Settings
 from contract.states import Strategy, Workload
 from producer.presets import Preset, presets
+from producer.submit import MAX_REPEAT
 from producer.validation import InvalidInput
 
 STRATEGY_HELP = {
@@ -51,7 +53,7 @@ class RunForm(FlaskForm):
         default=Workload.FETCH.value,
         validate_choice=False,
     )
-    repeat = StringField("Repeat", default="1")  # compare only; checked by web.repeat
+    repeat = StringField("Repeat", default="1")  # compare only: `repeats`
     run = SubmitField("Run")
     compare = SubmitField("Compare all strategies")
 
@@ -63,6 +65,13 @@ class RunForm(FlaskForm):
             "concurrency": (self.concurrency.data or "").strip(),
             "workload": self.workload.data,
         }
+
+    def repeats(self) -> int:
+        """How many times a comparison runs each strategy (interleaved, for a median and a
+        range): ASCII digits from 1 to MAX_REPEAT, judged as the API's `repeat`; empty is 1."""
+        return verdicts.whole_number(
+            (self.repeat.data or "").strip() or "1", "repeat", 1, MAX_REPEAT
+        )
 
     def _urls_text(self) -> str:
         """The pasted URLs, then the uploaded file's (its line numbers follow the pasted ones)."""
@@ -91,21 +100,6 @@ class RunForm(FlaskForm):
         self.strategy.data = preset.strategy.value
         self.concurrency.data = str(preset.concurrency)
         self.workload.data = preset.workload.value
-
-
-def preset_table(settings: Settings) -> list[dict[str, Any]]:
-    """The presets as the page's select and its script see them."""
-    return [
-        {
-            "key": preset.key,
-            "title": preset.title,
-            "urls": list(preset.urls),
-            "strategy": preset.strategy.value,
-            "concurrency": preset.concurrency,
-            "workload": preset.workload.value,
-        }
-        for preset in presets(settings.origin_url)
-    ]
 
 
 def find_preset(settings: Settings, key: str | None) -> Preset | None:

@@ -20,7 +20,7 @@ from figures.runfacts import SAMPLES_LATE_S
 from producer import presets
 from producer.numbers import fixed
 from producer.validation import build_spec
-from web.formats import seconds, times
+from web.formats import count, seconds, times
 from web.presentation import DASH
 
 #: URLs in a step's batch, and the demo origin's delay for each (fetch steps).
@@ -140,6 +140,12 @@ class Answer:
     cautions: tuple[str, ...] = ()
 
 
+def run_again(comparison_id: str, why: str) -> Answer:
+    """No answer: the comparison cannot give this step's (`why`: "has expired")."""
+    caution = f"Comparison {comparison_id} {why}: run the step."
+    return Answer(comparison_id, final=True, progress="", cautions=(caution,))
+
+
 @dataclass(frozen=True)
 class Measured:
     """One strategy's figures in a comparison (the median over its runs: a lesson runs one)."""
@@ -188,10 +194,6 @@ def progress(comparison: Mapping[str, Any]) -> str:
     )
 
 
-def _count(value: float | None) -> str:
-    return DASH if value is None else str(value)
-
-
 def _plain(value: float | None) -> str:
     """A figure without a unit, to two places: "1.00 tasks in flight"."""
     return DASH if value is None else fixed(value, 2)
@@ -208,7 +210,7 @@ def _baseline(lesson: Lesson, m: dict[str, Measured], total: int) -> list[str]:
     each = s.wall_s / total if s.wall_s is not None and total else None
     return [
         f"Sequential fetched the {total} URLs in {seconds(s.wall_s)}: {seconds(each)} a URL on "
-        f"average, one at a time (at most {_count(s.peak)} in flight).",
+        f"average, one at a time (at most {count(s.peak)} in flight).",
         f"On average {_plain(s.summary.get('speedup'))} tasks were in flight: each URL's wait "
         "is added to the next one's. This is the time the next steps divide by.",
     ]
@@ -220,7 +222,7 @@ def _threads(lesson: Lesson, m: dict[str, Measured], total: int) -> list[str]:
     lines = [
         f"Threads finished in {seconds(t.wall_s)} against sequential's {seconds(s.wall_s)}: "
         f"{times(t.vs_sequential)}, {_near(t.vs_sequential, on_offer)} the {on_offer} in flight "
-        f"(at most {_count(t.peak)} fetches overlapped).",
+        f"(at most {count(t.peak)} fetches overlapped).",
     ]
     if _near(t.vs_sequential, on_offer) == "near":
         lines.append(
@@ -302,7 +304,7 @@ def _queue(lesson: Lesson, m: dict[str, Measured], total: int) -> list[str]:
     return [
         f"Queue made each of the {total} URLs a job of its own, and {alive} took them one at a "
         f"time each: {seconds(q.wall_s)} against sequential's {seconds(s.wall_s)}, {gain} (at "
-        f"most {_count(q.peak)} at once).",
+        f"most {count(q.peak)} at once).",
         f"More workers take more jobs at once: run `fanout workers scale {max(2, workers * 2)}` "
         "(or set the target on the Workers page), then run this step again.",
     ]
@@ -341,15 +343,10 @@ def explain(lesson: Lesson, comparison: Mapping[str, Any]) -> Answer:
     ran = list(comparison.get("strategies") or ())
     workload = (comparison.get("spec") or {}).get("workload")
     if not set(lesson.strategy_names) <= set(ran) or workload != lesson.workload.value:
-        return Answer(
+        return run_again(
             comparison_id,
-            final=True,
-            progress="",
-            cautions=(
-                f"Comparison {comparison_id} ran {', '.join(ran)} on the {workload} workload, "
-                f"not this step's {', '.join(lesson.strategy_names)} on "
-                f"{lesson.workload.value}: run the step.",
-            ),
+            f"ran {', '.join(ran)} on the {workload} workload, not this step's "
+            f"{', '.join(lesson.strategy_names)} on {lesson.workload.value}",
         )
     text = progress(comparison)
     if comparison.get("provisional", comparison.get("state") != "done"):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from flask import Blueprint, Flask, Response, current_app, g, request
@@ -49,50 +49,35 @@ class RedisCollector(Collector):
         self.queue = queue
 
     def collect(self) -> Iterator[Metric]:
-        up = GaugeMetricFamily("fanout_redis_up", "1 when Redis answered this scrape.")
         try:
             totals = stats.task_totals(self.redis)
             counts = queue_counts(self.queue)
             live = stats.live_worker_count(self.redis)
             series = stats.throughput_series(self.redis, window_s=THROUGHPUT_WINDOW_S)
         except RedisError:
-            up.add_metric([], 0)
-            yield up
+            yield _gauge("fanout_redis_up", "1 when Redis answered this scrape.", {"": 0})
             return
-        up.add_metric([], 1)
-        yield up
-        yield _labelled(
-            "fanout_runs", "Runs retained in Redis (the last FANOUT_TTL_S), by state.",
-            "state", totals["runs"],
-        )  # fmt: skip
-        yield _labelled(
-            "fanout_tasks", "Tasks of the retained runs, by state.", "state", totals["tasks"]
-        )
-        depth = GaugeMetricFamily("fanout_queue_depth", "Jobs waiting in fanout's RQ queue.")
-        depth.add_metric([], counts.pop("queued"))
-        yield depth
-        yield _labelled(
-            "fanout_queue_registry_jobs", "Jobs in each RQ registry of fanout's queue.",
-            "registry", counts,
-        )  # fmt: skip
-        workers = GaugeMetricFamily(
-            "fanout_live_workers",
-            f"Workers whose heartbeat is younger than {keys.ALIVE_TTL_S} s.",
-        )
-        workers.add_metric([], live)
-        yield workers
-        rate = GaugeMetricFamily(
-            "fanout_tasks_per_second",
-            f"Tasks ended per second, mean over the last {THROUGHPUT_WINDOW_S} complete seconds.",
-        )
-        rate.add_metric([], series["total_tasks"] / THROUGHPUT_WINDOW_S)
-        yield rate
+        yield _gauge("fanout_redis_up", "1 when Redis answered this scrape.", {"": 1})
+        yield _gauge("fanout_runs", "Runs retained in Redis (the last FANOUT_TTL_S), by state.",
+                     totals["runs"], "state")  # fmt: skip
+        yield _gauge("fanout_tasks", "Tasks of the retained runs, by state.", totals["tasks"],
+                     "state")  # fmt: skip
+        depth = {"": counts.pop("queued")}
+        yield _gauge("fanout_queue_depth", "Jobs waiting in fanout's RQ queue.", depth)
+        yield _gauge("fanout_queue_registry_jobs", "Jobs in each RQ registry of fanout's queue.",
+                     counts, "registry")  # fmt: skip
+        doc = f"Workers whose heartbeat is younger than {keys.ALIVE_TTL_S} s."
+        yield _gauge("fanout_live_workers", doc, {"": live})
+        doc = f"Tasks ended per second, mean over the last {THROUGHPUT_WINDOW_S} complete seconds."
+        rate = series["total_tasks"] / THROUGHPUT_WINDOW_S
+        yield _gauge("fanout_tasks_per_second", doc, {"": rate})
 
 
-def _labelled(name: str, doc: str, label: str, values: dict[str, int]) -> GaugeMetricFamily:
-    family = GaugeMetricFamily(name, doc, labels=[label])
+def _gauge(name: str, doc: str, values: Mapping[str, float], label: str = "") -> GaugeMetricFamily:
+    """A gauge of one value (under the key "") or of one value per `label`."""
+    family = GaugeMetricFamily(name, doc, labels=[label] if label else None)
     for value_label, value in values.items():
-        family.add_metric([value_label], value)
+        family.add_metric([value_label] if label else [], value)
     return family
 
 

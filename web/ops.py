@@ -1,8 +1,11 @@
-"""What operators and programs probe: health and the OpenAPI document."""
+"""What operators and programs probe: health and the OpenAPI document, and the API reference
+that renders the document in the browser (Swagger UI: npm's `swagger-ui-dist`, pinned in
+package-lock.json, copied by `make assets` into web/static/vendor/ and served by the app like
+plotly.js: nothing from another origin)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, jsonify, render_template, url_for
 from redis.exceptions import RedisError
 
 from web.clients import get_redis, get_settings
@@ -32,3 +35,9 @@ def healthz() -> Response:
 @bp.get("/openapi.json")
 def openapi() -> Response:
     return jsonify(openapi_document(get_settings()))
+
+
+@bp.get("/api")
+def api_reference() -> Response:
+    html = render_template("api_reference.html", spec_url=url_for("ops.openapi"))
+    return Response(html, mimetype="text/html")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from flask import (
@@ -26,6 +26,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from contract.keys import ID_PATTERN
 from producer import stats
+from producer.presets import presets
 from producer.proctree import read_trees
 from producer.reader import (
     RunNotFound,
@@ -36,7 +37,7 @@ from producer.reader import (
     read_running,
 )
 from producer.scaling import TargetLocked, parse_target, set_target, target_overview
-from producer.submit import submit_comparison, submit_run
+from producer.submit import MAX_REPEAT, submit_comparison, submit_run
 from producer.sweep import SweepNotFound, list_sweeps, load_sweep
 from producer.validation import InvalidInput, build_spec
 from producer.workers import workers_overview
@@ -46,20 +47,13 @@ from web.compareview import compare_context
 from web.errors import REDIS_DOWN, REDIS_OUTAGES
 from web.export import csv_chunks, json_chunks, trace_chunks
 from web.formats import counted
-from web.forms import RunForm, find_preset, preset_table
+from web.forms import RunForm, find_preset
 from web.metrics import count_submission
 from web.persistence import current_persistence
-from web.repeat import MAX_REPEAT, parse_repeat
 from web.runview import PAGE_ROWS, SORT_KEYS, STATE_FILTERS, TableQuery, notes_view, table
 from web.security import grant_ui_reads, token_matches
 
 bp = Blueprint("pages", __name__)
-
-
-#: What `_export` streams: `chunks(record, tasks, running)` yields the body's pieces.
-Chunks = Callable[
-    [dict[str, Any], Iterable[dict[str, Any]], Iterable[dict[str, Any]]], Iterator[str]
-]
 
 
 def redis_ok() -> bool:
@@ -81,7 +75,7 @@ def _new_run_page(form: RunForm, status: int = 200, redis_down: bool = False) ->
         "new_run.html",
         status,
         form=form,
-        presets=preset_table(settings),
+        presets=presets(settings.origin_url),  # their JSON is the form script's too
         max_concurrency=settings.max_concurrency,
         max_urls=settings.max_urls,
         max_repeat=MAX_REPEAT,
@@ -116,7 +110,7 @@ def new_run() -> BaseResponse:
     settings = get_settings()
     try:
         spec = build_spec(form.submission(), settings, strategy_required=not compare)
-        repeat = parse_repeat(form.repeat.data) if compare else 1
+        repeat = form.repeats() if compare else 1
     except InvalidInput as error:
         form.show_error(error)
         return _new_run_page(form, 400)
@@ -164,7 +158,9 @@ def run(run_id: str) -> Response:
     return _render("run.html", run=record, table=page, notes=notes)
 
 
-def _export(run_id: str, suffix: str, mimetype: str, chunks: Chunks) -> Response:
+def _export(
+    run_id: str, suffix: str, mimetype: str, chunks: Callable[..., Iterator[str]]
+) -> Response:
     """A download streamed from Redis a slice of tasks at a time (`producer.reader.iter_tasks`):
     `chunks(record, tasks, running)` yields the body."""
     redis = get_redis()
@@ -315,12 +311,7 @@ def _lesson_answer(lesson: lessons.Lesson, comparison_id: str) -> lessons.Answer
     try:
         comparison = load_comparison(get_redis(), comparison_id, include_tasks=False)
     except RunNotFound:
-        return lessons.Answer(
-            comparison_id,
-            final=True,
-            progress="",
-            cautions=(f"Comparison {comparison_id} has expired or never existed: run the step.",),
-        )
+        return lessons.run_again(comparison_id, "has expired or never existed")
     return lessons.explain(lesson, comparison)
 
 

@@ -125,52 +125,8 @@ NUMBERS: dict[str, NumberFormat] = {
 }
 
 
-@dataclass(frozen=True)
-class Step:
-    """Values under `below` (None: any value) are divided by `per`, written to `decimals`
-    places, then `unit`."""
-
-    below: float | None
-    decimals: int
-    unit: str
-    per: int = 1
-
-
-@dataclass(frozen=True)
-class SecondsFormat:
-    """The first step a duration is under; from the last one on, whole seconds as `minutes`."""
-
-    steps: tuple[Step, ...]
-    minutes: str
-
-
-@dataclass(frozen=True)
-class AgoFormat:
-    steps: tuple[Step, ...]
-    never: str
-
-
-@dataclass(frozen=True)
-class LaneFormat:
-    """An executor, as the timeline names its lane: host / worker / pid / thread. RQ pool
-    workers are named by a 32-digit uuid (`worker_id`); 8 digits tell them apart on a page."""
-
-    separator: str
-    worker_id_length: int
-    worker_id_pattern: str
-    worker_id_keep: int
-
-
-#: 0.253 s, 12.4 s, then 3 min 05 s from 120 s on.
-SECONDS = SecondsFormat((Step(10, 3, " s"), Step(120, 1, " s")), minutes="{min} min {sec} s")
-
-#: 12 s ago, 5 min ago, 1.5 h ago.
-AGO = AgoFormat(
-    (Step(60, 0, " s ago"), Step(3600, 0, " min ago", per=60), Step(None, 1, " h ago", per=3600)),
-    never="never",
-)
-
-LANE = LaneFormat(" / ", worker_id_length=32, worker_id_pattern="[0-9A-Za-z]+", worker_id_keep=8)
+#: An executor, as the timeline names its lane: host / worker / pid / thread.
+LANE_SEPARATOR = " / "
 
 
 def page_data() -> dict[str, Any]:
@@ -179,7 +135,7 @@ def page_data() -> dict[str, Any]:
     lanes' separator."""
     return {
         "states": [{"name": name, "label": look.label} for name, look in TASK_STATES.items()],
-        "lane_separator": LANE.separator,
+        "lane_separator": LANE_SEPARATOR,
     }
 
 

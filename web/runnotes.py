@@ -18,10 +18,6 @@ from producer import hostnote
 from web.formats import counted, number, seconds
 
 
-def _workers(n: int) -> str:
-    return f"{n} worker" if n == 1 else f"{n} workers"
-
-
 def _steps(changes: list[list[float]]) -> list[tuple[str, int]]:
     """(offset as shown, workers live from then): changes that read at the same offset are
     one, the last of them; a step that leaves the count as it was is none."""
@@ -39,12 +35,12 @@ def workers_note(workers: dict[str, Any] | None) -> str:
     """ "served by 3 workers · live: 2 workers, 4 from +3.1 s" (offsets from the first start)."""
     if not workers:
         return ""
-    text = f"served by {_workers(workers['served'])}"
+    text = f"served by {counted(workers['served'], 'worker')}"
     steps = _steps(workers.get("changes") or [])
     if len(steps) < 2:
         live = steps[0][1] if steps else workers["live"]
         return f"{text} · {live} live throughout"
-    named = [_workers(steps[0][1])] + [f"{live} from +{at}" for at, live in steps[1:]]
+    named = [counted(steps[0][1], "worker")] + [f"{live} from +{at}" for at, live in steps[1:]]
     return f"{text} · live: {', '.join(named)}"
 
 

@@ -144,9 +144,7 @@ def timeline_view(
     view = _view(redis, run_id)
     if since is not None and (view.finished or len(view.tasks.columns) > MAX_BARS):
         since = None  # the whole answer either way (bins, or every bar): the cached one
-    if window is None and since is None:
-        data = view.derive(("timeline",), lambda: timeline(view.tasks, now))
-    elif since is None:
+    if since is None:
         data = view.derive(("timeline", window), lambda: timeline(view.tasks, now, window))
     else:
         data = timeline(view.tasks, now, window, since)

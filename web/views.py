@@ -14,26 +14,9 @@ from urllib.parse import urlsplit
 from flask import Flask, url_for
 
 from producer.numbers import fixed
-from web import presentation
+from web import formats, presentation, runnotes
 from web.assets import plotly_url
-from web.formats import (
-    ago,
-    count,
-    counted,
-    lane,
-    mib,
-    millis,
-    number,
-    peak_text,
-    percent,
-    rate,
-    seconds,
-    short_worker,
-    strategy_label,
-    times,
-)
 from web.presentation import DASH
-from web.runnotes import host_load_note, pause_note, rerun_note, workers_note
 
 STATE_LABELS = {name: look.label for name, look in presentation.TASK_STATES.items()}
 RUN_STATE_LABELS = {name: look.label for name, look in presentation.RUN_STATES.items()}
@@ -64,43 +47,31 @@ def http_url(url: Any) -> str | None:
     return url if parts.scheme.lower() in ("http", "https") and parts.netloc else None
 
 
+#: The filters named as their functions: numbers, labels and the run page's notes.
+FILTERS = (
+    *(formats.seconds, formats.millis, formats.mib, formats.percent, formats.times),
+    *(formats.rate, formats.count, formats.counted, formats.strategy_label, formats.peak_text),
+    *(formats.ago, formats.lane, formats.short_worker, fixed),
+    *(runnotes.workers_note, runnotes.host_load_note, runnotes.rerun_note, runnotes.pause_note),
+)
+
+
 def init_views(app: Flask) -> None:
-    filters = {
-        "seconds": seconds,
-        "millis": millis,
-        "mib": mib,
-        "percent": percent,
-        "times": times,
-        "rate": rate,
-        "count": count,
-        "counted": counted,
-        "strategy_label": strategy_label,
-        "peak_text": peak_text,
-        "fixed": fixed,
-        "number": _number,
-        "when": when,
-        "iso": iso,
-        "ago": ago,
-        "http_url": http_url,
-        "lane": lane,
-        "short_worker": short_worker,
-        "workers_note": workers_note,
-        "host_load_note": host_load_note,
-        "rerun_note": rerun_note,
-        "pause_note": pause_note,
-    }
-    app.jinja_env.filters.update(filters)
-    app.jinja_env.globals["STATE_LABELS"] = STATE_LABELS
-    app.jinja_env.globals["RUN_STATE_LABELS"] = RUN_STATE_LABELS
-    app.jinja_env.globals["DASH"] = DASH
-    app.jinja_env.globals["presentation"] = presentation.page_data()
-    app.jinja_env.globals["presentation_css_url"] = presentation_css_url
-    app.jinja_env.globals["plotly_url"] = plotly_url
+    app.jinja_env.filters.update({f.__name__: f for f in FILTERS})
+    app.jinja_env.filters.update(number=_number, when=when, iso=iso, http_url=http_url)
+    app.jinja_env.globals.update(
+        STATE_LABELS=STATE_LABELS,
+        RUN_STATE_LABELS=RUN_STATE_LABELS,
+        DASH=DASH,
+        presentation=presentation.page_data(),
+        presentation_css_url=presentation_css_url,
+        plotly_url=plotly_url,
+    )
 
 
 def _number(value: float | None, name: str) -> str:
     """`{{ value | number('cores') }}`: a number format of presentation.NUMBERS by name."""
-    return number(name, value)
+    return formats.number(name, value)
 
 
 def presentation_css_url() -> str:

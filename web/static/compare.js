@@ -65,7 +65,6 @@ function renderChart(rows) {
     barmode: "group", bargap: 0.3, height: 320, annotations,
     margin: { l: 56, r: 16, t: 30, b: 40 },
     ...chartFrame(),
-    legend: { orientation: "h", x: 0, y: 1.02, yanchor: "bottom" },
     yaxis: { title: { text: "seconds" }, gridcolor: colour("chart-grid"), range: [0, top * 1.18], ticksuffix: " s" },
     xaxis: { categoryorder: "array", categoryarray: names },
   };

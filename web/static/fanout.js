@@ -55,14 +55,20 @@ export async function getJSON(url) {
   return response.json();
 }
 
+// The server's rendering of `url` (this page by default), parsed; an error page throws, as
+// getJSON does.
+export async function fetchPage(url = window.location.href) {
+  const response = await fetch(url, { headers: { Accept: "text/html" }, cache: "no-store" });
+  if (!response.ok) throw new HttpError(response.status, response.statusText);
+  return new DOMParser().parseFromString(await response.text(), "text/html");
+}
+
 // Asks the server for `url` (this page by default: its [data-live-url] when a form's POST
 // rendered it at another address) and puts its rendering of each [data-live] part in place of
 // this page's, where it changed; answers the server's page, for the figures its charts read
-// (data attributes, JSON). An error page throws, as getJSON does.
+// (data attributes, JSON).
 export async function refreshLive(url = document.querySelector("[data-live-url]")?.dataset.liveUrl ?? window.location.href) {
-  const response = await fetch(url, { headers: { Accept: "text/html" }, cache: "no-store" });
-  if (!response.ok) throw new HttpError(response.status, response.statusText);
-  const page = new DOMParser().parseFromString(await response.text(), "text/html");
+  const page = await fetchPage(url);
   for (const fresh of page.querySelectorAll("[data-live]")) {
     const shown = document.querySelector(`[data-live="${CSS.escape(fresh.dataset.live)}"]`);
     if (shown && shown.outerHTML !== fresh.outerHTML) shown.replaceWith(document.importNode(fresh, true));
@@ -161,23 +167,23 @@ export function plotlyReady(src) {
   return plotlyLoading;
 }
 
-// Writes in `el` why it holds no chart (data-chart-unavailable).
-export function showChartUnavailable(el) {
-  let note = el.querySelector(":scope > [data-chart-unavailable]");
+// Writes in `el`, in its note marked `attr` (data-chart-unavailable, data-chart-empty), why it
+// holds no chart.
+export function placeholder(el, attr, text) {
+  let note = el.querySelector(`:scope > [${attr}]`);
   if (!note) {
-    note = document.createElement("p");
-    note.className = "chart-placeholder";
-    note.dataset.chartUnavailable = "";
+    note = Object.assign(document.createElement("p"), { className: "chart-placeholder" });
+    note.setAttribute(attr, "");
     el.append(note);
   }
-  note.textContent = PLOTLY_MISSING;
-  el.dataset.chart = "unavailable";
+  note.textContent = text;
 }
 
 // Plotly.react when plotly.js is there, else the note why not; true when drawn.
 export function plot(el, traces, layout, config = PLOTLY_CONFIG) {
   if (!window.Plotly) {
-    showChartUnavailable(el);
+    placeholder(el, "data-chart-unavailable", PLOTLY_MISSING);
+    el.dataset.chart = "unavailable";
     return false;
   }
   el.querySelector(":scope > [data-chart-unavailable]")?.remove();
@@ -186,7 +192,7 @@ export function plot(el, traces, layout, config = PLOTLY_CONFIG) {
   return true;
 }
 
-// What every chart's layout shares: its font, and its paper and plot backgrounds.
+// What every chart's layout shares: its font, its paper and plot backgrounds, its legend.
 export function chartFrame() {
   return {
     font: {
@@ -196,5 +202,6 @@ export function chartFrame() {
     },
     paper_bgcolor: colour("chart-paper"),
     plot_bgcolor: colour("chart-plot"),
+    legend: { orientation: "h", x: 0, y: 1.02, yanchor: "bottom" },
   };
 }

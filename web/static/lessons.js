@@ -1,19 +1,10 @@
 // The Lessons page, live: while a step's comparison runs, poll GET /api/compare/<id>?tasks=false,
 // and each time its runs move on take that step's answer from the page again. The words are all
 // written on the server (web/lessons.py), so the live page says what a reload would.
-import { HttpError, getJSON, poll } from "./fanout.js";
+import { fetchPage, getJSON, poll } from "./fanout.js";
 
 const root = document.querySelector(".lessons[data-poll-ms]");
 const pollMs = Math.max(700, Number(root?.dataset.pollMs) || 700);
-
-async function freshStep(key) {
-  const response = await fetch(window.location.href, {
-    headers: { Accept: "text/html" }, cache: "no-store",
-  });
-  if (!response.ok) throw new HttpError(response.status, response.statusText);
-  const page = new DOMParser().parseFromString(await response.text(), "text/html");
-  return page.getElementById(key);
-}
 
 function watch(step) {
   const comparisonId = step.dataset.comparisonId;
@@ -25,7 +16,7 @@ function watch(step) {
     ]);
     if (mark === seen) return true;
     seen = mark;
-    const fresh = await freshStep(step.id);
+    const fresh = (await fetchPage()).getElementById(step.id);
     if (!fresh || fresh.dataset.comparisonId !== comparisonId) return false;
     step.querySelector("[data-answer]").replaceChildren(
       ...fresh.querySelector("[data-answer]").childNodes,

@@ -3,7 +3,8 @@
 // tasks). Dragging zooms the time axis; the server answers the zoomed window with bars again
 // once it is small enough. A live small run asks only for the bars that ended since the last poll.
 import {
-  LANE_SEPARATOR, STATE_LABELS, chartFrame, colour, esc, getJSON, plot, plotlyReady, stateColour,
+  LANE_SEPARATOR, STATE_LABELS, chartFrame, colour, esc, getJSON, placeholder, plot, plotlyReady,
+  stateColour,
 } from "./fanout.js";
 
 const TRACE_ORDER = ["ok", "http_error", "error", "timeout", "refused", "lost", "running"];
@@ -44,21 +45,15 @@ function barData(bar, label) {
   ];
 }
 
-// Columnar bars of an answer as objects keyed by lane name (lane ids differ between answers).
-function ended(data) {
-  const b = data.bars;
-  return b.index.map((index, i) => ({
-    index, lane: data.lanes[b.lane[i]], start: b.start[i], duration: b.duration[i],
-    state: b.state[i], url: b.url[i], status: b.status[i], bytes: b.bytes[i], cpu: b.cpu[i],
-    error: b.error[i],
-  }));
-}
-
-function running(data) {
-  const r = data.running;
-  return r.index.map((index, i) => ({
-    index, lane: data.lanes[r.lane[i]], start: r.start[i], duration: Math.max(0, data.now - r.start[i]),
-    state: "running", url: r.url[i], status: null, bytes: null, cpu: null, error: null,
+// Columnar bars of an answer as objects keyed by lane name (lane ids differ between answers):
+// its ended bars, or with `now` its running ones (no end, status, bytes, CPU or error yet).
+function bars(data, now) {
+  const c = now === undefined ? data.bars : data.running;
+  return c.index.map((index, i) => ({
+    index, lane: data.lanes[c.lane[i]], start: c.start[i], url: c.url[i],
+    ...(now === undefined
+      ? { duration: c.duration[i], state: c.state[i], status: c.status[i], bytes: c.bytes[i], cpu: c.cpu[i], error: c.error[i] }
+      : { duration: Math.max(0, now - c.start[i]), state: "running", status: null, bytes: null, cpu: null, error: null }),
   }));
 }
 
@@ -139,7 +134,7 @@ export class RunTimeline {
     const data = await answer;
     if (asked !== this.window) return false; // zoomed meanwhile: that answer will draw
     if (data.since !== undefined) {
-      for (const bar of ended(data)) this.bars.set(bar.index, bar);
+      for (const bar of bars(data)) this.bars.set(bar.index, bar);
       this.since = data.ended;
     } else if (!this.window) {
       this.binned = data.mode === "bins";
@@ -160,7 +155,9 @@ export class RunTimeline {
     const { el, data, run } = this;
     el.dataset.mode = data.mode;
     if (data.mode === "empty") {
-      this.showEmpty(run);
+      placeholder(el, "data-chart-empty", run?.state === "queued"
+        ? "No task has started yet: the run is waiting for a worker."
+        : "No task has started yet.");
       el.dataset.bars = "0";
       return;
     }
@@ -171,8 +168,8 @@ export class RunTimeline {
     if (data.mode === "bins") {
       traces = this.binTraces(data);
     } else {
-      const all = data.since !== undefined ? [...this.bars.values()] : ended(data);
-      all.push(...running(data));
+      const all = data.since !== undefined ? [...this.bars.values()] : bars(data);
+      all.push(...bars(data, data.now));
       if (run?.strategy === "hybrid") lanes = slotLanes(all, data, labels);
       traces = this.barTraces(all, labels, lanes.y);
     }
@@ -282,32 +279,16 @@ export class RunTimeline {
   }
 
   zoom(event) {
+    // plotly names a zoom's range either way: "xaxis.range[0]" and "[1]", or "xaxis.range".
+    const [from, to] = event["xaxis.range"] ?? [event["xaxis.range[0]"], event["xaxis.range[1]"]];
     let next;
-    if (event["xaxis.range[0]"] !== undefined) {
-      next = [Math.max(0, event["xaxis.range[0]"]), event["xaxis.range[1]"]];
-    } else if (Array.isArray(event["xaxis.range"])) {
-      next = [Math.max(0, event["xaxis.range"][0]), event["xaxis.range"][1]];
-    } else if (event["xaxis.autorange"]) {
-      next = null;
-    } else {
-      return;
-    }
+    if (from !== undefined) next = [Math.max(0, from), to];
+    else if (event["xaxis.autorange"]) next = null;
+    else return;
     if (next && !(next[1] > next[0])) return;
     if (JSON.stringify(next) === JSON.stringify(this.window)) return;
     this.window = next;
     this.update(this.run).catch((error) => console.warn("timeline zoom failed", error));
   }
 
-  showEmpty(run) {
-    let note = this.el.querySelector(":scope > [data-chart-empty]");
-    if (!note) {
-      note = document.createElement("p");
-      note.className = "chart-placeholder";
-      note.dataset.chartEmpty = "";
-      this.el.append(note);
-    }
-    note.textContent = run?.state === "queued"
-      ? "No task has started yet: the run is waiting for a worker."
-      : "No task has started yet.";
-  }
 }

@@ -45,7 +45,6 @@ function render(sweep) {
   const layout = {
     height: 360, margin: { l: 60, r: 20, t: 30, b: 50 },
     ...chartFrame(),
-    legend: { orientation: "h", x: 0, y: 1.02, yanchor: "bottom" },
     xaxis: { title: { text: "workers (N)" }, gridcolor: colour("chart-grid"), rangemode: "tozero" },
     yaxis: { title: { text: "throughput (tasks / s)" }, gridcolor: colour("chart-grid"), rangemode: "tozero" },
     uirevision: "sweep",

@@ -43,7 +43,6 @@ function renderStats(series) {
     height: 300, bargap: 0.05,
     margin: { l: 56, r: 56, t: 30, b: 40 },
     ...chartFrame(),
-    legend: { orientation: "h", x: 0, y: 1.02, yanchor: "bottom" },
     xaxis: { type: "date", gridcolor: colour("chart-grid") },
     yaxis: { title: { text: "tasks / s" }, gridcolor: colour("chart-grid"), rangemode: "tozero" },
     yaxis2: {
