@@ -43,7 +43,7 @@ def process_pool(
     global _processes
     with _lock:
         kept = _processes
-        if kept is not None and needed <= kept[0] <= limit and not _is_broken(kept[1]):
+        if kept is not None and needed <= kept[0] <= limit and not getattr(kept[1], "_broken", 0):
             return kept[1]
         if _processes is not None:
             _processes[1].shutdown(wait=True, cancel_futures=True)
@@ -92,10 +92,6 @@ def shutdown() -> None:
         processes[1].shutdown(wait=True, cancel_futures=True)
     if threads is not None:
         threads.shutdown(wait=False, cancel_futures=True)
-
-
-def _is_broken(pool: ProcessPoolExecutor) -> bool:
-    return bool(getattr(pool, "_broken", False))
 
 
 def _forget_after_fork() -> None:

@@ -16,7 +16,7 @@ import os
 import signal
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from redis import Redis
 from rq import Queue, SimpleWorker, Worker, worker_registration
@@ -35,15 +35,9 @@ from worker import identity, pools
 from worker.bookkeeping import OncePerSecondBookkeeping
 from worker.heartbeat import Heartbeat
 from worker.job_path import FanoutJobPath
-from worker.redis_gone import REDIS_GONE, StopWithoutRedis
+from worker.redis_gone import REDIS_GONE, StoppingWorkerBase, StopWithoutRedis
 from worker.scheduler import FanoutScheduler
 from worker.task_writer import TaskWriter
-
-if TYPE_CHECKING:  # mypy checks the mixin as the RQ worker it is mixed into
-    from rq.worker import BaseWorker as _WorkerBase
-else:
-    _WorkerBase = object
-
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +45,7 @@ log = logging.getLogger(__name__)
 RETIRE_SIGNAL = signal.SIGUSR1
 
 
-class _FanoutMixin(_WorkerBase):
+class _FanoutMixin(StoppingWorkerBase):
     """Names the executor, keeps the alive key fresh, runs the reconciler, and stops only at
     safe points of the loop."""
 
@@ -63,10 +57,6 @@ class _FanoutMixin(_WorkerBase):
     #: Set when the worker deregisters from RQ; then it is never put back (`_rejoin_registry`).
     _leaving = False
     _registry_lock: threading.Lock
-
-    if TYPE_CHECKING:  # StopWithoutRedis's, the class after this one in each worker
-
-        def _stop_if_stopping(self, error: Exception) -> None: ...
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
