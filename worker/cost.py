@@ -2,16 +2,15 @@
 
 A `JobMeter` reads the job's process at the job's start and end, and a sampler thread, one per
 process, reads every open meter each `SAMPLE_EVERY_S` in between, so a job's peak memory is seen
-whatever its length and a job shorter than the interval costs two readings (a few tens of
-microseconds each: /proc/self/statm, getrusage, the /proc/self/task listing).
+whatever its length and a job shorter than the interval costs two readings (/proc/self/statm,
+getrusage, the /proc/self/task listing).
 
 The job's process is the worker (a fork worker's work-horse). Its own CPU time and context
 switches come from getrusage, which counts every thread of it, the worker's background threads
 (heartbeat, recorder) included. Children are counted for the processes strategy only, whose
 pool children run the tasks (an idle pool kept from an earlier job runs nothing of another
-strategy's job): their unique memory (USS, from /proc/<pid>/smaps_rollup through psutil, a
-few hundred microseconds a child per reading), their CPU time and their threads' context
-switches.
+strategy's job): their unique memory (USS, from /proc/<pid>/smaps_rollup through psutil),
+their CPU time and their threads' context switches.
 """
 
 from __future__ import annotations
@@ -35,7 +34,7 @@ SAMPLE_EVERY_S = 0.15
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
-_statm: int | None = None  # /proc/self/statm, kept open: a pread costs 1 µs, an open 13
+_statm: int | None = None  # /proc/self/statm, kept open: a pread is cheaper than an open
 
 
 def _rss_bytes() -> int:

@@ -9,6 +9,7 @@ explicit deny list is checked first.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
@@ -134,14 +135,6 @@ def _host(sockaddr: tuple[object, ...]) -> str:
     return host
 
 
-def _is_ip_or_network(host: str) -> bool:
-    try:
-        ip_network(host.partition("%")[0], strict=False)
-    except ValueError:
-        return False
-    return True
-
-
 def _split_entry(entry: str) -> tuple[str, int]:
     if entry.startswith("["):
         host, sep, rest = entry[1:].partition("]")
@@ -166,7 +159,7 @@ def _port(text: str, entry: str) -> int:
 def _networks(host: str, entry: str, resolve: Resolver) -> list[IPNetwork]:
     """An IP or network as written; a name's addresses as `resolve` gives them now, but for
     IPv6 loopback, which only a spelled `[::1]` admits."""
-    if _is_ip_or_network(host):
+    with contextlib.suppress(ValueError):
         return [ip_network(host.partition("%")[0], strict=False)]
     try:
         answers = list(resolve(host.rstrip(".")))

@@ -97,8 +97,7 @@ def shutdown() -> None:
 def _forget_after_fork() -> None:
     global _lock, _threads, _processes
     _lock = threading.Lock()
-    _threads = None
-    _processes = None
+    _threads = _processes = None
 
 
 os.register_at_fork(after_in_child=_forget_after_fork)

@@ -16,9 +16,12 @@ import os
 import signal
 import threading
 import time
+import urllib.error
+import urllib.request
 from typing import Any
 
 from redis import Redis
+from redis.exceptions import RedisError
 from rq import Queue, SimpleWorker, Worker, worker_registration
 from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
 from rq.exceptions import StopRequested
@@ -264,9 +267,6 @@ def wait_for_http(urls: list[str], timeout_s: float = 60.0) -> None:
     """Wait until each URL answers (`FANOUT_WAIT_FOR`): `fanout up` starts its processes together,
     and a worker taking a queued task before the local origin listens records a false
     `refused` (compose says the same with `depends_on: origin: service_healthy`)."""
-    import urllib.error
-    import urllib.request
-
     for url in urls:
         deadline = time.monotonic() + timeout_s
         while True:
@@ -282,9 +282,6 @@ def wait_for_http(urls: list[str], timeout_s: float = 60.0) -> None:
 
 def wait_for_redis(settings: Settings, timeout_s: float = 60.0) -> None:
     """Services start together; a worker waits for Redis instead of crashing the stack."""
-
-    from redis.exceptions import RedisError
-
     deadline = time.monotonic() + timeout_s
     delay = 0.1
     while True:
