@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
-import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -255,24 +254,18 @@ class ResolveTimeout(TimeoutError):
 
 #: Lookups in flight at once per process; more wait their turn, each within its own timeout.
 RESOLVER_THREADS = 8
-_resolver: ThreadPoolExecutor | None = None
-_resolver_lock = threading.Lock()
 
 
-def _resolver_pool() -> ThreadPoolExecutor:
+def _new_resolver() -> ThreadPoolExecutor:
+    """The lookup threads: started on first use, so a forked child, where they do not exist,
+    gets a fresh pool."""
     global _resolver
-    with _resolver_lock:
-        if _resolver is None:
-            _resolver = ThreadPoolExecutor(RESOLVER_THREADS, thread_name_prefix="fanout-dns")
-        return _resolver
+    _resolver = ThreadPoolExecutor(RESOLVER_THREADS, thread_name_prefix="fanout-dns")
+    return _resolver
 
 
-def _forget_resolver_after_fork() -> None:
-    global _resolver, _resolver_lock
-    _resolver, _resolver_lock = None, threading.Lock()
-
-
-os.register_at_fork(after_in_child=_forget_resolver_after_fork)
+_resolver = _new_resolver()
+os.register_at_fork(after_in_child=_new_resolver)
 
 
 def _getaddrinfo(name: str, port: int, timeout_s: float | None) -> list[Any]:
@@ -285,7 +278,7 @@ def _getaddrinfo(name: str, port: int, timeout_s: float | None) -> list[Any]:
         pass
     if timeout_s is None:
         return socket.getaddrinfo(name, port, type=socket.SOCK_STREAM)
-    lookup = _resolver_pool().submit(socket.getaddrinfo, name, port, type=socket.SOCK_STREAM)
+    lookup = _resolver.submit(socket.getaddrinfo, name, port, type=socket.SOCK_STREAM)
     try:
         return lookup.result(timeout=timeout_s)
     except FutureTimeout:
