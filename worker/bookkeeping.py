@@ -19,25 +19,19 @@ from __future__ import annotations
 
 import contextlib
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rq.job import Job
 from rq.queue import Queue
 from rq.utils import now
 
-from worker.redis_gone import REDIS_GONE
-
-if TYPE_CHECKING:  # mypy checks the mixin as the RQ worker it is mixed into
-    from rq.worker import BaseWorker as _WorkerBase
-else:
-    _WorkerBase = object
-
+from worker.redis_gone import REDIS_GONE, StoppingWorkerBase
 
 #: The least time between two writes of the same bookkeeping, seconds.
 EVERY_S = 1.0
 
 
-class OncePerSecondBookkeeping(_WorkerBase):
+class OncePerSecondBookkeeping(StoppingWorkerBase):
     """A mixin for an RQ worker class, placed before it."""
 
     _state_written: tuple[str, float] = ("", 0.0)
@@ -46,10 +40,6 @@ class OncePerSecondBookkeeping(_WorkerBase):
     _jobs_done = 0
     _working_s = 0.0
     _counts_written_at = 0.0
-
-    if TYPE_CHECKING:  # worker.redis_gone.StopWithoutRedis's, a class after this one
-
-        def _stop_if_stopping(self, error: Exception) -> None: ...
 
     def heartbeat(self, timeout: int | None = None, pipeline: Any = None) -> None:
         if (

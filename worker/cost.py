@@ -2,35 +2,31 @@
 
 A `JobMeter` reads the job's process at the job's start and end, and a sampler thread, one per
 process, reads every open meter each `SAMPLE_EVERY_S` in between, so a job's peak memory is seen
-whatever its length and a job shorter than the interval costs two readings (a few tens of
-microseconds each: /proc/self/statm, getrusage, the /proc/self/task listing).
+whatever its length and a job shorter than the interval costs two readings (/proc/self/statm,
+getrusage, the /proc/self/task listing).
 
 The job's process is the worker (a fork worker's work-horse). Its own CPU time and context
 switches come from getrusage, which counts every thread of it, the worker's background threads
 (heartbeat, recorder) included. Children are counted for the processes strategy only, whose
 pool children run the tasks (an idle pool kept from an earlier job runs nothing of another
-strategy's job): their unique memory (USS, from /proc/<pid>/smaps_rollup through psutil, a
-few hundred microseconds a child per reading), their CPU time and their threads' context
-switches.
+strategy's job): their unique memory (USS, from /proc/<pid>/smaps_rollup through psutil),
+their CPU time and their threads' context switches.
 """
 
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import resource
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import psutil
 
 from contract.cost import WorkerCost
 from worker import pools
-
-log = logging.getLogger(__name__)
+from worker.ticker import Ticker
 
 #: Seconds between two readings of a running job.
 SAMPLE_EVERY_S = 0.15
@@ -38,7 +34,7 @@ SAMPLE_EVERY_S = 0.15
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
-_statm: int | None = None  # /proc/self/statm, kept open: a pread costs 1 µs, an open 13
+_statm: int | None = None  # /proc/self/statm, kept open: a pread is cheaper than an open
 
 
 def _rss_bytes() -> int:
@@ -198,57 +194,11 @@ class JobMeter:
         )
 
 
-class _Sampler:
-    """One daemon thread per process reading every open meter each `SAMPLE_EVERY_S`: a job
-    shorter than that pays for no reading beyond its start and end."""
-
-    def __init__(self, interval_s: float = SAMPLE_EVERY_S) -> None:
-        self.interval_s = interval_s
-        self._lock = threading.Lock()
-        self._open: set[JobMeter] = set()
-        self._thread: threading.Thread | None = None
-        #: Called after each tick's readings (`worker.cost_book` writes the costs it deferred).
-        self.after_tick: list[Callable[[], None]] = []
-
-    def start(self) -> None:
-        """Before the first meter reads its threads: the sampler is the worker's, not a job's."""
-        with self._lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._loop, name="fanout-cost")
-                self._thread.daemon = True
-                self._thread.start()
-
-    def add(self, meter: JobMeter) -> None:
-        with self._lock:
-            self._open.add(meter)
-
-    def remove(self, meter: JobMeter) -> None:
-        with self._lock:
-            self._open.discard(meter)
-
-    def _loop(self) -> None:
-        while True:
-            time.sleep(self.interval_s)
-            with self._lock:
-                meters = list(self._open)
-            due = time.monotonic() - self.interval_s
-            for meter in (meter for meter in meters if meter.opened <= due):
-                try:
-                    meter.sample()
-                except Exception:
-                    log.debug("cost sample failed", exc_info=True)
-            for hook in self.after_tick:
-                try:
-                    hook()
-                except Exception:
-                    log.debug("cost write failed; kept for the next tick", exc_info=True)
-
-    def forget_after_fork(self) -> None:
-        self._lock = threading.Lock()
-        self._open = set()
-        self._thread = None
+def _sample_if_due(meter: JobMeter) -> None:
+    """A job shorter than the interval pays for no reading beyond its start and end."""
+    if meter.opened <= time.monotonic() - SAMPLE_EVERY_S:
+        meter.sample()
 
 
-SAMPLER = _Sampler()
-os.register_at_fork(after_in_child=SAMPLER.forget_after_fork)
+SAMPLER: Ticker[JobMeter] = Ticker("fanout-cost", SAMPLE_EVERY_S, _sample_if_due)
 os.register_at_fork(after_in_child=_reopen_statm_after_fork)

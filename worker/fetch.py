@@ -147,10 +147,10 @@ class _Progress:
         refusal = next((e for e in chain if isinstance(e, Refused)), None)
         if refusal is not None:
             return self.outcome(TaskState.REFUSED, _clip(str(refusal)))
-        if time.monotonic() >= self.deadline:
+        late = time.monotonic() >= self.deadline
+        if late:
             exc = DeadlineExceeded(f"total deadline of {self.limits.deadline_s:g} s passed")
-            return self.outcome(TaskState.TIMEOUT, _describe(exc))
-        if any(_is_timeout(e) for e in chain):
+        if late or any(_is_timeout(e) for e in chain):
             return self.outcome(TaskState.TIMEOUT, _describe(exc))
         return self.outcome(TaskState.ERROR, _describe(exc))
 

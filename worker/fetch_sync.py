@@ -72,10 +72,9 @@ class _Alarm:
     """
 
     def __init__(self) -> None:
-        self._started = False
-        self._start_lock = threading.Lock()
         #: Times the thread woke up (tests count them).
         self.wakeups = 0
+        self._forget_after_fork()
         os.register_at_fork(after_in_child=self._forget_after_fork)
 
     def _forget_after_fork(self) -> None:

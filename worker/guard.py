@@ -9,9 +9,9 @@ explicit deny list is checked first.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
-import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -134,14 +134,6 @@ def _host(sockaddr: tuple[object, ...]) -> str:
     return host
 
 
-def _is_ip_or_network(host: str) -> bool:
-    try:
-        ip_network(host.partition("%")[0], strict=False)
-    except ValueError:
-        return False
-    return True
-
-
 def _split_entry(entry: str) -> tuple[str, int]:
     if entry.startswith("["):
         host, sep, rest = entry[1:].partition("]")
@@ -166,7 +158,7 @@ def _port(text: str, entry: str) -> int:
 def _networks(host: str, entry: str, resolve: Resolver) -> list[IPNetwork]:
     """An IP or network as written; a name's addresses as `resolve` gives them now, but for
     IPv6 loopback, which only a spelled `[::1]` admits."""
-    if _is_ip_or_network(host):
+    with contextlib.suppress(ValueError):
         return [ip_network(host.partition("%")[0], strict=False)]
     try:
         answers = list(resolve(host.rstrip(".")))
@@ -262,24 +254,18 @@ class ResolveTimeout(TimeoutError):
 
 #: Lookups in flight at once per process; more wait their turn, each within its own timeout.
 RESOLVER_THREADS = 8
-_resolver: ThreadPoolExecutor | None = None
-_resolver_lock = threading.Lock()
 
 
-def _resolver_pool() -> ThreadPoolExecutor:
+def _new_resolver() -> ThreadPoolExecutor:
+    """The lookup threads: started on first use, so a forked child, where they do not exist,
+    gets a fresh pool."""
     global _resolver
-    with _resolver_lock:
-        if _resolver is None:
-            _resolver = ThreadPoolExecutor(RESOLVER_THREADS, thread_name_prefix="fanout-dns")
-        return _resolver
+    _resolver = ThreadPoolExecutor(RESOLVER_THREADS, thread_name_prefix="fanout-dns")
+    return _resolver
 
 
-def _forget_resolver_after_fork() -> None:
-    global _resolver, _resolver_lock
-    _resolver, _resolver_lock = None, threading.Lock()
-
-
-os.register_at_fork(after_in_child=_forget_resolver_after_fork)
+_resolver = _new_resolver()
+os.register_at_fork(after_in_child=_new_resolver)
 
 
 def _getaddrinfo(name: str, port: int, timeout_s: float | None) -> list[Any]:
@@ -292,7 +278,7 @@ def _getaddrinfo(name: str, port: int, timeout_s: float | None) -> list[Any]:
         pass
     if timeout_s is None:
         return socket.getaddrinfo(name, port, type=socket.SOCK_STREAM)
-    lookup = _resolver_pool().submit(socket.getaddrinfo, name, port, type=socket.SOCK_STREAM)
+    lookup = _resolver.submit(socket.getaddrinfo, name, port, type=socket.SOCK_STREAM)
     try:
         return lookup.result(timeout=timeout_s)
     except FutureTimeout:

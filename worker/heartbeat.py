@@ -114,7 +114,8 @@ class Heartbeat:
         # Wakes a producer waiting for a run's host load (`producer.wait.wait_until_final`).
         beats = keys.worker_beats_key()
         pipe.xadd(beats, {"at": repr(now)}, maxlen=keys.STREAM_KEPT, approximate=True)
-        pipe.sismember(WORKERS_BY_QUEUE_KEY % self.queue.name, self._rq_key)
+        rq_key = Worker.redis_worker_namespace_prefix + self.worker_name
+        pipe.sismember(WORKERS_BY_QUEUE_KEY % self.queue.name, rq_key)
         registered = pipe.execute()[-1]
         silent_s, self._last_beat = time.monotonic() - self._last_beat, time.monotonic()
         if not registered and self.rejoin():
@@ -125,10 +126,6 @@ class Heartbeat:
                 self.worker_name,
                 silent_s,
             )
-
-    @property
-    def _rq_key(self) -> str:
-        return Worker.redis_worker_namespace_prefix + self.worker_name
 
     def leave(self) -> None:
         """A clean stop: the span ends now, and the worker is no longer counted alive."""

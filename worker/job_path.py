@@ -43,14 +43,10 @@ from rq.utils import now, utcformat
 from rq.worker import WorkerStatus
 
 from contract import jobs
-
-if TYPE_CHECKING:  # mypy checks the mixin as the RQ worker it is mixed into
-    from rq.worker import BaseWorker as _WorkerBase
-else:
-    _WorkerBase = object
+from worker.redis_gone import WorkerBase
 
 
-class FanoutJobPath(_WorkerBase):
+class FanoutJobPath(WorkerBase):
     """A mixin for RQ's SimpleWorker: fanout's own jobs in two transactions of bookkeeping."""
 
     #: The job functions that take this path: fanout's, by the dotted names it enqueues.

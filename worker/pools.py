@@ -43,7 +43,7 @@ def process_pool(
     global _processes
     with _lock:
         kept = _processes
-        if kept is not None and needed <= kept[0] <= limit and not _is_broken(kept[1]):
+        if kept is not None and needed <= kept[0] <= limit and not getattr(kept[1], "_broken", 0):
             return kept[1]
         if _processes is not None:
             _processes[1].shutdown(wait=True, cancel_futures=True)
@@ -94,15 +94,10 @@ def shutdown() -> None:
         threads.shutdown(wait=False, cancel_futures=True)
 
 
-def _is_broken(pool: ProcessPoolExecutor) -> bool:
-    return bool(getattr(pool, "_broken", False))
-
-
 def _forget_after_fork() -> None:
     global _lock, _threads, _processes
     _lock = threading.Lock()
-    _threads = None
-    _processes = None
+    _threads = _processes = None
 
 
 os.register_at_fork(after_in_child=_forget_after_fork)

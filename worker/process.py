@@ -16,9 +16,12 @@ import os
 import signal
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+import urllib.error
+import urllib.request
+from typing import Any
 
 from redis import Redis
+from redis.exceptions import RedisError
 from rq import Queue, SimpleWorker, Worker, worker_registration
 from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
 from rq.exceptions import StopRequested
@@ -35,15 +38,9 @@ from worker import identity, pools
 from worker.bookkeeping import OncePerSecondBookkeeping
 from worker.heartbeat import Heartbeat
 from worker.job_path import FanoutJobPath
-from worker.redis_gone import REDIS_GONE, StopWithoutRedis
+from worker.redis_gone import REDIS_GONE, StoppingWorkerBase, StopWithoutRedis
 from worker.scheduler import FanoutScheduler
 from worker.task_writer import TaskWriter
-
-if TYPE_CHECKING:  # mypy checks the mixin as the RQ worker it is mixed into
-    from rq.worker import BaseWorker as _WorkerBase
-else:
-    _WorkerBase = object
-
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +48,7 @@ log = logging.getLogger(__name__)
 RETIRE_SIGNAL = signal.SIGUSR1
 
 
-class _FanoutMixin(_WorkerBase):
+class _FanoutMixin(StoppingWorkerBase):
     """Names the executor, keeps the alive key fresh, runs the reconciler, and stops only at
     safe points of the loop."""
 
@@ -63,10 +60,6 @@ class _FanoutMixin(_WorkerBase):
     #: Set when the worker deregisters from RQ; then it is never put back (`_rejoin_registry`).
     _leaving = False
     _registry_lock: threading.Lock
-
-    if TYPE_CHECKING:  # StopWithoutRedis's, the class after this one in each worker
-
-        def _stop_if_stopping(self, error: Exception) -> None: ...
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -274,9 +267,6 @@ def wait_for_http(urls: list[str], timeout_s: float = 60.0) -> None:
     """Wait until each URL answers (`FANOUT_WAIT_FOR`): `fanout up` starts its processes together,
     and a worker taking a queued task before the local origin listens records a false
     `refused` (compose says the same with `depends_on: origin: service_healthy`)."""
-    import urllib.error
-    import urllib.request
-
     for url in urls:
         deadline = time.monotonic() + timeout_s
         while True:
@@ -292,9 +282,6 @@ def wait_for_http(urls: list[str], timeout_s: float = 60.0) -> None:
 
 def wait_for_redis(settings: Settings, timeout_s: float = 60.0) -> None:
     """Services start together; a worker waits for Redis instead of crashing the stack."""
-
-    from redis.exceptions import RedisError
-
     deadline = time.monotonic() + timeout_s
     delay = 0.1
     while True:

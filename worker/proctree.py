@@ -174,29 +174,22 @@ class ProcTree:
                 return
             seen[pid] = process
             row["depth"] = depth
-            if depth == 0:
-                row |= {"role": "supervisor", "state": "running", "worker": None}
-            elif depth == 1 and pid in slots:
+            if depth == 1 and pid in slots:
                 worker = slots[pid]
-                state, _ = states.get(worker.name, ("?", None))
-                row |= {
-                    "role": "worker",
-                    "state": "stopping" if worker.retiring else state,
-                    "worker": worker.name,
-                }
+            state, strategy = states.get(worker.name, ("?", None)) if worker else ("", None)
+            if depth == 0:
+                role, state = "supervisor", "running"
+            elif depth == 1 and pid in slots:
+                role, state = "worker", "stopping" if slots[pid].retiring else state
             elif worker is None:
-                row |= {"role": "other", "state": "", "worker": None}
+                role = "other"
             elif pid == scheduler_pid:
-                row |= {"role": "scheduler", "state": "running", "worker": worker.name}
+                role, state = "scheduler", "running"
             else:
-                state, strategy = states.get(worker.name, ("?", None))
                 horse = self.fork_workers and depth == 2
                 working = state == "busy" and (horse or strategy == Strategy.PROCESSES.value)
-                row |= {
-                    "role": "horse" if horse else "child",
-                    "state": "busy" if working else "idle",
-                    "worker": worker.name,
-                }
+                role, state = "horse" if horse else "child", "busy" if working else "idle"
+            row |= {"role": role, "state": state, "worker": worker.name if worker else None}
             ordered.append(row)
             for child in sorted(child_pids(pid)):
                 visit(child, depth + 1, worker)

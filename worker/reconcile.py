@@ -26,7 +26,6 @@ from dataclasses import dataclass, field, replace
 
 from redis import Redis
 from rq import Queue
-from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.registry import FailedJobRegistry, StartedJobRegistry
 from rq.serializers import JSONSerializer
@@ -88,15 +87,9 @@ def requeue_stranded(redis: Redis, queue: Queue, *, now: float | None = None) ->
 
 
 def _fetch_jobs(redis: Redis, job_ids: list[str]) -> list[Job]:
-    found = []
-    for job_id in job_ids:
-        if keys.parse_job_id(job_id) is None:
-            continue
-        try:
-            found.append(Job.fetch(job_id, connection=redis, serializer=JSONSerializer))
-        except NoSuchJobError:
-            continue
-    return found
+    """fanout's jobs among `job_ids` that still exist, in one round trip."""
+    ours = [job_id for job_id in job_ids if keys.parse_job_id(job_id) is not None]
+    return [job for job in Job.fetch_many(ours, redis, JSONSerializer) if job is not None]
 
 
 def _abandoned(redis: Redis, queue: Queue) -> list[Job]:

@@ -8,12 +8,12 @@ thousands, and a task that ends within the interval costs one write.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 
 from contract.records import StartRecord, TaskRecord
 from worker.task_writer import RUN_GONE, TaskWriter
+from worker.ticker import Ticker
 
 log = logging.getLogger(__name__)
 
@@ -95,44 +95,5 @@ class Recorder:
                 raise
 
 
-class _Flusher:
-    """One daemon thread per process flushing every open Recorder each `interval_s`: cheaper
-    than a thread per job, which a one-URL job would pay for nothing."""
-
-    def __init__(self, interval_s: float = 0.1) -> None:
-        self.interval_s = interval_s
-        self._lock = threading.Lock()
-        self._open: set[Recorder] = set()
-        self._thread: threading.Thread | None = None
-
-    def add(self, recorder: Recorder) -> None:
-        with self._lock:
-            self._open.add(recorder)
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._loop, name="fanout-recorder")
-                self._thread.daemon = True
-                self._thread.start()
-
-    def remove(self, recorder: Recorder) -> None:
-        with self._lock:
-            self._open.discard(recorder)
-
-    def _loop(self) -> None:
-        while True:
-            time.sleep(self.interval_s)
-            with self._lock:
-                recorders = list(self._open)
-            for recorder in recorders:
-                try:
-                    recorder.flush()
-                except Exception:
-                    log.debug("flush failed; kept for the next one", exc_info=True)
-
-    def forget_after_fork(self) -> None:
-        self._lock = threading.Lock()
-        self._open = set()
-        self._thread = None
-
-
-_FLUSHER = _Flusher()
-os.register_at_fork(after_in_child=_FLUSHER.forget_after_fork)
+#: Flushes every open Recorder each 0.1 s.
+_FLUSHER: Ticker[Recorder] = Ticker("fanout-recorder", 0.1, Recorder.flush)

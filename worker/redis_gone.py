@@ -18,11 +18,12 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq.exceptions import StopRequested
 from rq.job import Job
 from rq.queue import Queue
+from rq.worker import BaseWorker
 
-if TYPE_CHECKING:  # mypy checks the mixin as the RQ worker it is mixed into
-    from rq.worker import BaseWorker as _WorkerBase
+if TYPE_CHECKING:  # mypy checks a mixin as the RQ worker it is mixed into
+    WorkerBase = BaseWorker
 else:
-    _WorkerBase = object
+    WorkerBase = object
 
 
 #: What a Redis that is gone raises: refused or timed-out connections, unanswered calls.
@@ -34,7 +35,7 @@ REDIS_GONE = (RedisConnectionError, RedisTimeoutError)
 MAX_RECONNECT_WAIT_S = 5.0
 
 
-class StopWithoutRedis(_WorkerBase):
+class StopWithoutRedis(WorkerBase):
     """A mixin for RQ workers: with a stop requested, a Redis error stops the worker."""
 
     max_connection_wait_time = MAX_RECONNECT_WAIT_S
@@ -104,3 +105,9 @@ class StopWithoutRedis(_WorkerBase):
             self._say_redis_gone(error)
             with contextlib.suppress(Exception):
                 self.unsubscribe()  # type: ignore[no-untyped-call]  # RQ leaves BaseWorker.unsubscribe unannotated
+
+
+if TYPE_CHECKING:  # a mixin placed before StopWithoutRedis, checked as the worker with it
+    StoppingWorkerBase = StopWithoutRedis
+else:
+    StoppingWorkerBase = object

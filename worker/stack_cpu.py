@@ -72,10 +72,8 @@ class StackCpu:
 
     def _root_is_ours(self) -> bool:
         """The mark's pid is `fanout up` while it started before this worker (not a reuse)."""
-        try:
-            return (
-                self._root is not None and psutil.Process(self._root).create_time() <= self._started
-            )
+        try:  # asked only of the root's pid
+            return psutil.Process(self._root).create_time() <= self._started
         except psutil.Error:
             return False
 

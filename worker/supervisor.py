@@ -14,6 +14,7 @@ second supervisor on the same machine takes `name/2` rather than the same share 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -79,11 +80,10 @@ class HostLease:
             log.warning("host name %s was taken over: this supervisor is now %s", old, self.name)
 
     def release(self) -> None:
-        try:
+        # Lapsed, or another supervisor holds it now: not this one's to free.
+        with contextlib.suppress(LockError):
             if self.lock is not None:
                 self.lock.release()
-        except LockError:
-            pass  # lapsed, or another supervisor holds it now: not this one's to free
 
 
 #: RQ's pool says this once a second while its workers stop; it is let through this often.
@@ -186,9 +186,7 @@ class ElasticPool(WorkerPool):
         except RedisError:
             return newest
         busy = [state in (b"busy", "busy") for state in states]
-        return [
-            data for data, is_busy in sorted(zip(newest, busy, strict=True), key=lambda x: x[1])
-        ]
+        return [data for _, data in sorted(zip(busy, newest, strict=True), key=lambda p: p[0])]
 
     def resize(self, wanted: int) -> None:
         active = self.active()

@@ -90,12 +90,7 @@ def finish_record(
 
 def crashed_outcome(exc: BaseException) -> FetchOutcome:
     """A bug or an unexpected failure still ends the task, as `error`, with the reason."""
-    return FetchOutcome(
-        state=TaskState.ERROR,
-        status_code=None,
-        bytes=0,
-        error=f"{type(exc).__name__}: {exc}"[:300],
-    )
+    return FetchOutcome(state=TaskState.ERROR, error=f"{type(exc).__name__}: {exc}"[:300])
 
 
 def run_one(
