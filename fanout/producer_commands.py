@@ -108,9 +108,12 @@ def _fail(message: str) -> None:
 @contextmanager
 def _connected(settings: Settings) -> Iterator[Redis]:
     """Redis for one command. An unreachable Redis, or a run still going after --timeout, ends
-    the command with a message and exit status 1 rather than a traceback."""
+    the command with a message and exit status 1 rather than a traceback; a value the server's
+    checks refuse, with a usage error (exit status 2)."""
     try:
         yield connect(settings)
+    except InvalidInput as exc:
+        raise _usage_error(exc) from None
     except RedisError as exc:
         _fail(f"Redis at {settings.redis_url} is unreachable ({exc}); is `make up` running?")
     except RunTimeout as exc:
@@ -247,18 +250,13 @@ def workers_scale(n: int, per_host: bool) -> None:
 
     settings = _settings()
     target = Target(TargetMode.PER_HOST if per_host else TargetMode.TOTAL, n)
-    if per_host or n < 1:
-        # Bounds that hold whatever hosts are live (a total's upper bound needs them): refused
-        # here by the server's own check, before Redis is reached.
-        try:
-            check_target(target, 0, settings.max_workers_per_host)
-        except InvalidInput as exc:
-            raise _usage_error(exc) from None
     with _connected(settings) as redis:
+        if per_host or n < 1:
+            # Bounds that hold whatever hosts are live (a total's upper bound needs them): refused
+            # here by the server's own check, before Redis is reached.
+            check_target(target, 0, settings.max_workers_per_host)
         try:
             set_target(redis, target, settings.max_workers_per_host)
-        except InvalidInput as exc:
-            raise _usage_error(exc) from None
         except TargetLocked as exc:
             _fail(str(exc))
         overview = target_overview(redis, settings.max_workers_per_host)
@@ -342,8 +340,6 @@ def sweep(as_json: bool, timeout: float, counts: str, strategy: str, **batch: An
             sweep_id = create_sweep(
                 redis, spec, totals, settings.max_workers_per_host, settings.ttl_s
             )
-        except InvalidInput as exc:
-            raise _usage_error(exc) from None
         except SweepBusy as exc:
             _fail(str(exc))
         _announce(f"sweep {sweep_id}", f"{settings.web_url}/sweeps/{sweep_id}")

@@ -12,6 +12,7 @@ from typing import Any
 from redis import Redis
 
 from contract import fleet, keys
+from contract.replies import text
 from contract.target import (
     Target,
     TargetMode,
@@ -111,9 +112,5 @@ def target_overview(redis: Redis, max_per_host: int) -> dict[str, Any]:
         "live": sum(row["live"] for row in rows),
         "max_per_host": max_per_host,
         "min": {mode.value: least for mode, least in MIN_TARGET.items()},
-        "sweep": _text(redis.get(keys.current_sweep_key())),
+        "sweep": text(redis.get(keys.current_sweep_key())),
     }
-
-
-def _text(value: bytes | str | None) -> str | None:
-    return value.decode() if isinstance(value, bytes) else value

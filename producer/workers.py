@@ -20,6 +20,7 @@ from rq.job import Job
 from rq.serializers import JSONSerializer
 
 from contract import fleet, keys, replies
+from contract.replies import text
 
 #: Workers whose last fanout heartbeat is older than ALIVE_TTL_S but younger than this are
 #: listed as recently gone (killed, crashed or stopped).
@@ -28,10 +29,6 @@ GONE_WINDOW_S = 600
 
 def _epoch(value: datetime | None) -> float | None:
     return value.timestamp() if value is not None else None
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 def _current_job(redis: Redis, job_id: str | None) -> dict[str, Any] | None:
@@ -67,7 +64,7 @@ def list_workers(redis: Redis, queue: Queue, *, now: float | None = None) -> lis
     """Every RQ worker registered on fanout's queue, oldest first."""
     now = time.time() if now is None else now
     beats = {
-        _text(name): score
+        text(name): score
         for name, score in replies.scored(
             redis.zrange(keys.alive_workers_key(), 0, -1, withscores=True)
         )
