@@ -132,8 +132,10 @@ EXIT_INTERRUPTED = 128 + signal.SIGINT
 
 @contextmanager
 def _interruptible(kind: str, batch_id: str, page: str) -> Iterator[None]:
-    """Ctrl-C ends the wait, not the batch: the workers have its jobs and go on. Say so, with
-    where to see it, and exit as a shell expects of an interrupted command."""
+    """Announce the batch, then wait for it. Ctrl-C ends the wait, not the batch: the workers
+    have its jobs and go on. Say so, with where to see it, and exit as a shell expects of an
+    interrupted command."""
+    _announce(f"{kind} {batch_id}", page)
     try:
         yield
     except KeyboardInterrupt:
@@ -160,7 +162,6 @@ def run(as_json: bool, timeout: float, strategy: str, **batch: Any) -> None:
         run_id = submit_run(redis, fanout_queue(redis), spec, settings)
         page = f"{settings.web_url}/runs/{run_id}"
         with _interruptible("run", run_id, page):
-            _announce(f"run {run_id}", page)
             from fanout import watch  # rich's bars: imported once the run is on its way
 
             wait = watch.wait if as_json else watch.follow
@@ -197,7 +198,6 @@ def compare(as_json: bool, timeout: float, strategies: str, repeat: int, **batch
         )
         page = f"{settings.web_url}/compare/{comparison_id}"
         with _interruptible("comparison", comparison_id, page):
-            _announce(f"comparison {comparison_id}", page)
             from fanout import watch  # rich's bars: imported once the runs are on their way
             from producer.reader import load_comparison
 

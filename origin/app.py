@@ -68,12 +68,9 @@ def _whole(raw: str | None, name: str, low: int, high: int, default: int | None 
         if default is None:
             raise _bad(f"{name} is required")
         return default
-    if len(raw) > 12 or not raw.isascii() or not raw.isdigit():
+    if len(raw) > 12 or not raw.isascii() or not raw.isdigit() or not low <= int(raw) <= high:
         raise _bad(f"{name} must be a whole number from {low} to {high}")
-    value = int(raw)
-    if not low <= value <= high:
-        raise _bad(f"{name} must be a whole number from {low} to {high}")
-    return value
+    return int(raw)
 
 
 def _location(raw: str | None) -> str:
@@ -83,6 +80,17 @@ def _location(raw: str | None) -> str:
     if not raw.isascii() or any(ord(ch) < 0x21 or ord(ch) == 0x7F for ch in raw):
         raise _bad("url must be printable ASCII with no spaces")
     return raw
+
+
+async def _open_stream(request: web.Request, length: int | None) -> web.StreamResponse:
+    """An octet stream of `length` bytes (None: chunked, with no length), headers sent."""
+    response = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
+    if length is None:
+        response.enable_chunked_encoding()
+    else:
+        response.content_length = length
+    await response.prepare(request)
+    return response
 
 
 async def _send_filler(
@@ -95,12 +103,7 @@ async def _send_filler(
     """
     if chunk is None and n <= len(_FILLER):
         return web.Response(body=_FILLER[:n], content_type="application/octet-stream")
-    response = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
-    if chunk is None:
-        response.content_length = n
-    else:
-        response.enable_chunked_encoding()
-    await response.prepare(request)
+    response = await _open_stream(request, n if chunk is None else None)
     if request.method == "HEAD":
         return response
     view = memoryview(_FILLER)
@@ -187,9 +190,7 @@ async def drip(request: web.Request) -> web.StreamResponse:
     """
     n = _whole(request.query.get("bytes"), "bytes", 0, MAX_BYTES, 10)
     interval_ms = _whole(request.query.get("interval_ms"), "interval_ms", 0, MAX_DELAY_MS, 300)
-    response = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
-    response.content_length = n
-    await response.prepare(request)
+    response = await _open_stream(request, n)
     if request.method == "HEAD":
         return response
     for i in range(n):
@@ -292,12 +293,7 @@ async def gzip_bomb(request: web.Request) -> web.Response:
 async def huge(request: web.Request) -> web.StreamResponse:
     """Zeros with a Content-Length of `gb` GiB (gb=0: endless, chunked), until the client leaves."""
     gb = _whole(request.query.get("gb"), "gb", 0, MAX_HUGE_GB, 10)
-    response = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
-    if gb:
-        response.content_length = gb * GIB
-    else:
-        response.enable_chunked_encoding()
-    await response.prepare(request)
+    response = await _open_stream(request, gb * GIB if gb else None)
     if request.method == "HEAD":
         return response
     left = gb * GIB

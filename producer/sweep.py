@@ -241,7 +241,6 @@ def analysis(points: list[dict[str, Any]], *, include_marked: bool = False) -> d
             "point tests the law."
         )
         return base | {"fit": None, "fit_note": why, "curve": None, "ideal": ideal}
-    top = max(n for n, _ in measured)
     return base | {
         "fit": model.to_dict(),
         "fit_note": None,

@@ -47,16 +47,9 @@ def _current_job(redis: Redis, job_id: str | None) -> dict[str, Any] | None:
 def queue_counts(queue: Queue) -> dict[str, int]:
     """Jobs waiting and in each registry. Read without RQ's cleanup: a reader must not move jobs
     (the workers' reconciler relies on the started registry as it is)."""
-    registries = {
-        "started": queue.started_job_registry,
-        "deferred": queue.deferred_job_registry,
-        "scheduled": queue.scheduled_job_registry,
-        "finished": queue.finished_job_registry,
-        "failed": queue.failed_job_registry,
-        "canceled": queue.canceled_job_registry,
-    }
     counts = {"queued": queue.count}
-    counts.update({name: reg.get_job_count(cleanup=False) for name, reg in registries.items()})
+    for name in ("started", "deferred", "scheduled", "finished", "failed", "canceled"):
+        counts[name] = getattr(queue, f"{name}_job_registry").get_job_count(cleanup=False)
     return counts
 
 
