@@ -26,11 +26,11 @@ from redis import Redis
 from redis.exceptions import RedisError
 
 from conductor.sweep_driver import SweepDriver
-from contract import keys
+from contract import fleet, keys
+from contract.replies import text
 from contract.settings import Settings
 from producer import sequence
 from producer.connection import fanout_queue
-from producer.submit import live_workers
 from producer.wait import Wakeups
 
 log = logging.getLogger(__name__)
@@ -43,10 +43,6 @@ RETRY_FOR_S = 2.0
 
 #: The once-a-second pass: every active comparison, and the current sweep's step.
 TICK_S = 1.0
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 class Conductor:
@@ -65,7 +61,7 @@ class Conductor:
         """Tries to release the comparison's next run; whether there is nothing left to wait
         for (released, or finished)."""
         released = sequence.release(
-            self.redis, self.queue, comparison_id, live_workers=live_workers(self.redis)
+            self.redis, self.queue, comparison_id, live_workers=fleet.count_alive(self.redis)
         )
         return released is not None or not self.redis.sismember(
             keys.active_comparisons_key(), comparison_id
@@ -78,10 +74,10 @@ class Conductor:
         pipe = self.redis.pipeline(transaction=False)
         for run_id in run_ids:
             pipe.hget(keys.run_key(run_id), "comparison")
-        comparisons = {_text(raw) for raw in pipe.execute() if raw}
+        comparisons = {text(raw) for raw in pipe.execute() if raw}
         active = self.redis.smembers(keys.active_comparisons_key())
         until = time.monotonic() + RETRY_FOR_S
-        for comparison_id in comparisons & {_text(raw) for raw in active}:
+        for comparison_id in comparisons & {text(raw) for raw in active}:
             self.pending[comparison_id] = until
 
     def retry_pending(self) -> None:
@@ -93,7 +89,7 @@ class Conductor:
     def tick(self) -> None:
         """The once-a-second pass."""
         for raw in self.redis.smembers(keys.active_comparisons_key()):
-            self.release(_text(raw))
+            self.release(text(raw))
         self.sweeps.tick()
 
     def run(self, stop: threading.Event) -> None:

@@ -25,13 +25,14 @@ from redis import Redis
 from redis.exceptions import LockError
 from redis.lock import Lock
 
-from contract import keys
+from contract import fleet, keys
 from contract.records import RunSpec
+from contract.replies import text
 from contract.settings import Settings
 from contract.target import Target, TargetMode, write_target
 from producer.connection import fanout_queue
 from producer.reader import load_run
-from producer.submit import live_workers, submit_run
+from producer.submit import submit_run
 from producer.sweep import (
     DRIVER_LEASE_S,
     SweepState,
@@ -105,7 +106,7 @@ class SweepDriver:
         raw = self.redis.get(keys.current_sweep_key())
         if not raw:
             return
-        sweep_id = raw.decode() if isinstance(raw, bytes) else raw
+        sweep_id = text(raw)
         try:
             record = read_sweep(self.redis, sweep_id)
         except LookupError:  # expired under its lock: let the target go
@@ -119,7 +120,10 @@ class SweepDriver:
             self._step(sweep_id, read_sweep(self.redis, sweep_id))
         except Exception as exc:
             log.warning("sweep %s failed", sweep_id, exc_info=True)
-            end_sweep(self.redis, sweep_id, SweepState.FAILED, f"{type(exc).__name__}: {exc}")
+            self._fail(sweep_id, f"{type(exc).__name__}: {exc}")
+
+    def _fail(self, sweep_id: str, why: str) -> None:
+        end_sweep(self.redis, sweep_id, SweepState.FAILED, why)
 
     def _step(self, sweep_id: str, record: dict[str, str]) -> None:
         counts = json.loads(record["counts"])
@@ -135,13 +139,11 @@ class SweepDriver:
             self._wait_run(sweep_id, record, n, step, since)
             return
         write_target(self.redis, Target(TargetMode.TOTAL, n))
-        live = live_workers(self.redis)
+        live = fleet.count_alive(self.redis)
         if live != n:
             if time.time() - since > SCALE_TIMEOUT_S:
-                end_sweep(
-                    self.redis,
+                self._fail(
                     sweep_id,
-                    SweepState.FAILED,
                     f"{live} workers live, not {n}, after {SCALE_TIMEOUT_S:.0f} s: "
                     "are enough hosts up, each allowed enough workers?",
                 )
@@ -161,12 +163,7 @@ class SweepDriver:
         if state != "done":
             if not state or time.time() - since > RUN_TIMEOUT_S:
                 reason = "expired" if not state else f"not done after {RUN_TIMEOUT_S:.0f} s"
-                end_sweep(
-                    self.redis,
-                    sweep_id,
-                    SweepState.FAILED,
-                    f"run {run_id} {reason} ({done}/{total})",
-                )
+                self._fail(sweep_id, f"run {run_id} {reason} ({done}/{total})")
             return
         run = load_run(self.redis, run_id, include_tasks=False)
         waited = time.time() - (run.get("finished_at") or 0)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 
@@ -47,25 +47,16 @@ class WorkerCost:
     samples: int = 0
 
     def merged(self, job: WorkerCost) -> WorkerCost:
-        """This worker's cost with one more job of the same run."""
+        """This worker's cost with one more job of the same run: the idle memory stays the
+        first job's, the `_PEAKS` are the most of any job, every other figure adds up."""
         if not self.jobs:
             return job
-        return WorkerCost(
-            host=job.host,
-            jobs=self.jobs + job.jobs,
-            memory_idle_bytes=self.memory_idle_bytes,
-            memory_peak_bytes=max(self.memory_peak_bytes, job.memory_peak_bytes),
-            memory_added_bytes=max(self.memory_added_bytes, job.memory_added_bytes),
-            processes=max(self.processes, job.processes),
-            processes_started=self.processes_started + job.processes_started,
-            threads=max(self.threads, job.threads),
-            threads_started=self.threads_started + job.threads_started,
-            ctx_switches_voluntary=self.ctx_switches_voluntary + job.ctx_switches_voluntary,
-            ctx_switches_involuntary=self.ctx_switches_involuntary + job.ctx_switches_involuntary,
-            cpu_user_s=self.cpu_user_s + job.cpu_user_s,
-            cpu_system_s=self.cpu_system_s + job.cpu_system_s,
-            samples=self.samples + job.samples,
-        )
+        joined = {}
+        for name in SUMMED:
+            mine, theirs = getattr(self, name), getattr(job, name)
+            if name != "memory_idle_bytes":
+                joined[name] = max(mine, theirs) if name in _PEAKS else mine + theirs
+        return replace(self, host=job.host, **joined)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), separators=(",", ":"))
@@ -84,6 +75,9 @@ _FIELDS = frozenset(f.name for f in fields(WorkerCost))
 
 #: The figures a host's and the run's cost sum over their workers, in the order they are shown.
 SUMMED = tuple(f.name for f in fields(WorkerCost) if f.name != "host")
+
+#: The figures a worker keeps the most of over its jobs (`WorkerCost.merged`).
+_PEAKS = frozenset({"memory_peak_bytes", "memory_added_bytes", "processes", "threads"})
 
 
 def _add(into: dict[str, Any], cost: WorkerCost) -> None:

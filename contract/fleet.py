@@ -16,6 +16,7 @@ from redis import Redis
 
 from contract import keys
 from contract.records import WorkerSpan
+from contract.replies import text
 
 #: The mark of a stack's processes: `fanout up` gives every process it starts the same value
 #: (its own pid), inherited by their children (redis-server, gunicorn's workers, the supervisor's
@@ -48,10 +49,6 @@ def is_alive(redis: Redis, worker_name: str, *, now: float | None = None) -> boo
     return is_fresh(redis.zscore(keys.alive_workers_key(), worker_name), now)
 
 
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
 @dataclass(frozen=True)
 class WorkerLife:
     """A worker's span plus what the span alone does not say."""
@@ -75,10 +72,10 @@ def read_lives(redis: Redis, *, now: float) -> list[WorkerLife]:
     pipe.hgetall(keys.worker_spans_key())
     pipe.zrange(keys.alive_workers_key(), 0, -1, withscores=True)
     raw_spans, beats = pipe.execute()
-    last_beats = {_text(name): score for name, score in beats}
+    last_beats = {text(name): score for name, score in beats}
     lives = []
     for raw_name, raw in raw_spans.items():
-        name = _text(raw_name)
+        name = text(raw_name)
         try:
             data = json.loads(raw)
             joined = float(data["joined_at"])
@@ -114,10 +111,10 @@ def read_served(redis: Redis, run_id: str) -> dict[str, tuple[str, float, float]
     """Worker name -> (host, first start, last end) of the tasks it ended for the run."""
     served = {}
     for name, value in redis.hgetall(keys.served_key(run_id)).items():
-        host, _, times = _text(value).partition("|")
+        host, _, times = text(value).partition("|")
         first, _, last = times.partition("|")
         try:
-            served[_text(name)] = (host, float(first), float(last))
+            served[text(name)] = (host, float(first), float(last))
         except ValueError:
             continue
     return served
@@ -152,7 +149,7 @@ def format_sample(at: float, busy: float, own: float, stack: Mapping[str, float]
 
 
 def parse_sample(member: bytes | str) -> Sample | None:
-    fields = _text(member).split()
+    fields = text(member).split()
     if len(fields) < 3:
         return None
     try:

@@ -181,11 +181,6 @@ def job_id_prefix(run_id: str) -> str:
     return f"{JOB_ID_PREFIX}{run_id}-"
 
 
-#: What `job_id` makes, as a regular expression, to find job ids spelt out by hand
-#: (`tests/test_no_key_literals.py`); `parse_job_id` is the reader.
-JOB_ID_PATTERN = rf"{re.escape(JOB_ID_PREFIX)}[^-\s:]+-[0-9]+-a[0-9]+"
-
-
 def parse_job_id(rq_job_id: str) -> tuple[str, int, int] | None:
     """(run id, part, attempt) of a fanout job id; None for any other job (or RQ's
     `job_id:execution_id` registry entries' execution part)."""
@@ -255,11 +250,6 @@ def sweeps_index_key() -> str:
 def current_sweep_key() -> str:
     """String: the id of the one sweep that owns the worker target until it ends (SET NX)."""
     return f"{PREFIX}sweep:current"
-
-
-def sweep_id_from_key(key: str) -> str:
-    """The sweep id in a `sweep_key`."""
-    return key.removeprefix(f"{PREFIX}sweep:")
 
 
 def rate_limits_prefix() -> str:

@@ -10,12 +10,14 @@ forbid CONFIG: then the verdict is "unknown", said as such.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from enum import Enum
 from typing import Any
 
 from redis import Redis
 from redis.exceptions import ResponseError
+
+from contract.replies import text
 
 
 class Durability(str, Enum):
@@ -69,9 +71,7 @@ class Persistence:
             "durability": self.durability.value,
             "loses_queued_work_on_restart": self.loses_queued_work,
             "message": self.message,
-            "appendonly": self.appendonly,
-            "appendfsync": self.appendfsync,
-            "save": self.save,
+            **asdict(self),
         }
 
 
@@ -83,7 +83,7 @@ def read_persistence(redis: Redis) -> Persistence:
         for name in ("appendonly", "appendfsync", "save"):  # one each: Redis 6 takes one name
             found: dict[Any, Any] = redis.config_get(name)
             raw = found.get(name, found.get(name.encode()))
-            values[name] = raw.decode() if isinstance(raw, bytes) else raw
+            values[name] = text(raw)
     except ResponseError:  # "unknown command", NOPERM
         return Persistence(None, None, None)
     return Persistence(values["appendonly"], values["appendfsync"], values["save"])

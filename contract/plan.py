@@ -89,28 +89,6 @@ def job_timeout_s(spec: RunSpec, part_size: int, task_deadline_s: float) -> int:
     return int(waves * task_deadline_s) + JOB_TIMEOUT_MARGIN_S
 
 
-def job_datas(
-    run_id: str,
-    spec: RunSpec,
-    chunk_size: int,
-    *,
-    task_deadline_s: float,
-    failure_ttl_s: int,
-    comparison_id: str | None = None,
-) -> list[Any]:
-    """RQ's enqueue data for every part of the run, attempt 1."""
-    return list(
-        iter_job_datas(
-            run_id,
-            spec,
-            chunk_size,
-            task_deadline_s=task_deadline_s,
-            failure_ttl_s=failure_ttl_s,
-            comparison_id=comparison_id,
-        )
-    )
-
-
 def iter_job_datas(
     run_id: str,
     spec: RunSpec,
@@ -120,7 +98,8 @@ def iter_job_datas(
     failure_ttl_s: int,
     comparison_id: str | None = None,
 ) -> Iterator[Any]:
-    """`job_datas` one at a time: a run of 100,000 one-URL jobs is enqueued in slices."""
+    """RQ's enqueue data for every part of the run, attempt 1, one at a time: a run of 100,000
+    one-URL jobs is enqueued in slices."""
     meta = {"comparison": comparison_id} if comparison_id else None
     for part, tasks in enumerate(partition(spec, chunk_size)):
         message = RunTasks(

@@ -50,20 +50,6 @@ class RunSpec:
         )
 
 
-@dataclass(frozen=True)
-class Executor:
-    """Who ran a task: the lane it is drawn in on the timeline."""
-
-    worker: str
-    host: str
-    pid: int
-    thread: str
-
-    @property
-    def lane(self) -> str:
-        return f"{self.host} / {self.worker} / {self.pid} / {self.thread}"
-
-
 @dataclass(kw_only=True)
 class TaskRecord:
     """One URL's outcome. Times are epoch seconds (float); `cpu_s` is the thread's CPU time."""

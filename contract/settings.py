@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 #: Where `fanout up` starts its own redis-server when REDIS_URL is not set.
@@ -12,24 +13,19 @@ DEFAULT_REDIS_PORT = 6380
 DEFAULT_REDIS_URL = f"redis://127.0.0.1:{DEFAULT_REDIS_PORT}/0"
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
+N = TypeVar("N", int, float)
+
+
+def _number(env: Mapping[str, str], name: str, default: N) -> N:
+    """`name` as the type of its default (blank: the default)."""
     raw = env.get(name, "")
     if not raw.strip():
         return default
     try:
-        return int(raw)
+        return type(default)(raw)
     except ValueError as exc:
-        raise ValueError(f"{name} must be an integer, got {raw!r}") from exc
-
-
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name, "")
-    if not raw.strip():
-        return default
-    try:
-        return float(raw)
-    except ValueError as exc:
-        raise ValueError(f"{name} must be a number, got {raw!r}") from exc
+        kind = "an integer" if isinstance(default, int) else "a number"
+        raise ValueError(f"{name} must be {kind}, got {raw!r}") from exc
 
 
 @dataclass(frozen=True)
@@ -65,12 +61,12 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         origin_host = env.get("ORIGIN_HOST") or "127.0.0.1"
-        origin_port = _int(env, "ORIGIN_PORT", 8081)
+        origin_port = _number(env, "ORIGIN_PORT", 8081)
         origin_url = (env.get("ORIGIN_URL") or f"http://{origin_host}:{origin_port}").rstrip("/")
         web_host = env.get("WEB_HOST") or "127.0.0.1"
-        web_port = _int(env, "WEB_PORT", 8000)
+        web_port = _number(env, "WEB_PORT", 8000)
         redis_url = env.get("REDIS_URL") or ""
-        embedded_port = _int(env, "FANOUT_REDIS_PORT", DEFAULT_REDIS_PORT)
+        embedded_port = _number(env, "FANOUT_REDIS_PORT", DEFAULT_REDIS_PORT)
         return cls(
             redis_url=redis_url or f"redis://127.0.0.1:{embedded_port}/0",
             redis_url_is_default=not redis_url,
@@ -80,20 +76,20 @@ class Settings:
             origin_host=origin_host,
             origin_port=origin_port,
             origin_url=origin_url,
-            workers=_int(env, "WORKERS", 2),
+            workers=_number(env, "WORKERS", 2),
             allow_hosts=env.get("FANOUT_ALLOW_HOSTS") or default_allow_hosts(origin_url),
-            connect_timeout_s=_float(env, "FANOUT_CONNECT_TIMEOUT_S", 3.0),
-            read_timeout_s=_float(env, "FANOUT_READ_TIMEOUT_S", 10.0),
-            task_deadline_s=_float(env, "FANOUT_TASK_DEADLINE_S", 20.0),
-            max_bytes=_int(env, "FANOUT_MAX_BYTES", 10 * 1024 * 1024),
-            max_redirects=_int(env, "FANOUT_MAX_REDIRECTS", 5),
-            max_urls=_int(env, "FANOUT_MAX_URLS", 100_000),
-            max_concurrency=_int(env, "FANOUT_MAX_CONCURRENCY", 500),
-            max_fetches=_int(env, "FANOUT_MAX_FETCHES", 0),
-            ttl_s=_int(env, "FANOUT_TTL_S", 24 * 3600),
-            cpu_rounds=_int(env, "FANOUT_CPU_ROUNDS", 350_000),
+            connect_timeout_s=_number(env, "FANOUT_CONNECT_TIMEOUT_S", 3.0),
+            read_timeout_s=_number(env, "FANOUT_READ_TIMEOUT_S", 10.0),
+            task_deadline_s=_number(env, "FANOUT_TASK_DEADLINE_S", 20.0),
+            max_bytes=_number(env, "FANOUT_MAX_BYTES", 10 * 1024 * 1024),
+            max_redirects=_number(env, "FANOUT_MAX_REDIRECTS", 5),
+            max_urls=_number(env, "FANOUT_MAX_URLS", 100_000),
+            max_concurrency=_number(env, "FANOUT_MAX_CONCURRENCY", 500),
+            max_fetches=_number(env, "FANOUT_MAX_FETCHES", 0),
+            ttl_s=_number(env, "FANOUT_TTL_S", 24 * 3600),
+            cpu_rounds=_number(env, "FANOUT_CPU_ROUNDS", 350_000),
             api_token=env.get("FANOUT_API_TOKEN") or "",
-            max_workers_per_host=_int(env, "FANOUT_MAX_WORKERS_PER_HOST", 16),
+            max_workers_per_host=_number(env, "FANOUT_MAX_WORKERS_PER_HOST", 16),
         )
 
 

@@ -22,16 +22,8 @@ class TaskState(str, Enum):
         return self in TERMINAL_TASK_STATES
 
 
-TERMINAL_TASK_STATES = frozenset(
-    {
-        TaskState.OK,
-        TaskState.HTTP_ERROR,
-        TaskState.ERROR,
-        TaskState.TIMEOUT,
-        TaskState.REFUSED,
-        TaskState.LOST,
-    }
-)
+#: Every state but the two a task passes through before it ends.
+TERMINAL_TASK_STATES = frozenset(TaskState) - {TaskState.PENDING, TaskState.RUNNING}
 
 
 class RunState(str, Enum):

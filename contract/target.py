@@ -17,6 +17,7 @@ from redis import Redis
 from redis.typing import EncodableT, FieldT
 
 from contract import keys
+from contract.replies import text
 
 
 class TargetMode(str, Enum):
@@ -43,10 +44,6 @@ class Target:
         return cls(TargetMode(data["mode"]), int(data["n"]))
 
 
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
 def shares(target: Target, hosts: list[str]) -> dict[str, int]:
     """Workers per host. `total` n over h hosts: n // h each, and one more for the first n % h
     hosts in name order, so every supervisor computes the same split (a host may get none)."""
@@ -64,7 +61,7 @@ def read_target(redis: Redis) -> Target | None:
     raw = redis.hgetall(keys.worker_target_key())
     if not raw:
         return None
-    data = {_text(k): _text(v) for k, v in raw.items()}
+    data = {text(k): text(v) for k, v in raw.items()}
     try:
         return Target.from_dict(data)
     except (KeyError, ValueError):
@@ -86,7 +83,7 @@ def live_hosts(redis: Redis, *, now: float | None = None) -> list[str]:
     names = cast(
         "list[bytes | str]", redis.zrangebyscore(keys.hosts_key(), now - keys.ALIVE_TTL_S, "+inf")
     )
-    return sorted(_text(name) for name in names)
+    return sorted(text(name) for name in names)
 
 
 def read_host_info(redis: Redis, hosts: list[str]) -> dict[str, dict[str, Any]]:

@@ -30,22 +30,22 @@ _NUMERIC_LABEL = re.compile(r"(0[xX][0-9a-fA-F]*|[0-9]+)")
 Where = tuple[str, str, int]
 
 
+def _where(scheme: str | None, host: str | None, port: int | None) -> Where:
+    scheme = (scheme or "").lower()
+    port = port if port is not None else DEFAULT_PORTS.get(scheme, 0)
+    return scheme, _unbracket((host or "").lower()), port
+
+
 def _as_requests_reads(url: str) -> Where:
     prepared = requests.PreparedRequest()
     prepared.prepare_url(url, None)
     parts = parse_url(prepared.url or url)
-    scheme = (parts.scheme or "").lower()
-    host = (parts.host or "").lower()
-    port = parts.port if parts.port is not None else DEFAULT_PORTS.get(scheme, 0)
-    return scheme, _unbracket(host), port
+    return _where(parts.scheme, parts.host, parts.port)
 
 
 def _as_aiohttp_reads(url: str) -> Where:
     parsed = yarl.URL(url)
-    scheme = parsed.scheme.lower()
-    host = (parsed.raw_host or "").lower()
-    port = parsed.port if parsed.port is not None else DEFAULT_PORTS.get(scheme, 0)
-    return scheme, _unbracket(host), port
+    return _where(parsed.scheme, parsed.raw_host, parsed.port)
 
 
 def _unbracket(host: str) -> str:

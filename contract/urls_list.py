@@ -13,6 +13,7 @@ from typing import Any
 from redis import Redis
 
 from contract import keys
+from contract.replies import text
 
 #: URLs per RPUSH when storing: bounded commands, however long the batch.
 PUSH_CHUNK = 10_000
@@ -37,10 +38,7 @@ def read(redis: Redis, owner_id: str, start: int = 0, stop: int | None = None) -
     last = -1 if stop is None else stop - 1
     if stop is not None and stop <= start:
         return []
-    return [
-        u.decode() if isinstance(u, bytes) else u
-        for u in redis.lrange(keys.urls_key(owner_id), start, last)
-    ]
+    return [text(u) for u in redis.lrange(keys.urls_key(owner_id), start, last)]
 
 
 def read_at(redis: Redis, owner_id: str, indexes: Sequence[int]) -> list[str]:
@@ -50,6 +48,4 @@ def read_at(redis: Redis, owner_id: str, indexes: Sequence[int]) -> list[str]:
     pipe = redis.pipeline(transaction=False)
     for index in indexes:
         pipe.lindex(keys.urls_key(owner_id), index)
-    return [
-        (u.decode() if isinstance(u, bytes) else u) if u is not None else "" for u in pipe.execute()
-    ]
+    return [text(u) or "" for u in pipe.execute()]

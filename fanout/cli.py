@@ -50,14 +50,8 @@ class LazyGroup(click.Group):
 
 
 PRODUCER_COMMANDS = {
-    name: f"fanout.producer_commands.{function}"
-    for name, function in [
-        ("run", "run"),
-        ("compare", "compare"),
-        ("sweep", "sweep"),
-        ("workers", "workers"),
-        ("ps", "ps"),
-    ]
+    name: f"fanout.producer_commands.{name}"
+    for name in ("run", "compare", "sweep", "workers", "ps")
 }
 
 

@@ -108,9 +108,12 @@ def _fail(message: str) -> None:
 @contextmanager
 def _connected(settings: Settings) -> Iterator[Redis]:
     """Redis for one command. An unreachable Redis, or a run still going after --timeout, ends
-    the command with a message and exit status 1 rather than a traceback."""
+    the command with a message and exit status 1 rather than a traceback; a value the server's
+    checks refuse, with a usage error (exit status 2)."""
     try:
         yield connect(settings)
+    except InvalidInput as exc:
+        raise _usage_error(exc) from None
     except RedisError as exc:
         _fail(f"Redis at {settings.redis_url} is unreachable ({exc}); is `make up` running?")
     except RunTimeout as exc:
@@ -129,8 +132,10 @@ EXIT_INTERRUPTED = 128 + signal.SIGINT
 
 @contextmanager
 def _interruptible(kind: str, batch_id: str, page: str) -> Iterator[None]:
-    """Ctrl-C ends the wait, not the batch: the workers have its jobs and go on. Say so, with
-    where to see it, and exit as a shell expects of an interrupted command."""
+    """Announce the batch, then wait for it. Ctrl-C ends the wait, not the batch: the workers
+    have its jobs and go on. Say so, with where to see it, and exit as a shell expects of an
+    interrupted command."""
+    _announce(f"{kind} {batch_id}", page)
     try:
         yield
     except KeyboardInterrupt:
@@ -157,7 +162,6 @@ def run(as_json: bool, timeout: float, strategy: str, **batch: Any) -> None:
         run_id = submit_run(redis, fanout_queue(redis), spec, settings)
         page = f"{settings.web_url}/runs/{run_id}"
         with _interruptible("run", run_id, page):
-            _announce(f"run {run_id}", page)
             from fanout import watch  # rich's bars: imported once the run is on its way
 
             wait = watch.wait if as_json else watch.follow
@@ -194,7 +198,6 @@ def compare(as_json: bool, timeout: float, strategies: str, repeat: int, **batch
         )
         page = f"{settings.web_url}/compare/{comparison_id}"
         with _interruptible("comparison", comparison_id, page):
-            _announce(f"comparison {comparison_id}", page)
             from fanout import watch  # rich's bars: imported once the runs are on their way
             from producer.reader import load_comparison
 
@@ -247,18 +250,13 @@ def workers_scale(n: int, per_host: bool) -> None:
 
     settings = _settings()
     target = Target(TargetMode.PER_HOST if per_host else TargetMode.TOTAL, n)
-    if per_host or n < 1:
-        # Bounds that hold whatever hosts are live (a total's upper bound needs them): refused
-        # here by the server's own check, before Redis is reached.
-        try:
-            check_target(target, 0, settings.max_workers_per_host)
-        except InvalidInput as exc:
-            raise _usage_error(exc) from None
     with _connected(settings) as redis:
+        if per_host or n < 1:
+            # Bounds that hold whatever hosts are live (a total's upper bound needs them): refused
+            # here by the server's own check, before Redis is reached.
+            check_target(target, 0, settings.max_workers_per_host)
         try:
             set_target(redis, target, settings.max_workers_per_host)
-        except InvalidInput as exc:
-            raise _usage_error(exc) from None
         except TargetLocked as exc:
             _fail(str(exc))
         overview = target_overview(redis, settings.max_workers_per_host)
@@ -342,8 +340,6 @@ def sweep(as_json: bool, timeout: float, counts: str, strategy: str, **batch: An
             sweep_id = create_sweep(
                 redis, spec, totals, settings.max_workers_per_host, settings.ttl_s
             )
-        except InvalidInput as exc:
-            raise _usage_error(exc) from None
         except SweepBusy as exc:
             _fail(str(exc))
         _announce(f"sweep {sweep_id}", f"{settings.web_url}/sweeps/{sweep_id}")

@@ -85,12 +85,8 @@ def run_redis_server(redis_url: str, data_dir: Path) -> int:
         "redis", args, None, cwd=None, own_group=False, parent_death_signal=signal.SIGTERM
     )
     stopping = threading.Event()
-
-    def request_stop(signum: int, frame: object) -> None:
-        stopping.set()
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
     while child.alive() and not stopping.wait(0.2):
         pass
     if child.alive():

@@ -166,33 +166,36 @@ class OrderedManager(Manager):
             f"Press Ctrl-C{again} to stop everything at once.\n"
         )
 
+    def _signal(self, names: list[str], said: str, send: Callable[[int], None]) -> bool:
+        """`send` each running process's pid, saying `said` (with its name and pid); False once
+        a forced stop has begun (it signals alone)."""
+        with self._lock:
+            if self._forced.is_set():
+                return False
+            for name in self._running(names):
+                pid = self._processes[name].get("pid")
+                if pid:
+                    self._system_print(said.format(name=name, pid=pid))
+                    send(pid)
+        return True
+
     def _stop_in_order(self) -> None:
         self._announce()
         for group in self._groups():
-            with self._lock:
-                if self._forced.is_set():
-                    return
-                running = self._running(group)
-                if not running:
-                    continue
-                for name in running:
-                    pid = self._processes[name].get("pid")
-                    if pid:
-                        self._system_print(f"sending SIGTERM to {name} (pid {pid})\n")
-                        self._procmgr.terminate(pid)
+            running = self._running(group)
+            if not running:
+                continue
+            said = "sending SIGTERM to {name} (pid {pid})\n"
+            if not self._signal(running, said, self._procmgr.terminate):
+                return
             grace = self._grace(running)
             deadline = time.monotonic() + grace
             while self._running(group) and time.monotonic() < deadline:
                 if self._forced.wait(0.05):
                     return
-            with self._lock:
-                if self._forced.is_set():
-                    return
-                for name in self._running(group):
-                    pid = self._processes[name].get("pid")
-                    if pid:
-                        self._system_print(f"{name} did not stop in {grace:.0f} s: SIGKILL\n")
-                        self._procmgr.kill(pid)
+            said = f"{{name}} did not stop in {grace:.0f} s: SIGKILL\n"
+            if not self._signal(group, said, self._procmgr.kill):
+                return
 
 
 def jobs_in_hand(redis_url: str) -> Callable[[], int | None]:

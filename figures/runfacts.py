@@ -37,10 +37,6 @@ class RunFacts:
     sampled_past_end: bool = True
 
 
-def _text(value: bytes | str | None) -> str | None:
-    return value.decode() if isinstance(value, bytes) else value
-
-
 def window(served: dict[str, tuple[str, float, float]]) -> tuple[float, float] | None:
     """First start and last end over every task that ran."""
     if not served:

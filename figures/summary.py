@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
+from itertools import accumulate
 from typing import Any
 
 from contract.records import RunSpec, TaskRecord, WorkerSpan
@@ -58,16 +59,8 @@ class Summary:
 def peak_concurrency(intervals: Iterable[tuple[float, float]]) -> int:
     """Largest number of overlapping [start, end) intervals; an end at t frees its slot before a
     start at t takes one, so back-to-back tasks on one thread count once."""
-    events: list[tuple[float, int]] = []
-    for start, end in intervals:
-        events.append((start, 1))
-        events.append((end, -1))
-    events.sort(key=lambda event: (event[0], event[1]))
-    peak = current = 0
-    for _, delta in events:
-        current += delta
-        peak = max(peak, current)
-    return peak
+    events = sorted(event for start, end in intervals for event in ((start, 1), (end, -1)))
+    return max(accumulate(delta for _, delta in events), default=0)
 
 
 def slots_for(
@@ -103,13 +96,6 @@ class Capacity:
     spans: tuple[WorkerSpan, ...]
     slots_per_worker: int
     served: int = 0
-
-
-def ideal_lower_bound(work_s: Sequence[float], slots: int) -> float:
-    """``max(max_d, sum_d / slots)``: see the module docstring."""
-    if not work_s:
-        return 0.0
-    return max(max(work_s), sum(work_s) / max(1, slots))
 
 
 def count_states(tasks: Iterable[TaskRecord]) -> dict[str, int]:
@@ -193,27 +179,6 @@ class Totals:
         )
 
 
-def summarize(
-    tasks: Sequence[TaskRecord],
-    *,
-    workload: Workload,
-    slots: int,
-    submitted_at: float | None = None,
-    finished_at: float | None = None,
-    capacity: Capacity | None = None,
-) -> Summary:
-    """Summary of the tasks ended so far. `slots` is how many tasks the strategy can run at once;
-    with `capacity` (queued strategies) the ideal comes from the workers really alive instead."""
-    return summarize_totals(
-        Totals.from_tasks(tasks, workload),
-        workload=workload,
-        slots=slots,
-        submitted_at=submitted_at,
-        finished_at=finished_at,
-        capacity=capacity,
-    )
-
-
 def summarize_totals(
     totals: Totals,
     *,
@@ -223,7 +188,8 @@ def summarize_totals(
     finished_at: float | None = None,
     capacity: Capacity | None = None,
 ) -> Summary:
-    """`summarize` over totals: the one place the figures are computed."""
+    """The run's figures from its totals: the one place they are computed. With `capacity`
+    (queued strategies) the ideal comes from the workers really alive instead of `slots`."""
     first, last, cores = totals.first, totals.last, totals.cores
     timed = totals.timed > 0 and first is not None and last is not None
     wall_s = last - first if timed else None  # type: ignore[operator]  # `timed`: neither is None

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import zlib
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 from urllib.parse import urlencode
 
 from aiohttp import web
@@ -31,10 +33,24 @@ _MAX_WRITE = len(_FILLER) - len(PATTERN)
 _STREAM_WRITE = 64 * 1024
 _ZEROS = bytes(_STREAM_WRITE)
 
+_Handler = TypeVar("_Handler", bound=Callable[[web.Request], Awaitable[web.StreamResponse]])
 _BOMBS = web.AppKey("gzip_bombs", dict)
 ROUTES = web.RouteTableDef()
+#: What the index lists: each route's path, an example query and what it does (`_route`).
+ENDPOINTS: list[dict[str, str]] = []
 MAX_BARRIER = 10_000
 BARRIER_TIMEOUT_MS = 10_000
+
+
+def _route(path: str, query: str, what: str) -> Callable[[_Handler], _Handler]:
+    """A GET route, listed on the index."""
+    ENDPOINTS.append({"path": path, "query": query, "what": what})
+
+    def register(handler: _Handler) -> _Handler:
+        ROUTES.get(path)(handler)
+        return handler
+
+    return register
 
 
 def filler(n: int) -> bytes:
@@ -52,12 +68,9 @@ def _whole(raw: str | None, name: str, low: int, high: int, default: int | None 
         if default is None:
             raise _bad(f"{name} is required")
         return default
-    if len(raw) > 12 or not raw.isascii() or not raw.isdigit():
+    if len(raw) > 12 or not raw.isascii() or not raw.isdigit() or not low <= int(raw) <= high:
         raise _bad(f"{name} must be a whole number from {low} to {high}")
-    value = int(raw)
-    if not low <= value <= high:
-        raise _bad(f"{name} must be a whole number from {low} to {high}")
-    return value
+    return int(raw)
 
 
 def _location(raw: str | None) -> str:
@@ -67,6 +80,17 @@ def _location(raw: str | None) -> str:
     if not raw.isascii() or any(ord(ch) < 0x21 or ord(ch) == 0x7F for ch in raw):
         raise _bad("url must be printable ASCII with no spaces")
     return raw
+
+
+async def _open_stream(request: web.Request, length: int | None) -> web.StreamResponse:
+    """An octet stream of `length` bytes (None: chunked, with no length), headers sent."""
+    response = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
+    if length is None:
+        response.enable_chunked_encoding()
+    else:
+        response.content_length = length
+    await response.prepare(request)
+    return response
 
 
 async def _send_filler(
@@ -79,12 +103,7 @@ async def _send_filler(
     """
     if chunk is None and n <= len(_FILLER):
         return web.Response(body=_FILLER[:n], content_type="application/octet-stream")
-    response = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
-    if chunk is None:
-        response.content_length = n
-    else:
-        response.enable_chunked_encoding()
-    await response.prepare(request)
+    response = await _open_stream(request, n if chunk is None else None)
     if request.method == "HEAD":
         return response
     view = memoryview(_FILLER)
@@ -105,12 +124,7 @@ async def index(request: web.Request) -> web.Response:
     return web.json_response({"endpoints": ENDPOINTS})
 
 
-@ROUTES.get("/healthz")
-async def healthz(request: web.Request) -> web.Response:
-    return web.Response(text="ok")
-
-
-@ROUTES.get("/delay/{ms}")
+@_route("/delay/{ms}", "bytes=64", "sleep ms (max 60000), then a body")
 async def delay(request: web.Request) -> web.StreamResponse:
     ms = _whole(request.match_info["ms"], "delay (ms)", 0, MAX_DELAY_MS)
     n = _whole(request.query.get("bytes"), "bytes", 0, MAX_BYTES, DEFAULT_BYTES)
@@ -118,7 +132,7 @@ async def delay(request: web.Request) -> web.StreamResponse:
     return await _send_filler(request, n)
 
 
-@ROUTES.get("/bytes/{n}")
+@_route("/bytes/{n}", "chunk=N", "n bytes (max 50 MiB); chunk: chunked")
 async def sized(request: web.Request) -> web.StreamResponse:
     n = _whole(request.match_info["n"], "bytes", 0, MAX_BYTES)
     raw_chunk = request.query.get("chunk")
@@ -126,7 +140,7 @@ async def sized(request: web.Request) -> web.StreamResponse:
     return await _send_filler(request, n, chunk)
 
 
-@ROUTES.get("/status/{code}")
+@_route("/status/{code}", "delay=ms", "that status (100-599)")
 async def status(request: web.Request) -> web.Response:
     """That status; a 1xx goes out alone, so the client then waits for a final answer forever."""
     code = _whole(request.match_info["code"], "status", 100, 599)
@@ -138,7 +152,7 @@ async def status(request: web.Request) -> web.Response:
     return web.Response(status=code, text=f"status {code}")
 
 
-@ROUTES.get("/redirect/{n}")
+@_route("/redirect/{n}", "to=URL", "n 302s, then 200 (or URL)")
 async def redirect(request: web.Request) -> web.Response:
     """A chain of `n` relative 302s ending in 200, or, with ?to=URL, ending at URL instead."""
     n = _whole(request.match_info["n"], "redirects", 0, MAX_REDIRECTS)
@@ -153,7 +167,7 @@ async def redirect(request: web.Request) -> web.Response:
     return web.Response(status=302, headers={"Location": location})
 
 
-@ROUTES.get("/redirect-to")
+@_route("/redirect-to", "url=URL&status=302", "redirect anywhere")
 async def redirect_to(request: web.Request) -> web.Response:
     """Redirect anywhere, e.g. to a port the fetcher must refuse to follow."""
     location = _location(request.query.get("url"))
@@ -163,12 +177,12 @@ async def redirect_to(request: web.Request) -> web.Response:
     return web.Response(status=code, headers={"Location": location})
 
 
-@ROUTES.get("/redirect-loop")
+@_route("/redirect-loop", "", "redirects to itself forever")
 async def redirect_loop(request: web.Request) -> web.Response:
     return web.Response(status=302, headers={"Location": "/redirect-loop"})
 
 
-@ROUTES.get("/drip")
+@_route("/drip", "bytes=10&interval_ms=300", "one byte per interval")
 async def drip(request: web.Request) -> web.StreamResponse:
     """One byte per interval, so only a total deadline (not a per-read timeout) can stop it.
 
@@ -176,9 +190,7 @@ async def drip(request: web.Request) -> web.StreamResponse:
     """
     n = _whole(request.query.get("bytes"), "bytes", 0, MAX_BYTES, 10)
     interval_ms = _whole(request.query.get("interval_ms"), "interval_ms", 0, MAX_DELAY_MS, 300)
-    response = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
-    response.content_length = n
-    await response.prepare(request)
+    response = await _open_stream(request, n)
     if request.method == "HEAD":
         return response
     for i in range(n):
@@ -189,7 +201,7 @@ async def drip(request: web.Request) -> web.StreamResponse:
     return response
 
 
-@ROUTES.get("/hang")
+@_route("/hang", "", "accepts, never answers")
 async def hang(request: web.Request) -> web.Response:
     """Accept and say nothing; the server cancels this on disconnect and on shutdown."""
     await asyncio.sleep(HANG_S)
@@ -217,7 +229,11 @@ class _Barrier:
 _BARRIERS = web.AppKey("barriers", dict)
 
 
-@ROUTES.get("/barrier/{name}/{n}")
+@_route(
+    "/barrier/{name}/{n}",
+    "timeout_ms=10000&bytes=64",
+    "holds requests until n of this name are in flight (else 504)",
+)
 async def barrier(request: web.Request) -> web.StreamResponse:
     """Hold each request until `n` requests of this name are in flight at once, then answer them
     all; one that waits `timeout_ms` first answers 504, saying how many had arrived.
@@ -256,7 +272,7 @@ async def barrier(request: web.Request) -> web.StreamResponse:
     return await _send_filler(request, size)
 
 
-@ROUTES.get("/gzip-bomb")
+@_route("/gzip-bomb", "mb=100", "gzip inflating to mb MiB of zeros")
 async def gzip_bomb(request: web.Request) -> web.Response:
     """A small gzip body that inflates to `mb` MiB: the fetcher must cap decoded bytes."""
     mb = _whole(request.query.get("mb"), "mb", 0, MAX_BOMB_MB, 100)
@@ -273,16 +289,11 @@ async def gzip_bomb(request: web.Request) -> web.Response:
     )
 
 
-@ROUTES.get("/huge")
+@_route("/huge", "gb=10", "gb GiB of zeros (gb=0: endless)")
 async def huge(request: web.Request) -> web.StreamResponse:
     """Zeros with a Content-Length of `gb` GiB (gb=0: endless, chunked), until the client leaves."""
     gb = _whole(request.query.get("gb"), "gb", 0, MAX_HUGE_GB, 10)
-    response = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
-    if gb:
-        response.content_length = gb * GIB
-    else:
-        response.enable_chunked_encoding()
-    await response.prepare(request)
+    response = await _open_stream(request, gb * GIB if gb else None)
     if request.method == "HEAD":
         return response
     left = gb * GIB
@@ -296,7 +307,7 @@ async def huge(request: web.Request) -> web.StreamResponse:
     return response
 
 
-@ROUTES.get("/html-error")
+@_route("/html-error", "", "500 with script in body and reason")
 async def html_error(request: web.Request) -> web.Response:
     """A 500 whose body, reason phrase and a header carry script, for the UI's escaping tests."""
     payload = "<script>alert(1)</script>"
@@ -310,25 +321,9 @@ async def html_error(request: web.Request) -> web.Response:
     )
 
 
-ENDPOINTS = [
-    {"path": "/delay/{ms}", "query": "bytes=64", "what": "sleep ms (max 60000), then a body"},
-    {"path": "/bytes/{n}", "query": "chunk=N", "what": "n bytes (max 50 MiB); chunk: chunked"},
-    {"path": "/status/{code}", "query": "delay=ms", "what": "that status (100-599)"},
-    {"path": "/redirect/{n}", "query": "to=URL", "what": "n 302s, then 200 (or URL)"},
-    {"path": "/redirect-to", "query": "url=URL&status=302", "what": "redirect anywhere"},
-    {"path": "/redirect-loop", "query": "", "what": "redirects to itself forever"},
-    {"path": "/drip", "query": "bytes=10&interval_ms=300", "what": "one byte per interval"},
-    {"path": "/hang", "query": "", "what": "accepts, never answers"},
-    {
-        "path": "/barrier/{name}/{n}",
-        "query": "timeout_ms=10000&bytes=64",
-        "what": "holds requests until n of this name are in flight (else 504)",
-    },
-    {"path": "/gzip-bomb", "query": "mb=100", "what": "gzip inflating to mb MiB of zeros"},
-    {"path": "/huge", "query": "gb=10", "what": "gb GiB of zeros (gb=0: endless)"},
-    {"path": "/html-error", "query": "", "what": "500 with script in body and reason"},
-    {"path": "/healthz", "query": "", "what": "ok"},
-]
+@_route("/healthz", "", "ok")
+async def healthz(request: web.Request) -> web.Response:
+    return web.Response(text="ok")
 
 
 def create_app() -> web.Application:

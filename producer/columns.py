@@ -21,9 +21,8 @@ import numpy as np
 import numpy.typing as npt
 from redis import Redis
 
-from contract import keys
 from contract.states import TaskState
-from producer.reader import TASKS_PER_READ, parse_record
+from producer.reader import TASKS_PER_READ, read_ended
 
 #: Task states as one byte each, in the order of the enum.
 STATE_CODES: dict[str, int] = {state.value: code for code, state in enumerate(TaskState)}
@@ -147,17 +146,7 @@ class RunColumns:
         """Read the tasks that ended since the last call; how many were new."""
         before = len(self)
         while True:
-            order = redis.lrange(
-                keys.order_key(self.run_id), self.consumed, self.consumed + TASKS_PER_READ - 1
-            )
-            if not order:
-                return len(self) - before
-            values = redis.hmget(keys.tasks_key(self.run_id), order)
-            records = []
-            for value in values:
-                if value is None:  # cannot happen: a record lands before its order entry
-                    break
-                records.append(parse_record(value))
+            records = read_ended(redis, self.run_id, self.consumed, TASKS_PER_READ)
             self.append(records)
             self.consumed += len(records)
             if len(records) < TASKS_PER_READ:

@@ -6,13 +6,14 @@ import json
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
-from typing import Any, overload
+from typing import Any
 
 import orjson
 from redis import Redis
 
 from contract import cost, keys, replies, urls_list
 from contract.records import RunSpec, StartRecord, TaskRecord
+from contract.replies import text
 from contract.states import TERMINAL_TASK_STATES, RunState, TaskState
 from figures import runfacts
 from figures.summary import Capacity, Totals, slots_for, slots_per_worker, summarize_totals
@@ -23,17 +24,9 @@ class RunNotFound(LookupError):
     pass
 
 
-@overload
-def _text(value: bytes | str) -> str: ...
-@overload
-def _text(value: bytes | str | None) -> str | None: ...
-def _text(value: bytes | str | None) -> str | None:
-    return value.decode() if isinstance(value, bytes) else value
-
-
 def _float(value: bytes | str | None) -> float | None:
-    text = _text(value)
-    return float(text) if text else None
+    decoded = text(value)
+    return float(decoded) if decoded else None
 
 
 def parse_record(value: bytes | str) -> Any:
@@ -70,19 +63,19 @@ def load_run(
     raw_run = redis.hgetall(keys.run_key(run_id))
     if not raw_run:
         raise RunNotFound(run_id)
-    run = {_text(k): _text(v) for k, v in raw_run.items()}
+    run = {text(k): text(v) for k, v in raw_run.items()}
     spec = RunSpec.from_dict({**json.loads(run["spec"]), "urls": ()})
     total = int(run["total"])
+    first = max(0, offset)
+    stop = total if limit is None else min(total, first + limit)
     done = int(run.get("done") or 0)
     task_dicts: list[dict[str, Any]] = []
     running_raw: dict[Any, Any] = {}
     if include_tasks:
         if since is not None:
-            task_dicts = _read_since(redis, run_id, since)
+            task_dicts = read_ended(redis, run_id, since)
         else:
-            first = max(0, offset)
-            last = total if limit is None else min(total, first + limit)
-            task_dicts = _read_page(redis, run_id, first, last)
+            task_dicts = _read_page(redis, run_id, first, stop)
         running_raw = redis.hgetall(keys.running_key(run_id))
     running_count = len(running_raw) if running_raw else int(redis.hlen(keys.running_key(run_id)))
     ended = {data["index"] for data in task_dicts}
@@ -149,8 +142,6 @@ def load_run(
         if since is not None:
             record["since"] = since
         else:
-            first = max(0, offset)
-            stop = total if limit is None else min(total, first + limit)
             record["offset"] = first
             record["spec"]["urls"] = urls_list.read(
                 redis, urls_list.owner(run, run_id), first, stop
@@ -168,10 +159,13 @@ def _counts(run: Mapping[str, str | None]) -> dict[str, int]:
     return counts
 
 
-def _read_since(redis: Redis, run_id: str, since: int) -> list[dict[str, Any]]:
-    """The tasks that ended after the first `since`, in finishing order: one LRANGE, then one
-    HMGET of just those, so a poll costs what changed, not the run."""
-    order = redis.lrange(keys.order_key(run_id), max(0, since), -1)
+def read_ended(
+    redis: Redis, run_id: str, since: int, count: int | None = None
+) -> list[dict[str, Any]]:
+    """The tasks that ended after the first `since` (at most `count`), in finishing order: one
+    LRANGE, then one HMGET of just those, so a poll costs what changed, not the run."""
+    last = -1 if count is None else max(0, since) + count - 1
+    order = redis.lrange(keys.order_key(run_id), max(0, since), last)
     if not order:
         return []
     values = redis.hmget(keys.tasks_key(run_id), order)
@@ -225,7 +219,7 @@ def list_runs(redis: Redis, *, limit: int = 50, offset: int = 0) -> list[dict[st
     runs = []
     for run_id in run_ids:
         try:
-            runs.append(load_run(redis, _text(run_id) or "", include_tasks=False, read_peak=False))
+            runs.append(load_run(redis, text(run_id) or "", include_tasks=False, read_peak=False))
         except RunNotFound:
             redis.zrem(keys.runs_index_key(), run_id)
     return runs
@@ -237,7 +231,7 @@ def load_comparison(
     raw = redis.hgetall(keys.comparison_key(comparison_id))
     if not raw:
         raise RunNotFound(comparison_id)
-    data = {_text(k): _text(v) for k, v in raw.items()}
+    data = {text(k): text(v) for k, v in raw.items()}
     runs = []
     for run_id in json.loads(data["runs"]):
         try:

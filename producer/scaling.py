@@ -7,11 +7,13 @@ The hosts' supervisors do the scaling (`worker.supervisor`); this side only writ
 from __future__ import annotations
 
 import time
+from collections import Counter
 from typing import Any
 
 from redis import Redis
 
 from contract import fleet, keys
+from contract.replies import text
 from contract.target import (
     Target,
     TargetMode,
@@ -77,11 +79,8 @@ def set_target(redis: Redis, target: Target, max_per_host: int) -> None:
 
 def live_per_host(redis: Redis, now: float | None = None) -> dict[str, int]:
     """Workers with a fresh heartbeat, by the host name their supervisor holds in the target."""
-    counts: dict[str, int] = {}
-    for life in fleet.read_lives(redis, now=time.time() if now is None else now):
-        if not life.gone:
-            counts[life.supervisor] = counts.get(life.supervisor, 0) + 1
-    return counts
+    lives = fleet.read_lives(redis, now=time.time() if now is None else now)
+    return dict(Counter(life.supervisor for life in lives if not life.gone))
 
 
 def target_overview(redis: Redis, max_per_host: int) -> dict[str, Any]:
@@ -111,9 +110,5 @@ def target_overview(redis: Redis, max_per_host: int) -> dict[str, Any]:
         "live": sum(row["live"] for row in rows),
         "max_per_host": max_per_host,
         "min": {mode.value: least for mode, least in MIN_TARGET.items()},
-        "sweep": _text(redis.get(keys.current_sweep_key())),
+        "sweep": text(redis.get(keys.current_sweep_key())),
     }
-
-
-def _text(value: bytes | str | None) -> str | None:
-    return value.decode() if isinstance(value, bytes) else value

@@ -22,15 +22,10 @@ from rq.registry import StartedJobRegistry
 
 from contract import keys, plan, urls_list
 from contract.records import RunSpec
+from contract.replies import text
 from contract.states import RunState
 
 log = logging.getLogger(__name__)
-
-
-def _text(value: bytes | str | None) -> str:
-    if value is None:
-        return ""
-    return value.decode() if isinstance(value, bytes) else value
 
 
 def jobs_in_flight(redis: Redis, queue: Queue, run_id: str) -> bool:
@@ -41,7 +36,7 @@ def jobs_in_flight(redis: Redis, queue: Queue, run_id: str) -> bool:
     pipe.zrange(StartedJobRegistry(queue=queue).key, 0, -1)
     pipe.lrange(queue.intermediate_queue_key, 0, -1)
     started, dequeued = pipe.execute()
-    return any(_text(entry).startswith(prefix) for entry in [*started, *dequeued])
+    return any(text(entry).startswith(prefix) for entry in [*started, *dequeued])
 
 
 def release(redis: Redis, queue: Queue, comparison_id: str, *, live_workers: int) -> str | None:
@@ -63,7 +58,7 @@ def release(redis: Redis, queue: Queue, comparison_id: str, *, live_workers: int
                 return None
             if released > 0:
                 previous = runs[released - 1]
-                state = _text(pipe.hget(keys.run_key(previous), "state"))
+                state = text(pipe.hget(keys.run_key(previous), "state"))
                 if state and state != RunState.DONE.value:
                     return None
                 if jobs_in_flight(redis, queue, previous):
@@ -79,16 +74,18 @@ def release(redis: Redis, queue: Queue, comparison_id: str, *, live_workers: int
                 return None
             meta = json.loads(raw_spec)
             if "urls" not in meta:
-                meta["urls"] = urls_list.read(redis, _text(raw_owner) or run_id)
+                meta["urls"] = urls_list.read(redis, text(raw_owner) or run_id)
             spec = RunSpec.from_dict(meta)
             chunk_size = plan.hybrid_chunk_size(spec, live_workers)
-            datas = plan.job_datas(
-                run_id,
-                spec,
-                chunk_size,
-                task_deadline_s=float(raw_deadline or 20),
-                failure_ttl_s=int(ttl_raw or 24 * 3600),
-                comparison_id=comparison_id,
+            datas = list(
+                plan.iter_job_datas(
+                    run_id,
+                    spec,
+                    chunk_size,
+                    task_deadline_s=float(raw_deadline or 20),
+                    failure_ttl_s=int(ttl_raw or 24 * 3600),
+                    comparison_id=comparison_id,
+                )
             )
             pipe.multi()
             pipe.hset(comparison, "released", released + 1)

@@ -71,8 +71,7 @@ def task_totals(redis: Redis) -> dict[str, Any]:
     run_ids = replies.members(redis.zrevrange(keys.runs_index_key(), 0, MAX_RUNS_COUNTED - 1))
     fields = ["state", "total", "done", *(f"n_{state}" for state in _TERMINAL)]
     pipe = redis.pipeline(transaction=False)
-    for run_id in run_ids:
-        run_id = run_id.decode() if isinstance(run_id, bytes) else run_id
+    for run_id in map(replies.text, run_ids):
         pipe.hmget(keys.run_key(run_id), fields)
         pipe.hlen(keys.running_key(run_id))
     results = pipe.execute()

@@ -18,6 +18,7 @@ from rq import Queue
 
 from contract import fleet, keys, plan, urls_list
 from contract.records import RunSpec
+from contract.replies import text
 from contract.settings import Settings
 from contract.states import RunState, Strategy
 from producer import sequence, staging
@@ -30,10 +31,6 @@ MAX_REPEAT = 10
 
 def new_id() -> str:
     return secrets.token_hex(6)
-
-
-def live_workers(redis: Redis) -> int:
-    return fleet.count_alive(redis)
 
 
 def _run_fields(
@@ -61,16 +58,6 @@ def _run_fields(
         "repeat_index": repeat_index,
         "task_deadline_s": repr(settings.task_deadline_s),
     }
-
-
-def _job_datas(run_id: str, spec: RunSpec, settings: Settings, chunk_size: int) -> list[Any]:
-    return plan.job_datas(
-        run_id,
-        spec,
-        chunk_size,
-        task_deadline_s=settings.task_deadline_s,
-        failure_ttl_s=settings.ttl_s,
-    )
 
 
 def submit_run(
@@ -113,9 +100,7 @@ def _id_for_key(redis: Redis, idempotency_key: str, request: dict[str, Any], ttl
     key = keys.idempotency_key(digest)
     named = f"{new_id()}:{fingerprint}"
     if not redis.set(key, named, nx=True, ex=ttl_s):
-        stored = redis.get(key)
-        if stored:
-            named = stored.decode() if isinstance(stored, bytes) else stored
+        named = text(redis.get(key)) or named
     named_id, _, first_fingerprint = named.partition(":")
     if first_fingerprint != fingerprint:
         raise IdempotencyConflict("this Idempotency-Key was first used with a different batch")
@@ -188,7 +173,7 @@ def _store_run(
     request may also hold), nothing is written if the run exists: returns False then. A run of
     more than `staging.STAGE_ABOVE` jobs has them written first, in slices, and queued by the
     run's own transaction (`producer.staging`)."""
-    chunk_size = plan.hybrid_chunk_size(spec, live_workers(redis))
+    chunk_size = plan.hybrid_chunk_size(spec, fleet.count_alive(redis))
     parts = plan.parts_count(spec, chunk_size)
     datas = plan.iter_job_datas(
         run_id,
@@ -280,7 +265,7 @@ def submit_comparison(
         pipe.zremrangebyscore(keys.runs_index_key(), "-inf", now - settings.ttl_s)
         pipe.execute()
     try:
-        sequence.release(redis, queue, comparison_id, live_workers=live_workers(redis))
+        sequence.release(redis, queue, comparison_id, live_workers=fleet.count_alive(redis))
     except RedisError:  # stored whole: the workers' housekeeping releases it
         log.warning("comparison %s stored; its first run is left to the workers", comparison_id)
     return comparison_id, run_ids

@@ -21,6 +21,7 @@ from redis.exceptions import WatchError
 
 from contract import keys, replies
 from contract.records import RunSpec
+from contract.replies import text
 from contract.target import Target, live_hosts, read_target
 from figures import usl
 from producer.submit import new_id
@@ -49,10 +50,6 @@ class SweepNotFound(LookupError):
 
 class SweepBusy(RuntimeError):
     """Another sweep owns the worker target."""
-
-
-def _text(value: bytes | str | None) -> str | None:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 def check_counts(raw: Any, hosts: int, max_per_host: int) -> list[int]:
@@ -86,7 +83,7 @@ def create_sweep(redis: Redis, spec: RunSpec, counts: Any, max_per_host: int, tt
     counts = check_counts(counts, len(live_hosts(redis)), max_per_host)
     sweep_id = new_id()
     if not redis.set(keys.current_sweep_key(), sweep_id, nx=True):
-        holder = _text(redis.get(keys.current_sweep_key()))
+        holder = text(redis.get(keys.current_sweep_key()))
         raise SweepBusy(f"sweep {holder} is still running; one sweep at a time")
     target = read_target(redis)
     now = time.time()
@@ -116,7 +113,7 @@ def read_sweep(redis: Redis, sweep_id: str) -> dict[str, str]:
     raw = redis.hgetall(keys.sweep_key(sweep_id))
     if not raw:
         raise SweepNotFound(sweep_id)
-    return {_text(k): _text(v) for k, v in raw.items()}  # type: ignore[misc]  # _text of a Redis field is never None
+    return {text(k): text(v) for k, v in raw.items()}
 
 
 def _restore_target(raw: str | None) -> Target | None:
@@ -133,13 +130,13 @@ def end_sweep(
     with redis.pipeline(transaction=True) as pipe:
         try:
             pipe.watch(key, keys.current_sweep_key())
-            current = _text(pipe.hget(key, "state"))
+            current = text(pipe.hget(key, "state"))
             if current is None or SweepState(current) in ENDED:
                 return False
             if expect is not None and current != expect:
                 return False
-            restore = _restore_target(_text(pipe.hget(key, "restore")))
-            owner = _text(pipe.get(keys.current_sweep_key()))
+            restore = _restore_target(text(pipe.hget(key, "restore")))
+            owner = text(pipe.get(keys.current_sweep_key()))
             pipe.multi()
             pipe.hset(
                 key,
@@ -177,7 +174,7 @@ def list_sweeps(redis: Redis, *, limit: int = 50) -> list[dict[str, Any]]:
     the index."""
     sweeps = []
     for raw in replies.members(redis.zrevrange(keys.sweeps_index_key(), 0, limit - 1)):
-        sweep_id = _text(raw) or ""
+        sweep_id = text(raw) or ""
         try:
             sweeps.append(load_sweep(redis, sweep_id))
         except SweepNotFound:
@@ -244,7 +241,6 @@ def analysis(points: list[dict[str, Any]], *, include_marked: bool = False) -> d
             "point tests the law."
         )
         return base | {"fit": None, "fit_note": why, "curve": None, "ideal": ideal}
-    top = max(n for n, _ in measured)
     return base | {
         "fit": model.to_dict(),
         "fit_note": None,

@@ -12,9 +12,9 @@ from contract import verdicts
 from contract.records import RunSpec
 from contract.settings import Settings
 from contract.states import Strategy, Workload
-from contract.verdicts import MAX_URL_LENGTH, InvalidInput, url_problem
+from contract.verdicts import InvalidInput, url_problem
 
-__all__ = ["MAX_URL_LENGTH", "FleetConflict", "InvalidInput", "build_spec", "check_urls"]
+__all__ = ["FleetConflict", "InvalidInput", "build_spec", "check_urls"]
 
 
 class FleetConflict(InvalidInput):

@@ -17,6 +17,7 @@ from redis import Redis
 from redis.typing import KeyT, StreamIdT
 
 from contract import connection, keys
+from contract.replies import text
 from figures import runfacts
 from producer.reader import load_run
 
@@ -31,10 +32,6 @@ class RunTimeout(TimeoutError):
     pass
 
 
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
 class Wakeups:
     """Blocking reads of one stream, each from where the last read left it."""
 
@@ -47,7 +44,7 @@ class Wakeups:
     def from_newest(cls, redis: Redis, stream: str) -> Wakeups:
         """Reads from the stream's newest entry: what is added from now on wakes it."""
         newest = cast("list[tuple[bytes | str, Any]]", redis.xrevrange(stream, count=1))
-        return cls(redis, stream, _text(newest[0][0]) if newest else "0-0")
+        return cls(redis, stream, text(newest[0][0]) if newest else "0-0")
 
     def wait(self, block_s: float) -> list[dict[str, str]]:
         """The fields of every entry added since the last read, after waiting up to `block_s`
@@ -62,8 +59,8 @@ class Wakeups:
         entries = []
         for stream, items in reply:
             for entry_id, fields in items:
-                self.last[_text(stream)] = _text(entry_id)
-                entries.append({_text(k): _text(v) for k, v in fields.items()})
+                self.last[text(stream)] = text(entry_id)
+                entries.append({text(k): text(v) for k, v in fields.items()})
         return entries
 
 
@@ -87,11 +84,7 @@ class RunEnd:
 def run_state(redis: Redis, run_id: str) -> tuple[str, int, int]:
     """(state, done, total) in one round trip, cheap enough to poll."""
     state, done, total = redis.hmget(keys.run_key(run_id), "state", "done", "total")
-    return (
-        state.decode() if isinstance(state, bytes) else state or "",
-        int(done or 0),
-        int(total or 0),
-    )
+    return text(state) or "", int(done or 0), int(total or 0)
 
 
 def wait_for_run(

@@ -20,6 +20,7 @@ from rq.job import Job
 from rq.serializers import JSONSerializer
 
 from contract import fleet, keys, replies
+from contract.replies import text
 
 #: Workers whose last fanout heartbeat is older than ALIVE_TTL_S but younger than this are
 #: listed as recently gone (killed, crashed or stopped).
@@ -28,10 +29,6 @@ GONE_WINDOW_S = 600
 
 def _epoch(value: datetime | None) -> float | None:
     return value.timestamp() if value is not None else None
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 def _current_job(redis: Redis, job_id: str | None) -> dict[str, Any] | None:
@@ -50,16 +47,9 @@ def _current_job(redis: Redis, job_id: str | None) -> dict[str, Any] | None:
 def queue_counts(queue: Queue) -> dict[str, int]:
     """Jobs waiting and in each registry. Read without RQ's cleanup: a reader must not move jobs
     (the workers' reconciler relies on the started registry as it is)."""
-    registries = {
-        "started": queue.started_job_registry,
-        "deferred": queue.deferred_job_registry,
-        "scheduled": queue.scheduled_job_registry,
-        "finished": queue.finished_job_registry,
-        "failed": queue.failed_job_registry,
-        "canceled": queue.canceled_job_registry,
-    }
     counts = {"queued": queue.count}
-    counts.update({name: reg.get_job_count(cleanup=False) for name, reg in registries.items()})
+    for name in ("started", "deferred", "scheduled", "finished", "failed", "canceled"):
+        counts[name] = getattr(queue, f"{name}_job_registry").get_job_count(cleanup=False)
     return counts
 
 
@@ -67,7 +57,7 @@ def list_workers(redis: Redis, queue: Queue, *, now: float | None = None) -> lis
     """Every RQ worker registered on fanout's queue, oldest first."""
     now = time.time() if now is None else now
     beats = {
-        _text(name): score
+        text(name): score
         for name, score in replies.scored(
             redis.zrange(keys.alive_workers_key(), 0, -1, withscores=True)
         )

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from contract.records import TaskRecord, WorkerSpan
 from contract.states import TaskState, Workload
 from figures import capacity as cap
-from figures.summary import Capacity, summarize
+from figures.summary import Capacity
+from tests.summaries import summarize
 
 
 def record(index: int, start: float, end: float, worker: str, **extra) -> TaskRecord:

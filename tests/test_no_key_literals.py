@@ -57,7 +57,8 @@ _NEXT = r"(?=[\w*?\[]|$)"
 PATTERNS = {
     "fanout Redis key": re.compile(_START + re.escape(keys.PREFIX) + _NEXT),
     "RQ Redis key": re.compile(_START + re.escape(keys.RQ_PREFIX) + _NEXT),
-    "fanout job id": re.compile(keys.JOB_ID_PATTERN),
+    # What `keys.job_id` makes (`keys.parse_job_id` is the reader).
+    "fanout job id": re.compile(rf"{re.escape(keys.JOB_ID_PREFIX)}[^-\s:]+-[0-9]+-a[0-9]+"),
 }
 
 _QUOTED = re.compile(r"""[A-Za-z]*('''|\"\"\"|'|")(?P<body>.*)\1""", re.DOTALL)

@@ -6,7 +6,8 @@ import pytest
 
 from contract.records import RunSpec, TaskRecord
 from contract.states import Strategy, TaskState, Workload
-from figures.summary import ideal_lower_bound, peak_concurrency, slots_for, summarize
+from figures.summary import peak_concurrency, slots_for
+from tests.summaries import ideal_lower_bound, summarize
 
 
 def task(index: int, start: float, end: float, **extra) -> TaskRecord:
