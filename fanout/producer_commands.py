@@ -135,8 +135,8 @@ def _interruptible(kind: str, batch_id: str, page: str) -> Iterator[None]:
     """Announce the batch, then wait for it. Ctrl-C ends the wait, not the batch: the workers
     have its jobs and go on. Say so, with where to see it, and exit as a shell expects of an
     interrupted command."""
-    _announce(f"{kind} {batch_id}", page)
     try:
+        _announce(f"{kind} {batch_id}", page)  # in the try: a Ctrl-C right after it is caught
         yield
     except KeyboardInterrupt:
         click.echo(
