@@ -79,17 +79,16 @@ def check_counts(raw: Any, hosts: int, max_per_host: int) -> list[int]:
 
 def create_sweep(redis: Redis, spec: RunSpec, counts: Any, max_per_host: int, ttl_s: int) -> str:
     """Record the sweep and take the target for it (`counts` as the client sent them: checked
-    here); SweepBusy if another sweep holds it."""
+    here); SweepBusy if another sweep holds it. The record is written before the sweep becomes
+    current: a driver that reads a current sweep always finds its record."""
     counts = check_counts(counts, len(live_hosts(redis)), max_per_host)
     sweep_id = new_id()
-    if not redis.set(keys.current_sweep_key(), sweep_id, nx=True):
-        holder = text(redis.get(keys.current_sweep_key()))
-        raise SweepBusy(f"sweep {holder} is still running; one sweep at a time")
     target = read_target(redis)
     now = time.time()
+    key = keys.sweep_key(sweep_id)
     pipe = redis.pipeline(transaction=True)
     pipe.hset(
-        keys.sweep_key(sweep_id),
+        key,
         mapping={
             "id": sweep_id,
             "spec": json.dumps(spec.to_dict(), separators=(",", ":")),
@@ -102,7 +101,13 @@ def create_sweep(redis: Redis, spec: RunSpec, counts: Any, max_per_host: int, tt
             "ttl_s": ttl_s,
         },
     )
-    pipe.expire(keys.sweep_key(sweep_id), ttl_s)
+    pipe.expire(key, ttl_s)
+    pipe.execute()
+    if not redis.set(keys.current_sweep_key(), sweep_id, nx=True):
+        redis.delete(key)
+        holder = text(redis.get(keys.current_sweep_key()))
+        raise SweepBusy(f"sweep {holder} is still running; one sweep at a time")
+    pipe = redis.pipeline(transaction=True)
     pipe.zadd(keys.sweeps_index_key(), {sweep_id: now})
     pipe.expire(keys.sweeps_index_key(), ttl_s)
     pipe.execute()

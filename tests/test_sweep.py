@@ -300,3 +300,33 @@ def test_a_sweeps_runs_link_back_to_it(stack):
     row = next(line for line in runs.split("<tr") if f"/runs/{run_id}" in line)
     assert f'href="/sweeps/{sweep_id}"' in row, row
     assert f'href="/sweeps/{sweep_id}"' in api.get(f"/runs/{run_id}").text
+
+
+def test_a_driver_tick_while_a_sweep_is_being_created_leaves_it_to_be_driven(
+    private_redis, settings, monkeypatch
+):
+    """The conductor ticks once a second, whenever it likes: a tick that lands inside
+    `create_sweep` (here, while it reads the target to restore) must not find a current sweep
+    without its record, which it would take for an expired one and let go, orphaning it."""
+    import time
+
+    from conductor import sweep_driver
+    from contract.records import RunSpec
+    from contract.states import Strategy
+    from producer import sweep
+
+    client = private_redis
+    client.zadd(keys.hosts_key(), {"h1": time.time()})
+    driver = sweep_driver.SweepDriver(client, settings, host=lambda: "h1")
+    read = sweep.read_target
+
+    def read_while_the_conductor_ticks(redis):
+        driver.tick()
+        return read(redis)
+
+    monkeypatch.setattr(sweep, "read_target", read_while_the_conductor_ticks)
+    spec = RunSpec(("http://127.0.0.1:1/",), Strategy.QUEUE)
+    sweep_id = sweep.create_sweep(client, spec, [1], 4, 600)
+    assert client.get(keys.current_sweep_key()) == sweep_id.encode(), "the sweep was let go"
+    driver.tick()
+    assert load_sweep(client, sweep_id)["state"] == "running"
