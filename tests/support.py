@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import redis as redis_lib
@@ -20,6 +21,7 @@ __all__ = [
     "Service",
     "alive_workers",
     "free_port",
+    "read_to_end",
     "start_origin",
     "start_redis",
     "start_service",
@@ -110,3 +112,18 @@ def start_up(env: dict[str, str], log_path: Path, workers: int = 2) -> subproces
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+
+
+def read_to_end(proc: subprocess.Popen[str], timeout_s: float) -> tuple[str, str]:
+    """The rest of a child's stdout and stderr once it exits, read through its file objects.
+    `communicate()` reads the pipes' descriptors, so it drops what an earlier `readline()` left
+    in the file object's buffer: two lines written together, the second lost."""
+    assert proc.stdout is not None and proc.stderr is not None
+    with ThreadPoolExecutor(2) as pool:
+        out, err = pool.submit(proc.stdout.read), pool.submit(proc.stderr.read)
+        try:
+            proc.wait(timeout_s)
+        finally:
+            if proc.poll() is None:  # the reads end at the pipes' EOF
+                proc.kill()
+        return out.result(), err.result()

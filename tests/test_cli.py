@@ -7,12 +7,14 @@ import re
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
 from contract.settings import Settings
 from producer.reader import load_comparison
 from producer.wait import run_state
+from tests.support import read_to_end
 
 #: Box-drawing characters (U+2500-U+257F) and the escape that starts every colour code.
 BOX_OR_COLOUR = re.compile("[\u2500-\u257f\x1b]")
@@ -83,12 +85,13 @@ def test_run_streams_each_line_as_its_task_ends_in_finishing_order(
     )
     try:
         submitted = proc.stderr.readline()
+        time.sleep(1.0)  # the lines of the tasks ended by now wait in the pipe together
         first_line = proc.stdout.readline()
         state_at_first_line = None
         found = re.search(r"run ([0-9a-f]+) submitted: (\S+)", submitted)
         if found:
             state_at_first_line = run_state(redis_client, found[1])[0]
-        rest, errors = proc.communicate(timeout=120)
+        rest, errors = read_to_end(proc, 120)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -258,7 +261,7 @@ def test_ctrl_c_leaves_the_batch_running_on_the_server_and_says_where_to_see_it(
     try:
         submitted = proc.stderr.readline()
         proc.send_signal(signal.SIGINT)
-        _, errors = proc.communicate(timeout=60)
+        _, errors = read_to_end(proc, 60)
     finally:
         if proc.poll() is None:
             proc.kill()
