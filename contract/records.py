@@ -5,6 +5,10 @@ dataclass sets each field through `object.__setattr__`, several times the cost o
 `__init__`, paid per task on the worker's hot path (the client-cpu bench). Not slotted either:
 orjson encodes a slotted dataclass several times slower. Nothing changes them once made. The
 two take keywords only: sixteen fields, four of them times, must not swap when one moves.
+
+Their fields are also the JSON API's: web.responses makes its reply models from them, so a
+bound such as `Count` (an `annotated_types` constraint) is declared here and checked there,
+never when a record is made.
 """
 
 from __future__ import annotations
@@ -13,11 +17,17 @@ import builtins
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
+from annotated_types import Ge
 
 from contract.states import Strategy, TaskState, Workload
+
+#: A number of things, or a position from zero.
+Count = Annotated[int, Ge(0)]
+#: Counted from one: an attempt, a concurrency.
+Positive = Annotated[int, Ge(1)]
 
 
 @dataclass(frozen=True)
@@ -26,7 +36,7 @@ class RunSpec:
 
     urls: tuple[str, ...]
     strategy: Strategy
-    concurrency: int = 8
+    concurrency: Positive = 8
     workload: Workload = Workload.FETCH
 
     def to_dict(self) -> dict[str, Any]:
@@ -54,11 +64,11 @@ class RunSpec:
 class TaskRecord:
     """One URL's outcome. Times are epoch seconds (float); `cpu_s` is the thread's CPU time."""
 
-    index: int
+    index: Count
     url: str
     state: TaskState
     status_code: int | None = None
-    bytes: int = 0
+    bytes: Count = 0
     error: str | None = None
     started_at: float | None = None
     finished_at: float | None = None
@@ -69,7 +79,7 @@ class TaskRecord:
     pid: int | None = None
     thread: str | None = None
     cores: int | None = None
-    attempt: int = 1
+    attempt: Positive = 1
 
     def to_dict(self) -> dict[str, Any]:
         # Shallow on purpose: every field is a primitive, and `asdict` deep-copies (a reader of
@@ -109,14 +119,14 @@ def _dumps(record: TaskRecord | StartRecord) -> str:
 class StartRecord:
     """A task that has started and not yet ended: drawn as a running bar, watched for loss."""
 
-    index: int
+    index: Count
     url: str
     started_at: float
     worker: str
     host: str
     pid: int
     thread: str
-    attempt: int = 1
+    attempt: Positive = 1
 
     def to_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in _START_FIELDS}  # shallow, as TaskRecord's

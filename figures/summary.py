@@ -22,17 +22,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from itertools import accumulate
-from typing import Any
+from typing import Any, Literal
 
-from contract.records import RunSpec, TaskRecord, WorkerSpan
+from contract.records import Count, RunSpec, TaskRecord, WorkerSpan
 from contract.states import Strategy, TaskState, Workload
 from figures import capacity as cap
 
 
 @dataclass(frozen=True)
 class Summary:
-    tasks: int
-    timed: int
+    """A run's figures, as the JSON API gives them (web.responses makes its model from these
+    fields)."""
+
+    tasks: Count
+    timed: Count
     wall_s: float | None
     latency_s: float | None
     sum_s: float
@@ -42,14 +45,14 @@ class Summary:
     speedup: float | None
     peak_concurrency: int | None
     throughput_per_s: float | None
-    slots: int
+    slots: Count
     cores: int | None
     counts: dict[str, int]
     #: "slots" (a constant: local strategies) or "capacity" (the workers really alive).
-    ideal_basis: str = "slots"
+    ideal_basis: Literal["slots", "capacity"] = "slots"
     #: Slot-seconds offered between the first start and the last end (capacity basis only).
     capacity_slot_s: float | None = None
-    #: served / live / peak / changes: see `worker_summary` (capacity basis only).
+    #: served / live / peak / changes: see `summarize_totals` (capacity basis only).
     workers: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:

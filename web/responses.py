@@ -3,24 +3,30 @@ their JSON Schema (web.openapi), and tests/web validate real responses against i
 drifts from its model fails a test, not a client.
 
 The bodies are built by producer.reader, producer.workers, producer.stats, producer.scaling,
-producer.sweep and web.runview; every field listed without a default is always present.
+producer.sweep and web.runview; every field listed without a default is always present. A body
+that is a record's (a run's spec, a task, a summary) takes its fields from the record's
+dataclass (`fields_of`): the record is the one home of the shape, the model adds the API's words.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from collections.abc import Callable
+from dataclasses import fields
+from typing import Annotated, Any, Literal, TypeVar, get_type_hints
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 from pydantic.json_schema import models_json_schema
 
-from contract import keys
-from contract.states import RunState, Strategy, TaskState, Workload
+from contract import keys, target
+from contract.records import Count, Positive, StartRecord, TaskRecord
+from contract.records import RunSpec as SpecRecord
+from contract.states import RunState, Strategy, TaskState
 from contract.target import TargetMode
+from figures import summary, usl
 from web.runview import MAX_PAGE_ROWS, SORT_KEYS
 
 REF_TEMPLATE = "#/components/schemas/{model}"
 
-Count = Annotated[int, Field(ge=0)]
 Id = Annotated[str, Field(pattern=f"^{keys.ID_PATTERN}$", description="12 hex digits")]
 SortKey = Literal[SORT_KEYS]  # type: ignore[valid-type]  # a Literal of a tuple made at run time
 
@@ -30,6 +36,36 @@ class Reply(BaseModel):
     replies are checked (web.operations.check_reply), and the document says so."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+ReplyT = TypeVar("ReplyT", bound=Reply)
+
+
+def fields_of(record: type[Any], **changes: Any) -> Callable[[type[ReplyT]], type[ReplyT]]:
+    """Makes the decorated model (a name and a docstring) the body of a `record` dataclass: its
+    fields in their order, each of the record's type with its constraints (`Annotated`), and
+    required, since a body holds every field (a record's defaults serve the code that makes
+    one). `changes` give a field the API's words, `Field(description=...)`, or a
+    `(type, Field(...))` where the body is more precise than the record."""
+    hints = get_type_hints(record, include_extras=True)
+    names = [field.name for field in fields(record)]
+    if unknown := set(changes) - set(names):
+        raise TypeError(f"{record.__name__} has no field {', '.join(sorted(unknown))}")
+
+    def definition(name: str) -> Any:
+        change = changes.get(name, ...)  # `...`: required
+        return change if isinstance(change, tuple) else (hints[name], change)
+
+    def derive(model: type[ReplyT]) -> type[ReplyT]:
+        return create_model(
+            model.__name__,
+            __base__=model,
+            __doc__=model.__doc__,
+            __module__=model.__module__,
+            **{name: definition(name) for name in names},
+        )
+
+    return derive
 
 
 class Error(Reply):
@@ -47,45 +83,22 @@ StateCounts: type[BaseModel] = create_model(
 )
 
 
-class RunSpec(Reply):
-    urls: list[str] = Field(
+@fields_of(
+    SpecRecord,
+    urls=Field(
         default=[], description="With the tasks of a page: the URLs of its indexes (`offset` on)"
-    )
-    strategy: Strategy
-    concurrency: Annotated[int, Field(ge=1)]
-    workload: Workload
+    ),
+)
+class RunSpec(Reply): ...
 
 
-class Task(Reply):
-    index: Count
-    url: str
-    state: TaskState
-    status_code: int | None
-    bytes: Count
-    error: str | None
-    started_at: float | None
-    finished_at: float | None
-    duration_s: float | None
-    cpu_s: float | None
-    worker: str | None
-    host: str | None
-    pid: int | None
-    thread: str | None
-    cores: int | None
-    attempt: Annotated[int, Field(ge=1)]
+@fields_of(TaskRecord)
+class Task(Reply): ...
 
 
+@fields_of(StartRecord)
 class Start(Reply):
     """A task that started and has not ended."""
-
-    index: Count
-    url: str
-    started_at: float
-    worker: str
-    host: str
-    pid: int
-    thread: str
-    attempt: Annotated[int, Field(ge=1)]
 
 
 class WorkersServed(Reply):
@@ -97,28 +110,18 @@ class WorkersServed(Reply):
     )
 
 
-class Summary(Reply):
-    tasks: Count
-    timed: Count
-    wall_s: float | None
-    latency_s: float | None
-    sum_s: float
-    work_s: float
-    ideal_s: float | None
-    efficiency: float | None
-    speedup: float | None
-    peak_concurrency: int | None
-    throughput_per_s: float | None
-    slots: Count
-    cores: int | None
-    counts: StateCounts  # type: ignore[valid-type]  # a model made at run time (create_model)
-    ideal_basis: Literal["slots", "capacity"] = Field(
+@fields_of(
+    summary.Summary,
+    counts=(StateCounts, ...),
+    ideal_basis=Field(
         description="`slots`: the strategy's fixed slots; `capacity`: the workers really alive"
-    )
-    capacity_slot_s: float | None = Field(
+    ),
+    capacity_slot_s=Field(
         description="Slot-seconds offered from the first start to the last end (capacity only)"
-    )
-    workers: WorkersServed | None = Field(description="The workers over the run (capacity only)")
+    ),
+    workers=(WorkersServed | None, Field(description="The workers over the run (capacity only)")),
+)
+class Summary(Reply): ...
 
 
 class CostFigures(Reply):
@@ -200,7 +203,7 @@ class Run(Reply):
         default=0, description="Echoes the `since` parameter: `tasks` holds only newer ones"
     )
     offset: Count = Field(default=0, description="The page's first index")
-    limit: Annotated[int, Field(ge=1)] = Field(default=1, description="The page's size")
+    limit: Positive = Field(default=1, description="The page's size")
     next_offset: int | None = Field(
         default=None, description="The next page's `offset`, null on the last page"
     )
@@ -244,7 +247,7 @@ class Comparison(Reply):
     submitted_at: float | None
     state: RunState
     provisional: bool
-    repeat: Annotated[int, Field(ge=1)]
+    repeat: Positive
     strategies: list[Strategy]
     runs: list[Run]
     rows: list[ComparisonRow]
@@ -373,9 +376,8 @@ class Health(Reply):
     )
 
 
-class Target(Reply):
-    mode: TargetMode
-    n: Count
+@fields_of(target.Target, n=Field(ge=0))
+class Target(Reply): ...
 
 
 class HostShare(Reply):
@@ -402,7 +404,7 @@ class SweepAccepted(Reply):
 
 
 class SweepPoint(Reply):
-    workers: Annotated[int, Field(ge=1)]
+    workers: Positive
     throughput: float | None
     wall_s: float | None
     efficiency: float | None
@@ -414,13 +416,8 @@ class SweepPoint(Reply):
     fitted: bool = Field(description="Whether the USL fit uses the point")
 
 
-class UslFit(Reply):
-    lam: float
-    sigma: Annotated[float, Field(ge=0)]
-    kappa: Annotated[float, Field(ge=0)]
-    r2: float
-    peak_n: float | None
-    knee_n: int | None
+@fields_of(usl.UslFit, sigma=Field(ge=0), kappa=Field(ge=0))
+class UslFit(Reply): ...
 
 
 class Series(Reply):
