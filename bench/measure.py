@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import psutil
+import redis as redis_lib
 
 from bench.stack import Stack, WorkerSet
 from contract import jobs, keys
@@ -36,6 +37,10 @@ class Ctx:
 
     def size(self, full: int, quick: int) -> int:
         return quick if self.quick else full
+
+    def worker_counts(self) -> tuple[int, ...]:
+        """The worker counts a scaling scenario steps through."""
+        return (1, 2) if self.quick else (1, 2, 4, 8)
 
     def workers(self, count: int, kind: str = "fanout", cls: str = "simple") -> None:
         self.stack.set_workers(WorkerSet(kind, cls, count))
@@ -132,13 +137,10 @@ def bare(
 # --- bursts of jobs: the queue's own cost per job ----------------------------------------------
 
 
-def command_calls(stack: Stack) -> tuple[int, int]:
-    """(all commands, EVALSHA calls) since the last CONFIG RESETSTAT. Commands run inside Lua
-    scripts count too: they are work Redis does, though not round trips."""
-    stats = stack.client.info("commandstats")
-    total = sum(int(v["calls"]) for v in stats.values())
-    evalsha = int(stats.get("cmdstat_evalsha", {}).get("calls", 0))
-    return total, evalsha
+def command_calls(client: redis_lib.Redis) -> dict[str, int]:
+    """Calls of each command (`cmdstat_<name>`) since the last CONFIG RESETSTAT. Commands run
+    inside Lua scripts count too: they are work Redis does, though not round trips."""
+    return {name: int(stats["calls"]) for name, stats in client.info("commandstats").items()}
 
 
 def burst(
@@ -152,13 +154,13 @@ def burst(
     result = stack.work_dir / "burst.json"
     args = ("-m", "bench.procs", "burst", kind, cls)
     wall_s = stack.timed_child(f"burst-{kind}-{cls}", result, *args)
-    calls, evalsha = command_calls(stack)
+    calls = command_calls(stack.client)
     time.sleep(SETTLE_S)
     return {
         "per_job_ms": wall_s / count * 1000,
         "jobs_per_s": count / wall_s,
-        "cmds_per_job": calls / count,
-        "evalsha_per_job": evalsha / count,
+        "cmds_per_job": sum(calls.values()) / count,
+        "evalsha_per_job": calls.get("cmdstat_evalsha", 0) / count,
     }
 
 

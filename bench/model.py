@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import statistics
 from dataclasses import dataclass, field
 from typing import Any
@@ -76,6 +77,35 @@ class Outcome:
 
     def check(self, target: str, measured: str, baseline: str, ok: bool | None) -> None:
         self.checks.append(Check(target, measured, baseline, ok))
+
+    def within(
+        self,
+        target: str,
+        value: float | None,
+        measured: str,
+        baseline: str,
+        *,
+        at_most: float = math.inf,
+        at_least: float = -math.inf,
+    ) -> None:
+        """A check of `value` against its bounds; not judged when it was not measured."""
+        ok = None if value is None else at_least <= value <= at_most
+        self.check(target, measured, baseline, ok)
+
+
+#: The header of each metric that more than one scenario shows.
+HEADERS = {
+    "wall_s": "wall s",
+    "eff": "eff (nominal)",
+    "summary_eff": "eff (fanout summary)",
+    "tput": "tasks/s",
+    "origin_cpu": "origin CPU (cores)",
+}
+
+
+def columns(*metrics: str) -> list[tuple[str, str]]:
+    """(metric, header) pairs of an `Outcome`'s table, headers from `HEADERS`."""
+    return [(metric, HEADERS[metric]) for metric in metrics]
 
 
 def fmt(value: float | None, digits: int = 2) -> str:

@@ -17,7 +17,6 @@ from arq.worker import run_worker
 from bench import peer_body
 
 FUNCTION = "peer_fetch"
-MAX_JOBS_ENV = "FANOUT_PEER_MAX_JOBS"
 
 
 async def fetch(
@@ -45,7 +44,7 @@ class WorkerSettings:
         os.environ.get(peer_body.BROKER_ENV, "redis://127.0.0.1:6379/15")
     )
     queue_name = os.environ.get(peer_body.QUEUE_ENV, "arq:queue")
-    max_jobs = int(os.environ.get(MAX_JOBS_ENV, "10"))
+    max_jobs = int(os.environ.get(peer_body.MAX_JOBS_ENV, "10"))
     poll_delay = 0.01
     keep_result = 0
     on_startup = startup

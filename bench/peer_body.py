@@ -26,6 +26,8 @@ BROKER_ENV = "FANOUT_PEER_BROKER"
 COUNTER_ENV = "FANOUT_PEER_COUNTER"
 #: The queue name the peer's workers read.
 QUEUE_ENV = "FANOUT_PEER_QUEUE"
+#: arq's `max_jobs` per worker process.
+MAX_JOBS_ENV = "FANOUT_PEER_MAX_JOBS"
 
 _lock = threading.Lock()
 _counter: redis_lib.Redis | None = None

@@ -35,20 +35,15 @@ from typing import Any
 import redis as redis_lib
 
 from bench import peer_body
-from bench.measure import SETTLE_S, Ctx, ideal_s, submit_only, tree_cpu_s, urls
-from bench.model import Outcome, fmt
+from bench.measure import SETTLE_S, Ctx, command_calls, ideal_s, submit_only, tree_cpu_s, urls
+from bench.model import Outcome, columns, fmt
 from fanout.children import Child
 from producer.reader import load_run
 from producer.wait import run_state
 
 RABBIT_URL = "amqp://guest:guest@127.0.0.1:5672//"
-COLUMNS = [
-    ("tput", "tasks/s"),
-    ("wall_s", "wall s"),
-    ("eff", "eff (nominal)"),
-    ("cpu_ms", "worker CPU per task, ms"),
-    ("cmds", "Redis commands per task"),
-]
+COLUMNS = columns("tput", "wall_s", "eff")
+COLUMNS += [("cpu_ms", "worker CPU per task, ms"), ("cmds", "Redis commands per task")]
 #: arq enqueues this many jobs at once (its pool's connections are limited).
 ENQUEUE_IN_FLIGHT = 16
 #: A peer's round that has not ended by then is given up, and the peer with it.
@@ -144,12 +139,11 @@ def rabbit_answers() -> str:
     return ""
 
 
-def command_total(client: redis_lib.Redis) -> int:
-    stats = client.info("commandstats")
-    return sum(int(v["calls"]) for k, v in stats.items() if k != "cmdstat_info")
-
-
 # --- the peers ---------------------------------------------------------------------------------
+
+#: A peer's worker processes for one workload: (arguments, extra environment) of each.
+Commands = list[tuple[list[str], dict[str, str]]]
+Enqueue = Callable[[list[tuple[Any, ...]]], None]
 
 
 class PeerStuck(RuntimeError):
@@ -163,106 +157,31 @@ class Peer:
 
     name: str
     label: str
+    #: Its library, which names its tuning in a `Shape` and its entry in `SYSTEMS`.
+    system: str
     redis_url: str = ""
     broker_url: str = ""
     queue: str = field(default_factory=lambda: f"fanout-peer-{uuid.uuid4().hex[:8]}")
     redis: redis_lib.Redis | None = None
     workers: list[Child] = field(default_factory=list)
     tuning: str = ""
-    _enqueue: Callable[[list[tuple[Any, ...]]], None] | None = None
+    _enqueue: Enqueue | None = None
 
-    def spawn(self, ctx: Ctx, name: str, args: list[str], **extra: str) -> None:
+    def start_workers(self, ctx: Ctx, shape: Shape) -> None:
+        """The workers `shape` tunes the system for; the peer's enqueuing, set up once they run."""
+        self.stop_workers()
+        workers, enqueuer = SYSTEMS[self.system]
+        commands, self.tuning = workers(self, *getattr(shape, self.system))
         env = {
             **ctx.stack.env,
             peer_body.BROKER_ENV: self.broker_url,
             peer_body.COUNTER_ENV: self.redis_url,
             peer_body.QUEUE_ENV: self.queue,
-            **extra,
         }
-        self.workers.append(ctx.stack.python(f"peer-{self.name}-{name}", *args, env=env))
-
-    def start_workers(self, ctx: Ctx, shape: Shape) -> None:
-        self.stop_workers()
-        if self.name.startswith("celery"):
-            pool, conc, instances, prefetch = shape.celery
-            self._celery_enqueue()
-            for i in range(instances):
-                args = ["-m", "celery", "-A", "bench.peer_celery", "worker", "-P", pool]
-                args += ["-c", str(conc), "--prefetch-multiplier", str(prefetch)]
-                args += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
-                args += ["-l", "WARNING", "-n", f"{self.name}{i}@%h", "-Q", self.queue]
-                self.spawn(ctx, "celery", args)
-            self.tuning = (
-                f"{instances} x `celery worker -P {pool} -c {conc} --prefetch-multiplier "
-                f"{prefetch}`"
-            )
-        elif self.name == "dramatiq":
-            processes, threads = shape.dramatiq
-            args = ["-m", "dramatiq", "bench.peer_dramatiq"]
-            args += ["--processes", str(processes), "--threads", str(threads)]
-            self.spawn(ctx, "dramatiq", args)
-            self._dramatiq_enqueue()
-            self.tuning = f"`dramatiq --processes {processes} --threads {threads}`"
-        else:
-            processes, max_jobs = shape.arq
-            for _ in range(processes):
-                self.spawn(ctx, "arq", ["-m", "bench.peer_arq"], FANOUT_PEER_MAX_JOBS=str(max_jobs))
-            self._arq_enqueue()
-            self.tuning = f"{processes} x arq worker, max_jobs {max_jobs}, poll_delay 10 ms"
-
-    def _celery_enqueue(self) -> None:
-        from bench.peer_celery import TASK, make_app
-
-        app = make_app(self.broker_url, self.queue)
-
-        def enqueue(arg_lists: list[tuple[Any, ...]]) -> None:
-            with app.producer_or_acquire() as producer:
-                for args in arg_lists:
-                    app.send_task(TASK, args=args, queue=self.queue, producer=producer)
-
-        self._enqueue = enqueue
-
-    def _dramatiq_enqueue(self) -> None:
-        from dramatiq import Message
-        from dramatiq.brokers.redis import RedisBroker
-
-        from bench.peer_dramatiq import ACTOR
-
-        broker = RedisBroker(url=self.broker_url)
-        broker.declare_queue(self.queue)
-
-        def enqueue(arg_lists: list[tuple[Any, ...]]) -> None:
-            for args in arg_lists:
-                message: Message[Any] = Message(
-                    queue_name=self.queue, actor_name=ACTOR, args=args, kwargs={}, options={}
-                )
-                broker.enqueue(message)
-
-        self._enqueue = enqueue
-
-    def _arq_enqueue(self) -> None:
-        from arq import create_pool
-        from arq.connections import RedisSettings
-
-        from bench.peer_arq import FUNCTION
-
-        def enqueue(arg_lists: list[tuple[Any, ...]]) -> None:
-            async def main() -> None:
-                pool = await create_pool(RedisSettings.from_dsn(self.broker_url))
-                gate = asyncio.Semaphore(ENQUEUE_IN_FLIGHT)
-
-                async def one(args: tuple[Any, ...]) -> None:
-                    async with gate:
-                        await pool.enqueue_job(FUNCTION, *args, _queue_name=self.queue)
-
-                try:
-                    await asyncio.gather(*(one(args) for args in arg_lists))
-                finally:
-                    await pool.aclose()
-
-            asyncio.run(main())
-
-        self._enqueue = enqueue
+        for args, extra in commands:
+            child = ctx.stack.python(f"peer-{self.name}-{self.system}", *args, env=env | extra)
+            self.workers.append(child)
+        self._enqueue = enqueuer(self.broker_url, self.queue)
 
     def stop_workers(self) -> None:
         for child in self.workers:
@@ -274,9 +193,7 @@ class Peer:
         assert self.redis is not None and self._enqueue is not None
         key = f"peer-round:{uuid.uuid4().hex[:12]}"
         arg_lists = [(url, shape.workload, rounds, key, len(batch)) for url in batch]
-        pids = [w.pid for w in self.workers]
-        self.redis.config_resetstat()
-        cpu = tree_cpu_s(pids)
+        costs = _costs(self.redis, [w.pid for w in self.workers])
         t0 = time.time()
         self._enqueue(arg_lists)
         waits, deadline = 0, time.monotonic() + ROUND_TIMEOUT_S
@@ -291,10 +208,112 @@ class Peer:
                     f"{self.label}: {ended}/{len(batch)} tasks ended after "
                     f"{time.monotonic() - deadline + ROUND_TIMEOUT_S:.0f} s"
                 )
-        commands = command_total(self.redis) - waits  # less the bench's BLPOPs
-        cpu = tree_cpu_s(pids) - cpu
+        cpu, commands = costs(waits)  # less the bench's BLPOPs
         self.redis.delete(key)
         return _sample(len(batch), float(done[1]) - t0, cpu, commands)
+
+
+def _celery_workers(
+    peer: Peer, pool: str, concurrency: int, instances: int, prefetch: int
+) -> tuple[Commands, str]:
+    args = ["-m", "celery", "-A", "bench.peer_celery", "worker", "-P", pool]
+    args += ["-c", str(concurrency), "--prefetch-multiplier", str(prefetch)]
+    args += ["--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "WARNING"]
+    nodes = [f"{peer.name}{i}@%h" for i in range(instances)]
+    commands: Commands = [([*args, "-n", node, "-Q", peer.queue], {}) for node in nodes]
+    flags = f"-P {pool} -c {concurrency} --prefetch-multiplier {prefetch}"
+    return commands, f"{instances} x `celery worker {flags}`"
+
+
+def _dramatiq_workers(peer: Peer, processes: int, threads: int) -> tuple[Commands, str]:
+    flags = ["--processes", str(processes), "--threads", str(threads)]
+    commands: Commands = [(["-m", "dramatiq", "bench.peer_dramatiq", *flags], {})]
+    return commands, f"`dramatiq {' '.join(flags)}`"
+
+
+def _arq_workers(peer: Peer, processes: int, max_jobs: int) -> tuple[Commands, str]:
+    commands: Commands = [(["-m", "bench.peer_arq"], {peer_body.MAX_JOBS_ENV: str(max_jobs)})]
+    return commands * processes, f"{processes} x arq worker, max_jobs {max_jobs}, poll_delay 10 ms"
+
+
+def _celery_enqueuer(broker_url: str, queue: str) -> Enqueue:
+    from bench.peer_celery import TASK, make_app
+
+    app = make_app(broker_url, queue)
+
+    def enqueue(arg_lists: list[tuple[Any, ...]]) -> None:
+        with app.producer_or_acquire() as producer:
+            for args in arg_lists:
+                app.send_task(TASK, args=args, queue=queue, producer=producer)
+
+    return enqueue
+
+
+def _dramatiq_enqueuer(broker_url: str, queue: str) -> Enqueue:
+    from dramatiq import Message
+    from dramatiq.brokers.redis import RedisBroker
+
+    from bench.peer_dramatiq import ACTOR
+
+    broker = RedisBroker(url=broker_url)
+    broker.declare_queue(queue)
+
+    def enqueue(arg_lists: list[tuple[Any, ...]]) -> None:
+        for args in arg_lists:
+            message: Message[Any] = Message(
+                queue_name=queue, actor_name=ACTOR, args=args, kwargs={}, options={}
+            )
+            broker.enqueue(message)
+
+    return enqueue
+
+
+def _arq_enqueuer(broker_url: str, queue: str) -> Enqueue:
+    from arq import create_pool
+    from arq.connections import RedisSettings
+
+    from bench.peer_arq import FUNCTION
+
+    def enqueue(arg_lists: list[tuple[Any, ...]]) -> None:
+        async def main() -> None:
+            pool = await create_pool(RedisSettings.from_dsn(broker_url))
+            gate = asyncio.Semaphore(ENQUEUE_IN_FLIGHT)
+
+            async def one(args: tuple[Any, ...]) -> None:
+                async with gate:
+                    await pool.enqueue_job(FUNCTION, *args, _queue_name=queue)
+
+            try:
+                await asyncio.gather(*(one(args) for args in arg_lists))
+            finally:
+                await pool.aclose()
+
+        asyncio.run(main())
+
+    return enqueue
+
+
+#: Each system's worker processes for its tuning in a `Shape` (with the note saying how), and its
+#: enqueuing of a round, given its broker URL and queue.
+SYSTEMS: dict[str, tuple[Callable[..., tuple[Commands, str]], Callable[[str, str], Enqueue]]] = {
+    "celery": (_celery_workers, _celery_enqueuer),
+    "dramatiq": (_dramatiq_workers, _dramatiq_enqueuer),
+    "arq": (_arq_workers, _arq_enqueuer),
+}
+
+
+def _costs(client: redis_lib.Redis, pids: list[int]) -> Callable[[int], tuple[float, int]]:
+    """Start counting an arm's costs; the call returned answers (worker CPU seconds, Redis
+    commands) since, less the `own` commands the bench's waiting sent (INFO is never counted)."""
+    client.config_resetstat()
+    cpu = tree_cpu_s(pids)
+
+    def since(own: int) -> tuple[float, int]:
+        calls = command_calls(client)
+        commands = sum(calls.values()) - calls.get("cmdstat_info", 0) - own
+        return tree_cpu_s(pids) - cpu, commands
+
+    return since
 
 
 def _sample(count: int, wall_s: float, cpu_s: float, commands: int) -> dict[str, float]:
@@ -317,19 +336,14 @@ def make_peers(ctx: Ctx, notes: list[str]) -> tuple[list[Peer], list[Child]]:
         ("arq", "arq {version}", "arq"),
     ]
     for name, label, module in wanted:
-        if not installed(module):
-            notes.append(
-                f"{label.replace(' {version}', '')}: skipped, `{module}` is not installed "
-                "(pip extra `peers`)."
-            )
-            continue
-        if name == "celery-amqp":
+        why = "" if installed(module) else f"`{module}` is not installed (pip extra `peers`)"
+        if not why and name == "celery-amqp":
             why = rabbit_answers()
-            if why:
-                notes.append(f"{label.replace(' {version}', '')}: skipped, {why}.")
-                continue
+        if why:
+            notes.append(f"{label.replace(' {version}', '')}: skipped, {why}.")
+            continue
         version = importlib.metadata.version(module)
-        peer = Peer(name, label.format(version=version))
+        peer = Peer(name, label.format(version=version), module)
         servers.append(ctx.stack.private_redis(f"peer-redis-{name}"))
         peer.redis_url = servers[-1].url
         peer.broker_url = RABBIT_URL if name == "celery-amqp" else peer.redis_url
@@ -356,9 +370,7 @@ def fanout_round(
     """One fanout run, measured like a peer's round; the bench's own polls are not counted."""
     stack = ctx.stack
     client = stack.client
-    pids = stack.worker_pids()
-    client.config_resetstat()
-    cpu = tree_cpu_s(pids)
+    costs = _costs(client, stack.worker_pids())
     run_id = submit_only(stack, batch, strategy, concurrency, shape.workload)
     polls, deadline = 0, time.monotonic() + 300
     while True:
@@ -369,8 +381,7 @@ def fanout_round(
         if time.monotonic() > deadline:
             raise RuntimeError(f"fanout {strategy} run {run_id} not done after 300 s")
         time.sleep(0.01)
-    commands = command_total(client) - polls
-    cpu = tree_cpu_s(pids) - cpu
+    cpu, commands = costs(polls)
     record = load_run(client, run_id)
     if record["counts"]["ok"] != len(batch):
         raise RuntimeError(f"fanout {strategy} run {run_id}: {record['counts']}")
