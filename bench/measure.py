@@ -13,8 +13,10 @@ from typing import Any, cast
 import psutil
 import redis as redis_lib
 
+from bench.baselines import run_bare, run_direct
 from bench.stack import Stack, WorkerSet
 from contract import jobs, keys
+from contract.plan import hybrid_chunk_size, partition
 from contract.records import RunSpec
 from contract.states import Strategy, Workload
 from fanout.children import wait_until
@@ -48,6 +50,12 @@ class Ctx:
 
 def urls(origin_url: str, count: int, delay_ms: int, size: int = 1024) -> list[str]:
     return [f"{origin_url}/delay/{delay_ms}?bytes={size}&n={i}" for i in range(count)]
+
+
+def hybrid_chunks(urls_: list[str], concurrency: int, workers: int) -> list[list[str]]:
+    """The URLs of each job fanout's hybrid strategy cuts the batch into on `workers`."""
+    spec = RunSpec(tuple(urls_), Strategy.HYBRID, concurrency)
+    return [[url for _, url in part] for part in partition(spec, hybrid_chunk_size(spec, workers))]
 
 
 def ideal_s(count: int, delay_s: float, slots: int) -> float:
@@ -112,8 +120,6 @@ def direct(
     **kwargs: Any,
 ) -> dict[str, float | None]:
     """A direct baseline (see `bench.baselines`), measured like a fanout run."""
-    from bench.baselines import run_direct
-
     wall_s = run_direct(ctx.stack, name, urls_, **kwargs)
     return direct_metrics(wall_s, len(urls_), delay_s, slots, ctx.stack.last_origin_s)
 
@@ -127,8 +133,6 @@ def bare(
     slots: int | None = None,
 ) -> dict[str, float | None]:
     """A bare-RQ baseline over `count` tasks, measured like a fanout run."""
-    from bench.baselines import run_bare
-
     times = run_bare(ctx.stack, func, arg_lists)
     sample = direct_metrics(times["e2e_s"], count, delay_s, slots, ctx.stack.last_origin_s)
     return {**sample, "span_s": times["span_s"]}

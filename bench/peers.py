@@ -159,10 +159,11 @@ class Peer:
     label: str
     #: Its library, which names its tuning in a `Shape` and its entry in `SYSTEMS`.
     system: str
-    redis_url: str = ""
-    broker_url: str = ""
+    #: Its private redis-server: the broker, but for Celery on RabbitMQ, and the tasks' counter.
+    redis_url: str
+    broker_url: str
+    redis: redis_lib.Redis
     queue: str = field(default_factory=lambda: f"fanout-peer-{uuid.uuid4().hex[:8]}")
-    redis: redis_lib.Redis | None = None
     workers: list[Child] = field(default_factory=list)
     tuning: str = ""
     _enqueue: Enqueue | None = None
@@ -190,7 +191,7 @@ class Peer:
 
     def run_round(self, batch: list[str], shape: Shape, rounds: int) -> dict[str, float]:
         """One measured round: enqueue every URL, wait for the last end, read the costs."""
-        assert self.redis is not None and self._enqueue is not None
+        assert self._enqueue is not None, "workers started"
         key = f"peer-round:{uuid.uuid4().hex[:12]}"
         arg_lists = [(url, shape.workload, rounds, key, len(batch)) for url in batch]
         costs = _costs(self.redis, [w.pid for w in self.workers])
@@ -342,13 +343,12 @@ def make_peers(ctx: Ctx, notes: list[str]) -> tuple[list[Peer], list[Child]]:
         if why:
             notes.append(f"{label.replace(' {version}', '')}: skipped, {why}.")
             continue
-        version = importlib.metadata.version(module)
-        peer = Peer(name, label.format(version=version), module)
-        servers.append(ctx.stack.private_redis(f"peer-redis-{name}"))
-        peer.redis_url = servers[-1].url
-        peer.broker_url = RABBIT_URL if name == "celery-amqp" else peer.redis_url
-        peer.redis = redis_lib.Redis.from_url(peer.redis_url)
-        peers.append(peer)
+        label = label.format(version=importlib.metadata.version(module))
+        server = ctx.stack.private_redis(f"peer-redis-{name}")
+        servers.append(server)
+        broker = RABBIT_URL if name == "celery-amqp" else server.url
+        redis = redis_lib.Redis.from_url(server.url)
+        peers.append(Peer(name, label, module, server.url, broker, redis))
     return peers, servers
 
 

@@ -22,6 +22,7 @@ from bench.measure import (
     MB,
     Ctx,
     busy_s,
+    hybrid_chunks,
     others_cores,
     submit_only,
     urls,
@@ -38,9 +39,6 @@ from bench.webload import (
     web_rss_peak,
 )
 from contract import jobs, keys
-from contract.plan import hybrid_chunk_size
-from contract.records import RunSpec
-from contract.states import Strategy
 from fanout.children import wait_until
 from producer.wait import run_state
 
@@ -307,11 +305,6 @@ def _checks(out: Outcome, rows: dict[str, Series], small: int, big: int) -> None
     )
 
 
-def _chunk(count: int) -> int:
-    spec = RunSpec(tuple(_batch("http://127.0.0.1:1", count)), Strategy.HYBRID, CONCURRENCY)
-    return hybrid_chunk_size(spec, WORKERS)
-
-
 def _rates(size: SizeRun) -> str:
     return "[" + ", ".join(f"{rate:.0f}" for rate in size.rates) + "]"
 
@@ -319,14 +312,15 @@ def _rates(size: SizeRun) -> str:
 def _notes(ctx: Ctx, runs: list[SizeRun], filled: int, chromium: str) -> list[str]:
     gets, warm, loads = ctx.size(*GETS), ctx.size(*WARM), ctx.size(*LOADS)
     big = runs[-1].count
+    chunks = hybrid_chunks(_batch("http://127.0.0.1:1", big), CONCURRENCY, WORKERS)
     drawn = "; ".join(
         f"{size.count:,}: {size.loads[0].mode} on {size.loads[0].lanes} lanes, drawn at "
         f"{[round(p.drawn_ms) for p in size.loads]} ms"
         for size in runs
     )
     return [
-        f"hybrid, {CONCURRENCY} asyncio lanes per job, chunks of {_chunk(big)} URLs "
-        f"({-(-big // _chunk(big)):,} jobs at {big:,}), on {WORKERS} fanout workers "
+        f"hybrid, {CONCURRENCY} asyncio lanes per job, chunks of {len(chunks[0])} URLs "
+        f"({len(chunks):,} jobs at {big:,}), on {WORKERS} fanout workers "
         "(SimpleWorker, as the bench stack runs them) on the bench's private stack; the web app "
         "is the bench's gunicorn, 1 worker process x 4 threads (`fanout up` runs gevent x 2 "
         f"processes). URLs `/delay/0?i=NNNNN`; sizes {', '.join(f'{s.count:,}' for s in runs)}, "

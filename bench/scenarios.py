@@ -10,11 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bench import client_cpu, peers, scale, services
-from bench.measure import Ctx, bare, direct, fanout_run, ideal_s, urls
+from bench.measure import Ctx, bare, direct, fanout_run, hybrid_chunks, ideal_s, urls
 from bench.model import Outcome, Series, columns, fmt
-from contract.plan import hybrid_chunk_size, partition
-from contract.records import RunSpec
-from contract.states import Strategy
 from figures import usl
 from producer.presets import local_demo
 
@@ -187,19 +184,13 @@ def cpu_sweep(ctx: Ctx) -> Outcome:
     return out
 
 
-def _chunks(batch: list[str], c: int, workers: int) -> list[list[str]]:
-    """The URLs of each job fanout's hybrid strategy cuts the batch into on `workers`."""
-    spec = RunSpec(tuple(batch), Strategy.HYBRID, c)
-    return [[url for _, url in part] for part in partition(spec, hybrid_chunk_size(spec, workers))]
-
-
 def hybrid_scaling(ctx: Ctx) -> Outcome:
     out = Outcome("hybrid-scaling", "hybrid (chunks, an event loop in each) at W workers", FETCH)
     n, delay_ms, c = ctx.size(2000, 128), ctx.size(100, 50), ctx.size(16, 4)
     d, batch = delay_ms / 1000, urls(ctx.stack.origin_url, n, delay_ms)
     bare_w = ctx.size(4, 2)
     for w in (2,) if ctx.quick else (1, 2, 4, 8):
-        chunks = _chunks(batch, c, w)
+        chunks = hybrid_chunks(batch, c, w)
         ref = None
         if w == bare_w:
             ref = f"bare RQ chunks W={w} x {c}"
@@ -226,7 +217,7 @@ def hybrid_scaling(ctx: Ctx) -> Outcome:
 def _note_chunk_bound(out: Outcome, batch: list[str], c: int, w: int, d: float) -> None:
     """A chunk is a job: its waves run on one worker, so the busiest worker holds at least
     ceil(all waves / w) of them, and never less than one whole chunk."""
-    parts = _chunks(batch, c, w)
+    parts = hybrid_chunks(batch, c, w)
     waves = [-(-len(part) // c) for part in parts]
     bound_s = max(max(waves), -(-sum(waves) // w)) * d
     cap = ideal_s(len(batch), d, w * c) / bound_s
@@ -282,7 +273,7 @@ def tiny_tasks(ctx: Ctx) -> Outcome:
     n, nq, c = ctx.size(2000, 400), ctx.size(500, 100), 8
     origin = ctx.stack.origin_url
     batch, qbatch = urls(origin, n, 0, 64), urls(origin, nq, 0, 64)
-    chunks = _chunks(batch, c, 2)
+    chunks = hybrid_chunks(batch, c, 2)
     chunk = len(chunks[0])
     out.notes.append(
         f"64-byte bodies. hybrid: {n} URLs, {c} lanes, {chunk} URLs per chunk; "
