@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from bench.baselines import aiohttp_gather
 from bench.jobs import session_get
 from bench.measure import Ctx, urls
-from bench.model import Outcome, columns, fmt, ratio
+from bench.model import Outcome, columns, fmt, ratio, within
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -95,13 +95,12 @@ def client_cpu(ctx: Ctx) -> Outcome:
         # of the other.
         value, bare = out.get(label).median("cpu_us"), out.get(LABELS[base]).median("cpu_us")
         times = statistics.median(paired[name]) if paired[name] else None
-        out.within(
+        out.check(
             f"{label}: client CPU per task <= {TARGET} x {LABELS[base]}, median of the rounds' "
             "ratios",
-            times,
             f"{fmt(times)}x ({fmt(value)} µs; ratio of medians {fmt(ratio(value, bare))}x)",
             f"{fmt(bare)} µs",
-            at_most=TARGET,
+            within(times, at_most=TARGET),
         )
     out.notes.append(
         f"{n} URLs `/delay/0?bytes=64` per batch, {rounds} rounds of one batch per arm (in "

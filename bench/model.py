@@ -78,20 +78,6 @@ class Outcome:
     def check(self, target: str, measured: str, baseline: str, ok: bool | None) -> None:
         self.checks.append(Check(target, measured, baseline, ok))
 
-    def within(
-        self,
-        target: str,
-        value: float | None,
-        measured: str,
-        baseline: str,
-        *,
-        at_most: float = math.inf,
-        at_least: float = -math.inf,
-    ) -> None:
-        """A check of `value` against its bounds; not judged when it was not measured."""
-        ok = None if value is None else at_least <= value <= at_most
-        self.check(target, measured, baseline, ok)
-
 
 #: The header of each metric that more than one scenario shows.
 HEADERS = {
@@ -106,6 +92,14 @@ HEADERS = {
 def columns(*metrics: str) -> list[tuple[str, str]]:
     """(metric, header) pairs of an `Outcome`'s table, headers from `HEADERS`."""
     return [(metric, HEADERS[metric]) for metric in metrics]
+
+
+def within(
+    value: float | None, at_least: float = -math.inf, at_most: float = math.inf
+) -> bool | None:
+    """A check's verdict: whether `value` is within its bounds; None (not judged) when it was
+    not measured."""
+    return None if value is None else at_least <= value <= at_most
 
 
 def fmt(value: float | None, digits: int = 2) -> str:

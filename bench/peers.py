@@ -64,12 +64,10 @@ class Shape:
     n_quick: int
     #: (label, strategy, concurrency) of fanout's arms, on 2 workers.
     fanout: list[tuple[str, str, int]]
-    #: Celery: (pool, concurrency per instance, instances, prefetch multiplier).
-    celery: tuple[str, int, int, int]
-    #: Dramatiq: (processes, threads per process).
-    dramatiq: tuple[int, int]
-    #: arq: (processes, max_jobs per process).
-    arq: tuple[int, int]
+    #: Each peer system's tuning, the arguments after the peer of its worker function in
+    #: `SYSTEMS`: Celery (pool, concurrency per instance, instances, prefetch multiplier),
+    #: Dramatiq (processes, threads per process), arq (processes, max_jobs per process).
+    tuning: dict[str, tuple[Any, ...]]
     slots: int | None = None
 
 
@@ -86,9 +84,7 @@ SHAPES = [
             ("fanout hybrid W=2 x 8", "hybrid", 8),
             ("fanout queue W=2 (one RQ job per URL)", "queue", 1),
         ],
-        ("threads", 8, 2, 16),
-        (2, 8),
-        (2, 32),
+        {"celery": ("threads", 8, 2, 16), "dramatiq": (2, 8), "arq": (2, 32)},
     ),
     Shape(
         "/delay/100",
@@ -101,9 +97,11 @@ SHAPES = [
             (f"fanout asyncio C={IO_SLOTS} (one job)", "asyncio", IO_SLOTS),
             (f"fanout hybrid W=2 x {IO_SLOTS // 2}", "hybrid", IO_SLOTS // 2),
         ],
-        ("threads", IO_SLOTS // 2, 2, 4),
-        (2, IO_SLOTS // 2),
-        (2, IO_SLOTS // 2),
+        {
+            "celery": ("threads", IO_SLOTS // 2, 2, 4),
+            "dramatiq": (2, IO_SLOTS // 2),
+            "arq": (2, IO_SLOTS // 2),
+        },
         slots=IO_SLOTS,
     ),
     Shape(
@@ -114,9 +112,7 @@ SHAPES = [
         32,
         8,
         [("fanout queue W=2 (one RQ job per URL)", "queue", 1)],
-        ("prefork", 2, 1, 1),
-        (2, 1),
-        (2, 1),
+        {"celery": ("prefork", 2, 1, 1), "dramatiq": (2, 1), "arq": (2, 1)},
     ),
 ]
 
@@ -172,7 +168,7 @@ class Peer:
         """The workers `shape` tunes the system for; the peer's enqueuing, set up once they run."""
         self.stop_workers()
         workers, enqueuer = SYSTEMS[self.system]
-        commands, self.tuning = workers(self, *getattr(shape, self.system))
+        commands, self.tuning = workers(self, *shape.tuning[self.system])
         env = {
             **ctx.stack.env,
             peer_body.BROKER_ENV: self.broker_url,

@@ -29,7 +29,7 @@ from bench.measure import (
     used_memory,
     wait_rq_jobs_expired,
 )
-from bench.model import Outcome, Series, fmt, ratio
+from bench.model import Outcome, Series, fmt, ratio, within
 from bench.webload import (
     PageLoad,
     RunPageBrowser,
@@ -278,14 +278,13 @@ def _checks(out: Outcome, rows: dict[str, Series], small: int, big: int) -> None
         times = ratio(at_big, at_small)
         target = f"{what} GET at {big:,} tasks <= 1.5 x at {small:,}"
         measured = f"{fmt(at_big)} ms ({fmt(times)}x)"
-        out.within(target, times, measured, f"{fmt(at_small)} ms", at_most=1.5)
+        out.check(target, measured, f"{fmt(at_small)} ms", within(times, at_most=1.5))
     drawn, drawn_small = at("drawn_ms")
-    out.within(
+    out.check(
         f"page to timeline drawn at {big:,} tasks <= 2 s",
-        drawn,
         f"{fmt(drawn / 1000 if drawn else None)} s",
         f"{fmt(drawn_small / 1000 if drawn_small else None)} s at {small:,}",
-        at_most=2000,
+        within(drawn, at_most=2000),
     )
     for metric, what in (
         ("redis_keys_b", "run's keys (MEMORY USAGE)"),
@@ -293,15 +292,16 @@ def _checks(out: Outcome, rows: dict[str, Series], small: int, big: int) -> None
     ):
         value, base = at(metric)
         target = f"Redis per stored task at {big:,}, {what} <= 600 B"
-        out.within(target, value, f"{fmt(value)} B", f"{fmt(base)} B at {small:,}", at_most=600)
+        out.check(
+            target, f"{fmt(value)} B", f"{fmt(base)} B at {small:,}", within(value, at_most=600)
+        )
     at_big, at_small = at("tput")
     times = ratio(at_big, at_small)
-    out.within(
+    out.check(
         f"tasks/s at {big:,} within 10 % of tasks/s at {small:,} (or above)",
-        times,
         f"{fmt(at_big)} ({fmt(times)}x)",
         fmt(at_small),
-        at_least=0.9,
+        within(times, at_least=0.9),
     )
 
 

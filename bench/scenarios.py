@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from bench import client_cpu, peers, scale, services
 from bench.measure import Ctx, bare, direct, fanout_run, hybrid_chunks, ideal_s, urls
-from bench.model import Outcome, Series, columns, fmt
+from bench.model import Outcome, Series, columns, fmt, within
 from figures import usl
 from producer.presets import local_demo
 
@@ -23,7 +23,7 @@ def _at_least(out: Outcome, target: str, label: str, metric: str, bound: float) 
     value = series.median(metric)
     ref = out.get(series.ref).median(metric) if series.ref else None
     digits = 3 if bound < 10 else 0  # 0.897 must not read as a met 0.90
-    out.within(target, value, fmt(value, digits), fmt(ref, digits), at_least=bound)
+    out.check(target, fmt(value, digits), fmt(ref, digits), within(value, at_least=bound))
 
 
 def _beside_direct(
@@ -119,12 +119,11 @@ def asyncio_c500(ctx: Ctx) -> Outcome:
     )
     a, t = fan_a.median("tput"), fan_t.median("tput")
     times = a / t if a and t else None
-    out.within(
+    out.check(
         f"asyncio C={ca} throughput >= 3x threads C={ct}",
-        times,
         f"{fmt(times)}x",
         f"bare: {fmt((bare_a.median('tput') or 0) / (bare_t.median('tput') or 1))}x",
-        at_least=3,
+        within(times, at_least=3),
     )
     return out
 

@@ -25,7 +25,7 @@ from bench.measure import (
     used_memory,
     wait_rq_jobs_expired,
 )
-from bench.model import Outcome, Series, fmt, ratio
+from bench.model import Outcome, Series, fmt, ratio, within
 from bench.webload import session as web_session
 from bench.webload import timed_get, timed_ms
 from contract import keys
@@ -81,7 +81,7 @@ def queue_overhead(ctx: Ctx) -> Outcome:
             bare = out.get(ref).median("per_job_ms")
             value = ratio(out.get(label).median("per_job_ms"), bare)
             target = f"{label}: per job <= 1.25 x {ref}"
-            out.within(target, value, f"{fmt(value)}x", f"{fmt(bare)} ms", at_most=1.25)
+            out.check(target, f"{fmt(value)}x", f"{fmt(bare)} ms", within(value, at_most=1.25))
     return out
 
 
@@ -153,12 +153,11 @@ def submission(ctx: Ctx) -> Outcome:
         big_base.add(call_ms=timed_ms(noops))
         stack.queue("bare").empty()
     value = fan.median("median_ms")
-    out.within(
+    out.check(
         "submit_run -> first task started: median <= 50 ms",
-        value,
         f"{fmt(value)} ms",
         f"{fmt(base.median('median_ms'))} ms",
-        at_most=50,
+        within(value, at_most=50),
     )
     return out
 
@@ -207,12 +206,11 @@ def reading(ctx: Ctx) -> Outcome:
             times = [timed_ms(read) for _ in range(calls)]
             series.add(p50_ms=statistics.median(times), p95_ms=_p95(times))
     value = web.median("p95_ms") if web else None
-    out.within(
+    out.check(
         f"GET /api/runs/<id>, {n} tasks: p95 <= 50 ms",
-        value,
         f"{fmt(value)} ms",
         f"{fmt(base.median('p95_ms'))} ms",
-        at_most=50,
+        within(value, at_most=50),
     )
     return out
 
@@ -310,7 +308,7 @@ def footprint(ctx: Ctx) -> Outcome:
         value = series.median("value")
         base = out.get(series.ref).median("value") if series.ref else None
         target = f"{series.label} <= {bound} {unit}"
-        out.within(target, value, fmt(value, 1), fmt(base, 1), at_most=bound)
+        out.check(target, fmt(value, 1), fmt(base, 1), within(value, at_most=bound))
     if stack.web is None:
         out.notes.append(f"web app not measured: {stack.web_error}")
     return out
