@@ -8,6 +8,8 @@ deleted afterwards. The bench starts each peer's worker processes per workload (
 their own process group) and stops them after it; every arm runs while the other systems'
 workers idle (their CPU and commands are not counted in it, only their share of the machine;
 they are not paused with SIGSTOP: an arq worker stopped and continued so died in a trial run).
+One driver runs them all: what differs is each system's module, `bench.peer_<system>` (its
+worker commands for a workload's tuning, `workers`, and its enqueuing of a round, `enqueuer`).
 
 Completion rule, the same for all: the wall time runs from the first enqueue (fanout: the run's
 `submitted_at`) to the last task's end as the system's own tasks record it (peers: the task whose
@@ -19,8 +21,8 @@ the arm, the bench's own waiting subtracted (commands inside Lua scripts count: 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
+import importlib
 import importlib.metadata
 import importlib.util
 import os
@@ -44,8 +46,6 @@ from producer.wait import run_state
 RABBIT_URL = "amqp://guest:guest@127.0.0.1:5672//"
 COLUMNS = columns("tput", "wall_s", "eff")
 COLUMNS += [("cpu_ms", "worker CPU per task, ms"), ("cmds", "Redis commands per task")]
-#: arq enqueues this many jobs at once (its pool's connections are limited).
-ENQUEUE_IN_FLIGHT = 16
 #: A peer's round that has not ended by then is given up, and the peer with it.
 ROUND_TIMEOUT_S = 120
 #: Every arm's slots in the I/O-wait workload.
@@ -64,8 +64,8 @@ class Shape:
     n_quick: int
     #: (label, strategy, concurrency) of fanout's arms, on 2 workers.
     fanout: list[tuple[str, str, int]]
-    #: Each peer system's tuning, the arguments after the peer of its worker function in
-    #: `SYSTEMS`: Celery (pool, concurrency per instance, instances, prefetch multiplier),
+    #: Each peer system's tuning, the arguments after the peer's name and queue of its module's
+    #: `workers`: Celery (pool, concurrency per instance, instances, prefetch multiplier),
     #: Dramatiq (processes, threads per process), arq (processes, max_jobs per process).
     tuning: dict[str, tuple[Any, ...]]
     slots: int | None = None
@@ -137,10 +137,6 @@ def rabbit_answers() -> str:
 
 # --- the peers ---------------------------------------------------------------------------------
 
-#: A peer's worker processes for one workload: (arguments, extra environment) of each.
-Commands = list[tuple[list[str], dict[str, str]]]
-Enqueue = Callable[[list[tuple[Any, ...]]], None]
-
 
 class PeerStuck(RuntimeError):
     """A peer's round did not end: the peer is left out of the rest of the workload."""
@@ -153,7 +149,7 @@ class Peer:
 
     name: str
     label: str
-    #: Its library, which names its tuning in a `Shape` and its entry in `SYSTEMS`.
+    #: Its library, which names its tuning in a `Shape` and its module, `bench.peer_<system>`.
     system: str
     #: Its private redis-server: the broker, but for Celery on RabbitMQ, and the tasks' counter.
     redis_url: str
@@ -162,13 +158,13 @@ class Peer:
     queue: str = field(default_factory=lambda: f"fanout-peer-{uuid.uuid4().hex[:8]}")
     workers: list[Child] = field(default_factory=list)
     tuning: str = ""
-    _enqueue: Enqueue | None = None
+    _enqueue: peer_body.Enqueue | None = None
 
     def start_workers(self, ctx: Ctx, shape: Shape) -> None:
         """The workers `shape` tunes the system for; the peer's enqueuing, set up once they run."""
         self.stop_workers()
-        workers, enqueuer = SYSTEMS[self.system]
-        commands, self.tuning = workers(self, *shape.tuning[self.system])
+        system = importlib.import_module(f"bench.peer_{self.system}")
+        commands, self.tuning = system.workers(self.name, self.queue, *shape.tuning[self.system])
         env = {
             **ctx.stack.env,
             peer_body.BROKER_ENV: self.broker_url,
@@ -178,7 +174,7 @@ class Peer:
         for args, extra in commands:
             child = ctx.stack.python(f"peer-{self.name}-{self.system}", *args, env=env | extra)
             self.workers.append(child)
-        self._enqueue = enqueuer(self.broker_url, self.queue)
+        self._enqueue = system.enqueuer(self.broker_url, self.queue)
 
     def stop_workers(self) -> None:
         for child in self.workers:
@@ -208,95 +204,6 @@ class Peer:
         cpu, commands = costs(waits)  # less the bench's BLPOPs
         self.redis.delete(key)
         return _sample(len(batch), float(done[1]) - t0, cpu, commands)
-
-
-def _celery_workers(
-    peer: Peer, pool: str, concurrency: int, instances: int, prefetch: int
-) -> tuple[Commands, str]:
-    args = ["-m", "celery", "-A", "bench.peer_celery", "worker", "-P", pool]
-    args += ["-c", str(concurrency), "--prefetch-multiplier", str(prefetch)]
-    args += ["--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "WARNING"]
-    nodes = [f"{peer.name}{i}@%h" for i in range(instances)]
-    commands: Commands = [([*args, "-n", node, "-Q", peer.queue], {}) for node in nodes]
-    flags = f"-P {pool} -c {concurrency} --prefetch-multiplier {prefetch}"
-    return commands, f"{instances} x `celery worker {flags}`"
-
-
-def _dramatiq_workers(peer: Peer, processes: int, threads: int) -> tuple[Commands, str]:
-    flags = ["--processes", str(processes), "--threads", str(threads)]
-    commands: Commands = [(["-m", "dramatiq", "bench.peer_dramatiq", *flags], {})]
-    return commands, f"`dramatiq {' '.join(flags)}`"
-
-
-def _arq_workers(peer: Peer, processes: int, max_jobs: int) -> tuple[Commands, str]:
-    commands: Commands = [(["-m", "bench.peer_arq"], {peer_body.MAX_JOBS_ENV: str(max_jobs)})]
-    return commands * processes, f"{processes} x arq worker, max_jobs {max_jobs}, poll_delay 10 ms"
-
-
-def _celery_enqueuer(broker_url: str, queue: str) -> Enqueue:
-    from bench.peer_celery import TASK, make_app
-
-    app = make_app(broker_url, queue)
-
-    def enqueue(arg_lists: list[tuple[Any, ...]]) -> None:
-        with app.producer_or_acquire() as producer:
-            for args in arg_lists:
-                app.send_task(TASK, args=args, queue=queue, producer=producer)
-
-    return enqueue
-
-
-def _dramatiq_enqueuer(broker_url: str, queue: str) -> Enqueue:
-    from dramatiq import Message
-    from dramatiq.brokers.redis import RedisBroker
-
-    from bench.peer_dramatiq import ACTOR
-
-    broker = RedisBroker(url=broker_url)
-    broker.declare_queue(queue)
-
-    def enqueue(arg_lists: list[tuple[Any, ...]]) -> None:
-        for args in arg_lists:
-            message: Message[Any] = Message(
-                queue_name=queue, actor_name=ACTOR, args=args, kwargs={}, options={}
-            )
-            broker.enqueue(message)
-
-    return enqueue
-
-
-def _arq_enqueuer(broker_url: str, queue: str) -> Enqueue:
-    from arq import create_pool
-    from arq.connections import RedisSettings
-
-    from bench.peer_arq import FUNCTION
-
-    def enqueue(arg_lists: list[tuple[Any, ...]]) -> None:
-        async def main() -> None:
-            pool = await create_pool(RedisSettings.from_dsn(broker_url))
-            gate = asyncio.Semaphore(ENQUEUE_IN_FLIGHT)
-
-            async def one(args: tuple[Any, ...]) -> None:
-                async with gate:
-                    await pool.enqueue_job(FUNCTION, *args, _queue_name=queue)
-
-            try:
-                await asyncio.gather(*(one(args) for args in arg_lists))
-            finally:
-                await pool.aclose()
-
-        asyncio.run(main())
-
-    return enqueue
-
-
-#: Each system's worker processes for its tuning in a `Shape` (with the note saying how), and its
-#: enqueuing of a round, given its broker URL and queue.
-SYSTEMS: dict[str, tuple[Callable[..., tuple[Commands, str]], Callable[[str, str], Enqueue]]] = {
-    "celery": (_celery_workers, _celery_enqueuer),
-    "dramatiq": (_dramatiq_workers, _dramatiq_enqueuer),
-    "arq": (_arq_workers, _arq_enqueuer),
-}
 
 
 def _costs(client: redis_lib.Redis, pids: list[int]) -> Callable[[int], tuple[float, int]]:
