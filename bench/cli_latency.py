@@ -17,7 +17,6 @@ import random
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterable
@@ -112,9 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="time `fanout run --json`")
     parser.add_argument("--out", type=Path, help="write the measurements as JSON here")
     opts = parser.parse_args(argv)
-    stack = Stack(Path(tempfile.mkdtemp(prefix="fanout-cli-latency-")))
-    try:
-        stack.start()
+    with Stack.private("fanout-cli-latency-") as stack:
         stack.set_workers(WorkerSet("fanout", "simple", opts.workers))
         urls = list(local_demo(stack.origin_url, opts.tasks, opts.delay_ms))
         args = ["-s", "threads", "-c", "4", *(["--json"] if opts.json else [])]
@@ -126,8 +123,6 @@ def main(argv: list[str] | None = None) -> int:
             # seconds, the same for every run. A random pause spreads the phases.
             time.sleep(random.uniform(0.0, 1.0))
             measured.append(one_run(stack, urls, args))
-    finally:
-        stack.stop()
     load = os.getloadavg()[0]
     print(f"cli latency over {opts.runs} runs (load average {load:.2f}):")
     for name in measured[0]:

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from bench.baselines import aiohttp_gather
 from bench.jobs import session_get
 from bench.measure import Ctx, urls
-from bench.model import Outcome, fmt, ratio
+from bench.model import Outcome, columns, fmt, ratio, within
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -56,12 +56,8 @@ LABELS = {name: label for name, label, *_ in ARMS}
 
 
 def client_cpu(ctx: Ctx) -> Outcome:
-    cols = [
-        ("cpu_us", "client CPU per task, µs"),
-        ("redis_us", "Redis CPU per task, µs"),
-        ("wall_s", "wall s"),
-        ("tput", "tasks/s"),
-    ]
+    cols = [("cpu_us", "client CPU per task, µs"), ("redis_us", "Redis CPU per task, µs")]
+    cols += columns("wall_s", "tput")
     title = "client CPU per tiny task: fanout's fetch paths vs the bare libraries"
     out = Outcome("client-cpu", title, cols, ratio="cpu_us")
     n, warm, rounds = ctx.size(2000, 300), ctx.size(200, 50), ctx.size(12, 2)
@@ -104,7 +100,7 @@ def client_cpu(ctx: Ctx) -> Outcome:
             "ratios",
             f"{fmt(times)}x ({fmt(value)} µs; ratio of medians {fmt(ratio(value, bare))}x)",
             f"{fmt(bare)} µs",
-            None if times is None else times <= TARGET,
+            within(times, at_most=TARGET),
         )
     out.notes.append(
         f"{n} URLs `/delay/0?bytes=64` per batch, {rounds} rounds of one batch per arm (in "

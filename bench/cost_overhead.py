@@ -15,25 +15,20 @@ import contextlib
 import os
 import statistics
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 
 def main(per_block: int = 200, blocks: int = 10) -> str:
     from bench.stack import Stack
 
-    stack = Stack(Path(tempfile.mkdtemp(prefix="fanout-cost-overhead-")))
-    stack.start()
-    os.environ.update(stack.env)
-    try:
+    with Stack.private("fanout-cost-overhead-") as stack:
+        os.environ.update(stack.env)
         return _measure(stack.origin_url, per_block, blocks)
-    finally:
-        stack.stop()
 
 
 def _measure(origin_url: str, per_block: int, blocks: int) -> str:
     from bench.client_cpu import store_run
+    from bench.measure import urls
     from contract.plan import RunTasks
     from contract.settings import Settings
     from producer.connection import connect
@@ -46,10 +41,10 @@ def _measure(origin_url: str, per_block: int, blocks: int) -> str:
     for block in range(blocks + 1):
         on = block % 2 == 0
         jobs.__dict__["measured"] = measured if on else (lambda *_: contextlib.nullcontext())
-        urls = [f"{origin_url}/delay/0?bytes=64&n={i}" for i in range(per_block)]
-        run_id = store_run(redis, settings, urls, "queue", 1)
+        batch = urls(origin_url, per_block, 0, 64)
+        run_id = store_run(redis, settings, batch, "queue", 1)
         cpu, wall = time.process_time(), time.perf_counter()
-        for index, url in enumerate(urls):
+        for index, url in enumerate(batch):
             jobs.run_tasks(*RunTasks(run_id, index, [[index, url]], "queue", 1, "fetch").to_args())
         if block:  # the first block warms the process up
             cpu_s, wall_s = time.process_time() - cpu, time.perf_counter() - wall

@@ -17,11 +17,9 @@ import cProfile
 import os
 import pstats
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -168,16 +166,12 @@ def profiled(stack: Stack, count: int) -> tuple[float, list[tuple[str, float]]]:
 
 
 def main(count: int) -> None:
-    stack = Stack(Path(tempfile.mkdtemp(prefix="fanout-job-costs-")))
-    stack.start()
-    try:
+    with Stack.private("fanout-job-costs-") as stack:
         os.environ.update(stack.env)
         burst(stack, 30, lambda run: run())  # warm: sessions, scripts, imports
         verbs: collections.Counter[tuple[str, str, str]] = collections.Counter()
         counts = monitored(stack, count, verbs)
         cpu_ms, shares = profiled(stack, count)
-    finally:
-        stack.stop()
     print(f"Redis commands per job ({count} one-URL queue jobs, MONITOR):")
     for (side, name), calls in sorted(counts.items(), key=lambda item: -item[1]):
         print(f"  {calls / count:6.2f}  {side:6}  {name}")

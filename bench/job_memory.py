@@ -16,6 +16,7 @@ import sys
 import time
 
 from bench.client_cpu import fanout_job, store_run
+from bench.measure import urls
 from contract import keys
 from contract.settings import Settings
 from producer.connection import connect
@@ -26,11 +27,11 @@ CONCURRENCY = 64
 def main(strategy: str, count: int) -> str:
     settings = Settings.from_env(os.environ)
     redis = connect(settings)
-    urls = tuple(f"{settings.origin_url}/delay/0?bytes=64&n={i}" for i in range(count))
-    run_id = store_run(redis, settings, urls, strategy, CONCURRENCY)
+    batch = urls(settings.origin_url, count, 0, 64)
+    run_id = store_run(redis, settings, batch, strategy, CONCURRENCY)
     base_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     cpu, wall = time.process_time(), time.perf_counter()
-    fanout_job(list(urls), run_id, strategy, CONCURRENCY)
+    fanout_job(batch, run_id, strategy, CONCURRENCY)
     cpu_s, wall_s = time.process_time() - cpu, time.perf_counter() - wall
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     ok = int(redis.hget(keys.run_key(run_id), "n_ok") or 0)

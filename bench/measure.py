@@ -11,9 +11,12 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import psutil
+import redis as redis_lib
 
+from bench.baselines import run_bare, run_direct
 from bench.stack import Stack, WorkerSet
 from contract import jobs, keys
+from contract.plan import hybrid_chunk_size, partition
 from contract.records import RunSpec
 from contract.states import Strategy, Workload
 from fanout.children import wait_until
@@ -37,12 +40,22 @@ class Ctx:
     def size(self, full: int, quick: int) -> int:
         return quick if self.quick else full
 
+    def worker_counts(self) -> tuple[int, ...]:
+        """The worker counts a scaling scenario steps through."""
+        return (1, 2) if self.quick else (1, 2, 4, 8)
+
     def workers(self, count: int, kind: str = "fanout", cls: str = "simple") -> None:
         self.stack.set_workers(WorkerSet(kind, cls, count))
 
 
 def urls(origin_url: str, count: int, delay_ms: int, size: int = 1024) -> list[str]:
     return [f"{origin_url}/delay/{delay_ms}?bytes={size}&n={i}" for i in range(count)]
+
+
+def hybrid_chunks(urls_: list[str], concurrency: int, workers: int) -> list[list[str]]:
+    """The URLs of each job fanout's hybrid strategy cuts the batch into on `workers`."""
+    spec = RunSpec(tuple(urls_), Strategy.HYBRID, concurrency)
+    return [[url for _, url in part] for part in partition(spec, hybrid_chunk_size(spec, workers))]
 
 
 def ideal_s(count: int, delay_s: float, slots: int) -> float:
@@ -107,8 +120,6 @@ def direct(
     **kwargs: Any,
 ) -> dict[str, float | None]:
     """A direct baseline (see `bench.baselines`), measured like a fanout run."""
-    from bench.baselines import run_direct
-
     wall_s = run_direct(ctx.stack, name, urls_, **kwargs)
     return direct_metrics(wall_s, len(urls_), delay_s, slots, ctx.stack.last_origin_s)
 
@@ -122,8 +133,6 @@ def bare(
     slots: int | None = None,
 ) -> dict[str, float | None]:
     """A bare-RQ baseline over `count` tasks, measured like a fanout run."""
-    from bench.baselines import run_bare
-
     times = run_bare(ctx.stack, func, arg_lists)
     sample = direct_metrics(times["e2e_s"], count, delay_s, slots, ctx.stack.last_origin_s)
     return {**sample, "span_s": times["span_s"]}
@@ -132,13 +141,10 @@ def bare(
 # --- bursts of jobs: the queue's own cost per job ----------------------------------------------
 
 
-def command_calls(stack: Stack) -> tuple[int, int]:
-    """(all commands, EVALSHA calls) since the last CONFIG RESETSTAT. Commands run inside Lua
-    scripts count too: they are work Redis does, though not round trips."""
-    stats = stack.client.info("commandstats")
-    total = sum(int(v["calls"]) for v in stats.values())
-    evalsha = int(stats.get("cmdstat_evalsha", {}).get("calls", 0))
-    return total, evalsha
+def command_calls(client: redis_lib.Redis) -> dict[str, int]:
+    """Calls of each command (`cmdstat_<name>`) since the last CONFIG RESETSTAT. Commands run
+    inside Lua scripts count too: they are work Redis does, though not round trips."""
+    return {name: int(stats["calls"]) for name, stats in client.info("commandstats").items()}
 
 
 def burst(
@@ -152,13 +158,13 @@ def burst(
     result = stack.work_dir / "burst.json"
     args = ("-m", "bench.procs", "burst", kind, cls)
     wall_s = stack.timed_child(f"burst-{kind}-{cls}", result, *args)
-    calls, evalsha = command_calls(stack)
+    calls = command_calls(stack.client)
     time.sleep(SETTLE_S)
     return {
         "per_job_ms": wall_s / count * 1000,
         "jobs_per_s": count / wall_s,
-        "cmds_per_job": calls / count,
-        "evalsha_per_job": evalsha / count,
+        "cmds_per_job": sum(calls.values()) / count,
+        "evalsha_per_job": calls.get("cmdstat_evalsha", 0) / count,
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import statistics
 from dataclasses import dataclass, field
 from typing import Any
@@ -76,6 +77,30 @@ class Outcome:
 
     def check(self, target: str, measured: str, baseline: str, ok: bool | None) -> None:
         self.checks.append(Check(target, measured, baseline, ok))
+
+
+#: The header of each metric that fanout's runs measure (`bench.measure.fanout_run`).
+HEADERS = {
+    "wall_s": "wall s",
+    "eff": "eff (nominal)",
+    "summary_eff": "eff (fanout summary)",
+    "tput": "tasks/s",
+    "origin_cpu": "origin CPU (cores)",
+    "span_s": "first start to last end s",
+}
+
+
+def columns(*metrics: str) -> list[tuple[str, str]]:
+    """(metric, header) pairs of an `Outcome`'s table, headers from `HEADERS`."""
+    return [(metric, HEADERS[metric]) for metric in metrics]
+
+
+def within(
+    value: float | None, at_least: float = -math.inf, at_most: float = math.inf
+) -> bool | None:
+    """A check's verdict: whether `value` is within its bounds; None (not judged) when it was
+    not measured."""
+    return None if value is None else at_least <= value <= at_most
 
 
 def fmt(value: float | None, digits: int = 2) -> str:

@@ -1,23 +1,26 @@
 """The arq worker of the peers scenario: `python -m bench.peer_arq`, settings from the
 environment. Tuned as arq's docs allow: `poll_delay` 10 ms (its default, 0.5 s, would idle
 between small jobs), `max_jobs` per workload, no result kept (`keep_result` 0), one try.
-The body is aiohttp on one ClientSession per worker, the counter arq's own Redis pool."""
+The body is aiohttp on one ClientSession per worker, the counter arq's own Redis pool.
+`workers` and `enqueuer` are the bench's side (`bench.peers`)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from typing import Any
 
 import aiohttp
-from arq import func
+from arq import create_pool, func
 from arq.connections import RedisSettings
 from arq.worker import run_worker
 
 from bench import peer_body
 
 FUNCTION = "peer_fetch"
-MAX_JOBS_ENV = "FANOUT_PEER_MAX_JOBS"
+#: The bench enqueues this many jobs at once (its pool's connections are limited).
+ENQUEUE_IN_FLIGHT = 16
 
 
 async def fetch(
@@ -45,11 +48,37 @@ class WorkerSettings:
         os.environ.get(peer_body.BROKER_ENV, "redis://127.0.0.1:6379/15")
     )
     queue_name = os.environ.get(peer_body.QUEUE_ENV, "arq:queue")
-    max_jobs = int(os.environ.get(MAX_JOBS_ENV, "10"))
+    max_jobs = int(os.environ.get(peer_body.MAX_JOBS_ENV, "10"))
     poll_delay = 0.01
     keep_result = 0
     on_startup = startup
     on_shutdown = shutdown
+
+
+def workers(name: str, queue: str, processes: int, max_jobs: int) -> tuple[peer_body.Commands, str]:
+    """The bench's worker commands for a workload, and the note saying how they are tuned."""
+    command = (["-m", "bench.peer_arq"], {peer_body.MAX_JOBS_ENV: str(max_jobs)})
+    return [command] * processes, f"{processes} x arq worker, max_jobs {max_jobs}, poll_delay 10 ms"
+
+
+def enqueuer(broker_url: str, queue: str) -> peer_body.Enqueue:
+    def enqueue(arg_lists: list[tuple[Any, ...]]) -> None:
+        async def main() -> None:
+            pool = await create_pool(RedisSettings.from_dsn(broker_url))
+            gate = asyncio.Semaphore(ENQUEUE_IN_FLIGHT)
+
+            async def one(args: tuple[Any, ...]) -> None:
+                async with gate:
+                    await pool.enqueue_job(FUNCTION, *args, _queue_name=queue)
+
+            try:
+                await asyncio.gather(*(one(args) for args in arg_lists))
+            finally:
+                await pool.aclose()
+
+        asyncio.run(main())
+
+    return enqueue
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@ import hashlib
 import os
 import threading
 import time
+from collections.abc import Callable
+from typing import Any
 
 import redis as redis_lib
 
@@ -26,6 +28,14 @@ BROKER_ENV = "FANOUT_PEER_BROKER"
 COUNTER_ENV = "FANOUT_PEER_COUNTER"
 #: The queue name the peer's workers read.
 QUEUE_ENV = "FANOUT_PEER_QUEUE"
+#: arq's `max_jobs` per worker process.
+MAX_JOBS_ENV = "FANOUT_PEER_MAX_JOBS"
+
+#: A peer's worker processes for one workload, from its module's `workers`: (arguments, extra
+#: environment) of each.
+Commands = list[tuple[list[str], dict[str, str]]]
+#: A peer's enqueuing of a round, from its module's `enqueuer`: every task's arguments at once.
+Enqueue = Callable[[list[tuple[Any, ...]]], None]
 
 _lock = threading.Lock()
 _counter: redis_lib.Redis | None = None

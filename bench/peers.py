@@ -8,6 +8,8 @@ deleted afterwards. The bench starts each peer's worker processes per workload (
 their own process group) and stops them after it; every arm runs while the other systems'
 workers idle (their CPU and commands are not counted in it, only their share of the machine;
 they are not paused with SIGSTOP: an arq worker stopped and continued so died in a trial run).
+One driver runs them all: what differs is each system's module, `bench.peer_<system>` (its
+worker commands for a workload's tuning, `workers`, and its enqueuing of a round, `enqueuer`).
 
 Completion rule, the same for all: the wall time runs from the first enqueue (fanout: the run's
 `submitted_at`) to the last task's end as the system's own tasks record it (peers: the task whose
@@ -19,8 +21,8 @@ the arm, the bench's own waiting subtracted (commands inside Lua scripts count: 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
+import importlib
 import importlib.metadata
 import importlib.util
 import os
@@ -35,22 +37,15 @@ from typing import Any
 import redis as redis_lib
 
 from bench import peer_body
-from bench.measure import SETTLE_S, Ctx, ideal_s, submit_only, tree_cpu_s, urls
-from bench.model import Outcome, fmt
+from bench.measure import SETTLE_S, Ctx, command_calls, ideal_s, submit_only, tree_cpu_s, urls
+from bench.model import Outcome, columns, fmt
 from fanout.children import Child
 from producer.reader import load_run
 from producer.wait import run_state
 
 RABBIT_URL = "amqp://guest:guest@127.0.0.1:5672//"
-COLUMNS = [
-    ("tput", "tasks/s"),
-    ("wall_s", "wall s"),
-    ("eff", "eff (nominal)"),
-    ("cpu_ms", "worker CPU per task, ms"),
-    ("cmds", "Redis commands per task"),
-]
-#: arq enqueues this many jobs at once (its pool's connections are limited).
-ENQUEUE_IN_FLIGHT = 16
+COLUMNS = columns("tput", "wall_s", "eff")
+COLUMNS += [("cpu_ms", "worker CPU per task, ms"), ("cmds", "Redis commands per task")]
 #: A peer's round that has not ended by then is given up, and the peer with it.
 ROUND_TIMEOUT_S = 120
 #: Every arm's slots in the I/O-wait workload.
@@ -69,12 +64,10 @@ class Shape:
     n_quick: int
     #: (label, strategy, concurrency) of fanout's arms, on 2 workers.
     fanout: list[tuple[str, str, int]]
-    #: Celery: (pool, concurrency per instance, instances, prefetch multiplier).
-    celery: tuple[str, int, int, int]
-    #: Dramatiq: (processes, threads per process).
-    dramatiq: tuple[int, int]
-    #: arq: (processes, max_jobs per process).
-    arq: tuple[int, int]
+    #: Each peer system's tuning, the arguments after the peer's name and queue of its module's
+    #: `workers`: Celery (pool, concurrency per instance, instances, prefetch multiplier),
+    #: Dramatiq (processes, threads per process), arq (processes, max_jobs per process).
+    tuning: dict[str, tuple[Any, ...]]
     slots: int | None = None
 
 
@@ -91,9 +84,7 @@ SHAPES = [
             ("fanout hybrid W=2 x 8", "hybrid", 8),
             ("fanout queue W=2 (one RQ job per URL)", "queue", 1),
         ],
-        ("threads", 8, 2, 16),
-        (2, 8),
-        (2, 32),
+        {"celery": ("threads", 8, 2, 16), "dramatiq": (2, 8), "arq": (2, 32)},
     ),
     Shape(
         "/delay/100",
@@ -106,9 +97,11 @@ SHAPES = [
             (f"fanout asyncio C={IO_SLOTS} (one job)", "asyncio", IO_SLOTS),
             (f"fanout hybrid W=2 x {IO_SLOTS // 2}", "hybrid", IO_SLOTS // 2),
         ],
-        ("threads", IO_SLOTS // 2, 2, 4),
-        (2, IO_SLOTS // 2),
-        (2, IO_SLOTS // 2),
+        {
+            "celery": ("threads", IO_SLOTS // 2, 2, 4),
+            "dramatiq": (2, IO_SLOTS // 2),
+            "arq": (2, IO_SLOTS // 2),
+        },
         slots=IO_SLOTS,
     ),
     Shape(
@@ -119,9 +112,7 @@ SHAPES = [
         32,
         8,
         [("fanout queue W=2 (one RQ job per URL)", "queue", 1)],
-        ("prefork", 2, 1, 1),
-        (2, 1),
-        (2, 1),
+        {"celery": ("prefork", 2, 1, 1), "dramatiq": (2, 1), "arq": (2, 1)},
     ),
 ]
 
@@ -144,11 +135,6 @@ def rabbit_answers() -> str:
     return ""
 
 
-def command_total(client: redis_lib.Redis) -> int:
-    stats = client.info("commandstats")
-    return sum(int(v["calls"]) for k, v in stats.items() if k != "cmdstat_info")
-
-
 # --- the peers ---------------------------------------------------------------------------------
 
 
@@ -163,106 +149,32 @@ class Peer:
 
     name: str
     label: str
-    redis_url: str = ""
-    broker_url: str = ""
+    #: Its library, which names its tuning in a `Shape` and its module, `bench.peer_<system>`.
+    system: str
+    #: Its private redis-server: the broker, but for Celery on RabbitMQ, and the tasks' counter.
+    redis_url: str
+    broker_url: str
+    redis: redis_lib.Redis
     queue: str = field(default_factory=lambda: f"fanout-peer-{uuid.uuid4().hex[:8]}")
-    redis: redis_lib.Redis | None = None
     workers: list[Child] = field(default_factory=list)
     tuning: str = ""
-    _enqueue: Callable[[list[tuple[Any, ...]]], None] | None = None
+    _enqueue: peer_body.Enqueue | None = None
 
-    def spawn(self, ctx: Ctx, name: str, args: list[str], **extra: str) -> None:
+    def start_workers(self, ctx: Ctx, shape: Shape) -> None:
+        """The workers `shape` tunes the system for; the peer's enqueuing, set up once they run."""
+        self.stop_workers()
+        system = importlib.import_module(f"bench.peer_{self.system}")
+        commands, self.tuning = system.workers(self.name, self.queue, *shape.tuning[self.system])
         env = {
             **ctx.stack.env,
             peer_body.BROKER_ENV: self.broker_url,
             peer_body.COUNTER_ENV: self.redis_url,
             peer_body.QUEUE_ENV: self.queue,
-            **extra,
         }
-        self.workers.append(ctx.stack.python(f"peer-{self.name}-{name}", *args, env=env))
-
-    def start_workers(self, ctx: Ctx, shape: Shape) -> None:
-        self.stop_workers()
-        if self.name.startswith("celery"):
-            pool, conc, instances, prefetch = shape.celery
-            self._celery_enqueue()
-            for i in range(instances):
-                args = ["-m", "celery", "-A", "bench.peer_celery", "worker", "-P", pool]
-                args += ["-c", str(conc), "--prefetch-multiplier", str(prefetch)]
-                args += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
-                args += ["-l", "WARNING", "-n", f"{self.name}{i}@%h", "-Q", self.queue]
-                self.spawn(ctx, "celery", args)
-            self.tuning = (
-                f"{instances} x `celery worker -P {pool} -c {conc} --prefetch-multiplier "
-                f"{prefetch}`"
-            )
-        elif self.name == "dramatiq":
-            processes, threads = shape.dramatiq
-            args = ["-m", "dramatiq", "bench.peer_dramatiq"]
-            args += ["--processes", str(processes), "--threads", str(threads)]
-            self.spawn(ctx, "dramatiq", args)
-            self._dramatiq_enqueue()
-            self.tuning = f"`dramatiq --processes {processes} --threads {threads}`"
-        else:
-            processes, max_jobs = shape.arq
-            for _ in range(processes):
-                self.spawn(ctx, "arq", ["-m", "bench.peer_arq"], FANOUT_PEER_MAX_JOBS=str(max_jobs))
-            self._arq_enqueue()
-            self.tuning = f"{processes} x arq worker, max_jobs {max_jobs}, poll_delay 10 ms"
-
-    def _celery_enqueue(self) -> None:
-        from bench.peer_celery import TASK, make_app
-
-        app = make_app(self.broker_url, self.queue)
-
-        def enqueue(arg_lists: list[tuple[Any, ...]]) -> None:
-            with app.producer_or_acquire() as producer:
-                for args in arg_lists:
-                    app.send_task(TASK, args=args, queue=self.queue, producer=producer)
-
-        self._enqueue = enqueue
-
-    def _dramatiq_enqueue(self) -> None:
-        from dramatiq import Message
-        from dramatiq.brokers.redis import RedisBroker
-
-        from bench.peer_dramatiq import ACTOR
-
-        broker = RedisBroker(url=self.broker_url)
-        broker.declare_queue(self.queue)
-
-        def enqueue(arg_lists: list[tuple[Any, ...]]) -> None:
-            for args in arg_lists:
-                message: Message[Any] = Message(
-                    queue_name=self.queue, actor_name=ACTOR, args=args, kwargs={}, options={}
-                )
-                broker.enqueue(message)
-
-        self._enqueue = enqueue
-
-    def _arq_enqueue(self) -> None:
-        from arq import create_pool
-        from arq.connections import RedisSettings
-
-        from bench.peer_arq import FUNCTION
-
-        def enqueue(arg_lists: list[tuple[Any, ...]]) -> None:
-            async def main() -> None:
-                pool = await create_pool(RedisSettings.from_dsn(self.broker_url))
-                gate = asyncio.Semaphore(ENQUEUE_IN_FLIGHT)
-
-                async def one(args: tuple[Any, ...]) -> None:
-                    async with gate:
-                        await pool.enqueue_job(FUNCTION, *args, _queue_name=self.queue)
-
-                try:
-                    await asyncio.gather(*(one(args) for args in arg_lists))
-                finally:
-                    await pool.aclose()
-
-            asyncio.run(main())
-
-        self._enqueue = enqueue
+        for args, extra in commands:
+            child = ctx.stack.python(f"peer-{self.name}-{self.system}", *args, env=env | extra)
+            self.workers.append(child)
+        self._enqueue = system.enqueuer(self.broker_url, self.queue)
 
     def stop_workers(self) -> None:
         for child in self.workers:
@@ -271,12 +183,10 @@ class Peer:
 
     def run_round(self, batch: list[str], shape: Shape, rounds: int) -> dict[str, float]:
         """One measured round: enqueue every URL, wait for the last end, read the costs."""
-        assert self.redis is not None and self._enqueue is not None
+        assert self._enqueue is not None, "workers started"
         key = f"peer-round:{uuid.uuid4().hex[:12]}"
         arg_lists = [(url, shape.workload, rounds, key, len(batch)) for url in batch]
-        pids = [w.pid for w in self.workers]
-        self.redis.config_resetstat()
-        cpu = tree_cpu_s(pids)
+        costs = _costs(self.redis, [w.pid for w in self.workers])
         t0 = time.time()
         self._enqueue(arg_lists)
         waits, deadline = 0, time.monotonic() + ROUND_TIMEOUT_S
@@ -291,10 +201,23 @@ class Peer:
                     f"{self.label}: {ended}/{len(batch)} tasks ended after "
                     f"{time.monotonic() - deadline + ROUND_TIMEOUT_S:.0f} s"
                 )
-        commands = command_total(self.redis) - waits  # less the bench's BLPOPs
-        cpu = tree_cpu_s(pids) - cpu
+        cpu, commands = costs(waits)  # less the bench's BLPOPs
         self.redis.delete(key)
         return _sample(len(batch), float(done[1]) - t0, cpu, commands)
+
+
+def _costs(client: redis_lib.Redis, pids: list[int]) -> Callable[[int], tuple[float, int]]:
+    """Start counting an arm's costs; the call returned answers (worker CPU seconds, Redis
+    commands) since, less the `own` commands the bench's waiting sent (INFO is never counted)."""
+    client.config_resetstat()
+    cpu = tree_cpu_s(pids)
+
+    def since(own: int) -> tuple[float, int]:
+        calls = command_calls(client)
+        commands = sum(calls.values()) - calls.get("cmdstat_info", 0) - own
+        return tree_cpu_s(pids) - cpu, commands
+
+    return since
 
 
 def _sample(count: int, wall_s: float, cpu_s: float, commands: int) -> dict[str, float]:
@@ -317,24 +240,18 @@ def make_peers(ctx: Ctx, notes: list[str]) -> tuple[list[Peer], list[Child]]:
         ("arq", "arq {version}", "arq"),
     ]
     for name, label, module in wanted:
-        if not installed(module):
-            notes.append(
-                f"{label.replace(' {version}', '')}: skipped, `{module}` is not installed "
-                "(pip extra `peers`)."
-            )
-            continue
-        if name == "celery-amqp":
+        why = "" if installed(module) else f"`{module}` is not installed (pip extra `peers`)"
+        if not why and name == "celery-amqp":
             why = rabbit_answers()
-            if why:
-                notes.append(f"{label.replace(' {version}', '')}: skipped, {why}.")
-                continue
-        version = importlib.metadata.version(module)
-        peer = Peer(name, label.format(version=version))
-        servers.append(ctx.stack.private_redis(f"peer-redis-{name}"))
-        peer.redis_url = servers[-1].url
-        peer.broker_url = RABBIT_URL if name == "celery-amqp" else peer.redis_url
-        peer.redis = redis_lib.Redis.from_url(peer.redis_url)
-        peers.append(peer)
+        if why:
+            notes.append(f"{label.replace(' {version}', '')}: skipped, {why}.")
+            continue
+        label = label.format(version=importlib.metadata.version(module))
+        server = ctx.stack.private_redis(f"peer-redis-{name}")
+        servers.append(server)
+        broker = RABBIT_URL if name == "celery-amqp" else server.url
+        redis = redis_lib.Redis.from_url(server.url)
+        peers.append(Peer(name, label, module, server.url, broker, redis))
     return peers, servers
 
 
@@ -356,9 +273,7 @@ def fanout_round(
     """One fanout run, measured like a peer's round; the bench's own polls are not counted."""
     stack = ctx.stack
     client = stack.client
-    pids = stack.worker_pids()
-    client.config_resetstat()
-    cpu = tree_cpu_s(pids)
+    costs = _costs(client, stack.worker_pids())
     run_id = submit_only(stack, batch, strategy, concurrency, shape.workload)
     polls, deadline = 0, time.monotonic() + 300
     while True:
@@ -369,8 +284,7 @@ def fanout_round(
         if time.monotonic() > deadline:
             raise RuntimeError(f"fanout {strategy} run {run_id} not done after 300 s")
         time.sleep(0.01)
-    commands = command_total(client) - polls
-    cpu = tree_cpu_s(pids) - cpu
+    cpu, commands = costs(polls)
     record = load_run(client, run_id)
     if record["counts"]["ok"] != len(batch):
         raise RuntimeError(f"fanout {strategy} run {run_id}: {record['counts']}")

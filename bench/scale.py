@@ -16,18 +16,20 @@ import os
 import statistics
 import time
 from dataclasses import dataclass, field
+from functools import partial
 
 from bench.measure import (
     MB,
     Ctx,
     busy_s,
+    hybrid_chunks,
     others_cores,
     submit_only,
     urls,
     used_memory,
     wait_rq_jobs_expired,
 )
-from bench.model import Outcome, Series, fmt, ratio
+from bench.model import Outcome, Series, fmt, ratio, within
 from bench.webload import (
     PageLoad,
     RunPageBrowser,
@@ -37,9 +39,6 @@ from bench.webload import (
     web_rss_peak,
 )
 from contract import jobs, keys
-from contract.plan import hybrid_chunk_size
-from contract.records import RunSpec
-from contract.states import Strategy
 from fanout.children import wait_until
 from producer.wait import run_state
 
@@ -55,6 +54,9 @@ LISTED_RUNS = 50
 #: so one of them is noise (0.88x and 1.38x of the 100,000 rate in two runs of this scenario).
 #: The median of these is the size's rate; the first is the one every other row measures.
 RATE_RUNS = {1_000: 7, 10_000: 3}
+#: (full, quick) counts of the rounds of reads measured, of the warm-up rounds before them, and
+#: of the rounds of page loads.
+GETS, WARM, LOADS = (20, 5), (3, 1), (3, 1)
 
 #: (metric, what the row says, path): the reads, `{id}` the run's id, `{offset}` the run list's
 #: offset at which the size's run is the newest (see `_fill_run_list`).
@@ -127,12 +129,12 @@ def _fill_run_list(ctx: Ctx, sizes: int) -> int:
     one = urls(stack.origin_url, 1, 0, 64)
     run_ids = [submit_only(stack, one, "threads", 1) for _ in range(max(0, missing))]
     for run_id in run_ids:
-
-        def done(r: str = run_id) -> bool:
-            return run_state(stack.client, r)[0] == "done"
-
-        wait_until(done, 120, "a 1-URL run")
+        wait_until(partial(_done, ctx, run_id), 120, "a 1-URL run")
     return max(0, missing)
+
+
+def _done(ctx: Ctx, run_id: str) -> bool:
+    return run_state(ctx.stack.client, run_id)[0] == "done"
 
 
 def _batch(origin_url: str, count: int) -> list[str]:
@@ -166,8 +168,7 @@ def _submit(ctx: Ctx, web_url: str, count: int) -> tuple[str, float]:
 
 def _rate(ctx: Ctx, web_url: str, run_id: str, count: int) -> float:
     """Wait for the run; its tasks/s over its own wall time (first start to last end)."""
-    stack = ctx.stack
-    wait_until(lambda: run_state(stack.client, run_id)[0] == "done", 1800, f"the {count}-run", 0.05)
+    wait_until(partial(_done, ctx, run_id), 1800, f"the {count}-run", 0.05)
     run = session().get(f"{web_url}/api/runs/{run_id}?tasks=false", timeout=300).json()
     if run["counts"].get("ok") != count:
         raise RuntimeError(f"run {run_id}: {run['counts']} of {count}")
@@ -200,7 +201,7 @@ def _run(ctx: Ctx, web_url: str, size: SizeRun) -> None:
 
 def _reads(ctx: Ctx, web_url: str, runs: list[SizeRun]) -> None:
     """Each read of each size in turn, `gets` rounds after `warm` ones; medians kept."""
-    client, gets, warm = session(), ctx.size(20, 5), ctx.size(3, 1)
+    client, gets, warm = session(), ctx.size(*GETS), ctx.size(*WARM)
     targets = [
         (size, metric, web_url + path.format(id=size.run_id, offset=len(runs) - 1 - n))
         for n, size in enumerate(runs)
@@ -216,7 +217,7 @@ def _reads(ctx: Ctx, web_url: str, runs: list[SizeRun]) -> None:
 
 
 def _page_loads(ctx: Ctx, web_url: str, runs: list[SizeRun], browser: RunPageBrowser) -> None:
-    for _ in range(ctx.size(3, 1)):
+    for _ in range(ctx.size(*LOADS)):
         for size in runs:
             size.loads.append(browser.load(f"{web_url}/runs/{size.run_id}"))
     for size in runs:
@@ -275,29 +276,24 @@ def _checks(out: Outcome, rows: dict[str, Series], small: int, big: int) -> None
     for metric, what in (("get_list_ms", "run list"), ("get_summary_ms", "summary")):
         at_big, at_small = at(metric)
         times = ratio(at_big, at_small)
-        out.check(
-            f"{what} GET at {big:,} tasks <= 1.5 x at {small:,}",
-            f"{fmt(at_big)} ms ({fmt(times)}x)",
-            f"{fmt(at_small)} ms",
-            None if times is None else times <= 1.5,
-        )
+        target = f"{what} GET at {big:,} tasks <= 1.5 x at {small:,}"
+        measured = f"{fmt(at_big)} ms ({fmt(times)}x)"
+        out.check(target, measured, f"{fmt(at_small)} ms", within(times, at_most=1.5))
     drawn, drawn_small = at("drawn_ms")
     out.check(
         f"page to timeline drawn at {big:,} tasks <= 2 s",
         f"{fmt(drawn / 1000 if drawn else None)} s",
         f"{fmt(drawn_small / 1000 if drawn_small else None)} s at {small:,}",
-        None if drawn is None else drawn <= 2000,
+        within(drawn, at_most=2000),
     )
     for metric, what in (
         ("redis_keys_b", "run's keys (MEMORY USAGE)"),
         ("redis_kept_b", "used_memory growth, RQ's jobs expired"),
     ):
         value, base = at(metric)
+        target = f"Redis per stored task at {big:,}, {what} <= 600 B"
         out.check(
-            f"Redis per stored task at {big:,}, {what} <= 600 B",
-            f"{fmt(value)} B",
-            f"{fmt(base)} B at {small:,}",
-            None if value is None else value <= 600,
+            target, f"{fmt(value)} B", f"{fmt(base)} B at {small:,}", within(value, at_most=600)
         )
     at_big, at_small = at("tput")
     times = ratio(at_big, at_small)
@@ -305,13 +301,8 @@ def _checks(out: Outcome, rows: dict[str, Series], small: int, big: int) -> None
         f"tasks/s at {big:,} within 10 % of tasks/s at {small:,} (or above)",
         f"{fmt(at_big)} ({fmt(times)}x)",
         fmt(at_small),
-        None if times is None else times >= 0.9,
+        within(times, at_least=0.9),
     )
-
-
-def _chunk(count: int) -> int:
-    spec = RunSpec(tuple(_batch("http://127.0.0.1:1", count)), Strategy.HYBRID, CONCURRENCY)
-    return hybrid_chunk_size(spec, WORKERS)
 
 
 def _rates(size: SizeRun) -> str:
@@ -319,16 +310,17 @@ def _rates(size: SizeRun) -> str:
 
 
 def _notes(ctx: Ctx, runs: list[SizeRun], filled: int, chromium: str) -> list[str]:
-    gets, warm, loads = ctx.size(20, 5), ctx.size(3, 1), ctx.size(3, 1)
+    gets, warm, loads = ctx.size(*GETS), ctx.size(*WARM), ctx.size(*LOADS)
     big = runs[-1].count
+    chunks = hybrid_chunks(_batch("http://127.0.0.1:1", big), CONCURRENCY, WORKERS)
     drawn = "; ".join(
         f"{size.count:,}: {size.loads[0].mode} on {size.loads[0].lanes} lanes, drawn at "
         f"{[round(p.drawn_ms) for p in size.loads]} ms"
         for size in runs
     )
     return [
-        f"hybrid, {CONCURRENCY} asyncio lanes per job, chunks of {_chunk(big)} URLs "
-        f"({-(-big // _chunk(big)):,} jobs at {big:,}), on {WORKERS} fanout workers "
+        f"hybrid, {CONCURRENCY} asyncio lanes per job, chunks of {len(chunks[0])} URLs "
+        f"({len(chunks):,} jobs at {big:,}), on {WORKERS} fanout workers "
         "(SimpleWorker, as the bench stack runs them) on the bench's private stack; the web app "
         "is the bench's gunicorn, 1 worker process x 4 threads (`fanout up` runs gevent x 2 "
         f"processes). URLs `/delay/0?i=NNNNN`; sizes {', '.join(f'{s.count:,}' for s in runs)}, "

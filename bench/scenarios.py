@@ -10,21 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bench import client_cpu, peers, scale, services
-from bench.measure import Ctx, bare, direct, fanout_run, ideal_s, urls
-from bench.model import Outcome, Series, fmt
-from contract.plan import hybrid_chunk_size, partition
-from contract.records import RunSpec
-from contract.states import Strategy
+from bench.measure import Ctx, bare, direct, fanout_run, hybrid_chunks, ideal_s, urls
+from bench.model import Outcome, Series, columns, fmt, ratio, within
 from figures import usl
 from producer.presets import local_demo
 
-FETCH = [
-    ("wall_s", "wall s"),
-    ("eff", "eff (nominal)"),
-    ("summary_eff", "eff (fanout summary)"),
-    ("tput", "tasks/s"),
-    ("origin_cpu", "origin CPU (cores)"),
-]
+FETCH = columns("wall_s", "eff", "summary_eff", "tput", "origin_cpu")
 
 
 def _at_least(out: Outcome, target: str, label: str, metric: str, bound: float) -> None:
@@ -32,8 +23,26 @@ def _at_least(out: Outcome, target: str, label: str, metric: str, bound: float) 
     value = series.median(metric)
     ref = out.get(series.ref).median(metric) if series.ref else None
     digits = 3 if bound < 10 else 0  # 0.897 must not read as a met 0.90
-    ok = None if value is None else value >= bound
-    out.check(target, fmt(value, digits), fmt(ref, digits), ok)
+    out.check(target, fmt(value, digits), fmt(ref, digits), within(value, at_least=bound))
+
+
+def _beside_direct(
+    ctx: Ctx, out: Outcome, batch: list[str], d: float, pairs: list[tuple[str, str, str, int]]
+) -> list[tuple[Series, Series]]:
+    """(baseline, fanout) series of each (label, direct baseline, strategy, concurrency): the
+    baseline, then fanout at that concurrency on one worker, in turn in each repetition. The
+    tutorial's programs take no concurrency: they start one thread or process per URL."""
+    series = [
+        (out.new(label, baseline=True), out.new(f"fanout {strategy} C={c}", ref=label))
+        for label, _, strategy, c in pairs
+    ]
+    ctx.workers(1)
+    for _ in range(ctx.reps):
+        for (base, fan), (_, name, strategy, c) in zip(series, pairs, strict=True):
+            kwargs = {} if name.startswith("tutorial") else {"concurrency": c}
+            base.add(**direct(ctx, name, batch, d, c, **kwargs))
+            fan.add(**fanout_run(ctx, batch, strategy, c, delay_s=d, slots=c))
+    return series
 
 
 def tutorial(ctx: Ctx) -> Outcome:
@@ -43,20 +52,11 @@ def tutorial(ctx: Ctx) -> Outcome:
     batch = list(local_demo(ctx.stack.origin_url, n, delay_ms))
     out.notes.append(f"{n} URLs of {delay_ms} ms, 1 to 64 KiB bodies; fanout on 1 worker.")
     pairs = [
-        ("tutorial_sequential", "tutorial: sequential loop", "sequential", 1),
-        ("tutorial_threads", "tutorial: thread per URL", "threads", n),
-        ("tutorial_processes", "tutorial: process per URL", "processes", n),
+        ("tutorial: sequential loop", "tutorial_sequential", "sequential", 1),
+        ("tutorial: thread per URL", "tutorial_threads", "threads", n),
+        ("tutorial: process per URL", "tutorial_processes", "processes", n),
     ]
-    ctx.workers(1)
-    for _name, label, strategy, c in pairs:
-        out.new(label, baseline=True)
-        out.new(f"fanout {strategy} C={c}", ref=label)
-    for _ in range(ctx.reps):
-        for name, label, strategy, c in pairs:
-            out.get(label).add(**direct(ctx, name, batch, d, c))
-            out.get(f"fanout {strategy} C={c}").add(
-                **fanout_run(ctx, batch, strategy, c, delay_s=d, slots=c)
-            )
+    _beside_direct(ctx, out, batch, d, pairs)
     value = out.get(f"fanout threads C={n}").median("wall_s")
     ref = out.get("tutorial: thread per URL").median("wall_s")
     ok = None if value is None or ref is None else value <= 1.1 * ref + 0.05
@@ -70,12 +70,8 @@ def threads_c32(ctx: Ctx) -> Outcome:
     n, delay_ms, c = ctx.size(200, 64), ctx.size(100, 50), ctx.size(32, 16)
     d, batch = delay_ms / 1000, urls(ctx.stack.origin_url, n, delay_ms)
     out.notes.append(f"{n} URLs of {delay_ms} ms.")
-    base = out.new(f"bare ThreadPoolExecutor C={c}", baseline=True)
-    fan = out.new(f"fanout threads C={c}", ref=base.label)
-    ctx.workers(1)
-    for _ in range(ctx.reps):
-        base.add(**direct(ctx, "pool_threads", batch, d, c, concurrency=c))
-        fan.add(**fanout_run(ctx, batch, "threads", c, delay_s=d, slots=c))
+    pairs = [(f"bare ThreadPoolExecutor C={c}", "pool_threads", "threads", c)]
+    [(base, fan)] = _beside_direct(ctx, out, batch, d, pairs)
     _at_least(out, f"threads C={c}: eff >= 0.90", fan.label, "eff", 0.90)
     _note_wave_bound(out, n, c, d, [base.label, fan.label])
     return out
@@ -109,16 +105,11 @@ def asyncio_c500(ctx: Ctx) -> Outcome:
     ca, ct = ctx.size(500, 100), ctx.size(200, 50)
     d, batch = delay_ms / 1000, urls(ctx.stack.origin_url, n, delay_ms)
     out.notes.append(f"{n} URLs of {delay_ms} ms, one worker.")
-    bare_a = out.new(f"bare aiohttp C={ca}", baseline=True)
-    fan_a = out.new(f"fanout asyncio C={ca}", ref=bare_a.label)
-    bare_t = out.new(f"bare ThreadPoolExecutor C={ct}", baseline=True)
-    fan_t = out.new(f"fanout threads C={ct}", ref=bare_t.label)
-    ctx.workers(1)
-    for _ in range(ctx.reps):
-        bare_a.add(**direct(ctx, "aiohttp_gather", batch, d, ca, concurrency=ca))
-        fan_a.add(**fanout_run(ctx, batch, "asyncio", ca, delay_s=d, slots=ca))
-        bare_t.add(**direct(ctx, "pool_threads", batch, d, ct, concurrency=ct))
-        fan_t.add(**fanout_run(ctx, batch, "threads", ct, delay_s=d, slots=ct))
+    pairs = [
+        (f"bare aiohttp C={ca}", "aiohttp_gather", "asyncio", ca),
+        (f"bare ThreadPoolExecutor C={ct}", "pool_threads", "threads", ct),
+    ]
+    (bare_a, fan_a), (bare_t, fan_t) = _beside_direct(ctx, out, batch, d, pairs)
     _at_least(out, f"asyncio C={ca}: eff >= 0.70", fan_a.label, "eff", 0.70)
     needed = n / ideal_s(n, d, ca)
     out.notes.append(
@@ -126,13 +117,12 @@ def asyncio_c500(ctx: Ctx) -> Outcome:
         f"the one-process origin on the same cores; bare aiohttp reached "
         f"{fmt(bare_a.median('tput'))} tasks/s here."
     )
-    a, t = fan_a.median("tput"), fan_t.median("tput")
-    times = a / t if a and t else None
+    times = ratio(fan_a.median("tput"), fan_t.median("tput"))
     out.check(
         f"asyncio C={ca} throughput >= 3x threads C={ct}",
         f"{fmt(times)}x",
         f"bare: {fmt((bare_a.median('tput') or 0) / (bare_t.median('tput') or 1))}x",
-        None if times is None else times >= 3,
+        within(times, at_least=3),
     )
     return out
 
@@ -145,7 +135,7 @@ def queue_scaling(ctx: Ctx) -> Outcome:
         f"{n} URLs of {delay_ms} ms; SimpleWorkers on both sides; bare RQ runs "
         "`bench.jobs.fetch(url)` (requests, one session per worker)."
     )
-    for w in (1, 2) if ctx.quick else (1, 2, 4, 8):
+    for w in ctx.worker_counts():
         base = out.new(f"bare RQ SimpleWorker W={w}", baseline=True, chart="bare RQ", workers=w)
         fan = out.new(f"fanout queue W={w}", ref=base.label, chart="fanout queue", workers=w)
         ctx.workers(w)
@@ -178,13 +168,12 @@ def _usl_note(out: Outcome, series: list[Series]) -> None:
 
 def cpu_sweep(ctx: Ctx) -> Outcome:
     """The sweep's other lesson: pure-Python tasks scale with workers only up to the cores."""
-    cols = [("tput", "tasks/s"), ("wall_s", "wall s"), ("summary_eff", "eff (fanout summary)")]
+    cols = columns("tput", "wall_s", "summary_eff")
     out = Outcome("cpu-sweep", "queue, cpu workload, at W workers on 2 cores", cols)
     n = ctx.size(80, 16)
     batch = urls(ctx.stack.origin_url, n, 0, 4096)
     out.notes.append(f"{n} tasks of /delay/0 then the cpu workload, one job per task.")
-    counts = (1, 2) if ctx.quick else (1, 2, 4, 8)
-    for w in counts:
+    for w in ctx.worker_counts():
         series = out.new(f"fanout queue cpu W={w}", chart="fanout queue cpu", workers=w)
         ctx.workers(w)
         for _ in range(ctx.reps):
@@ -193,19 +182,13 @@ def cpu_sweep(ctx: Ctx) -> Outcome:
     return out
 
 
-def _chunks(batch: list[str], c: int, workers: int) -> list[list[str]]:
-    """The URLs of each job fanout's hybrid strategy cuts the batch into on `workers`."""
-    spec = RunSpec(tuple(batch), Strategy.HYBRID, c)
-    return [[url for _, url in part] for part in partition(spec, hybrid_chunk_size(spec, workers))]
-
-
 def hybrid_scaling(ctx: Ctx) -> Outcome:
     out = Outcome("hybrid-scaling", "hybrid (chunks, an event loop in each) at W workers", FETCH)
     n, delay_ms, c = ctx.size(2000, 128), ctx.size(100, 50), ctx.size(16, 4)
     d, batch = delay_ms / 1000, urls(ctx.stack.origin_url, n, delay_ms)
     bare_w = ctx.size(4, 2)
-    for w in (2,) if ctx.quick else (1, 2, 4, 8):
-        chunks = _chunks(batch, c, w)
+    for w in (2,) if ctx.quick else ctx.worker_counts():
+        chunks = hybrid_chunks(batch, c, w)
         ref = None
         if w == bare_w:
             ref = f"bare RQ chunks W={w} x {c}"
@@ -232,7 +215,7 @@ def hybrid_scaling(ctx: Ctx) -> Outcome:
 def _note_chunk_bound(out: Outcome, batch: list[str], c: int, w: int, d: float) -> None:
     """A chunk is a job: its waves run on one worker, so the busiest worker holds at least
     ceil(all waves / w) of them, and never less than one whole chunk."""
-    parts = _chunks(batch, c, w)
+    parts = hybrid_chunks(batch, c, w)
     waves = [-(-len(part) // c) for part in parts]
     bound_s = max(max(waves), -(-sum(waves) // w)) * d
     cap = ideal_s(len(batch), d, w * c) / bound_s
@@ -255,7 +238,7 @@ def hybrid_balance(ctx: Ctx) -> Outcome:
         f"and asyncio with W x {c} in flight on one worker; bare RQ with W even chunks of {c} "
         "threads."
     )
-    for w in (1, 2) if ctx.quick else (1, 2, 4, 8):
+    for w in ctx.worker_counts():
         slots = min(n, w * c)
         hyb = out.new(f"fanout hybrid W={w} x {c}")
         others = [
@@ -276,23 +259,18 @@ def hybrid_balance(ctx: Ctx) -> Outcome:
         best = max((s.median("eff") or 0.0 for s in rivals), default=0.0)
         value = hyb.median("eff")
         ok = None if value is None or not best else value >= 0.95 * best
-        ratio = None if value is None or not best else value / best
-        out.check(f"hybrid W={w}: eff >= 0.95 x the best", fmt(ratio, 3), fmt(best, 3), ok)
+        target = f"hybrid W={w}: eff >= 0.95 x the best"
+        out.check(target, fmt(ratio(value, best), 3), fmt(best, 3), ok)
     return out
 
 
 def tiny_tasks(ctx: Ctx) -> Outcome:
-    cols = [
-        ("wall_s", "wall s"),
-        ("tput", "tasks/s"),
-        ("span_s", "first start to last end s"),
-        ("origin_cpu", "origin CPU (cores)"),
-    ]
+    cols = columns("wall_s", "tput", "span_s", "origin_cpu")
     out = Outcome("tiny-tasks", "throughput of tiny tasks (/delay/0) on 2 workers", cols)
     n, nq, c = ctx.size(2000, 400), ctx.size(500, 100), 8
     origin = ctx.stack.origin_url
     batch, qbatch = urls(origin, n, 0, 64), urls(origin, nq, 0, 64)
-    chunks = _chunks(batch, c, 2)
+    chunks = hybrid_chunks(batch, c, 2)
     chunk = len(chunks[0])
     out.notes.append(
         f"64-byte bodies. hybrid: {n} URLs, {c} lanes, {chunk} URLs per chunk; "
@@ -320,11 +298,7 @@ def tiny_tasks(ctx: Ctx) -> Outcome:
 
 
 def cpu(ctx: Ctx) -> Outcome:
-    cols = [
-        ("wall_s", "wall s"),
-        ("speedup", "speed-up vs sequential"),
-        ("summary_eff", "eff (fanout summary)"),
-    ]
+    cols = [*columns("wall_s"), ("speedup", "speed-up vs sequential"), *columns("summary_eff")]
     out = Outcome("cpu", "cpu workload (fetch, then pure-Python work) on 2 cores", cols)
     n, rounds = ctx.size(40, 8), ctx.stack.settings.cpu_rounds
     batch = urls(ctx.stack.origin_url, n, 0, 4096)

@@ -25,7 +25,7 @@ from bench.measure import (
     used_memory,
     wait_rq_jobs_expired,
 )
-from bench.model import Outcome, Series, fmt, ratio
+from bench.model import Outcome, Series, fmt, ratio, within
 from bench.webload import session as web_session
 from bench.webload import timed_get, timed_ms
 from contract import keys
@@ -80,12 +80,8 @@ def queue_overhead(ctx: Ctx) -> Outcome:
         for label, ref in ((fan_noop, bare_noop), (fan_fetch, bare_noop), (fan_fetch, bare_fetch)):
             bare = out.get(ref).median("per_job_ms")
             value = ratio(out.get(label).median("per_job_ms"), bare)
-            out.check(
-                f"{label}: per job <= 1.25 x {ref}",
-                f"{fmt(value)}x",
-                f"{fmt(bare)} ms",
-                None if value is None else value <= 1.25,
-            )
+            target = f"{label}: per job <= 1.25 x {ref}"
+            out.check(target, f"{fmt(value)}x", f"{fmt(bare)} ms", within(value, at_most=1.25))
     return out
 
 
@@ -161,7 +157,7 @@ def submission(ctx: Ctx) -> Outcome:
         "submit_run -> first task started: median <= 50 ms",
         f"{fmt(value)} ms",
         f"{fmt(base.median('median_ms'))} ms",
-        None if value is None else value <= 50,
+        within(value, at_most=50),
     )
     return out
 
@@ -214,7 +210,7 @@ def reading(ctx: Ctx) -> Outcome:
         f"GET /api/runs/<id>, {n} tasks: p95 <= 50 ms",
         f"{fmt(value)} ms",
         f"{fmt(base.median('p95_ms'))} ms",
-        None if value is None else value <= 50,
+        within(value, at_most=50),
     )
     return out
 
@@ -224,6 +220,20 @@ def _raw_read(stack: Stack, run_id: str) -> None:
     for key in (keys.run_key(run_id), keys.tasks_key(run_id), keys.running_key(run_id)):
         pipe.hgetall(key)
     pipe.execute()
+
+
+def _grown_per_task(stack: Stack, count: int, work: Callable[[], object]) -> float:
+    """Redis's used_memory growth over `work`, per task, in bytes."""
+    before = used_memory(stack)
+    work()
+    return (used_memory(stack) - before) / count
+
+
+def _unkept_bare_jobs(stack: Stack, arg_lists: list[tuple[str]]) -> None:
+    """Bare fetch jobs with result_ttl=0, until RQ has dropped every one."""
+    job_keys = [Job.key_for(i) for i in enqueue_bare(stack, "bench.jobs.fetch", arg_lists, 0)[1]]
+    wait_until(lambda: stack.client.exists(*job_keys) == 0, 300, "result_ttl=0 jobs")
+    time.sleep(0.3)
 
 
 def _rss_mb(pid: int) -> float:
@@ -252,6 +262,12 @@ def footprint(ctx: Ctx) -> Outcome:
     for series in rows.values():
         if series.ref in rows:
             series.ref = rows[series.ref].label
+
+    def kept(strategy: str, concurrency: int) -> None:
+        """A run of `n`, until RQ has dropped its finished jobs."""
+        fanout_run(ctx, urls(origin, n, 0, 64), strategy, concurrency)
+        wait_rq_jobs_expired(stack, newest_run_id(stack))
+
     for _ in range(ctx.reps):
         for key, kind, cls in (
             ("bare", "bare", "simple"),
@@ -262,32 +278,18 @@ def footprint(ctx: Ctx) -> Outcome:
             ctx.workers(1, kind, cls)
             time.sleep(1)
             rows[key].add(value=_rss_mb(stack.worker_pids()[0]))
-        before = used_memory(stack)
-        fanout_run(ctx, urls(origin, n, 0, 64), "asyncio", 200)
-        wait_rq_jobs_expired(stack, newest_run_id(stack))
-        rows["async"].add(value=(used_memory(stack) - before) / n)
+        rows["async"].add(value=_grown_per_task(stack, n, partial(kept, "asyncio", 200)))
         fanout_run(ctx, urls(origin, 200, 50), "threads", 32)
         time.sleep(2)
         rows["used"].add(value=_rss_mb(stack.worker_pids()[0]))
         ctx.workers(2)
-        before = used_memory(stack)
-        fanout_run(ctx, urls(origin, n, 0, 64), "queue", 1)
-        wait_rq_jobs_expired(stack, newest_run_id(stack))
-        rows["queue"].add(value=(used_memory(stack) - before) / n)
+        rows["queue"].add(value=_grown_per_task(stack, n, partial(kept, "queue", 1)))
         ctx.workers(2, "bare")
-        before = used_memory(stack)
-        run_bare(stack, "bench.jobs.fetch", [(u,) for u in urls(origin, n, 0, 64)])
-        rows["bare_job"].add(value=(used_memory(stack) - before) / n)
-        before = used_memory(stack)
-        args = [(u,) for u in urls(origin, n, 0, 64)]
-        job_keys = [Job.key_for(i) for i in enqueue_bare(stack, "bench.jobs.fetch", args, 0)[1]]
-
-        def expired(k: list[str] = job_keys) -> bool:
-            return stack.client.exists(*k) == 0
-
-        wait_until(expired, 300, "result_ttl=0 jobs")
-        time.sleep(0.3)
-        rows["bare_job0"].add(value=(used_memory(stack) - before) / n)
+        fetches = [(u,) for u in urls(origin, n, 0, 64)]
+        job = partial(run_bare, stack, "bench.jobs.fetch", fetches)
+        rows["bare_job"].add(value=_grown_per_task(stack, n, job))
+        unkept = partial(_unkept_bare_jobs, stack, fetches)
+        rows["bare_job0"].add(value=_grown_per_task(stack, n, unkept))
         web = stack.web
         if web is not None:
             for _ in range(5):
@@ -305,12 +307,8 @@ def footprint(ctx: Ctx) -> Outcome:
         series = rows[key]
         value = series.median("value")
         base = out.get(series.ref).median("value") if series.ref else None
-        out.check(
-            f"{series.label} <= {bound} {unit}",
-            fmt(value, 1),
-            fmt(base, 1),
-            None if value is None else value <= bound,
-        )
+        target = f"{series.label} <= {bound} {unit}"
+        out.check(target, fmt(value, 1), fmt(base, 1), within(value, at_most=bound))
     if stack.web is None:
         out.notes.append(f"web app not measured: {stack.web_error}")
     return out

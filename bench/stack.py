@@ -11,7 +11,9 @@ import contextlib
 import json
 import os
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,6 +58,17 @@ class Stack:
         self.web: Child | None = None
         self._web_url = ""
         self._spawned = 0
+
+    @classmethod
+    @contextlib.contextmanager
+    def private(cls, prefix: str) -> Iterator[Stack]:
+        """A stack started in a fresh temporary directory, stopped when the block ends."""
+        stack = cls(Path(tempfile.mkdtemp(prefix=prefix)))
+        try:
+            stack.start()
+            yield stack
+        finally:
+            stack.stop()
 
     # --- processes --------------------------------------------------------------------------
 
