@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -221,12 +221,14 @@ def target_models(settings: Settings) -> tuple[type[BaseModel], type[BaseModel]]
 
 #: The sweep's strategies: the ones whose jobs spread over the workers.
 SweepStrategy = Literal["queue", "hybrid"]
+#: A sweep's preset batches (producer.presets).
+SweepPreset = Literal["io", "cpu"]
 #: A bound for any worker total, far past any fleet (the live hosts decide the real one).
 MAX_TOTAL_WORKERS = 100_000
 
 
 def _sweep_strategy(value: Any) -> str:
-    if value not in ("queue", "hybrid"):
+    if value not in get_args(SweepStrategy):
         raise InvalidInput(
             "strategy", "strategy must be queue or hybrid (the ones spread over workers)"
         )
@@ -270,13 +272,13 @@ def sweep_models(settings: Settings) -> tuple[type[BaseModel], type[BaseModel]]:
         """A sweep of a preset batch: io is 80 x /delay/200, cpu 80 x the cpu workload."""
 
         model_config = _closed("SweepOfPreset")
-        preset: Annotated[Literal["io", "cpu"], BeforeValidator(_preset)]
+        preset: Annotated[SweepPreset, BeforeValidator(_preset)]
 
     return SweepOfUrls, SweepOfPreset
 
 
 def _preset(value: Any) -> str:
-    if value not in ("io", "cpu"):
+    if value not in get_args(SweepPreset):
         raise InvalidInput("preset", 'preset must be "io" or "cpu"')
     return str(value)
 
