@@ -261,12 +261,9 @@ def _processes(lesson: Lesson, m: dict[str, Measured], total: int) -> list[str]:
     return lines
 
 
-def _took(name: str, measured: Measured) -> str:
+def _took(name: str, m: Measured) -> str:
     """ "Threads took 1.2 s: 0.9x against sequential" (the GIL step's measure of each)."""
-    return (
-        f"{name} took {seconds(measured.wall_s)}: {times(measured.vs_sequential)} against "
-        "sequential"
-    )
+    return f"{name} took {seconds(m.wall_s)}: {times(m.vs_sequential)} against sequential"
 
 
 def _gil(lesson: Lesson, m: dict[str, Measured], total: int) -> list[str]:
