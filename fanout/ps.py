@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fanout.report import mebibytes
+from fanout.report import DASH, mebibytes
 from producer.numbers import counted, fixed
 from producer.proctree import KEPT_IDLE_NOTE, short_worker
 
@@ -36,7 +36,7 @@ def command(process: dict[str, Any]) -> str:
 def process_line(process: dict[str, Any]) -> str:
     return (
         f"{process['pid']:>8} {process['ppid']:>8} {process.get('role')!s:<10} "
-        f"{process.get('state') or '-'!s:<8} {fixed(process.get('cpu') or 0, 1):>5} "
+        f"{process.get('state') or DASH!s:<8} {fixed(process.get('cpu') or 0, 1):>5} "
         f"{process.get('threads', 0):>4} {mebibytes(int(process.get('rss') or 0)):>10}  "
         f"{command(process)}"
     )

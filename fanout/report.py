@@ -8,6 +8,9 @@ from urllib.parse import urlsplit
 from producer import hostnote, numbers
 from producer.numbers import count, counted, fixed
 
+#: What the CLI writes for a figure it does not have (the pages write web.presentation.DASH).
+DASH = "-"
+
 
 def task_line(task: dict[str, Any]) -> str:
     """The tutorial's line for a task: its bytes, or its state and why (the state once: a
@@ -28,11 +31,11 @@ def say(line: str) -> None:
 
 
 def seconds(value: float | None) -> str:
-    return "-" if value is None else f"{fixed(value, 3, grouped=True)} s"
+    return DASH if value is None else f"{fixed(value, 3, grouped=True)} s"
 
 
 def number(value: float | None, digits: int = 2) -> str:
-    return "-" if value is None else fixed(value, digits, grouped=True)
+    return DASH if value is None else fixed(value, digits, grouped=True)
 
 
 def worst_by_host(loads: list[dict[str, float] | None]) -> dict[str, float]:
@@ -42,6 +45,15 @@ def worst_by_host(loads: list[dict[str, float] | None]) -> dict[str, float]:
         for host, cores in (load or {}).items():
             worst[host] = max(cores, worst.get(host, 0.0))
     return worst
+
+
+def worst_load(by_host: list[dict[str, float] | None], peaks: list[float | None]) -> dict[str, Any]:
+    """The worst host load of several runs, as `hostnote.busy_line` words it: each host's most
+    cores taken by other processes (`by_host`), and the most on any host (`peaks`)."""
+    return {
+        "others_cores": worst_by_host(by_host),
+        "max_others_cores": max((cores for cores in peaks if cores is not None), default=None),
+    }
 
 
 def summary_lines(run: dict[str, Any]) -> list[str]:
@@ -56,11 +68,10 @@ def summary_lines(run: dict[str, Any]) -> list[str]:
     workers = summary.get("workers")
     if workers:
         lines.append(f"[i] served by {counted(workers['served'], 'worker')}")
-    peak = summary["peak_concurrency"]
     lines.append(
         f"[i] ideal {seconds(summary['ideal_s'])}, efficiency {number(summary['efficiency'])}, "
         f"speed-up over the sum {number(summary['speedup'])}x, peak concurrency "
-        f"{'-' if peak is None else count(peak)}, "
+        f"{number(summary['peak_concurrency'], 0)}, "
         f"throughput {number(summary['throughput_per_s'], 1)}/s, "
         f"latency {seconds(summary['latency_s'])}"
     )
@@ -74,7 +85,7 @@ def summary_lines(run: dict[str, Any]) -> list[str]:
 
 
 def mebibytes(value: float | None) -> str:
-    return "-" if value is None else numbers.mebibytes(value)
+    return DASH if value is None else numbers.mebibytes(value)
 
 
 def cost_text(figures: dict[str, Any]) -> str:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fanout.report import worst_by_host
+from fanout.report import DASH, worst_load
 from producer.hostnote import busy_line
 
 
 def _num(value: float | None, fmt: str) -> str:
     if value is None:
-        return "-".rjust(int(fmt.split(".")[0] or 0))
+        return DASH.rjust(int(fmt.split(".")[0] or 0))
     return format(value, fmt)
 
 
@@ -29,9 +29,9 @@ def _busy_line(points: list[dict[str, Any]]) -> str | None:
     busy = [point for point in points if point.get("busy")]
     if not busy:
         return None
-    others = worst_by_host([point.get("others_by_host") for point in busy])
-    cores = [p["others_cores"] for p in busy if p.get("others_cores") is not None]
-    worst = {"others_cores": others, "max_others_cores": max(cores, default=None)}
+    worst = worst_load(
+        [point.get("others_by_host") for point in busy], [p.get("others_cores") for p in busy]
+    )
     labels = [f"N = {point['workers']}" for point in busy]
     return busy_line(worst, "run the sweep again on a quiet host", labels)
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from rich.table import Table
 
-from fanout.report import mebibytes, number, seconds, worst_by_host
+from fanout.report import DASH, mebibytes, number, seconds, worst_by_host, worst_load
 from producer.hostnote import busy_line
 from producer.numbers import count, counted, fixed
 
@@ -27,7 +27,7 @@ HEADERS = [
 def _cell(stat: dict[str, float] | None, median: Callable[[float], str], ranged: bool) -> str:
     """`median` formats the median; the range keeps two decimals."""
     if stat is None:
-        return "-"
+        return DASH
     text = median(stat["median"])
     if not ranged:
         return text
@@ -75,7 +75,7 @@ def cost_cells(comparison: dict[str, Any], run_ids: list[str]) -> list[str]:
     CPU; the median of its runs when it ran several times."""
     cost = _median_cost(comparison, run_ids)
     if cost is None:
-        return ["-"] * 5
+        return [DASH] * 5
     return [
         f"+{mebibytes(cost['memory_added_bytes'])}",
         f"{count(cost['processes'])} ({count(cost['processes_started'])} started)",
@@ -130,11 +130,10 @@ def comparison_warning(comparison: dict[str, Any]) -> str | None:
     for load in loads:
         for host, parts in (load.get("own_cores") or {}).items():
             own[host] = worst_by_host([own.get(host), parts])
-    worst = {
-        "others_cores": worst_by_host([load.get("others_cores") for load in loads]),
-        "max_others_cores": max((load["max_others_cores"] for load in loads), default=None),
-        "own_cores": own,
-    }
+    worst = worst_load(
+        [load.get("others_cores") for load in loads], [load["max_others_cores"] for load in loads]
+    )
+    worst["own_cores"] = own
     repeat = comparison["repeat"]
     advice = "try --repeat 3" if repeat <= 1 else "try a larger --repeat"
     return busy_line(worst, advice, busy)

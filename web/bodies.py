@@ -9,21 +9,24 @@ states (URLs per run, concurrency) are the server's settings, so one model class
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
     ValidationError,
     WithJsonSchema,
     model_validator,
 )
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import JsonSchemaValue, models_json_schema
+from pydantic_core import core_schema
 
 from contract import verdicts
 from contract.settings import Settings, fetch_limit
@@ -59,7 +62,26 @@ def _documented_defaults(schema: dict[str, Any]) -> None:
     ]
 
 
-def _json_integer(field: str, low: int, high: int) -> BeforeValidator:
+@dataclass(frozen=True)
+class _Checked:
+    """A field's rule stated once: `check` judges the value before pydantic looks (the refusal
+    is contract.verdicts'), and `bounds` are the JSON Schema keywords that say the same."""
+
+    check: Callable[[Any], Any]
+    bounds: Mapping[str, int]
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_before_validator_function(self.check, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {**handler(schema), **self.bounds}
+
+
+def _json_integer(field: str, low: int, high: int) -> _Checked:
     """A JSON number from `low` to `high` (a string is the form's spelling, not JSON's)."""
 
     def check(value: Any) -> int:
@@ -69,7 +91,7 @@ def _json_integer(field: str, low: int, high: int) -> BeforeValidator:
             )
         return verdicts.whole_number(value, field, low, high)
 
-    return BeforeValidator(check)
+    return _Checked(check, {"minimum": low, "maximum": high})
 
 
 def _choice(enum: type[Strategy] | type[Workload], field: str) -> BeforeValidator:
@@ -94,7 +116,7 @@ def _strategy_list(value: Any) -> list[Strategy]:
     return chosen
 
 
-def _urls(settings: Settings) -> BeforeValidator:
+def _urls(settings: Settings) -> _Checked:
     """A JSON list of URLs, each judged by contract.verdicts, every bad one named by line."""
 
     def check(value: Any) -> list[str]:
@@ -102,9 +124,10 @@ def _urls(settings: Settings) -> BeforeValidator:
             raise InvalidInput("urls", "urls must be a list of http(s) URLs")
         return list(check_urls(value, settings))
 
-    return BeforeValidator(check)
+    return _Checked(check, {"minItems": 1, "maxItems": settings.max_urls})
 
 
+WorkloadChoice = Annotated[Workload, _choice(Workload, "workload")]
 Strategies = Annotated[
     list[Strategy],
     Field(min_length=1, json_schema_extra={"uniqueItems": True}),
@@ -125,18 +148,10 @@ def submission_model(settings: Settings) -> type[BaseModel]:
             json_schema_extra=_documented_defaults,
         )
 
-        urls: Annotated[
-            list[HttpUrl],
-            Field(min_length=1, max_length=settings.max_urls),
-            _urls(settings),
-        ]
+        urls: Annotated[list[HttpUrl], _urls(settings)]
         strategy: Annotated[Strategy, _choice(Strategy, "strategy")] = Strategy.THREADS
-        concurrency: Annotated[
-            int,
-            Field(ge=1, le=settings.max_concurrency),
-            _json_integer("concurrency", 1, settings.max_concurrency),
-        ] = 8
-        workload: Annotated[Workload, _choice(Workload, "workload")] = Workload.FETCH
+        concurrency: Annotated[int, _json_integer("concurrency", 1, settings.max_concurrency)] = 8
+        workload: WorkloadChoice = Workload.FETCH
         compare: Annotated[
             bool,
             _boolean("compare"),
@@ -149,8 +164,6 @@ def submission_model(settings: Settings) -> type[BaseModel]:
         repeat: Annotated[
             int,
             Field(
-                ge=1,
-                le=MAX_REPEAT,
                 description="With compare only: run each strategy this many times, interleaved; "
                 "the comparison shows each strategy's median and range. URLs x strategies x "
                 f"repeat is at most {limit} (FANOUT_MAX_FETCHES)",
@@ -195,27 +208,27 @@ def target_models(settings: Settings) -> tuple[type[BaseModel], type[BaseModel]]
         """Every live host runs `per_host` workers (at most FANOUT_MAX_WORKERS_PER_HOST)."""
 
         model_config = _closed("PerHostTarget")
-        per_host: Annotated[int, Field(ge=0, le=most), _json_integer("per_host", 0, most)]
+        per_host: Annotated[int, _json_integer("per_host", 0, most)]
 
     class TotalTarget(BaseModel):
         """`total` workers spread over the live hosts (at most live hosts x the per-host cap)."""
 
         model_config = _closed("TotalTarget")
-        total: Annotated[
-            int, Field(ge=1, le=MAX_TOTAL_WORKERS), _json_integer("total", 1, MAX_TOTAL_WORKERS)
-        ]
+        total: Annotated[int, _json_integer("total", 1, MAX_TOTAL_WORKERS)]
 
     return PerHostTarget, TotalTarget
 
 
 #: The sweep's strategies: the ones whose jobs spread over the workers.
 SweepStrategy = Literal["queue", "hybrid"]
+#: A sweep's preset batches (producer.presets).
+SweepPreset = Literal["io", "cpu"]
 #: A bound for any worker total, far past any fleet (the live hosts decide the real one).
 MAX_TOTAL_WORKERS = 100_000
 
 
 def _sweep_strategy(value: Any) -> str:
-    if value not in ("queue", "hybrid"):
+    if value not in get_args(SweepStrategy):
         raise InvalidInput(
             "strategy", "strategy must be queue or hybrid (the ones spread over workers)"
         )
@@ -245,35 +258,27 @@ def sweep_models(settings: Settings) -> tuple[type[BaseModel], type[BaseModel]]:
     class SweepSettings(BaseModel):
         model_config = _closed("SweepSettings")
         strategy: Annotated[SweepStrategy, BeforeValidator(_sweep_strategy)] = "queue"
-        workload: Annotated[Workload, _choice(Workload, "workload")] = Workload.FETCH
-        concurrency: Annotated[
-            int,
-            Field(ge=1, le=settings.max_concurrency),
-            _json_integer("concurrency", 1, settings.max_concurrency),
-        ] = 8
+        workload: WorkloadChoice = Workload.FETCH
+        concurrency: Annotated[int, _json_integer("concurrency", 1, settings.max_concurrency)] = 8
         workers: WorkerCounts
 
     class SweepOfUrls(SweepSettings):
         """A sweep of your own batch."""
 
         model_config = _closed("SweepOfUrls")
-        urls: Annotated[
-            list[HttpUrl],
-            Field(min_length=1, max_length=settings.max_urls),
-            _urls(settings),
-        ]
+        urls: Annotated[list[HttpUrl], _urls(settings)]
 
     class SweepOfPreset(SweepSettings):
         """A sweep of a preset batch: io is 80 x /delay/200, cpu 80 x the cpu workload."""
 
         model_config = _closed("SweepOfPreset")
-        preset: Annotated[Literal["io", "cpu"], BeforeValidator(_preset)]
+        preset: Annotated[SweepPreset, BeforeValidator(_preset)]
 
     return SweepOfUrls, SweepOfPreset
 
 
 def _preset(value: Any) -> str:
-    if value not in ("io", "cpu"):
+    if value not in get_args(SweepPreset):
         raise InvalidInput("preset", 'preset must be "io" or "cpu"')
     return str(value)
 

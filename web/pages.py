@@ -63,6 +63,11 @@ def redis_ok() -> bool:
         return False
 
 
+def _gone(what: str, record_id: str) -> NotFound:
+    """The 404 of a run, comparison or sweep that is not (or no longer) in Redis."""
+    return NotFound(f"No {what} {record_id!r}: it never existed or has expired.")
+
+
 def _render(template: str, status: int = 200, **context: Any) -> Response:
     grant_ui_reads()
     context.setdefault("poll_ms", current_app.config["POLL_INTERVAL_MS"])
@@ -154,7 +159,7 @@ def run(run_id: str) -> Response:
         page = table(redis, run_id, _page_query())
         notes = notes_view(redis, run_id, time.time())
     except RunNotFound:
-        raise NotFound(f"No run {run_id!r}: it never existed or has expired.") from None
+        raise _gone("run", run_id) from None
     return _render("run.html", run=record, table=page, notes=notes)
 
 
@@ -167,7 +172,7 @@ def _export(
     try:  # no peak read from every task here: the export streams them, it does not hold them
         record = load_run(redis, run_id, include_tasks=False, read_peak=False)
     except RunNotFound:
-        raise NotFound(f"No run {run_id!r}: it never existed or has expired.") from None
+        raise _gone("run", run_id) from None
     running = read_running(redis, run_id)
     tasks = iter_tasks(redis, run_id, record["total"])
     name = f"fanout-run-{run_id}{suffix}"
@@ -204,9 +209,7 @@ def compare(comparison_id: str) -> Response:
     try:
         comparison = load_comparison(get_redis(), comparison_id, include_tasks=False)
     except RunNotFound:
-        raise NotFound(
-            f"No comparison {comparison_id!r}: it never existed or has expired."
-        ) from None
+        raise _gone("comparison", comparison_id) from None
     return _render("compare.html", comparison=comparison, **compare_context(comparison))
 
 
@@ -278,7 +281,7 @@ def sweep(sweep_id: str) -> Response:
     try:
         record = load_sweep(get_redis(), sweep_id)
     except SweepNotFound:
-        raise NotFound(f"No sweep {sweep_id!r}: it never existed or has expired.") from None
+        raise _gone("sweep", sweep_id) from None
     return _render("sweep.html", sweep=record)
 
 

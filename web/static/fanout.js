@@ -81,6 +81,10 @@ export function pageData(page, id) {
   return JSON.parse(page.getElementById(id).textContent);
 }
 
+// The banner's title for an unreachable Redis: the page's own words (base.html), read before
+// any other title replaces them.
+const REDIS_DOWN_TITLE = document.querySelector("#banner [data-banner-title]")?.textContent;
+
 export function showBanner(title, text) {
   const banner = document.getElementById("banner");
   if (!banner) return;
@@ -111,7 +115,7 @@ export function poll(step, interval) {
         return;
       }
       if (error instanceof HttpError && error.status === 503) {
-        showBanner("Redis is unreachable.", "Runs cannot be read right now; retrying.");
+        showBanner(REDIS_DOWN_TITLE, "Runs cannot be read right now; retrying.");
       } else {
         showBanner("The server did not answer.", `${error.message}; retrying.`);
       }
