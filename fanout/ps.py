@@ -11,7 +11,7 @@ from typing import Any
 
 from fanout.report import DASH, mebibytes
 from producer.numbers import counted, fixed
-from producer.proctree import KEPT_IDLE_NOTE, short_worker
+from producer.proctree import KEPT_IDLE_NOTE, host_counts, keeps_idle_children, process_label
 
 HEADER = (
     f"{'PID':>8} {'PPID':>8} {'ROLE':<10} {'STATE':<8} {'%CPU':>5} {'THR':>4} {'RSS':>10}  COMMAND"
@@ -21,15 +21,8 @@ HEADER = (
 def command(process: dict[str, Any]) -> str:
     """What the COMMAND column says: the command line at the top of a tree, then what each
     process is, indented under its parent with `ps --forest`'s `\\_`."""
-    role = process.get("role")
-    labels = {
-        "worker": f"worker {short_worker(process.get('worker'))}",
-        "scheduler": "RQ scheduler",
-        "horse": "work-horse (one job)",
-        "child": "pool child",
-    }
     depth = int(process.get("depth") or 0)
-    label = labels.get(str(role), process.get("cmd") or process.get("name") or "?")
+    label = process_label(process)
     return label if depth == 0 else "    " * (depth - 1) + " \\_ " + label
 
 
@@ -43,9 +36,7 @@ def process_line(process: dict[str, Any]) -> str:
 
 
 def host_title(tree: dict[str, Any], now: float) -> str:
-    processes = tree["processes"]
-    workers = sum(1 for p in processes if p.get("role") == "worker")
-    children = sum(1 for p in processes if p.get("role") in ("child", "horse"))
+    workers, children = host_counts(tree)
     age = max(0.0, now - float(tree.get("at") or now))
     machine = tree.get("hostname")
     where = f" on {machine}" if machine and machine != tree.get("host") else ""
@@ -65,9 +56,6 @@ def tree_lines(trees: dict[str, Any]) -> list[str]:
     for tree in hosts:
         lines += ["", host_title(tree, trees["now"]), HEADER]
         lines += [process_line(process) for process in tree["processes"]]
-    kept = any(
-        p.get("role") == "child" and p.get("state") == "idle" for t in hosts for p in t["processes"]
-    )
-    if kept:
+    if keeps_idle_children(trees):
         lines += ["", f"[i] {KEPT_IDLE_NOTE}"]
     return lines[1:]

@@ -42,6 +42,33 @@ def read_trees(redis: Redis, *, now: float | None = None) -> dict[str, Any]:
     return {"now": now, "hosts": trees}
 
 
+#: What a tree's process is, by its role (a worker's label names the worker).
+ROLE_LABELS = {"scheduler": "RQ scheduler", "horse": "work-horse (one job)", "child": "pool child"}
+
+
+def process_label(process: dict[str, Any]) -> str:
+    """What a process is, for `fanout ps` and the Workers page alike."""
+    role = str(process.get("role"))
+    if role == "worker":
+        return f"worker {short_worker(process.get('worker'))}"
+    return ROLE_LABELS.get(role) or process.get("cmd") or process.get("name") or "?"
+
+
+def host_counts(tree: dict[str, Any]) -> tuple[int, int]:
+    """(workers, children) of a host's tree: a work-horse counts as a child."""
+    roles = [process.get("role") for process in tree["processes"]]
+    return roles.count("worker"), sum(role in ("child", "horse") for role in roles)
+
+
+def keeps_idle_children(trees: dict[str, Any]) -> bool:
+    """Whether a host shows pool children kept idle after a job: `KEPT_IDLE_NOTE` says why."""
+    return any(
+        p.get("role") == "child" and p.get("state") == "idle"
+        for tree in trees["hosts"]
+        for p in tree["processes"]
+    )
+
+
 def short_worker(name: str | None) -> str:
     """RQ's pool names its workers by a 32-digit uuid: its first 8 digits are enough."""
     if not name:

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, url_for
 
+from producer import proctree
 from producer.numbers import fixed
 from web import formats, presentation, runnotes
 from web.assets import plotly_url
@@ -59,10 +60,14 @@ FILTERS = (
 def init_views(app: Flask) -> None:
     app.jinja_env.filters.update({f.__name__: f for f in FILTERS})
     app.jinja_env.filters.update(number=_number, when=when, iso=iso, http_url=http_url)
+    app.jinja_env.filters.update(process_label=proctree.process_label)
     app.jinja_env.globals.update(
         STATE_LABELS=STATE_LABELS,
         RUN_STATE_LABELS=RUN_STATE_LABELS,
         DASH=DASH,
+        KEPT_IDLE_NOTE=proctree.KEPT_IDLE_NOTE,
+        host_counts=proctree.host_counts,
+        keeps_idle_children=proctree.keeps_idle_children,
         presentation=presentation.page_data(),
         presentation_css_url=presentation_css_url,
         plotly_url=plotly_url,
