@@ -8,6 +8,7 @@ lives `keys.PROC_TREE_TTL_S` after its last publication.
 from __future__ import annotations
 
 import json
+import re
 import time
 from typing import Any
 
@@ -69,8 +70,12 @@ def keeps_idle_children(trees: dict[str, Any]) -> bool:
     )
 
 
+#: RQ's pool names its workers by a 32-digit uuid: 8 digits tell them apart.
+_WORKER_ID = re.compile(r"[0-9A-Za-z]{32}")
+
+
 def short_worker(name: str | None) -> str:
-    """RQ's pool names its workers by a 32-digit uuid: its first 8 digits are enough."""
+    """A worker's name as `fanout ps` and the pages show it ("" for none)."""
     if not name:
         return ""
-    return name[:8] if len(name) == 32 else name
+    return name[:8] if _WORKER_ID.fullmatch(name) else name

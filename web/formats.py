@@ -9,17 +9,13 @@ CLI's, so the pages and the CLI agree too.
 from __future__ import annotations
 
 import math
-import re
 import time
 from typing import Any
 
 from contract.states import Strategy
-from producer import numbers
+from producer import numbers, proctree
 from producer.numbers import fixed
 from web.presentation import DASH, LANE_SEPARATOR, NUMBERS
-
-#: RQ pool workers are named by a 32-digit uuid: 8 digits tell them apart on a page.
-_WORKER_ID = re.compile(r"[0-9A-Za-z]{32}")
 
 
 def number(name: str, value: float | None) -> str:
@@ -87,10 +83,8 @@ def ago(epoch_s: float | None, now: float | None = None) -> str:
 
 
 def short_worker(name: str | None) -> str:
-    """RQ pool workers are named by a 32-digit uuid: its first 8 digits."""
-    if not name:
-        return DASH
-    return name[:8] if _WORKER_ID.fullmatch(name) else name
+    """`producer.proctree.short_worker`, or the dash for none."""
+    return proctree.short_worker(name) or DASH
 
 
 def _lane(task: dict[str, Any], worker: str | None) -> str:
