@@ -22,7 +22,7 @@ from fanout.cli import STRATEGIES, WORKLOADS, _settings
 from fanout.report import say, summary_lines
 from producer.connection import connect, fanout_queue
 from producer.numbers import count, counted
-from producer.presets import cpu_batch, local_demo
+from producer.presets import SWEEP_STRATEGIES, cpu_batch, local_demo
 from producer.submit import submit_comparison, submit_run
 from producer.validation import InvalidInput, build_spec, parse_url_lines
 from producer.wait import RunTimeout
@@ -312,7 +312,7 @@ def ps(watch: bool, interval: float, as_json: bool) -> None:
 @click.option("--workers", "counts", default="1,2,4,8", show_default=True,
               help="Comma-separated totals of workers, each measured in turn.")  # fmt: skip
 @click.option(
-    "--strategy", "-s", type=click.Choice(["queue", "hybrid"]), default="queue", show_default=True
+    "--strategy", "-s", type=click.Choice(SWEEP_STRATEGIES), default="queue", show_default=True
 )
 def sweep(as_json: bool, timeout: float, counts: str, strategy: str, **batch: Any) -> None:
     """Run one batch at each total of workers and fit the Universal Scalability Law."""

@@ -76,11 +76,22 @@ def presets(origin_url: str) -> list[Preset]:
 
 #: URLs in a sweep's ready-made batch: enough that 8 workers each take several.
 SWEEP_URLS = 80
+#: The wait of each task of the I/O-bound sweep batch.
+SWEEP_DELAY_MS = 200
+
+#: A sweep's ready-made batches by name: the workload each runs, and what it holds.
+SWEEP_PRESETS = {
+    "io": (Workload.FETCH, f"{SWEEP_URLS} \u00d7 /delay/{SWEEP_DELAY_MS} (waits on the network)"),
+    "cpu": (Workload.CPU, f"{SWEEP_URLS} \u00d7 the cpu workload"),
+}
+
+#: The strategies a sweep measures: the ones whose jobs spread over the workers.
+SWEEP_STRATEGIES = tuple(strategy.value for strategy in Strategy if not strategy.is_single_job)
 
 
 def sweep_batch(origin_url: str, workload: Workload) -> tuple[str, ...]:
-    """A scaling sweep's ready-made batch: I/O-bound (`/delay/200`, one worker waits most of
-    each task) or, for `cpu`, pure Python per URL on an instant fetch."""
+    """A scaling sweep's ready-made batch: I/O-bound (one worker waits most of each task) or,
+    for `cpu`, pure Python per URL on an instant fetch."""
     if workload is Workload.CPU:
         return cpu_batch(origin_url, SWEEP_URLS)
-    return long_run(origin_url, SWEEP_URLS, 200)
+    return long_run(origin_url, SWEEP_URLS, SWEEP_DELAY_MS)

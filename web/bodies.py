@@ -9,7 +9,7 @@ states (URLs per run, concurrency) are the server's settings, so one model class
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Annotated, Any, Literal, get_args
@@ -33,6 +33,7 @@ from contract.settings import Settings, fetch_limit
 from contract.states import Strategy, Workload
 from contract.target import Target, TargetMode
 from contract.verdicts import MAX_URL_LENGTH, URL_PATTERN, InvalidInput
+from producer.presets import SWEEP_PRESETS, SWEEP_STRATEGIES
 from producer.scaling import parse_target
 from producer.submit import MAX_REPEAT
 from producer.sweep import MAX_COUNTS as MAX_SWEEP_COUNTS
@@ -219,18 +220,23 @@ def target_models(settings: Settings) -> tuple[type[BaseModel], type[BaseModel]]
     return PerHostTarget, TotalTarget
 
 
-#: The sweep's strategies: the ones whose jobs spread over the workers.
-SweepStrategy = Literal["queue", "hybrid"]
-#: A sweep's preset batches (producer.presets).
-SweepPreset = Literal["io", "cpu"]
+SweepStrategy = Literal[SWEEP_STRATEGIES]  # type: ignore[valid-type]  # a Literal of a tuple made at run time
+_PRESET_NAMES = tuple(SWEEP_PRESETS)
+SweepPreset = Literal[_PRESET_NAMES]  # type: ignore[valid-type]  # as SweepStrategy
 #: A bound for any worker total, far past any fleet (the live hosts decide the real one).
 MAX_TOTAL_WORKERS = 100_000
+
+
+def _either(names: Iterable[str], *, quoted: bool = False) -> str:
+    """`a or b` (`"a" or "b"` when `quoted`): the choices a refusal names."""
+    return " or ".join(f'"{name}"' if quoted else name for name in names)
 
 
 def _sweep_strategy(value: Any) -> str:
     if value not in get_args(SweepStrategy):
         raise InvalidInput(
-            "strategy", "strategy must be queue or hybrid (the ones spread over workers)"
+            "strategy",
+            f"strategy must be {_either(SWEEP_STRATEGIES)} (the ones spread over workers)",
         )
     return str(value)
 
@@ -279,7 +285,7 @@ def sweep_models(settings: Settings) -> tuple[type[BaseModel], type[BaseModel]]:
 
 def _preset(value: Any) -> str:
     if value not in get_args(SweepPreset):
-        raise InvalidInput("preset", 'preset must be "io" or "cpu"')
+        raise InvalidInput("preset", f"preset must be {_either(_PRESET_NAMES, quoted=True)}")
     return str(value)
 
 
@@ -314,7 +320,9 @@ def _target(settings: Settings, data: Any) -> Target:
 
 def _sweep(settings: Settings, data: dict[str, Any]) -> Any:
     if "urls" in data and "preset" in data:
-        raise InvalidInput("preset", 'give urls or a preset ("io" or "cpu"), not both')
+        raise InvalidInput(
+            "preset", f"give urls or a preset ({_either(_PRESET_NAMES, quoted=True)}), not both"
+        )
     of_urls, of_preset = sweep_models(settings)
     return parse(of_preset if "preset" in data else of_urls, data)
 

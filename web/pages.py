@@ -26,7 +26,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from contract.keys import ID_PATTERN
 from producer import stats
-from producer.presets import presets
+from producer.presets import SWEEP_PRESETS, SWEEP_STRATEGIES, presets
 from producer.proctree import read_trees
 from producer.reader import (
     RunNotFound,
@@ -243,6 +243,8 @@ def _workers_page(status: int = 200, target_error: str | None = None) -> Respons
         target=target_overview(redis, settings.max_workers_per_host),
         needs_token=bool(settings.api_token),
         target_error=target_error,
+        sweep_presets=SWEEP_PRESETS,
+        sweep_strategies=SWEEP_STRATEGIES,
     )
 
 

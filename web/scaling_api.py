@@ -13,9 +13,9 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, url_for
 
 from contract.records import RunSpec
-from contract.states import Strategy, Workload
+from contract.states import Strategy
 from contract.target import Target
-from producer.presets import sweep_batch
+from producer.presets import SWEEP_PRESETS, sweep_batch
 from producer.scaling import TargetLocked, set_target, target_overview
 from producer.sweep import SweepBusy, SweepNotFound, create_sweep, load_sweep
 from producer.validation import FleetConflict
@@ -59,7 +59,7 @@ def put_target(body: Target) -> Response:
 def _sweep_spec(body: Any) -> RunSpec:
     """The batch: `urls`, or a `preset`'s (web.bodies.sweep_models)."""
     if hasattr(body, "preset"):
-        workload = Workload.CPU if body.preset == "cpu" else Workload.FETCH
+        workload = SWEEP_PRESETS[body.preset][0]
         urls = tuple(sweep_batch(get_settings().origin_url, workload))
     else:
         workload, urls = body.workload, tuple(body.urls)
