@@ -30,19 +30,12 @@ def chart_series(outcomes: list[Outcome]) -> dict[str, list[Series]]:
     return groups
 
 
-def _log_ticks(low: float, high: float) -> list[float]:
-    """1-2-5 ticks covering [low, high] (both > 0)."""
-    ticks = []
-    for exp in range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1):
-        ticks += [m * 10**exp for m in (1, 2, 5)]
-    inside = [t for t in ticks if low <= t <= high]
-    return inside or [low, high]
-
-
-def _log_range(values: list[float]) -> tuple[float, float]:
-    low = 10 ** math.floor(math.log10(max(min(values), 1e-3)))
-    high = 10 ** math.ceil(math.log10(max(values) * 1.05))
-    return low, high
+def _log_ticks(values: list[float]) -> list[float]:
+    """1-2-5 ticks over the decades that hold `values`."""
+    low = math.floor(math.log10(max(min(values), 1e-3)))
+    high = math.ceil(math.log10(max(values) * 1.05))
+    ticks = [m * 10**exp for exp in range(low, high + 1) for m in (1, 2, 5)]
+    return [t for t in ticks if t <= 10**high]
 
 
 def _panel(
@@ -136,7 +129,7 @@ def scaling_svg(outcomes: list[Outcome], subtitle: str) -> str:
     if not groups:
         parts.append('<text x="20" y="120">no scaling data: the scaling scenarios failed</text>')
     else:
-        ticks = _log_ticks(*_log_range(tputs))
+        ticks = _log_ticks(tputs)
         parts += _panel(LEFT, "throughput (tasks/s, log scale)", "tput", groups, ticks)
         eff_ticks = [i / 5 for i in range(6)]
         parts += _panel(LEFT + PANEL_W + 70, "efficiency (nominal)", "eff", groups, eff_ticks, 0.9)

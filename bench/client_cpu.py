@@ -263,19 +263,14 @@ def main(argv: list[str]) -> None:
     arm, args_file = argv
     args = json.loads(Path(args_file).read_text())
     concurrency = args["concurrency"]
-    if arm.startswith("fanout"):
-        runs, strategy = args["runs"], args["strategy"]
 
-        def run(batch: list[str], n: int) -> None:
-            fanout_job(batch, runs[n], strategy, concurrency)
-    else:
-
-        def run(batch: list[str], n: int) -> None:
-            # aiohttp: one ClientSession per batch (as fanout opens one per job)
-            if arm == "aiohttp":
-                aiohttp_gather(batch, concurrency, gated=True)
-            else:
-                bare_requests(batch, concurrency)
+    def run(batch: list[str], n: int) -> None:
+        if arm.startswith("fanout"):
+            fanout_job(batch, args["runs"][n], args["strategy"], concurrency)
+        elif arm == "aiohttp":  # one ClientSession per batch (as fanout opens one per job)
+            aiohttp_gather(batch, concurrency, gated=True)
+        else:
+            bare_requests(batch, concurrency)
 
     for line in sys.stdin:
         if line.strip() == "warm":

@@ -17,40 +17,36 @@ import statistics
 import sys
 import time
 
+from bench.client_cpu import store_run
+from bench.measure import urls
+from bench.stack import Stack
+from contract.plan import RunTasks
+from producer.connection import connect
+from worker import cost_book, jobs
+
 
 def main(per_block: int = 200, blocks: int = 10) -> str:
-    from bench.stack import Stack
-
     with Stack.private("fanout-cost-overhead-") as stack:
-        os.environ.update(stack.env)
-        return _measure(stack.origin_url, per_block, blocks)
-
-
-def _measure(origin_url: str, per_block: int, blocks: int) -> str:
-    from bench.client_cpu import store_run
-    from bench.measure import urls
-    from contract.plan import RunTasks
-    from contract.settings import Settings
-    from producer.connection import connect
-    from worker import cost_book, jobs
-
-    settings = Settings.from_env(os.environ)
-    redis = connect(settings)
-    measured = cost_book.measured  # what worker.jobs calls, switched off and on below
-    results: dict[bool, list[tuple[float, float]]] = {True: [], False: []}
-    for block in range(blocks + 1):
-        on = block % 2 == 0
-        jobs.__dict__["measured"] = measured if on else (lambda *_: contextlib.nullcontext())
-        batch = urls(origin_url, per_block, 0, 64)
-        run_id = store_run(redis, settings, batch, "queue", 1)
-        cpu, wall = time.process_time(), time.perf_counter()
-        for index, url in enumerate(batch):
-            jobs.run_tasks(*RunTasks(run_id, index, [[index, url]], "queue", 1, "fetch").to_args())
-        if block:  # the first block warms the process up
-            cpu_s, wall_s = time.process_time() - cpu, time.perf_counter() - wall
-            results[on].append((cpu_s / per_block, wall_s / per_block))
-    jobs.__dict__["measured"] = measured
-    cost_book.write_pending()  # while the private Redis still answers
+        os.environ.update(stack.env)  # worker.jobs reads its settings from there
+        settings = stack.settings
+        redis = connect(settings)
+        measured = cost_book.measured  # what worker.jobs calls, switched off and on below
+        results: dict[bool, list[tuple[float, float]]] = {True: [], False: []}
+        for block in range(blocks + 1):
+            on = block % 2 == 0
+            jobs.__dict__["measured"] = measured if on else (lambda *_: contextlib.nullcontext())
+            batch = urls(stack.origin_url, per_block, 0, 64)
+            run_id = store_run(redis, settings, batch, "queue", 1)
+            cpu, wall = time.process_time(), time.perf_counter()
+            for index, url in enumerate(batch):
+                jobs.run_tasks(
+                    *RunTasks(run_id, index, [[index, url]], "queue", 1, "fetch").to_args()
+                )
+            if block:  # the first block warms the process up
+                cpu_s, wall_s = time.process_time() - cpu, time.perf_counter() - wall
+                results[on].append((cpu_s / per_block, wall_s / per_block))
+        jobs.__dict__["measured"] = measured
+        cost_book.write_pending()  # while the private Redis still answers
 
     def median(on: bool, which: int) -> float:
         return statistics.median(sample[which] for sample in results[on]) * 1e6

@@ -67,7 +67,7 @@ def fanout_run(
     ctx: Ctx,
     urls_: list[str],
     strategy: str,
-    concurrency: int = 8,
+    concurrency: int,
     *,
     workload: str = "fetch",
     delay_s: float | None = None,
@@ -94,11 +94,7 @@ def fanout_run(
 
 
 def direct_metrics(
-    wall_s: float,
-    count: int,
-    delay_s: float | None,
-    slots: int | None,
-    origin_s: float | None = None,
+    wall_s: float, count: int, delay_s: float | None, slots: int | None, origin_s: float
 ) -> dict[str, float | None]:
     """`origin_cpu` is the origin's CPU over the run in cores (1.0 = one core busy throughout):
     near 1, the single-threaded origin, not the client, bounds the throughput."""
@@ -107,7 +103,7 @@ def direct_metrics(
         "wall_s": wall_s,
         "tput": count / wall_s,
         "eff": nominal,
-        "origin_cpu": origin_s / wall_s if origin_s is not None else None,
+        "origin_cpu": origin_s / wall_s,
     }
 
 

@@ -66,14 +66,10 @@ def fetch(url: str, workload: str, rounds: int) -> int:
     return work(session_get(url), workload, rounds)
 
 
-def count_end(key: str, total: int) -> None:
-    client = counter()
-    if client.incr(key) == total:
-        client.rpush(done_key(key), time.time())
-
-
 def sync_task(url: str, workload: str, rounds: int, key: str, total: int) -> int:
     """The whole task for a thread- or process-based peer (Celery, Dramatiq)."""
     size = fetch(url, workload, rounds)
-    count_end(key, total)
+    client = counter()
+    if client.incr(key) == total:
+        client.rpush(done_key(key), time.time())
     return size
