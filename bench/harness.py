@@ -146,7 +146,7 @@ def splice(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
 def previous_results(quick: bool, out_dir: Path, only: set[str] | None) -> dict[str, Any] | None:
     """The results a run of `only` some scenarios is spliced into (None: a fresh file).
     ValueError when they are of the other mode."""
-    path = Path(out_dir) / DATA_NAME
+    path = out_dir / DATA_NAME
     if not only or not path.exists():
         return None
     old: dict[str, Any] = json.loads(path.read_text())
@@ -163,7 +163,6 @@ def main(quick: bool, out_dir: Path, only: set[str] | None = None) -> int:
     failed on), 1 when one could not run. `only` limits the scenarios, spliced into the
     results already in `out_dir` (see `splice`)."""
     started = time.monotonic()
-    out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     names = chosen(quick, only)
     old = previous_results(quick, out_dir, only)

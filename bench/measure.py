@@ -12,6 +12,7 @@ from typing import Any, cast
 
 import psutil
 import redis as redis_lib
+from rq import Queue
 
 from bench.baselines import run_bare, run_direct
 from bench.stack import Stack, WorkerSet
@@ -188,8 +189,6 @@ def wait_rq_jobs_expired(stack: Stack, run_id: str) -> None:
 
 
 def enqueue_fanout_noops(stack: Stack, count: int) -> None:
-    from rq import Queue
-
     datas = [Queue.prepare_data(jobs.NOOP, result_ttl=3600) for _ in range(count)]
     fanout_queue(stack.client).enqueue_many(datas)
 

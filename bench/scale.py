@@ -17,6 +17,7 @@ import statistics
 import time
 from dataclasses import dataclass, field
 from functools import partial
+from typing import TYPE_CHECKING
 
 from bench.measure import (
     MB,
@@ -32,7 +33,7 @@ from bench.measure import (
 from bench.model import Outcome, Series, fmt, ratio, within
 from bench.webload import (
     PageLoad,
-    RunPageBrowser,
+    load_run_page,
     run_page_browser,
     session,
     timed_get,
@@ -41,6 +42,9 @@ from bench.webload import (
 from contract import jobs, keys
 from fanout.children import wait_until
 from producer.wait import run_state
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 SIZES = (1_000, 10_000, 100_000)
 #: The sizes when the scenario is named with `--quick` (it is left out of the CI smoke).
@@ -216,10 +220,10 @@ def _reads(ctx: Ctx, web_url: str, runs: list[SizeRun]) -> None:
         size.sample |= {metric: statistics.median(v) for metric, v in size.gets.items()}
 
 
-def _page_loads(ctx: Ctx, web_url: str, runs: list[SizeRun], browser: RunPageBrowser) -> None:
+def _page_loads(ctx: Ctx, web_url: str, runs: list[SizeRun], browser: Browser) -> None:
     for _ in range(ctx.size(*LOADS)):
         for size in runs:
-            size.loads.append(browser.load(f"{web_url}/runs/{size.run_id}"))
+            size.loads.append(load_run_page(browser, f"{web_url}/runs/{size.run_id}"))
     for size in runs:
         loads = size.loads
         size.sample |= {

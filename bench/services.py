@@ -166,8 +166,7 @@ def _post_run(web_url: str, batch: list[str]) -> str:
     body = {"urls": batch, "strategy": "threads", "concurrency": 1}
     response = requests.post(f"{web_url}/api/runs", json=body, timeout=10)
     response.raise_for_status()
-    run_id: str = response.json()["id"]
-    return run_id
+    return str(response.json()["id"])
 
 
 def reading(ctx: Ctx) -> Outcome:

@@ -18,10 +18,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import psutil
 import requests
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 
 def session() -> requests.Session:
@@ -32,7 +35,6 @@ def session() -> requests.Session:
 
 
 def timed_ms(call: Callable[[], object]) -> float:
-    """Milliseconds `call` takes."""
     started = time.perf_counter()
     call()
     return (time.perf_counter() - started) * 1000
@@ -53,8 +55,8 @@ class RssPeak:
 
 
 @contextmanager
-def web_rss_peak(master_pid: int, every_s: float = 0.05) -> Iterator[RssPeak]:
-    """The peaks, sampled every `every_s` seconds in a thread while the block runs."""
+def web_rss_peak(master_pid: int) -> Iterator[RssPeak]:
+    """The peaks, sampled every 50 ms in a thread while the block runs."""
     master, peak, stop = psutil.Process(master_pid), RssPeak(), threading.Event()
 
     def sample() -> None:
@@ -65,7 +67,7 @@ def web_rss_peak(master_pid: int, every_s: float = 0.05) -> Iterator[RssPeak]:
                     peak.worker_bytes = max(peak.worker_bytes, child.memory_info().rss)
             except psutil.Error:
                 pass  # a worker exiting between the listing and the read
-            if stop.wait(every_s):
+            if stop.wait(0.05):
                 return
 
     thread = threading.Thread(target=sample, name="web-rss", daemon=True)
@@ -113,51 +115,45 @@ class PageLoad:
     lanes: int
 
 
-class RunPageBrowser:
-    """One Chromium for the scenario (`run_page_browser`); each `load` is a new browser context
-    (empty cache, no cookies), so every load fetches the page, its scripts and its data afresh."""
-
-    def __init__(self, browser: Any) -> None:
-        self._browser = browser
-        self.version = str(browser.version)
-
-    def load(self, url: str) -> PageLoad:
-        context = self._browser.new_context()
-        try:
-            page = context.new_page()
-            cdp = context.new_cdp_session(page)
-            cdp.send("Performance.enable")
-            page.goto(url)
-            page.wait_for_function(
-                "() => document.getElementById('timeline').dataset.final === 'true'",
-                timeout=DRAWN_TIMEOUT_MS,
-            )
-            drawn = page.evaluate(_TIMELINE)
-            metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
-            return PageLoad(
-                drawn_ms=float(drawn["drawnAt"]),
-                asked_ms=_ms(drawn["askedAt"]),
-                answered_ms=_ms(drawn["answeredAt"]),
-                main_thread_cpu_ms=float(metrics["ThreadTime"]) * 1000,
-                js_heap_bytes=float(metrics["JSHeapUsedSize"]),
-                mode=str(drawn.get("mode")),
-                lanes=int(drawn.get("lanes") or 0),
-            )
-        finally:
-            context.close()
+def load_run_page(browser: Browser, url: str) -> PageLoad:
+    """One fresh load of a run's page: a new browser context (empty cache, no cookies), so it
+    fetches the page, its scripts and its data afresh."""
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        cdp = context.new_cdp_session(page)
+        cdp.send("Performance.enable")
+        page.goto(url)
+        page.wait_for_function(
+            "() => document.getElementById('timeline').dataset.final === 'true'",
+            timeout=DRAWN_TIMEOUT_MS,
+        )
+        drawn = page.evaluate(_TIMELINE)
+        metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+        return PageLoad(
+            drawn_ms=float(drawn["drawnAt"]),
+            asked_ms=_ms(drawn["askedAt"]),
+            answered_ms=_ms(drawn["answeredAt"]),
+            main_thread_cpu_ms=float(metrics["ThreadTime"]) * 1000,
+            js_heap_bytes=float(metrics["JSHeapUsedSize"]),
+            mode=str(drawn.get("mode")),
+            lanes=int(drawn.get("lanes") or 0),
+        )
+    finally:
+        context.close()
 
 
 @contextmanager
-def run_page_browser(executable: str = CHROMIUM) -> Iterator[RunPageBrowser]:
-    """Debian's Chromium under Playwright, closed when the block ends."""
-    if not Path(executable).exists() and not shutil.which("chromium"):
-        raise RuntimeError(f"{executable} is missing: apt-get install chromium")
+def run_page_browser() -> Iterator[Browser]:
+    """Debian's Chromium under Playwright, one for the scenario, closed when the block ends."""
+    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
+        raise RuntimeError(f"{CHROMIUM} is missing: apt-get install chromium")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            yield RunPageBrowser(browser)
+            yield browser
         finally:
             browser.close()
 
