@@ -8,6 +8,7 @@ one line per strategy, a dot at each median and a bar from the min to the max of
 from __future__ import annotations
 
 import math
+import statistics
 from html import escape
 
 from bench.model import Outcome, Series
@@ -88,17 +89,17 @@ def _panel(
             f"target {target:.2f}</text>"
         )
     for colour, group in zip(COLOURS, groups.values(), strict=False):
-        points: list[tuple[int, float, tuple[float, float]]] = []
-        for s in group:  # each charted series has a worker count (`chart_series`)
-            m, r = s.median(metric), s.spread(metric)
-            if s.workers is not None and m is not None and r is not None:
-                points.append((s.workers, m, r))
+        points = [
+            (s.workers, statistics.median(values), min(values), max(values))
+            for s in group  # each charted series has a worker count (`chart_series`)
+            if s.workers is not None and (values := s.values(metric))
+        ]
         if len(points) > 1:
-            path = " ".join(f"{px(w):.1f},{py(m):.1f}" for w, m, _ in points)
+            path = " ".join(f"{px(w):.1f},{py(m):.1f}" for w, m, _, _ in points)
             parts.append(
                 f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>'
             )
-        for w, m, (low, high) in points:
+        for w, m, low, high in points:
             x = px(w)
             parts.append(
                 f'<line x1="{x}" y1="{py(low):.1f}" x2="{x}" y2="{py(high):.1f}" '

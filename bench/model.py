@@ -33,10 +33,6 @@ class Series:
         values = self.values(metric)
         return statistics.median(values) if values else None
 
-    def spread(self, metric: str) -> tuple[float, float] | None:
-        values = self.values(metric)
-        return (min(values), max(values)) if values else None
-
 
 @dataclass
 class Check:

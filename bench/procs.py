@@ -19,14 +19,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from rq.worker import BaseWorker
 
-    from contract.settings import Settings
-
-
-def _settings() -> Settings:
-    from contract.settings import Settings
-
-    return Settings.from_env()
-
 
 def _bare_worker(cls: str) -> BaseWorker:
     from redis import Redis
@@ -35,8 +27,9 @@ def _bare_worker(cls: str) -> BaseWorker:
 
     import bench.jobs  # noqa: F401 - preloaded before any fork, as fanout's worker does
     from bench.stack import BARE_QUEUE
+    from contract.settings import Settings
 
-    redis = Redis.from_url(_settings().redis_url)  # a bare baseline: nothing of fanout
+    redis = Redis.from_url(Settings.from_env().redis_url)  # a bare baseline: nothing of fanout
     worker_cls: type[BaseWorker] = SimpleWorker if cls == "simple" else Worker
     queue = Queue(BARE_QUEUE, connection=redis, serializer=JSONSerializer)
     return worker_cls([queue], connection=redis, serializer=JSONSerializer)
@@ -45,9 +38,10 @@ def _bare_worker(cls: str) -> BaseWorker:
 def run(kind: str, cls: str, burst: bool) -> float:
     """Run one worker; returns the seconds its work loop took."""
     if kind == "fanout":
+        from contract.settings import Settings
         from worker.process import run_worker, wait_for_redis
 
-        settings = _settings()
+        settings = Settings.from_env()
         wait_for_redis(settings)
         started = time.perf_counter()
         run_worker(settings, worker_class=cls, burst=burst)
