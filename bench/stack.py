@@ -164,10 +164,10 @@ class Stack:
 
     # --- workers ----------------------------------------------------------------------------
 
-    def set_workers(self, wanted: WorkerSet) -> list[Child]:
+    def set_workers(self, wanted: WorkerSet) -> None:
         """Exactly `wanted` long-lived workers, idle and listening; others are stopped first."""
         if wanted == self.worker_set and all(w.alive() for w in self.workers):
-            return self.workers
+            return
         for proc in self.workers:
             proc.stop()
         self.workers = []
@@ -179,7 +179,6 @@ class Stack:
         if wanted.count:
             wait_until(lambda: self._idle_workers() >= wanted.count, 60, f"{wanted} to be idle")
             time.sleep(0.2)
-        return self.workers
 
     def queue(self, kind: str) -> Queue:
         """The queue of `kind`'s workers: fanout's, or the bare-RQ baseline's."""
