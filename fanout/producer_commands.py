@@ -88,12 +88,7 @@ def _batch_spec(
         collected += demo_batch(settings.origin_url, workload)
     if not collected:
         raise click.UsageError("give URLs as arguments, --file FILE, or --demo")
-    data = {
-        "urls": collected,
-        "strategy": strategy,
-        "concurrency": concurrency,
-        "workload": workload,
-    }
+    data = dict(urls=collected, strategy=strategy, concurrency=concurrency, workload=workload)
     try:
         return build_spec(data, settings)
     except InvalidInput as exc:
@@ -208,18 +203,12 @@ def compare(as_json: bool, timeout: float, strategies: str, repeat: int, **batch
         return
     from rich.console import Console
 
-    from fanout.table import (
-        comparison_lines,
-        comparison_notes,
-        comparison_table,
-        comparison_warning,
-    )
+    from fanout.table import comparison_footer, comparison_lines, comparison_table
 
     out = Console()
     if out.is_terminal:
         out.print(comparison_table(comparison))
-        warning = comparison_warning(comparison)
-        lines = [*comparison_notes(comparison), *([warning] if warning else [])]
+        lines = comparison_footer(comparison)
     else:
         lines = comparison_lines(comparison)
     for line in lines:
