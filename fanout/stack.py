@@ -121,12 +121,9 @@ class OrderedManager(Manager):
 
     def _groups(self) -> list[list[str]]:
         names = list(self._processes)
-        kind = {name: name.rsplit(".", 1)[0] for name in names}
-        groups = [[n for n in names if kind[n] in group] for group in STOP_ORDER]
+        groups = [[n for n in names if n.rsplit(".", 1)[0] in group] for group in STOP_ORDER]
         placed = {n for group in groups for n in group}
-        rest = [n for n in names if n not in placed]
-        if rest:
-            groups.insert(max(0, len(groups) - 1), rest)
+        groups.insert(len(groups) - 1, [n for n in names if n not in placed])
         return [group for group in groups if group]
 
     def _running(self, names: list[str]) -> list[str]:

@@ -40,13 +40,8 @@ export class HttpError extends Error {
 export async function getJSON(url) {
   const response = await fetch(url, { headers: { Accept: "application/json" }, cache: "no-store" });
   if (!response.ok) {
-    let message = response.statusText;
-    try {
-      message = (await response.json()).error || message;
-    } catch {
-      /* not JSON */
-    }
-    throw new HttpError(response.status, message);
+    const body = await response.json().catch(() => null); // null: not JSON
+    throw new HttpError(response.status, body?.error || response.statusText);
   }
   return response.json();
 }
