@@ -26,9 +26,6 @@ from contract.parent_death import preexec_die_with_parent
 
 ROOT = Path(__file__).resolve().parent.parent
 
-#: How much of a log `Child.tail` quotes.
-LOG_TAIL_CHARS = 4000
-
 T = TypeVar("T")
 
 
@@ -141,7 +138,7 @@ class Child:
 
     def tail(self) -> str:
         """The end of the log, where a crash is, for an error message."""
-        return self.log(LOG_TAIL_CHARS) or "(no log)"
+        return self.log(4000) or "(no log)"
 
 
 def start(

@@ -17,9 +17,6 @@ from contract.settings import Settings
 from contract.states import Strategy, Workload
 
 STRATEGIES = [s.value for s in Strategy]
-
-#: Connections each gunicorn process serves at once (gevent's greenlets; gunicorn's default).
-WEB_CONNECTIONS_PER_PROCESS = 1000
 WORKLOADS = [w.value for w in Workload]
 
 
@@ -133,7 +130,7 @@ def web(host: str, port: int, processes: int) -> None:
         # gevent: a slow client costs a parked greenlet, not one of a few app threads
         # (docs/architecture.md).
         "--worker-class", "gevent",
-        "--worker-connections", str(WEB_CONNECTIONS_PER_PROCESS),
+        "--worker-connections", "1000",  # greenlets per process (gunicorn's default)
         "--no-control-socket",  # gunicorn's default, ~/.gunicorn/gunicorn.ctl, is one per host
         "--access-logfile", "-",
         "--forwarded-allow-ips", "127.0.0.1",

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import signal
 import sys
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, TextIO, TypeVar
@@ -32,11 +33,10 @@ from producer.wait import RunTimeout
 
 _Command = TypeVar("_Command", bound=Callable[..., Any])
 
-RUN_DEMO = "A batch on the local origin (40 x 250 ms; with --workload cpu, 40 x 0 ms)."
-
 
 def _batch_options(
-    demo_help: str = RUN_DEMO, json_help: str = "Print the whole record as JSON."
+    demo_help: str = "A batch on the local origin (40 x 250 ms; with --workload cpu, 40 x 0 ms).",
+    json_help: str = "Print the whole record as JSON.",
 ) -> Callable[[_Command], _Command]:
     """The options every batch command takes: its URLs, concurrency, workload, output and wait."""
     options = [
@@ -88,12 +88,7 @@ def _batch_spec(
         collected += demo_batch(settings.origin_url, workload)
     if not collected:
         raise click.UsageError("give URLs as arguments, --file FILE, or --demo")
-    data = {
-        "urls": collected,
-        "strategy": strategy,
-        "concurrency": concurrency,
-        "workload": workload,
-    }
+    data = dict(urls=collected, strategy=strategy, concurrency=concurrency, workload=workload)
     try:
         return build_spec(data, settings)
     except InvalidInput as exc:
@@ -126,10 +121,6 @@ def _announce(what: str, page: str) -> None:
     click.echo(f"fanout: {what} submitted: {page}", err=True)
 
 
-#: The shell's exit status for a command ended by SIGINT (128 + 2).
-EXIT_INTERRUPTED = 128 + signal.SIGINT
-
-
 @contextmanager
 def _interruptible(kind: str, batch_id: str, page: str) -> Iterator[None]:
     """Announce the batch, then wait for it. Ctrl-C ends the wait, not the batch: the workers
@@ -146,7 +137,7 @@ def _interruptible(kind: str, batch_id: str, page: str) -> Iterator[None]:
             f"fanout: there is no cancel: the {kind} goes on to its end, which its page shows live",
             err=True,
         )
-        sys.exit(EXIT_INTERRUPTED)
+        sys.exit(128 + signal.SIGINT)  # the shell's exit status for a command ended by SIGINT
 
 
 @click.command()
@@ -208,18 +199,12 @@ def compare(as_json: bool, timeout: float, strategies: str, repeat: int, **batch
         return
     from rich.console import Console
 
-    from fanout.table import (
-        comparison_lines,
-        comparison_notes,
-        comparison_table,
-        comparison_warning,
-    )
+    from fanout.table import comparison_footer, comparison_lines, comparison_table
 
     out = Console()
     if out.is_terminal:
         out.print(comparison_table(comparison))
-        warning = comparison_warning(comparison)
-        lines = [*comparison_notes(comparison), *([warning] if warning else [])]
+        lines = comparison_footer(comparison)
     else:
         lines = comparison_lines(comparison)
     for line in lines:
@@ -277,8 +262,6 @@ def workers_scale(n: int, per_host: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the snapshots as JSON.")
 def ps(watch: bool, interval: float, as_json: bool) -> None:
     """Every live host's process tree: supervisor, workers, children (as `ps -f --forest`)."""
-    import time
-
     from fanout.ps import tree_lines
     from producer.proctree import read_trees
 
@@ -316,8 +299,6 @@ def ps(watch: bool, interval: float, as_json: bool) -> None:
 )
 def sweep(as_json: bool, timeout: float, counts: str, strategy: str, **batch: Any) -> None:
     """Run one batch at each total of workers and fit the Universal Scalability Law."""
-    import time
-
     from fanout.sweep_table import sweep_lines
     from producer.presets import sweep_batch
     from producer.sweep import SweepBusy, create_sweep, load_sweep

@@ -69,17 +69,9 @@ class ServiceRunner(Process):
 class OrderedManager(Manager):
     """honcho's Manager, stopping its processes group by group (see the module docstring)."""
 
-    def __init__(
-        self,
-        printer: Printer,
-        stop_order: tuple[tuple[str, ...], ...] = STOP_ORDER,
-        grace_s: dict[str, float] | None = None,
-        jobs_in_hand: Callable[[], int | None] = lambda: None,
-    ) -> None:
+    def __init__(self, printer: Printer, jobs_in_hand: Callable[[], int | None]) -> None:
         super().__init__(printer)
         self._process_ctor = ServiceRunner
-        self.stop_order = stop_order
-        self.grace_s = dict(GRACE_S, **(grace_s or {}))
         self.jobs_in_hand = jobs_in_hand
         self._stopping: threading.Thread | None = None
         #: What started the stop, for its announcement: a signal, or a process that exited.
@@ -129,19 +121,16 @@ class OrderedManager(Manager):
 
     def _groups(self) -> list[list[str]]:
         names = list(self._processes)
-        kind = {name: name.rsplit(".", 1)[0] for name in names}
-        groups = [[n for n in names if kind[n] in group] for group in self.stop_order]
+        groups = [[n for n in names if n.rsplit(".", 1)[0] in group] for group in STOP_ORDER]
         placed = {n for group in groups for n in group}
-        rest = [n for n in names if n not in placed]
-        if rest:
-            groups.insert(max(0, len(groups) - 1), rest)
+        groups.insert(len(groups) - 1, [n for n in names if n not in placed])
         return [group for group in groups if group]
 
     def _running(self, names: list[str]) -> list[str]:
         return [n for n in names if "returncode" not in self._processes[n]]
 
     def _grace(self, names: list[str]) -> float:
-        return max(self.grace_s.get(name.rsplit(".", 1)[0], 15.0) for name in names)
+        return max(GRACE_S.get(name.rsplit(".", 1)[0], 15.0) for name in names)
 
     def _announce(self) -> None:
         """One line: what the stop waits for, how long at most, and how to cut it short."""
@@ -158,7 +147,7 @@ class OrderedManager(Manager):
                 waits = f"the workers finish {jobs} job{'s' * (jobs != 1)} in hand ({grace})"
         else:
             waits = "no worker to wait for"
-        after = [" and ".join(group) for group in self.stop_order if group != ("worker",)]
+        after = [" and ".join(group) for group in STOP_ORDER if group != ("worker",)]
         later = ", then ".join(after)
         again = " again" if self._why.endswith("received") else ""
         self._system_print(
@@ -229,11 +218,10 @@ def run_stack(workers: int, procfile: Path = PROCFILE) -> int:
         jobs_in_hand=jobs_in_hand(Settings.from_env(env).redis_url),
     )
     for name, command in entries.items():
-        process_env = env
+        process_env = dict(env, **{fleet.STACK_PART_ENV: name})
         if name == "worker":  # as compose's depends_on: the local origin answers first
             origin = env.get("ORIGIN_URL") or Settings.from_env(env).origin_url
-            process_env = dict(env, FANOUT_WAIT_FOR=f"{origin}/healthz")
-        process_env = dict(process_env, **{fleet.STACK_PART_ENV: name})
+            process_env["FANOUT_WAIT_FOR"] = f"{origin}/healthz"
         # exec: the service itself, not a shell around it, is the runner's child and dies with it
         manager.add_process(f"{name}.1", f"exec {command}", env=process_env, quiet=False)
     manager.loop()

@@ -151,16 +151,16 @@ def plain_table(headers: list[str], rows: list[list[str]]) -> list[str]:
     ]
 
 
-def comparison_lines(comparison: dict[str, Any]) -> list[str]:
-    """The whole comparison as plain text: title, table, what its columns are, and the busy-host
-    warning if any."""
-    lines = [
-        comparison_title(comparison),
-        *plain_table(*comparison_cells(comparison)),
-        *comparison_notes(comparison),
-    ]
+def comparison_footer(comparison: dict[str, Any]) -> list[str]:
+    """The lines under either table: what its columns are, and the busy-host warning if any."""
     warning = comparison_warning(comparison)
-    return [*lines, warning] if warning else lines
+    return [*comparison_notes(comparison), *([warning] if warning else [])]
+
+
+def comparison_lines(comparison: dict[str, Any]) -> list[str]:
+    """The whole comparison as plain text: title, table, then its footer."""
+    table = plain_table(*comparison_cells(comparison))
+    return [comparison_title(comparison), *table, *comparison_footer(comparison)]
 
 
 def comparison_table(comparison: dict[str, Any]) -> Table:

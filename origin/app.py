@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import zlib
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import TypeVar
 from urllib.parse import urlencode
 
@@ -145,8 +146,7 @@ async def status(request: web.Request) -> web.Response:
     """That status; a 1xx goes out alone, so the client then waits for a final answer forever."""
     code = _whole(request.match_info["code"], "status", 100, 599)
     ms = _whole(request.query.get("delay"), "delay (ms)", 0, MAX_DELAY_MS, 0)
-    if ms:
-        await asyncio.sleep(ms / 1000)
+    await asyncio.sleep(ms / 1000)
     if code < 200 or code in (204, 304):
         return web.Response(status=code)
     return web.Response(status=code, text=f"status {code}")
@@ -217,13 +217,13 @@ def _gzip_zeros(mb: int) -> bytes:
     return b"".join(parts)
 
 
+@dataclass
 class _Barrier:
     """One generation of a named barrier: requests arrived, and the event that lets them go."""
 
-    def __init__(self, n: int) -> None:
-        self.n = n
-        self.arrived = 0
-        self.opened = asyncio.Event()
+    n: int
+    arrived: int = 0
+    opened: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 _BARRIERS = web.AppKey("barriers", dict)

@@ -58,10 +58,3 @@ def serve(host: str, port: int) -> None:
     _raise_open_files_limit()
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C before the signal handlers are set.
         asyncio.run(_serve(host, port))
-
-
-if __name__ == "__main__":
-    from contract.settings import Settings
-
-    settings = Settings.from_env()
-    serve(settings.origin_host, settings.origin_port)

@@ -78,11 +78,8 @@ async function refreshTimelines(runs) {
   for (const run of runs) {
     const el = root.querySelector(`[data-timeline-for="${CSS.escape(run.id)}"]`);
     if (run.state === "queued" || !el) continue;
-    let timeline = timelines.get(run.id);
-    if (!timeline) {
-      timeline = new RunTimeline(el, run.id, { compact: true });
-      timelines.set(run.id, timeline);
-    }
+    if (!timelines.has(run.id)) timelines.set(run.id, new RunTimeline(el, run.id, { compact: true }));
+    const timeline = timelines.get(run.id);
     if (!timeline.data?.final) changed = (await timeline.load(run)) || changed;
   }
   const drawn = [...timelines.values()].filter((t) => t.data);

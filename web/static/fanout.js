@@ -5,13 +5,9 @@
 // it reads as a reload would. Labels and colours come from web/presentation.py: the labels as
 // JSON on every page (base.html), the colours as the stylesheet's custom properties.
 
-function presentation() {
-  const data = document.getElementById("fanout-presentation");
-  if (!data) throw new Error("fanout.js: the page has no #fanout-presentation (base.html)");
-  return JSON.parse(data.textContent);
-}
-
-const PRESENTATION = presentation();
+const presentation = document.getElementById("fanout-presentation");
+if (!presentation) throw new Error("fanout.js: the page has no #fanout-presentation (base.html)");
+const PRESENTATION = JSON.parse(presentation.textContent);
 
 // A colour of the page's stylesheet (presentation.css, from web/presentation.py): `name` is the
 // custom property without its dashes, "state-ok" or "chart-grid". Read when a chart is drawn.
@@ -44,13 +40,8 @@ export class HttpError extends Error {
 export async function getJSON(url) {
   const response = await fetch(url, { headers: { Accept: "application/json" }, cache: "no-store" });
   if (!response.ok) {
-    let message = response.statusText;
-    try {
-      message = (await response.json()).error || message;
-    } catch {
-      /* not JSON */
-    }
-    throw new HttpError(response.status, message);
+    const body = await response.json().catch(() => null); // null: not JSON
+    throw new HttpError(response.status, body?.error || response.statusText);
   }
   return response.json();
 }
@@ -184,7 +175,7 @@ export function placeholder(el, attr, text) {
 }
 
 // Plotly.react when plotly.js is there, else the note why not; true when drawn.
-export function plot(el, traces, layout, config = PLOTLY_CONFIG) {
+export function plot(el, traces, layout) {
   if (!window.Plotly) {
     placeholder(el, "data-chart-unavailable", PLOTLY_MISSING);
     el.dataset.chart = "unavailable";
@@ -192,7 +183,7 @@ export function plot(el, traces, layout, config = PLOTLY_CONFIG) {
   }
   el.querySelector(":scope > [data-chart-unavailable]")?.remove();
   delete el.dataset.chart;
-  window.Plotly.react(el, traces, layout, config);
+  window.Plotly.react(el, traces, layout, PLOTLY_CONFIG);
   return true;
 }
 

@@ -10,11 +10,6 @@ import {
 const TRACE_ORDER = ["ok", "http_error", "error", "timeout", "refused", "lost", "running"];
 const MAX_HOVER_URL = 90;
 
-// The heatmap's scale: an idle lane's colour, a barely busy one's, a lane busy all the time.
-function busyScale() {
-  return [[0, colour("chart-busy-none")], [0.02, colour("chart-busy-low")], [1, colour("chart-busy-full")]];
-}
-
 function clip(text, n) {
   const s = String(text ?? "");
   return s.length > n ? `${s.slice(0, n - 1)}…` : s;
@@ -113,11 +108,6 @@ export class RunTimeline {
     return this.plotly;
   }
 
-  query() {
-    if (this.window) return `from=${this.window[0]}&to=${this.window[1]}`;
-    return this.binned ? "" : `since=${this.since}`;
-  }
-
   async update(run) {
     if (await this.load(run)) {
       await this.ready();
@@ -129,7 +119,8 @@ export class RunTimeline {
   async load(run) {
     if (run) this.run = run;
     const asked = this.window;
-    const answer = getJSON(`/api/runs/${encodeURIComponent(this.runId)}/timeline?${this.query()}`);
+    const query = asked ? `from=${asked[0]}&to=${asked[1]}` : this.binned ? "" : `since=${this.since}`;
+    const answer = getJSON(`/api/runs/${encodeURIComponent(this.runId)}/timeline?${query}`);
     this.ready();
     const data = await answer;
     if (asked !== this.window) return false; // zoomed meanwhile: that answer will draw
@@ -223,8 +214,9 @@ export class RunTimeline {
     this.el.dataset.bars = "0";
     this.el.dataset.running = "0";
     return [{
-      type: "heatmap", x, y: data.lanes, z: bins.busy, zmin: 0, zmax: 1, colorscale: busyScale(),
-      customdata: cells, xgap: 0, ygap: 2,
+      type: "heatmap", x, y: data.lanes, z: bins.busy, zmin: 0, zmax: 1, customdata: cells, xgap: 0, ygap: 2,
+      // an idle lane's colour, a barely busy one's, a lane busy all the time
+      colorscale: [[0, colour("chart-busy-none")], [0.02, colour("chart-busy-low")], [1, colour("chart-busy-full")]],
       hovertemplate: "%{customdata[0]}<br>+%{customdata[1]:.2f}–%{customdata[2]:.2f} s<br>busy "
         + "%{customdata[3]:.0f} % · %{customdata[4]:,.0f} ended (%{customdata[5]:,.0f} not ok)<extra></extra>",
       colorbar: { title: { text: "busy", side: "right" }, thickness: 10, len: 0.9, tickformat: ".0%" },
@@ -290,5 +282,4 @@ export class RunTimeline {
     this.window = next;
     this.update(this.run).catch((error) => console.warn("timeline zoom failed", error));
   }
-
 }
