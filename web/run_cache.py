@@ -126,11 +126,9 @@ class RunCache:
         self._tasks -= _cost(record)
 
 
-def init_run_cache(app: Flask) -> RunCache:
+def init_run_cache(app: Flask) -> None:
     """One cache per app: tests build several apps in one process, each on its own Redis."""
-    cache = RunCache()
-    app.extensions[EXTENSION] = cache
-    return cache
+    app.extensions[EXTENSION] = RunCache()
 
 
 def get_run_cache() -> RunCache:
