@@ -63,10 +63,6 @@ def _state(runs: list[dict[str, Any]]) -> str:
     return "running" if states & {"running", "done"} else "queued"
 
 
-def _busy(run: dict[str, Any]) -> bool:
-    return bool((run.get("host_load") or {}).get("busy"))
-
-
 def _progress(runs: list[dict[str, Any]], done_runs: int) -> str:
     """Tasks ended of a single run; with repeats, runs done, then the going run's tasks."""
     going = next((run for run in runs if run["state"] == "running"), None)
@@ -105,7 +101,7 @@ def _from_rows(comparison: dict[str, Any]) -> list[dict[str, Any]]:
                 "figures": {name: figure(name, stats.get(name)) for name in FORMATS},
                 "peak_concurrency": DASH if peak is None else str(peak),
                 "ok": f"{ok}/{tasks}",
-                "busy": any(_busy(run) for run in runs),
+                "busy": any((run.get("host_load") or {}).get("busy") for run in runs),
             }
         )
     return rows

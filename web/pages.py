@@ -39,6 +39,7 @@ from producer.reader import (
 from producer.scaling import TargetLocked, parse_target, set_target, target_overview
 from producer.submit import MAX_REPEAT, submit_comparison, submit_run
 from producer.sweep import SweepNotFound, list_sweeps, load_sweep
+from producer.task_table import SORT_KEYS, TableQuery
 from producer.validation import InvalidInput, build_spec
 from producer.workers import workers_overview
 from web import lessons
@@ -50,7 +51,7 @@ from web.formats import counted
 from web.forms import RunForm, find_preset
 from web.metrics import count_submission
 from web.persistence import current_persistence
-from web.runview import PAGE_ROWS, SORT_KEYS, STATE_FILTERS, TableQuery, notes_view, table
+from web.runview import PAGE_ROWS, STATE_FILTERS, notes_view, table
 from web.security import grant_ui_reads, token_matches
 
 bp = Blueprint("pages", __name__)

@@ -22,7 +22,8 @@ from contract.records import RunSpec as SpecRecord
 from contract.states import RunState, Strategy, TaskState
 from contract.target import TargetMode
 from figures import summary, usl
-from web.runview import MAX_PAGE_ROWS, SORT_KEYS
+from producer.task_table import SORT_KEYS
+from web.runview import MAX_PAGE_ROWS
 
 Id = Annotated[str, Field(pattern=f"^{keys.ID_PATTERN}$", description="12 hex digits")]
 SortKey = Literal[SORT_KEYS]  # type: ignore[valid-type]  # a Literal of a tuple made at run time

@@ -25,6 +25,7 @@ from flask import Flask, current_app
 from redis import Redis
 
 from contract.keys import run_key
+from contract.replies import text
 from contract.states import RunState
 
 EXTENSION = "fanout_run_cache"
@@ -61,7 +62,7 @@ class Version:
 
 def run_version(redis: Redis, run_id: str) -> Version:
     values = redis.hmget(run_key(run_id), "state", "done", "duplicates", "served_workers")
-    return Version(*(v.decode() if isinstance(v, bytes) else v for v in values))
+    return Version(*(text(v) for v in values))
 
 
 def etag(run_id: str, version: Version, variant: Variant) -> str:

@@ -15,22 +15,11 @@ from redis import Redis
 
 from contract import urls_list
 from contract.states import TaskState
-from producer.task_table import SORT_KEYS, TableQuery, TasksView, matching, page_tasks
+from producer.task_table import TableQuery, TasksView, matching, page_tasks
 from producer.timeline import MAX_BARS, Window, timeline
 from web.columns_cache import RunView, get_columns_cache
 from web.formats import lane, short_lane
-from web.presentation import DASH
 from web.runnotes import worded
-
-__all__ = [
-    "SORT_KEYS",
-    "TableQuery",
-    "notes_view",
-    "run_notes",
-    "table",
-    "table_row",
-    "timeline_view",
-]
 
 #: Rows per page, and the most one request may ask for.
 PAGE_ROWS = 100
@@ -69,7 +58,6 @@ class Table:
 def table_row(task: dict[str, Any], t0: float | None) -> dict[str, Any]:
     """A task (ended, running or pending) as a row of the table; times from the first start."""
     started = task.get("started_at")
-    has_lane = bool(task.get("host"))
     return {
         "index": task["index"],
         "url": task["url"],
@@ -79,8 +67,8 @@ def table_row(task: dict[str, Any], t0: float | None) -> dict[str, Any]:
         "start": started - t0 if started is not None and t0 is not None else None,
         "duration": task.get("duration_s"),
         "cpu": task.get("cpu_s"),
-        "lane": lane(task) if has_lane else DASH,
-        "lane_label": short_lane(task) if has_lane else DASH,
+        "lane": lane(task),
+        "lane_label": short_lane(task),
         "attempt": task.get("attempt"),
         "error": task.get("error"),
     }

@@ -19,9 +19,6 @@ from web import formats, presentation, runnotes
 from web.assets import plotly_url
 from web.presentation import DASH
 
-STATE_LABELS = {name: look.label for name, look in presentation.TASK_STATES.items()}
-RUN_STATE_LABELS = {name: look.label for name, look in presentation.RUN_STATES.items()}
-
 
 def when(epoch_s: float | None) -> str:
     """UTC, to the second: the same on every server and in every test."""
@@ -62,8 +59,8 @@ def init_views(app: Flask) -> None:
     app.jinja_env.filters.update(number=_number, when=when, iso=iso, http_url=http_url)
     app.jinja_env.filters.update(process_label=proctree.process_label)
     app.jinja_env.globals.update(
-        STATE_LABELS=STATE_LABELS,
-        RUN_STATE_LABELS=RUN_STATE_LABELS,
+        STATE_LABELS={name: look.label for name, look in presentation.TASK_STATES.items()},
+        RUN_STATE_LABELS={name: look.label for name, look in presentation.RUN_STATES.items()},
         DASH=DASH,
         KEPT_IDLE_NOTE=proctree.KEPT_IDLE_NOTE,
         host_counts=proctree.host_counts,
