@@ -48,8 +48,7 @@ class Bundle:
         return gzip.compress(self.body, compresslevel=6, mtime=0)
 
 
-#: Bundles found, by path. A missing one is not kept: `make assets` run beside a live app puts
-#: it in place, and the next request finds it.
+#: Bundles found, by path (a missing one is not kept).
 _found: dict[str, Bundle] = {}
 
 

@@ -48,7 +48,7 @@ from web.compareview import compare_context
 from web.errors import REDIS_DOWN, REDIS_OUTAGES
 from web.export import csv_chunks, json_chunks, trace_chunks
 from web.formats import counted
-from web.forms import RunForm, find_preset
+from web.forms import RunForm
 from web.metrics import count_submission
 from web.persistence import current_persistence
 from web.runview import PAGE_ROWS, STATE_FILTERS, notes_view, table
@@ -106,7 +106,8 @@ def new_run() -> BaseResponse:
     """The form. `?preset=demo` fills it without JavaScript; POST submits it (303 to the run)."""
     form = RunForm()
     if request.method == "GET":
-        preset = find_preset(get_settings(), request.args.get("preset"))
+        key = request.args.get("preset")
+        preset = next((p for p in presets(get_settings().origin_url) if p.key == key), None)
         if preset is not None:
             form.fill_from(preset)
         return _new_run_page(form, redis_down=not redis_ok())
