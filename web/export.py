@@ -80,12 +80,14 @@ def json_chunks(
 
 
 def trace_chunks(
-    record: dict[str, Any], tasks: Iterable[dict[str, Any]], t0: float | None
+    record: dict[str, Any], tasks: Iterable[dict[str, Any]], running: Iterable[dict[str, Any]]
 ) -> Iterator[str]:
-    """The Trace Event Format, JSON object form: `traceEvents` then `displayTimeUnit`."""
+    """The Trace Event Format, JSON object form: `traceEvents` then `displayTimeUnit`. A task
+    still running has no end, so no event."""
     name = f"fanout run {record['id']} ({record['spec']['strategy']})"
+    events = _events(tasks, record["first_task_at"])
     yield '{"traceEvents": ['
-    yield from _joined(chain([_meta("process_name", 0, 0, name)], _events(tasks, t0)))
+    yield from _joined(chain([_meta("process_name", 0, 0, name)], events))
     other = {"fanout_run": record["id"], "cost": record.get("cost")}
     yield '], "displayTimeUnit": "ms", "otherData": ' + json.dumps(other) + "}"
 

@@ -198,12 +198,7 @@ def run_as_json(run_id: str) -> Response:
 @bp.get("/runs/<id:run_id>.trace.json")
 def run_as_trace(run_id: str) -> Response:
     """The run in the Trace Event Format: open it in Perfetto or chrome://tracing."""
-    return _export(
-        run_id,
-        ".trace.json",
-        "application/json",
-        lambda record, tasks, _: trace_chunks(record, tasks, record["first_task_at"]),
-    )
+    return _export(run_id, ".trace.json", "application/json", trace_chunks)
 
 
 @bp.get("/compare/<id:comparison_id>")

@@ -45,19 +45,19 @@ def http_url(url: Any) -> str | None:
     return url if parts.scheme.lower() in ("http", "https") and parts.netloc else None
 
 
-#: The filters named as their functions: numbers, labels and the run page's notes.
+#: The filters named as their functions: numbers, labels, times, links and the run page's notes.
 FILTERS = (
     *(formats.seconds, formats.millis, formats.mib, formats.percent, formats.times),
     *(formats.rate, formats.count, formats.counted, formats.strategy_label, formats.peak_text),
-    *(formats.ago, formats.lane, formats.short_worker, fixed),
+    *(formats.ago, formats.lane, formats.short_worker, fixed, proctree.process_label),
+    *(when, iso, http_url),
     *(runnotes.workers_note, runnotes.host_load_note, runnotes.rerun_note, runnotes.pause_note),
 )
 
 
 def init_views(app: Flask) -> None:
     app.jinja_env.filters.update({f.__name__: f for f in FILTERS})
-    app.jinja_env.filters.update(number=_number, when=when, iso=iso, http_url=http_url)
-    app.jinja_env.filters.update(process_label=proctree.process_label)
+    app.jinja_env.filters.update(number=_number)
     app.jinja_env.globals.update(
         STATE_LABELS={name: look.label for name, look in presentation.TASK_STATES.items()},
         RUN_STATE_LABELS={name: look.label for name, look in presentation.RUN_STATES.items()},
