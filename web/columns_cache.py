@@ -84,7 +84,8 @@ class ColumnsCache:
         shown as ended), never in neither."""
         raw = redis.hmget(keys.run_key(run_id), "total", "state", "urls_owner")
         if raw[0] is None:
-            self._drop(run_id)
+            with self._lock:
+                self._entries.pop(run_id, None)
             raise RunNotFound(run_id)
         total = int(raw[0])
         finished = text(raw[1]) == RunState.DONE.value
@@ -107,10 +108,6 @@ class ColumnsCache:
                 entry = self._entries[run_id] = _Entry(RunColumns(run_id))
             self._entries.move_to_end(run_id)
             return entry
-
-    def _drop(self, run_id: str) -> None:
-        with self._lock:
-            self._entries.pop(run_id, None)
 
     def _trim(self) -> None:
         """Least recently used runs out until the rest fit (the newest always stays)."""
