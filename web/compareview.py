@@ -72,9 +72,11 @@ def _progress(runs: list[dict[str, Any]], done_runs: int) -> str:
     return f"{text} · {going['done']}/{going['total']}" if going else text
 
 
-def _from_rows(comparison: dict[str, Any]) -> list[dict[str, Any]]:
-    """The reader's rows; a strategy with no run done yet shows its going run's figures (a
-    queued one its first run's: "0/40" tasks ok, as its progress says)."""
+def compare_rows(comparison: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per strategy, in order, from the reader's rows; a strategy with no run done yet
+    shows its going run's figures (a queued one its first run's: "0/40" tasks ok, as its progress
+    says). `verdict` (the speed-up vs sequential) only when both this strategy and sequential are
+    final."""
     by_id = {run["id"]: run for run in comparison["runs"]}
     rows = []
     for row in comparison["rows"]:
@@ -104,13 +106,6 @@ def _from_rows(comparison: dict[str, Any]) -> list[dict[str, Any]]:
                 "busy": any((run.get("host_load") or {}).get("busy") for run in runs),
             }
         )
-    return rows
-
-
-def compare_rows(comparison: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per strategy, in order. `verdict` (the speed-up vs sequential) only when both
-    this strategy and sequential are final."""
-    rows = _from_rows(comparison)
     sequential = next((row for row in rows if row["strategy"] == "sequential"), None)
     judged = sequential is not None and sequential["final"]
     for row in rows:

@@ -60,9 +60,7 @@ STORAGE_TIMEOUT_S = 2
 
 def limit_text(value: object) -> str:
     """A configured limit as Flask-Limiter reads it; empty, `off`, `none` or null: no limit."""
-    if value is None:
-        return ""
-    text = str(value).strip()
+    text = str(value).strip()  # None is "None"
     return "" if text.lower() in ("", "off", "none", "0") else text
 
 
