@@ -68,7 +68,6 @@ def _idempotency_key() -> str | None:
     errors=(409, 422),
 )
 def submit(body: Any) -> Response:
-    """202 with the run's id; `"compare": true` submits the batch under every strategy."""
     settings, redis, queue, key = get_settings(), get_redis(), get_queue(), _idempotency_key()
     spec = RunSpec(tuple(body.urls), body.strategy, body.concurrency, body.workload)
     strategies, created = body.strategies, True
@@ -213,7 +212,6 @@ def get_worker_tree() -> Response:
 @declare("getStats", "Tasks ended per second and live workers per second", query=StatsQuery,
          replies=ok("The series", r.Stats))  # fmt: skip
 def get_stats(query: StatsQuery) -> Response:
-    """Over the last `window` seconds."""
     redis = get_redis()
     series = stats.throughput_series(redis, window_s=query.window)
     return jsonify(series | {"live_workers": stats.live_worker_count(redis)})

@@ -20,16 +20,16 @@ from flask_wtf.csrf import CSRFProtect
 
 from contract.settings import Settings
 from web import api, assets, metrics, ops, pages, scaling_api, tasks_api, views
-from web.body_limit import init_body_limit
+from web.body_limit import refuse_oversize_chunked_body
 from web.clients import init_clients
 from web.columns_cache import init_columns_cache
 from web.errors import init_errors
-from web.ids import init_ids
+from web.ids import IdConverter
 from web.json_provider import OrjsonProvider
 from web.limits import init_limits
 from web.persistence import init_persistence
 from web.run_cache import init_run_cache
-from web.security import init_security
+from web.security import add_security_headers
 
 log = logging.getLogger(__name__)
 
@@ -70,15 +70,15 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     init_run_cache(app)
     init_columns_cache(app)
     init_persistence(app)
-    init_body_limit(app)  # before the limiter and CSRF read a form
+    app.before_request(refuse_oversize_chunked_body)  # before the limiter and CSRF read a form
     init_limits(app, app.config["SETTINGS"])  # before CSRF: a flood of bad forms counts too
     csrf = CSRFProtect(app)
     for json_api in (api.bp, scaling_api.bp, tasks_api.bp):
         csrf.exempt(json_api)
-    init_security(app)
+    app.after_request(add_security_headers)
     init_errors(app)
     views.init_views(app)
-    init_ids(app)
+    app.url_map.converters["id"] = IdConverter  # before the blueprints: their rules name it
     metrics.init_metrics(app)
     blueprints = (pages.bp, api.bp, tasks_api.bp, scaling_api.bp, ops.bp, assets.bp, metrics.bp)
     for blueprint in blueprints:

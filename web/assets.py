@@ -18,6 +18,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 from dataclasses import dataclass
+from functools import cached_property
 from importlib.resources import files
 from pathlib import Path
 
@@ -41,27 +42,20 @@ class Bundle:
 
     body: bytes
     digest: str
-    gzipped: bytes | None = None
 
-    def gzip(self) -> bytes:
-        if self.gzipped is None:
-            self.gzipped = gzip.compress(self.body, compresslevel=6, mtime=0)
-        return self.gzipped
+    @cached_property
+    def gzipped(self) -> bytes:
+        return gzip.compress(self.body, compresslevel=6, mtime=0)
 
 
-#: Bundles found, by path. A missing one is not kept: `make assets` run beside a live app puts
-#: it in place, and the next request finds it.
+#: Bundles found, by path (a missing one is not kept).
 _found: dict[str, Bundle] = {}
 
 
-def bundle_path() -> str:
+def plotly_bundle() -> Bundle | None:
     """The app's PLOTLY_BUNDLE, else the copy installed in the package."""
     configured = current_app.config.get("PLOTLY_BUNDLE")
-    return str(configured or files("web").joinpath("static", "vendor", BUNDLE))
-
-
-def plotly_bundle() -> Bundle | None:
-    path = bundle_path()
+    path = str(configured or files("web").joinpath("static", "vendor", BUNDLE))
     bundle = _found.get(path)
     if bundle is None:
         try:
@@ -90,7 +84,7 @@ def plotly_script() -> Response:
     if request.if_none_match.contains(etag):
         response = Response(status=304)
     else:
-        body = bundle.gzip() if gzipped else bundle.body
+        body = bundle.gzipped if gzipped else bundle.body
         response = Response(body, mimetype="text/javascript")
         if gzipped:
             response.headers["Content-Encoding"] = "gzip"

@@ -10,7 +10,7 @@ cached on the request, where `get_json` and the form parser read it from.
 
 from __future__ import annotations
 
-from flask import Flask, current_app, request
+from flask import current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 
@@ -23,7 +23,3 @@ def refuse_oversize_chunked_body() -> None:
     data = request.get_data(cache=True)
     if len(data) >= limit and request.environ["wsgi.input"].read(1):
         raise RequestEntityTooLarge(f"the body is over the limit of {limit} bytes")
-
-
-def init_body_limit(app: Flask) -> None:
-    app.before_request(refuse_oversize_chunked_body)

@@ -21,12 +21,10 @@ class Clients:
     queue: Queue
 
 
-def init_clients(app: Flask, settings: Settings) -> Clients:
+def init_clients(app: Flask, settings: Settings) -> None:
     """Build the Redis client and RQ queue. Nothing connects yet: the app starts with Redis down."""
     redis = connect(settings)
-    clients = Clients(settings=settings, redis=redis, queue=fanout_queue(redis))
-    app.extensions[EXTENSION] = clients
-    return clients
+    app.extensions[EXTENSION] = Clients(settings=settings, redis=redis, queue=fanout_queue(redis))
 
 
 def clients() -> Clients:

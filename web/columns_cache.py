@@ -21,6 +21,7 @@ from flask import Flask, current_app
 from redis import Redis
 
 from contract import keys, urls_list
+from contract.replies import text
 from contract.states import RunState
 from producer.columns import RunColumns, time_origin
 from producer.reader import RunNotFound, read_running
@@ -83,11 +84,12 @@ class ColumnsCache:
         shown as ended), never in neither."""
         raw = redis.hmget(keys.run_key(run_id), "total", "state", "urls_owner")
         if raw[0] is None:
-            self._drop(run_id)
+            with self._lock:
+                self._entries.pop(run_id, None)
             raise RunNotFound(run_id)
         total = int(raw[0])
-        finished = raw[1] in (RunState.DONE.value, RunState.DONE.value.encode())
-        owner = urls_list.owner({"urls_owner": _text(raw[2])}, run_id)
+        finished = text(raw[1]) == RunState.DONE.value
+        owner = urls_list.owner({"urls_owner": text(raw[2])}, run_id)
         entry = self._entry(run_id)
         starts = read_running(redis, run_id)
         with entry.lock:
@@ -107,10 +109,6 @@ class ColumnsCache:
             self._entries.move_to_end(run_id)
             return entry
 
-    def _drop(self, run_id: str) -> None:
-        with self._lock:
-            self._entries.pop(run_id, None)
-
     def _trim(self) -> None:
         """Least recently used runs out until the rest fit (the newest always stays)."""
         with self._lock:
@@ -118,10 +116,6 @@ class ColumnsCache:
             while held > self.max_tasks and len(self._entries) > 1:
                 _, entry = self._entries.popitem(last=False)
                 held -= len(entry.columns)
-
-
-def _text(value: bytes | str | None) -> str | None:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 def init_columns_cache(app: Flask) -> None:

@@ -63,10 +63,6 @@ def _state(runs: list[dict[str, Any]]) -> str:
     return "running" if states & {"running", "done"} else "queued"
 
 
-def _busy(run: dict[str, Any]) -> bool:
-    return bool((run.get("host_load") or {}).get("busy"))
-
-
 def _progress(runs: list[dict[str, Any]], done_runs: int) -> str:
     """Tasks ended of a single run; with repeats, runs done, then the going run's tasks."""
     going = next((run for run in runs if run["state"] == "running"), None)
@@ -76,9 +72,11 @@ def _progress(runs: list[dict[str, Any]], done_runs: int) -> str:
     return f"{text} · {going['done']}/{going['total']}" if going else text
 
 
-def _from_rows(comparison: dict[str, Any]) -> list[dict[str, Any]]:
-    """The reader's rows; a strategy with no run done yet shows its going run's figures (a
-    queued one its first run's: "0/40" tasks ok, as its progress says)."""
+def compare_rows(comparison: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per strategy, in order, from the reader's rows; a strategy with no run done yet
+    shows its going run's figures (a queued one its first run's: "0/40" tasks ok, as its progress
+    says). `verdict` (the speed-up vs sequential) only when both this strategy and sequential are
+    final."""
     by_id = {run["id"]: run for run in comparison["runs"]}
     rows = []
     for row in comparison["rows"]:
@@ -105,16 +103,9 @@ def _from_rows(comparison: dict[str, Any]) -> list[dict[str, Any]]:
                 "figures": {name: figure(name, stats.get(name)) for name in FORMATS},
                 "peak_concurrency": DASH if peak is None else str(peak),
                 "ok": f"{ok}/{tasks}",
-                "busy": any(_busy(run) for run in runs),
+                "busy": any((run.get("host_load") or {}).get("busy") for run in runs),
             }
         )
-    return rows
-
-
-def compare_rows(comparison: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per strategy, in order. `verdict` (the speed-up vs sequential) only when both
-    this strategy and sequential are final."""
-    rows = _from_rows(comparison)
     sequential = next((row for row in rows if row["strategy"] == "sequential"), None)
     judged = sequential is not None and sequential["final"]
     for row in rows:

@@ -110,8 +110,6 @@ def _redis_error(exc: RedisError) -> Response:
 
 
 def _unexpected(exc: Exception) -> Response:
-    if isinstance(exc, HTTPException):
-        return _http_error(exc)
     log.exception("unhandled error on %s %s", request.method, request.path)
     if wants_json():
         return json_error(500, "internal error (logged on the server)")

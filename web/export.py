@@ -15,7 +15,8 @@ import csv
 import io
 import json
 from collections.abc import Iterable, Iterator
-from typing import Any
+from itertools import chain, islice
+from typing import Any, TypeVar
 
 COLUMNS = (
     "index", "url", "state", "status_code", "bytes", "error", "started_at", "finished_at",
@@ -28,6 +29,8 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 #: Rows per chunk the response yields.
 ROWS_PER_CHUNK = 500
 
+T = TypeVar("T")
+
 
 def _cell(value: Any) -> Any:
     if value is None:
@@ -37,12 +40,17 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def _rows(
-    tasks: Iterable[dict[str, Any]], running: Iterable[dict[str, Any]]
-) -> Iterator[dict[str, Any]]:
-    yield from tasks
-    for start in running:
-        yield dict(start, state="running")
+def _batches(items: Iterable[T]) -> Iterator[list[T]]:
+    """`items` ROWS_PER_CHUNK at a time: the response streams a chunk per batch."""
+    iterator = iter(items)
+    while batch := list(islice(iterator, ROWS_PER_CHUNK)):
+        yield batch
+
+
+def _joined(items: Iterable[str]) -> Iterator[str]:
+    """JSON values comma-separated, a batch per chunk."""
+    for n, batch in enumerate(_batches(items)):
+        yield ("," if n else "") + ",".join(batch)
 
 
 def csv_chunks(
@@ -52,12 +60,12 @@ def csv_chunks(
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
-    for n, task in enumerate(_rows(tasks, running), start=1):
-        writer.writerow([_cell(task.get(column)) for column in COLUMNS])
-        if n % ROWS_PER_CHUNK == 0:
-            yield out.getvalue()
-            out.seek(0)
-            out.truncate()
+    rows = chain(tasks, (dict(start, state="running") for start in running))
+    for batch in _batches(rows):
+        writer.writerows([_cell(task.get(column)) for column in COLUMNS] for task in batch)
+        yield out.getvalue()
+        out.seek(0)
+        out.truncate()
     yield out.getvalue()
 
 
@@ -67,77 +75,56 @@ def json_chunks(
     """The run record (read without its tasks) with `tasks` and `running` streamed in."""
     head = json.dumps({k: v for k, v in record.items() if k not in ("tasks", "running")})
     yield head[:-1] + ', "tasks": ['
-    batch: list[str] = []
-    first = True
-    for task in tasks:
-        batch.append(json.dumps(task))
-        if len(batch) == ROWS_PER_CHUNK:
-            yield ("" if first else ",") + ",".join(batch)
-            first, batch = False, []
-    if batch:
-        yield ("" if first else ",") + ",".join(batch)
+    yield from _joined(json.dumps(task) for task in tasks)
     yield '], "running": ' + json.dumps(list(running)) + "}"
 
 
 def trace_chunks(
-    record: dict[str, Any], tasks: Iterable[dict[str, Any]], t0: float | None
+    record: dict[str, Any], tasks: Iterable[dict[str, Any]], running: Iterable[dict[str, Any]]
 ) -> Iterator[str]:
-    """The Trace Event Format, JSON object form: `traceEvents` then `displayTimeUnit`."""
+    """The Trace Event Format, JSON object form: `traceEvents` then `displayTimeUnit`. A task
+    still running has no end, so no event."""
+    name = f"fanout run {record['id']} ({record['spec']['strategy']})"
+    events = _events(tasks, record["first_task_at"])
+    yield '{"traceEvents": ['
+    yield from _joined(chain([_meta("process_name", 0, 0, name)], events))
+    other = {"fanout_run": record["id"], "cost": record.get("cost")}
+    yield '], "displayTimeUnit": "ms", "otherData": ' + json.dumps(other) + "}"
+
+
+def _events(tasks: Iterable[dict[str, Any]], t0: float | None) -> Iterator[str]:
+    """A complete event per timed task, after the metadata naming its process and thread."""
     pids: dict[str, int] = {}
     tids: dict[tuple[str, str], int] = {}
-    yield '{"traceEvents": ['
-    yield json.dumps(
-        {
-            "name": "process_name",
-            "ph": "M",
-            "pid": 0,
-            "tid": 0,
-            "args": {"name": f"fanout run {record['id']} ({record['spec']['strategy']})"},
-        }
-    )
-    batch: list[str] = []
     for task in tasks:
         if task.get("started_at") is None or task.get("finished_at") is None or t0 is None:
             continue
         process = f"{task.get('host')} / {task.get('worker')}"
         if process not in pids:
             pids[process] = len(pids) + 1
-            batch.append(_meta("process_name", pids[process], 0, process))
+            yield _meta("process_name", pids[process], 0, process)
         lane = (process, f"{task.get('pid')} / {task.get('thread')}")
         if lane not in tids:
             tids[lane] = len(tids) + 1
-            batch.append(_meta("thread_name", pids[process], tids[lane], lane[1]))
-        batch.append(
-            json.dumps(
-                {
-                    "name": task["url"],
-                    "cat": task["state"],
-                    "ph": "X",
-                    "ts": round((task["started_at"] - t0) * 1e6, 1),
-                    "dur": round((task["finished_at"] - task["started_at"]) * 1e6, 1),
-                    "pid": pids[process],
-                    "tid": tids[lane],
-                    "args": {
-                        "index": task["index"],
-                        "status": task.get("status_code"),
-                        "bytes": task.get("bytes"),
-                        "attempt": task.get("attempt"),
-                        "error": task.get("error"),
-                    },
-                }
-            )
+            yield _meta("thread_name", pids[process], tids[lane], lane[1])
+        yield json.dumps(
+            {
+                "name": task["url"],
+                "cat": task["state"],
+                "ph": "X",
+                "ts": round((task["started_at"] - t0) * 1e6, 1),
+                "dur": round((task["finished_at"] - task["started_at"]) * 1e6, 1),
+                "pid": pids[process],
+                "tid": tids[lane],
+                "args": {
+                    "index": task["index"],
+                    "status": task.get("status_code"),
+                    "bytes": task.get("bytes"),
+                    "attempt": task.get("attempt"),
+                    "error": task.get("error"),
+                },
+            }
         )
-        if len(batch) >= ROWS_PER_CHUNK:
-            yield "," + ",".join(batch)
-            batch = []
-    if batch:
-        yield "," + ",".join(batch)
-    yield '], "displayTimeUnit": "ms", "otherData": ' + json.dumps(_other_data(record)) + "}"
-
-
-def _other_data(record: dict[str, Any]) -> dict[str, Any]:
-    """The trace's metadata (Trace Event Format, `otherData`): what the run cost the OS."""
-    return {"fanout_run": record["id"], "cost": record.get("cost")}
 
 
 def _meta(name: str, pid: int, tid: int, value: str) -> str:

@@ -104,13 +104,13 @@ def short_lane(task: dict[str, Any]) -> str:
 
 #: Strategies that do not take the run's concurrency: sequential runs one task at a time, queue
 #: one task per job (its tasks in flight are the workers).
-_NO_CONCURRENCY = (Strategy.SEQUENTIAL, Strategy.QUEUE)
+_NO_CONCURRENCY = {Strategy.SEQUENTIAL.value, Strategy.QUEUE.value}
 
 
 def strategy_label(spec: dict[str, Any]) -> str:
     """The strategy, with its concurrency where the strategy uses it: "threads x 8", "queue"."""
     strategy = str(spec["strategy"])
-    if strategy in {s.value for s in _NO_CONCURRENCY}:
+    if strategy in _NO_CONCURRENCY:
         return strategy
     return f"{strategy} \u00d7 {spec['concurrency']}"
 

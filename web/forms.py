@@ -12,9 +12,8 @@ from flask_wtf.file import FileField
 from wtforms import SelectChoice, SelectField, StringField, SubmitField, TextAreaField
 
 from contract import verdicts
-from contract.settings import Settings
 from contract.states import Strategy, Workload
-from producer.presets import Preset, presets
+from producer.presets import Preset
 from producer.submit import MAX_REPEAT
 from producer.validation import InvalidInput
 
@@ -100,7 +99,3 @@ class RunForm(FlaskForm):
         self.strategy.data = preset.strategy.value
         self.concurrency.data = str(preset.concurrency)
         self.workload.data = preset.workload.value
-
-
-def find_preset(settings: Settings, key: str | None) -> Preset | None:
-    return next((p for p in presets(settings.origin_url) if p.key == key), None)

@@ -51,7 +51,6 @@ def post_worker_init(worker: Any) -> None:
     been imported may lead to errors")."""
     if worker.age != 1:
         return
-    server = worker
     from redis import Redis
     from redis.exceptions import RedisError
 
@@ -62,9 +61,9 @@ def post_worker_init(worker: Any) -> None:
         url = Settings.from_env().redis_url
         persistence = read_persistence(Redis.from_url(url, socket_connect_timeout=2))
     except (RedisError, ValueError) as exc:
-        server.log.warning("cannot read Redis's persistence settings yet: %s", exc)
+        worker.log.warning("cannot read Redis's persistence settings yet: %s", exc)
         return
-    log = server.log.info if persistence.loses_queued_work is False else server.log.warning
+    log = worker.log.info if persistence.loses_queued_work is False else worker.log.warning
     log("%s", persistence.message)
 
 

@@ -7,7 +7,6 @@ Matching the id format in the route keeps every such path from reaching a view a
 
 from __future__ import annotations
 
-from flask import Flask
 from werkzeug.routing import BaseConverter
 
 from contract.keys import ID_PATTERN
@@ -15,8 +14,3 @@ from contract.keys import ID_PATTERN
 
 class IdConverter(BaseConverter):
     regex = ID_PATTERN
-
-
-def init_ids(app: Flask) -> None:
-    """Before the blueprints are registered: their rules look the converter up by name."""
-    app.url_map.converters["id"] = IdConverter

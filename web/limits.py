@@ -60,9 +60,7 @@ STORAGE_TIMEOUT_S = 2
 
 def limit_text(value: object) -> str:
     """A configured limit as Flask-Limiter reads it; empty, `off`, `none` or null: no limit."""
-    if value is None:
-        return ""
-    text = str(value).strip()
+    text = str(value).strip()  # None is "None"
     return "" if text.lower() in ("", "off", "none", "0") else text
 
 
@@ -116,7 +114,7 @@ def _is_read() -> bool:
     )
 
 
-def init_limits(app: Flask, settings: Settings) -> Limiter:
+def init_limits(app: Flask, settings: Settings) -> None:
     """One Limiter per app (tests build several apps in one process, each on its own Redis)."""
     submit = limit_text(app.config.get("RATE_LIMIT_SUBMIT", DEFAULT_SUBMIT_LIMIT))
     read = limit_text(app.config.get("RATE_LIMIT_READ", DEFAULT_READ_LIMIT))
@@ -151,7 +149,6 @@ def init_limits(app: Flask, settings: Settings) -> Limiter:
     )
     limiter.init_app(app)
     app.extensions[EXTENSION] = limiter
-    return limiter
 
 
 def retry_after_s() -> int:

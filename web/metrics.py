@@ -88,7 +88,7 @@ class Metrics:
     submissions: Counter
 
 
-def init_metrics(app: Flask) -> Metrics:
+def init_metrics(app: Flask) -> None:
     """A registry per app (tests build many apps), or the multiprocess collector under gunicorn
     when PROMETHEUS_MULTIPROC_DIR is set."""
     client = app.extensions[CLIENTS]
@@ -118,7 +118,6 @@ def init_metrics(app: Flask) -> Metrics:
     app.extensions[EXTENSION] = metrics
     app.before_request(_start_timer)
     app.after_request(_observe)
-    return metrics
 
 
 def _start_timer() -> None:

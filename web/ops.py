@@ -9,7 +9,7 @@ from flask import Blueprint, Response, jsonify, render_template, url_for
 from redis.exceptions import RedisError
 
 from web.clients import get_redis, get_settings
-from web.errors import REDIS_DOWN
+from web.errors import REDIS_DOWN, RETRY_AFTER_S
 from web.openapi import openapi_document
 from web.persistence import current_persistence
 
@@ -25,7 +25,7 @@ def healthz() -> Response:
     except RedisError:
         response = jsonify({"status": "unavailable", "redis": "unreachable", "error": REDIS_DOWN})
         response.status_code = 503
-        response.headers["Retry-After"] = "5"
+        response.headers["Retry-After"] = RETRY_AFTER_S
         return response
     persistence = current_persistence()
     details = persistence.to_dict() if persistence is not None else None

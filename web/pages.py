@@ -39,6 +39,7 @@ from producer.reader import (
 from producer.scaling import TargetLocked, parse_target, set_target, target_overview
 from producer.submit import MAX_REPEAT, submit_comparison, submit_run
 from producer.sweep import SweepNotFound, list_sweeps, load_sweep
+from producer.task_table import SORT_KEYS, TableQuery
 from producer.validation import InvalidInput, build_spec
 from producer.workers import workers_overview
 from web import lessons
@@ -47,10 +48,10 @@ from web.compareview import compare_context
 from web.errors import REDIS_DOWN, REDIS_OUTAGES
 from web.export import csv_chunks, json_chunks, trace_chunks
 from web.formats import counted
-from web.forms import RunForm, find_preset
+from web.forms import RunForm
 from web.metrics import count_submission
 from web.persistence import current_persistence
-from web.runview import PAGE_ROWS, SORT_KEYS, STATE_FILTERS, TableQuery, notes_view, table
+from web.runview import PAGE_ROWS, STATE_FILTERS, notes_view, table
 from web.security import grant_ui_reads, token_matches
 
 bp = Blueprint("pages", __name__)
@@ -105,7 +106,8 @@ def new_run() -> BaseResponse:
     """The form. `?preset=demo` fills it without JavaScript; POST submits it (303 to the run)."""
     form = RunForm()
     if request.method == "GET":
-        preset = find_preset(get_settings(), request.args.get("preset"))
+        key = request.args.get("preset")
+        preset = next((p for p in presets(get_settings().origin_url) if p.key == key), None)
         if preset is not None:
             form.fill_from(preset)
         return _new_run_page(form, redis_down=not redis_ok())
@@ -196,12 +198,7 @@ def run_as_json(run_id: str) -> Response:
 @bp.get("/runs/<id:run_id>.trace.json")
 def run_as_trace(run_id: str) -> Response:
     """The run in the Trace Event Format: open it in Perfetto or chrome://tracing."""
-    return _export(
-        run_id,
-        ".trace.json",
-        "application/json",
-        lambda record, tasks, _: trace_chunks(record, tasks, record["first_task_at"]),
-    )
+    return _export(run_id, ".trace.json", "application/json", trace_chunks)
 
 
 @bp.get("/compare/<id:comparison_id>")

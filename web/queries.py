@@ -17,8 +17,9 @@ from pydantic_core import PydanticUseDefault, core_schema
 
 from contract.verdicts import InvalidInput
 from producer import stats
+from producer.task_table import SORT_KEYS, TableQuery
 from producer.timeline import Window
-from web.runview import MAX_PAGE_ROWS, PAGE_ROWS, SORT_KEYS, STATE_FILTERS, TableQuery
+from web.runview import MAX_PAGE_ROWS, PAGE_ROWS, STATE_FILTERS
 
 #: Tasks one GET returns by default, and at most: `?offset=` pages through bigger runs.
 TASKS_PAGE = 5000

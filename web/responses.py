@@ -15,7 +15,6 @@ from dataclasses import fields
 from typing import Annotated, Any, Literal, TypeVar, get_type_hints
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
-from pydantic.json_schema import models_json_schema
 
 from contract import keys, target
 from contract.records import Count, Positive, StartRecord, TaskRecord
@@ -23,9 +22,8 @@ from contract.records import RunSpec as SpecRecord
 from contract.states import RunState, Strategy, TaskState
 from contract.target import TargetMode
 from figures import summary, usl
-from web.runview import MAX_PAGE_ROWS, SORT_KEYS
-
-REF_TEMPLATE = "#/components/schemas/{model}"
+from producer.task_table import SORT_KEYS
+from web.runview import MAX_PAGE_ROWS
 
 Id = Annotated[str, Field(pattern=f"^{keys.ID_PATTERN}$", description="12 hex digits")]
 SortKey = Literal[SORT_KEYS]  # type: ignore[valid-type]  # a Literal of a tuple made at run time
@@ -529,30 +527,3 @@ class Timeline(Reply):
     running: Running | None = None
     bins: Bins | None = None
     notes: RunNotes | None = None
-
-
-RESPONSES: tuple[type[BaseModel], ...] = (
-    Error,
-    Run,
-    RunList,
-    Comparison,
-    RunAccepted,
-    ComparisonAccepted,
-    Workers,
-    ProcessTree,
-    Stats,
-    Health,
-    WorkerTarget,
-    SweepAccepted,
-    Sweep,
-    TaskPage,
-    Timeline,
-)
-
-
-def response_schemas() -> dict[str, Any]:
-    """The response bodies' JSON Schemas, as OpenAPI components (with the models they name)."""
-    _, top = models_json_schema(
-        [(model, "validation") for model in RESPONSES], ref_template=REF_TEMPLATE
-    )
-    return dict(top.get("$defs", {}))

@@ -25,6 +25,7 @@ from flask import Flask, current_app
 from redis import Redis
 
 from contract.keys import run_key
+from contract.replies import text
 from contract.states import RunState
 
 EXTENSION = "fanout_run_cache"
@@ -61,7 +62,7 @@ class Version:
 
 def run_version(redis: Redis, run_id: str) -> Version:
     values = redis.hmget(run_key(run_id), "state", "done", "duplicates", "served_workers")
-    return Version(*(v.decode() if isinstance(v, bytes) else v for v in values))
+    return Version(*(text(v) for v in values))
 
 
 def etag(run_id: str, version: Version, variant: Variant) -> str:
@@ -126,11 +127,9 @@ class RunCache:
         self._tasks -= _cost(record)
 
 
-def init_run_cache(app: Flask) -> RunCache:
+def init_run_cache(app: Flask) -> None:
     """One cache per app: tests build several apps in one process, each on its own Redis."""
-    cache = RunCache()
-    app.extensions[EXTENSION] = cache
-    return cache
+    app.extensions[EXTENSION] = RunCache()
 
 
 def get_run_cache() -> RunCache:

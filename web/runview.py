@@ -15,22 +15,11 @@ from redis import Redis
 
 from contract import urls_list
 from contract.states import TaskState
-from producer.task_table import SORT_KEYS, TableQuery, TasksView, matching, page_tasks
+from producer.task_table import TableQuery, TasksView, matching, page_tasks
 from producer.timeline import MAX_BARS, Window, timeline
-from web.columns_cache import RunView, get_columns_cache
+from web.columns_cache import get_columns_cache
 from web.formats import lane, short_lane
-from web.presentation import DASH
 from web.runnotes import worded
-
-__all__ = [
-    "SORT_KEYS",
-    "TableQuery",
-    "notes_view",
-    "run_notes",
-    "table",
-    "table_row",
-    "timeline_view",
-]
 
 #: Rows per page, and the most one request may ask for.
 PAGE_ROWS = 100
@@ -69,7 +58,6 @@ class Table:
 def table_row(task: dict[str, Any], t0: float | None) -> dict[str, Any]:
     """A task (ended, running or pending) as a row of the table; times from the first start."""
     started = task.get("started_at")
-    has_lane = bool(task.get("host"))
     return {
         "index": task["index"],
         "url": task["url"],
@@ -79,20 +67,16 @@ def table_row(task: dict[str, Any], t0: float | None) -> dict[str, Any]:
         "start": started - t0 if started is not None and t0 is not None else None,
         "duration": task.get("duration_s"),
         "cpu": task.get("cpu_s"),
-        "lane": lane(task) if has_lane else DASH,
-        "lane_label": short_lane(task) if has_lane else DASH,
+        "lane": lane(task),
+        "lane_label": short_lane(task),
         "attempt": task.get("attempt"),
         "error": task.get("error"),
     }
 
 
-def _view(redis: Redis, run_id: str) -> RunView:
-    return get_columns_cache().view(redis, run_id)
-
-
 def table(redis: Redis, run_id: str, query: TableQuery) -> Table:
     """One page of the run's task table. Raises RunNotFound."""
-    view = _view(redis, run_id)
+    view = get_columns_cache().view(redis, run_id)
     tasks = view.tasks
 
     def all_urls() -> list[str]:
@@ -133,7 +117,7 @@ def run_notes(tasks: TasksView, now: float) -> dict[str, Any]:
 
 def notes_view(redis: Redis, run_id: str, now: float) -> dict[str, Any]:
     """`run_notes` of a run, kept once it is finished. Raises RunNotFound."""
-    view = _view(redis, run_id)
+    view = get_columns_cache().view(redis, run_id)
     return view.derive(("notes",), lambda: run_notes(view.tasks, now))
 
 
@@ -141,7 +125,7 @@ def timeline_view(
     redis: Redis, run_id: str, now: float, window: Window | None, since: int | None
 ) -> dict[str, Any]:
     """The run's timeline as the page draws it, with each lane's label. Raises RunNotFound."""
-    view = _view(redis, run_id)
+    view = get_columns_cache().view(redis, run_id)
     if since is not None and (view.finished or len(view.tasks.columns) > MAX_BARS):
         since = None  # the whole answer either way (bins, or every bar): the cached one
     if since is None:

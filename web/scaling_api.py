@@ -35,7 +35,6 @@ bp.before_request(require_token)
 @declare("getWorkerTarget", "The worker target, and per live host its share and live workers",
          replies=ok("The target", r.WorkerTarget))  # fmt: skip
 def get_target() -> Response:
-    """The target (null until set) and, per live host, its share and the workers live on it."""
     settings = get_settings()
     return jsonify(target_overview(get_redis(), settings.max_workers_per_host))
 
@@ -44,7 +43,6 @@ def get_target() -> Response:
 @declare("setWorkerTarget", "Scale: every host's supervisor follows the target within seconds",
          body=TARGET, replies=ok("The target set", r.WorkerTarget), errors=(409,))  # fmt: skip
 def put_target(body: Target) -> Response:
-    """`{"per_host": n}` or `{"total": n}`; the hosts' supervisors follow within a second."""
     settings = get_settings()
     redis = get_redis()
     try:
@@ -77,7 +75,6 @@ def _sweep_spec(body: Any) -> RunSpec:
     errors=(409,),
 )
 def post_sweep(body: Any) -> Response:
-    """202 with the sweep's id; a supervisor runs the batch at each worker count in turn."""
     settings = get_settings()
     try:
         sweep_id = create_sweep(
@@ -99,8 +96,6 @@ def post_sweep(body: Any) -> Response:
 @declare("getSweep", "A sweep's points, its USL fit and the linear ideal", query=SweepQuery,
          replies=ok("The sweep", r.Sweep))  # fmt: skip
 def get_sweep(sweep_id: str, query: SweepQuery) -> Response:
-    """The points so far, the USL fit (or why none) and the linear ideal; `?fit=all` fits the
-    marked points too."""
     try:
         record = load_sweep(get_redis(), sweep_id, include_marked=query.fit == "all")
         return jsonify(record | {"now": time.time()})

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hmac
 
-from flask import Flask, Response, request, session
+from flask import Response, request, session
 
 from web.clients import get_settings
 
@@ -47,10 +47,6 @@ def add_security_headers(response: Response) -> Response:
     return response
 
 
-def init_security(app: Flask) -> None:
-    app.after_request(add_security_headers)
-
-
 def grant_ui_reads() -> None:
     """Called by pages: lets this browser's scripts read the API without the token."""
     if get_settings().api_token and not session.get(UI_SESSION_FLAG):
@@ -69,12 +65,11 @@ def token_problem() -> str | None:
     With no token configured the API is open. With one, a request needs `Authorization: Bearer
     <token>`; a GET from a browser that loaded a page (see UI_SESSION_FLAG) is also allowed.
     """
-    token = get_settings().api_token
-    if not token:
+    if not get_settings().api_token:
         return None
     header = request.headers.get("Authorization", "")
     scheme, _, given = header.partition(" ")
-    if scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode()):
+    if scheme.lower() == "bearer" and token_matches(given):
         return None
     if request.method in ("GET", "HEAD") and session.get(UI_SESSION_FLAG):
         return None

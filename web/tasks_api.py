@@ -38,7 +38,6 @@ def get_tasks(run_id: str, query: TableArgs) -> Response:
 @declare("getTimeline", "The run's timeline: bars, or each lane's busy share per time bin",
          query=TimelineQuery, replies=ok("The timeline", r.Timeline))  # fmt: skip
 def get_timeline(run_id: str, query: TimelineQuery) -> Response:
-    """Bars, or lanes binned over time past a few thousand bars; `from`/`to` zoom in."""
     try:
         data = timeline_view(get_redis(), run_id, time.time(), query.window(), query.since)
     except RunNotFound:

@@ -19,9 +19,6 @@ from web import formats, presentation, runnotes
 from web.assets import plotly_url
 from web.presentation import DASH
 
-STATE_LABELS = {name: look.label for name, look in presentation.TASK_STATES.items()}
-RUN_STATE_LABELS = {name: look.label for name, look in presentation.RUN_STATES.items()}
-
 
 def when(epoch_s: float | None) -> str:
     """UTC, to the second: the same on every server and in every test."""
@@ -48,22 +45,22 @@ def http_url(url: Any) -> str | None:
     return url if parts.scheme.lower() in ("http", "https") and parts.netloc else None
 
 
-#: The filters named as their functions: numbers, labels and the run page's notes.
+#: The filters named as their functions: numbers, labels, times, links and the run page's notes.
 FILTERS = (
     *(formats.seconds, formats.millis, formats.mib, formats.percent, formats.times),
     *(formats.rate, formats.count, formats.counted, formats.strategy_label, formats.peak_text),
-    *(formats.ago, formats.lane, formats.short_worker, fixed),
+    *(formats.ago, formats.lane, formats.short_worker, fixed, proctree.process_label),
+    *(when, iso, http_url),
     *(runnotes.workers_note, runnotes.host_load_note, runnotes.rerun_note, runnotes.pause_note),
 )
 
 
 def init_views(app: Flask) -> None:
     app.jinja_env.filters.update({f.__name__: f for f in FILTERS})
-    app.jinja_env.filters.update(number=_number, when=when, iso=iso, http_url=http_url)
-    app.jinja_env.filters.update(process_label=proctree.process_label)
+    app.jinja_env.filters.update(number=_number)
     app.jinja_env.globals.update(
-        STATE_LABELS=STATE_LABELS,
-        RUN_STATE_LABELS=RUN_STATE_LABELS,
+        STATE_LABELS={name: look.label for name, look in presentation.TASK_STATES.items()},
+        RUN_STATE_LABELS={name: look.label for name, look in presentation.RUN_STATES.items()},
         DASH=DASH,
         KEPT_IDLE_NOTE=proctree.KEPT_IDLE_NOTE,
         host_counts=proctree.host_counts,

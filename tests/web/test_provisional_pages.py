@@ -184,8 +184,9 @@ def test_finished_run_page_shows_final_figures(client, redis_client):
 
 def render_run(app, run: dict) -> str:
     """The run page for a record changed by the test (fields an older version did not write)."""
+    from producer.task_table import TableQuery
     from web.clients import get_redis
-    from web.runview import TableQuery, table
+    from web.runview import table
 
     with app.test_request_context():
         page = table(get_redis(), run["id"], TableQuery())

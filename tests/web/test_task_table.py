@@ -15,10 +15,11 @@ import redis as redis_lib
 
 from contract.states import TaskState
 from producer.reader import load_run
+from producer.task_table import SORT_KEYS
 from tests.support import start_redis
 from tests.web.conftest import make_app
 from tests.web.records import write_run
-from web.runview import SORT_KEYS, table_row
+from web.runview import table_row
 from web.views import DASH
 
 STATES = [TaskState.OK] * 6 + [TaskState.ERROR, TaskState.TIMEOUT, TaskState.HTTP_ERROR]
