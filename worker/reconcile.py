@@ -69,7 +69,7 @@ def requeue_stranded(redis: Redis, queue: Queue, *, now: float | None = None) ->
     requeued: list[str] = []
     requeue = None
     for raw in redis.lrange(queue.intermediate_queue_key, 0, -1):
-        job_id = raw.decode() if isinstance(raw, bytes) else raw
+        job_id = replies.text(raw)
         if keys.parse_job_id(job_id) is None or redis.zscore(started, job_id) is not None:
             continue
         marker = keys.stranded_key(job_id)
@@ -179,7 +179,7 @@ def _forget_started(redis: Redis, queue: Queue, job_id: str) -> None:
     entries = [
         entry
         for entry in replies.members(redis.zrange(registry.key, 0, -1))
-        if (entry.decode() if isinstance(entry, bytes) else entry).partition(":")[0] == job_id
+        if replies.text(entry).partition(":")[0] == job_id
     ]
     if entries:
         redis.zrem(registry.key, *entries)
