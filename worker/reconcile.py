@@ -53,8 +53,7 @@ class ReconcileReport:
 
 def reconcile(redis: Redis, queue: Queue, writer: TaskWriter) -> ReconcileReport:
     """One pass over the intermediate list and the started and failed registries."""
-    report = ReconcileReport()
-    report.requeued = requeue_stranded(redis, queue)
+    report = ReconcileReport(requeued=requeue_stranded(redis, queue))
     for job in _abandoned(redis, queue):
         _recover(redis, queue, writer, job, report, reason="its worker died")
     for job in _failed(redis, queue):
