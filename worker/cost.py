@@ -7,10 +7,11 @@ getrusage, the /proc/self/task listing).
 
 The job's process is the worker (a fork worker's work-horse). Its own CPU time and context
 switches come from getrusage, which counts every thread of it, the worker's background threads
-(heartbeat, recorder) included. Children are counted for the processes strategy only, whose
-pool children run the tasks (an idle pool kept from an earlier job runs nothing of another
-strategy's job): their unique memory (USS, from /proc/<pid>/smaps_rollup through psutil),
-their CPU time and their threads' context switches.
+(heartbeat, recorder) included. Children are counted for the processes strategy only, and only
+its pool's, which run the tasks (an idle pool kept from an earlier job runs nothing of another
+strategy's job, the worker's other children, RQ's scheduler, none at all): their unique memory
+(USS, from /proc/<pid>/smaps_rollup through psutil), their CPU time and their threads' context
+switches.
 """
 
 from __future__ import annotations
@@ -57,11 +58,6 @@ def _tids(pid: str = "self") -> set[str]:
         return set(os.listdir(f"/proc/{pid}/task"))
     except OSError:
         return set()
-
-
-def _children() -> set[int]:
-    """The process pool's children: the worker's other children (RQ's scheduler) run no task."""
-    return pools.process_pool_pids()
 
 
 def _ctx_switches(pid: int) -> tuple[int, int]:
@@ -125,7 +121,7 @@ class JobMeter:
         self._children: dict[int, _Child] = {}
         self._live: set[int] = set()
         if count_children:
-            for pid in _children():
+            for pid in pools.process_pool_pids():
                 self._meet(pid, started=False)
             self._peak += sum(self._children[pid].uss for pid in self._live)
 
@@ -149,7 +145,7 @@ class JobMeter:
             self._tids_seen |= tids
             threads = len(tids)
             if self.count_children:
-                pids = _children()
+                pids = pools.process_pool_pids()
                 known = set(self._children)
                 for pid in pids & known:
                     if not self._children[pid].read(memory=True):

@@ -163,15 +163,11 @@ class _GuardedConnection(HTTPConnection):
         super().request(*args, **kwargs)
 
 
-class _GuardedHTTPSConnection(_GuardedConnection, HTTPSConnection):
-    pass
-
-
 @lru_cache(maxsize=32)
 def _pool_classes(allow: Allowlist) -> dict[str, type[HTTPConnectionPool]]:
     """Pool classes whose connections carry `allow` (urllib3 pool keys reject extra kwargs)."""
     http = type("GuardedHTTPConnection", (_GuardedConnection,), {"allow": allow})
-    https = type("GuardedHTTPSConnection", (_GuardedHTTPSConnection,), {"allow": allow})
+    https = type("GuardedHTTPSConnection", (_GuardedConnection, HTTPSConnection), {"allow": allow})
     return {
         "http": type("GuardedHTTPPool", (HTTPConnectionPool,), {"ConnectionCls": http}),
         "https": type("GuardedHTTPSPool", (HTTPSConnectionPool,), {"ConnectionCls": https}),

@@ -13,29 +13,23 @@ from __future__ import annotations
 import asyncio
 import time
 import weakref
-from typing import Any, Protocol
+from typing import Any
+
+from worker.fetch import _Progress
 
 #: How often the watchdog looks, at most: a timeout fires up to this late.
 MAX_INTERVAL_S = 0.1
-
-
-class Clocked(Protocol):
-    """What the watchdog reads of a fetch, and where it writes why it stopped one."""
-
-    stopped: BaseException | None
-
-    def overdue(self, now: float) -> BaseException | None: ...
 
 
 class Watchdog:
     """The fetches in flight on one event loop, and the task that watches them."""
 
     def __init__(self) -> None:
-        self._watched: dict[asyncio.Task[Any], Clocked] = {}
+        self._watched: dict[asyncio.Task[Any], _Progress] = {}
         self._runner: asyncio.Task[None] | None = None
         self.interval_s = MAX_INTERVAL_S
 
-    def watch(self, task: asyncio.Task[Any], fetch: Clocked, shortest_bound_s: float) -> None:
+    def watch(self, task: asyncio.Task[Any], fetch: _Progress, shortest_bound_s: float) -> None:
         self._watched[task] = fetch
         self.interval_s = min(self.interval_s, shortest_bound_s / 4)
         if self._runner is None:

@@ -8,7 +8,7 @@ import time
 
 from redis import Redis
 
-from contract import keys
+from contract import keys, replies
 from figures import runfacts
 
 log = logging.getLogger(__name__)
@@ -18,18 +18,19 @@ def finalize_ended_runs(redis: Redis, *, now: float | None = None) -> list[str]:
     now = time.time() if now is None else now
     finalized = []
     for raw in redis.smembers(keys.ended_runs_key()):
-        run_id = raw.decode() if isinstance(raw, bytes) else raw
+        run_id = replies.text(raw)
         finished_at = redis.hget(keys.run_key(run_id), "finished_at")
-        if finished_at is not None and now - float(finished_at) < runfacts.SETTLE_S:
+        if finished_at is None:  # the run record is gone: nothing to keep
+            redis.srem(keys.ended_runs_key(), run_id)
             continue
-        if finished_at is not None:
-            facts = runfacts.read_live(redis, run_id, now=now)
-            if not runfacts.settled(facts, float(finished_at), now):
-                continue  # a sample after the end has not landed yet (a busy host)
+        if now - float(finished_at) < runfacts.SETTLE_S:
+            continue
+        facts = runfacts.read_live(redis, run_id, now=now)
+        if not runfacts.settled(facts, float(finished_at), now):
+            continue  # a sample after the end has not landed yet (a busy host)
         if not redis.srem(keys.ended_runs_key(), run_id):
             continue  # another worker claimed it
-        if finished_at is not None:
-            runfacts.keep(redis, run_id, facts)
-            redis.hset(keys.run_key(run_id), "t_peak", runfacts.read_peak(redis, run_id))
-            finalized.append(run_id)
+        runfacts.keep(redis, run_id, facts)
+        redis.hset(keys.run_key(run_id), "t_peak", runfacts.read_peak(redis, run_id))
+        finalized.append(run_id)
     return finalized

@@ -23,7 +23,7 @@ from redis import Redis
 from rq import Queue, Worker
 from rq.worker_registration import REDIS_WORKER_KEYS, WORKERS_BY_QUEUE_KEY
 
-from contract import fleet, keys
+from contract import fleet, keys, replies
 from worker import identity
 from worker.finalize import finalize_ended_runs
 from worker.reconcile import RECONCILE_EVERY_S, reconcile
@@ -161,10 +161,7 @@ def forget_the_dead(redis: Redis, queue: Queue, *, now: float | None = None) -> 
     now = time.time() if now is None else now
     lives = fleet.read_lives(redis, now=now)
     gone = {life.span.name for life in lives if life.gone}
-    registered = {
-        (raw.decode() if isinstance(raw, bytes) else raw)
-        for raw in redis.smembers(WORKERS_BY_QUEUE_KEY % queue.name)
-    }
+    registered = {replies.text(raw) for raw in redis.smembers(WORKERS_BY_QUEUE_KEY % queue.name)}
     forgotten = []
     for worker_key in registered:
         name = worker_key.removeprefix(Worker.redis_worker_namespace_prefix)

@@ -34,14 +34,9 @@ def limits() -> FetchLimits:
     return FetchLimits.from_settings(settings())
 
 
-_writers: dict[int, TaskWriter] = {}
-
-
+@cache
 def _writer_for(redis: Redis) -> TaskWriter:
-    writer = _writers.get(id(redis))
-    if writer is None or writer.redis is not redis:
-        writer = _writers[id(redis)] = TaskWriter(redis, settings().ttl_s)
-    return writer
+    return TaskWriter(redis, settings().ttl_s)
 
 
 def _redis() -> Redis:

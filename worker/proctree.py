@@ -29,7 +29,7 @@ from rq import SimpleWorker, Worker
 from rq.job import Job
 from rq.scheduler import SCHEDULER_KEY_TEMPLATE, RQScheduler
 
-from contract import keys
+from contract import keys, replies
 from contract.plan import described_strategy
 from contract.states import Strategy
 from worker import identity
@@ -124,11 +124,11 @@ class ProcTree:
         for slot in slots:
             pipe.hmget(Worker.redis_worker_namespace_prefix + slot.name, "state", "current_job")
         pipe.get(RQScheduler.get_locking_key(keys.QUEUE_NAME))
-        *replies, lock = pipe.execute()
+        *worker_rows, lock = pipe.execute()
         rows = {}
-        for slot, (state, job) in zip(slots, replies, strict=True):
-            rows[slot.name] = (_text(state) or "starting", _text(job) or None)
-        scheduler = _text(lock)
+        for slot, (state, job) in zip(slots, worker_rows, strict=True):
+            rows[slot.name] = (replies.text(state) or "starting", replies.text(job) or None)
+        scheduler = replies.text(lock) or ""
         new = sorted({job for _, job in rows.values() if job and job not in self._descriptions})
         if new or (scheduler and scheduler not in self._schedulers):
             if len(self._descriptions) > DESCRIPTIONS_KEPT:
@@ -140,11 +140,11 @@ class ProcTree:
                 pipe.hmget(SCHEDULER_KEY_TEMPLATE % scheduler, "pid", "hostname")
             answers = pipe.execute()
             for job_id, description in zip(new, answers, strict=False):
-                self._descriptions[job_id] = _text(description) or None
+                self._descriptions[job_id] = replies.text(description) or None
             if scheduler and scheduler not in self._schedulers:
-                pid, hostname = answers[-1]
-                here = _text(hostname) == identity.host() and _text(pid).isdigit()
-                self._schedulers = {scheduler: int(_text(pid)) if here else 0}
+                pid, hostname = (replies.text(value) or "" for value in answers[-1])
+                here = hostname == identity.host() and pid.isdigit()
+                self._schedulers = {scheduler: int(pid) if here else 0}
         states = {
             name: (state, described_strategy(self._descriptions.get(job)) if job else None)
             for name, (state, job) in rows.items()
@@ -234,12 +234,6 @@ def _describe(process: psutil.Process) -> dict[str, Any] | None:
             }
     except psutil.Error:
         return None
-
-
-def _text(value: bytes | str | None) -> str:
-    if value is None:
-        return ""
-    return value.decode() if isinstance(value, bytes) else value
 
 
 def for_pool(pool: ElasticPool) -> ProcTree:

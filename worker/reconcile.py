@@ -53,8 +53,7 @@ class ReconcileReport:
 
 def reconcile(redis: Redis, queue: Queue, writer: TaskWriter) -> ReconcileReport:
     """One pass over the intermediate list and the started and failed registries."""
-    report = ReconcileReport()
-    report.requeued = requeue_stranded(redis, queue)
+    report = ReconcileReport(requeued=requeue_stranded(redis, queue))
     for job in _abandoned(redis, queue):
         _recover(redis, queue, writer, job, report, reason="its worker died")
     for job in _failed(redis, queue):
@@ -69,7 +68,7 @@ def requeue_stranded(redis: Redis, queue: Queue, *, now: float | None = None) ->
     requeued: list[str] = []
     requeue = None
     for raw in redis.lrange(queue.intermediate_queue_key, 0, -1):
-        job_id = raw.decode() if isinstance(raw, bytes) else raw
+        job_id = replies.text(raw)
         if keys.parse_job_id(job_id) is None or redis.zscore(started, job_id) is not None:
             continue
         marker = keys.stranded_key(job_id)
@@ -179,7 +178,7 @@ def _forget_started(redis: Redis, queue: Queue, job_id: str) -> None:
     entries = [
         entry
         for entry in replies.members(redis.zrange(registry.key, 0, -1))
-        if (entry.decode() if isinstance(entry, bytes) else entry).partition(":")[0] == job_id
+        if replies.text(entry).partition(":")[0] == job_id
     ]
     if entries:
         redis.zrem(registry.key, *entries)

@@ -17,6 +17,9 @@ from worker.ticker import Ticker
 
 log = logging.getLogger(__name__)
 
+#: Tries of a job's last flush, 0.2 s apart.
+FINAL_ATTEMPTS = 50
+
 
 class Recorder:
     """Buffers one job's starts and ends; the process's flusher writes them every interval.
@@ -43,20 +46,14 @@ class Recorder:
 
     def __exit__(self, *exc_info: object) -> None:
         _FLUSHER.remove(self)
-        self._flush_until_written(final=True)
-
-    def _flush_until_written(
-        self, *, final: bool, attempts: int = 50, pause_s: float = 0.2
-    ) -> None:
-        """The job's last flush retries through a short Redis outage before giving up."""
-        for attempt in range(attempts):
+        for attempt in range(FINAL_ATTEMPTS):  # through a short Redis outage, then it gives up
             try:
-                self.flush(final=final)
+                self.flush(final=True)
                 return
             except Exception:
-                if attempt == attempts - 1:
+                if attempt == FINAL_ATTEMPTS - 1:
                     raise
-                time.sleep(pause_s)
+                time.sleep(0.2)
 
     def started(self, start: StartRecord) -> None:
         with self._lock:

@@ -137,11 +137,8 @@ def run_processes(
     for index, u in pending:
         start = start_record(index, u, ctx)
         lost = crashed_outcome(RuntimeError("process pool child died twice"))
-        recorder.finished(_with_state(finish_record(start, lost, None), TaskState.LOST))
-
-
-def _with_state(record: TaskRecord, state: TaskState) -> TaskRecord:
-    return replace(record, state=state, started_at=None, finished_at=None, duration_s=None)
+        record = replace(finish_record(start, lost, None), state=TaskState.LOST)
+        recorder.finished(replace(record, started_at=None, finished_at=None, duration_s=None))
 
 
 # --- asyncio ---------------------------------------------------------------------------------
@@ -190,23 +187,17 @@ async def _run_asyncio(
         await asyncio.gather(*(lane(f"{loop_thread}:slot{n}") for n in range(concurrency)))
 
 
-def run_hybrid(
-    tasks: Sequence[Task], ctx: TaskContext, recorder: Recorder, concurrency: int
-) -> None:
-    """A hybrid chunk: the asyncio lanes, not a pool of threads. A hybrid run puts a chunk on
-    every live worker at once, so W worker processes share the host's cores, and the client's
-    CPU per task bounds the run: thread lanes (`requests`, a GIL hand-over at every blocking
-    call) cost about three times the asyncio lanes' (0.9 against 0.3 ms per task on the lab's
-    2 cores), and on 8 workers that is the difference between a chunk per worker keeping up
-    with asyncio in one process or not (the hybrid-balance bench)."""
-    run_asyncio(tasks, ctx, recorder, concurrency)
-
-
 RUNNERS: dict[Strategy, Runner] = {
     Strategy.SEQUENTIAL: run_sequential,
     Strategy.THREADS: run_threads,
     Strategy.PROCESSES: run_processes,
     Strategy.ASYNCIO: run_asyncio,
     Strategy.QUEUE: run_sequential,
-    Strategy.HYBRID: run_hybrid,
+    # A hybrid chunk runs on the asyncio lanes, not a pool of threads. A hybrid run puts a chunk
+    # on every live worker at once, so W worker processes share the host's cores, and the
+    # client's CPU per task bounds the run: thread lanes (`requests`, a GIL hand-over at every
+    # blocking call) cost about three times the asyncio lanes' (0.9 against 0.3 ms per task on
+    # the lab's 2 cores), and on 8 workers that is the difference between a chunk per worker
+    # keeping up with asyncio in one process or not (the hybrid-balance bench).
+    Strategy.HYBRID: run_asyncio,
 }

@@ -28,7 +28,9 @@ def check_url(url: str) -> tuple[str, str, int]:
     every task is checked, and parsing each is a visible share of a tiny task's client CPU.
     """
     origin = plain_origin(url)
-    verdict = _origin_verdict(origin) if origin is not None else _url_verdict(url)
+    if origin is None:
+        return check_url_uncached(url)
+    verdict = _origin_verdict(origin)
     if isinstance(verdict, str):
         raise Refused(verdict)
     return verdict
@@ -36,13 +38,9 @@ def check_url(url: str) -> tuple[str, str, int]:
 
 @lru_cache(maxsize=4096)
 def _origin_verdict(origin: str) -> tuple[str, str, int] | str:
-    return _url_verdict(f"{origin}/")
-
-
-def _url_verdict(url: str) -> tuple[str, str, int] | str:
     """(scheme, host, port), or the refusal's message: a verdict that can be kept."""
     try:
-        return check_url_uncached(url)
+        return check_url_uncached(f"{origin}/")
     except Refused as exc:
         return str(exc)
 
