@@ -73,10 +73,7 @@ def steps(
         alive = [s for s in spans if s.start <= at < s.end]
         slots = float(len(alive) * slots_per_worker)
         if cap_by_cores:
-            cores: dict[str, int] = {}
-            for span in alive:
-                if span.cores:
-                    cores[span.host] = span.cores
+            cores = {span.host: span.cores for span in alive if span.cores}
             if cores:
                 slots = min(slots, float(sum(cores.values())))
         if not result or (result[-1].workers, result[-1].slots) != (len(alive), slots):

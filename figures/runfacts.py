@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -105,7 +106,7 @@ def keep(redis: Redis, run_id: str, facts: RunFacts) -> None:
     pipe.execute()
 
 
-def from_record(run: dict[str, str | None]) -> RunFacts | None:
+def from_record(run: Mapping[str, str | None]) -> RunFacts | None:
     """The snapshot kept in a run's record (its hash, decoded), if it was taken."""
     raw = run.get("capacity")
     if not raw:

@@ -244,8 +244,5 @@ def summarize_totals(
 
 def _cores(tasks: Iterable[TaskRecord]) -> int | None:
     """Cores over the distinct hosts that ran the tasks."""
-    per_host: dict[str, int] = {}
-    for task in tasks:
-        if task.host and task.cores:
-            per_host[task.host] = task.cores
+    per_host = {task.host: task.cores for task in tasks if task.host and task.cores}
     return sum(per_host.values()) or None

@@ -58,10 +58,9 @@ def check_counts(raw: Any, hosts: int, max_per_host: int) -> list[int]:
         raise InvalidInput("workers", "workers must be a non-empty list of worker counts")
     if len(raw) > MAX_COUNTS:
         raise InvalidInput("workers", f"at most {MAX_COUNTS} worker counts")
-    numbers = [whole_number(n) for n in raw]
-    if any(n is None for n in numbers):
+    raw = [whole_number(n) for n in raw]
+    if None in raw:
         raise InvalidInput("workers", "worker counts must be whole numbers")
-    raw = numbers
     if len(set(raw)) != len(raw):
         raise InvalidInput("workers", "worker counts must not repeat")
     if any(n < 1 for n in raw):
@@ -121,11 +120,6 @@ def read_sweep(redis: Redis, sweep_id: str) -> dict[str, str]:
     return {text(k): text(v) for k, v in raw.items()}
 
 
-def _restore_target(raw: str | None) -> Target | None:
-    data = json.loads(raw) if raw else None
-    return Target.from_dict(data) if data else None
-
-
 def end_sweep(
     redis: Redis, sweep_id: str, state: SweepState, error: str = "", *, expect: str | None = None
 ) -> bool:
@@ -140,7 +134,8 @@ def end_sweep(
                 return False
             if expect is not None and current != expect:
                 return False
-            restore = _restore_target(text(pipe.hget(key, "restore")))
+            found = json.loads(text(pipe.hget(key, "restore")) or "null")
+            restore = Target.from_dict(found) if found else None
             owner = text(pipe.get(keys.current_sweep_key()))
             pipe.multi()
             pipe.hset(
@@ -149,7 +144,7 @@ def end_sweep(
             )
             pipe.delete(keys.worker_target_key())
             if restore is not None:
-                pipe.hset(keys.worker_target_key(), mapping=restore.to_fields())
+                pipe.hset(keys.worker_target_key(), mapping=restore.to_dict())
             if owner == sweep_id:
                 pipe.delete(keys.current_sweep_key())
             pipe.delete(keys.sweep_driver_key(sweep_id))
