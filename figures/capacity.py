@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 from contract.records import WorkerSpan
 
@@ -97,14 +98,13 @@ def drain_time(capacity: Sequence[Step], work: float) -> float:
     if work <= 0 or not capacity:
         return 0.0
     left = work
-    for step, after in zip(capacity, [*capacity[1:], None], strict=True):
-        if after is None:
-            return (step.at - capacity[0].at) + (left / step.slots if step.slots else math.inf)
+    for step, after in pairwise(capacity):
         offered = step.slots * (after.at - step.at)
         if offered >= left:
             return (step.at - capacity[0].at) + left / step.slots
         left -= offered
-    return math.inf  # pragma: no cover - the loop returns at the last step
+    last = capacity[-1]
+    return (last.at - capacity[0].at) + (left / last.slots if last.slots else math.inf)
 
 
 def changes(capacity: Sequence[Step]) -> list[list[float]]:
