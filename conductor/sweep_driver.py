@@ -62,7 +62,7 @@ class SweepDriver:
     def __init__(
         self, redis: Redis, settings: Settings, host: Callable[[], str] = lambda: "?"
     ) -> None:
-        """`host` names the driver in the sweep's record (the supervisor's host name)."""
+        """`host` names the driver in the sweep's record (the conductor's host:pid)."""
         self.redis = redis
         self.settings = settings
         self.host = host

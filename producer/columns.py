@@ -35,11 +35,10 @@ NO_LANE: Lane = ("", "", "", "")
 
 MISSING = -1
 
-_FIELD_NAMES = (
+_FIELDS = itemgetter(
     "index", "state", "started_at", "finished_at", "status_code", "bytes", "cpu_s", "attempt",
     "host", "worker", "pid", "thread", "url", "error",
 )  # fmt: skip
-_FIELDS = itemgetter(*_FIELD_NAMES)
 _LANE_FIELDS = ("host", "worker", "pid", "thread")
 
 

@@ -240,12 +240,10 @@ def load_comparison(
         state = "queued"
     repeat = int(data["repeat"])
     strategies = json.loads(data["strategies"])
-    spec = json.loads(data["spec"])
-    total = int(data["total"])
     return {
         "id": comparison_id,
-        "spec": spec,
-        "total": total,
+        "spec": json.loads(data["spec"]),
+        "total": int(data["total"]),
         "submitted_at": _float(data.get("submitted_at")),
         "state": state,
         "provisional": state != "done" or any(run["provisional"] for run in runs),

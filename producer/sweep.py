@@ -2,11 +2,8 @@
 
 The sweep lives in Redis (`keys.sweep_key`), not in the process that asked for it: a web
 request must not block for minutes, and a thread of a gunicorn process dies when gunicorn
-recycles it. It is driven by a host's supervisor (`conductor.sweep_driver`), one step per second,
-and owns the worker target from creation (`keys.current_sweep_key`, SET NX) until it ends, when
-the target it found is put back. Its driver holds an expiring lease; a sweep still running
-when the lease has expired lost its driver, and whoever notices (another supervisor, a reader)
-fails it and restores the target.
+recycles it. A conductor drives it (`conductor.sweep_driver`) and it owns the worker target from
+creation (`keys.current_sweep_key`, SET NX) until it ends, when the target it found is put back.
 """
 
 from __future__ import annotations
