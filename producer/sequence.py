@@ -48,12 +48,9 @@ def release(redis: Redis, queue: Queue, comparison_id: str, *, live_workers: int
         try:
             pipe.watch(comparison)
             released_raw, runs_raw, ttl_raw = pipe.hmget(comparison, "released", "runs", "ttl_s")
-            if runs_raw is None:
-                redis.srem(keys.active_comparisons_key(), comparison_id)
-                return None
-            runs = json.loads(runs_raw)
+            runs = json.loads(runs_raw) if runs_raw is not None else []
             released = int(released_raw or 0)
-            if released >= len(runs):
+            if released >= len(runs):  # every run released, or the comparison expired
                 redis.srem(keys.active_comparisons_key(), comparison_id)
                 return None
             if released > 0:
