@@ -35,6 +35,7 @@ from producer.reader import load_run
 from producer.submit import submit_run
 from producer.sweep import (
     DRIVER_LEASE_S,
+    ENDED,
     SweepState,
     end_sweep,
     fail_if_orphaned,
@@ -61,7 +62,7 @@ class SweepDriver:
     def __init__(
         self, redis: Redis, settings: Settings, host: Callable[[], str] = lambda: "?"
     ) -> None:
-        """`host` names the driver in the sweep's record (the supervisor's host name)."""
+        """`host` names the driver in the sweep's record (the conductor's host:pid)."""
         self.redis = redis
         self.settings = settings
         self.host = host
@@ -112,7 +113,7 @@ class SweepDriver:
         except LookupError:  # expired under its lock: let the target go
             self.redis.delete(keys.current_sweep_key())
             return
-        if SweepState(record["state"]) in (SweepState.DONE, SweepState.FAILED):
+        if SweepState(record["state"]) in ENDED:
             return
         if not self._holds(sweep_id) and not self._claim(sweep_id, record):
             return

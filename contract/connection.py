@@ -13,15 +13,13 @@ from __future__ import annotations
 
 from redis import Redis
 
-CONNECT_TIMEOUT_S = 2
 SOCKET_TIMEOUT_S = 10
-HEALTH_CHECK_INTERVAL_S = 30
 
 
 def connect(redis_url: str) -> Redis:
     return Redis.from_url(
         redis_url,
-        socket_connect_timeout=CONNECT_TIMEOUT_S,
+        socket_connect_timeout=2,
         socket_timeout=SOCKET_TIMEOUT_S,
-        health_check_interval=HEALTH_CHECK_INTERVAL_S,
+        health_check_interval=30,
     )

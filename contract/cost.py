@@ -80,19 +80,9 @@ SUMMED = tuple(f.name for f in fields(WorkerCost) if f.name != "host")
 _PEAKS = frozenset({"memory_peak_bytes", "memory_added_bytes", "processes", "threads"})
 
 
-def _add(into: dict[str, Any], cost: WorkerCost) -> None:
-    into["workers"] += 1
-    for name in SUMMED:
-        into[name] += getattr(cost, name)
-
-
-def _empty() -> dict[str, Any]:
-    empty: dict[str, Any] = {"workers": 0}
-    empty.update({name: 0 for name in SUMMED})
-    return empty
-
-
-def _rounded(figures: dict[str, Any]) -> dict[str, Any]:
+def _summed(costs: list[WorkerCost]) -> dict[str, Any]:
+    figures = {"workers": len(costs)}
+    figures.update({name: sum(getattr(cost, name) for cost in costs) for name in SUMMED})
     return {k: round(v, 3) if isinstance(v, float) else v for k, v in figures.items()}
 
 
@@ -100,17 +90,11 @@ def summarize(per_worker: Mapping[Any, str | bytes]) -> dict[str, Any] | None:
     """The run's cost per host and in total, from its cost hash (worker -> `WorkerCost` JSON);
     None when no worker measured any job of it. A host's figures are its workers' sums: its
     peak memory is the sum of each worker's peak, an upper bound when they peaked apart."""
-    hosts: dict[str, dict[str, Any]] = {}
-    total = _empty()
-    for raw in per_worker.values():
-        cost = WorkerCost.from_json(raw)
-        if cost is None:
-            continue
-        _add(hosts.setdefault(cost.host, _empty()), cost)
-        _add(total, cost)
-    if not hosts:
+    costs = [c for c in map(WorkerCost.from_json, per_worker.values()) if c is not None]
+    if not costs:
         return None
+    hosts = sorted({cost.host for cost in costs})
     return {
-        "hosts": {host: _rounded(hosts[host]) for host in sorted(hosts)},
-        "total": _rounded(total),
+        "hosts": {host: _summed([c for c in costs if c.host == host]) for host in hosts},
+        "total": _summed(costs),
     }

@@ -105,17 +105,15 @@ def iter_job_datas(
         message = RunTasks(
             run_id, part, tasks, spec.strategy.value, spec.concurrency, spec.workload.value
         )
-        yield (
-            Queue.prepare_data(
-                jobs.RUN_TASKS,
-                args=message.to_args(),
-                job_id=message.job_id,
-                timeout=job_timeout_s(spec, len(tasks), task_deadline_s),
-                result_ttl=jobs.RESULT_TTL_S,
-                failure_ttl=failure_ttl_s,
-                meta=meta,
-                description=job_description(spec.strategy, run_id, part),
-            )
+        yield Queue.prepare_data(
+            jobs.RUN_TASKS,
+            args=message.to_args(),
+            job_id=message.job_id,
+            timeout=job_timeout_s(spec, len(tasks), task_deadline_s),
+            result_ttl=jobs.RESULT_TTL_S,
+            failure_ttl=failure_ttl_s,
+            meta=meta,
+            description=job_description(spec.strategy, run_id, part),
         )
 
 

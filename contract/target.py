@@ -11,13 +11,13 @@ import json
 import time
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, cast
+from typing import Any
 
 from redis import Redis
 from redis.typing import EncodableT, FieldT
 
 from contract import keys
-from contract.replies import text
+from contract.replies import members, text
 
 
 class TargetMode(str, Enum):
@@ -32,11 +32,8 @@ class Target:
     mode: TargetMode
     n: int
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"mode": self.mode.value, "n": self.n}
-
-    def to_fields(self) -> dict[FieldT, EncodableT]:
-        """As the target's hash keeps it."""
+    def to_dict(self) -> dict[FieldT, EncodableT]:
+        """As JSON and the target's hash keep it."""
         return {"mode": self.mode.value, "n": self.n}
 
     @classmethod
@@ -73,17 +70,15 @@ def write_target(redis: Redis, target: Target | None) -> None:
     pipe = redis.pipeline(transaction=True)
     pipe.delete(keys.worker_target_key())
     if target is not None:
-        pipe.hset(keys.worker_target_key(), mapping=target.to_fields())
+        pipe.hset(keys.worker_target_key(), mapping=target.to_dict())
     pipe.execute()
 
 
 def live_hosts(redis: Redis, *, now: float | None = None) -> list[str]:
     """Hosts whose supervisor beat within `keys.ALIVE_TTL_S`, in name order."""
     now = time.time() if now is None else now
-    names = cast(
-        "list[bytes | str]", redis.zrangebyscore(keys.hosts_key(), now - keys.ALIVE_TTL_S, "+inf")
-    )
-    return sorted(text(name) for name in names)
+    names = redis.zrangebyscore(keys.hosts_key(), now - keys.ALIVE_TTL_S, "+inf")
+    return sorted(text(name) for name in members(names))
 
 
 def read_host_info(redis: Redis, hosts: list[str]) -> dict[str, dict[str, Any]]:

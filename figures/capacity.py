@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 from contract.records import WorkerSpan
 
@@ -73,10 +74,7 @@ def steps(
         alive = [s for s in spans if s.start <= at < s.end]
         slots = float(len(alive) * slots_per_worker)
         if cap_by_cores:
-            cores: dict[str, int] = {}
-            for span in alive:
-                if span.cores:
-                    cores[span.host] = span.cores
+            cores = {span.host: span.cores for span in alive if span.cores}
             if cores:
                 slots = min(slots, float(sum(cores.values())))
         if not result or (result[-1].workers, result[-1].slots) != (len(alive), slots):
@@ -100,14 +98,13 @@ def drain_time(capacity: Sequence[Step], work: float) -> float:
     if work <= 0 or not capacity:
         return 0.0
     left = work
-    for step, after in zip(capacity, [*capacity[1:], None], strict=True):
-        if after is None:
-            return (step.at - capacity[0].at) + (left / step.slots if step.slots else math.inf)
+    for step, after in pairwise(capacity):
         offered = step.slots * (after.at - step.at)
         if offered >= left:
             return (step.at - capacity[0].at) + left / step.slots
         left -= offered
-    return math.inf  # pragma: no cover - the loop returns at the last step
+    last = capacity[-1]
+    return (last.at - capacity[0].at) + (left / last.slots if last.slots else math.inf)
 
 
 def changes(capacity: Sequence[Step]) -> list[list[float]]:

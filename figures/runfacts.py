@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,14 +72,8 @@ def read_live(redis: Redis, run_id: str, *, now: float | None = None) -> RunFact
     samples = fleet.read_samples(redis, (life.span.name for life in near), start, end)
     load = hostload.host_load(near, samples, start, end)
     past_end = all(series and series[-1].at >= end for series in samples.values())
-    return RunFacts(tuple(spans), len(served), load, served_cores(spans, served), past_end)
-
-
-def served_cores(
-    spans: list[WorkerSpan], served: dict[str, tuple[str, float, float]]
-) -> int | None:
     per_host = {span.host: span.cores for span in spans if span.name in served and span.cores}
-    return sum(per_host.values()) or None
+    return RunFacts(tuple(spans), len(served), load, sum(per_host.values()) or None, past_end)
 
 
 def read_peak(redis: Redis, run_id: str) -> int:
@@ -105,7 +100,7 @@ def keep(redis: Redis, run_id: str, facts: RunFacts) -> None:
     pipe.execute()
 
 
-def from_record(run: dict[str, str | None]) -> RunFacts | None:
+def from_record(run: Mapping[str, str | None]) -> RunFacts | None:
     """The snapshot kept in a run's record (its hash, decoded), if it was taken."""
     raw = run.get("capacity")
     if not raw:

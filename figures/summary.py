@@ -19,6 +19,7 @@ number of tasks in flight: how much overlapping bought over running them one by 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from itertools import accumulate
@@ -101,13 +102,6 @@ class Capacity:
     served: int = 0
 
 
-def count_states(tasks: Iterable[TaskRecord]) -> dict[str, int]:
-    counts = {state.value: 0 for state in TaskState}
-    for task in tasks:
-        counts[task.state.value] += 1
-    return counts
-
-
 @dataclass(frozen=True)
 class Totals:
     """What the summary needs of a run's ended tasks, whether read from the task records or
@@ -176,7 +170,7 @@ class Totals:
             max_w=max(work, default=0.0),
             first=min(starts) if timed else None,
             last=max(ends) if timed else None,
-            counts=count_states(tasks),
+            counts={state.value: 0 for state in TaskState} | Counter(t.state.value for t in tasks),
             cores=_cores(timed),
             peak=peak_concurrency(zip(starts, ends, strict=True)),
         )
@@ -244,8 +238,5 @@ def summarize_totals(
 
 def _cores(tasks: Iterable[TaskRecord]) -> int | None:
     """Cores over the distinct hosts that ran the tasks."""
-    per_host: dict[str, int] = {}
-    for task in tasks:
-        if task.host and task.cores:
-            per_host[task.host] = task.cores
+    per_host = {task.host: task.cores for task in tasks if task.host and task.cores}
     return sum(per_host.values()) or None

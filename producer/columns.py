@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from array import array
+from collections import defaultdict
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any, NamedTuple
@@ -34,22 +35,15 @@ NO_LANE: Lane = ("", "", "", "")
 
 MISSING = -1
 
-_FIELD_NAMES = (
+_FIELDS = itemgetter(
     "index", "state", "started_at", "finished_at", "status_code", "bytes", "cpu_s", "attempt",
     "host", "worker", "pid", "thread", "url", "error",
 )  # fmt: skip
-_FIELDS = itemgetter(*_FIELD_NAMES)
 _LANE_FIELDS = ("host", "worker", "pid", "thread")
 
 
-class _StateCodes(dict[str, int]):
-    """State -> code; a state this version does not know reads as an error."""
-
-    def __missing__(self, key: str) -> int:
-        return STATE_CODES[TaskState.ERROR.value]
-
-
-_STATE_CODE = _StateCodes(STATE_CODES)
+#: State -> code; a state this version does not know reads as an error.
+_STATE_CODE = defaultdict(lambda: STATE_CODES[TaskState.ERROR.value], STATE_CODES)
 
 
 class Arrays(NamedTuple):

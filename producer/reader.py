@@ -87,7 +87,9 @@ def load_run(
     submitted_at = _float(run.get("submitted_at"))
     finished_at = _float(run.get("finished_at"))
     chunk_size = int(run.get("chunk_size") or 0) or None
-    facts = run_facts(redis, run_id, run) if done else None
+    # The facts kept when the run was finalized, else read live (a run going on, or one a
+    # worker has not finalized yet).
+    facts = (runfacts.from_record(run) or runfacts.read_live(redis, run_id)) if done else None
     capacity = None
     if facts is not None and facts.spans and not spec.strategy.is_single_job:
         capacity = Capacity(facts.spans, slots_per_worker(spec, chunk_size), facts.served)
@@ -204,15 +206,6 @@ def iter_tasks(redis: Redis, run_id: str, total: int) -> Iterator[dict[str, Any]
 TASKS_PER_READ = 2000
 
 
-def run_facts(redis: Redis, run_id: str, run: dict[str, Any]) -> runfacts.RunFacts:
-    """The facts kept when the run was finalized, else read live (a run going on, or one a
-    worker has not finalized yet)."""
-    kept = runfacts.from_record(run)
-    if kept is not None:
-        return kept
-    return runfacts.read_live(redis, run_id)
-
-
 def list_runs(redis: Redis, *, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
     """Newest first, without tasks. Runs whose records expired are skipped."""
     run_ids = replies.members(redis.zrevrange(keys.runs_index_key(), offset, offset + limit - 1))
@@ -247,12 +240,10 @@ def load_comparison(
         state = "queued"
     repeat = int(data["repeat"])
     strategies = json.loads(data["strategies"])
-    spec = json.loads(data["spec"])
-    total = int(data["total"])
     return {
         "id": comparison_id,
-        "spec": spec,
-        "total": total,
+        "spec": json.loads(data["spec"]),
+        "total": int(data["total"]),
         "submitted_at": _float(data.get("submitted_at")),
         "state": state,
         "provisional": state != "done" or any(run["provisional"] for run in runs),

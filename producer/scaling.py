@@ -91,19 +91,17 @@ def target_overview(redis: Redis, max_per_host: int) -> dict[str, Any]:
     share = shares(target, hosts) if target is not None else {}
     info = read_host_info(redis, hosts)
     live = live_per_host(redis)
-    rows = []
-    for host in hosts:
-        said = info.get(host, {})
-        rows.append(
-            {
-                "host": host,
-                "share": share.get(host, said.get("pool")),
-                "live": live.get(host, 0),
-                "running": said.get("running"),
-                "stopping": said.get("stopping", 0),
-                "max": said.get("max"),
-            }
-        )
+    rows = [
+        {
+            "host": host,
+            "share": share.get(host, info[host].get("pool")),
+            "live": live.get(host, 0),
+            "running": info[host].get("running"),
+            "stopping": info[host].get("stopping", 0),
+            "max": info[host].get("max"),
+        }
+        for host in hosts
+    ]
     return {
         "target": target.to_dict() if target is not None else None,
         "hosts": rows,

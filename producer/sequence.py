@@ -5,9 +5,8 @@ Chaining the runs with RQ job dependencies measured each strategy slower inside 
 than alone (queue 2.74 s against 1.29 s): every finished job re-checked its dependents'
 dependencies under WATCH, and each WatchError retry of RQ 2.12's `handle_job_success` left the
 job's execution in the started registry for good (29 stale entries after one queue+hybrid
-comparison). So the runs of a comparison wait as records only, and whoever sees the previous run
-ended and its jobs gone releases the next: the worker that cleaned up its last job (`release`
-after RQ's success or failure handling), or any worker's reconciler pass as a fallback.
+comparison). So the runs of a comparison wait as records only, and the conductor releases the
+next once it sees the previous run ended and its jobs gone (`conductor.loop`).
 """
 
 from __future__ import annotations
@@ -42,18 +41,15 @@ def jobs_in_flight(redis: Redis, queue: Queue, run_id: str) -> bool:
 def release(redis: Redis, queue: Queue, comparison_id: str, *, live_workers: int) -> str | None:
     """Enqueue the comparison's next run if the one before it has ended; returns its run id.
 
-    WATCHes the comparison, so of several workers seeing the same end only one releases."""
+    WATCHes the comparison, so of several conductors seeing the same end only one releases."""
     comparison = keys.comparison_key(comparison_id)
     with redis.pipeline(transaction=True) as pipe:
         try:
             pipe.watch(comparison)
             released_raw, runs_raw, ttl_raw = pipe.hmget(comparison, "released", "runs", "ttl_s")
-            if runs_raw is None:
-                redis.srem(keys.active_comparisons_key(), comparison_id)
-                return None
-            runs = json.loads(runs_raw)
+            runs = json.loads(runs_raw) if runs_raw is not None else []
             released = int(released_raw or 0)
-            if released >= len(runs):
+            if released >= len(runs):  # every run released, or the comparison expired
                 redis.srem(keys.active_comparisons_key(), comparison_id)
                 return None
             if released > 0:
@@ -93,6 +89,6 @@ def release(redis: Redis, queue: Queue, comparison_id: str, *, live_workers: int
             queue.enqueue_many(datas, pipeline=pipe)
             pipe.execute()
         except WatchError:
-            return None  # another worker released it
+            return None  # another conductor released it
     log.info("comparison %s: run %s released", comparison_id, run_id)
     return run_id

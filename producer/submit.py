@@ -266,6 +266,6 @@ def submit_comparison(
         pipe.execute()
     try:
         sequence.release(redis, queue, comparison_id, live_workers=fleet.count_alive(redis))
-    except RedisError:  # stored whole: the workers' housekeeping releases it
+    except RedisError:  # stored whole: the conductor's once-a-second pass releases it
         log.warning("comparison %s stored; its first run is left to the workers", comparison_id)
     return comparison_id, run_ids

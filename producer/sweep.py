@@ -2,11 +2,8 @@
 
 The sweep lives in Redis (`keys.sweep_key`), not in the process that asked for it: a web
 request must not block for minutes, and a thread of a gunicorn process dies when gunicorn
-recycles it. It is driven by a host's supervisor (`conductor.sweep_driver`), one step per second,
-and owns the worker target from creation (`keys.current_sweep_key`, SET NX) until it ends, when
-the target it found is put back. Its driver holds an expiring lease; a sweep still running
-when the lease has expired lost its driver, and whoever notices (another supervisor, a reader)
-fails it and restores the target.
+recycles it. A conductor drives it (`conductor.sweep_driver`) and it owns the worker target from
+creation (`keys.current_sweep_key`, SET NX) until it ends, when the target it found is put back.
 """
 
 from __future__ import annotations
@@ -58,10 +55,9 @@ def check_counts(raw: Any, hosts: int, max_per_host: int) -> list[int]:
         raise InvalidInput("workers", "workers must be a non-empty list of worker counts")
     if len(raw) > MAX_COUNTS:
         raise InvalidInput("workers", f"at most {MAX_COUNTS} worker counts")
-    numbers = [whole_number(n) for n in raw]
-    if any(n is None for n in numbers):
+    raw = [whole_number(n) for n in raw]
+    if None in raw:
         raise InvalidInput("workers", "worker counts must be whole numbers")
-    raw = numbers
     if len(set(raw)) != len(raw):
         raise InvalidInput("workers", "worker counts must not repeat")
     if any(n < 1 for n in raw):
@@ -121,11 +117,6 @@ def read_sweep(redis: Redis, sweep_id: str) -> dict[str, str]:
     return {text(k): text(v) for k, v in raw.items()}
 
 
-def _restore_target(raw: str | None) -> Target | None:
-    data = json.loads(raw) if raw else None
-    return Target.from_dict(data) if data else None
-
-
 def end_sweep(
     redis: Redis, sweep_id: str, state: SweepState, error: str = "", *, expect: str | None = None
 ) -> bool:
@@ -140,7 +131,8 @@ def end_sweep(
                 return False
             if expect is not None and current != expect:
                 return False
-            restore = _restore_target(text(pipe.hget(key, "restore")))
+            found = json.loads(text(pipe.hget(key, "restore")) or "null")
+            restore = Target.from_dict(found) if found else None
             owner = text(pipe.get(keys.current_sweep_key()))
             pipe.multi()
             pipe.hset(
@@ -149,7 +141,7 @@ def end_sweep(
             )
             pipe.delete(keys.worker_target_key())
             if restore is not None:
-                pipe.hset(keys.worker_target_key(), mapping=restore.to_fields())
+                pipe.hset(keys.worker_target_key(), mapping=restore.to_dict())
             if owner == sweep_id:
                 pipe.delete(keys.current_sweep_key())
             pipe.delete(keys.sweep_driver_key(sweep_id))

@@ -89,14 +89,12 @@ def timeline(
     placed = _Lanes(view, remap[a.lane] if len(a.lane) else a.lane, starts, lane_ids, now)
     if since is not None and window is None and len(columns) <= MAX_BARS:
         rows = np.flatnonzero(timed[since:]) + min(since, len(columns))
-        bars = _bars(placed, rows)
-        return base | {"mode": "bars", "since": since} | bars
+        return base | {"mode": "bars", "since": since} | _bars(placed, rows)
     rows = np.flatnonzero(timed & (begin <= hi) & (finish >= lo))
     live = [s for s in starts if float(s["started_at"]) - t0 < hi]
     if len(rows) + len(live) <= MAX_BARS:
         return base | {"mode": "bars"} | _bars(replace(placed, starts=live), rows)
-    bins = _bins(replace(placed, starts=live), rows, lo, hi)
-    return base | {"mode": "bins"} | bins
+    return base | {"mode": "bins"} | _bins(replace(placed, starts=live), rows, lo, hi)
 
 
 def _bars(placed: _Lanes, rows: npt.NDArray[np.int64]) -> dict[str, Any]:

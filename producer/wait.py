@@ -65,17 +65,25 @@ class Wakeups:
 
 
 class RunEnd:
-    """Wakes on the run's entry in the run-ends stream. Made before the run's state is first
-    read: an end written after that is read, one written before is seen in the state."""
+    """Wakes on the run's entry in the run-ends stream, until `timeout_s` from its making. Made
+    before the run's state is first read: an end written after that is read, one written before
+    is seen in the state."""
 
-    def __init__(self, redis: Redis, run_id: str) -> None:
+    def __init__(self, redis: Redis, run_id: str, timeout_s: float) -> None:
         self.run_id = run_id
+        self.timeout_s = timeout_s
+        self.deadline = time.monotonic() + timeout_s
         self.ends = Wakeups.from_newest(redis, keys.run_ends_key())
 
-    def wait(self, block_s: float) -> None:
+    def wait(self, block_s: float, done: int, total: int) -> None:
         """Until the run's end is read, or `block_s` has passed: other runs' ends are read and
-        passed over."""
-        until = time.monotonic() + block_s
+        passed over. RunTimeout (saying `done` of `total`) once the timeout has passed."""
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise RunTimeout(
+                f"run {self.run_id} not done after {self.timeout_s:.0f} s ({done}/{total})"
+            )
+        until = time.monotonic() + min(block_s, remaining)
         while (left := until - time.monotonic()) > 0:
             if any(entry.get("run") == self.run_id for entry in self.ends.wait(left)):
                 return
@@ -99,19 +107,15 @@ def wait_for_run(
     """Block until every task of the run has a terminal record; returns the run record (its
     tasks too unless `include_tasks` is False). Woken by the run's end; between wakes the
     state is read every `poll_s`, and every `PROGRESS_S` at most for `on_progress`."""
-    deadline = time.monotonic() + timeout_s
     interval = min(poll_s, PROGRESS_S) if on_progress is not None else poll_s
-    end = RunEnd(redis, run_id)
+    end = RunEnd(redis, run_id, timeout_s)
     while True:
         state, done, total = run_state(redis, run_id)
         if on_progress is not None:
             on_progress(done, total)
         if state == "done" or not state:  # no state: raises RunNotFound
             return load_run(redis, run_id, include_tasks=include_tasks)
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise RunTimeout(f"run {run_id} not done after {timeout_s:.0f} s ({done}/{total})")
-        end.wait(min(interval, remaining))
+        end.wait(interval, done, total)
 
 
 def wait_until_final(
@@ -161,8 +165,7 @@ def follow_run(
 
     The run is marked done in the same script that writes its last task, and `load_run` reads
     the run before its tasks, so the read that sees the run done also gets every task left."""
-    deadline = time.monotonic() + timeout_s
-    end = RunEnd(redis, run_id)
+    end = RunEnd(redis, run_id, timeout_s)
     seen = 0
     while True:
         record = load_run(redis, run_id, since=seen)
@@ -172,9 +175,4 @@ def follow_run(
             for field in ("tasks", "running", "since"):
                 record.pop(field, None)
             return record
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise RunTimeout(
-                f"run {run_id} not done after {timeout_s:.0f} s ({seen}/{record['total']})"
-            )
-        end.wait(min(poll_s, remaining))
+        end.wait(poll_s, seen, record["total"])
