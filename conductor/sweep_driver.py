@@ -1,7 +1,7 @@
 """Drives the current scaling sweep one step per tick, from the conductor's loop.
 
 The sweep stays in Redis between ticks, so no step blocks (the pool keeps growing and shrinking
-while a run goes), and a restarted conductor picks up where its record says.
+while a run goes); each tick reads where the sweep's record says it is.
 
 One conductor drives a sweep at a time: it takes the sweep's lease (redis-py's `Lock`: SET NX
 with an expiry and a token) and renews it each tick. A conductor (or a reader) that finds a

@@ -7,7 +7,7 @@ The runs of a comparison share their comparison's list.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from redis import Redis
@@ -26,11 +26,6 @@ def store(pipe: Any, owner_id: str, urls: Sequence[str], ttl_s: int) -> None:
     for start in range(0, len(urls), PUSH_CHUNK):
         pipe.rpush(key, *urls[start : start + PUSH_CHUNK])
     pipe.expire(key, ttl_s)
-
-
-def owner(run: Mapping[str, Any], run_id: str) -> str:
-    """Whose list holds the run's URLs: its comparison's, or its own."""
-    return str(run["urls_owner"])
 
 
 def read(redis: Redis, owner_id: str, start: int = 0, stop: int | None = None) -> list[str]:

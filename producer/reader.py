@@ -145,9 +145,7 @@ def load_run(
             record["since"] = since
         else:
             record["offset"] = first
-            record["spec"]["urls"] = urls_list.read(
-                redis, urls_list.owner(run, run_id), first, stop
-            )
+            record["spec"]["urls"] = urls_list.read(redis, str(run["urls_owner"]), first, stop)
         record["tasks"] = task_dicts
         record["running"] = [json.loads(start.to_json()) for start in running]
     return record

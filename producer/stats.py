@@ -50,11 +50,6 @@ def throughput_series(
     }
 
 
-def live_worker_count(redis: Redis, *, now: float | None = None) -> int:
-    """Workers alive now (`contract.fleet.is_fresh`)."""
-    return fleet.count_alive(redis, now=now)
-
-
 def _int(value: bytes | str | None) -> int:
     try:
         return int(value or 0)

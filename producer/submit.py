@@ -267,5 +267,5 @@ def submit_comparison(
     try:
         sequence.release(redis, queue, comparison_id, live_workers=fleet.count_alive(redis))
     except RedisError:  # stored whole: the conductor's once-a-second pass releases it
-        log.warning("comparison %s stored; its first run is left to the workers", comparison_id)
+        log.warning("comparison %s stored; its first run is left to the conductor", comparison_id)
     return comparison_id, run_ids

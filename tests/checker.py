@@ -17,7 +17,7 @@ def check_run(client: redis_lib.Redis, run_id: str) -> dict[str, int]:
     run = client.hgetall(keys.run_key(run_id))
     assert run, f"run {run_id} does not exist"
     fields = {k.decode(): v.decode() for k, v in run.items()}
-    urls = urls_list.read(client, urls_list.owner(fields, run_id))
+    urls = urls_list.read(client, fields["urls_owner"])
     assert len(urls) == int(run[b"total"]), "the run's URL list holds every accepted URL"
     accepted = set(range(len(urls)))
     records = client.hgetall(keys.tasks_key(run_id))

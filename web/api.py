@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, url_for
 
+from contract import fleet
 from contract.records import RunSpec
 from producer import stats
 from producer.proctree import read_trees
@@ -214,4 +215,4 @@ def get_worker_tree() -> Response:
 def get_stats(query: StatsQuery) -> Response:
     redis = get_redis()
     series = stats.throughput_series(redis, window_s=query.window)
-    return jsonify(series | {"live_workers": stats.live_worker_count(redis)})
+    return jsonify(series | {"live_workers": fleet.count_alive(redis)})

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from flask import Flask, current_app
 from redis import Redis
 
-from contract import keys, urls_list
+from contract import keys
 from contract.replies import text
 from contract.states import RunState
 from producer.columns import RunColumns, time_origin
@@ -89,7 +89,7 @@ class ColumnsCache:
             raise RunNotFound(run_id)
         total = int(raw[0])
         finished = text(raw[1]) == RunState.DONE.value
-        owner = urls_list.owner({"urls_owner": text(raw[2])}, run_id)
+        owner = text(raw[2]) or run_id  # whose list holds the URLs: its comparison's, or its own
         entry = self._entry(run_id)
         starts = read_running(redis, run_id)
         with entry.lock:

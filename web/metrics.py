@@ -29,7 +29,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue
 
-from contract import keys
+from contract import fleet, keys
 from producer import stats
 from producer.workers import queue_counts
 from web.clients import EXTENSION as CLIENTS
@@ -52,7 +52,7 @@ class RedisCollector(Collector):
         try:
             totals = stats.task_totals(self.redis)
             counts = queue_counts(self.queue)
-            live = stats.live_worker_count(self.redis)
+            live = fleet.count_alive(self.redis)
             series = stats.throughput_series(self.redis, window_s=THROUGHPUT_WINDOW_S)
         except RedisError:
             yield _gauge("fanout_redis_up", "1 when Redis answered this scrape.", {"": 0})
