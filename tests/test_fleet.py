@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import subprocess
 import sys
+import threading
 import time
 
+import redis as redis_lib
 from rq import Worker
+from rq.worker_registration import WORKERS_BY_QUEUE_KEY
 
 from contract import keys
 from contract.records import RunSpec
@@ -20,6 +24,35 @@ from producer.wait import wait_for_run
 from producer.workers import workers_overview
 from tests.conftest import HOG
 from tests.support import wait_until
+
+
+def test_a_worker_is_counted_live_only_once_rqs_registry_lists_it(fleet):
+    """The Workers page lists RQ's registered workers that fanout counts live: a worker counted
+    live before RQ's birth (its row missing, the count saying one more) would disagree with it."""
+    registry = WORKERS_BY_QUEUE_KEY % fanout_queue(fleet.client).name
+    # The commands in the order the server ran them, on a connection that waits as long as it takes.
+    listener = redis_lib.Redis.from_url(fleet.env["REDIS_URL"], socket_timeout=None)
+    order: list[str] = []
+    watching = threading.Event()
+
+    def watch() -> None:
+        with contextlib.suppress(redis_lib.ConnectionError), listener.monitor() as monitor:
+            watching.set()
+            for command in monitor.listen():
+                words = command["command"].split()
+                if words[:2] == ["ZADD", keys.alive_workers_key()]:
+                    order.append("live")
+                elif words[:2] == ["SADD", registry]:
+                    order.append("registered")
+                if len(order) >= 2:
+                    return
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    assert watching.wait(10), "MONITOR did not start"
+    fleet.start("ordered")
+    thread.join(30)
+    assert order == ["registered", "live"]
 
 
 def test_a_killed_worker_leaves_rqs_registry_within_the_liveness_window(private_fleet):

@@ -64,6 +64,10 @@ class _FanoutMixin(StoppingWorkerBase):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._registry_lock = threading.Lock()
+        #: Joins the fleet at RQ's birth (`register_birth`), beats in its thread until the stop.
+        self._heartbeat: Heartbeat | None = None
+        self._heartbeat_thread: threading.Thread | None = None
+        self._heartbeat_stop = threading.Event()
 
     def _install_signal_handlers(self) -> None:
         """RQ's SIGINT/SIGTERM handlers, plus RETIRE_SIGNAL: a supervisor shrinking its pool or
@@ -156,26 +160,37 @@ class _FanoutMixin(StoppingWorkerBase):
         supervisor = multiprocessing.parent_process()
         if supervisor is not None and supervisor.pid is not None:
             die_with_parent(RETIRE_SIGNAL, supervisor.pid)
-        heartbeat = Heartbeat(
+        self._heartbeat = Heartbeat(
             self.connection,
             self.name,
             fanout_queue(self.connection),
             TaskWriter(self.connection, Settings.from_env().ttl_s),
             rejoin=self._rejoin_registry,
         )
-        heartbeat.join()
-        stop = threading.Event()
-        thread = threading.Thread(target=heartbeat.run, args=(stop,), name="fanout-heartbeat")
-        thread.daemon = True
-        thread.start()
         try:
             return super().work(*args, **kwargs)
         finally:
             pools.shutdown()
-            stop.set()
-            thread.join(timeout=5)
-            with contextlib.suppress(Exception):
-                heartbeat.leave()
+            self._heartbeat_stop.set()
+            if self._heartbeat_thread is not None:  # joined the fleet at RQ's birth
+                self._heartbeat_thread.join(timeout=5)
+                with contextlib.suppress(Exception):
+                    self._heartbeat.leave()
+
+    def register_birth(self) -> None:
+        """RQ's birth, then the fleet's: a worker is counted live only once RQ's registry lists
+        it, so the Workers page's rows (RQ's) and its live count (fanout's) agree."""
+        super().register_birth()  # type: ignore[no-untyped-call]  # unannotated in RQ
+        if self._heartbeat is None:
+            return  # a worker driven without work() (tests): no fleet to join
+        self._heartbeat.join()
+        self._heartbeat_thread = threading.Thread(
+            target=self._heartbeat.run,
+            args=(self._heartbeat_stop,),
+            name="fanout-heartbeat",
+            daemon=True,
+        )
+        self._heartbeat_thread.start()
 
     def _rejoin_registry(self) -> bool:
         """Back into RQ's worker registry, with the fields RQ's birth wrote and the state and job
