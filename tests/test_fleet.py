@@ -23,7 +23,7 @@ from producer.submit import submit_run
 from producer.wait import wait_for_run
 from producer.workers import workers_overview
 from tests.conftest import HOG
-from tests.support import alive_workers, wait_until
+from tests.support import wait_until
 
 
 def test_a_worker_is_counted_live_only_once_rqs_registry_lists_it(fleet):
@@ -95,20 +95,3 @@ def test_a_run_on_a_busy_host_is_flagged_with_the_cores_others_used(
     wait_until(lambda: client.hget(keys.run_key(run_id), "host_load"), 10, "the kept facts")
     kept = load_run(client, run_id, include_tasks=False)
     assert kept["host_load"]["busy"] and kept["summary"]["workers"]["served"] == 2
-
-
-def test_the_workers_of_a_host_sample_their_cpu_at_the_same_instants(private_fleet):
-    """The host load takes the workers' own CPU out of the machine's between the same instants
-    (`figures.hostload`): samples of two workers a fraction of a second apart would count a
-    short run's CPU as other processes'. Every beat after a worker's first lands on a whole
-    second of the clock, as every other worker's does."""
-    client, _ = private_fleet
-    names = sorted(alive_workers(client))
-
-    def samples(name: str) -> list[float]:
-        return [at for _, at in client.zrange(keys.worker_cpu_key(name), 0, -1, withscores=True)]
-
-    wait_until(lambda: all(len(samples(name)) >= 4 for name in names), 30, "4 samples each")
-    phases = {name: [round(at % 1.0, 3) for at in samples(name)[1:]] for name in names}
-    # Whole seconds, give or take a beat's scheduling on a busy machine.
-    assert all(min(p, 1 - p) < 0.15 for ps in phases.values() for p in ps), phases

@@ -144,9 +144,7 @@ class Heartbeat:
 
     def run(self, stop: threading.Event) -> None:
         last_housekeeping = 0.0
-        # On whole seconds of the clock, as every worker: the host load takes the workers' own
-        # CPU out of the machine's between the same instants (`figures.hostload`).
-        while not stop.wait(1.0 - time.time() % 1.0):
+        while not stop.wait(1.0):
             try:
                 self.beat()
                 if time.monotonic() - last_housekeeping >= RECONCILE_EVERY_S:
